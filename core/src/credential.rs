@@ -1,0 +1,210 @@
+//! Stored credentials and the store trait, with constant-time checks.
+
+use subtle::{Choice, ConstantTimeEq};
+
+use crate::basic::{for_each_utf8_chunk, Charset};
+use crate::hash::{sha256, HashAlgorithm, HashOutput, Hasher};
+use crate::limits::{MAX_SALT_LEN, MAX_SECRET_LEN, MAX_USERNAME_LEN};
+
+/// An authenticated user's name (UTF-8), held without allocation.
+pub type UserName = heapless::String<MAX_USERNAME_LEN>;
+
+/// What a store keeps for a user.
+#[derive(Clone)]
+pub enum StoredCredential {
+    /// The password itself (UTF-8). Serves Basic and every Digest algorithm.
+    Plaintext(heapless::Vec<u8, MAX_SECRET_LEN>),
+    /// `H(user ":" realm ":" password)` as htdigest stores it. Serves Digest with this hash
+    /// family (plain and `-sess`) and Basic: one store for both.
+    Ha1 {
+        /// Hash family of `digest`.
+        algorithm: HashAlgorithm,
+        /// The raw hash.
+        digest: HashOutput,
+    },
+    /// PBKDF2-HMAC-SHA256 of the password. Serves Basic only (Digest needs the password or HA1).
+    Pbkdf2Sha256 {
+        /// Iteration count.
+        iterations: u32,
+        /// Salt.
+        salt: heapless::Vec<u8, MAX_SALT_LEN>,
+        /// Derived key.
+        hash: [u8; 32],
+    },
+}
+
+impl core::fmt::Debug for StoredCredential {
+    // Never print a secret.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StoredCredential::Plaintext(_) => f.write_str("Plaintext(..)"),
+            StoredCredential::Ha1 { algorithm, .. } => write!(f, "Ha1({algorithm:?}, ..)"),
+            StoredCredential::Pbkdf2Sha256 { iterations, .. } => write!(f, "Pbkdf2Sha256(i={iterations}, ..)"),
+        }
+    }
+}
+
+impl StoredCredential {
+    /// A plaintext password; `None` if longer than [`MAX_SECRET_LEN`].
+    pub fn plaintext(password: &[u8]) -> Option<Self> {
+        heapless::Vec::from_slice(password).ok().map(StoredCredential::Plaintext)
+    }
+
+    /// An HA1 from its hex form (as in an htdigest file); `None` if the hex is invalid or
+    /// of the wrong length for `algorithm`.
+    pub fn ha1_hex(algorithm: HashAlgorithm, hex: &[u8]) -> Option<Self> {
+        let digest = HashOutput::from_hex(hex)?;
+        (digest.as_bytes().len() == algorithm.output_len()).then_some(StoredCredential::Ha1 { algorithm, digest })
+    }
+
+    /// A PBKDF2-HMAC-SHA256 hash; `None` if the salt is too long or `iterations` is zero.
+    pub fn pbkdf2_sha256(iterations: u32, salt: &[u8], hash: [u8; 32]) -> Option<Self> {
+        let salt = heapless::Vec::from_slice(salt).ok()?;
+        (iterations > 0).then_some(StoredCredential::Pbkdf2Sha256 { iterations, salt, hash })
+    }
+
+    /// The HA1 to use for Digest with `algorithm`'s hash family, if this credential can serve it.
+    pub fn digest_ha1(&self, hash: HashAlgorithm, username: &[u8], realm: &[u8]) -> Option<HashOutput> {
+        match self {
+            StoredCredential::Plaintext(pw) => crate::digest::ha1(hash, username, realm, pw),
+            StoredCredential::Ha1 { algorithm, digest } if *algorithm == hash => Some(*digest),
+            _ => None,
+        }
+    }
+
+    /// Constant-time check of a Basic password (in `charset`) for `username` in `realm`.
+    ///
+    /// Plaintext is compared through SHA-256 digests so neither content nor length leaks.
+    pub fn check_password(&self, username: &[u8], realm: &[u8], password: &[u8], charset: Charset) -> bool {
+        let ok: Choice = match self {
+            StoredCredential::Plaintext(stored) => {
+                let mut h = <sha2::Sha256 as sha2::Digest>::new();
+                for_each_utf8_chunk(password, charset, |c| sha2::Digest::update(&mut h, c));
+                let presented: [u8; 32] = sha2::Digest::finalize(h).into();
+                presented.ct_eq(&sha256(&[stored]))
+            }
+            StoredCredential::Ha1 { algorithm, digest } => match Hasher::new(*algorithm) {
+                Some(mut h) => {
+                    h.update(username);
+                    h.update(b":");
+                    h.update(realm);
+                    h.update(b":");
+                    for_each_utf8_chunk(password, charset, |c| h.update(c));
+                    h.finalize().as_bytes().ct_eq(digest.as_bytes())
+                }
+                None => Choice::from(0),
+            },
+            StoredCredential::Pbkdf2Sha256 { iterations, salt, hash } => {
+                let derived = pbkdf2_utf8(password, charset, salt, *iterations);
+                match derived {
+                    Some(d) => d.ct_eq(hash),
+                    None => Choice::from(0),
+                }
+            }
+        };
+        ok.into()
+    }
+}
+
+#[cfg(feature = "pbkdf2")]
+fn pbkdf2_utf8(password: &[u8], charset: Charset, salt: &[u8], iterations: u32) -> Option<[u8; 32]> {
+    // Latin-1 passwords are transcoded: at most two bytes per character.
+    let mut buf = [0u8; 2 * crate::limits::MAX_BASIC_DECODED];
+    let pw = crate::basic::to_utf8(password, charset, &mut buf)?;
+    Some(pbkdf2_sha256(pw.as_bytes(), salt, iterations))
+}
+
+#[cfg(not(feature = "pbkdf2"))]
+fn pbkdf2_utf8(_: &[u8], _: Charset, _: &[u8], _: u32) -> Option<[u8; 32]> {
+    None
+}
+
+/// PBKDF2-HMAC-SHA256, for building [`StoredCredential::Pbkdf2Sha256`] values.
+#[cfg(feature = "pbkdf2")]
+pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, salt, iterations, &mut out);
+    out
+}
+
+/// Constant-time comparison of a presented bearer token with the SHA-256 digest of the
+/// expected one: the digest comparison hides both content and length.
+pub fn token_matches(presented: &[u8], expected_sha256: &[u8; 32]) -> bool {
+    sha256(&[presented]).ct_eq(expected_sha256).into()
+}
+
+/// What the engine asks a store for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// A Basic password check: any credential form will do.
+    Basic,
+    /// A Digest check with this hash family: plaintext or an HA1 of this family.
+    Digest(HashAlgorithm),
+}
+
+/// Where the engine looks users up. Lookups are by name; timing of the lookup itself may
+/// depend on the name (names are not secret), never on a password.
+pub trait CredentialStore {
+    /// The stored credential of `username` in `realm`, or `None` for an unknown user.
+    fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential>;
+
+    /// For Digest `userhash=true`: the user whose `H(username ":" realm)` in `hash` is
+    /// `userhash` (lower-case hex), with the credential. The default scans nothing and fails.
+    fn lookup_userhash(&self, _userhash: &str, _realm: &str, _hash: HashAlgorithm) -> Option<(UserName, StoredCredential)> {
+        None
+    }
+
+    /// For Bearer: the user a token belongs to, given the SHA-256 of the token. Compare with
+    /// [`token_matches`] or look the digest up in a map. The default accepts no token.
+    fn lookup_bearer(&self, _token_sha256: &[u8; 32]) -> Option<UserName> {
+        None
+    }
+}
+
+impl<T: CredentialStore + ?Sized> CredentialStore for &T {
+    fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential> {
+        (**self).lookup(username, realm, purpose)
+    }
+    fn lookup_userhash(&self, userhash: &str, realm: &str, hash: HashAlgorithm) -> Option<(UserName, StoredCredential)> {
+        (**self).lookup_userhash(userhash, realm, hash)
+    }
+    fn lookup_bearer(&self, token_sha256: &[u8; 32]) -> Option<UserName> {
+        (**self).lookup_bearer(token_sha256)
+    }
+}
+
+/// A fixed list of users with plaintext or HA1 credentials, for firmware and tests.
+///
+/// `userhash` lookups compute `H(name ":" realm)` for every entry, comparing each in
+/// constant time, so a hit and a miss take the same time.
+#[derive(Clone, Copy, Debug)]
+pub struct StaticUsers<'a> {
+    users: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> StaticUsers<'a> {
+    /// `(name, plaintext password)` pairs.
+    pub const fn new(users: &'a [(&'a str, &'a str)]) -> Self {
+        StaticUsers { users }
+    }
+}
+
+impl CredentialStore for StaticUsers<'_> {
+    fn lookup(&self, username: &str, _realm: &str, _purpose: Purpose) -> Option<StoredCredential> {
+        let (_, pw) = self.users.iter().find(|(u, _)| *u == username)?;
+        StoredCredential::plaintext(pw.as_bytes())
+    }
+
+    fn lookup_userhash(&self, userhash: &str, realm: &str, hash: HashAlgorithm) -> Option<(UserName, StoredCredential)> {
+        let wanted = HashOutput::from_hex(userhash.as_bytes())?;
+        let mut found = None;
+        for (name, pw) in self.users {
+            let h = crate::digest::userhash(hash, name.as_bytes(), realm.as_bytes())?;
+            if bool::from(h.as_bytes().ct_eq(wanted.as_bytes())) && found.is_none() {
+                found = Some((name, pw));
+            }
+        }
+        let (name, pw) = found?;
+        Some((UserName::try_from(*name).ok()?, StoredCredential::plaintext(pw.as_bytes())?))
+    }
+}

@@ -1,0 +1,457 @@
+//! Digest access authentication (RFC 7616, with RFC 2617/2069 compatibility).
+//!
+//! [`DigestCredentials`] reads the params of a parsed `Authorization` value without copying;
+//! [`response`] and friends hash straight from the borrowed, still-escaped values, so no
+//! intermediate string is ever built.
+
+use crate::hash::{HashAlgorithm, HashOutput, Hasher};
+use crate::limits::*;
+use crate::parse::Value;
+use crate::{Authorization, ParseError};
+
+/// A Digest `algorithm` (RFC 7616 §3.3 and the IANA registry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// `MD5`
+    Md5,
+    /// `MD5-sess`
+    Md5Sess,
+    /// `SHA-256`
+    Sha256,
+    /// `SHA-256-sess`
+    Sha256Sess,
+    /// `SHA-512-256`
+    Sha512_256,
+    /// `SHA-512-256-sess`
+    Sha512_256Sess,
+}
+
+impl Algorithm {
+    /// All algorithms, strongest first.
+    pub const ALL: [Algorithm; 6] = [
+        Algorithm::Sha512_256,
+        Algorithm::Sha512_256Sess,
+        Algorithm::Sha256,
+        Algorithm::Sha256Sess,
+        Algorithm::Md5,
+        Algorithm::Md5Sess,
+    ];
+
+    /// The token used on the wire.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Algorithm::Md5 => "MD5",
+            Algorithm::Md5Sess => "MD5-sess",
+            Algorithm::Sha256 => "SHA-256",
+            Algorithm::Sha256Sess => "SHA-256-sess",
+            Algorithm::Sha512_256 => "SHA-512-256",
+            Algorithm::Sha512_256Sess => "SHA-512-256-sess",
+        }
+    }
+
+    /// Case-insensitive lookup of a wire token.
+    pub fn from_name(name: &[u8]) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name().as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// The hash family.
+    pub const fn hash(self) -> HashAlgorithm {
+        match self {
+            Algorithm::Md5 | Algorithm::Md5Sess => HashAlgorithm::Md5,
+            Algorithm::Sha256 | Algorithm::Sha256Sess => HashAlgorithm::Sha256,
+            Algorithm::Sha512_256 | Algorithm::Sha512_256Sess => HashAlgorithm::Sha512_256,
+        }
+    }
+
+    /// Whether this is a `-sess` variant (HA1 also covers nonce and cnonce).
+    pub const fn is_session(self) -> bool {
+        matches!(self, Algorithm::Md5Sess | Algorithm::Sha256Sess | Algorithm::Sha512_256Sess)
+    }
+}
+
+/// Quality of protection (RFC 7616 §3.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Qop {
+    /// `auth`: the request line is authenticated.
+    Auth,
+    /// `auth-int`: the entity body is authenticated too.
+    AuthInt,
+}
+
+impl Qop {
+    /// The token used on the wire.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Qop::Auth => "auth",
+            Qop::AuthInt => "auth-int",
+        }
+    }
+    /// Case-insensitive lookup of a wire token.
+    pub fn from_name(name: &[u8]) -> Option<Self> {
+        [Qop::Auth, Qop::AuthInt].into_iter().find(|q| q.name().as_bytes().eq_ignore_ascii_case(name))
+    }
+}
+
+/// A param that must be one of a known set: unknown values are a reason to challenge (401),
+/// not a syntax error (400), since the client may retry with one the server offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Known<T> {
+    /// A value this library knows.
+    Known(T),
+    /// Anything else.
+    Unknown,
+}
+
+/// Who the client says it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Username<'a> {
+    /// `username="..."`, or with `userhash=true` the hex of H(username ":" realm).
+    Plain(Value<'a>),
+    /// `username*=UTF-8''...` (RFC 8187), when the name cannot be sent as a quoted-string.
+    Extended(ExtValue<'a>),
+}
+
+/// The Digest credentials of one request, borrowed from the header.
+#[derive(Clone, Copy, Debug)]
+pub struct DigestCredentials<'a> {
+    /// `username` or `username*`.
+    pub username: Username<'a>,
+    /// `realm`.
+    pub realm: Value<'a>,
+    /// `nonce`.
+    pub nonce: Value<'a>,
+    /// `uri`.
+    pub uri: Value<'a>,
+    /// `response` (hex).
+    pub response: Value<'a>,
+    /// `algorithm`; MD5 when absent (RFC 7616 §3.4).
+    pub algorithm: Known<Algorithm>,
+    /// `qop`; `None` for RFC 2069 clients.
+    pub qop: Option<Known<Qop>>,
+    /// `nc` as a number (validated: 8 hex digits, not zero).
+    pub nc: Option<u32>,
+    /// `nc` exactly as sent (hashed as sent).
+    pub nc_text: Option<Value<'a>>,
+    /// `cnonce`.
+    pub cnonce: Option<Value<'a>>,
+    /// `opaque`.
+    pub opaque: Option<Value<'a>>,
+    /// `userhash=true`.
+    pub userhash: bool,
+}
+
+impl<'a> DigestCredentials<'a> {
+    /// Reads and validates the Digest params. The scheme word is checked.
+    pub fn from_authorization(auth: &Authorization<'a>) -> Result<Self, ParseError> {
+        if !auth.is_scheme("Digest") {
+            return Err(ParseError::InvalidScheme);
+        }
+        let params = auth.params().ok_or(ParseError::ExpectedParams)?;
+        let mut username = None;
+        let mut username_ext = None;
+        let (mut realm, mut nonce, mut uri, mut response) = (None, None, None, None);
+        let (mut algorithm, mut qop, mut nc, mut cnonce, mut opaque, mut userhash) = (None, None, None, None, None, None);
+        for p in params {
+            let slot = match known_param(p.name) {
+                Some("username") => &mut username,
+                Some("username*") => &mut username_ext,
+                Some("realm") => &mut realm,
+                Some("nonce") => &mut nonce,
+                Some("uri") => &mut uri,
+                Some("response") => &mut response,
+                Some("algorithm") => &mut algorithm,
+                Some("qop") => &mut qop,
+                Some("nc") => &mut nc,
+                Some("cnonce") => &mut cnonce,
+                Some("opaque") => &mut opaque,
+                Some("userhash") => &mut userhash,
+                // RFC 7616 §3.4: unrecognized directives are ignored.
+                _ => continue,
+            };
+            // `parse` already refused duplicates.
+            *slot = Some(p.value);
+        }
+
+        let username = match (username, username_ext) {
+            (Some(_), Some(_)) => return Err(ParseError::ConflictingUsername),
+            (Some(u), None) => Username::Plain(limit(u, MAX_USERNAME_LEN, "username")?),
+            (None, Some(u)) => {
+                let raw = u.as_unescaped().ok_or(ParseError::InvalidExtValue)?;
+                Username::Extended(ExtValue::parse(raw)?)
+            }
+            (None, None) => return Err(ParseError::MissingParam("username")),
+        };
+        let realm = limit(realm.ok_or(ParseError::MissingParam("realm"))?, MAX_REALM_LEN, "realm")?;
+        let nonce = limit(nonce.ok_or(ParseError::MissingParam("nonce"))?, MAX_NONCE_LEN, "nonce")?;
+        let uri = limit(uri.ok_or(ParseError::MissingParam("uri"))?, MAX_URI_LEN, "uri")?;
+        let response = limit(response.ok_or(ParseError::MissingParam("response"))?, MAX_RESPONSE_LEN, "response")?;
+        if response.segments().flatten().any(|b| !b.is_ascii_hexdigit()) {
+            return Err(ParseError::InvalidResponse);
+        }
+        let cnonce = cnonce.map(|c| limit(c, MAX_CNONCE_LEN, "cnonce")).transpose()?;
+        let opaque = opaque.map(|o| limit(o, MAX_OPAQUE_LEN, "opaque")).transpose()?;
+        // Python's requests quotes algorithm and qop; accept both forms.
+        let algorithm = match algorithm {
+            None => Known::Known(Algorithm::Md5),
+            Some(v) => match v.as_unescaped().and_then(Algorithm::from_name) {
+                Some(a) => Known::Known(a),
+                None => Known::Unknown,
+            },
+        };
+        let qop = qop.map(|v| match v.as_unescaped().and_then(Qop::from_name) {
+            Some(q) => Known::Known(q),
+            None => Known::Unknown,
+        });
+        let nc_text = nc;
+        let nc = nc.map(parse_nc).transpose()?;
+        // qop, nc and cnonce come together (RFC 7616 §3.4); -sess also needs cnonce.
+        match (qop.is_some(), nc.is_some(), cnonce.is_some()) {
+            (true, true, true) | (false, false, false) => {}
+            _ => return Err(ParseError::QopMismatch),
+        }
+        if matches!(algorithm, Known::Known(a) if a.is_session()) && cnonce.is_none() {
+            return Err(ParseError::MissingParam("cnonce"));
+        }
+        let userhash = match userhash {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case(b"true") => true,
+            Some(v) if v.eq_ignore_ascii_case(b"false") => false,
+            Some(_) => return Err(ParseError::InvalidUserhash),
+        };
+        if userhash && matches!(username, Username::Extended(_)) {
+            return Err(ParseError::ConflictingUsername);
+        }
+        Ok(DigestCredentials { username, realm, nonce, uri, response, algorithm, qop, nc, nc_text, cnonce, opaque, userhash })
+    }
+}
+
+fn limit<'a>(v: Value<'a>, max: usize, name: &'static str) -> Result<Value<'a>, ParseError> {
+    if v.raw().len() > max && v.len() > max {
+        Err(ParseError::ValueTooLong(name))
+    } else {
+        Ok(v)
+    }
+}
+
+fn parse_nc(v: Value<'_>) -> Result<u32, ParseError> {
+    let s = v.as_unescaped().ok_or(ParseError::InvalidNonceCount)?;
+    if s.len() != 8 {
+        return Err(ParseError::InvalidNonceCount);
+    }
+    let mut n = 0u32;
+    for &c in s {
+        n = (n << 4) | crate::hash::hex_value(c).ok_or(ParseError::InvalidNonceCount)? as u32;
+    }
+    if n == 0 {
+        return Err(ParseError::InvalidNonceCount);
+    }
+    Ok(n)
+}
+
+/// The canonical spelling of a param name Digest knows (names compare case-insensitively).
+fn known_param(name: &str) -> Option<&'static str> {
+    const NAMES: [&str; 12] = [
+        "username", "username*", "realm", "nonce", "uri", "response", "algorithm", "qop", "nc", "cnonce", "opaque",
+        "userhash",
+    ];
+    NAMES.into_iter().find(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// An RFC 8187 `ext-value`: `charset "'" [ language ] "'" value-chars`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExtValue<'a> {
+    latin1: bool,
+    encoded: &'a [u8],
+}
+
+impl<'a> ExtValue<'a> {
+    /// Validates an ext-value. Only `UTF-8` and `ISO-8859-1` are accepted (RFC 8187 §3.2.1).
+    pub fn parse(raw: &'a [u8]) -> Result<Self, ParseError> {
+        let mut parts = raw.splitn(3, |&b| b == b'\'');
+        let (charset, lang, encoded) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(c), Some(l), Some(e)) => (c, l, e),
+            _ => return Err(ParseError::InvalidExtValue),
+        };
+        let latin1 = if charset.eq_ignore_ascii_case(b"UTF-8") {
+            false
+        } else if charset.eq_ignore_ascii_case(b"ISO-8859-1") {
+            true
+        } else {
+            return Err(ParseError::InvalidExtValue);
+        };
+        if !lang.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(ParseError::InvalidExtValue);
+        }
+        let mut i = 0;
+        while i < encoded.len() {
+            let b = encoded[i];
+            if b == b'%' {
+                let ok = encoded.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && encoded.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+                if !ok {
+                    return Err(ParseError::InvalidExtValue);
+                }
+                i += 3;
+            } else if is_attr_char(b) {
+                i += 1;
+            } else {
+                return Err(ParseError::InvalidExtValue);
+            }
+        }
+        let v = ExtValue { latin1, encoded };
+        let mut buf = [0u8; MAX_USERNAME_LEN];
+        if v.decode_into(&mut buf).is_none() {
+            // Invalid UTF-8 after decoding, or longer than a user name may be.
+            return Err(ParseError::InvalidExtValue);
+        }
+        Ok(v)
+    }
+
+    /// Decodes into `out` as UTF-8; `None` when it does not fit or is not valid.
+    pub fn decode_into<'o>(&self, out: &'o mut [u8]) -> Option<&'o str> {
+        let mut n = 0;
+        let mut i = 0;
+        while i < self.encoded.len() {
+            let mut b = self.encoded[i];
+            if b == b'%' {
+                b = (crate::hash::hex_value(self.encoded[i + 1])? << 4) | crate::hash::hex_value(self.encoded[i + 2])?;
+                i += 3;
+            } else {
+                i += 1;
+            }
+            if self.latin1 && b >= 0x80 {
+                *out.get_mut(n)? = 0xc0 | (b >> 6);
+                *out.get_mut(n + 1)? = 0x80 | (b & 0x3f);
+                n += 2;
+            } else {
+                *out.get_mut(n)? = b;
+                n += 1;
+            }
+        }
+        let s = core::str::from_utf8(&out[..n]).ok()?;
+        if s.chars().any(char::is_control) {
+            return None;
+        }
+        Some(s)
+    }
+}
+
+/// RFC 8187 `attr-char`.
+fn is_attr_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+}
+
+/// Feeds the unescaped bytes of a value.
+pub(crate) fn feed(h: &mut Hasher, v: &Value<'_>) {
+    for seg in v.segments() {
+        h.update(seg);
+    }
+}
+
+/// `H(username ":" realm ":" password)`; the username and password are fed by the caller's
+/// closures so Latin-1 input can be transcoded on the fly.
+pub fn ha1(alg: HashAlgorithm, username: &[u8], realm: &[u8], password: &[u8]) -> Option<HashOutput> {
+    let mut h = Hasher::new(alg)?;
+    h.update(username);
+    h.update(b":");
+    h.update(realm);
+    h.update(b":");
+    h.update(password);
+    Some(h.finalize())
+}
+
+/// `H(username ":" realm)`, hex: the `userhash` of RFC 7616 §3.4.4.
+pub fn userhash(alg: HashAlgorithm, username: &[u8], realm: &[u8]) -> Option<HashOutput> {
+    let mut h = Hasher::new(alg)?;
+    h.update(username);
+    h.update(b":");
+    h.update(realm);
+    Some(h.finalize())
+}
+
+/// The parts of a request a Digest response covers, beyond the credentials.
+#[derive(Clone, Copy, Debug)]
+pub struct ResponseInput<'a> {
+    /// The request method, or empty for `rspauth` (RFC 7616 §3.5).
+    pub method: &'a [u8],
+    /// `H(entity-body)` for `auth-int`.
+    pub body_hash: Option<&'a HashOutput>,
+}
+
+/// Computes the request-digest (RFC 7616 §3.4.1) from the stored HA1 (for a non-`-sess`
+/// algorithm: H(user:realm:password)). Returns `None` when the hash family is compiled out
+/// or `auth-int` is asked without a body hash.
+pub fn response(alg: Algorithm, ha1: &HashOutput, c: &DigestCredentials<'_>, input: &ResponseInput<'_>) -> Option<HashOutput> {
+    let hash = alg.hash();
+    let ha1 = if alg.is_session() {
+        // HA1 = H(H(user:realm:pass) ":" nonce ":" cnonce)
+        let mut h = Hasher::new(hash)?;
+        h.update_hex(ha1);
+        h.update(b":");
+        feed(&mut h, &c.nonce);
+        h.update(b":");
+        feed(&mut h, c.cnonce.as_ref()?);
+        h.finalize()
+    } else {
+        *ha1
+    };
+    let qop = match c.qop {
+        Some(Known::Known(q)) => Some(q),
+        Some(Known::Unknown) => return None,
+        None => None,
+    };
+    let mut h2 = Hasher::new(hash)?;
+    h2.update(input.method);
+    h2.update(b":");
+    feed(&mut h2, &c.uri);
+    if qop == Some(Qop::AuthInt) {
+        h2.update(b":");
+        h2.update_hex(input.body_hash?);
+    }
+    let ha2 = h2.finalize();
+
+    let mut h = Hasher::new(hash)?;
+    h.update_hex(&ha1);
+    h.update(b":");
+    feed(&mut h, &c.nonce);
+    h.update(b":");
+    if let Some(q) = qop {
+        feed(&mut h, c.nc_text.as_ref()?);
+        h.update(b":");
+        feed(&mut h, c.cnonce.as_ref()?);
+        h.update(b":");
+        h.update(q.name().as_bytes());
+        h.update(b":");
+    }
+    h.update_hex(&ha2);
+    Some(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse;
+
+    #[test]
+    fn rfc2617_example() {
+        let header = br#"Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c403ebaf9f0171e9517f40e41""#;
+        let auth = parse(header).unwrap();
+        let c = DigestCredentials::from_authorization(&auth).unwrap();
+        assert_eq!(c.nc, Some(1));
+        let ha1 = ha1(HashAlgorithm::Md5, b"Mufasa", b"testrealm@host.com", b"Circle Of Life").unwrap();
+        let r = response(Algorithm::Md5, &ha1, &c, &ResponseInput { method: b"GET", body_hash: None }).unwrap();
+        assert_eq!(r.to_hex().as_str(), "6629fae49393a05397450978507c4ef1");
+    }
+
+    #[test]
+    fn ext_value() {
+        let v = ExtValue::parse(b"UTF-8''J%C3%A4s%C3%B8n%20Doe").unwrap();
+        let mut buf = [0; 32];
+        assert_eq!(v.decode_into(&mut buf), Some("Jäsøn Doe"));
+        let v = ExtValue::parse(b"iso-8859-1'en'J%E4s").unwrap();
+        assert_eq!(v.decode_into(&mut buf), Some("Jäs"));
+        for bad in [&b"J%C3%A4s"[..], b"UTF-8''%C3", b"UTF-8''%ZZ", b"KOI8-R''x", b"UTF-8''a b", b"UTF-8''%FF"] {
+            assert_eq!(ExtValue::parse(bad), Err(ParseError::InvalidExtValue), "{:?}", bad.escape_ascii());
+        }
+    }
+}

@@ -1,0 +1,670 @@
+//! The high-level entry point: one call per request, returning a [`Verdict`].
+
+use subtle::ConstantTimeEq;
+
+use crate::basic::{BasicBuffer, BasicCredentials};
+use crate::credential::{CredentialStore, Purpose, StoredCredential, UserName};
+use crate::digest::{self, Algorithm, DigestCredentials, Known, Qop, ResponseInput, Username};
+use crate::error::{BufferTooSmall, ConfigError, ParseError};
+use crate::hash::{HashAlgorithm, HashOutput, Hasher};
+use crate::limits::*;
+use crate::nonce::{self, Lifetime, Nonce, NonceKey, NonceStatus};
+use crate::render::{self, AuthInfo, BearerError, DigestChallenge, QopSet};
+use crate::replay::{ReplayOutcome, ReplayStore};
+use crate::{parse, Authorization};
+
+/// An authentication scheme the engine can offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// RFC 7617.
+    Basic,
+    /// RFC 7616.
+    Digest,
+    /// RFC 6750.
+    Bearer,
+}
+
+impl Scheme {
+    /// The scheme's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Scheme::Basic => "Basic",
+            Scheme::Digest => "Digest",
+            Scheme::Bearer => "Bearer",
+        }
+    }
+}
+
+/// What the engine offers and accepts.
+#[derive(Clone, Debug)]
+pub struct Config {
+    realm: heapless::String<MAX_REALM_LEN>,
+    schemes: heapless::Vec<Scheme, 3>,
+    algorithms: heapless::Vec<Algorithm, 6>,
+    qop: QopSet,
+    lifetime: Lifetime,
+    rfc2069: bool,
+    userhash: bool,
+    opaque: heapless::String<MAX_OPAQUE_LEN>,
+}
+
+impl Config {
+    /// Digest (SHA-256, then MD5, as far as compiled in) and Basic for `realm`, qop `auth`,
+    /// nonces valid for 300 s.
+    pub fn new(realm: &str) -> Result<Config, ConfigError> {
+        if realm.is_empty() || realm.chars().any(char::is_control) {
+            return Err(ConfigError::InvalidRealm);
+        }
+        let realm = heapless::String::try_from(realm).map_err(|_| ConfigError::InvalidRealm)?;
+        let mut algorithms = heapless::Vec::new();
+        for a in [Algorithm::Sha256, Algorithm::Md5] {
+            if a.hash().is_enabled() {
+                let _ = algorithms.push(a);
+            }
+        }
+        let mut schemes = heapless::Vec::new();
+        if !algorithms.is_empty() {
+            let _ = schemes.push(Scheme::Digest);
+        }
+        if cfg!(feature = "basic") {
+            let _ = schemes.push(Scheme::Basic);
+        }
+        Ok(Config {
+            realm,
+            schemes,
+            algorithms,
+            qop: QopSet::AUTH,
+            lifetime: Lifetime { max_age: 300, max_skew: 5 },
+            rfc2069: false,
+            userhash: false,
+            opaque: heapless::String::new(),
+        })
+    }
+
+    /// The schemes to offer, in order of preference (the order of the challenges).
+    pub fn schemes(mut self, schemes: &[Scheme]) -> Result<Config, ConfigError> {
+        self.schemes.clear();
+        for s in schemes {
+            if !self.schemes.contains(s) {
+                self.schemes.push(*s).map_err(|_| ConfigError::TooMany)?;
+            }
+        }
+        if self.schemes.is_empty() {
+            return Err(ConfigError::NoScheme);
+        }
+        Ok(self)
+    }
+
+    /// The Digest algorithms to offer, in order of preference. Algorithms compiled out are
+    /// refused.
+    pub fn algorithms(mut self, algorithms: &[Algorithm]) -> Result<Config, ConfigError> {
+        self.algorithms.clear();
+        for a in algorithms {
+            if !a.hash().is_enabled() {
+                return Err(ConfigError::NoAlgorithm);
+            }
+            if !self.algorithms.contains(a) {
+                self.algorithms.push(*a).map_err(|_| ConfigError::TooMany)?;
+            }
+        }
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::NoAlgorithm);
+        }
+        Ok(self)
+    }
+
+    /// The qop values to offer. Empty requires [`allow_rfc2069`](Self::allow_rfc2069).
+    pub fn qop(mut self, qop: QopSet) -> Config {
+        self.qop = qop;
+        self
+    }
+
+    /// How long a nonce stays valid, in seconds (default 300).
+    pub fn nonce_lifetime(mut self, seconds: u64) -> Result<Config, ConfigError> {
+        if seconds == 0 {
+            return Err(ConfigError::InvalidLifetime);
+        }
+        self.lifetime.max_age = seconds;
+        Ok(self)
+    }
+
+    /// How far in the future a nonce's issue time may be (clock skew between processes
+    /// sharing the key; default 5 s).
+    pub fn max_clock_skew(mut self, seconds: u64) -> Config {
+        self.lifetime.max_skew = seconds;
+        self
+    }
+
+    /// Accept RFC 2069 Digest (no qop, no nc). Off by default: without nc, a nonce can only
+    /// be used once, and the response covers less. Each nonce is then single-use.
+    pub fn allow_rfc2069(mut self, allow: bool) -> Config {
+        self.rfc2069 = allow;
+        self
+    }
+
+    /// Offer `userhash=true` (RFC 7616 §3.4.4); the store must implement
+    /// [`CredentialStore::lookup_userhash`].
+    pub fn userhash(mut self, userhash: bool) -> Config {
+        self.userhash = userhash;
+        self
+    }
+
+    /// An `opaque` value sent with Digest challenges and required back (nonces are bound to it).
+    pub fn opaque(mut self, opaque: &str) -> Result<Config, ConfigError> {
+        if opaque.is_empty() || !crate::parse::is_token68(opaque.as_bytes()) {
+            return Err(ConfigError::InvalidOpaque);
+        }
+        self.opaque = heapless::String::try_from(opaque).map_err(|_| ConfigError::InvalidOpaque)?;
+        Ok(self)
+    }
+
+    /// Checks the combination.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.schemes.contains(&Scheme::Digest) && self.qop.is_empty() && !self.rfc2069 {
+            return Err(ConfigError::NoQop);
+        }
+        if self.schemes.is_empty() {
+            return Err(ConfigError::NoScheme);
+        }
+        Ok(())
+    }
+
+    /// The realm.
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+    /// The offered schemes, in order.
+    pub fn offered_schemes(&self) -> &[Scheme] {
+        &self.schemes
+    }
+    /// The offered Digest algorithms, in order.
+    pub fn offered_algorithms(&self) -> &[Algorithm] {
+        &self.algorithms
+    }
+    /// The offered qop values.
+    pub fn offered_qop(&self) -> QopSet {
+        self.qop
+    }
+    /// Nonce lifetime and skew.
+    pub fn lifetime(&self) -> Lifetime {
+        self.lifetime
+    }
+    fn opaque_value(&self) -> Option<&str> {
+        (!self.opaque.is_empty()).then_some(self.opaque.as_str())
+    }
+}
+
+/// The request body, for Digest `qop=auth-int`.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum Body<'a> {
+    /// Not available: `auth-int` requests are challenged.
+    #[default]
+    Unavailable,
+    /// The whole body; the engine hashes it with the request's algorithm.
+    Bytes(&'a [u8]),
+    /// The body's hash, streamed by the caller with the family given by
+    /// [`body_hash_algorithm`].
+    Hashed(HashAlgorithm, HashOutput),
+}
+
+/// For a streaming caller: the hash family to feed the body into, when the request uses
+/// Digest `qop=auth-int`; `None` when no body hash is needed.
+pub fn body_hash_algorithm(authorization: &[u8]) -> Option<HashAlgorithm> {
+    let auth = parse(authorization).ok()?;
+    let c = DigestCredentials::from_authorization(&auth).ok()?;
+    match (c.qop, c.algorithm) {
+        (Some(Known::Known(Qop::AuthInt)), Known::Known(a)) => Some(a.hash()),
+        _ => None,
+    }
+}
+
+/// One request, as the engine sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// The method (`GET`, ...).
+    pub method: &'a str,
+    /// The request-target exactly as on the request line (origin-form: path and query).
+    pub target: &'a str,
+    /// The `Authorization` value, or `None` when absent. A request with several
+    /// `Authorization` fields is malformed: pass [`Request::DUPLICATE_AUTHORIZATION`] or
+    /// answer 400 yourself.
+    pub authorization: Option<&'a [u8]>,
+    /// The body, for `auth-int`.
+    pub body: Body<'a>,
+}
+
+impl<'a> Request<'a> {
+    /// A request without body hashing.
+    pub fn new(method: &'a str, target: &'a str, authorization: Option<&'a [u8]>) -> Self {
+        Request { method, target, authorization, body: Body::Unavailable }
+    }
+    /// Marker value meaning "more than one Authorization field": yields a 400.
+    pub const DUPLICATE_AUTHORIZATION: &'static [u8] = b"";
+}
+
+/// Why a request was challenged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// No `Authorization` field.
+    NoCredentials,
+    /// A scheme that is not offered.
+    UnsupportedScheme,
+    /// An algorithm that is not offered.
+    UnsupportedAlgorithm,
+    /// A qop that is not offered (or none, when RFC 2069 is off).
+    UnsupportedQop,
+    /// The realm is not ours.
+    RealmMismatch,
+    /// The opaque is not ours.
+    OpaqueMismatch,
+    /// The nonce is not ours (garbage, forged, old key).
+    InvalidNonce,
+    /// The credentials were right but the nonce expired, or its history was evicted.
+    StaleNonce,
+    /// This (nonce, nc) pair was already used.
+    Replayed,
+    /// No such user.
+    UnknownUser,
+    /// Wrong password or response.
+    BadCredentials,
+    /// The stored credential cannot serve this scheme/algorithm (e.g. PBKDF2 for Digest).
+    CredentialUnusable,
+    /// `auth-int` without a body.
+    BodyUnavailable,
+    /// An unknown Bearer token.
+    InvalidToken,
+}
+
+/// Answer 401 with these challenges.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Challenge {
+    /// Why (for logs; do not tell the client more than the challenges do).
+    pub reason: Reason,
+    /// `stale=true` on the Digest challenges.
+    pub stale: bool,
+    /// The fresh nonce for the Digest challenges (`None` when Digest is not offered).
+    pub nonce: Option<Nonce>,
+}
+
+/// The request is authenticated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authenticated {
+    /// Who.
+    pub user: UserName,
+    /// How.
+    pub scheme: Scheme,
+    /// For Digest: the `Authentication-Info` to send back.
+    pub auth_info: Option<AuthInfo>,
+}
+
+/// The engine's answer for one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Serve the request (200).
+    Authenticated(Authenticated),
+    /// Answer 401 with `WWW-Authenticate` ([`Engine::write_challenge`]).
+    Challenge(Challenge),
+    /// Answer 400: the `Authorization` value is malformed.
+    Malformed(ParseError),
+}
+
+impl Verdict {
+    /// The HTTP status to answer with when authentication is required: 200, 401 or 400.
+    pub fn status(&self) -> u16 {
+        match self {
+            Verdict::Authenticated(_) => 200,
+            Verdict::Challenge(_) => 401,
+            Verdict::Malformed(_) => 400,
+        }
+    }
+}
+
+/// The engine: configuration, nonce keys, a credential store and a replay store.
+///
+/// `check` takes `&self`; the engine is `Sync` when its stores are, so one engine can
+/// serve many threads (the replay store does its own locking).
+pub struct Engine<S, R> {
+    config: Config,
+    key: NonceKey,
+    previous_key: Option<NonceKey>,
+    store: S,
+    replay: R,
+}
+
+impl<S, R> core::fmt::Debug for Engine<S, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Engine").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// Inputs a check may need besides the request: the caller's clock and entropy.
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    /// Now, in seconds (any epoch, the same for every process sharing the key).
+    pub now: u64,
+    /// 8 random bytes, used only if a nonce is issued.
+    pub salt: [u8; 8],
+}
+
+impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
+    /// An engine with a 32-byte nonce key from a good entropy source.
+    pub fn new(config: Config, key: &[u8; 32], store: S, replay: R) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Engine { config, key: NonceKey::new(key), previous_key: None, store, replay })
+    }
+
+    /// Also accept nonces issued under `key` (the key before a rotation).
+    pub fn with_previous_key(mut self, key: &[u8; 32]) -> Self {
+        self.previous_key = Some(NonceKey::new(key));
+        self
+    }
+
+    /// Rotates keys: `key` becomes current, the current one previous.
+    pub fn rotate_key(&mut self, key: &[u8; 32]) {
+        let old = core::mem::replace(&mut self.key, NonceKey::new(key));
+        self.previous_key = Some(old);
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+    /// The credential store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+    /// The replay store.
+    pub fn replay(&self) -> &R {
+        &self.replay
+    }
+
+    /// Issues a nonce for this realm and opaque.
+    pub fn issue_nonce(&self, ctx: Context) -> Nonce {
+        let opaque = self.config.opaque_value().unwrap_or("");
+        Nonce::issue(&self.key, self.config.realm.as_bytes(), opaque.as_bytes(), ctx.now, ctx.salt)
+    }
+
+    /// Checks a nonce of ours (authenticity and age; not replay).
+    pub fn verify_nonce(&self, nonce: &[u8], now: u64) -> NonceStatus {
+        let opaque = self.config.opaque_value().unwrap_or("");
+        nonce::verify(
+            nonce,
+            &self.key,
+            self.previous_key.as_ref(),
+            self.config.realm.as_bytes(),
+            opaque.as_bytes(),
+            now,
+            self.config.lifetime,
+        )
+    }
+
+    /// A challenge with a fresh nonce.
+    pub fn challenge(&self, reason: Reason, stale: bool, ctx: Context) -> Challenge {
+        let nonce = self.config.schemes.contains(&Scheme::Digest).then(|| self.issue_nonce(ctx));
+        Challenge { reason, stale, nonce }
+    }
+
+    /// Authenticates one request.
+    pub fn check(&self, req: &Request<'_>, ctx: Context) -> Verdict {
+        let Some(header) = req.authorization else {
+            return Verdict::Challenge(self.challenge(Reason::NoCredentials, false, ctx));
+        };
+        let auth = match parse(header) {
+            Ok(a) => a,
+            Err(e) => return Verdict::Malformed(e),
+        };
+        let offered = |s: Scheme| auth.is_scheme(s.name()) && self.config.schemes.contains(&s);
+        let outcome = if offered(Scheme::Digest) {
+            self.check_digest(&auth, req, ctx)
+        } else if offered(Scheme::Basic) && cfg!(feature = "basic") {
+            self.check_basic(&auth)
+        } else if offered(Scheme::Bearer) && cfg!(feature = "bearer") {
+            self.check_bearer(&auth)
+        } else {
+            Err(Failure::Challenge(Reason::UnsupportedScheme, false))
+        };
+        match outcome {
+            Ok(a) => Verdict::Authenticated(a),
+            Err(Failure::Malformed(e)) => Verdict::Malformed(e),
+            Err(Failure::Challenge(reason, stale)) => Verdict::Challenge(self.challenge(reason, stale, ctx)),
+        }
+    }
+
+    fn check_basic(&self, auth: &Authorization<'_>) -> Result<Authenticated, Failure> {
+        let mut buf: BasicBuffer = [0; MAX_BASIC_DECODED];
+        let creds = BasicCredentials::from_authorization(auth, &mut buf)?;
+        let mut name_buf = [0u8; MAX_USERNAME_LEN];
+        let user = creds.user(&mut name_buf).ok_or(ParseError::ValueTooLong("username"))?;
+        let realm = self.config.realm.as_str();
+        let stored = self.store.lookup(user, realm, Purpose::Basic);
+        // Unknown users cost the same hash as known ones, so timing does not reveal them.
+        let dummy = StoredCredential::Ha1 { algorithm: HashAlgorithm::Sha256, digest: HashOutput::zeroed(32) };
+        let ok = stored.as_ref().unwrap_or(&dummy).check_password(user.as_bytes(), realm.as_bytes(), creds.password_bytes(), creds.charset());
+        match (stored, ok) {
+            (Some(_), true) => Ok(Authenticated { user: to_username(user)?, scheme: Scheme::Basic, auth_info: None }),
+            (Some(_), false) => Err(Failure::Challenge(Reason::BadCredentials, false)),
+            (None, _) => Err(Failure::Challenge(Reason::UnknownUser, false)),
+        }
+    }
+
+    fn check_bearer(&self, auth: &Authorization<'_>) -> Result<Authenticated, Failure> {
+        let token = auth.token68().ok_or(ParseError::ExpectedToken68)?;
+        if token.len() > MAX_BEARER_LEN {
+            return Err(ParseError::ValueTooLong("bearer").into());
+        }
+        let digest = crate::hash::sha256(&[token.as_bytes()]);
+        match self.store.lookup_bearer(&digest) {
+            Some(user) => Ok(Authenticated { user, scheme: Scheme::Bearer, auth_info: None }),
+            None => Err(Failure::Challenge(Reason::InvalidToken, false)),
+        }
+    }
+
+    fn check_digest(&self, auth: &Authorization<'_>, req: &Request<'_>, ctx: Context) -> Result<Authenticated, Failure> {
+        let c = DigestCredentials::from_authorization(auth)?;
+        if !c.uri.eq_bytes(req.target.as_bytes()) {
+            return Err(ParseError::UriMismatch.into());
+        }
+        let challenge = |r| Err(Failure::Challenge(r, false));
+        let alg = match c.algorithm {
+            Known::Known(a) if self.config.algorithms.contains(&a) => a,
+            _ => return challenge(Reason::UnsupportedAlgorithm),
+        };
+        let qop = match c.qop {
+            Some(Known::Known(q)) if self.config.qop.contains(q) => Some(q),
+            None if self.config.rfc2069 && !alg.is_session() => None,
+            _ => return challenge(Reason::UnsupportedQop),
+        };
+        if !c.realm.eq_bytes(self.config.realm.as_bytes()) {
+            return challenge(Reason::RealmMismatch);
+        }
+        if let Some(expected) = self.config.opaque_value() {
+            if !c.opaque.is_some_and(|o| o.eq_bytes(expected.as_bytes())) {
+                return challenge(Reason::OpaqueMismatch);
+            }
+        }
+        let nonce_text = c.nonce.as_unescaped().unwrap_or(b"");
+        let (issued, id, expired) = match self.verify_nonce(nonce_text, ctx.now) {
+            NonceStatus::Valid { issued, id } => (issued, id, false),
+            NonceStatus::Expired { issued, id } => (issued, id, true),
+            NonceStatus::Invalid => return challenge(Reason::InvalidNonce),
+        };
+        if c.userhash && !self.config.userhash {
+            return challenge(Reason::UnknownUser);
+        }
+
+        // Who, and their HA1 for this hash family.
+        let hash = alg.hash();
+        let mut name_buf = [0u8; MAX_USERNAME_LEN];
+        let (user, stored) = match c.username {
+            Username::Plain(v) if c.userhash => {
+                let hex = v.as_unescaped().and_then(|h| core::str::from_utf8(h).ok()).unwrap_or("");
+                match self.store.lookup_userhash(hex, &self.config.realm, hash) {
+                    Some((name, cred)) => (name, Some(cred)),
+                    None => (UserName::new(), None),
+                }
+            }
+            Username::Plain(v) => {
+                let name = v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok());
+                lookup(&self.store, name, &self.config.realm, hash)
+            }
+            Username::Extended(ext) => lookup(&self.store, ext.decode_into(&mut name_buf), &self.config.realm, hash),
+        };
+        let ha1 = stored.as_ref().and_then(|s| s.digest_ha1(hash, user.as_bytes(), self.config.realm.as_bytes()));
+
+        let body_hash = match (qop, req.body) {
+            (Some(Qop::AuthInt), Body::Bytes(b)) => {
+                let mut h = Hasher::new(hash).ok_or(Failure::Challenge(Reason::UnsupportedAlgorithm, false))?;
+                h.update(b);
+                Some(h.finalize())
+            }
+            (Some(Qop::AuthInt), Body::Hashed(a, d)) if a == hash => Some(d),
+            (Some(Qop::AuthInt), _) => return challenge(Reason::BodyUnavailable),
+            _ => None,
+        };
+        let input = ResponseInput { method: req.method.as_bytes(), body_hash: body_hash.as_ref() };
+        // Unknown users and unusable credentials still cost one response computation.
+        let fallback = HashOutput::zeroed(32);
+        let expected = digest::response(alg, ha1.as_ref().unwrap_or(&fallback), &c, &input);
+        let sent = c.response.as_unescaped().and_then(HashOutput::from_hex);
+        let matches = match (expected, sent) {
+            (Some(e), Some(s)) if e.as_bytes().len() == s.as_bytes().len() => bool::from(e.as_bytes().ct_eq(s.as_bytes())),
+            _ => false,
+        };
+        match (&stored, &ha1) {
+            (None, _) => return challenge(Reason::UnknownUser),
+            (Some(_), None) => return challenge(Reason::CredentialUnusable),
+            _ if !matches => return challenge(Reason::BadCredentials),
+            _ => {}
+        }
+        // The response is right: only now may the nonce count be recorded.
+        if expired {
+            return Err(Failure::Challenge(Reason::StaleNonce, true));
+        }
+        let nc = c.nc.unwrap_or(1);
+        match self.replay.check_and_record(&id, issued, nc) {
+            ReplayOutcome::Fresh => {}
+            // Without nc (RFC 2069) a reused nonce is the normal case: ask for a new one.
+            ReplayOutcome::Replayed => return Err(Failure::Challenge(Reason::Replayed, qop.is_none())),
+            ReplayOutcome::Stale => return Err(Failure::Challenge(Reason::StaleNonce, true)),
+        }
+
+        let rspauth = match (qop, &ha1) {
+            (Some(Qop::Auth), Some(ha1)) => digest::response(alg, ha1, &c, &ResponseInput { method: b"", body_hash: None }),
+            _ => None,
+        };
+        let mut cnonce = heapless::Vec::new();
+        if let Some(cn) = c.cnonce {
+            for seg in cn.segments() {
+                let _ = cnonce.extend_from_slice(seg);
+            }
+        }
+        let half_life = self.config.lifetime.max_age / 2;
+        let nextnonce = (ctx.now.saturating_sub(issued) >= half_life).then(|| self.issue_nonce(ctx));
+        let auth_info = qop.map(|q| AuthInfo { rspauth, qop: Some(q), nc: c.nc, cnonce, nextnonce });
+        Ok(Authenticated { user, scheme: Scheme::Digest, auth_info })
+    }
+
+    /// How many `WWW-Authenticate` values [`write_challenge`](Self::write_challenge) renders
+    /// (one per Digest algorithm, one for Basic, one for Bearer).
+    pub fn challenge_count(&self) -> usize {
+        self.config
+            .schemes
+            .iter()
+            .map(|s| if *s == Scheme::Digest { self.config.algorithms.len() } else { 1 })
+            .sum()
+    }
+
+    /// Renders the `index`-th challenge (in order of preference) into `buf`. Send each as
+    /// its own `WWW-Authenticate` field: clients parse those more reliably than one joined list.
+    pub fn write_challenge(&self, ch: &Challenge, index: usize, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        let mut i = index;
+        for s in &self.config.schemes {
+            match s {
+                Scheme::Digest => {
+                    if let Some(alg) = self.config.algorithms.get(i) {
+                        let nonce = ch.nonce.as_ref().map_or("", Nonce::as_str);
+                        return render::digest_challenge(
+                            &DigestChallenge {
+                                realm: &self.config.realm,
+                                qop: self.config.qop,
+                                algorithm: *alg,
+                                nonce,
+                                opaque: self.config.opaque_value(),
+                                stale: ch.stale,
+                                userhash: self.config.userhash,
+                            },
+                            buf,
+                        );
+                    }
+                    i -= self.config.algorithms.len();
+                }
+                Scheme::Basic if i == 0 => return render::basic_challenge(&self.config.realm, buf),
+                Scheme::Bearer if i == 0 => {
+                    let error = (ch.reason == Reason::InvalidToken).then_some(BearerError::InvalidToken);
+                    return render::bearer_challenge(&self.config.realm, error, None, buf);
+                }
+                _ => i -= 1,
+            }
+        }
+        Ok(0)
+    }
+
+    /// All challenges in one value, comma-separated (RFC 9110 §11.6.1).
+    pub fn write_challenges(&self, ch: &Challenge, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        let mut len = 0;
+        let mut fits = true;
+        for i in 0..self.challenge_count() {
+            if i > 0 {
+                match buf.get_mut(len..len + 2) {
+                    Some(d) => d.copy_from_slice(b", "),
+                    None => fits = false,
+                }
+                len += 2;
+            }
+            let rest = buf.get_mut(len..).unwrap_or(&mut []);
+            match self.write_challenge(ch, i, rest) {
+                Ok(n) => len += n,
+                Err(e) => {
+                    fits = false;
+                    len += e.needed;
+                }
+            }
+        }
+        if fits {
+            Ok(len)
+        } else {
+            Err(BufferTooSmall { needed: len })
+        }
+    }
+
+    /// Renders an `Authentication-Info` value.
+    pub fn write_authentication_info(&self, info: &AuthInfo, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        render::authentication_info(info, buf)
+    }
+}
+
+fn lookup<S: CredentialStore>(store: &S, name: Option<&str>, realm: &str, hash: HashAlgorithm) -> (UserName, Option<StoredCredential>) {
+    match name.and_then(|n| Some((UserName::try_from(n).ok()?, n))) {
+        Some((user, n)) => {
+            let cred = store.lookup(n, realm, Purpose::Digest(hash));
+            (user, cred)
+        }
+        None => (UserName::new(), None),
+    }
+}
+
+fn to_username(s: &str) -> Result<UserName, Failure> {
+    UserName::try_from(s).map_err(|_| ParseError::ValueTooLong("username").into())
+}
+
+enum Failure {
+    Malformed(ParseError),
+    Challenge(Reason, bool),
+}
+
+impl From<ParseError> for Failure {
+    fn from(e: ParseError) -> Self {
+        Failure::Malformed(e)
+    }
+}

@@ -1,0 +1,204 @@
+//! The hash functions Digest uses, behind one streaming type.
+//!
+//! Every family can be compiled out with a Cargo feature; asking for a disabled family
+//! yields `None`, which the engine treats like an unknown algorithm.
+
+use sha2::Digest as _;
+
+/// A hash family usable for Digest (RFC 7616 §3.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HashAlgorithm {
+    /// MD5 (RFC 1321). Still offered for old clients; never the first choice.
+    Md5,
+    /// SHA-256 (FIPS 180-4).
+    Sha256,
+    /// SHA-512/256 (FIPS 180-4 §5.3.6): *not* a truncated SHA-512 and not SHA-256.
+    Sha512_256,
+}
+
+impl HashAlgorithm {
+    /// Length of the binary output in bytes.
+    pub const fn output_len(self) -> usize {
+        match self {
+            HashAlgorithm::Md5 => 16,
+            HashAlgorithm::Sha256 | HashAlgorithm::Sha512_256 => 32,
+        }
+    }
+
+    /// Whether this build includes the family.
+    pub const fn is_enabled(self) -> bool {
+        match self {
+            HashAlgorithm::Md5 => cfg!(feature = "md5"),
+            HashAlgorithm::Sha256 => cfg!(feature = "sha256"),
+            HashAlgorithm::Sha512_256 => cfg!(feature = "sha512-256"),
+        }
+    }
+}
+
+/// Longest output of any supported hash.
+pub const MAX_HASH_LEN: usize = 32;
+
+/// A finished hash value (16 or 32 bytes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct HashOutput {
+    bytes: [u8; MAX_HASH_LEN],
+    len: u8,
+}
+
+impl core::fmt::Debug for HashOutput {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.to_hex().as_str())
+    }
+}
+
+impl HashOutput {
+    /// `len` zero bytes (at most [`MAX_HASH_LEN`]): a stand-in where a value must exist.
+    pub const fn zeroed(len: usize) -> Self {
+        let len = if len > MAX_HASH_LEN { MAX_HASH_LEN } else { len };
+        HashOutput { bytes: [0; MAX_HASH_LEN], len: len as u8 }
+    }
+
+    /// Wraps raw bytes; `None` when longer than [`MAX_HASH_LEN`].
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() > MAX_HASH_LEN {
+            return None;
+        }
+        let mut out = HashOutput { bytes: [0; MAX_HASH_LEN], len: bytes.len() as u8 };
+        out.bytes[..bytes.len()].copy_from_slice(bytes);
+        Some(out)
+    }
+
+    /// Parses lower- or upper-case hex; `None` unless it is 1..=32 bytes of valid hex.
+    pub fn from_hex(hex: &[u8]) -> Option<Self> {
+        if hex.is_empty() || hex.len() % 2 != 0 || hex.len() > 2 * MAX_HASH_LEN {
+            return None;
+        }
+        let mut out = HashOutput { bytes: [0; MAX_HASH_LEN], len: (hex.len() / 2) as u8 };
+        for (i, pair) in hex.chunks_exact(2).enumerate() {
+            out.bytes[i] = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
+        }
+        Some(out)
+    }
+
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    /// Lower-case hex, as Digest transmits hash values.
+    pub fn to_hex(&self) -> Hex {
+        let mut hex = Hex { buf: [0; 2 * MAX_HASH_LEN], len: 0 };
+        for &b in self.as_bytes() {
+            hex.buf[hex.len as usize] = HEX_DIGITS[(b >> 4) as usize];
+            hex.buf[hex.len as usize + 1] = HEX_DIGITS[(b & 15) as usize];
+            hex.len += 2;
+        }
+        hex
+    }
+}
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+pub(crate) fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Lower-case hex text of a [`HashOutput`], without allocation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Hex {
+    buf: [u8; 2 * MAX_HASH_LEN],
+    len: u8,
+}
+
+impl Hex {
+    /// The hex digits.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever written.
+        core::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+    /// The hex digits as bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+}
+
+impl core::fmt::Debug for Hex {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A streaming hash of one of the Digest families.
+#[derive(Clone)]
+pub enum Hasher {
+    #[cfg(feature = "md5")]
+    #[doc(hidden)]
+    Md5(md5::Md5),
+    #[cfg(feature = "sha256")]
+    #[doc(hidden)]
+    Sha256(sha2::Sha256),
+    #[cfg(feature = "sha512-256")]
+    #[doc(hidden)]
+    Sha512_256(sha2::Sha512_256),
+}
+
+impl Hasher {
+    /// A fresh hasher, or `None` when the family is compiled out.
+    #[allow(unreachable_patterns)]
+    pub fn new(algorithm: HashAlgorithm) -> Option<Self> {
+        match algorithm {
+            #[cfg(feature = "md5")]
+            HashAlgorithm::Md5 => Some(Hasher::Md5(md5::Md5::new())),
+            #[cfg(feature = "sha256")]
+            HashAlgorithm::Sha256 => Some(Hasher::Sha256(sha2::Sha256::new())),
+            #[cfg(feature = "sha512-256")]
+            HashAlgorithm::Sha512_256 => Some(Hasher::Sha512_256(sha2::Sha512_256::new())),
+            _ => None,
+        }
+    }
+
+    /// Feeds bytes.
+    #[inline]
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            #[cfg(feature = "md5")]
+            Hasher::Md5(h) => h.update(data),
+            #[cfg(feature = "sha256")]
+            Hasher::Sha256(h) => h.update(data),
+            #[cfg(feature = "sha512-256")]
+            Hasher::Sha512_256(h) => h.update(data),
+        }
+    }
+
+    /// Feeds the lower-case hex of a hash value (Digest hashes hex, not bytes).
+    pub fn update_hex(&mut self, value: &HashOutput) {
+        self.update(value.to_hex().as_bytes());
+    }
+
+    /// Finishes the hash.
+    pub fn finalize(self) -> HashOutput {
+        match self {
+            #[cfg(feature = "md5")]
+            Hasher::Md5(h) => HashOutput::from_slice(&h.finalize()),
+            #[cfg(feature = "sha256")]
+            Hasher::Sha256(h) => HashOutput::from_slice(&h.finalize()),
+            #[cfg(feature = "sha512-256")]
+            Hasher::Sha512_256(h) => HashOutput::from_slice(&h.finalize()),
+        }
+        .unwrap_or(HashOutput::zeroed(0))
+    }
+}
+
+/// SHA-256 of `data`, used to compare secrets of unequal length in constant time.
+pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}

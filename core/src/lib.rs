@@ -1,0 +1,65 @@
+//! # authgate
+//!
+//! An allocation-free, sans-IO HTTP authentication engine: Basic (RFC 7617), Digest
+//! (RFC 7616: MD5, SHA-256, SHA-512/256, `-sess`, `auth-int`, `userhash`) and Bearer
+//! (RFC 6750), with stateless keyed nonces and replay protection.
+//!
+//! The crate owns no clock, RNG or socket: the caller passes the time and 8 random bytes
+//! per request ([`Context`]), the header value, and gets a [`Verdict`] back.
+//!
+//! ```
+//! use authgate::{Config, Context, Engine, ReplayTable, Request, StaticUsers, Verdict};
+//! use core::cell::RefCell;
+//!
+//! let users = StaticUsers::new(&[("Mufasa", "Circle Of Life")]);
+//! let replay = RefCell::new(ReplayTable::<64>::new());
+//! let engine = Engine::new(Config::new("testrealm@host.com").unwrap(), &[7; 32], users, &replay).unwrap();
+//!
+//! let ctx = Context { now: 1_700_000_000, salt: [1; 8] };
+//! let req = Request::new("GET", "/", Some(b"Basic TXVmYXNhOkNpcmNsZSBPZiBMaWZl"));
+//! match engine.check(&req, ctx) {
+//!     Verdict::Authenticated(a) => assert_eq!(a.user, "Mufasa"),
+//!     other => panic!("{other:?}"),
+//! }
+//!
+//! // Without credentials: 401 with one WWW-Authenticate value per offered challenge.
+//! let Verdict::Challenge(ch) = engine.check(&Request::new("GET", "/", None), ctx) else { panic!() };
+//! let mut buf = [0u8; 256];
+//! let n = engine.write_challenge(&ch, 0, &mut buf).unwrap();
+//! assert!(buf[..n].starts_with(b"Digest realm=\"testrealm@host.com\", qop=\"auth\", algorithm=SHA-256"));
+//! ```
+//!
+//! Lower layers are public too: [`parse`] (zero-copy `Authorization` parsing),
+//! [`BasicCredentials`], [`DigestCredentials`] with [`digest::response`], [`nonce`],
+//! [`ReplayTable`] and the [`render`] functions.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod basic;
+pub mod credential;
+pub mod digest;
+mod engine;
+mod error;
+pub mod hash;
+pub mod limits;
+pub mod nonce;
+mod parse;
+pub mod render;
+pub mod replay;
+
+pub use basic::{BasicCredentials, Charset};
+pub use credential::{CredentialStore, Purpose, StaticUsers, StoredCredential, UserName};
+pub use digest::{Algorithm, DigestCredentials, Qop};
+pub use engine::{
+    body_hash_algorithm, Authenticated, Body, Challenge, Config, Context, Engine, Reason, Request, Scheme, Verdict,
+};
+pub use error::{BufferTooSmall, ConfigError, ParseError};
+pub use hash::{HashAlgorithm, HashOutput};
+pub use nonce::{Nonce, NonceKey, NonceStatus};
+pub use parse::{parse, Authorization, Credentials, Param, ParamIter, Params, Segments, Value};
+pub use render::{AuthInfo, BearerError, QopSet};
+pub use replay::{ReplayOutcome, ReplayStore, ReplayTable};

@@ -1,0 +1,36 @@
+//! Every length and count the engine accepts, in one place.
+//!
+//! Inputs over a limit are refused with [`ParseError`](crate::ParseError) (HTTP 400) before
+//! any work proportional to them is done. Buffers inside the engine are sized from these
+//! constants, so the worst-case stack use is fixed at compile time.
+
+/// Longest `Authorization` field value, in bytes.
+pub const MAX_HEADER_LEN: usize = 4096;
+/// Longest authentication scheme name.
+pub const MAX_SCHEME_LEN: usize = 32;
+/// Most auth-params in one credentials value.
+pub const MAX_PARAMS: usize = 24;
+/// Longest Basic token68 (base64 characters). Decodes to at most [`MAX_BASIC_DECODED`] bytes.
+pub const MAX_BASIC_TOKEN_LEN: usize = 512;
+/// Longest decoded Basic `user-id:password`.
+pub const MAX_BASIC_DECODED: usize = MAX_BASIC_TOKEN_LEN / 4 * 3;
+/// Longest user name (bytes of UTF-8), for Basic, Digest `username` and decoded `username*`.
+pub const MAX_USERNAME_LEN: usize = 128;
+/// Longest realm, in the configuration and in a Digest `realm` parameter.
+pub const MAX_REALM_LEN: usize = 128;
+/// Longest Digest `nonce` parameter.
+pub const MAX_NONCE_LEN: usize = 128;
+/// Longest Digest `cnonce` parameter.
+pub const MAX_CNONCE_LEN: usize = 256;
+/// Longest Digest `opaque`, in the configuration and in a request.
+pub const MAX_OPAQUE_LEN: usize = 128;
+/// Longest Digest `uri` parameter.
+pub const MAX_URI_LEN: usize = 2048;
+/// Longest Digest `response` parameter (hex characters).
+pub const MAX_RESPONSE_LEN: usize = 128;
+/// Longest Bearer token.
+pub const MAX_BEARER_LEN: usize = 2048;
+/// Longest stored plaintext secret a [`CredentialStore`](crate::CredentialStore) may return.
+pub const MAX_SECRET_LEN: usize = 128;
+/// Longest PBKDF2 salt.
+pub const MAX_SALT_LEN: usize = 64;

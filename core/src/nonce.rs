@@ -1,0 +1,190 @@
+//! Stateless, keyed, expiring Digest nonces.
+//!
+//! ```text
+//! nonce = base64url( issued:u64be || salt:[u8; 8] || tag:[u8; 16] )        (43 characters)
+//! tag   = HMAC-SHA256(key, "authgate nonce v1" || issued || salt || len(realm) || realm || opaque)[..16]
+//! ```
+//!
+//! A nonce proves it was issued by a holder of the key, for this realm and opaque, at
+//! `issued` (seconds, caller's clock). No server state is needed to verify it, so any
+//! process that shares the key accepts it. The salt comes from the caller's entropy and
+//! makes every nonce unique; the tag doubles as the nonce's identity in the replay store.
+//! Two keys are tried, so a key can be rotated without failing clients mid-session.
+
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// Length of an encoded nonce.
+pub const NONCE_LEN: usize = 43;
+const RAW_LEN: usize = 32;
+const TAG_LEN: usize = 16;
+const DOMAIN: &[u8] = b"authgate nonce v1";
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// Server key for nonces: 32 bytes from a good entropy source, shared by every process
+/// that must accept the same nonces.
+#[derive(Clone)]
+pub struct NonceKey {
+    // Keyed HMAC state, cloned per use: saves two SHA-256 blocks per nonce.
+    mac: Hmac<Sha256>,
+}
+
+impl core::fmt::Debug for NonceKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("NonceKey(..)")
+    }
+}
+
+impl NonceKey {
+    /// A key from 32 bytes of entropy.
+    pub fn new(key: &[u8; 32]) -> Self {
+        NonceKey { mac: <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length") }
+    }
+
+    fn tag(&self, issued: u64, salt: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
+        let mut mac = self.mac.clone();
+        mac.update(DOMAIN);
+        mac.update(&issued.to_be_bytes());
+        mac.update(salt);
+        // Length prefix: realm/opaque boundaries cannot be shifted.
+        mac.update(&(realm.len() as u32).to_be_bytes());
+        mac.update(realm);
+        mac.update(opaque);
+        let full = mac.finalize().into_bytes();
+        let mut tag = [0; TAG_LEN];
+        tag.copy_from_slice(&full[..TAG_LEN]);
+        tag
+    }
+}
+
+/// The identity of a nonce in a replay store: its authentication tag.
+pub type NonceId = [u8; TAG_LEN];
+
+/// An encoded nonce (base64url, no padding).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Nonce {
+    text: [u8; NONCE_LEN],
+}
+
+impl Nonce {
+    /// Issues a nonce at `now` with the caller's random `salt`.
+    pub fn issue(key: &NonceKey, realm: &[u8], opaque: &[u8], now: u64, salt: [u8; 8]) -> Nonce {
+        let tag = key.tag(now, &salt, realm, opaque);
+        let mut raw = [0u8; RAW_LEN];
+        raw[..8].copy_from_slice(&now.to_be_bytes());
+        raw[8..16].copy_from_slice(&salt);
+        raw[16..].copy_from_slice(&tag);
+        let mut text = [0u8; NONCE_LEN];
+        // 32 bytes always encode to 43 characters.
+        let _ = B64.encode_slice(raw, &mut text);
+        Nonce { text }
+    }
+
+    /// The nonce text.
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.text).unwrap_or("")
+    }
+}
+
+impl core::fmt::Debug for Nonce {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Result of checking a nonce from a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonceStatus {
+    /// Issued by us for this realm/opaque and within its lifetime.
+    Valid {
+        /// Issue time.
+        issued: u64,
+        /// Identity for the replay store.
+        id: NonceId,
+    },
+    /// Issued by us, but too old (or from too far in the future): answer with `stale=true`
+    /// if the response is otherwise right.
+    Expired {
+        /// Issue time.
+        issued: u64,
+        /// Identity.
+        id: NonceId,
+    },
+    /// Not a nonce of ours: garbage, forged, another realm, or keys rotated twice since.
+    Invalid,
+}
+
+/// Verification parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct Lifetime {
+    /// Seconds a nonce stays valid after issue.
+    pub max_age: u64,
+    /// Seconds a nonce may claim to come from the future (clock skew between processes).
+    pub max_skew: u64,
+}
+
+/// Checks `nonce` against the current and, if given, the previous key. Both tags are
+/// always computed and compared in constant time.
+pub fn verify(
+    nonce: &[u8],
+    current: &NonceKey,
+    previous: Option<&NonceKey>,
+    realm: &[u8],
+    opaque: &[u8],
+    now: u64,
+    lifetime: Lifetime,
+) -> NonceStatus {
+    let mut raw = [0u8; RAW_LEN + 3];
+    if nonce.len() != NONCE_LEN || B64.decode_slice(nonce, &mut raw) != Ok(RAW_LEN) {
+        return NonceStatus::Invalid;
+    }
+    let issued = u64::from_be_bytes(raw[..8].try_into().unwrap_or([0; 8]));
+    let salt: [u8; 8] = raw[8..16].try_into().unwrap_or([0; 8]);
+    let sent = &raw[16..RAW_LEN];
+    let mut ok = current.tag(issued, &salt, realm, opaque).ct_eq(sent);
+    if let Some(prev) = previous {
+        ok |= prev.tag(issued, &salt, realm, opaque).ct_eq(sent);
+    }
+    if !bool::from(ok) {
+        return NonceStatus::Invalid;
+    }
+    let mut id = [0; TAG_LEN];
+    id.copy_from_slice(sent);
+    let too_old = now.saturating_sub(issued) > lifetime.max_age;
+    let from_future = issued.saturating_sub(now) > lifetime.max_skew;
+    if too_old || from_future {
+        NonceStatus::Expired { issued, id }
+    } else {
+        NonceStatus::Valid { issued, id }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIFE: Lifetime = Lifetime { max_age: 300, max_skew: 5 };
+
+    #[test]
+    fn issue_verify_expire_rotate() {
+        let k1 = NonceKey::new(&[1; 32]);
+        let k2 = NonceKey::new(&[2; 32]);
+        let n = Nonce::issue(&k1, b"realm", b"op", 1000, [7; 8]);
+        assert_eq!(n.as_str().len(), NONCE_LEN);
+        let n = n.as_str().as_bytes();
+        assert!(matches!(verify(n, &k1, None, b"realm", b"op", 1000, LIFE), NonceStatus::Valid { issued: 1000, .. }));
+        assert!(matches!(verify(n, &k1, None, b"realm", b"op", 1301, LIFE), NonceStatus::Expired { .. }));
+        assert!(matches!(verify(n, &k1, None, b"realm", b"op", 990, LIFE), NonceStatus::Expired { .. }));
+        assert_eq!(verify(n, &k1, None, b"realm2", b"op", 1000, LIFE), NonceStatus::Invalid);
+        assert_eq!(verify(n, &k1, None, b"realm", b"op2", 1000, LIFE), NonceStatus::Invalid);
+        assert_eq!(verify(n, &k2, None, b"realm", b"op", 1000, LIFE), NonceStatus::Invalid);
+        assert!(matches!(verify(n, &k2, Some(&k1), b"realm", b"op", 1000, LIFE), NonceStatus::Valid { .. }));
+        let mut forged = [0u8; NONCE_LEN];
+        forged.copy_from_slice(n);
+        forged[NONCE_LEN - 2] ^= 1;
+        assert_eq!(verify(&forged, &k1, None, b"realm", b"op", 1000, LIFE), NonceStatus::Invalid);
+        assert_eq!(verify(b"dcd98b7102dd2f0e8b11d0f600bfb0c093", &k1, None, b"realm", b"op", 1000, LIFE), NonceStatus::Invalid);
+    }
+}

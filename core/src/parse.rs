@@ -1,0 +1,471 @@
+//! `Authorization` field-value parsing (RFC 9110 §11.4, §11.6.2).
+//!
+//! ```text
+//! credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]
+//! auth-param  = token BWS "=" BWS ( token / quoted-string )
+//! token68     = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+//! ```
+//!
+//! [`parse`] validates the whole value in one linear pass and borrows from it: nothing is
+//! copied. Quoted strings stay escaped inside a [`Value`]; their unescaped bytes are streamed
+//! ([`Value::segments`]) or copied into a caller buffer ([`Value::unescape_into`]) on demand.
+
+use crate::limits::{MAX_HEADER_LEN, MAX_PARAMS, MAX_SCHEME_LEN};
+use crate::ParseError;
+
+/// A parsed `Authorization` (or `Proxy-Authorization`) value.
+#[derive(Clone, Copy, Debug)]
+pub struct Authorization<'a> {
+    scheme: &'a str,
+    credentials: Credentials<'a>,
+}
+
+/// What follows the scheme.
+#[derive(Clone, Copy, Debug)]
+pub enum Credentials<'a> {
+    /// The scheme alone.
+    Empty,
+    /// A `token68` (Basic, Bearer, Negotiate, NTLM, ...).
+    Token68(&'a str),
+    /// A comma-separated list of auth-params (Digest, ...).
+    Params(Params<'a>),
+}
+
+impl<'a> Authorization<'a> {
+    /// The scheme as sent.
+    pub fn scheme(&self) -> &'a str {
+        self.scheme
+    }
+    /// Case-insensitive scheme comparison (RFC 9110 §11.1).
+    pub fn is_scheme(&self, name: &str) -> bool {
+        self.scheme.eq_ignore_ascii_case(name)
+    }
+    /// The credentials after the scheme.
+    pub fn credentials(&self) -> Credentials<'a> {
+        self.credentials
+    }
+    /// The token68, when that is what was sent.
+    pub fn token68(&self) -> Option<&'a str> {
+        match self.credentials {
+            Credentials::Token68(t) => Some(t),
+            _ => None,
+        }
+    }
+    /// The auth-params, when that is what was sent.
+    pub fn params(&self) -> Option<Params<'a>> {
+        match self.credentials {
+            Credentials::Params(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// A validated auth-param list. Iterating it re-reads the borrowed text; no storage is used.
+#[derive(Clone, Copy, Debug)]
+pub struct Params<'a> {
+    raw: &'a [u8],
+    count: u8,
+}
+
+impl<'a> Params<'a> {
+    /// Number of params (empty list elements are not counted).
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+    /// Whether the list holds no param.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+    /// The params in order.
+    pub fn iter(&self) -> ParamIter<'a> {
+        ParamIter { lexer: Lexer { s: self.raw, pos: 0 } }
+    }
+    /// The value of the param `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<Value<'a>> {
+        self.iter().find(|p| p.name.eq_ignore_ascii_case(name)).map(|p| p.value)
+    }
+}
+
+impl<'a> IntoIterator for Params<'a> {
+    type Item = Param<'a>;
+    type IntoIter = ParamIter<'a>;
+    fn into_iter(self) -> ParamIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over a validated [`Params`].
+#[derive(Clone, Debug)]
+pub struct ParamIter<'a> {
+    lexer: Lexer<'a>,
+}
+
+impl<'a> Iterator for ParamIter<'a> {
+    type Item = Param<'a>;
+    fn next(&mut self) -> Option<Param<'a>> {
+        // The text was validated by `parse`, so an error cannot happen here.
+        self.lexer.next_param().ok().flatten()
+    }
+}
+
+/// One `name=value` auth-param.
+#[derive(Clone, Copy, Debug)]
+pub struct Param<'a> {
+    /// The name as sent (compare case-insensitively).
+    pub name: &'a str,
+    /// The value.
+    pub value: Value<'a>,
+}
+
+/// An auth-param value: a token, or a quoted-string kept in its escaped form.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Value<'a> {
+    raw: &'a [u8],
+    quoted: bool,
+}
+
+impl core::fmt::Debug for Value<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.quoted {
+            write!(f, "\"{}\"", self.raw.escape_ascii())
+        } else {
+            write!(f, "{}", self.raw.escape_ascii())
+        }
+    }
+}
+
+impl<'a> Value<'a> {
+    /// A value from unescaped bytes (a token or an already-unescaped string).
+    pub const fn plain(bytes: &'a [u8]) -> Self {
+        Value { raw: bytes, quoted: false }
+    }
+    /// Whether it was sent as a quoted-string.
+    pub fn is_quoted(&self) -> bool {
+        self.quoted
+    }
+    /// The text as sent, without the surrounding quotes and with escapes still in place.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+    /// The unescaped bytes when no unescaping is needed (always for tokens).
+    pub fn as_unescaped(&self) -> Option<&'a [u8]> {
+        if self.quoted && self.raw.contains(&b'\\') {
+            None
+        } else {
+            Some(self.raw)
+        }
+    }
+    /// The unescaped bytes, in borrowed pieces.
+    pub fn segments(&self) -> Segments<'a> {
+        Segments { rest: self.raw, quoted: self.quoted }
+    }
+    /// Length after unescaping.
+    pub fn len(&self) -> usize {
+        self.segments().map(<[u8]>::len).sum()
+    }
+    /// Whether the unescaped value is empty.
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+    /// Copies the unescaped value into `buf`; `None` when it does not fit.
+    pub fn unescape_into<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+        let mut n = 0;
+        for seg in self.segments() {
+            buf.get_mut(n..n + seg.len())?.copy_from_slice(seg);
+            n += seg.len();
+        }
+        Some(&buf[..n])
+    }
+    /// Exact comparison of the unescaped value with `other` (not constant-time: for public data).
+    pub fn eq_bytes(&self, other: &[u8]) -> bool {
+        let mut rest = other;
+        for seg in self.segments() {
+            match rest.strip_prefix(seg) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    }
+    /// ASCII case-insensitive comparison of the unescaped value with `other`.
+    pub fn eq_ignore_ascii_case(&self, other: &[u8]) -> bool {
+        let mut rest = other;
+        for seg in self.segments() {
+            if rest.len() < seg.len() || !rest[..seg.len()].eq_ignore_ascii_case(seg) {
+                return false;
+            }
+            rest = &rest[seg.len()..];
+        }
+        rest.is_empty()
+    }
+}
+
+/// Iterator over the unescaped pieces of a [`Value`].
+#[derive(Clone, Debug)]
+pub struct Segments<'a> {
+    rest: &'a [u8],
+    quoted: bool,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        if !self.quoted {
+            return Some(core::mem::take(&mut self.rest));
+        }
+        if self.rest[0] == b'\\' && self.rest.len() >= 2 {
+            let (esc, rest) = self.rest.split_at(2);
+            self.rest = rest;
+            return Some(&esc[1..]);
+        }
+        let end = self.rest.iter().position(|&b| b == b'\\').unwrap_or(self.rest.len()).max(1);
+        let (seg, rest) = self.rest.split_at(end);
+        self.rest = rest;
+        Some(seg)
+    }
+}
+
+/// RFC 9110 §5.6.2 `tchar`.
+pub(crate) const fn is_tchar(b: u8) -> bool {
+    matches!(b,
+        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' |
+        b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+}
+
+/// RFC 9110 §11.2 `token68` characters, without the trailing `=`s.
+pub(crate) const fn is_token68_char(b: u8) -> bool {
+    matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+}
+
+const fn is_ows(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// `qdtext` and the second byte of a `quoted-pair` (RFC 9110 §5.6.4), obs-text included.
+const fn is_qdtext_or_pair(b: u8) -> bool {
+    b == b'\t' || (b >= 0x20 && b != 0x7f)
+}
+
+/// Validates `token68` syntax: `1*tchar68 *"="`.
+pub(crate) fn is_token68(s: &[u8]) -> bool {
+    let body = s.iter().position(|&b| !is_token68_char(b)).unwrap_or(s.len());
+    body > 0 && s[body..].iter().all(|&b| b == b'=')
+}
+
+/// Parses an `Authorization` field value. Leading and trailing whitespace is ignored.
+///
+/// Errors are syntactic (HTTP 400). The scheme is *not* checked against any list here:
+/// unknown schemes parse, so NTLM or Negotiate can be handled by the caller.
+pub fn parse(header: &[u8]) -> Result<Authorization<'_>, ParseError> {
+    if header.len() > MAX_HEADER_LEN {
+        return Err(ParseError::TooLong);
+    }
+    let start = header.iter().position(|&b| !is_ows(b)).unwrap_or(header.len());
+    let end = header.iter().rposition(|&b| !is_ows(b)).map_or(start, |i| i + 1);
+    let value = &header[start..end];
+    if value.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let scheme_len = value.iter().position(|&b| !is_tchar(b)).unwrap_or(value.len());
+    if scheme_len == 0 {
+        return Err(ParseError::InvalidScheme);
+    }
+    if scheme_len > MAX_SCHEME_LEN {
+        return Err(ParseError::SchemeTooLong);
+    }
+    // tchars are ASCII, so this cannot fail.
+    let scheme = core::str::from_utf8(&value[..scheme_len]).map_err(|_| ParseError::InvalidScheme)?;
+    let rest = &value[scheme_len..];
+    if rest.is_empty() {
+        return Ok(Authorization { scheme, credentials: Credentials::Empty });
+    }
+    // `1*SP` exactly: a TAB here is refused, not guessed at.
+    if rest[0] != b' ' {
+        return Err(ParseError::InvalidScheme);
+    }
+    let body_start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
+    let body = &rest[body_start..];
+    if is_token68(body) {
+        // token68 is a subset of ASCII.
+        let t = core::str::from_utf8(body).map_err(|_| ParseError::InvalidToken68)?;
+        return Ok(Authorization { scheme, credentials: Credentials::Token68(t) });
+    }
+    let count = validate_params(body)?;
+    Ok(Authorization { scheme, credentials: Credentials::Params(Params { raw: body, count }) })
+}
+
+/// One pass over the list: syntax, count and duplicate names.
+fn validate_params(body: &[u8]) -> Result<u8, ParseError> {
+    // Names seen so far, as (offset, len): fixed size, never input-sized.
+    let mut seen: [(u16, u16); MAX_PARAMS] = [(0, 0); MAX_PARAMS];
+    let mut count = 0usize;
+    let mut lexer = Lexer { s: body, pos: 0 };
+    while let Some(param) = lexer.next_param()? {
+        if count == MAX_PARAMS {
+            return Err(ParseError::TooManyParams);
+        }
+        let name = param.name.as_bytes();
+        let offset = name.as_ptr() as usize - body.as_ptr() as usize;
+        for &(o, l) in &seen[..count] {
+            if body[o as usize..(o + l) as usize].eq_ignore_ascii_case(name) {
+                return Err(ParseError::DuplicateParam);
+            }
+        }
+        seen[count] = (offset as u16, name.len() as u16);
+        count += 1;
+    }
+    if count == 0 {
+        return Err(ParseError::ExpectedParamName);
+    }
+    Ok(count as u8)
+}
+
+#[derive(Clone, Debug)]
+struct Lexer<'a> {
+    s: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Lexer<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+    fn skip_ows(&mut self) {
+        while self.peek().is_some_and(is_ows) {
+            self.pos += 1;
+        }
+    }
+    fn token(&mut self) -> &'a [u8] {
+        let start = self.pos;
+        while self.peek().is_some_and(is_tchar) {
+            self.pos += 1;
+        }
+        &self.s[start..self.pos]
+    }
+
+    /// The next param, skipping empty list elements; `None` at the end.
+    fn next_param(&mut self) -> Result<Option<Param<'a>>, ParseError> {
+        loop {
+            self.skip_ows();
+            match self.peek() {
+                None => return Ok(None),
+                Some(b',') => self.pos += 1,
+                Some(_) => break,
+            }
+        }
+        let name = self.token();
+        if name.is_empty() {
+            return Err(self.unexpected(ParseError::ExpectedParamName));
+        }
+        self.skip_ows();
+        if self.peek() != Some(b'=') {
+            return Err(self.unexpected(ParseError::ExpectedEquals));
+        }
+        self.pos += 1;
+        self.skip_ows();
+        let value = if self.peek() == Some(b'"') {
+            self.pos += 1;
+            let start = self.pos;
+            loop {
+                match self.peek() {
+                    None => return Err(ParseError::UnterminatedQuotedString),
+                    Some(b'"') => break,
+                    Some(b'\\') => match self.s.get(self.pos + 1) {
+                        None => return Err(ParseError::UnterminatedQuotedString),
+                        Some(&b) if is_qdtext_or_pair(b) => self.pos += 2,
+                        Some(_) => return Err(ParseError::ControlCharacter),
+                    },
+                    Some(b) if is_qdtext_or_pair(b) => self.pos += 1,
+                    Some(_) => return Err(ParseError::ControlCharacter),
+                }
+            }
+            let raw = &self.s[start..self.pos];
+            self.pos += 1;
+            Value { raw, quoted: true }
+        } else {
+            let raw = self.token();
+            if raw.is_empty() {
+                return Err(self.unexpected(ParseError::ExpectedValue));
+            }
+            Value { raw, quoted: false }
+        };
+        self.skip_ows();
+        match self.peek() {
+            None => {}
+            Some(b',') => self.pos += 1,
+            Some(_) => return Err(self.unexpected(ParseError::ExpectedComma)),
+        }
+        // Names are tchars, hence ASCII.
+        let name = core::str::from_utf8(name).map_err(|_| ParseError::ExpectedParamName)?;
+        Ok(Some(Param { name, value }))
+    }
+
+    /// A CTL where something else was expected is reported as such: it is the likelier attack.
+    fn unexpected(&self, otherwise: ParseError) -> ParseError {
+        match self.peek() {
+            Some(b) if b < 0x20 || b == 0x7f => ParseError::ControlCharacter,
+            _ => otherwise,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token68_and_params() {
+        let a = parse(b"Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==").unwrap();
+        assert!(a.is_scheme("basic"));
+        assert_eq!(a.token68(), Some("QWxhZGRpbjpvcGVuIHNlc2FtZQ=="));
+
+        let a = parse(b"Digest username=\"Mu\\\"fasa\", realm=r,, qop=auth ,").unwrap();
+        let p = a.params().unwrap();
+        assert_eq!(p.len(), 3);
+        let u = p.get("USERNAME").unwrap();
+        assert!(u.eq_bytes(b"Mu\"fasa"));
+        let mut buf = [0u8; 16];
+        assert_eq!(u.unescape_into(&mut buf).unwrap(), b"Mu\"fasa");
+        assert_eq!(u.len(), 7);
+        assert!(p.get("qop").unwrap().eq_bytes(b"auth"));
+    }
+
+    #[test]
+    fn rejects() {
+        assert_eq!(parse(b"").unwrap_err(), ParseError::Empty);
+        assert_eq!(parse(b"  ").unwrap_err(), ParseError::Empty);
+        assert_eq!(parse(b"Digest a=\"").unwrap_err(), ParseError::UnterminatedQuotedString);
+        assert_eq!(parse(b"Digest a=\"x\\").unwrap_err(), ParseError::UnterminatedQuotedString);
+        assert_eq!(parse(b"Digest a=b, A=c").unwrap_err(), ParseError::DuplicateParam);
+        assert_eq!(parse(b"Digest a=\"\x00\"").unwrap_err(), ParseError::ControlCharacter);
+        assert_eq!(parse(b"Digest a=b c").unwrap_err(), ParseError::ExpectedComma);
+        assert_eq!(parse(b"Digest =b").unwrap_err(), ParseError::ExpectedParamName);
+        assert_eq!(parse(b"Digest ,,,").unwrap_err(), ParseError::ExpectedParamName);
+        assert_eq!(parse(b"\"Basic\" x").unwrap_err(), ParseError::InvalidScheme);
+        assert_eq!(parse(b"Basic\x00 x").unwrap_err(), ParseError::InvalidScheme);
+        assert_eq!(parse(b"Digest a= ,b=c").unwrap_err(), ParseError::ExpectedValue);
+        assert_eq!(parse(b"Digest\tusername=x").unwrap_err(), ParseError::InvalidScheme);
+        let mut long = [b'a'; MAX_HEADER_LEN + 1];
+        long[5] = b' ';
+        assert_eq!(parse(&long).unwrap_err(), ParseError::TooLong);
+    }
+
+    #[test]
+    fn param_count_is_bounded() {
+        let mut buf = [0u8; 2048];
+        let mut n = 0;
+        for word in b"Digest ".iter() {
+            buf[n] = *word;
+            n += 1;
+        }
+        for i in 0..(MAX_PARAMS + 1) {
+            let s = [b'a' + (i / 26) as u8, b'a' + (i % 26) as u8, b'=', b'1', b','];
+            buf[n..n + 5].copy_from_slice(&s);
+            n += 5;
+        }
+        assert_eq!(parse(&buf[..n]).unwrap_err(), ParseError::TooManyParams);
+    }
+}

@@ -1,0 +1,215 @@
+//! Replay protection: which (nonce, nc) pairs were already accepted.
+//!
+//! Record a pair only *after* the response has been verified: recording first would let an
+//! attacker without the password burn an honest client's counts.
+
+use crate::nonce::NonceId;
+
+/// Width of the sliding window of nonce counts kept per nonce.
+pub const WINDOW: u32 = 64;
+
+/// What a replay store says about a (nonce, nc) pair whose response was correct.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplayOutcome {
+    /// First use of this nc with this nonce: accept. The pair is now recorded.
+    Fresh,
+    /// This nc was used before with this nonce (or is older than the window): refuse.
+    Replayed,
+    /// The store no longer knows the nonce's history (evicted, or the store is unavailable):
+    /// answer `stale=true` so the client fetches a new nonce. Never treated as fresh.
+    Stale,
+}
+
+/// A store of used nonce counts. Implementations decide how they are shared: a
+/// [`ReplayTable`] behind a `RefCell` or `Mutex` in one process, Redis across processes.
+///
+/// `check_and_record` must be atomic per nonce: two concurrent calls with the same pair
+/// must not both see [`ReplayOutcome::Fresh`].
+pub trait ReplayStore {
+    /// Checks and records `nc` for the nonce `id` issued at `issued` (caller's seconds).
+    fn check_and_record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome;
+}
+
+impl<T: ReplayStore + ?Sized> ReplayStore for &T {
+    fn check_and_record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        (**self).check_and_record(id, issued, nc)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    id: NonceId,
+    issued: u64,
+    max_nc: u32,
+    /// Bit i set: `max_nc - i` was used.
+    seen: u64,
+}
+
+/// A fixed-capacity table of recently used nonces, `N` entries of 40 bytes.
+///
+/// Per nonce it keeps the highest nc seen and a [`WINDOW`]-wide bitmap below it, so
+/// pipelined requests arriving out of order pass while any repeated pair is refused.
+/// When full, the entry with the oldest issue time is evicted and the *horizon* moves up to
+/// that time: any nonce issued at or before the horizon that is not in the table is
+/// answered [`ReplayOutcome::Stale`], so an evicted nonce can never start over as fresh.
+#[derive(Clone, Debug)]
+pub struct ReplayTable<const N: usize> {
+    entries: heapless::Vec<Entry, N>,
+    horizon: Option<u64>,
+}
+
+impl<const N: usize> Default for ReplayTable<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> ReplayTable<N> {
+    /// An empty table.
+    pub const fn new() -> Self {
+        ReplayTable { entries: heapless::Vec::new(), horizon: None }
+    }
+
+    /// Nonces currently tracked.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no nonce is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The capacity `N`.
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    /// Checks and records a pair. See [`ReplayStore::check_and_record`].
+    pub fn check_and_record(&mut self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.id == *id) {
+            return Self::record(e, nc);
+        }
+        if self.horizon.is_some_and(|h| issued <= h) || N == 0 {
+            return ReplayOutcome::Stale;
+        }
+        if self.entries.is_full() {
+            let oldest = self
+                .entries
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, e)| e.issued)
+                .map_or(0, |(i, _)| i);
+            let evicted = self.entries.swap_remove(oldest);
+            self.horizon = Some(self.horizon.map_or(evicted.issued, |h| h.max(evicted.issued)));
+            if issued <= evicted.issued {
+                return ReplayOutcome::Stale;
+            }
+        }
+        let mut e = Entry { id: *id, issued, max_nc: 0, seen: 0 };
+        let outcome = Self::record(&mut e, nc);
+        // Cannot fail: a slot was freed above when the table was full.
+        let _ = self.entries.push(e);
+        outcome
+    }
+
+    fn record(e: &mut Entry, nc: u32) -> ReplayOutcome {
+        if nc > e.max_nc {
+            let shift = nc - e.max_nc;
+            e.seen = if shift >= WINDOW { 0 } else { e.seen << shift };
+            e.seen |= 1;
+            e.max_nc = nc;
+            return ReplayOutcome::Fresh;
+        }
+        let back = e.max_nc - nc;
+        if back >= WINDOW || e.seen & (1 << back) != 0 {
+            return ReplayOutcome::Replayed;
+        }
+        e.seen |= 1 << back;
+        ReplayOutcome::Fresh
+    }
+
+    /// Forgets nonces issued before `cutoff` (e.g. `now - lifetime`): they are refused as
+    /// expired anyway. The horizon moves up, so they stay refused if the clock goes back.
+    pub fn purge_before(&mut self, cutoff: u64) {
+        let mut i = 0;
+        while i < self.entries.len() {
+            if self.entries[i].issued < cutoff {
+                let e = self.entries.swap_remove(i);
+                self.horizon = Some(self.horizon.map_or(e.issued, |h| h.max(e.issued)));
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+impl<const N: usize> ReplayStore for core::cell::RefCell<ReplayTable<N>> {
+    fn check_and_record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        // Re-entrance is impossible here; if it ever happened, refusing is the safe answer.
+        match self.try_borrow_mut() {
+            Ok(mut t) => t.check_and_record(id, issued, nc),
+            Err(_) => ReplayOutcome::Stale,
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl<const N: usize> ReplayStore for std::sync::Mutex<ReplayTable<N>> {
+    fn check_and_record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        // A poisoned lock still holds a consistent table: every update is a single store.
+        let mut t = self.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        t.check_and_record(id, issued, nc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> NonceId {
+        [n; 16]
+    }
+
+    #[test]
+    fn out_of_order_window() {
+        let mut t = ReplayTable::<4>::new();
+        assert_eq!(t.check_and_record(&id(1), 10, 3), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&id(1), 10, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&id(1), 10, 2), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&id(1), 10, 2), ReplayOutcome::Replayed);
+        assert_eq!(t.check_and_record(&id(1), 10, 3), ReplayOutcome::Replayed);
+        assert_eq!(t.check_and_record(&id(1), 10, 100), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&id(1), 10, 37), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&id(1), 10, 37), ReplayOutcome::Replayed);
+        // Older than the window: refused even though never seen.
+        assert_eq!(t.check_and_record(&id(1), 10, 30), ReplayOutcome::Replayed);
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn eviction_makes_old_nonces_stale_not_fresh() {
+        let mut t = ReplayTable::<2>::new();
+        assert_eq!(t.check_and_record(&id(1), 10, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&id(2), 20, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&id(3), 30, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.len(), 2);
+        // id(1) was evicted: its history is gone, so it must not start over.
+        assert_eq!(t.check_and_record(&id(1), 10, 1), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&id(1), 10, 2), ReplayOutcome::Stale);
+        // An unseen nonce issued before the horizon is stale too; a later one is fine.
+        assert_eq!(t.check_and_record(&id(9), 5, 1), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&id(4), 40, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&id(3), 30, 1), ReplayOutcome::Replayed);
+    }
+
+    #[test]
+    fn purge_moves_horizon() {
+        let mut t = ReplayTable::<8>::new();
+        t.check_and_record(&id(1), 10, 1);
+        t.check_and_record(&id(2), 50, 1);
+        t.purge_before(20);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.check_and_record(&id(1), 10, 2), ReplayOutcome::Stale);
+    }
+}
