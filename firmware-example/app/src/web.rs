@@ -1,0 +1,227 @@
+//! The HTTP side: a page, a JSON status and the LED switch, on picoserve.
+//!
+//! | route                         | access                                   |
+//! |-------------------------------|------------------------------------------|
+//! | `GET /`                       | open (a static page that calls the API)  |
+//! | `GET /api/status`             | protected unless `protect_reads` is off  |
+//! | `POST /api/led/{on,off,toggle}` | always protected                       |
+//!
+//! Protection is a picoserve extractor ([`Authenticated`] / [`ReadAccess`]) that hands the
+//! request's method, target and `Authorization` header to [`crate::auth::Guard`]; when authgate
+//! refuses, the extractor's rejection is the 401 (with authgate's `WWW-Authenticate`
+//! challenges) or the 400.
+
+use core::fmt::Write as _;
+use core::str::FromStr;
+
+use heapless::{String, Vec};
+use picoserve::extract::{FromRequestParts, State};
+use picoserve::request::RequestParts;
+use picoserve::response::{File, IntoResponse, Response, StatusCode};
+use picoserve::routing::{PathRouter, get, get_service, parse_path_segment, post};
+
+use crate::auth::{CHALLENGE_LEN, Decision, Guard, INFO_LEN, USER_LEN};
+use crate::device::Device;
+
+/// The longest request-target the device accepts (path and query as sent).
+pub const TARGET_LEN: usize = 256;
+
+/// What every handler can reach.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub guard: &'static Guard,
+    pub device: &'static Device,
+}
+
+/// Extractor state for the device.
+#[derive(Clone, Copy)]
+struct Dev(&'static Device);
+
+impl picoserve::extract::FromRef<AppState> for Dev {
+    fn from_ref(state: &AppState) -> Self {
+        Dev(state.device)
+    }
+}
+
+const INDEX_HTML: &str = include_str!("index.html");
+
+/// The whole app. It borrows a `'static` state, so the router itself needs no state type and
+/// can be served by any picoserve transport (embassy-net or tokio).
+pub fn router(state: &'static AppState) -> picoserve::Router<impl PathRouter> {
+    picoserve::Router::<_, AppState>::new()
+        .route("/", get_service(File::html(INDEX_HTML)))
+        .route("/api/status", get(status))
+        .route(("/api/led", parse_path_segment::<LedCommand>()), post(switch_led))
+        .with_state(state)
+}
+
+async fn status(access: ReadAccess, State(Dev(device)): State<Dev>) -> impl IntoResponse {
+    let mut body: String<192> = String::new();
+    let _ = write!(
+        body,
+        "{{\"led\":{},\"switches\":{},\"uptime_s\":{},\"user\":",
+        device.led(),
+        device.switches(),
+        embassy_time::Instant::now().as_secs(),
+    );
+    match &access.0 {
+        Some(a) => push_json_str(&mut body, &a.user),
+        None => {
+            let _ = body.push_str("null");
+        }
+    }
+    let _ = body.push_str("}\n");
+    json(body, access.0.and_then(|a| a.info))
+}
+
+async fn switch_led(
+    command: LedCommand,
+    auth: Authenticated,
+    State(Dev(device)): State<Dev>,
+) -> impl IntoResponse {
+    let on = match command {
+        LedCommand::On => true,
+        LedCommand::Off => false,
+        LedCommand::Toggle => !device.led(),
+    };
+    device.set_led(on);
+    info!("LED {} by {}", if on { "on" } else { "off" }, auth.user.as_str());
+    let mut body: String<192> = String::new();
+    let _ = write!(body, "{{\"led\":{},\"switches\":{},\"user\":", on, device.switches());
+    push_json_str(&mut body, &auth.user);
+    let _ = body.push_str("}\n");
+    json(body, auth.info)
+}
+
+/// A JSON answer, with `Authentication-Info` when Digest produced one.
+fn json(body: String<192>, info: Option<String<INFO_LEN>>) -> impl IntoResponse {
+    Response::ok(body)
+        .with_content_type("application/json")
+        .with_header("Cache-Control", "no-store")
+        .with_headers(info.map(|i| ("Authentication-Info", i)))
+}
+
+/// JSON string with the escapes a user name could need.
+fn push_json_str<const N: usize>(out: &mut String<N>, s: &str) {
+    let _ = out.push('"');
+    for c in s.chars() {
+        let _ = match c {
+            '"' => out.write_str("\\\""),
+            '\\' => out.write_str("\\\\"),
+            c if (c as u32) < 0x20 => write!(out, "\\u{:04x}", c as u32),
+            c => out.write_char(c),
+        };
+    }
+    let _ = out.push('"');
+}
+
+/// `/api/led/{on,off,toggle}`
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LedCommand {
+    On,
+    Off,
+    Toggle,
+}
+
+impl FromStr for LedCommand {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "on" => Ok(Self::On),
+            "off" => Ok(Self::Off),
+            "toggle" => Ok(Self::Toggle),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A request authgate let in.
+pub struct Authenticated {
+    pub user: String<USER_LEN>,
+    /// `Authentication-Info` for a Digest success.
+    pub info: Option<String<INFO_LEN>>,
+}
+
+/// Read access: authenticated, or anonymous when reads are open (`None`).
+pub struct ReadAccess(pub Option<Authenticated>);
+
+/// Why a request was refused: the response is the 401 or 400 authgate asked for.
+pub enum Refused {
+    Challenge(Vec<String<CHALLENGE_LEN>, 3>),
+    BadRequest(&'static str),
+}
+
+impl IntoResponse for Refused {
+    async fn write_to<R: picoserve::io::Read, W: picoserve::response::ResponseWriter<Error = R::Error>>(
+        self,
+        connection: picoserve::response::Connection<'_, R>,
+        response_writer: W,
+    ) -> Result<picoserve::ResponseSent, W::Error> {
+        match self {
+            Refused::Challenge(challenges) => {
+                let mut headers: Vec<(&str, &str), 3> = Vec::new();
+                for c in &challenges {
+                    let _ = headers.push(("WWW-Authenticate", c.as_str()));
+                }
+                Response::new(StatusCode::UNAUTHORIZED, "authentication required\n")
+                    .with_header("Cache-Control", "no-store")
+                    .with_headers(headers.as_slice())
+                    .write_to(connection, response_writer)
+                    .await
+            }
+            Refused::BadRequest(reason) => {
+                (StatusCode::BAD_REQUEST, format_args!("bad Authorization header: {reason}\n"))
+                    .write_to(connection, response_writer)
+                    .await
+            }
+        }
+    }
+}
+
+/// Hand the request to authgate through the guard.
+fn check(guard: &Guard, parts: &RequestParts<'_>) -> Result<Authenticated, Refused> {
+    // The request-target as the client sent it: Digest's `uri` must match it.
+    let mut target: String<TARGET_LEN> = String::new();
+    let fits = target.push_str(parts.path().encoded()).is_ok()
+        && match parts.query() {
+            Some(q) => target.push('?').is_ok() && target.push_str(q.0).is_ok(),
+            None => true,
+        };
+    if !fits {
+        return Err(Refused::BadRequest("request-target too long"));
+    }
+    let authorization = parts.headers().get("authorization").map(|v| v.as_raw());
+    match guard.check(parts.method(), &target, authorization) {
+        Decision::Allow { user, info } => Ok(Authenticated { user, info }),
+        Decision::Challenge { challenges } => Err(Refused::Challenge(challenges)),
+        Decision::BadRequest { reason } => Err(Refused::BadRequest(reason)),
+    }
+}
+
+impl<'r> FromRequestParts<'r, AppState> for Authenticated {
+    type Rejection = Refused;
+
+    async fn from_request_parts(
+        state: &'r AppState,
+        parts: &RequestParts<'r>,
+    ) -> Result<Self, Refused> {
+        check(state.guard, parts)
+    }
+}
+
+impl<'r> FromRequestParts<'r, AppState> for ReadAccess {
+    type Rejection = Refused;
+
+    async fn from_request_parts(
+        state: &'r AppState,
+        parts: &RequestParts<'r>,
+    ) -> Result<Self, Refused> {
+        if !state.guard.settings().protect_reads
+            && parts.headers().get("authorization").is_none()
+        {
+            return Ok(ReadAccess(None));
+        }
+        check(state.guard, parts).map(|a| ReadAccess(Some(a)))
+    }
+}

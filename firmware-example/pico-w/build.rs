@@ -1,0 +1,34 @@
+//! Put `memory.x` where the linker finds it and pass the linker scripts the RP2040 needs:
+//! cortex-m-rt's `link.x`, embassy-rp's `link-rp.x` (boot2 placement) and defmt's `defmt.x`.
+
+use std::env;
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+
+fn main() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    File::create(out.join("memory.x"))
+        .unwrap()
+        .write_all(include_bytes!("memory.x"))
+        .unwrap();
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rerun-if-changed=memory.x");
+    // The Wi-Fi credentials and the demo user are read with option_env!: rebuild when they change.
+    for var in [
+        "WIFI_NETWORK",
+        "WIFI_PASSWORD",
+        "AUTHGATE_USER",
+        "AUTHGATE_PASSWORD",
+        "AUTHGATE_REALM",
+        "AUTHGATE_PROTECT_READS",
+        "AUTHGATE_NONCE_LIFETIME_S",
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+
+    println!("cargo:rustc-link-arg-bins=--nmagic");
+    println!("cargo:rustc-link-arg-bins=-Tlink.x");
+    println!("cargo:rustc-link-arg-bins=-Tlink-rp.x");
+    println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
+}
