@@ -1,0 +1,44 @@
+# authgate — every check the project has runs from `make test`.
+# Component makefiles in mk/ add their targets to TEST_TARGETS / SIZE_TARGETS.
+SHELL := /bin/bash
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+TEST_TARGETS :=
+SIZE_TARGETS :=
+
+.PHONY: all test size core-test core-embedded core-size toolchain bench
+
+all: test
+
+-include mk/*.mk
+
+toolchain:
+	@rustup target list --installed | grep -qx thumbv6m-none-eabi || rustup target add thumbv6m-none-eabi
+	@rustup target list --installed | grep -qx thumbv7em-none-eabihf || rustup target add thumbv7em-none-eabihf
+
+## The Rust workspace: unit, conformance (shared vectors) and property tests, benches in test mode.
+core-test: toolchain
+	python3 tests/vectors/generate.py --check
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(MAKE) core-embedded
+
+## The core for microcontrollers, and proof that no allocator is linked.
+core-embedded: toolchain
+	$(CARGO) build -p authgate --target thumbv7em-none-eabihf --release
+	$(CARGO) build -p authgate --target thumbv6m-none-eabi --release --no-default-features --features md5,sha256,basic
+	cd core/size-probe && $(CARGO) build --release
+	@echo "no-alloc check: a thumbv6m binary with authgate and no #[global_allocator] linked"
+
+## Flash size of the core on thumbv6m at opt-level "s".
+core-size: toolchain
+	cd core/size-probe && ./size-report.sh
+
+size: core-size $(SIZE_TARGETS)
+
+bench:
+	$(CARGO) bench -p authgate-benches
+
+test: core-test $(TEST_TARGETS)
+	@echo "make test: all checks passed"
