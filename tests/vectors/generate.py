@@ -441,8 +441,8 @@ def malformed_cases():
     M("basic-lowercase-scheme", b"basic " + ALADDIN, 401)
     M("basic-uppercase-scheme", b"BASIC " + ALADDIN, 401)
     M("basic-multiple-spaces", b"Basic    " + ALADDIN, 401)
-    M("basic-decoded-ctl", b"Basic " + b64(b"Mufasa\x01:Circle Of Life"), 401)
-    M("basic-decoded-nul", b"Basic " + b64(b"Mufasa:Circle Of Life\x00"), 401)
+    M("basic-decoded-ctl", b"Basic " + b64(b"Mufasa\x01:Circle Of Life"), 400)
+    M("basic-decoded-nul", b"Basic " + b64(b"Mufasa:Circle Of Life\x00"), 400)
     M("basic-decoded-non-utf8", b"Basic " + b64(b"\xffMufasa:Circle Of Life"), 401)
 
     # ---- the scheme word
@@ -827,6 +827,8 @@ def reference_classify(h: bytes) -> int:
             d = canonical_b64(creds[1])
             if d is None or b":" not in d:
                 raise Bad("basic: base64 / colon")
+            if any(b < 0x20 or b == 0x7F for b in d):
+                raise Bad("basic: control character (RFC 7617 section 2)")
             return 200 if d == ("%s:%s" % (USER, PASSWORD)).encode() else 401
         if s == b"bearer":
             if not creds or creds[0] != "token68" or len(creds[1]) > 2048:
