@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Flash and RAM authgate adds to a thumbv6m image at opt-level "s" (Basic + Digest MD5/SHA-256 + nonces).
+set -euo pipefail
+cd "$(dirname "$0")"
+elf=target/thumbv6m-none-eabi/release/authgate-size-probe
+sizes() { # prints: flash ram (vector_table+text+rodata+data, data+bss+uninit)
+  size -A -d "$1" | awk '
+    $1 ~ /^\.(vector_table|text|rodata)$/ { flash += $2 }
+    $1 == ".data" { flash += $2; ram += $2 }
+    $1 ~ /^\.(bss|uninit)$/ { ram += $2 }
+    END { print flash + 0, ram + 0 }'
+}
+cargo build --release --no-default-features -q
+cp "$elf" target/baseline.elf
+cargo build --release -q
+read -r base_flash base_ram < <(sizes target/baseline.elf)
+read -r flash ram < <(sizes "$elf")
+delta=$((flash - base_flash))
+printf 'thumbv6m-none-eabi, opt-level "s", LTO; features md5,sha256,basic\n'
+printf '  image with one authgate check : flash %6d B, static RAM %5d B\n' "$flash" "$ram"
+printf '  same image without authgate   : flash %6d B, static RAM %5d B\n' "$base_flash" "$base_ram"
+printf '  authgate core                 : flash %6d B (%.1f KiB), static RAM %d B\n' "$delta" "$(echo "$delta/1024" | bc -l)" $((ram - base_ram))
