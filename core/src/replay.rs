@@ -45,6 +45,59 @@ struct Entry {
     seen: u64,
 }
 
+/// One nonce's history: the highest nc accepted and a [`WINDOW`]-wide bitmap below it.
+///
+/// This is the window logic of [`ReplayTable`], public so that a store keeping its state
+/// elsewhere (a Redis hash updated in a transaction, say) applies exactly the same rules.
+/// The state is 12 bytes: [`to_bytes`](Self::to_bytes) / [`from_bytes`](Self::from_bytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NcWindow {
+    /// The highest nc accepted so far (0: none yet).
+    pub max_nc: u32,
+    /// Bit i set: `max_nc - i` was used.
+    pub seen: u64,
+}
+
+impl NcWindow {
+    /// A nonce never used.
+    pub const fn new() -> Self {
+        NcWindow { max_nc: 0, seen: 0 }
+    }
+
+    /// Checks `nc` and records it when fresh: [`ReplayOutcome::Fresh`] or
+    /// [`ReplayOutcome::Replayed`] (used before, or older than the window).
+    pub fn record(&mut self, nc: u32) -> ReplayOutcome {
+        if nc > self.max_nc {
+            let shift = nc - self.max_nc;
+            self.seen = if shift >= WINDOW { 0 } else { self.seen << shift };
+            self.seen |= 1;
+            self.max_nc = nc;
+            return ReplayOutcome::Fresh;
+        }
+        let back = self.max_nc - nc;
+        if back >= WINDOW || self.seen & (1 << back) != 0 {
+            return ReplayOutcome::Replayed;
+        }
+        self.seen |= 1 << back;
+        ReplayOutcome::Fresh
+    }
+
+    /// `max_nc` (big-endian u32) then `seen` (big-endian u64).
+    pub fn to_bytes(&self) -> [u8; 12] {
+        let mut out = [0u8; 12];
+        out[..4].copy_from_slice(&self.max_nc.to_be_bytes());
+        out[4..].copy_from_slice(&self.seen.to_be_bytes());
+        out
+    }
+
+    /// The inverse of [`to_bytes`](Self::to_bytes); `None` unless exactly 12 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let max_nc = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?);
+        let seen = u64::from_be_bytes(bytes.get(4..12)?.try_into().ok()?);
+        (bytes.len() == 12).then_some(NcWindow { max_nc, seen })
+    }
+}
+
 /// A fixed-capacity table of recently used nonces, `N` entries of 40 bytes.
 ///
 /// Per nonce it keeps the highest nc seen and a [`WINDOW`]-wide bitmap below it, so
@@ -114,19 +167,11 @@ impl<const N: usize> ReplayTable<N> {
     }
 
     fn record(e: &mut Entry, nc: u32) -> ReplayOutcome {
-        if nc > e.max_nc {
-            let shift = nc - e.max_nc;
-            e.seen = if shift >= WINDOW { 0 } else { e.seen << shift };
-            e.seen |= 1;
-            e.max_nc = nc;
-            return ReplayOutcome::Fresh;
-        }
-        let back = e.max_nc - nc;
-        if back >= WINDOW || e.seen & (1 << back) != 0 {
-            return ReplayOutcome::Replayed;
-        }
-        e.seen |= 1 << back;
-        ReplayOutcome::Fresh
+        let mut w = NcWindow { max_nc: e.max_nc, seen: e.seen };
+        let outcome = w.record(nc);
+        e.max_nc = w.max_nc;
+        e.seen = w.seen;
+        outcome
     }
 
     /// Forgets nonces issued before `cutoff` (e.g. `now - lifetime`): they are refused as
@@ -185,6 +230,18 @@ mod tests {
         // Older than the window: refused even though never seen.
         assert_eq!(t.check_and_record(&id(1), 10, 30), ReplayOutcome::Replayed);
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn window_matches_table_and_round_trips() {
+        let mut t = ReplayTable::<1>::new();
+        let mut w = NcWindow::new();
+        for nc in [3, 1, 2, 2, 3, 100, 37, 37, 30, 101, 99, 200, 137, 136] {
+            assert_eq!(w.record(nc), t.check_and_record(&id(1), 10, nc), "nc {nc}");
+            assert_eq!(NcWindow::from_bytes(&w.to_bytes()), Some(w));
+        }
+        assert_eq!(NcWindow::from_bytes(&[0; 11]), None);
+        assert_eq!(NcWindow::from_bytes(&[0; 13]), None);
     }
 
     #[test]
