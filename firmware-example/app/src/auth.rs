@@ -1,41 +1,126 @@
 //! The authgate glue: the one module of the example that talks to the authgate core.
 //!
-//! It owns nothing but plumbing: the engine's configuration, the nonce key (drawn from the
-//! board's entropy by the binary), the clock (embassy-time) and the replay table (a static).
-//! Every decision — parsing `Authorization`, checking passwords and Digest responses, nonces,
-//! replay, rendering `WWW-Authenticate` / `Authentication-Info` — is the core's.
+//! It owns nothing but plumbing — the engine's configuration, the nonce key (drawn from the
+//! board's entropy by the binary), the clock (embassy-time's uptime), per-request salt and
+//! the replay table (a static). Every decision — parsing `Authorization`, checking Basic
+//! passwords and Digest responses, nonces, replay, rendering `WWW-Authenticate` and
+//! `Authentication-Info` — is made by [`authgate::Engine::check`].
 
-use heapless::{String, Vec};
+use core::cell::RefCell;
+
+use authgate::{AuthInfo, Challenge, Config, Context, Engine, ReplayOutcome, ReplayStore, ReplayTable, Request, StaticUsers, UserName, Verdict};
+use embassy_sync::blocking_mutex::Mutex;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 
 use crate::settings::Settings;
 
-/// Longest `WWW-Authenticate` value this device renders (one challenge).
-pub const CHALLENGE_LEN: usize = 320;
-/// Longest `Authentication-Info` value.
-pub const INFO_LEN: usize = 256;
-/// Longest user name carried out of a successful check.
-pub const USER_LEN: usize = 64;
+/// Longest `WWW-Authenticate` value (one challenge): the realm is at most 128 bytes (256
+/// escaped), the nonce 43, the rest under 100.
+pub const CHALLENGE_LEN: usize = 448;
+/// Longest `Authentication-Info`: rspauth (64 hex), a cnonce of up to 256 bytes escaped,
+/// nc, qop and a nextnonce.
+pub const INFO_LEN: usize = 768;
+/// Nonces whose counts are remembered (40 bytes each). When full, the oldest nonce is
+/// dropped and a client still using it is sent `stale=true` (authgate never lets it be fresh).
+pub const REPLAY_CAPACITY: usize = 32;
 
 /// What the web layer should do with a request.
+///
+/// Header values are not rendered here but when the response is written (they implement
+/// `Display` and render through authgate into a stack buffer), so a pending response holds
+/// only authgate's small verdict, not kilobytes of text, in every connection's future.
 pub enum Decision {
     /// Authenticated: go on. `info` is the `Authentication-Info` value (Digest only).
-    Allow { user: String<USER_LEN>, info: Option<String<INFO_LEN>> },
-    /// 401 with these `WWW-Authenticate` values, most preferred first.
-    Challenge { challenges: Vec<String<CHALLENGE_LEN>, 3> },
+    Allow { user: UserName, info: Option<AuthenticationInfo> },
+    /// 401 with these challenges.
+    Challenge(Challenges),
     /// 400: the `Authorization` header could not be understood.
     BadRequest { reason: &'static str },
 }
 
+/// The challenges of a 401: one `WWW-Authenticate` field per [`Challenges::value`], most
+/// preferred first (Digest SHA-256, Digest MD5, Basic).
+pub struct Challenges {
+    guard: &'static Guard,
+    challenge: Challenge,
+}
+
+impl Challenges {
+    /// The `index`-th `WWW-Authenticate` value, if there is one.
+    pub fn value(&self, index: usize) -> Option<ChallengeValue<'_>> {
+        (index < self.guard.engine.challenge_count()).then_some(ChallengeValue { of: self, index })
+    }
+}
+
+/// One `WWW-Authenticate` value, rendered by authgate when displayed.
+pub struct ChallengeValue<'a> {
+    of: &'a Challenges,
+    index: usize,
+}
+
+impl core::fmt::Display for ChallengeValue<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let Challenges { guard, challenge } = self.of;
+        emit::<CHALLENGE_LEN>(f, |b| guard.engine.write_challenge(challenge, self.index, b))
+    }
+}
+
+/// The `Authentication-Info` value of a Digest success, rendered by authgate when displayed.
+pub struct AuthenticationInfo {
+    guard: &'static Guard,
+    info: AuthInfo,
+}
+
+impl core::fmt::Display for AuthenticationInfo {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        emit::<INFO_LEN>(f, |b| self.guard.engine.write_authentication_info(&self.info, b))
+    }
+}
+
+/// The replay table, shared by every connection. A critical-section mutex makes the static
+/// `Sync`; the core's `RefCell` store does the rest.
+pub struct SharedReplay(Mutex<CriticalSectionRawMutex, RefCell<ReplayTable<REPLAY_CAPACITY>>>);
+
+impl SharedReplay {
+    pub const fn new() -> Self {
+        Self(Mutex::new(RefCell::new(ReplayTable::new())))
+    }
+}
+
+impl Default for SharedReplay {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReplayStore for SharedReplay {
+    fn check_and_record(&self, id: &authgate::nonce::NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        self.0.lock(|table| table.check_and_record(id, issued, nc))
+    }
+}
+
+/// The replay table lives here, in a static: no heap, and its size shows up in `.bss`.
+static REPLAY: SharedReplay = SharedReplay::new();
+
+/// Fills the 8 bytes of salt each issued nonce carries (the board's entropy source).
+pub type SaltSource = fn(&mut [u8; 8]);
+
 pub struct Guard {
     settings: Settings,
-    #[allow(dead_code)]
-    key: [u8; 32],
+    engine: Engine<StaticUsers<'static>, &'static SharedReplay>,
+    salt: SaltSource,
 }
 
 impl Guard {
-    /// `key` must be 32 bytes of fresh entropy (RoscRng on the Pico W, getrandom on Linux).
-    pub fn new(settings: Settings, key: [u8; 32]) -> Self {
-        Self { settings, key }
+    /// `key` must be 32 bytes of fresh entropy (RoscRng on the Pico W, /dev/urandom on Linux);
+    /// `salt` draws from the same source for every nonce issued. The user is the one baked in
+    /// at build time ([`crate::settings::USER`]).
+    pub fn new(settings: Settings, key: [u8; 32], salt: SaltSource) -> Self {
+        let config = Config::new(settings.realm)
+            .and_then(|c| c.nonce_lifetime(settings.nonce_lifetime_s.into()))
+            .expect("authgate configuration");
+        let engine = Engine::new(config, &key, StaticUsers::new(&BUILD_USERS), &REPLAY).expect("authgate engine");
+        Guard { settings, engine, salt }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -43,8 +128,69 @@ impl Guard {
     }
 
     /// Decide on one request. `target` is the request-target as sent (path and query).
-    pub fn check(&self, _method: &str, _target: &str, _authorization: Option<&[u8]>) -> Decision {
-        // Bring-up placeholder until the authgate core lands: refuse everything.
-        Decision::Challenge { challenges: Vec::new() }
+    pub fn check(&'static self, method: &str, target: &str, authorization: Option<&[u8]>) -> Decision {
+        let now = embassy_time::Instant::now().as_secs();
+        let mut salt = [0u8; 8];
+        (self.salt)(&mut salt);
+        let ctx = Context { now, salt };
+        // Nonces older than their lifetime are refused as expired before the table is
+        // consulted; forgetting them keeps room for live ones.
+        let lifetime = u64::from(self.settings.nonce_lifetime_s);
+        REPLAY.0.lock(|t| t.borrow_mut().purge_before(now.saturating_sub(lifetime)));
+
+        match self.engine.check(&Request::new(method, target, authorization), ctx) {
+            Verdict::Authenticated(a) => Decision::Allow {
+                user: a.user,
+                info: a.auth_info.map(|info| AuthenticationInfo { guard: self, info }),
+            },
+            Verdict::Challenge(challenge) => {
+                warn!("401 for {} {}: {}", method, target, reason_name(challenge.reason));
+                Decision::Challenge(Challenges { guard: self, challenge })
+            }
+            Verdict::Malformed(e) => {
+                warn!("400 for {} {}: {}", method, target, e.message());
+                Decision::BadRequest { reason: e.message() }
+            }
+        }
+    }
+}
+
+/// The one user, from the build environment.
+static BUILD_USERS: [(&str, &str); 1] = [(crate::settings::USER, crate::settings::PASSWORD)];
+
+/// The realm must fit authgate's limit (128 bytes), which also bounds [`CHALLENGE_LEN`].
+const _: () = assert!(Settings::from_build_env().realm.len() <= authgate::limits::MAX_REALM_LEN);
+
+/// Let authgate render into a stack buffer and pass the text on. The buffers are sized for
+/// every value this configuration can produce; were one too small, the value would be empty.
+fn emit<const N: usize>(
+    f: &mut core::fmt::Formatter<'_>,
+    write: impl FnOnce(&mut [u8]) -> Result<usize, authgate::BufferTooSmall>,
+) -> core::fmt::Result {
+    let mut buf = [0u8; N];
+    match write(&mut buf) {
+        Ok(n) => f.write_str(core::str::from_utf8(&buf[..n]).unwrap_or("")),
+        Err(_) => Ok(()),
+    }
+}
+
+#[cfg_attr(not(any(feature = "defmt", feature = "log")), allow(dead_code))]
+fn reason_name(r: authgate::Reason) -> &'static str {
+    use authgate::Reason::*;
+    match r {
+        NoCredentials => "no credentials",
+        UnsupportedScheme => "scheme not offered",
+        UnsupportedAlgorithm => "algorithm not offered",
+        UnsupportedQop => "qop not offered",
+        RealmMismatch => "wrong realm",
+        OpaqueMismatch => "wrong opaque",
+        InvalidNonce => "invalid nonce",
+        StaleNonce => "stale nonce",
+        Replayed => "replayed nonce count",
+        UnknownUser => "unknown user",
+        BadCredentials => "bad credentials",
+        CredentialUnusable => "credential unusable",
+        BodyUnavailable => "auth-int without body",
+        _ => "other",
     }
 }

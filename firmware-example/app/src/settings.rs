@@ -11,12 +11,11 @@
 //!
 //! Switching the LED always needs authentication, whatever these say.
 
-/// Runtime view of the configuration (the host twin may override fields from its command line).
+/// Runtime view of the configuration (the host twin may override these from its command line;
+/// the user and password are the build-time [`USER`] / [`PASSWORD`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Settings {
     pub realm: &'static str,
-    pub user: &'static str,
-    pub password: &'static str,
     /// When false, `GET /api/status` is open; switching is always protected.
     pub protect_reads: bool,
     /// Lifetime of a Digest nonce in seconds; an older but authentic nonce is answered `stale=true`.
@@ -27,7 +26,11 @@ pub const DEFAULT_USER: &str = "admin";
 pub const DEFAULT_PASSWORD: &str = "authgate-demo";
 pub const DEFAULT_REALM: &str = "authgate-pico";
 
-/// True when the demo credentials were not replaced at build time (the binaries warn about it).
+/// The one user's name and password, fixed at build time (authgate checks against these).
+pub const USER: &str = or(option_env!("AUTHGATE_USER"), DEFAULT_USER);
+pub const PASSWORD: &str = or(option_env!("AUTHGATE_PASSWORD"), DEFAULT_PASSWORD);
+
+/// True when the demo password was not replaced at build time (the binaries warn about it).
 pub const USING_DEMO_PASSWORD: bool = option_env!("AUTHGATE_PASSWORD").is_none();
 
 impl Settings {
@@ -35,8 +38,6 @@ impl Settings {
     pub const fn from_build_env() -> Self {
         Self {
             realm: or(option_env!("AUTHGATE_REALM"), DEFAULT_REALM),
-            user: or(option_env!("AUTHGATE_USER"), DEFAULT_USER),
-            password: or(option_env!("AUTHGATE_PASSWORD"), DEFAULT_PASSWORD),
             protect_reads: match option_env!("AUTHGATE_PROTECT_READS") {
                 Some(v) => !matches!(v.as_bytes(), b"0" | b"false" | b"no" | b"off"),
                 None => true,

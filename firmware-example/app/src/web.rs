@@ -14,13 +14,14 @@
 use core::fmt::Write as _;
 use core::str::FromStr;
 
-use heapless::{String, Vec};
+use heapless::String;
 use picoserve::extract::{FromRequestParts, State};
 use picoserve::request::RequestParts;
 use picoserve::response::{File, IntoResponse, Response, StatusCode};
 use picoserve::routing::{PathRouter, get, get_service, parse_path_segment, post};
 
-use crate::auth::{CHALLENGE_LEN, Decision, Guard, INFO_LEN, USER_LEN};
+use crate::auth::{AuthenticationInfo, Challenges, Decision, Guard};
+use authgate::UserName;
 use crate::device::Device;
 
 /// The longest request-target the device accepts (path and query as sent).
@@ -94,7 +95,7 @@ async fn switch_led(
 }
 
 /// A JSON answer, with `Authentication-Info` when Digest produced one.
-fn json(body: String<192>, info: Option<String<INFO_LEN>>) -> impl IntoResponse {
+fn json(body: String<192>, info: Option<AuthenticationInfo>) -> impl IntoResponse {
     Response::ok(body)
         .with_content_type("application/json")
         .with_header("Cache-Control", "no-store")
@@ -138,9 +139,9 @@ impl FromStr for LedCommand {
 
 /// A request authgate let in.
 pub struct Authenticated {
-    pub user: String<USER_LEN>,
+    pub user: UserName,
     /// `Authentication-Info` for a Digest success.
-    pub info: Option<String<INFO_LEN>>,
+    pub info: Option<AuthenticationInfo>,
 }
 
 /// Read access: authenticated, or anonymous when reads are open (`None`).
@@ -148,7 +149,7 @@ pub struct ReadAccess(pub Option<Authenticated>);
 
 /// Why a request was refused: the response is the 401 or 400 authgate asked for.
 pub enum Refused {
-    Challenge(Vec<String<CHALLENGE_LEN>, 3>),
+    Challenge(Challenges),
     BadRequest(&'static str),
 }
 
@@ -160,13 +161,9 @@ impl IntoResponse for Refused {
     ) -> Result<picoserve::ResponseSent, W::Error> {
         match self {
             Refused::Challenge(challenges) => {
-                let mut headers: Vec<(&str, &str), 3> = Vec::new();
-                for c in &challenges {
-                    let _ = headers.push(("WWW-Authenticate", c.as_str()));
-                }
                 Response::new(StatusCode::UNAUTHORIZED, "authentication required\n")
                     .with_header("Cache-Control", "no-store")
-                    .with_headers(headers.as_slice())
+                    .with_headers([0, 1, 2].map(|i| challenges.value(i).map(|v| ("WWW-Authenticate", v))))
                     .write_to(connection, response_writer)
                     .await
             }
@@ -180,7 +177,7 @@ impl IntoResponse for Refused {
 }
 
 /// Hand the request to authgate through the guard.
-fn check(guard: &Guard, parts: &RequestParts<'_>) -> Result<Authenticated, Refused> {
+fn check(guard: &'static Guard, parts: &RequestParts<'_>) -> Result<Authenticated, Refused> {
     // The request-target as the client sent it: Digest's `uri` must match it.
     let mut target: String<TARGET_LEN> = String::new();
     let fits = target.push_str(parts.path().encoded()).is_ok()
@@ -194,7 +191,7 @@ fn check(guard: &Guard, parts: &RequestParts<'_>) -> Result<Authenticated, Refus
     let authorization = parts.headers().get("authorization").map(|v| v.as_raw());
     match guard.check(parts.method(), &target, authorization) {
         Decision::Allow { user, info } => Ok(Authenticated { user, info }),
-        Decision::Challenge { challenges } => Err(Refused::Challenge(challenges)),
+        Decision::Challenge(challenges) => Err(Refused::Challenge(challenges)),
         Decision::BadRequest { reason } => Err(Refused::BadRequest(reason)),
     }
 }

@@ -114,7 +114,7 @@ fn main() {
         settings.protect_reads = false;
     }
     if settings::USING_DEMO_PASSWORD {
-        log::warn!("using the demo login {}:{}", settings.user, settings.password);
+        log::warn!("using the demo login {}:{}", settings::USER, settings::PASSWORD);
     }
 
     // The nonce key: 32 bytes from the kernel's CSPRNG (the Pico W uses its ring oscillator).
@@ -125,7 +125,7 @@ fn main() {
 
     static GUARD: StaticCell<Guard> = StaticCell::new();
     static APP_STATE: StaticCell<AppState> = StaticCell::new();
-    let guard = GUARD.init(Guard::new(settings, nonce_key));
+    let guard = GUARD.init(Guard::new(settings, nonce_key, urandom));
     let state: &'static AppState = APP_STATE.init(AppState { guard, device: &DEVICE });
 
     match args.mode {
@@ -137,6 +137,11 @@ fn main() {
             })
         }
     }
+}
+
+/// Per-nonce salt from the kernel's CSPRNG.
+fn urandom(buf: &mut [u8; 8]) {
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf)).expect("reading /dev/urandom");
 }
 
 #[embassy_executor::task]

@@ -151,17 +151,22 @@ async fn main(spawner: Spawner) {
 
     let settings = Settings::from_build_env();
     if settings::USING_DEMO_PASSWORD {
-        warn!("using the demo login {}:{}; set AUTHGATE_USER/AUTHGATE_PASSWORD at build time", settings.user, settings.password);
+        warn!("using the demo login {}:{}; set AUTHGATE_USER/AUTHGATE_PASSWORD at build time", settings::USER, settings::PASSWORD);
     }
     static GUARD: StaticCell<Guard> = StaticCell::new();
     static APP_STATE: StaticCell<AppState> = StaticCell::new();
-    let guard = GUARD.init(Guard::new(settings, nonce_key));
+    let guard = GUARD.init(Guard::new(settings, nonce_key, |salt| RoscRng.fill_bytes(salt)));
     let app_state = APP_STATE.init(AppState { guard, device: &DEVICE });
 
     // The router's type cannot be named on stable Rust, so it lives in this task and the
     // sockets are served side by side here rather than in a pool of spawned tasks.
     let app = web::router(app_state);
     static CONFIG: picoserve::Config = picoserve::Config::const_default().keep_connection_alive();
+    info!(
+        "{} HTTP sockets, {} bytes of state each",
+        WEB_SOCKETS,
+        core::mem::size_of_val(&serve(0, stack, &app, &CONFIG))
+    );
     embassy_futures::join::join_array(core::array::from_fn::<_, WEB_SOCKETS, _>(|id| {
         serve(id, stack, &app, &CONFIG)
     }))
