@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Host-twin test: the Pico W app, built for Linux, reached with curl.
+#
+# It makes its own network namespace with a TAP device inside (192.168.69.1/24 on the
+# namespace side, the twin's embassy-net stack on 192.168.69.2/24), runs the twin there and
+# drives it with curl from inside the same namespace, so no packet touches any other
+# interface. If no namespace can be made (no permission), it runs the same app on
+# picoserve's tokio transport on 127.0.0.1 instead, and says so.
+#
+#   firmware-example/tests/host_twin.sh            # builds the twin (dev profile) first
+#   TWIN=/path/to/authgate-twin tests/host_twin.sh # or uses a given binary
+#   FORCE_FALLBACK=1 tests/host_twin.sh            # exercise the loopback path
+#
+# Ends with "N passed, M failed"; exits non-zero on any failure.
+set -u
+set -o pipefail
+
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+USER_NAME=${AUTHGATE_USER:-admin}
+PASSWORD=${AUTHGATE_PASSWORD:-authgate-demo}
+LIFETIME=2 # seconds: short, so the stale-nonce case can wait it out
+NS=authgate-fw-$$
+TAP=agtap0
+WORK=$(mktemp -d)
+PID=
+NS_MADE=
+
+cleanup() {
+    if [ -n "$PID" ]; then
+        kill "$PID" 2>/dev/null
+        wait "$PID" 2>/dev/null
+    fi
+    [ -n "$NS_MADE" ] && ip netns del "$NS" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ -z "${TWIN:-}" ]; then
+    (cd "$HERE/host" && cargo build -j1 --quiet) || { echo "building the twin failed"; echo "0 passed, 1 failed"; exit 1; }
+    TWIN="$HERE/target/debug/authgate-twin"
+fi
+
+PASS=0
+FAIL=0
+ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && sed 's/^/       | /' <<<"$2"; }
+check() { # check DESCRIPTION COMMAND... : passes when COMMAND succeeds
+    local what=$1; shift
+    if "$@"; then ok "$what"; else bad "$what"; fi
+}
+
+# --- start the twin --------------------------------------------------------------------
+
+RUN=() # prefix that puts a command into the twin's network
+start_twin() { # start_twin [extra twin args...]; sets PID and BASE
+    : >"$WORK/out"
+    if [ "$MODE" = namespace ]; then
+        ip netns exec "$NS" "$TWIN" --tap "$TAP" --ip 192.168.69.2/24 --nonce-lifetime "$LIFETIME" "$@" \
+            >"$WORK/out" 2>>"$WORK/log" &
+    else
+        "$TWIN" --tokio 127.0.0.1:0 --nonce-lifetime "$LIFETIME" "$@" >"$WORK/out" 2>>"$WORK/log" &
+    fi
+    PID=$!
+    for _ in $(seq 100); do
+        grep -q '^ready: ' "$WORK/out" && break
+        kill -0 "$PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    BASE=$(sed -n 's|^ready: \(http://[^/]*\)/.*|\1|p' "$WORK/out" | head -1)
+    if [ -z "$BASE" ]; then
+        echo "the twin did not come up:"; cat "$WORK/out" "$WORK/log"
+        echo "$PASS passed, $((FAIL + 1)) failed"
+        exit 1
+    fi
+    BASE=${BASE%:80}
+}
+stop_twin() {
+    kill "$PID" 2>/dev/null
+    wait "$PID" 2>/dev/null
+    PID=
+}
+
+if [ -z "${FORCE_FALLBACK:-}" ] && ip netns add "$NS" 2>"$WORK/nserr"; then
+    NS_MADE=1
+    if ip netns exec "$NS" ip link set lo up &&
+        ip netns exec "$NS" ip tuntap add name "$TAP" mode tap &&
+        ip netns exec "$NS" ip addr add 192.168.69.1/24 dev "$TAP" &&
+        ip netns exec "$NS" ip link set "$TAP" up; then
+        MODE=namespace
+        RUN=(ip netns exec "$NS")
+        echo "# host twin: embassy-net on TAP $TAP inside network namespace $NS"
+    else
+        echo "# could not set up a TAP device in namespace $NS"
+        MODE=fallback
+    fi
+else
+    MODE=fallback
+fi
+if [ "$MODE" = fallback ]; then
+    why=$(head -1 "$WORK/nserr" 2>/dev/null)
+    [ -n "${FORCE_FALLBACK:-}" ] && why="FORCE_FALLBACK is set"
+    echo "# FALLBACK: no network namespace could be made (${why:-unknown reason})"
+    echo "# FALLBACK: serving the same app on picoserve's tokio transport on 127.0.0.1 instead"
+fi
+
+start_twin
+echo "# twin at $BASE (pid $PID)"
+
+# --- helpers ---------------------------------------------------------------------------
+
+# http OUTFILE [curl args...]: headers and body into OUTFILE, the status code on stdout.
+http() {
+    local out=$1; shift
+    "${RUN[@]}" curl -sS --max-time 10 -D "$out.h" -o "$out.b" -w '%{http_code}' "$@" 2>"$out.err"
+}
+hdr() { grep -i "^$2:" "$1.h" | tr -d '\r'; }
+
+# A Digest client for the cases curl cannot express (MD5 on purpose, an old nonce).
+# digest_auth METHOD URI CHALLENGE_LINE USER PASSWORD ALGORITHM NC -> Authorization value
+digest_auth() {
+    python3 - "$@" <<'EOF'
+import hashlib, os, re, sys
+method, uri, challenge, user, password, algorithm, nc = sys.argv[1:8]
+h = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[algorithm]
+H = lambda s: h(s.encode()).hexdigest()
+realm = re.search(r'realm="([^"]*)"', challenge).group(1)
+nonce = re.search(r'nonce="([^"]*)"', challenge).group(1)
+cnonce = os.urandom(8).hex()
+ha1 = H(f"{user}:{realm}:{password}")
+ha2 = H(f"{method}:{uri}")
+resp = H(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
+print(f'Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", '
+      f'algorithm={algorithm}, qop=auth, nc={nc}, cnonce="{cnonce}", response="{resp}"')
+EOF
+}
+
+led_is() { # led_is true|false
+    local code
+    code=$(http "$WORK/s" --basic -u "$USER_NAME:$PASSWORD" "$BASE/api/status")
+    [ "$code" = 200 ] && grep -q "\"led\":$1" "$WORK/s.b"
+}
+
+# --- the cases -------------------------------------------------------------------------
+
+R=$WORK/r
+
+code=$(http "$R" "$BASE/")
+check "GET / serves the page without credentials" test "$code" = 200 -a -s "$R.b"
+
+code=$(http "$R" "$BASE/api/status")
+check "no credentials -> 401" test "$code" = 401
+ch=$(hdr "$R" WWW-Authenticate)
+check "401 offers Digest SHA-256 first" bash -c 'head -1 <<<"$1" | grep -q "^WWW-Authenticate: Digest realm=\".*algorithm=SHA-256, nonce="' _ "$ch"
+check "401 offers Digest MD5" grep -q 'Digest .*algorithm=MD5' <<<"$ch"
+check "401 offers Basic" grep -q '^WWW-Authenticate: Basic realm=' <<<"$ch"
+check "401 challenges are not stale" bash -c '! grep -q stale=true <<<"$1"' _ "$ch"
+
+code=$(http "$R" -X POST "$BASE/api/led/on")
+check "POST /api/led/on without credentials -> 401" test "$code" = 401
+
+check "LED starts off" led_is false
+code=$(http "$R" -v --digest -u "$USER_NAME:$PASSWORD" -X POST "$BASE/api/led/on")
+check "curl --digest POST /api/led/on -> 200" test "$code" = 200
+sent=$(sed -n 's/^> Authorization: //p' "$R.err" | tr -d '\r' | tail -1)
+check "curl used Digest SHA-256" grep -q 'algorithm=SHA-256' <<<"$sent"
+check "Digest success carries Authentication-Info with rspauth" grep -q '^Authentication-Info: rspauth="[0-9a-f]\{64\}"' <<<"$(hdr "$R" Authentication-Info)"
+check "the LED is on (status)" led_is true
+
+# The same Authorization again, same nonce and nc: authgate must refuse it.
+code=$(http "$R" -H "Authorization: $sent" -X POST "$BASE/api/led/on")
+check "replayed Digest header (same nonce, same nc) -> 401" test "$code" = 401
+check "a replay is not answered as stale" bash -c '! grep -q stale=true <<<"$1"' _ "$(hdr "$R" WWW-Authenticate)"
+
+code=$(http "$R" --basic -u "$USER_NAME:$PASSWORD" -X POST "$BASE/api/led/off")
+check "curl --basic POST /api/led/off -> 200" test "$code" = 200
+check "Basic success has no Authentication-Info" test -z "$(hdr "$R" Authentication-Info)"
+check "the LED is off (status)" led_is false
+
+code=$(http "$R" --basic -u "$USER_NAME:$PASSWORD" "$BASE/api/status")
+check "curl --basic GET /api/status -> 200 with JSON" bash -c '[ "$1" = 200 ] && grep -q "\"user\":\"'"$USER_NAME"'\"" "$2"' _ "$code" "$R.b"
+
+code=$(http "$R" --digest -u "$USER_NAME:wrong-password" -X POST "$BASE/api/led/on")
+check "wrong password (Digest) -> 401" test "$code" = 401
+code=$(http "$R" --basic -u "$USER_NAME:wrong-password" -X POST "$BASE/api/led/on")
+check "wrong password (Basic) -> 401" test "$code" = 401
+code=$(http "$R" --basic -u "nobody:$PASSWORD" "$BASE/api/status")
+check "unknown user -> 401" test "$code" = 401
+check "the LED is still off" led_is false
+
+# MD5, for older clients: a hand-made Digest response against the MD5 challenge.
+http "$R" "$BASE/api/status" >/dev/null
+md5ch=$(hdr "$R" WWW-Authenticate | grep 'algorithm=MD5' | head -1)
+auth=$(digest_auth POST /api/led/toggle "$md5ch" "$USER_NAME" "$PASSWORD" MD5 00000001)
+code=$(http "$R" -H "Authorization: $auth" -X POST "$BASE/api/led/toggle")
+check "Digest MD5 POST /api/led/toggle -> 200" test "$code" = 200
+check "the LED toggled on" led_is true
+auth2=$(digest_auth POST /api/led/off "$md5ch" "$USER_NAME" "$PASSWORD" MD5 00000002)
+code=$(http "$R" -H "Authorization: $auth2" -X POST "$BASE/api/led/off")
+check "same nonce, next nc -> 200" test "$code" = 200
+code=$(http "$R" -H "Authorization: $auth2" -X POST "$BASE/api/led/off")
+check "same nonce, same nc again -> 401" test "$code" = 401
+
+# The Digest uri must be the request-target.
+http "$R" "$BASE/api/status" >/dev/null
+shach=$(hdr "$R" WWW-Authenticate | head -1)
+auth=$(digest_auth POST /api/led/off "$shach" "$USER_NAME" "$PASSWORD" SHA-256 00000001)
+code=$(http "$R" -H "Authorization: $auth" -X POST "$BASE/api/led/on")
+check "Digest uri differing from the request-target -> 400" test "$code" = 400
+
+code=$(http "$R" -H 'Authorization: Digest username="admin", realm=' "$BASE/api/status")
+check "malformed Authorization (Digest) -> 400" test "$code" = 400
+code=$(http "$R" -H 'Authorization: Basic !!!not-base64!!!' "$BASE/api/status")
+check "malformed Authorization (Basic) -> 400" test "$code" = 400
+code=$(http "$R" -H 'Authorization: Negotiate abc' "$BASE/api/status")
+check "unsupported scheme -> 401" test "$code" = 401
+
+# Stale: a correct response on a nonce older than its lifetime.
+http "$R" "$BASE/api/status" >/dev/null
+oldch=$(hdr "$R" WWW-Authenticate | head -1)
+sleep $((LIFETIME + 2))
+auth=$(digest_auth GET /api/status "$oldch" "$USER_NAME" "$PASSWORD" SHA-256 00000001)
+code=$(http "$R" -H "Authorization: $auth" "$BASE/api/status")
+check "expired nonce -> 401" test "$code" = 401
+check "expired nonce -> stale=true on the Digest challenges" grep -q 'Digest .*stale=true' <<<"$(hdr "$R" WWW-Authenticate)"
+auth=$(digest_auth GET /api/status "$oldch" "$USER_NAME" wrong-password SHA-256 00000001)
+code=$(http "$R" -H "Authorization: $auth" "$BASE/api/status")
+check "expired nonce with a wrong password -> not stale" bash -c '[ "$1" = 401 ] && ! grep -q stale=true "$2"' _ "$code" "$R.h"
+
+# Reads can be left open by configuration; switching stays protected.
+stop_twin
+start_twin --open-reads
+code=$(http "$R" "$BASE/api/status")
+check "--open-reads: GET /api/status without credentials -> 200" test "$code" = 200
+code=$(http "$R" -X POST "$BASE/api/led/on")
+check "--open-reads: POST /api/led/on still -> 401" test "$code" = 401
+code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -X POST "$BASE/api/led/on")
+check "--open-reads: curl --digest POST /api/led/on -> 200" test "$code" = 200
+stop_twin
+
+if [ "$MODE" = namespace ]; then
+    echo "# ran in network namespace $NS (TAP device, embassy-net)"
+else
+    echo "# ran on the FALLBACK: picoserve's tokio transport on 127.0.0.1"
+fi
+if [ "$FAIL" -ne 0 ]; then
+    echo "# twin log:"; sed 's/^/#   /' "$WORK/log" | tail -40
+fi
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
