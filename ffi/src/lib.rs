@@ -1,0 +1,683 @@
+//! # authgate-ffi
+//!
+//! The C ABI of the authgate engine: `libauthgate.a`, `libauthgate.so` and the header
+//! `ffi/include/authgate.h`, generated from this crate by cbindgen.
+//!
+//! This crate is glue only. Every decision about a request (parsing, Basic, Digest,
+//! Bearer, nonces, replay, rendering) is made by the core crate; here, C pointers become
+//! Rust slices, codes become enums, and no panic crosses the ABI.
+//!
+//! Conventions of the whole API (in the style of rustls-ffi):
+//! - Handles (`authgate_config`, `authgate_engine`, `authgate_verdict`) are opaque,
+//!   created by a `_new` function and released by the matching `_free`.
+//! - Functions that can fail return an `authgate_result`; `AUTHGATE_RESULT_OK` is 0.
+//! - Strings are a pointer plus a length and need not be NUL-terminated. A NULL pointer is
+//!   refused with `AUTHGATE_RESULT_NULL_PARAMETER` even with length 0, except where a
+//!   function says NULL has a meaning.
+//! - Functions writing text into a caller buffer behave like `snprintf`: they always store
+//!   the full length of the value (without the terminating NUL) in `*out_len`; when the
+//!   buffer holds at least that plus one byte, the value and a NUL are written and the
+//!   result is OK, otherwise `AUTHGATE_RESULT_BUFFER_TOO_SMALL` and the buffer holds an
+//!   empty string (when it has room for one). A NULL buffer with size 0 asks for the length.
+#![allow(non_camel_case_types)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+use std::ffi::{c_char, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use authgate_core as core_api;
+use core_api::{Algorithm, ConfigError, HashAlgorithm, ParseError, Reason, Scheme};
+
+mod config;
+mod credential;
+mod engine;
+mod helpers;
+mod verdict;
+
+pub use config::*;
+pub use credential::*;
+pub use engine::*;
+pub use helpers::*;
+pub use verdict::*;
+
+/// The outcome of an API call.
+///
+/// Codes 200-299 (`AUTHGATE_RESULT_MALFORMED_*`) say why an `Authorization` value is
+/// malformed: the engine answers those requests with HTTP 400. They are read from a
+/// verdict with `authgate_verdict_error`, and returned by `authgate_digest_response`.
+/// Codes 100-199 reject a configuration value.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum authgate_result {
+    /// Success.
+    Ok = 0,
+    /// A pointer argument that must not be NULL was NULL.
+    NullParameter = 1,
+    /// A string argument is not valid UTF-8.
+    InvalidUtf8 = 2,
+    /// The output buffer is too small; the needed length was stored in `*out_len`.
+    BufferTooSmall = 3,
+    /// A Rust panic was caught at the ABI boundary (a bug in authgate: please report it).
+    /// The objects involved stay valid.
+    Panic = 4,
+    /// An argument is out of range (wrong key length, unknown enum value, index past the
+    /// end, a length over `PTRDIFF_MAX`).
+    InvalidArgument = 5,
+    /// The entropy callback failed, or no salt and no entropy callback were given.
+    EntropyFailed = 6,
+    /// The verdict is not of the kind this call needs (e.g. the user of a challenge).
+    WrongVerdict = 7,
+    /// A credential value is invalid: too long, bad hex, wrong digest length, zero
+    /// iterations, or a name over 128 bytes.
+    InvalidCredential = 8,
+    /// The algorithm, qop or hash family is not supported by this build or this request.
+    Unsupported = 9,
+
+    /// The realm is empty, longer than 128 bytes, or holds a control character.
+    ConfigInvalidRealm = 100,
+    /// The opaque value is empty, too long, or not token68 characters.
+    ConfigInvalidOpaque = 101,
+    /// No scheme is offered.
+    ConfigNoScheme = 102,
+    /// Digest is offered without an algorithm this build supports.
+    ConfigNoAlgorithm = 103,
+    /// Digest is offered without qop and without RFC 2069 mode.
+    ConfigNoQop = 104,
+    /// The nonce lifetime is zero.
+    ConfigInvalidLifetime = 105,
+    /// Too many entries in a list.
+    ConfigTooMany = 106,
+    /// Another configuration error.
+    ConfigOther = 199,
+
+    /// The `Authorization` value is empty or only whitespace.
+    MalformedEmpty = 200,
+    /// The `Authorization` value is longer than 4096 bytes.
+    MalformedTooLong = 201,
+    /// The scheme is not a token, or is not followed by a space.
+    MalformedInvalidScheme = 202,
+    /// The scheme is longer than 32 bytes.
+    MalformedSchemeTooLong = 203,
+    /// A control character (NUL, CR, LF, ...) where none is allowed.
+    MalformedControlCharacter = 204,
+    /// A quoted-string has no closing quote, or ends in a lone backslash.
+    MalformedUnterminatedQuotedString = 205,
+    /// An auth-param name was expected.
+    MalformedExpectedParamName = 206,
+    /// An auth-param name is not followed by `=`.
+    MalformedExpectedEquals = 207,
+    /// An auth-param has no value.
+    MalformedExpectedValue = 208,
+    /// Something other than `,` follows an auth-param.
+    MalformedExpectedComma = 209,
+    /// More than 24 auth-params.
+    MalformedTooManyParams = 210,
+    /// The same auth-param name occurs twice.
+    MalformedDuplicateParam = 211,
+    /// The scheme needs a token68 (Basic, Bearer) and got params or nothing.
+    MalformedExpectedToken68 = 212,
+    /// The scheme needs auth-params (Digest) and got a token68 or nothing.
+    MalformedExpectedParams = 213,
+    /// A token68 is not valid for its scheme.
+    MalformedInvalidToken68 = 214,
+    /// Basic credentials are not canonical padded base64.
+    MalformedInvalidBase64 = 215,
+    /// Decoded Basic credentials have no `:`.
+    MalformedMissingColon = 216,
+    /// A required Digest parameter is missing.
+    MalformedMissingParam = 217,
+    /// A value is longer than its limit.
+    MalformedValueTooLong = 218,
+    /// Both `username` and `username*` were sent.
+    MalformedConflictingUsername = 219,
+    /// `username*` is not a valid RFC 8187 ext-value.
+    MalformedInvalidExtValue = 220,
+    /// `nc` is not exactly 8 hex digits, or is zero.
+    MalformedInvalidNonceCount = 221,
+    /// `qop`, `nc` and `cnonce` were not sent together.
+    MalformedQopMismatch = 222,
+    /// `userhash` is neither `true` nor `false`.
+    MalformedInvalidUserhash = 223,
+    /// `response` is not hex.
+    MalformedInvalidResponse = 224,
+    /// The Digest `uri` does not match the request-target.
+    MalformedUriMismatch = 225,
+    /// Another reason the value is malformed (a newer core than this ABI knows).
+    MalformedOther = 299,
+}
+
+impl authgate_result {
+    /// Every code, for the message table and tests.
+    const ALL: [authgate_result; 45] = {
+        use authgate_result::*;
+        [
+            Ok,
+            NullParameter,
+            InvalidUtf8,
+            BufferTooSmall,
+            Panic,
+            InvalidArgument,
+            EntropyFailed,
+            WrongVerdict,
+            InvalidCredential,
+            Unsupported,
+            ConfigInvalidRealm,
+            ConfigInvalidOpaque,
+            ConfigNoScheme,
+            ConfigNoAlgorithm,
+            ConfigNoQop,
+            ConfigInvalidLifetime,
+            ConfigTooMany,
+            ConfigOther,
+            MalformedEmpty,
+            MalformedTooLong,
+            MalformedInvalidScheme,
+            MalformedSchemeTooLong,
+            MalformedControlCharacter,
+            MalformedUnterminatedQuotedString,
+            MalformedExpectedParamName,
+            MalformedExpectedEquals,
+            MalformedExpectedValue,
+            MalformedExpectedComma,
+            MalformedTooManyParams,
+            MalformedDuplicateParam,
+            MalformedExpectedToken68,
+            MalformedExpectedParams,
+            MalformedInvalidToken68,
+            MalformedInvalidBase64,
+            MalformedMissingColon,
+            MalformedMissingParam,
+            MalformedValueTooLong,
+            MalformedConflictingUsername,
+            MalformedInvalidExtValue,
+            MalformedInvalidNonceCount,
+            MalformedQopMismatch,
+            MalformedInvalidUserhash,
+            MalformedInvalidResponse,
+            MalformedUriMismatch,
+            MalformedOther,
+        ]
+    };
+
+    fn from_code(code: u32) -> Option<authgate_result> {
+        Self::ALL.into_iter().find(|r| *r as u32 == code)
+    }
+}
+
+/// Turns a compile-time `&'static str` into a `&'static CStr` (the core's messages are
+/// `const`, so the C messages for malformed values are the core's own text).
+macro_rules! c_message {
+    ($s:expr) => {{
+        const S: &str = $s;
+        const B: [u8; S.len() + 1] = {
+            let mut out = [0u8; S.len() + 1];
+            let bytes = S.as_bytes();
+            let mut i = 0;
+            while i < bytes.len() {
+                out[i] = bytes[i];
+                i += 1;
+            }
+            out
+        };
+        const C: &CStr = match CStr::from_bytes_with_nul(&B) {
+            ::core::result::Result::Ok(c) => c,
+            ::core::result::Result::Err(_) => panic!("message with an interior NUL"),
+        };
+        C
+    }};
+}
+
+fn message(r: authgate_result) -> &'static CStr {
+    use authgate_result::*;
+    match r {
+        Ok => c"success",
+        NullParameter => c"a required pointer argument was NULL",
+        InvalidUtf8 => c"a string argument is not valid UTF-8",
+        BufferTooSmall => c"output buffer too small",
+        Panic => c"internal error: a panic was caught at the C ABI boundary",
+        InvalidArgument => c"an argument is out of range",
+        EntropyFailed => c"no salt given and no working entropy callback",
+        WrongVerdict => c"the verdict is not of the kind this call needs",
+        InvalidCredential => c"invalid credential value",
+        Unsupported => c"algorithm, qop or hash family not supported",
+        ConfigInvalidRealm => c"realm must be 1-128 bytes of UTF-8 without control characters",
+        ConfigInvalidOpaque => c"opaque must be 1-128 token68 characters",
+        ConfigNoScheme => c"no authentication scheme offered",
+        ConfigNoAlgorithm => c"Digest offered without a supported algorithm",
+        ConfigNoQop => c"Digest offered without qop and without RFC 2069 mode",
+        ConfigInvalidLifetime => c"nonce lifetime must be positive",
+        ConfigTooMany => c"too many entries",
+        ConfigOther => c"invalid configuration",
+        MalformedEmpty => c_message!(ParseError::Empty.message()),
+        MalformedTooLong => c_message!(ParseError::TooLong.message()),
+        MalformedInvalidScheme => c_message!(ParseError::InvalidScheme.message()),
+        MalformedSchemeTooLong => c_message!(ParseError::SchemeTooLong.message()),
+        MalformedControlCharacter => c_message!(ParseError::ControlCharacter.message()),
+        MalformedUnterminatedQuotedString => c_message!(ParseError::UnterminatedQuotedString.message()),
+        MalformedExpectedParamName => c_message!(ParseError::ExpectedParamName.message()),
+        MalformedExpectedEquals => c_message!(ParseError::ExpectedEquals.message()),
+        MalformedExpectedValue => c_message!(ParseError::ExpectedValue.message()),
+        MalformedExpectedComma => c_message!(ParseError::ExpectedComma.message()),
+        MalformedTooManyParams => c_message!(ParseError::TooManyParams.message()),
+        MalformedDuplicateParam => c_message!(ParseError::DuplicateParam.message()),
+        MalformedExpectedToken68 => c_message!(ParseError::ExpectedToken68.message()),
+        MalformedExpectedParams => c_message!(ParseError::ExpectedParams.message()),
+        MalformedInvalidToken68 => c_message!(ParseError::InvalidToken68.message()),
+        MalformedInvalidBase64 => c_message!(ParseError::InvalidBase64.message()),
+        MalformedMissingColon => c_message!(ParseError::MissingColon.message()),
+        MalformedMissingParam => c_message!(ParseError::MissingParam("").message()),
+        MalformedValueTooLong => c_message!(ParseError::ValueTooLong("").message()),
+        MalformedConflictingUsername => c_message!(ParseError::ConflictingUsername.message()),
+        MalformedInvalidExtValue => c_message!(ParseError::InvalidExtValue.message()),
+        MalformedInvalidNonceCount => c_message!(ParseError::InvalidNonceCount.message()),
+        MalformedQopMismatch => c_message!(ParseError::QopMismatch.message()),
+        MalformedInvalidUserhash => c_message!(ParseError::InvalidUserhash.message()),
+        MalformedInvalidResponse => c_message!(ParseError::InvalidResponse.message()),
+        MalformedUriMismatch => c_message!(ParseError::UriMismatch.message()),
+        MalformedOther => c"malformed Authorization value",
+    }
+}
+
+impl From<ParseError> for authgate_result {
+    fn from(e: ParseError) -> Self {
+        use authgate_result::*;
+        match e {
+            ParseError::Empty => MalformedEmpty,
+            ParseError::TooLong => MalformedTooLong,
+            ParseError::InvalidScheme => MalformedInvalidScheme,
+            ParseError::SchemeTooLong => MalformedSchemeTooLong,
+            ParseError::ControlCharacter => MalformedControlCharacter,
+            ParseError::UnterminatedQuotedString => MalformedUnterminatedQuotedString,
+            ParseError::ExpectedParamName => MalformedExpectedParamName,
+            ParseError::ExpectedEquals => MalformedExpectedEquals,
+            ParseError::ExpectedValue => MalformedExpectedValue,
+            ParseError::ExpectedComma => MalformedExpectedComma,
+            ParseError::TooManyParams => MalformedTooManyParams,
+            ParseError::DuplicateParam => MalformedDuplicateParam,
+            ParseError::ExpectedToken68 => MalformedExpectedToken68,
+            ParseError::ExpectedParams => MalformedExpectedParams,
+            ParseError::InvalidToken68 => MalformedInvalidToken68,
+            ParseError::InvalidBase64 => MalformedInvalidBase64,
+            ParseError::MissingColon => MalformedMissingColon,
+            ParseError::MissingParam(_) => MalformedMissingParam,
+            ParseError::ValueTooLong(_) => MalformedValueTooLong,
+            ParseError::ConflictingUsername => MalformedConflictingUsername,
+            ParseError::InvalidExtValue => MalformedInvalidExtValue,
+            ParseError::InvalidNonceCount => MalformedInvalidNonceCount,
+            ParseError::QopMismatch => MalformedQopMismatch,
+            ParseError::InvalidUserhash => MalformedInvalidUserhash,
+            ParseError::InvalidResponse => MalformedInvalidResponse,
+            ParseError::UriMismatch => MalformedUriMismatch,
+            _ => MalformedOther,
+        }
+    }
+}
+
+impl From<ConfigError> for authgate_result {
+    fn from(e: ConfigError) -> Self {
+        use authgate_result::*;
+        match e {
+            ConfigError::InvalidRealm => ConfigInvalidRealm,
+            ConfigError::InvalidOpaque => ConfigInvalidOpaque,
+            ConfigError::NoScheme => ConfigNoScheme,
+            ConfigError::NoAlgorithm => ConfigNoAlgorithm,
+            ConfigError::NoQop => ConfigNoQop,
+            ConfigError::InvalidLifetime => ConfigInvalidLifetime,
+            ConfigError::TooMany => ConfigTooMany,
+            _ => ConfigOther,
+        }
+    }
+}
+
+/// A static, NUL-terminated English description of a result code.
+///
+/// `result` is an `authgate_result` value; any other number gets "unknown result code".
+/// The string is never freed. Thread-safe.
+#[no_mangle]
+pub extern "C" fn authgate_result_message(result: u32) -> *const c_char {
+    guard(c"unknown result code".as_ptr(), || match authgate_result::from_code(result) {
+        Some(r) => message(r).as_ptr(),
+        None => c"unknown result code".as_ptr(),
+    })
+}
+
+/// Whether `result` is one of the `AUTHGATE_RESULT_MALFORMED_*` codes (HTTP 400).
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn authgate_result_is_malformed(result: u32) -> bool {
+    (200..300).contains(&result) && authgate_result::from_code(result).is_some()
+}
+
+/// The library version, a static NUL-terminated string such as "0.1.0". Thread-safe.
+#[no_mangle]
+pub extern "C" fn authgate_version() -> *const c_char {
+    c_message!(env!("CARGO_PKG_VERSION")).as_ptr()
+}
+
+/// An authentication scheme.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum authgate_scheme {
+    /// No scheme (the verdict is not "authenticated").
+    None = 0,
+    /// Basic (RFC 7617).
+    Basic = 1,
+    /// Digest (RFC 7616).
+    Digest = 2,
+    /// Bearer (RFC 6750).
+    Bearer = 3,
+}
+
+impl authgate_scheme {
+    fn to_core(code: u32) -> Option<Scheme> {
+        match code {
+            1 => Some(Scheme::Basic),
+            2 => Some(Scheme::Digest),
+            3 => Some(Scheme::Bearer),
+            _ => None,
+        }
+    }
+    fn from_core(s: Scheme) -> Self {
+        match s {
+            Scheme::Basic => authgate_scheme::Basic,
+            Scheme::Digest => authgate_scheme::Digest,
+            Scheme::Bearer => authgate_scheme::Bearer,
+        }
+    }
+}
+
+/// A Digest algorithm.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum authgate_algorithm {
+    /// `MD5`
+    Md5 = 1,
+    /// `MD5-sess`
+    Md5Sess = 2,
+    /// `SHA-256`
+    Sha256 = 3,
+    /// `SHA-256-sess`
+    Sha256Sess = 4,
+    /// `SHA-512-256`
+    Sha512_256 = 5,
+    /// `SHA-512-256-sess`
+    Sha512_256_Sess = 6,
+}
+
+impl authgate_algorithm {
+    fn to_core(code: u32) -> Option<Algorithm> {
+        Some(match code {
+            1 => Algorithm::Md5,
+            2 => Algorithm::Md5Sess,
+            3 => Algorithm::Sha256,
+            4 => Algorithm::Sha256Sess,
+            5 => Algorithm::Sha512_256,
+            6 => Algorithm::Sha512_256Sess,
+            _ => return None,
+        })
+    }
+}
+
+/// A hash family (of an HA1 value, or of a Digest credential lookup).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum authgate_hash {
+    /// MD5
+    Md5 = 1,
+    /// SHA-256
+    Sha256 = 2,
+    /// SHA-512/256
+    Sha512_256 = 3,
+}
+
+impl authgate_hash {
+    fn to_core(code: u32) -> Option<HashAlgorithm> {
+        Some(match code {
+            1 => HashAlgorithm::Md5,
+            2 => HashAlgorithm::Sha256,
+            3 => HashAlgorithm::Sha512_256,
+            _ => return None,
+        })
+    }
+    fn from_core(h: HashAlgorithm) -> Self {
+        match h {
+            HashAlgorithm::Md5 => authgate_hash::Md5,
+            HashAlgorithm::Sha256 => authgate_hash::Sha256,
+            HashAlgorithm::Sha512_256 => authgate_hash::Sha512_256,
+        }
+    }
+}
+
+/// Why a request was challenged (for logs; tell the client no more than the challenges do).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum authgate_reason {
+    /// The verdict is not a challenge.
+    None = 0,
+    /// No `Authorization` field.
+    NoCredentials = 1,
+    /// A scheme that is not offered.
+    UnsupportedScheme = 2,
+    /// An algorithm that is not offered.
+    UnsupportedAlgorithm = 3,
+    /// A qop that is not offered (or none, when RFC 2069 is off).
+    UnsupportedQop = 4,
+    /// The realm is not ours.
+    RealmMismatch = 5,
+    /// The opaque is not ours.
+    OpaqueMismatch = 6,
+    /// The nonce is not ours (garbage, forged, old key).
+    InvalidNonce = 7,
+    /// The credentials were right but the nonce expired or its history was evicted
+    /// (the challenges carry `stale=true`).
+    StaleNonce = 8,
+    /// This (nonce, nc) pair was already used.
+    Replayed = 9,
+    /// No such user.
+    UnknownUser = 10,
+    /// Wrong password or response.
+    BadCredentials = 11,
+    /// The stored credential cannot serve this scheme/algorithm (e.g. PBKDF2 for Digest).
+    CredentialUnusable = 12,
+    /// `qop=auth-int` without a body (use `authgate_engine_check_body`).
+    BodyUnavailable = 13,
+    /// An unknown Bearer token.
+    InvalidToken = 14,
+    /// Another reason (a newer core than this ABI knows).
+    Other = 99,
+}
+
+impl authgate_reason {
+    fn from_core(r: Reason) -> Self {
+        use authgate_reason as A;
+        match r {
+            Reason::NoCredentials => A::NoCredentials,
+            Reason::UnsupportedScheme => A::UnsupportedScheme,
+            Reason::UnsupportedAlgorithm => A::UnsupportedAlgorithm,
+            Reason::UnsupportedQop => A::UnsupportedQop,
+            Reason::RealmMismatch => A::RealmMismatch,
+            Reason::OpaqueMismatch => A::OpaqueMismatch,
+            Reason::InvalidNonce => A::InvalidNonce,
+            Reason::StaleNonce => A::StaleNonce,
+            Reason::Replayed => A::Replayed,
+            Reason::UnknownUser => A::UnknownUser,
+            Reason::BadCredentials => A::BadCredentials,
+            Reason::CredentialUnusable => A::CredentialUnusable,
+            Reason::BodyUnavailable => A::BodyUnavailable,
+            Reason::InvalidToken => A::InvalidToken,
+            _ => A::Other,
+        }
+    }
+}
+
+// ---- shared glue -------------------------------------------------------------------------
+
+/// Runs `f`, turning a panic into `on_panic`: no unwind ever leaves an `extern "C"` fn.
+pub(crate) fn guard<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
+}
+
+/// [`guard`] for the common case of a fallible call.
+pub(crate) fn run(f: impl FnOnce() -> Result<(), authgate_result>) -> authgate_result {
+    guard(authgate_result::Panic, || match f() {
+        Ok(()) => authgate_result::Ok,
+        Err(e) => e,
+    })
+}
+
+/// A byte slice from a C pointer and length.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reads of `len` bytes for `'a`.
+pub(crate) unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], authgate_result> {
+    if ptr.is_null() {
+        return Err(authgate_result::NullParameter);
+    }
+    if len > isize::MAX as usize {
+        return Err(authgate_result::InvalidArgument);
+    }
+    // SAFETY: non-NULL, length bounded, validity promised by the caller.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Like [`bytes`], but NULL means `None`.
+///
+/// # Safety
+/// As [`bytes`].
+pub(crate) unsafe fn opt_bytes<'a>(ptr: *const u8, len: usize) -> Result<Option<&'a [u8]>, authgate_result> {
+    if ptr.is_null() {
+        Ok(None)
+    } else {
+        // SAFETY: forwarded.
+        unsafe { bytes(ptr, len) }.map(Some)
+    }
+}
+
+/// A UTF-8 string from a C pointer and length.
+///
+/// # Safety
+/// As [`bytes`].
+pub(crate) unsafe fn text<'a>(ptr: *const c_char, len: usize) -> Result<&'a str, authgate_result> {
+    // SAFETY: forwarded.
+    let b = unsafe { bytes(ptr.cast(), len) }?;
+    std::str::from_utf8(b).map_err(|_| authgate_result::InvalidUtf8)
+}
+
+/// Writes through an out-pointer, refusing NULL.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for a write of `T`.
+pub(crate) unsafe fn store<T>(ptr: *mut T, value: T) -> Result<(), authgate_result> {
+    if ptr.is_null() {
+        return Err(authgate_result::NullParameter);
+    }
+    // SAFETY: non-NULL, validity promised by the caller.
+    unsafe { ptr.write(value) };
+    Ok(())
+}
+
+/// The caller's output buffer, with the `snprintf` contract of the module docs.
+pub(crate) struct OutBuf<'a> {
+    buf: &'a mut [u8],
+    out_len: *mut usize,
+}
+
+impl<'a> OutBuf<'a> {
+    /// # Safety
+    /// `buf` must be NULL or valid for writes of `buf_len` bytes; `out_len` NULL or valid.
+    pub(crate) unsafe fn new(buf: *mut c_char, buf_len: usize, out_len: *mut usize) -> Result<Self, authgate_result> {
+        if out_len.is_null() {
+            return Err(authgate_result::NullParameter);
+        }
+        let buf: &mut [u8] = if buf_len == 0 {
+            &mut []
+        } else if buf.is_null() {
+            return Err(authgate_result::NullParameter);
+        } else if buf_len > isize::MAX as usize {
+            return Err(authgate_result::InvalidArgument);
+        } else {
+            // SAFETY: non-NULL, length bounded, validity promised by the caller.
+            unsafe { std::slice::from_raw_parts_mut(buf.cast::<u8>(), buf_len) }
+        };
+        Ok(OutBuf { buf, out_len })
+    }
+
+    /// Lets `render` write into all but the last byte (kept for the NUL), then reports.
+    /// `render` returns `Ok(len)` or `Err(needed)` like the core's renderers.
+    pub(crate) fn write(self, render: impl FnOnce(&mut [u8]) -> Result<usize, usize>) -> Result<(), authgate_result> {
+        let room = self.buf.len().saturating_sub(1);
+        let outcome = render(&mut self.buf[..room]);
+        let (len, fits) = match outcome {
+            Ok(n) => (n, true),
+            Err(needed) => (needed, false),
+        };
+        // SAFETY: checked non-NULL in `new`; validity promised by the caller.
+        unsafe { self.out_len.write(len) };
+        if fits && len < self.buf.len() {
+            self.buf[len] = 0;
+            Ok(())
+        } else {
+            if let Some(first) = self.buf.first_mut() {
+                *first = 0;
+            }
+            Err(authgate_result::BufferTooSmall)
+        }
+    }
+
+    /// Copies `value`.
+    pub(crate) fn copy(self, value: &[u8]) -> Result<(), authgate_result> {
+        self.write(|b| match b.get_mut(..value.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(value);
+                Ok(value.len())
+            }
+            None => Err(value.len()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_distinct_message_and_round_trips() {
+        let mut seen = std::collections::HashSet::new();
+        for r in authgate_result::ALL {
+            assert_eq!(authgate_result::from_code(r as u32), Some(r));
+            let m = unsafe { CStr::from_ptr(authgate_result_message(r as u32)) };
+            assert!(!m.is_empty());
+            assert!(seen.insert(m.to_owned()), "{r:?} repeats {m:?}");
+            assert_eq!(authgate_result_is_malformed(r as u32), (200..300).contains(&(r as u32)));
+        }
+        let unknown = unsafe { CStr::from_ptr(authgate_result_message(12345)) };
+        assert_eq!(unknown, c"unknown result code");
+    }
+
+    #[test]
+    fn malformed_messages_are_the_cores() {
+        let m = unsafe { CStr::from_ptr(authgate_result_message(authgate_result::MalformedUriMismatch as u32)) };
+        assert_eq!(m.to_str().unwrap(), ParseError::UriMismatch.message());
+    }
+
+    #[test]
+    fn panics_become_a_result_code() {
+        assert_eq!(run(|| panic!("boom")), authgate_result::Panic);
+        assert_eq!(guard(7u8, || panic!("boom")), 7);
+        assert_eq!(run(|| Err(authgate_result::InvalidUtf8)), authgate_result::InvalidUtf8);
+    }
+
+    #[test]
+    fn out_buf_follows_snprintf() {
+        let mut len = 0usize;
+        let mut buf = [b'x' as c_char; 4];
+        let r = unsafe { OutBuf::new(buf.as_mut_ptr(), 4, &mut len) }.unwrap().copy(b"abcd");
+        assert_eq!((r, len, buf[0]), (Err(authgate_result::BufferTooSmall), 4, 0));
+        let r = unsafe { OutBuf::new(buf.as_mut_ptr(), 4, &mut len) }.unwrap().copy(b"abc");
+        assert_eq!((r, len), (Ok(()), 3));
+        assert_eq!(buf.map(|c| c as u8), *b"abc\0");
+        let r = unsafe { OutBuf::new(std::ptr::null_mut(), 0, &mut len) }.unwrap().copy(b"abcdef");
+        assert_eq!((r, len), (Err(authgate_result::BufferTooSmall), 6));
+    }
+}
