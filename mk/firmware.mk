@@ -1,0 +1,41 @@
+# firmware-example (issue 5): the Raspberry Pi Pico W image and its Linux host twin.
+#
+#   make firmware-test   build the Pico W image (release, thumbv6m) and run the host-twin curl test
+#   make firmware-size   flash / static RAM of the image and authgate's share of the flash
+#
+# firmware-example is a cargo workspace of its own (target dir firmware-example/target).
+# FIRMWARE_JOBS sets cargo's -j (1 by default: the image build is mostly one long LTO step).
+
+FIRMWARE_DIR := firmware-example
+FIRMWARE_JOBS ?= 1
+
+TEST_TARGETS += firmware-test
+SIZE_TARGETS += firmware-size
+
+.PHONY: firmware-test firmware-size firmware-image firmware-twin firmware-deps
+
+## Toolchain target and the tools the twin test and size report use.
+firmware-deps:
+	@rustup target list --installed | grep -qx thumbv6m-none-eabi || rustup target add thumbv6m-none-eabi
+	@missing=; \
+	for t in ip:iproute2 curl:curl python3:python3 readelf:binutils nm:binutils; do \
+	  command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "firmware: installing$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+## The Pico W image, on stable Rust, without Wi-Fi credentials (CI).
+firmware-image: firmware-deps
+	cd $(FIRMWARE_DIR)/pico-w && $(CARGO) build --release --locked -j$(FIRMWARE_JOBS)
+
+## The Linux twin (dev profile).
+firmware-twin: firmware-deps
+	cd $(FIRMWARE_DIR)/host && $(CARGO) build --locked -j$(FIRMWARE_JOBS)
+
+firmware-test: firmware-image firmware-twin
+	TWIN=$(CURDIR)/$(FIRMWARE_DIR)/target/debug/authgate-twin $(FIRMWARE_DIR)/tests/host_twin.sh
+
+firmware-size: firmware-image
+	$(FIRMWARE_DIR)/size.sh $(FIRMWARE_DIR)/target/thumbv6m-none-eabi/release/authgate-pico-w
