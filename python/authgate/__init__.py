@@ -1,0 +1,76 @@
+"""authgate: HTTP authentication (Basic, Digest, Bearer) by a Rust engine.
+
+The low-level API is the engine itself (:class:`Engine`), its parser
+(:func:`parse_authorization`, :func:`decode_basic`), renderers
+(:func:`basic_challenge`, :func:`digest_challenge`, :func:`bearer_challenge`), keyed
+nonces (:func:`issue_nonce`, :func:`verify_nonce`) and replay stores
+(:class:`MemoryReplayStore`, :class:`RedisNonceStore`).
+
+``authgate.flask`` is a drop-in replacement for Flask-HTTPAuth, plus decorators in the
+style of Flask-Kerberos / Flask-SSPI.
+"""
+from ._authgate import (
+    WINDOW,
+    AuthgateError,
+    Authorization,
+    ConfigError,
+    DigestAuthenticator,
+    Engine,
+    MalformedHeader,
+    MemoryReplayStore,
+    Verdict,
+    basic_challenge,
+    bearer_challenge,
+    check_password,
+    ct_eq,
+    decode_basic,
+    derive_key,
+    digest_challenge,
+    ha1,
+    issue_nonce,
+    parse_authorization,
+    random_key,
+    verify_nonce,
+    window_record,
+)
+
+# The exception classes are made in Rust; give MalformedHeader readable fields.
+MalformedHeader.message = property(lambda self: self.args[0])  # type: ignore[attr-defined]
+MalformedHeader.code = property(lambda self: self.args[1] if len(self.args) > 1 else "Malformed")  # type: ignore[attr-defined]
+MalformedHeader.status = 400  # type: ignore[attr-defined]
+
+
+def __getattr__(name: str):
+    # Imported lazily: redis-py is optional.
+    if name == "RedisNonceStore":
+        from .redis_store import RedisNonceStore
+
+        return RedisNonceStore
+    raise AttributeError(name)
+
+
+__all__ = [
+    "WINDOW",
+    "AuthgateError",
+    "Authorization",
+    "ConfigError",
+    "DigestAuthenticator",
+    "Engine",
+    "MalformedHeader",
+    "MemoryReplayStore",
+    "RedisNonceStore",
+    "Verdict",
+    "basic_challenge",
+    "bearer_challenge",
+    "check_password",
+    "ct_eq",
+    "decode_basic",
+    "derive_key",
+    "digest_challenge",
+    "ha1",
+    "issue_nonce",
+    "parse_authorization",
+    "random_key",
+    "verify_nonce",
+    "window_record",
+]

@@ -1,0 +1,901 @@
+"""authgate.flask: a drop-in replacement for Flask-HTTPAuth 4.8.1, on the authgate engine.
+
+Change ``from flask_httpauth import ...`` to ``from authgate.flask import ...``: the classes,
+decorators, callbacks, challenge strings and status codes are those of Flask-HTTPAuth.
+Parsing, Basic decoding, Digest verification, nonces, replay windows and constant-time
+compares run in Rust (``authgate._authgate``); this module only connects them to Flask and
+calls the application's callbacks. See README.md for where authgate is stricter.
+
+The second half of the module offers the Flask-Kerberos / Flask-SSPI decorator style
+(``requires_authentication``, ``authenticate``, ``init_authgate``) on the core engine.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+from functools import wraps
+from typing import Any, Callable, Optional
+
+from flask import Response, current_app, g, make_response, request
+from flask.globals import _cv_request
+from werkzeug.datastructures import Authorization
+
+from . import _authgate as _ag
+from ._authgate import MalformedHeader
+
+__all__ = [
+    "HTTPAuth",
+    "HTTPBasicAuth",
+    "HTTPDigestAuth",
+    "HTTPTokenAuth",
+    "MultiAuth",
+    "AuthGate",
+    "init_authgate",
+    "init_app",
+    "requires_authentication",
+    "authenticate",
+    "current_user",
+]
+
+log = logging.getLogger("authgate.flask")
+
+# ---------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------
+
+_ASYNC: dict = {}
+
+
+def _is_async(f) -> bool:
+    try:
+        return _ASYNC[f]
+    except KeyError:
+        r = inspect.iscoroutinefunction(f)
+        if len(_ASYNC) > 4096:
+            _ASYNC.clear()
+        _ASYNC[f] = r
+        return r
+    except TypeError:  # unhashable callable
+        return inspect.iscoroutinefunction(f)
+
+
+def _call(f, *args):
+    """Calls an application callback; async ones through Flask's ensure_sync."""
+    if _is_async(f):
+        return current_app.ensure_sync(f)(*args)
+    return f(*args)
+
+
+_ENV_KEYS: dict = {}
+
+
+def _environ_key(header: Optional[str]) -> str:
+    header = header or "Authorization"
+    try:
+        return _ENV_KEYS[header]
+    except KeyError:
+        k = _ENV_KEYS[header] = "HTTP_" + header.upper().replace("-", "_")
+        return k
+
+
+def _request_target(environ) -> str:
+    """The request-target as the client sent it (path and query), for Digest's uri."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    qs = environ.get("QUERY_STRING")
+    if raw is None:
+        from urllib.parse import quote
+
+        path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
+        raw = quote(path, safe="/:@!$&'()*+,;=-._~%")
+    if qs and "?" not in raw:
+        raw = raw + "?" + qs
+    return raw
+
+
+class _Failed:
+    """Internal marker for a 400: the Authorization value is malformed."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error):
+        self.error = error
+
+
+# ---------------------------------------------------------------------------------------
+# Flask-HTTPAuth API
+# ---------------------------------------------------------------------------------------
+
+
+class HTTPAuth:
+    """Base class, as in Flask-HTTPAuth.
+
+    ``strict`` (keyword-only, default True): a malformed ``Authorization`` value is answered
+    400 through the error handler (with ``status=400``). ``strict=False`` treats it as
+    absent, exactly as Flask-HTTPAuth does.
+    """
+
+    def __init__(self, scheme=None, realm=None, header=None, *, strict: bool = True):
+        self.scheme = scheme
+        self.realm = realm or "Authentication Required"
+        self.header = header
+        self.strict = strict
+        self.get_password_callback = None
+        self.get_user_roles_callback = None
+        self.auth_error_callback = None
+
+        def default_get_password(username):
+            return None
+
+        def default_auth_error(status):
+            return ("Bad Request" if status == 400 else "Unauthorized Access"), status
+
+        self.get_password(default_get_password)
+        self.error_handler(default_auth_error)
+
+    # -- callbacks ------------------------------------------------------------------------
+
+    def get_password(self, f):
+        self.get_password_callback = f
+        return f
+
+    def get_user_roles(self, f):
+        self.get_user_roles_callback = f
+        return f
+
+    def error_handler(self, f):
+        @wraps(f)
+        def decorated(*args, **kwargs):
+            res = _call(f, *args, **kwargs) if not kwargs else current_app.ensure_sync(f)(*args, **kwargs)
+            check_status_code = not isinstance(res, (tuple, Response))
+            res = make_response(res)
+            if check_status_code and res.status_code == 200:
+                # if user didn't set status code, use 401 (400 for a malformed header)
+                res.status_code = 400 if args[:1] == (400,) else 401
+            if "WWW-Authenticate" not in res.headers.keys():
+                for value in self._challenge_values():
+                    res.headers.add("WWW-Authenticate", value)
+            return res
+
+        self.auth_error_callback = decorated
+        return decorated
+
+    # -- challenges -----------------------------------------------------------------------
+
+    def authenticate_header(self):
+        return _ag.compat_challenge(self.scheme, self.realm)
+
+    def _challenge_values(self):
+        return (self.authenticate_header(),)
+
+    # -- request parsing ------------------------------------------------------------------
+
+    def is_compatible_auth(self, headers):
+        if self.header is None or self.header == "Authorization":
+            value = headers.get("Authorization")
+            if not value:
+                return False
+            scheme = _ag.scheme_of(value)
+            return scheme is not None and scheme.lower() == self.scheme.lower()
+        return self.header in headers
+
+    def _auth_from(self, environ):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def get_auth(self):
+        try:
+            auth = self._auth_from(request.environ)
+        except MalformedHeader:
+            return None
+        return auth
+
+    def get_auth_password(self, auth):
+        password = None
+        if auth and auth.username:
+            password = _call(self.get_password_callback, auth.username)
+        return password
+
+    def authorize(self, role, user, auth):
+        if role is None:
+            return True
+        if isinstance(role, (list, tuple)):
+            roles = role
+        else:
+            roles = [role]
+        if user is True:
+            user = auth
+        if self.get_user_roles_callback is None:  # pragma: no cover
+            raise ValueError("get_user_roles callback is not defined")
+        user_roles = _call(self.get_user_roles_callback, user)
+        if user_roles is None:
+            user_roles = {}
+        elif not isinstance(user_roles, (list, tuple)):
+            user_roles = {user_roles}
+        else:
+            user_roles = set(user_roles)
+        for role in roles:
+            if isinstance(role, (list, tuple)):
+                role = set(role)
+                if role & user_roles == role:
+                    return True
+            elif role in user_roles:
+                return True
+
+    # -- the decorator --------------------------------------------------------------------
+
+    def _check(self, req):
+        """(user, auth) for this request; raises MalformedHeader. Subclasses override with
+        faster paths; this generic one follows Flask-HTTPAuth's sequence."""
+        auth = self._auth_from(req.environ)
+        password = self.get_auth_password(auth)
+        return self.authenticate(auth, password), auth
+
+    def _error(self, status, others=()):
+        try:
+            res = self.auth_error_callback(status)
+        except TypeError:
+            res = self.auth_error_callback()
+        if others and status == 401 and getattr(res, "status_code", None) == 401:
+            # MultiAuth: offer every configured challenge, the selected one first.
+            have = set(res.headers.getlist("WWW-Authenticate"))
+            for other in others:
+                if other is self:
+                    continue
+                for value in other._challenge_values():
+                    if value not in have:
+                        res.headers.add("WWW-Authenticate", value)
+                        have.add(value)
+        return res
+
+    def _protect(self, f, role=None, optional=None, others=()):
+        view_is_async = inspect.iscoroutinefunction(f)
+
+        @wraps(f)
+        def decorated(*args, **kwargs):
+            req = _cv_request.get().request
+            # Flask normally answers OPTIONS itself; when it is forwarded to the view,
+            # let it through without authentication (CORS preflights carry no credentials).
+            if req.method != "OPTIONS":
+                try:
+                    user, auth = self._check(req)
+                except MalformedHeader as e:
+                    if self.strict:
+                        log.debug("authgate: malformed Authorization: %s", e)
+                        return self._error(400, others)
+                    user, auth = self._check_absent(req)
+                status = None
+                if user in (False, None):
+                    status = 401
+                elif role is not None and not self.authorize(role, user, auth):
+                    status = 403
+                if not optional and status:
+                    return self._error(status, others)
+                g.flask_httpauth_user = user if user is not True else self._username_of(auth)
+            if view_is_async:
+                return current_app.ensure_sync(f)(*args, **kwargs)
+            return f(*args, **kwargs)
+
+        return decorated
+
+    def _check_absent(self, req):
+        return self.authenticate(None, None), None
+
+    @staticmethod
+    def _username_of(auth):
+        return auth.username if auth else None
+
+    def login_required(self, f=None, role=None, optional=None):
+        if f is not None and (role is not None or optional is not None):  # pragma: no cover
+            raise ValueError("role and optional are the only supported arguments")
+
+        def login_required_internal(f):
+            return self._protect(f, role=role, optional=optional)
+
+        if f:
+            return login_required_internal(f)
+        return login_required_internal
+
+    def username(self):
+        auth = self.get_auth()
+        if not auth:
+            return ""
+        return auth.username
+
+    def current_user(self):
+        if hasattr(g, "flask_httpauth_user"):
+            return g.flask_httpauth_user
+
+    def ensure_sync(self, f):
+        try:
+            return current_app.ensure_sync(f)
+        except AttributeError:  # pragma: no cover
+            return f
+
+
+class HTTPBasicAuth(HTTPAuth):
+    """Basic authentication (RFC 7617), Flask-HTTPAuth's API.
+
+    The scheme word is checked (``Basic``, or the custom ``scheme``), the base64 is strict
+    (canonical, padded), and stored passwords are compared in constant time.
+    """
+
+    def __init__(self, scheme=None, realm=None, *, strict: bool = True):
+        super().__init__(scheme or "Basic", realm, strict=strict)
+        self.hash_password_callback = None
+        self.verify_password_callback = None
+
+    def hash_password(self, f):
+        self.hash_password_callback = f
+        return f
+
+    def verify_password(self, f):
+        self.verify_password_callback = f
+        return f
+
+    def _auth_from(self, environ):
+        creds = _ag.basic_credentials(environ.get(_environ_key(self.header)), self.scheme)
+        if creds is None:
+            return None
+        return Authorization(creds[0], {"username": creds[1], "password": creds[2]})
+
+    def _check(self, req):
+        # Fast path: no Authorization object unless a callback may need it.
+        creds = _ag.basic_credentials(req.environ.get(_environ_key(self.header)), self.scheme)
+        verify = self.verify_password_callback
+        if verify is not None:
+            if creds is None:
+                return _call(verify, "", ""), None
+            user = _call(verify, creds[1], creds[2])
+            if user is True or self.get_user_roles_callback is not None:
+                return user, Authorization(creds[0], {"username": creds[1], "password": creds[2]})
+            return user, _LazyBasic(creds)
+        auth = None if creds is None else Authorization(creds[0], {"username": creds[1], "password": creds[2]})
+        return self.authenticate(auth, self.get_auth_password(auth)), auth
+
+    def authenticate(self, auth, stored_password):
+        if auth:
+            username = auth.username
+            client_password = auth.password
+        else:
+            username = ""
+            client_password = ""
+        if self.verify_password_callback:
+            return _call(self.verify_password_callback, username, client_password)
+        if not auth:
+            return
+        if self.hash_password_callback:
+            try:
+                client_password = _call(self.hash_password_callback, client_password)
+            except TypeError:
+                client_password = _call(self.hash_password_callback, username, client_password)
+        return (
+            auth.username
+            if client_password is not None and stored_password is not None and _ag.ct_eq(client_password, stored_password)
+            else None
+        )
+
+
+class _LazyBasic:
+    """Stands in for the Authorization object when no callback needs one."""
+
+    __slots__ = ("creds",)
+
+    def __init__(self, creds):
+        self.creds = creds
+
+    @property
+    def username(self):
+        return self.creds[1]
+
+    def __bool__(self):
+        return True
+
+
+_ALGORITHMS = {
+    "md5": "MD5",
+    "md5-sess": "MD5-Sess",
+    "sha-256": "SHA-256",
+    "sha-256-sess": "SHA-256-sess",
+    "sha-512-256": "SHA-512-256",
+    "sha-512-256-sess": "SHA-512-256-sess",
+}
+
+
+def _algorithm_name(a: str) -> str:
+    try:
+        return _ALGORITHMS[a.lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(f"Algorithm {a} is not supported") from None
+
+
+class HTTPDigestAuth(HTTPAuth):
+    """Digest authentication (RFC 7616), Flask-HTTPAuth's API.
+
+    Differences from Flask-HTTPAuth, all on by default (see README.md):
+
+    * nonces are stateless and keyed (HMAC of ``app.config["SECRET_KEY"]``, or ``key=``), so
+      no session cookie is needed and every worker sharing the key accepts them; they expire
+      after ``nonce_lifetime`` seconds with ``stale=true``;
+    * a (nonce, nc) pair is accepted once (``replay_store``: in-process by default,
+      ``authgate.RedisNonceStore`` across workers);
+    * the ``uri`` parameter must match the request-target; the realm must match;
+    * ``algorithm`` may also be SHA-256, SHA-512-256 and their ``-sess`` variants, or a list
+      (one challenge each, in order); ``qop`` may include ``auth-int``.
+    """
+
+    def __init__(
+        self,
+        scheme=None,
+        realm=None,
+        use_ha1_pw=False,
+        qop="auth",
+        algorithm="MD5",
+        *,
+        key: Optional[bytes] = None,
+        nonce_lifetime: int = 300,
+        replay_store=None,
+        check_uri: bool = True,
+        strict: bool = True,
+    ):
+        super().__init__(scheme or "Digest", realm, strict=strict)
+        self.use_ha1_pw = use_ha1_pw
+        if isinstance(qop, str):
+            self.qop = [v.strip() for v in qop.split(",")]
+        else:
+            self.qop = qop
+        if isinstance(algorithm, (list, tuple)):
+            self.algorithm = [_algorithm_name(a) for a in algorithm]
+        else:
+            self.algorithm = _algorithm_name(algorithm)
+        if key is not None and len(key) != 32:
+            key = _ag.derive_key(key)
+        self.key = key
+        self.nonce_lifetime = nonce_lifetime
+        self.check_uri = check_uri
+        self.replay_store = replay_store if replay_store is not None else _ag.MemoryReplayStore(max_age=nonce_lifetime + 65)
+        self._cache_key = None
+        self._authn = None
+
+        self.generate_nonce_callback = None
+        self.verify_nonce_callback = None
+        self.generate_opaque_callback = None
+        self.verify_opaque_callback = None
+        self.generate_nonce(self._default_generate_nonce)
+        self.generate_opaque(self._default_generate_opaque)
+        self.verify_nonce(self._default_verify_nonce)
+        self.verify_opaque(self._default_verify_opaque)
+
+    # -- the Rust authenticator, rebuilt when the configuration changes -------------------
+
+    def _keys(self):
+        if self.key is not None:
+            return self.key, None
+        try:
+            config = current_app.config
+        except RuntimeError:  # pragma: no cover - outside an app context
+            config = {}
+        secret = config.get("SECRET_KEY")
+        if not secret:
+            raise RuntimeError(
+                "authgate.flask.HTTPDigestAuth needs app.config['SECRET_KEY'] (or key=...) "
+                "to sign its nonces"
+            )
+        fallbacks = config.get("SECRET_KEY_FALLBACKS") or ()
+        previous = _ag.derive_key(fallbacks[-1]) if fallbacks else None
+        return _ag.derive_key(secret), previous
+
+    def _authenticator(self):
+        key, previous = self._keys()
+        algorithms = self.algorithm if isinstance(self.algorithm, list) else [self.algorithm]
+        cache_key = (self.realm, self.scheme, tuple(algorithms), tuple(self.qop or ()), self.use_ha1_pw, key, previous,
+                     self.nonce_lifetime, self.check_uri)
+        if cache_key != self._cache_key:
+            self._authn = _ag.DigestAuthenticator(
+                self.realm,
+                key,
+                scheme=self.scheme,
+                algorithms=algorithms,
+                qop=list(self.qop or ()),
+                previous_key=previous,
+                lifetime=self.nonce_lifetime,
+                replay_store=self.replay_store,
+                use_ha1_pw=self.use_ha1_pw,
+                check_uri=self.check_uri,
+            )
+            self._cache_key = cache_key
+        return self._authn
+
+    # -- nonce and opaque callbacks -------------------------------------------------------
+
+    def _default_generate_nonce(self):
+        return self._authenticator().new_nonce(self.get_opaque())
+
+    def _default_verify_nonce(self, nonce):  # pragma: no cover - replaced by the keyed check
+        return nonce is not None
+
+    def _default_generate_opaque(self):
+        return self._authenticator().default_opaque
+
+    def _default_verify_opaque(self, opaque):
+        if opaque is None:
+            return False
+        return _ag.ct_eq(opaque, self._authenticator().default_opaque)
+
+    def generate_nonce(self, f):
+        self.generate_nonce_callback = f
+        return f
+
+    def verify_nonce(self, f):
+        self.verify_nonce_callback = f
+        return f
+
+    def generate_opaque(self, f):
+        self.generate_opaque_callback = f
+        return f
+
+    def verify_opaque(self, f):
+        self.verify_opaque_callback = f
+        return f
+
+    def get_nonce(self):
+        return self.generate_nonce_callback()
+
+    def get_opaque(self):
+        return self.generate_opaque_callback()
+
+    def generate_ha1(self, username, password, algorithm=None):
+        alg = algorithm or (self.algorithm[0] if isinstance(self.algorithm, list) else self.algorithm)
+        return _ag.ha1(username, self.realm, password, alg.replace("-Sess", "").replace("-sess", ""))
+
+    # -- challenges -----------------------------------------------------------------------
+
+    def _challenge_values(self, stale=None):
+        if stale is None:
+            stale = bool(g.get("_authgate_stale")) if _cv_request.get(None) is not None else False
+        opaque = self.get_opaque()
+        if self.generate_nonce_callback == self._default_generate_nonce:
+            nonce = self._authenticator().new_nonce(opaque)
+        else:
+            nonce = self.generate_nonce_callback()
+        return self._authenticator().challenges(nonce, opaque, stale)
+
+    def authenticate_header(self):
+        return self._challenge_values()[0]
+
+    # -- checking -------------------------------------------------------------------------
+
+    def _auth_from(self, environ):
+        value = environ.get("HTTP_AUTHORIZATION")
+        if value is None:
+            return None
+        parsed = _ag.parse_authorization(value)
+        if parsed.scheme.lower() not in ("digest", self.scheme.lower()) or parsed.params is None:
+            return None
+        return Authorization(parsed.scheme.lower(), dict(parsed.params))
+
+    def username(self):
+        value = request.environ.get("HTTP_AUTHORIZATION")
+        if value is None:
+            return ""
+        return _ag.digest_username(value) or ""
+
+    def _check(self, req):
+        environ = req.environ
+        value = environ.get("HTTP_AUTHORIZATION")
+        if value is None:
+            return False, None
+        authn = self._authenticator()
+        verify_nonce = self.verify_nonce_callback
+        custom_nonce = verify_nonce != self._default_verify_nonce
+        verify_opaque = self.verify_opaque_callback
+        if verify_opaque == self._default_verify_opaque:
+            opaque = authn.default_opaque
+
+            def verify_opaque(o):
+                return o is not None and _ag.ct_eq(o, opaque)
+
+        get_password = self.get_password_callback
+        result = authn.check(
+            value,
+            req.method,
+            _request_target(environ),
+            (lambda u: _call(get_password, u)) if _is_async(get_password) else get_password,
+            verify_opaque if not _is_async(verify_opaque) else (lambda o: _call(verify_opaque, o)),
+            ((lambda n: _call(verify_nonce, n)) if custom_nonce else None),
+            (lambda: req.get_data(cache=True)),
+        )
+        if result is None:
+            return False, None
+        if result[0] == 200:
+            info = result[3]
+            if info:
+                g._authgate_auth_info = info
+                _add_header_after_request("Authentication-Info", info)
+            g._authgate_algorithm = result[2]
+            return True, _DigestAuth(result[1])
+        if result[2]:
+            g._authgate_stale = True
+        return False, None
+
+    def authenticate(self, auth, stored_password_or_ha1):
+        """Flask-HTTPAuth's signature: checks the current request's Digest credentials,
+        with ``stored_password_or_ha1`` as the user's password (or HA1)."""
+        if not auth or not stored_password_or_ha1:
+            return False
+        environ = request.environ
+        value = environ.get("HTTP_AUTHORIZATION")
+        if value is None:
+            return False
+        try:
+            result = self._authenticator().check(
+                value,
+                request.method,
+                _request_target(environ),
+                lambda u: stored_password_or_ha1,
+                self.verify_opaque_callback,
+                None if self.verify_nonce_callback == self._default_verify_nonce else self.verify_nonce_callback,
+                lambda: request.get_data(cache=True),
+            )
+        except MalformedHeader:
+            return False
+        return bool(result and result[0] == 200)
+
+
+class _DigestAuth:
+    """The Authorization stand-in after a successful Digest check (for roles/current_user)."""
+
+    __slots__ = ("username", "type")
+
+    def __init__(self, username):
+        self.username = username
+        self.type = "digest"
+
+    def __bool__(self):
+        return True
+
+    def __getitem__(self, k):
+        return getattr(self, k)
+
+    def get(self, k, default=None):
+        return getattr(self, k, default)
+
+
+def _add_header_after_request(name, value):
+    from flask import after_this_request
+
+    @after_this_request
+    def _add(response):
+        if name not in response.headers:
+            response.headers[name] = value
+        return response
+
+
+class HTTPTokenAuth(HTTPAuth):
+    """Token authentication, Flask-HTTPAuth's API.
+
+    With the default ``Bearer`` scheme the token must be an RFC 6750 b64token (checked by
+    the core parser; a malformed one is a 400). With an application-defined scheme, or a
+    custom ``header``, the token is whatever follows, as in Flask-HTTPAuth.
+    """
+
+    def __init__(self, scheme="Bearer", realm=None, header=None, *, strict: bool = True):
+        super().__init__(scheme, realm, header, strict=strict)
+        self.verify_token_callback = None
+        self._lenient = scheme.lower() != "bearer"
+
+    def verify_token(self, f):
+        self.verify_token_callback = f
+        return f
+
+    def _auth_from(self, environ):
+        if self.header is None or self.header == "Authorization":
+            creds = _ag.token_credentials(environ.get("HTTP_AUTHORIZATION"), self.scheme, self._lenient)
+            if creds is None:
+                return None
+            return Authorization(creds[0].lower(), None, creds[1] or None)
+        value = environ.get(_environ_key(self.header))
+        if value is None:
+            return None
+        return Authorization(self.scheme, None, value)
+
+    def _check(self, req):
+        auth = self._auth_from(req.environ)
+        token = auth.token if auth is not None else None
+        if token and self.verify_token_callback:
+            return _call(self.verify_token_callback, token), auth
+        return None, auth
+
+    def authenticate(self, auth, stored_password):
+        token = getattr(auth, "token", None)
+        if token and self.verify_token_callback:
+            return _call(self.verify_token_callback, token)
+
+
+class MultiAuth:
+    """Several authentication methods on one route. The one matching the request's scheme
+    (or custom header) checks it; a 401 offers every method's challenge, the matching one
+    (or the main one) first."""
+
+    def __init__(self, main_auth, *additional_auths):
+        self.main_auth = main_auth
+        self.additional_auths = additional_auths
+
+    def login_required(self, f=None, role=None, optional=None):
+        if f is not None and (role is not None or optional is not None):  # pragma: no cover
+            raise ValueError("role and optional are the only supported arguments")
+
+        def login_required_internal(f):
+            auths = (self.main_auth,) + tuple(self.additional_auths)
+            handlers = [a._protect(f, role=role, optional=optional, others=auths) for a in auths]
+
+            @wraps(f)
+            def decorated(*args, **kwargs):
+                headers = request.headers
+                selected = 0
+                if not self.main_auth.is_compatible_auth(headers):
+                    for i, auth in enumerate(self.additional_auths, 1):
+                        if auth.is_compatible_auth(headers):
+                            selected = i
+                            break
+                return handlers[selected](*args, **kwargs)
+
+            return decorated
+
+        if f:
+            return login_required_internal(f)
+        return login_required_internal
+
+    def current_user(self):
+        if hasattr(g, "flask_httpauth_user"):  # pragma: no cover
+            return g.flask_httpauth_user
+
+
+# ---------------------------------------------------------------------------------------
+# Flask-Kerberos / Flask-SSPI style, on the core engine
+# ---------------------------------------------------------------------------------------
+
+
+class AuthGate:
+    """The core engine as a Flask extension, in the Flask-Kerberos / Flask-SSPI style.
+
+    ``users`` is a dict of plaintext passwords, or ``get_password(username)`` returns one
+    (or None); ``tokens`` maps bearer tokens to users. Digest (SHA-256 then MD5) and Basic
+    are offered by default, with RFC 7616 challenges (``charset=UTF-8``), keyed nonces from
+    ``SECRET_KEY`` (or ``key=``) and a replay store (``replay_store=``).
+    """
+
+    def __init__(self, app=None, **options):
+        self.options = options
+        self._engines: dict = {}
+        if app is not None:
+            self.init_app(app, **options)
+
+    def init_app(self, app, add_context_processor: bool = True, **options):
+        if options:
+            self.options = {**self.options, **options}
+        app.extensions["authgate"] = self
+        if add_context_processor:
+            app.context_processor(_user_context_processor)
+        return self
+
+    def engine(self):
+        o = self.options
+        key = o.get("key")
+        previous = None
+        if key is None:
+            secret = current_app.config.get("SECRET_KEY")
+            if not secret:
+                raise RuntimeError("authgate needs app.config['SECRET_KEY'] (or key=...) to sign its nonces")
+            key = _ag.derive_key(secret)
+            fallbacks = current_app.config.get("SECRET_KEY_FALLBACKS") or ()
+            previous = _ag.derive_key(fallbacks[-1]) if fallbacks else None
+        elif len(key) != 32:
+            key = _ag.derive_key(key)
+        eng = self._engines.get((key, previous))
+        if eng is None:
+            if "replay_store" not in o or o["replay_store"] is None:
+                o["replay_store"] = _ag.MemoryReplayStore(max_age=o.get("nonce_lifetime", 300) + 65)
+            eng = _ag.Engine(
+                o.get("realm") or current_app.config.get("AUTHGATE_REALM") or "Authentication Required",
+                key,
+                users=o.get("users"),
+                lookup=o.get("get_password"),
+                tokens=o.get("tokens"),
+                schemes=list(o.get("schemes", ("Digest", "Basic"))),
+                algorithms=list(o.get("algorithms", ("SHA-256", "MD5"))),
+                qop=list(o.get("qop", ("auth",))),
+                nonce_lifetime=o.get("nonce_lifetime", 300),
+                opaque=o.get("opaque"),
+                replay_store=o["replay_store"],
+                previous_key=previous,
+            )
+            self._engines[(key, previous)] = eng
+        return eng
+
+    def check(self):
+        """Authenticates the current request: ``(user, None)`` or ``(None, response)``."""
+        req = _cv_request.get().request
+        environ = req.environ
+        eng = self.engine()
+        body = req.get_data(cache=True) if "auth-int" in self.options.get("qop", ()) else None
+        v = eng.check(req.method, _request_target(environ), environ.get("HTTP_AUTHORIZATION"), body)
+        if v.status == 200:
+            g.current_user = v.user
+            g.authgate_scheme = v.scheme
+            if v.authentication_info:
+                _add_header_after_request("Authentication-Info", v.authentication_info)
+            return v.user, None
+        if v.status == 400:
+            res = make_response(("Bad Request: " + v.error[0]) + "\n", 400)
+            return None, res
+        res = make_response("Unauthorized\n", 401)
+        for value in v.www_authenticate:
+            res.headers.add("WWW-Authenticate", value)
+        return None, res
+
+
+def _user_context_processor():
+    user = g.get("current_user")
+    return {"current_user": user} if user is not None else {}
+
+
+def _gate() -> AuthGate:
+    gate = current_app.extensions.get("authgate")
+    if gate is None:
+        raise RuntimeError("call authgate.flask.init_authgate(app, ...) first")
+    return gate
+
+
+def init_authgate(app, **options) -> AuthGate:
+    """Configures authgate for ``app`` (Flask-Kerberos' ``init_kerberos`` /
+    Flask-SSPI's ``init_sspi``): options as for :class:`AuthGate`. Adds ``current_user``
+    to Jinja templates unless ``add_context_processor=False``."""
+    return AuthGate().init_app(app, **options)
+
+
+init_app = init_authgate
+
+
+def requires_authentication(view):
+    """Flask-Kerberos style: the authenticated user is passed as the view's first
+    argument; otherwise 401 with the challenges (400 for a malformed header)."""
+    is_async = inspect.iscoroutinefunction(view)
+
+    @wraps(view)
+    def decorated(*args, **kwargs):
+        if request.method == "OPTIONS":
+            return (current_app.ensure_sync(view) if is_async else view)(None, *args, **kwargs)
+        user, error = _gate().check()
+        if error is not None:
+            return error
+        return (current_app.ensure_sync(view) if is_async else view)(user, *args, **kwargs)
+
+    return decorated
+
+
+def authenticate(view):
+    """Flask-SSPI style: sets ``g.current_user`` and calls the view. Also usable as a
+    Blueprint's ``before_request`` hook (``bp.before_request(authenticate(lambda: None))``)."""
+    is_async = inspect.iscoroutinefunction(view)
+
+    @wraps(view)
+    def decorated(*args, **kwargs):
+        if request.method != "OPTIONS":
+            user, error = _gate().check()
+            if error is not None:
+                return error
+        return (current_app.ensure_sync(view) if is_async else view)(*args, **kwargs)
+
+    return decorated
+
+
+def current_user() -> Any:
+    """The user authenticated by ``requires_authentication`` / ``authenticate``."""
+    return g.get("current_user")
+
+
+def accepted_algorithm() -> Optional[str]:
+    """The Digest algorithm of the current request's accepted credentials (authgate.flask)."""
+    return g.get("_authgate_algorithm")
+
+
+Callback = Callable[..., Any]

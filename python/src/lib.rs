@@ -1,0 +1,1318 @@
+//! `authgate._authgate`: the Python extension over the authgate core.
+//!
+//! Everything that decides whether a request is authenticated lives here or in the core:
+//! header parsing, Basic decoding, Digest verification, nonces, replay windows, constant-time
+//! compares and the rendering of every header value. The Python package only moves values
+//! between Flask and these functions, and calls the application's callbacks.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use authgate::digest::{self, Known, ResponseInput, Username};
+use authgate::hash::{HashAlgorithm, HashOutput, Hasher};
+use authgate::limits::{MAX_HEADER_LEN, MAX_USERNAME_LEN};
+use authgate::nonce::{self, Lifetime, NonceId};
+use authgate::render::{self, DigestChallenge};
+use authgate::replay::NcWindow;
+use authgate::{
+    parse, Algorithm, AuthInfo, BasicCredentials, Body, Charset, Config, Context, CredentialStore, DigestCredentials,
+    Engine as CoreEngine, NonceKey, NonceStatus, ParseError, Purpose, Qop, QopSet, ReplayOutcome, ReplayStore,
+    ReplayTable, Request, Scheme, StoredCredential, UserName, Verdict as CoreVerdict,
+};
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+use subtle::ConstantTimeEq;
+
+create_exception!(_authgate, AuthgateError, PyException, "Base class of authgate's exceptions.");
+create_exception!(
+    _authgate,
+    MalformedHeader,
+    AuthgateError,
+    "The Authorization value is malformed: answer 400. args = (message, code)."
+);
+create_exception!(_authgate, ConfigError, AuthgateError, "An invalid configuration value.");
+
+const B64URL: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+fn code_of(e: &ParseError) -> &'static str {
+    match e {
+        ParseError::Empty => "Empty",
+        ParseError::TooLong => "TooLong",
+        ParseError::InvalidScheme => "InvalidScheme",
+        ParseError::SchemeTooLong => "SchemeTooLong",
+        ParseError::ControlCharacter => "ControlCharacter",
+        ParseError::UnterminatedQuotedString => "UnterminatedQuotedString",
+        ParseError::ExpectedParamName => "ExpectedParamName",
+        ParseError::ExpectedEquals => "ExpectedEquals",
+        ParseError::ExpectedValue => "ExpectedValue",
+        ParseError::ExpectedComma => "ExpectedComma",
+        ParseError::TooManyParams => "TooManyParams",
+        ParseError::DuplicateParam => "DuplicateParam",
+        ParseError::ExpectedToken68 => "ExpectedToken68",
+        ParseError::ExpectedParams => "ExpectedParams",
+        ParseError::InvalidToken68 => "InvalidToken68",
+        ParseError::InvalidBase64 => "InvalidBase64",
+        ParseError::MissingColon => "MissingColon",
+        ParseError::MissingParam(_) => "MissingParam",
+        ParseError::ValueTooLong(_) => "ValueTooLong",
+        ParseError::ConflictingUsername => "ConflictingUsername",
+        ParseError::InvalidExtValue => "InvalidExtValue",
+        ParseError::InvalidNonceCount => "InvalidNonceCount",
+        ParseError::QopMismatch => "QopMismatch",
+        ParseError::InvalidUserhash => "InvalidUserhash",
+        ParseError::InvalidResponse => "InvalidResponse",
+        ParseError::UriMismatch => "UriMismatch",
+        _ => "Malformed",
+    }
+}
+
+fn malformed(e: ParseError) -> PyErr {
+    MalformedHeader::new_err((e.to_string(), code_of(&e)))
+}
+
+fn config_err(e: impl std::fmt::Display) -> PyErr {
+    ConfigError::new_err(e.to_string())
+}
+
+/// The bytes of a header value given as `bytes` or as a WSGI `str` (latin-1 decoded, as
+/// PEP 3333 delivers them); a `str` with characters above U+00FF is taken as UTF-8.
+fn value_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(Cow::Owned(b.as_bytes().to_vec()));
+    }
+    let s = obj.cast::<PyString>().map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
+    let s = s.to_cow()?;
+    if s.is_ascii() {
+        return Ok(Cow::Owned(s.into_owned().into_bytes()));
+    }
+    if s.chars().all(|c| (c as u32) < 0x100) {
+        return Ok(Cow::Owned(s.chars().map(|c| c as u8).collect()));
+    }
+    Ok(Cow::Owned(s.into_owned().into_bytes()))
+}
+
+/// UTF-8 when valid, else ISO-8859-1 (what old clients send).
+fn text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => bytes.iter().map(|&b| b as char).collect(),
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn salt() -> [u8; 8] {
+    let mut s = [0u8; 8];
+    // Without OS entropy the nonces would still be unique by time, but say so loudly.
+    getrandom::fill(&mut s).expect("OS entropy source unavailable");
+    s
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const D: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(D[(b >> 4) as usize] as char);
+        s.push(D[(b & 15) as usize] as char);
+    }
+    s
+}
+
+fn unhex(s: &[u8]) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    s.chunks(2)
+        .map(|p| {
+            let d = |c: u8| (c as char).to_digit(16).map(|v| v as u8);
+            Some((d(p[0])? << 4) | d(p[1])?)
+        })
+        .collect()
+}
+
+fn key32(obj: &[u8]) -> PyResult<[u8; 32]> {
+    obj.try_into().map_err(|_| config_err("a nonce key is exactly 32 bytes (see derive_key)"))
+}
+
+fn algorithm(name: &str) -> PyResult<Algorithm> {
+    Algorithm::from_name(name.as_bytes())
+        .filter(|a| a.hash().is_enabled())
+        .ok_or_else(|| config_err(format!("unsupported Digest algorithm {name:?}")))
+}
+
+fn qop_set(names: &[String]) -> PyResult<QopSet> {
+    let mut q = QopSet { auth: false, auth_int: false };
+    for n in names {
+        match Qop::from_name(n.trim().as_bytes()) {
+            Some(Qop::Auth) => q.auth = true,
+            Some(Qop::AuthInt) => q.auth_int = true,
+            None => return Err(config_err(format!("unsupported qop {n:?}"))),
+        }
+    }
+    Ok(q)
+}
+
+fn outcome_name(o: ReplayOutcome) -> &'static str {
+    match o {
+        ReplayOutcome::Fresh => "fresh",
+        ReplayOutcome::Replayed => "replayed",
+        ReplayOutcome::Stale => "stale",
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Small primitives
+// ---------------------------------------------------------------------------------------
+
+/// Derives a 32-byte key from an application secret (e.g. Flask's SECRET_KEY):
+/// HMAC-SHA256(secret, "authgate key v1:" || purpose).
+#[pyfunction]
+#[pyo3(signature = (secret, purpose = "nonce"))]
+fn derive_key<'py>(py: Python<'py>, secret: &Bound<'py, PyAny>, purpose: &str) -> PyResult<Bound<'py, PyBytes>> {
+    let secret = value_bytes_utf8(secret)?;
+    if secret.is_empty() {
+        return Err(config_err("the secret must not be empty"));
+    }
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&secret).expect("any key length");
+    mac.update(b"authgate key v1:");
+    mac.update(purpose.as_bytes());
+    Ok(PyBytes::new(py, &mac.finalize().into_bytes()))
+}
+
+/// `str` secrets are UTF-8 encoded (unlike header values).
+fn value_bytes_utf8(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(b) = obj.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    let s = obj.cast::<PyString>().map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
+    Ok(s.to_cow()?.into_owned().into_bytes())
+}
+
+/// 32 random bytes from the OS: a fresh nonce key.
+#[pyfunction]
+fn random_key(py: Python<'_>) -> Bound<'_, PyBytes> {
+    let mut k = [0u8; 32];
+    getrandom::fill(&mut k).expect("OS entropy source unavailable");
+    PyBytes::new(py, &k)
+}
+
+/// Constant-time equality of two secrets (`str` as UTF-8, or `bytes`). Both sides are
+/// hashed first, so neither content nor length leaks through timing.
+#[pyfunction]
+fn ct_eq(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let a = value_bytes_utf8(a)?;
+    let b = value_bytes_utf8(b)?;
+    Ok(ct_eq_bytes(&a, &b))
+}
+
+fn sha256(data: &[u8]) -> HashOutput {
+    let mut h = Hasher::new(HashAlgorithm::Sha256).expect("sha256 is always built");
+    h.update(data);
+    h.finalize()
+}
+
+fn ct_eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    sha256(a).as_bytes().ct_eq(sha256(b).as_bytes()).into()
+}
+
+/// Constant-time check of a Basic password against a stored plaintext password, through
+/// the core's `StoredCredential::check_password`.
+#[pyfunction]
+fn check_password(stored: &str, presented: &str) -> bool {
+    match StoredCredential::plaintext(stored.as_bytes()) {
+        Some(s) => s.check_password(b"", b"", presented.as_bytes(), Charset::Utf8),
+        // Longer than the core stores: compare the digests directly.
+        None => ct_eq_bytes(stored.as_bytes(), presented.as_bytes()),
+    }
+}
+
+/// `H(username ":" realm ":" password)` in hex, for htdigest-style stores.
+#[pyfunction]
+#[pyo3(signature = (username, realm, password, algorithm = "MD5"))]
+fn ha1(username: &str, realm: &str, password: &str, algorithm: &str) -> PyResult<String> {
+    let alg = self::algorithm(algorithm)?;
+    let h = digest::ha1(alg.hash(), username.as_bytes(), realm.as_bytes(), password.as_bytes())
+        .ok_or_else(|| config_err("hash family not built"))?;
+    Ok(h.to_hex().as_str().to_owned())
+}
+
+/// A parsed `Authorization` value.
+#[pyclass(frozen, module = "authgate._authgate")]
+struct Authorization {
+    #[pyo3(get)]
+    scheme: String,
+    #[pyo3(get)]
+    token68: Option<String>,
+    params_list: Option<Vec<(String, String)>>,
+}
+
+#[pymethods]
+impl Authorization {
+    /// The auth-params as `(name, value)` pairs in order (values unescaped), or `None` when
+    /// the credentials are a token68 or empty.
+    #[getter]
+    fn params(&self) -> Option<Vec<(String, String)>> {
+        self.params_list.clone()
+    }
+    /// The value of param `name` (case-insensitive), unescaped.
+    fn get(&self, name: &str) -> Option<String> {
+        self.params_list.as_ref()?.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+    }
+    fn __repr__(&self) -> String {
+        format!("Authorization(scheme={:?})", self.scheme)
+    }
+}
+
+/// Parses an `Authorization` value with the core parser (RFC 9110 §11). Raises
+/// `MalformedHeader` (HTTP 400) for anything the grammar refuses.
+#[pyfunction]
+fn parse_authorization(value: &Bound<'_, PyAny>) -> PyResult<Authorization> {
+    let bytes = value_bytes(value)?;
+    let auth = parse(&bytes).map_err(malformed)?;
+    let params_list = auth.params().map(|p| {
+        p.iter()
+            .map(|param| {
+                let v: Vec<u8> = param.value.segments().flatten().copied().collect();
+                (param.name.to_owned(), text(&v))
+            })
+            .collect()
+    });
+    Ok(Authorization { scheme: auth.scheme().to_owned(), token68: auth.token68().map(str::to_owned), params_list })
+}
+
+/// Decodes Basic credentials (`Basic <token68>`, scheme checked) into `(user, password)`,
+/// reading ISO-8859-1 when the bytes are not UTF-8.
+#[pyfunction]
+fn decode_basic(value: &Bound<'_, PyAny>) -> PyResult<(String, String)> {
+    let bytes = value_bytes(value)?;
+    let auth = parse(&bytes).map_err(malformed)?;
+    let mut buf = [0u8; authgate::limits::MAX_BASIC_DECODED];
+    let c = BasicCredentials::from_authorization(&auth, &mut buf).map_err(malformed)?;
+    Ok(basic_pair(&c))
+}
+
+fn basic_pair(c: &BasicCredentials<'_>) -> (String, String) {
+    let mut u = [0u8; 2 * authgate::limits::MAX_BASIC_DECODED];
+    let mut p = [0u8; 2 * authgate::limits::MAX_BASIC_DECODED];
+    (c.user(&mut u).unwrap_or("").to_owned(), c.password(&mut p).unwrap_or("").to_owned())
+}
+
+// ---------------------------------------------------------------------------------------
+// The per-request fast paths of authgate.flask
+// ---------------------------------------------------------------------------------------
+
+/// Basic credentials for a route: `None` when `value` is `None` or carries another scheme,
+/// else `(scheme as sent, user, password)`. `scheme` is the auth's own scheme word (a custom
+/// one is accepted besides `Basic`). Raises `MalformedHeader` for a malformed value.
+#[pyfunction]
+fn basic_credentials(value: Option<&Bound<'_, PyAny>>, scheme: &str) -> PyResult<Option<(String, String, String)>> {
+    let Some(value) = value else { return Ok(None) };
+    let bytes = value_bytes(value)?;
+    let auth = parse(&bytes).map_err(malformed)?;
+    if !(auth.is_scheme("Basic") || auth.is_scheme(scheme)) {
+        return Ok(None);
+    }
+    let token = auth.token68().ok_or_else(|| malformed(ParseError::ExpectedToken68))?;
+    let mut buf = [0u8; authgate::limits::MAX_BASIC_DECODED];
+    let c = BasicCredentials::decode(token.as_bytes(), &mut buf).map_err(malformed)?;
+    let (u, p) = basic_pair(&c);
+    Ok(Some((auth.scheme().to_owned(), u, p)))
+}
+
+/// Token credentials from an `Authorization` value: `None` when absent or another scheme,
+/// else `(scheme as sent, token)` (token `""` when only the scheme was sent).
+///
+/// `Bearer` follows RFC 6750 (one b64token, at most 2048 bytes), checked by the core parser.
+/// An application-defined scheme (`lenient=True`) takes everything after the scheme word as
+/// the token, as Flask-HTTPAuth does, refusing only control characters and over-long values.
+#[pyfunction]
+fn token_credentials(value: Option<&Bound<'_, PyAny>>, scheme: &str, lenient: bool) -> PyResult<Option<(String, String)>> {
+    let Some(value) = value else { return Ok(None) };
+    let bytes = value_bytes(value)?;
+    if lenient {
+        let trimmed = trim_ows(&bytes);
+        let word_end = trimmed.iter().position(|&b| b == b' ').unwrap_or(trimmed.len());
+        if trimmed[..word_end].eq_ignore_ascii_case(scheme.as_bytes()) {
+            if bytes.len() > MAX_HEADER_LEN {
+                return Err(malformed(ParseError::TooLong));
+            }
+            if bytes.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+                return Err(malformed(ParseError::ControlCharacter));
+            }
+            let rest = trim_ows(&trimmed[word_end..]);
+            return Ok(Some((text(&trimmed[..word_end]), text(rest))));
+        }
+    }
+    let auth = parse(&bytes).map_err(malformed)?;
+    if !auth.is_scheme(scheme) {
+        return Ok(None);
+    }
+    let token = auth.token68().ok_or_else(|| malformed(ParseError::ExpectedToken68))?;
+    if auth.is_scheme("Bearer") && token.len() > authgate::limits::MAX_BEARER_LEN {
+        return Err(malformed(ParseError::ValueTooLong("bearer")));
+    }
+    Ok(Some((auth.scheme().to_owned(), token.to_owned())))
+}
+
+fn trim_ows(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| c != b' ' && c != b'\t').map_or(start, |e| e + 1);
+    &b[start..end.max(start)]
+}
+
+/// The scheme word of an `Authorization` value (for MultiAuth's choice), or `None` when
+/// there is no recognisable scheme word. Never raises: the chosen auth validates the value.
+#[pyfunction]
+fn scheme_of(value: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    let bytes = value_bytes(value)?;
+    let t = trim_ows(&bytes);
+    let end = t.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(t.len());
+    Ok((end > 0 && end < t.len()).then(|| text(&t[..end])))
+}
+
+/// The username a Digest value claims (for `HTTPDigestAuth.username()`), or `None`.
+#[pyfunction]
+fn digest_username(value: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    let bytes = value_bytes(value)?;
+    let Ok(auth) = parse(&bytes) else { return Ok(None) };
+    let Some(params) = auth.params() else { return Ok(None) };
+    if let Some(v) = params.get("username") {
+        let v: Vec<u8> = v.segments().flatten().copied().collect();
+        return Ok(Some(text(&v)));
+    }
+    if let Some(v) = params.get("username*") {
+        if let Some(raw) = v.as_unescaped() {
+            if let Ok(ext) = digest::ExtValue::parse(raw) {
+                let mut buf = [0u8; MAX_USERNAME_LEN];
+                return Ok(ext.decode_into(&mut buf).map(str::to_owned));
+            }
+        }
+    }
+    Ok(None)
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------
+
+fn render_with(f: impl Fn(&mut [u8]) -> Result<usize, authgate::BufferTooSmall>) -> String {
+    let mut buf = vec![0u8; 512];
+    let n = match f(&mut buf) {
+        Ok(n) => n,
+        Err(e) => {
+            buf.resize(e.needed, 0);
+            f(&mut buf).unwrap_or(0)
+        }
+    };
+    buf.truncate(n);
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+/// `Basic realm="...", charset="UTF-8"` (RFC 7617), by the core renderer.
+#[pyfunction]
+fn basic_challenge(realm: &str) -> String {
+    render_with(|b| render::basic_challenge(realm, b))
+}
+
+/// `Bearer realm="..."[, error="...", error_description="..."]` (RFC 6750).
+#[pyfunction]
+#[pyo3(signature = (realm, error = None, description = None))]
+fn bearer_challenge(realm: &str, error: Option<&str>, description: Option<&str>) -> PyResult<String> {
+    let error = match error {
+        None => None,
+        Some("invalid_request") => Some(render::BearerError::InvalidRequest),
+        Some("invalid_token") => Some(render::BearerError::InvalidToken),
+        Some("insufficient_scope") => Some(render::BearerError::InsufficientScope),
+        Some(e) => return Err(PyValueError::new_err(format!("unknown Bearer error {e:?}"))),
+    };
+    Ok(render_with(|b| render::bearer_challenge(realm, error, description, b)))
+}
+
+/// One RFC 7616 Digest challenge, by the core renderer.
+#[pyfunction]
+#[pyo3(signature = (realm, nonce, algorithm = "SHA-256", qop = vec!["auth".to_owned()], opaque = None, stale = false, userhash = false))]
+fn digest_challenge(
+    realm: &str,
+    nonce: &str,
+    algorithm: &str,
+    qop: Vec<String>,
+    opaque: Option<&str>,
+    stale: bool,
+    userhash: bool,
+) -> PyResult<String> {
+    let c = DigestChallenge {
+        realm,
+        qop: qop_set(&qop)?,
+        algorithm: self::algorithm(algorithm)?,
+        nonce,
+        opaque,
+        stale,
+        userhash,
+    };
+    Ok(render_with(|b| render::digest_challenge(&c, b)))
+}
+
+/// A quoted-string (RFC 9110 §5.6.4), with `"` and `\` escaped.
+fn push_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// Flask-HTTPAuth's challenge shape for Basic and token schemes: `<scheme> realm="<realm>"`.
+#[pyfunction]
+fn compat_challenge(scheme: &str, realm: &str) -> String {
+    let mut s = String::with_capacity(scheme.len() + realm.len() + 10);
+    s.push_str(scheme);
+    s.push_str(" realm=");
+    push_quoted(&mut s, realm);
+    s
+}
+
+/// Flask-HTTPAuth's Digest challenge shape (no spaces, quoted algorithm and qop):
+/// `Digest realm="..",nonce="..",opaque="..",algorithm="MD5",qop="auth"`, plus
+/// `,stale=true` when the nonce expired. Without qop and with MD5 the algorithm is left
+/// out, as Flask-HTTPAuth does.
+fn compat_digest_challenge(
+    scheme: &str,
+    realm: &str,
+    nonce: &str,
+    opaque: &str,
+    algorithm: &str,
+    qop: &[String],
+    stale: bool,
+) -> String {
+    let mut s = String::with_capacity(160 + realm.len());
+    s.push_str(scheme);
+    s.push_str(" realm=");
+    push_quoted(&mut s, realm);
+    s.push_str(",nonce=");
+    push_quoted(&mut s, nonce);
+    s.push_str(",opaque=");
+    push_quoted(&mut s, opaque);
+    if !qop.is_empty() || !algorithm.eq_ignore_ascii_case("MD5") {
+        s.push_str(",algorithm=");
+        push_quoted(&mut s, algorithm);
+    }
+    if !qop.is_empty() {
+        s.push_str(",qop=");
+        push_quoted(&mut s, &qop.join(","));
+    }
+    if stale {
+        s.push_str(",stale=true");
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------
+// Nonces and replay stores
+// ---------------------------------------------------------------------------------------
+
+/// Issues a keyed, expiring nonce (core format: base64url, 43 characters).
+#[pyfunction]
+#[pyo3(signature = (key, realm, opaque = "", now = None))]
+fn issue_nonce(key: &[u8], realm: &str, opaque: &str, now: Option<u64>) -> PyResult<String> {
+    let k = NonceKey::new(&key32(key)?);
+    Ok(authgate::Nonce::issue(&k, realm.as_bytes(), opaque.as_bytes(), now.unwrap_or_else(now_secs), salt())
+        .as_str()
+        .to_owned())
+}
+
+/// Checks a nonce: `("valid" | "expired", issued, id)` or `("invalid", 0, b"")`.
+#[pyfunction]
+#[pyo3(signature = (nonce, key, realm, opaque = "", now = None, lifetime = 300, skew = 5, previous_key = None))]
+#[allow(clippy::too_many_arguments)]
+fn verify_nonce<'py>(
+    py: Python<'py>,
+    nonce: &str,
+    key: &[u8],
+    realm: &str,
+    opaque: &str,
+    now: Option<u64>,
+    lifetime: u64,
+    skew: u64,
+    previous_key: Option<&[u8]>,
+) -> PyResult<(&'static str, u64, Bound<'py, PyBytes>)> {
+    let k = NonceKey::new(&key32(key)?);
+    let prev = previous_key.map(key32).transpose()?.map(|p| NonceKey::new(&p));
+    let st = nonce::verify(
+        nonce.as_bytes(),
+        &k,
+        prev.as_ref(),
+        realm.as_bytes(),
+        opaque.as_bytes(),
+        now.unwrap_or_else(now_secs),
+        Lifetime { max_age: lifetime, max_skew: skew },
+    );
+    Ok(match st {
+        NonceStatus::Valid { issued, id } => ("valid", issued, PyBytes::new(py, &id)),
+        NonceStatus::Expired { issued, id } => ("expired", issued, PyBytes::new(py, &id)),
+        NonceStatus::Invalid => ("invalid", 0, PyBytes::new(py, b"")),
+    })
+}
+
+/// The core's per-nonce window, for stores that keep it elsewhere: given the stored state
+/// (12 bytes, or `None` for a nonce never used) and an nc, returns `(outcome, new_state)`,
+/// outcome `"fresh"` or `"replayed"`. The state only changes when the outcome is fresh.
+#[pyfunction]
+fn window_record<'py>(py: Python<'py>, state: Option<&[u8]>, nc: u32) -> PyResult<(&'static str, Bound<'py, PyBytes>)> {
+    let mut w = match state {
+        None => NcWindow::new(),
+        Some(s) => NcWindow::from_bytes(s).ok_or_else(|| PyValueError::new_err("window state is 12 bytes"))?,
+    };
+    let o = w.record(nc);
+    Ok((outcome_name(o), PyBytes::new(py, &w.to_bytes())))
+}
+
+enum Table {
+    Small(ReplayTable<256>),
+    Medium(ReplayTable<1024>),
+    Large(ReplayTable<4096>),
+}
+
+struct TableState {
+    table: Table,
+    calls: u32,
+}
+
+/// The core's in-process replay table (per process: use `RedisNonceStore` across workers).
+#[pyclass(frozen, module = "authgate._authgate")]
+struct MemoryReplayStore {
+    inner: Mutex<TableState>,
+    #[pyo3(get)]
+    capacity: usize,
+    /// Entries older than this many seconds are purged now and then (nonce lifetime + skew).
+    #[pyo3(get)]
+    max_age: u64,
+}
+
+impl MemoryReplayStore {
+    fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        let mut st = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.calls = st.calls.wrapping_add(1);
+        if st.calls % 256 == 0 {
+            let cutoff = now_secs().saturating_sub(self.max_age);
+            match &mut st.table {
+                Table::Small(t) => t.purge_before(cutoff),
+                Table::Medium(t) => t.purge_before(cutoff),
+                Table::Large(t) => t.purge_before(cutoff),
+            }
+        }
+        match &mut st.table {
+            Table::Small(t) => t.check_and_record(id, issued, nc),
+            Table::Medium(t) => t.check_and_record(id, issued, nc),
+            Table::Large(t) => t.check_and_record(id, issued, nc),
+        }
+    }
+}
+
+#[pymethods]
+impl MemoryReplayStore {
+    /// `capacity` is rounded up to 256, 1024 or 4096 nonces (at most 4096).
+    #[new]
+    #[pyo3(signature = (capacity = 4096, max_age = 600))]
+    fn new(capacity: usize, max_age: u64) -> Self {
+        let (table, capacity) = match capacity {
+            0..=256 => (Table::Small(ReplayTable::new()), 256),
+            257..=1024 => (Table::Medium(ReplayTable::new()), 1024),
+            _ => (Table::Large(ReplayTable::new()), 4096),
+        };
+        MemoryReplayStore { inner: Mutex::new(TableState { table, calls: 0 }), capacity, max_age }
+    }
+
+    /// `"fresh"`, `"replayed"` or `"stale"` for this (nonce id, nc); records it when fresh.
+    fn check_and_record(&self, py: Python<'_>, nonce_id: &[u8], issued: u64, nc: u32) -> PyResult<&'static str> {
+        let id: NonceId = nonce_id.try_into().map_err(|_| PyValueError::new_err("nonce ids are 16 bytes"))?;
+        Ok(outcome_name(py.detach(|| self.record(&id, issued, nc))))
+    }
+
+    fn __len__(&self) -> usize {
+        let st = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &st.table {
+            Table::Small(t) => t.len(),
+            Table::Medium(t) => t.len(),
+            Table::Large(t) => t.len(),
+        }
+    }
+}
+
+/// A replay store: the built-in table, called directly, or any Python object with
+/// `check_and_record(nonce_id: bytes, issued: int, nc: int) -> str` (e.g. RedisNonceStore).
+enum Replay {
+    Memory(Py<MemoryReplayStore>),
+    Python(Py<PyAny>, Mutex<Option<PyErr>>),
+}
+
+impl Replay {
+    fn from_py(obj: Option<&Bound<'_, PyAny>>, max_age: u64) -> PyResult<Replay> {
+        match obj {
+            None => Ok(Replay::Memory(Python::attach(|py| Py::new(py, MemoryReplayStore::new(4096, max_age)))?)),
+            Some(o) if o.is_none() => Ok(Replay::Memory(Py::new(o.py(), MemoryReplayStore::new(4096, max_age))?)),
+            Some(o) => match o.cast::<MemoryReplayStore>() {
+                Ok(m) => Ok(Replay::Memory(m.clone().unbind())),
+                Err(_) => {
+                    if !o.hasattr("check_and_record")? {
+                        return Err(PyTypeError::new_err("a replay store needs check_and_record(nonce_id, issued, nc)"));
+                    }
+                    Ok(Replay::Python(o.clone().unbind(), Mutex::new(None)))
+                }
+            },
+        }
+    }
+
+    fn take_error(&self) -> Option<PyErr> {
+        match self {
+            Replay::Python(_, e) => e.lock().ok()?.take(),
+            Replay::Memory(_) => None,
+        }
+    }
+}
+
+impl ReplayStore for Replay {
+    fn check_and_record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        match self {
+            Replay::Memory(m) => m.get().record(id, issued, nc),
+            Replay::Python(obj, err) => Python::attach(|py| {
+                let r = obj
+                    .bind(py)
+                    .call_method1("check_and_record", (PyBytes::new(py, id), issued, nc))
+                    .and_then(|v| v.extract::<String>().map_err(PyErr::from));
+                match r.as_deref() {
+                    Ok("fresh") => ReplayOutcome::Fresh,
+                    Ok("replayed") => ReplayOutcome::Replayed,
+                    Ok(_) => ReplayOutcome::Stale,
+                    Err(_) => {
+                        // Never fresh on failure; the error is re-raised after the check.
+                        if let (Err(e), Ok(mut slot)) = (r, err.lock()) {
+                            *slot = Some(e);
+                        }
+                        ReplayOutcome::Stale
+                    }
+                }
+            }),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Digest for authgate.flask: Flask-HTTPAuth's callbacks, the core's checks
+// ---------------------------------------------------------------------------------------
+
+/// The Digest side of `authgate.flask.HTTPDigestAuth`: the core's Digest checks with
+/// Flask-HTTPAuth's callbacks (get_password, verify_nonce, verify_opaque) and wire shape
+/// (hex nonces, its challenge format).
+#[pyclass(frozen, module = "authgate._authgate")]
+struct DigestAuthenticator {
+    scheme: String,
+    realm: String,
+    /// (algorithm, the name shown in challenges)
+    algorithms: Vec<(Algorithm, String)>,
+    qop_names: Vec<String>,
+    qop: QopSet,
+    key: NonceKey,
+    previous_key: Option<NonceKey>,
+    lifetime: Lifetime,
+    replay: Replay,
+    use_ha1_pw: bool,
+    check_uri: bool,
+    #[pyo3(get)]
+    default_opaque: String,
+}
+
+/// Result of a Digest check, as a tuple for speed:
+/// `(200, user, algorithm, authentication_info)` or `(401, reason, stale, None)`.
+type DigestResult = (u16, String, Py<PyAny>, Option<String>);
+
+enum Lookup {
+    Found(StoredCredential),
+    Unusable,
+    Unknown,
+}
+
+#[pymethods]
+impl DigestAuthenticator {
+    #[new]
+    #[pyo3(signature = (realm, key, *, scheme = "Digest", algorithms = vec!["MD5".to_owned()], qop = vec!["auth".to_owned()], previous_key = None, lifetime = 300, skew = 5, replay_store = None, use_ha1_pw = false, check_uri = true))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        realm: &str,
+        key: &[u8],
+        scheme: &str,
+        algorithms: Vec<String>,
+        qop: Vec<String>,
+        previous_key: Option<&[u8]>,
+        lifetime: u64,
+        skew: u64,
+        replay_store: Option<&Bound<'_, PyAny>>,
+        use_ha1_pw: bool,
+        check_uri: bool,
+    ) -> PyResult<Self> {
+        if realm.is_empty() || realm.chars().any(char::is_control) || realm.len() > authgate::limits::MAX_REALM_LEN {
+            return Err(config_err(authgate::ConfigError::InvalidRealm));
+        }
+        if lifetime == 0 {
+            return Err(config_err(authgate::ConfigError::InvalidLifetime));
+        }
+        let mut algs = Vec::new();
+        for a in &algorithms {
+            algs.push((self::algorithm(a)?, a.clone()));
+        }
+        if algs.is_empty() {
+            return Err(config_err(authgate::ConfigError::NoAlgorithm));
+        }
+        let qop_names: Vec<String> = qop.iter().map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()).collect();
+        let qop = qop_set(&qop_names)?;
+        let key = key32(key)?;
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).expect("any key length");
+        mac.update(b"authgate opaque v1:");
+        mac.update(realm.as_bytes());
+        let default_opaque = hex(&mac.finalize().into_bytes()[..16]);
+        Ok(DigestAuthenticator {
+            scheme: scheme.to_owned(),
+            realm: realm.to_owned(),
+            algorithms: algs,
+            qop_names,
+            qop,
+            key: NonceKey::new(&key),
+            previous_key: previous_key.map(key32).transpose()?.map(|k| NonceKey::new(&k)),
+            lifetime: Lifetime { max_age: lifetime, max_skew: skew },
+            replay: Replay::from_py(replay_store, lifetime + skew + 60)?,
+            use_ha1_pw,
+            check_uri,
+            default_opaque,
+        })
+    }
+
+    /// A fresh keyed nonce bound to this realm and `opaque`, in hex (64 characters).
+    #[pyo3(signature = (opaque, now = None))]
+    fn new_nonce(&self, opaque: &str, now: Option<u64>) -> String {
+        let n = authgate::Nonce::issue(&self.key, self.realm.as_bytes(), opaque.as_bytes(), now.unwrap_or_else(now_secs), salt());
+        let mut raw = [0u8; 36];
+        let len = B64URL.decode_slice(n.as_str(), &mut raw).unwrap_or(0);
+        hex(&raw[..len])
+    }
+
+    /// The `WWW-Authenticate` values, one per algorithm, in Flask-HTTPAuth's shape.
+    #[pyo3(signature = (nonce, opaque, stale = false))]
+    fn challenges(&self, nonce: &str, opaque: &str, stale: bool) -> Vec<String> {
+        self.algorithms
+            .iter()
+            .map(|(_, name)| compat_digest_challenge(&self.scheme, &self.realm, nonce, opaque, name, &self.qop_names, stale))
+            .collect()
+    }
+
+    /// Checks a Digest `Authorization` value.
+    ///
+    /// `get_password(username)` returns the password (or the HA1 hex when `use_ha1_pw`, or a
+    /// dict of algorithm name to HA1 hex) or `None`. `verify_nonce(nonce)` and
+    /// `verify_opaque(opaque)` are the application's; `verify_nonce=None` means authgate's
+    /// keyed nonces (expiry, `stale=true`, replay store). `body()` returns the request body
+    /// for `qop=auth-int`. Raises `MalformedHeader` (400); returns a `DigestResult`, or
+    /// `None` when the value carries another scheme.
+    #[pyo3(signature = (value, method, target, get_password, verify_opaque, verify_nonce = None, body = None, now = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &self,
+        py: Python<'_>,
+        value: &Bound<'_, PyAny>,
+        method: &str,
+        target: &Bound<'_, PyAny>,
+        get_password: &Bound<'_, PyAny>,
+        verify_opaque: &Bound<'_, PyAny>,
+        verify_nonce: Option<&Bound<'_, PyAny>>,
+        body: Option<&Bound<'_, PyAny>>,
+        now: Option<u64>,
+    ) -> PyResult<Option<DigestResult>> {
+        let raw = value_bytes(value)?;
+        let first = parse(&raw).map_err(malformed)?;
+        // A custom scheme word stands for "Digest": the params are read the same way.
+        let rewritten;
+        let header: &[u8] = if first.is_scheme("Digest") {
+            &raw
+        } else if first.is_scheme(&self.scheme) {
+            let start = first.scheme().as_ptr() as usize - raw.as_ptr() as usize;
+            let end = start + first.scheme().len();
+            rewritten = [&raw[..start], b"Digest", &raw[end..]].concat();
+            &rewritten
+        } else {
+            return Ok(None);
+        };
+        let auth = parse(header).map_err(malformed)?;
+        let c = DigestCredentials::from_authorization(&auth).map_err(malformed)?;
+        let target = value_bytes(target)?;
+        if self.check_uri && !c.uri.eq_bytes(&target) {
+            return Err(malformed(ParseError::UriMismatch));
+        }
+        let fail = |reason: &str, stale: bool| -> PyResult<Option<DigestResult>> {
+            Ok(Some((401, reason.to_owned(), stale.into_pyobject(py)?.to_owned().into_any().unbind(), None)))
+        };
+        let alg = match c.algorithm {
+            Known::Known(a) if self.algorithms.iter().any(|(x, _)| *x == a) => a,
+            _ => return fail("unsupported-algorithm", false),
+        };
+        let qop = match c.qop {
+            Some(Known::Known(q)) if self.qop.contains(q) => Some(q),
+            None if self.qop.is_empty() && !alg.is_session() => None,
+            _ => return fail("unsupported-qop", false),
+        };
+        if !c.realm.eq_bytes(self.realm.as_bytes()) {
+            return fail("realm-mismatch", false);
+        }
+        if c.userhash {
+            return fail("unknown-user", false);
+        }
+        let opaque = c.opaque.map(|o| text(&o.segments().flatten().copied().collect::<Vec<u8>>()));
+        if !verify_opaque.call1((opaque.as_deref(),))?.is_truthy()? {
+            return fail("opaque-mismatch", false);
+        }
+        let nonce_text = text(&c.nonce.segments().flatten().copied().collect::<Vec<u8>>());
+        // (issued, id, expired) for authgate's nonces; None for the application's.
+        let keyed = match verify_nonce {
+            Some(cb) if !cb.is_none() => {
+                if !cb.call1((nonce_text.as_str(),))?.is_truthy()? {
+                    return fail("invalid-nonce", false);
+                }
+                None
+            }
+            _ => {
+                let Some(raw_nonce) = unhex(nonce_text.as_bytes()).filter(|r| r.len() == 32) else {
+                    return fail("invalid-nonce", false);
+                };
+                let mut b64 = [0u8; 43];
+                let _ = B64URL.encode_slice(&raw_nonce, &mut b64);
+                let st = nonce::verify(
+                    &b64,
+                    &self.key,
+                    self.previous_key.as_ref(),
+                    self.realm.as_bytes(),
+                    opaque.as_deref().unwrap_or("").as_bytes(),
+                    now.unwrap_or_else(now_secs),
+                    self.lifetime,
+                );
+                match st {
+                    NonceStatus::Valid { issued, id } => Some((issued, id, false)),
+                    NonceStatus::Expired { issued, id } => Some((issued, id, true)),
+                    NonceStatus::Invalid => return fail("invalid-nonce", false),
+                }
+            }
+        };
+
+        // Who.
+        let mut name_buf = [0u8; MAX_USERNAME_LEN];
+        let username: Option<String> = match c.username {
+            Username::Plain(v) => v.unescape_into(&mut name_buf).map(text),
+            Username::Extended(ext) => ext.decode_into(&mut name_buf).map(str::to_owned),
+        };
+        let hash = alg.hash();
+        let lookup = match username.as_deref() {
+            Some(u) if !u.is_empty() => self.lookup(get_password.call1((u,))?, u, hash)?,
+            _ => Lookup::Unknown,
+        };
+        let user = username.unwrap_or_default();
+        let ha1 = match &lookup {
+            Lookup::Found(s) => s.digest_ha1(hash, user.as_bytes(), self.realm.as_bytes()),
+            _ => None,
+        };
+        let body_bytes;
+        let body_hash = match qop {
+            Some(Qop::AuthInt) => {
+                let Some(b) = body.filter(|b| !b.is_none()) else { return fail("body-unavailable", false) };
+                body_bytes = value_bytes_utf8(&b.call0()?)?;
+                let mut h = Hasher::new(hash).ok_or_else(|| config_err("hash family not built"))?;
+                h.update(&body_bytes);
+                Some(h.finalize())
+            }
+            _ => None,
+        };
+        let input = ResponseInput { method: method.as_bytes(), body_hash: body_hash.as_ref() };
+        // Unknown users cost one response computation too.
+        let fallback = HashOutput::zeroed(hash.output_len());
+        let expected = digest::response(alg, ha1.as_ref().unwrap_or(&fallback), &c, &input);
+        let sent = c.response.as_unescaped().and_then(HashOutput::from_hex);
+        let matches = match (expected, sent) {
+            (Some(e), Some(s)) if e.as_bytes().len() == s.as_bytes().len() => bool::from(e.as_bytes().ct_eq(s.as_bytes())),
+            _ => false,
+        };
+        match (&lookup, &ha1) {
+            (Lookup::Unknown, _) => return fail("unknown-user", false),
+            (Lookup::Unusable, _) | (_, None) => return fail("credential-unusable", false),
+            _ if !matches => return fail("bad-credentials", false),
+            _ => {}
+        }
+        // The response is right: only now may the nonce count be recorded.
+        let mut nextnonce = None;
+        if let Some((issued, id, expired)) = keyed {
+            if expired {
+                return fail("stale-nonce", true);
+            }
+            let outcome = py.detach(|| self.replay.check_and_record(&id, issued, c.nc.unwrap_or(1)));
+            if let Some(e) = self.replay.take_error() {
+                return Err(e);
+            }
+            match outcome {
+                ReplayOutcome::Fresh => {}
+                ReplayOutcome::Replayed => return fail("replayed", qop.is_none()),
+                ReplayOutcome::Stale => return fail("stale-nonce", true),
+            }
+            let t = now.unwrap_or_else(now_secs);
+            if t.saturating_sub(issued) >= self.lifetime.max_age / 2 {
+                nextnonce = Some(self.new_nonce(opaque.as_deref().unwrap_or(""), now));
+            }
+        }
+        let info = qop.map(|q| {
+            let rspauth = match (q, &ha1) {
+                (Qop::Auth, Some(h)) => digest::response(alg, h, &c, &ResponseInput { method: b"", body_hash: None }),
+                _ => None,
+            };
+            let mut cnonce = heapless::Vec::new();
+            if let Some(cn) = c.cnonce {
+                for seg in cn.segments() {
+                    let _ = cnonce.extend_from_slice(seg);
+                }
+            }
+            let ai = AuthInfo { rspauth, qop: Some(q), nc: c.nc, cnonce, nextnonce: None };
+            let mut s = render_with(|b| render::authentication_info(&ai, b));
+            if let Some(n) = &nextnonce {
+                s.push_str(", nextnonce=\"");
+                s.push_str(n);
+                s.push('"');
+            }
+            s
+        });
+        let alg_name = self.algorithms.iter().find(|(a, _)| *a == alg).map_or(alg.name(), |(_, n)| n.as_str());
+        Ok(Some((200, user, PyString::new(py, alg_name).into_any().unbind(), info)))
+    }
+}
+
+impl DigestAuthenticator {
+    fn lookup(&self, stored: Bound<'_, PyAny>, user: &str, hash: HashAlgorithm) -> PyResult<Lookup> {
+        if stored.is_none() {
+            return Ok(Lookup::Unknown);
+        }
+        if let Ok(d) = stored.cast::<PyDict>() {
+            // {algorithm name: HA1 hex}: pick the entry of this hash family.
+            for (k, v) in d.iter() {
+                let k: String = k.extract()?;
+                if let Some(a) = Algorithm::from_name(k.as_bytes()) {
+                    if a.hash() == hash {
+                        let v: String = v.extract()?;
+                        return Ok(StoredCredential::ha1_hex(hash, v.as_bytes()).map_or(Lookup::Unusable, Lookup::Found));
+                    }
+                }
+            }
+            return Ok(Lookup::Unusable);
+        }
+        let s: String = match stored.extract::<String>() {
+            Ok(s) => s,
+            Err(_) => {
+                let b = value_bytes_utf8(&stored)?;
+                String::from_utf8(b).map_err(|_| PyValueError::new_err("get_password must return str"))?
+            }
+        };
+        if s.is_empty() {
+            return Ok(Lookup::Unknown);
+        }
+        let _ = user;
+        if self.use_ha1_pw {
+            Ok(StoredCredential::ha1_hex(hash, s.as_bytes()).map_or(Lookup::Unusable, Lookup::Found))
+        } else {
+            Ok(StoredCredential::plaintext(s.as_bytes()).map_or(Lookup::Unusable, Lookup::Found))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The core Engine, for applications outside Flask
+// ---------------------------------------------------------------------------------------
+
+/// Users and tokens for the low-level Engine: a dict of plaintext passwords or a callable,
+/// and a dict of bearer tokens.
+struct PyStore {
+    users: Option<HashMap<String, String>>,
+    lookup: Option<Py<PyAny>>,
+    /// SHA-256(token) -> user
+    tokens: HashMap<[u8; 32], String>,
+    error: Mutex<Option<PyErr>>,
+}
+
+impl CredentialStore for PyStore {
+    fn lookup(&self, username: &str, _realm: &str, _purpose: Purpose) -> Option<StoredCredential> {
+        if let Some(u) = &self.users {
+            return StoredCredential::plaintext(u.get(username)?.as_bytes());
+        }
+        let cb = self.lookup.as_ref()?;
+        Python::attach(|py| {
+            let r = cb.bind(py).call1((username,)).and_then(|v| v.extract::<Option<String>>().map_err(PyErr::from));
+            match r {
+                Ok(pw) => StoredCredential::plaintext(pw?.as_bytes()),
+                Err(e) => {
+                    if let Ok(mut slot) = self.error.lock() {
+                        *slot = Some(e);
+                    }
+                    None
+                }
+            }
+        })
+    }
+
+    fn lookup_bearer(&self, token_sha256: &[u8; 32]) -> Option<UserName> {
+        UserName::try_from(self.tokens.get(token_sha256)?.as_str()).ok()
+    }
+}
+
+/// The core engine: one call per request, a verdict back.
+#[pyclass(frozen, module = "authgate._authgate")]
+struct Engine {
+    engine: CoreEngine<PyStore, Replay>,
+}
+
+/// The engine's answer for one request.
+#[pyclass(frozen, module = "authgate._authgate")]
+struct Verdict {
+    /// 200, 401 or 400.
+    #[pyo3(get)]
+    status: u16,
+    /// The authenticated user, when status is 200.
+    #[pyo3(get)]
+    user: Option<String>,
+    /// "Basic", "Digest" or "Bearer", when status is 200.
+    #[pyo3(get)]
+    scheme: Option<&'static str>,
+    /// Why a 401 (for logs), e.g. "BadCredentials".
+    #[pyo3(get)]
+    reason: Option<String>,
+    /// Whether the Digest challenges say stale=true.
+    #[pyo3(get)]
+    stale: bool,
+    /// The WWW-Authenticate values to send with a 401, one field each.
+    #[pyo3(get)]
+    www_authenticate: Vec<String>,
+    /// The Digest algorithm of the accepted credentials, when the scheme is Digest.
+    #[pyo3(get)]
+    algorithm: Option<&'static str>,
+    /// The Authentication-Info value to send with a Digest 200.
+    #[pyo3(get)]
+    authentication_info: Option<String>,
+    /// Why a 400: (message, code).
+    #[pyo3(get)]
+    error: Option<(String, &'static str)>,
+}
+
+#[pymethods]
+impl Verdict {
+    fn __repr__(&self) -> String {
+        match self.status {
+            200 => format!("Verdict(200, user={:?}, scheme={:?})", self.user.as_deref().unwrap_or(""), self.scheme.unwrap_or("")),
+            401 => format!("Verdict(401, reason={:?}, stale={})", self.reason.as_deref().unwrap_or(""), self.stale),
+            s => format!("Verdict({s}, error={:?})", self.error.as_ref().map(|e| e.0.as_str()).unwrap_or("")),
+        }
+    }
+}
+
+fn scheme_named(name: &str) -> PyResult<Scheme> {
+    match name.to_ascii_lowercase().as_str() {
+        "basic" => Ok(Scheme::Basic),
+        "digest" => Ok(Scheme::Digest),
+        "bearer" => Ok(Scheme::Bearer),
+        _ => Err(config_err(format!("unknown scheme {name:?}"))),
+    }
+}
+
+#[pymethods]
+impl Engine {
+    #[new]
+    #[pyo3(signature = (realm, key, *, users = None, lookup = None, tokens = None, schemes = vec!["Digest".to_owned(), "Basic".to_owned()], algorithms = vec!["SHA-256".to_owned(), "MD5".to_owned()], qop = vec!["auth".to_owned()], nonce_lifetime = 300, max_clock_skew = 5, opaque = None, replay_store = None, previous_key = None, allow_rfc2069 = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        realm: &str,
+        key: &[u8],
+        users: Option<HashMap<String, String>>,
+        lookup: Option<Py<PyAny>>,
+        tokens: Option<HashMap<String, String>>,
+        schemes: Vec<String>,
+        algorithms: Vec<String>,
+        qop: Vec<String>,
+        nonce_lifetime: u64,
+        max_clock_skew: u64,
+        opaque: Option<&str>,
+        replay_store: Option<&Bound<'_, PyAny>>,
+        previous_key: Option<&[u8]>,
+        allow_rfc2069: bool,
+    ) -> PyResult<Self> {
+        let schemes = schemes.iter().map(|s| scheme_named(s)).collect::<PyResult<Vec<_>>>()?;
+        let algs = algorithms.iter().map(|a| self::algorithm(a)).collect::<PyResult<Vec<_>>>()?;
+        let mut config = Config::new(realm)
+            .and_then(|c| c.schemes(&schemes))
+            .and_then(|c| c.algorithms(&algs))
+            .and_then(|c| c.nonce_lifetime(nonce_lifetime))
+            .map_err(config_err)?
+            .qop(qop_set(&qop)?)
+            .max_clock_skew(max_clock_skew)
+            .allow_rfc2069(allow_rfc2069);
+        if let Some(o) = opaque {
+            config = config.opaque(o).map_err(config_err)?;
+        }
+        if users.is_some() && lookup.is_some() {
+            return Err(config_err("give users or lookup, not both"));
+        }
+        let tokens = tokens
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(t, u)| {
+                let mut d = [0u8; 32];
+                d.copy_from_slice(sha256(t.as_bytes()).as_bytes());
+                (d, u)
+            })
+            .collect();
+        let store = PyStore { users, lookup, tokens, error: Mutex::new(None) };
+        let replay = Replay::from_py(replay_store, nonce_lifetime + max_clock_skew + 60)?;
+        let mut engine = CoreEngine::new(config, &key32(key)?, store, replay).map_err(config_err)?;
+        if let Some(p) = previous_key {
+            engine = engine.with_previous_key(&key32(p)?);
+        }
+        Ok(Engine { engine })
+    }
+
+    /// Authenticates one request. `authorization` is the header value (`None` when absent);
+    /// `target` the request-target as sent (path and query); `body` the request body, for
+    /// `qop=auth-int`; `now` seconds since the epoch (default: the clock).
+    #[pyo3(signature = (method, target, authorization = None, body = None, now = None))]
+    fn check(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        target: &Bound<'_, PyAny>,
+        authorization: Option<&Bound<'_, PyAny>>,
+        body: Option<&[u8]>,
+        now: Option<u64>,
+    ) -> PyResult<Verdict> {
+        let target = value_bytes(target)?;
+        let target = std::str::from_utf8(&target).map_err(|_| PyValueError::new_err("target must be ASCII"))?;
+        let header = authorization.map(value_bytes).transpose()?;
+        let mut req = Request::new(method, target, header.as_deref());
+        if let Some(b) = body {
+            req.body = Body::Bytes(b);
+        }
+        let ctx = Context { now: now.unwrap_or_else(now_secs), salt: salt() };
+        let verdict = self.engine.check(&req, ctx);
+        if let Some(e) = self.engine.store().error.lock().ok().and_then(|mut s| s.take()) {
+            return Err(e);
+        }
+        if let Some(e) = self.engine.replay().take_error() {
+            return Err(e);
+        }
+        let _ = py;
+        let mut v = self.verdict(verdict);
+        if v.scheme == Some("Digest") {
+            // What the client used, and the engine accepted.
+            v.algorithm = header
+                .as_deref()
+                .and_then(|h| parse(h).ok())
+                .and_then(|a| DigestCredentials::from_authorization(&a).ok())
+                .and_then(|c| match c.algorithm {
+                    Known::Known(a) => Some(a.name()),
+                    Known::Unknown => None,
+                });
+        }
+        Ok(v)
+    }
+
+    /// Fresh challenges (a 401 for a request without credentials).
+    #[pyo3(signature = (stale = false, now = None))]
+    fn challenges(&self, stale: bool, now: Option<u64>) -> Vec<String> {
+        let ch = self.engine.challenge(
+            authgate::Reason::NoCredentials,
+            stale,
+            Context { now: now.unwrap_or_else(now_secs), salt: salt() },
+        );
+        self.render_challenges(&ch)
+    }
+
+    /// The realm.
+    #[getter]
+    fn realm(&self) -> String {
+        self.engine.config().realm().to_owned()
+    }
+}
+
+impl Engine {
+    fn render_challenges(&self, ch: &authgate::Challenge) -> Vec<String> {
+        (0..self.engine.challenge_count()).map(|i| render_with(|b| self.engine.write_challenge(ch, i, b))).collect()
+    }
+
+    fn verdict(&self, v: CoreVerdict) -> Verdict {
+        let mut out = Verdict {
+            status: v.status(),
+            user: None,
+            scheme: None,
+            reason: None,
+            stale: false,
+            www_authenticate: Vec::new(),
+            algorithm: None,
+            authentication_info: None,
+            error: None,
+        };
+        match v {
+            CoreVerdict::Authenticated(a) => {
+                out.user = Some(a.user.as_str().to_owned());
+                out.scheme = Some(a.scheme.name());
+                out.authentication_info =
+                    a.auth_info.as_ref().map(|i| render_with(|b| self.engine.write_authentication_info(i, b)));
+            }
+            CoreVerdict::Challenge(ch) => {
+                out.reason = Some(format!("{:?}", ch.reason));
+                out.stale = ch.stale;
+                out.www_authenticate = self.render_challenges(&ch);
+            }
+            CoreVerdict::Malformed(e) => out.error = Some((e.to_string(), code_of(&e))),
+        }
+        out
+    }
+}
+
+#[pymodule]
+fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("AuthgateError", py.get_type::<AuthgateError>())?;
+    m.add("MalformedHeader", py.get_type::<MalformedHeader>())?;
+    m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add_class::<Authorization>()?;
+    m.add_class::<MemoryReplayStore>()?;
+    m.add_class::<DigestAuthenticator>()?;
+    m.add_class::<Engine>()?;
+    m.add_class::<Verdict>()?;
+    m.add_function(wrap_pyfunction!(derive_key, m)?)?;
+    m.add_function(wrap_pyfunction!(random_key, m)?)?;
+    m.add_function(wrap_pyfunction!(ct_eq, m)?)?;
+    m.add_function(wrap_pyfunction!(check_password, m)?)?;
+    m.add_function(wrap_pyfunction!(ha1, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_authorization, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_basic, m)?)?;
+    m.add_function(wrap_pyfunction!(basic_credentials, m)?)?;
+    m.add_function(wrap_pyfunction!(token_credentials, m)?)?;
+    m.add_function(wrap_pyfunction!(scheme_of, m)?)?;
+    m.add_function(wrap_pyfunction!(digest_username, m)?)?;
+    m.add_function(wrap_pyfunction!(basic_challenge, m)?)?;
+    m.add_function(wrap_pyfunction!(bearer_challenge, m)?)?;
+    m.add_function(wrap_pyfunction!(digest_challenge, m)?)?;
+    m.add_function(wrap_pyfunction!(compat_challenge, m)?)?;
+    m.add_function(wrap_pyfunction!(issue_nonce, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_nonce, m)?)?;
+    m.add_function(wrap_pyfunction!(window_record, m)?)?;
+    m.add("WINDOW", authgate::replay::WINDOW)?;
+    m.add("NONCE_LIFETIME", 300u64)?;
+    Ok(())
+}
