@@ -28,11 +28,11 @@ firmware-deps:
 
 ## The Pico W image, on stable Rust, without Wi-Fi credentials (CI).
 firmware-image: firmware-deps
-	cd $(FIRMWARE_DIR)/pico-w && $(CARGO) build --release --locked -j$(FIRMWARE_JOBS)
+	cd $(FIRMWARE_DIR)/pico-w && $(CARGO) build --release -j$(FIRMWARE_JOBS)
 
 ## The Linux twin (dev profile).
 firmware-twin: firmware-deps
-	cd $(FIRMWARE_DIR)/host && $(CARGO) build --locked -j$(FIRMWARE_JOBS)
+	cd $(FIRMWARE_DIR)/host && $(CARGO) build -j$(FIRMWARE_JOBS)
 
 firmware-test: firmware-image firmware-twin
 	TWIN=$(CURDIR)/$(FIRMWARE_DIR)/target/debug/authgate-twin $(FIRMWARE_DIR)/tests/host_twin.sh

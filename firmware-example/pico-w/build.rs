@@ -23,6 +23,7 @@ fn main() {
         "AUTHGATE_REALM",
         "AUTHGATE_PROTECT_READS",
         "AUTHGATE_NONCE_LIFETIME_S",
+        "AUTHGATE_HOSTNAME",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }

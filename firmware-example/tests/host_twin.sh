@@ -37,7 +37,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if [ -z "${TWIN:-}" ]; then
-    (cd "$HERE/host" && cargo build -j1 --locked --quiet) || { echo "building the twin failed"; echo "0 passed, 1 failed"; exit 1; }
+    (cd "$HERE/host" && cargo build -j1 --quiet) || { echo "building the twin failed"; echo "0 passed, 1 failed"; exit 1; }
     TWIN="$HERE/target/debug/authgate-twin"
 fi
 

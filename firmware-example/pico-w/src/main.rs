@@ -40,6 +40,12 @@ bind_interrupts!(struct Irqs {
 const WIFI_NETWORK: Option<&str> = option_env!("WIFI_NETWORK");
 const WIFI_PASSWORD: Option<&str> = option_env!("WIFI_PASSWORD");
 
+/// The DHCP hostname (option 12), `authgate-pico` unless `AUTHGATE_HOSTNAME` is set.
+const HOSTNAME: &str = match option_env!("AUTHGATE_HOSTNAME") {
+    Some(h) => h,
+    None => "authgate-pico",
+};
+
 /// Concurrent HTTP connections (each holds 1 KiB rx + 1 KiB tx + 2 KiB request buffer).
 const WEB_SOCKETS: usize = 4;
 /// Sockets for embassy-net: the web sockets plus the DHCP client's UDP socket.
@@ -111,10 +117,13 @@ async fn main(spawner: Spawner) {
     let mut nonce_key = [0u8; 32];
     rng.fill_bytes(&mut nonce_key);
 
+    // DHCP, announcing a hostname so the board shows up by name in the router's lease list.
+    let mut dhcp = embassy_net::DhcpConfig::default();
+    dhcp.hostname = heapless::String::try_from(HOSTNAME).ok();
     static RESOURCES: StaticCell<StackResources<NET_SOCKETS>> = StaticCell::new();
     let (stack, net_runner) = embassy_net::new(
         net_device,
-        embassy_net::Config::dhcpv4(Default::default()),
+        embassy_net::Config::dhcpv4(dhcp),
         RESOURCES.init(StackResources::new()),
         seed,
     );
@@ -145,7 +154,7 @@ async fn main(spawner: Spawner) {
     info!("joined {}; waiting for DHCP", ssid);
     stack.wait_config_up().await;
     if let Some(cfg) = stack.config_v4() {
-        info!("serving on http://{}/", cfg.address.address());
+        info!("serving on http://{}/ (DHCP hostname {})", cfg.address.address(), HOSTNAME);
     }
     spawner.spawn(unwrap!(led_task(control)));
 
