@@ -17,11 +17,15 @@ toolchain:
 	@rustup target list --installed | grep -qx thumbv7em-none-eabihf || rustup target add thumbv7em-none-eabihf
 
 ## The Rust workspace: unit, conformance (shared vectors) and property tests, benches in test mode.
+CORE_CRATES := -p authgate -p authgate-tests -p authgate-benches
+
 core-test: toolchain
 	python3 tests/vectors/generate.py --check
-	$(CARGO) test --workspace --all-targets
-	$(CARGO) test --workspace --doc
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test $(CORE_CRATES) --all-targets
+	$(CARGO) test -p authgate --doc
+	$(CARGO) test -p authgate --lib --no-default-features --features md5,basic
+	$(CARGO) build -p authgate --no-default-features
+	$(CARGO) clippy $(CORE_CRATES) --all-targets -- -D warnings
 	$(MAKE) core-embedded
 
 ## The core for microcontrollers, and proof that no allocator is linked.
@@ -37,8 +41,10 @@ core-size: toolchain
 
 size: core-size $(SIZE_TARGETS)
 
+## Criterion figures, then the engine / raw-hashing ratio in instructions (callgrind).
 bench:
 	$(CARGO) bench -p authgate-benches
+	benches/ratio.sh
 
 test: core-test $(TEST_TARGETS)
 	@echo "make test: all checks passed"

@@ -151,25 +151,31 @@ impl<'a> DigestCredentials<'a> {
         let mut username_ext = None;
         let (mut realm, mut nonce, mut uri, mut response) = (None, None, None, None);
         let (mut algorithm, mut qop, mut nc, mut cnonce, mut opaque, mut userhash) = (None, None, None, None, None, None);
-        for p in params {
-            let slot = match known_param(p.name) {
-                Some("username") => &mut username,
-                Some("username*") => &mut username_ext,
-                Some("realm") => &mut realm,
-                Some("nonce") => &mut nonce,
-                Some("uri") => &mut uri,
-                Some("response") => &mut response,
-                Some("algorithm") => &mut algorithm,
-                Some("qop") => &mut qop,
-                Some("nc") => &mut nc,
-                Some("cnonce") => &mut cnonce,
-                Some("opaque") => &mut opaque,
-                Some("userhash") => &mut userhash,
+        for (name, value) in params.iter_raw() {
+            // Longest known name is 9 bytes: lower-case into a fixed buffer and match once.
+            let mut lower = [0u8; 9];
+            let Some(dst) = lower.get_mut(..name.len()) else { continue };
+            for (d, c) in dst.iter_mut().zip(name) {
+                *d = c.to_ascii_lowercase();
+            }
+            let slot = match &lower[..name.len()] {
+                b"username" => &mut username,
+                b"username*" => &mut username_ext,
+                b"realm" => &mut realm,
+                b"nonce" => &mut nonce,
+                b"uri" => &mut uri,
+                b"response" => &mut response,
+                b"algorithm" => &mut algorithm,
+                b"qop" => &mut qop,
+                b"nc" => &mut nc,
+                b"cnonce" => &mut cnonce,
+                b"opaque" => &mut opaque,
+                b"userhash" => &mut userhash,
                 // RFC 7616 §3.4: unrecognized directives are ignored.
                 _ => continue,
             };
             // `parse` already refused duplicates.
-            *slot = Some(p.value);
+            *slot = Some(value);
         }
 
         let username = match (username, username_ext) {
@@ -185,7 +191,7 @@ impl<'a> DigestCredentials<'a> {
         let nonce = limit(nonce.ok_or(ParseError::MissingParam("nonce"))?, MAX_NONCE_LEN, "nonce")?;
         let uri = limit(uri.ok_or(ParseError::MissingParam("uri"))?, MAX_URI_LEN, "uri")?;
         let response = limit(response.ok_or(ParseError::MissingParam("response"))?, MAX_RESPONSE_LEN, "response")?;
-        if response.segments().flatten().any(|b| !b.is_ascii_hexdigit()) {
+        if !response.segments().all(|seg| seg.iter().all(u8::is_ascii_hexdigit)) {
             return Err(ParseError::InvalidResponse);
         }
         let cnonce = cnonce.map(|c| limit(c, MAX_CNONCE_LEN, "cnonce")).transpose()?;
@@ -246,15 +252,6 @@ fn parse_nc(v: Value<'_>) -> Result<u32, ParseError> {
         return Err(ParseError::InvalidNonceCount);
     }
     Ok(n)
-}
-
-/// The canonical spelling of a param name Digest knows (names compare case-insensitively).
-fn known_param(name: &str) -> Option<&'static str> {
-    const NAMES: [&str; 12] = [
-        "username", "username*", "realm", "nonce", "uri", "response", "algorithm", "qop", "nc", "cnonce", "opaque",
-        "userhash",
-    ];
-    NAMES.into_iter().find(|n| n.eq_ignore_ascii_case(name))
 }
 
 /// An RFC 8187 `ext-value`: `charset "'" [ language ] "'" value-chars`.

@@ -70,7 +70,7 @@ impl HashOutput {
 
     /// Parses lower- or upper-case hex; `None` unless it is 1..=32 bytes of valid hex.
     pub fn from_hex(hex: &[u8]) -> Option<Self> {
-        if hex.is_empty() || hex.len() % 2 != 0 || hex.len() > 2 * MAX_HASH_LEN {
+        if hex.is_empty() || !hex.len().is_multiple_of(2) || hex.len() > 2 * MAX_HASH_LEN {
             return None;
         }
         let mut out = HashOutput { bytes: [0; MAX_HASH_LEN], len: (hex.len() / 2) as u8 };
@@ -87,11 +87,10 @@ impl HashOutput {
 
     /// Lower-case hex, as Digest transmits hash values.
     pub fn to_hex(&self) -> Hex {
-        let mut hex = Hex { buf: [0; 2 * MAX_HASH_LEN], len: 0 };
-        for &b in self.as_bytes() {
-            hex.buf[hex.len as usize] = HEX_DIGITS[(b >> 4) as usize];
-            hex.buf[hex.len as usize + 1] = HEX_DIGITS[(b & 15) as usize];
-            hex.len += 2;
+        let mut hex = Hex { buf: [0; 2 * MAX_HASH_LEN], len: 2 * self.len };
+        for (pair, &b) in hex.buf.chunks_exact_mut(2).zip(self.as_bytes()) {
+            pair[0] = HEX_DIGITS[(b >> 4) as usize];
+            pair[1] = HEX_DIGITS[(b & 15) as usize];
         }
         hex
     }
@@ -139,7 +138,8 @@ pub enum Hasher {
     #[cfg(feature = "md5")]
     #[doc(hidden)]
     Md5(md5::Md5),
-    #[cfg(feature = "sha256")]
+    // Always present: SHA-256 is linked anyway (nonce HMAC, secret comparisons), and an
+    // enum that could be empty would need special cases; `new` still honours the feature.
     #[doc(hidden)]
     Sha256(sha2::Sha256),
     #[cfg(feature = "sha512-256")]
@@ -168,7 +168,6 @@ impl Hasher {
         match self {
             #[cfg(feature = "md5")]
             Hasher::Md5(h) => h.update(data),
-            #[cfg(feature = "sha256")]
             Hasher::Sha256(h) => h.update(data),
             #[cfg(feature = "sha512-256")]
             Hasher::Sha512_256(h) => h.update(data),
@@ -185,7 +184,6 @@ impl Hasher {
         match self {
             #[cfg(feature = "md5")]
             Hasher::Md5(h) => HashOutput::from_slice(&h.finalize()),
-            #[cfg(feature = "sha256")]
             Hasher::Sha256(h) => HashOutput::from_slice(&h.finalize()),
             #[cfg(feature = "sha512-256")]
             Hasher::Sha512_256(h) => HashOutput::from_slice(&h.finalize()),

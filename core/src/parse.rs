@@ -21,6 +21,8 @@ pub struct Authorization<'a> {
 }
 
 /// What follows the scheme.
+// No heap to box into; the span table is what makes iteration free.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug)]
 pub enum Credentials<'a> {
     /// The scheme alone.
@@ -52,19 +54,30 @@ impl<'a> Authorization<'a> {
         }
     }
     /// The auth-params, when that is what was sent.
-    pub fn params(&self) -> Option<Params<'a>> {
-        match self.credentials {
+    pub fn params(&self) -> Option<&Params<'a>> {
+        match &self.credentials {
             Credentials::Params(p) => Some(p),
             _ => None,
         }
     }
 }
 
-/// A validated auth-param list. Iterating it re-reads the borrowed text; no storage is used.
+/// A validated auth-param list: the borrowed text plus where each param lies in it, found
+/// in the one validating pass (a fixed array of [`MAX_PARAMS`] spans, never input-sized).
 #[derive(Clone, Copy, Debug)]
 pub struct Params<'a> {
     raw: &'a [u8],
+    spans: [Span; MAX_PARAMS],
     count: u8,
+}
+
+/// Offsets of one param in [`Params::raw`]; `u16` suffices as values are bounded by
+/// [`MAX_HEADER_LEN`].
+#[derive(Clone, Copy, Debug, Default)]
+struct Span {
+    name: (u16, u16),
+    value: (u16, u16),
+    quoted: bool,
 }
 
 impl<'a> Params<'a> {
@@ -77,8 +90,18 @@ impl<'a> Params<'a> {
         self.count == 0
     }
     /// The params in order.
-    pub fn iter(&self) -> ParamIter<'a> {
-        ParamIter { lexer: Lexer { s: self.raw, pos: 0 } }
+    pub fn iter(&self) -> ParamIter<'_, 'a> {
+        ParamIter { raw: self.raw, spans: self.spans[..self.count as usize].iter() }
+    }
+
+    /// Names as bytes (ASCII tchars), skipping the UTF-8 check `Param::name` needs.
+    pub(crate) fn iter_raw(&self) -> impl Iterator<Item = (&'a [u8], Value<'a>)> + '_ {
+        let raw = self.raw;
+        self.spans[..self.count as usize].iter().map(move |sp| {
+            let name = raw.get(sp.name.0 as usize..sp.name.1 as usize).unwrap_or_default();
+            let value = raw.get(sp.value.0 as usize..sp.value.1 as usize).unwrap_or_default();
+            (name, Value { raw: value, quoted: sp.quoted })
+        })
     }
     /// The value of the param `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<Value<'a>> {
@@ -86,25 +109,30 @@ impl<'a> Params<'a> {
     }
 }
 
-impl<'a> IntoIterator for Params<'a> {
+impl<'p, 'a> IntoIterator for &'p Params<'a> {
     type Item = Param<'a>;
-    type IntoIter = ParamIter<'a>;
-    fn into_iter(self) -> ParamIter<'a> {
+    type IntoIter = ParamIter<'p, 'a>;
+    fn into_iter(self) -> ParamIter<'p, 'a> {
         self.iter()
     }
 }
 
 /// Iterator over a validated [`Params`].
 #[derive(Clone, Debug)]
-pub struct ParamIter<'a> {
-    lexer: Lexer<'a>,
+pub struct ParamIter<'p, 'a> {
+    raw: &'a [u8],
+    spans: core::slice::Iter<'p, Span>,
 }
 
-impl<'a> Iterator for ParamIter<'a> {
+impl<'a> Iterator for ParamIter<'_, 'a> {
     type Item = Param<'a>;
     fn next(&mut self) -> Option<Param<'a>> {
-        // The text was validated by `parse`, so an error cannot happen here.
-        self.lexer.next_param().ok().flatten()
+        let sp = self.spans.next()?;
+        let name = self.raw.get(sp.name.0 as usize..sp.name.1 as usize)?;
+        let raw = self.raw.get(sp.value.0 as usize..sp.value.1 as usize)?;
+        // Names are tchars, hence ASCII.
+        let name = core::str::from_utf8(name).ok()?;
+        Some(Param { name, value: Value { raw, quoted: sp.quoted } })
     }
 }
 
@@ -228,25 +256,56 @@ impl<'a> Iterator for Segments<'a> {
     }
 }
 
+const TCHAR: u8 = 1;
+const TOKEN68: u8 = 2;
+/// `qdtext` other than `"` and `\`: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.6.4).
+const QDTEXT: u8 = 4;
+/// Allowed after a backslash in a `quoted-pair`.
+const PAIR: u8 = 8;
+
+/// One table lookup per byte: the parser's inner loops do nothing else.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        let mut k = 0;
+        if matches!(c,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' |
+            b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+        {
+            k |= TCHAR;
+        }
+        if matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z') {
+            k |= TOKEN68;
+        }
+        if c == b'\t' || (c >= 0x20 && c != 0x7f) {
+            k |= PAIR;
+            if c != b'"' && c != b'\\' {
+                k |= QDTEXT;
+            }
+        }
+        t[b] = k;
+        b += 1;
+    }
+    t
+};
+
 /// RFC 9110 §5.6.2 `tchar`.
-pub(crate) const fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' |
-        b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+#[inline]
+pub(crate) fn is_tchar(b: u8) -> bool {
+    CLASS[b as usize] & TCHAR != 0
 }
 
 /// RFC 9110 §11.2 `token68` characters, without the trailing `=`s.
-pub(crate) const fn is_token68_char(b: u8) -> bool {
-    matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+#[inline]
+pub(crate) fn is_token68_char(b: u8) -> bool {
+    CLASS[b as usize] & TOKEN68 != 0
 }
 
+#[inline]
 const fn is_ows(b: u8) -> bool {
     b == b' ' || b == b'\t'
-}
-
-/// `qdtext` and the second byte of a `quoted-pair` (RFC 9110 §5.6.4), obs-text included.
-const fn is_qdtext_or_pair(b: u8) -> bool {
-    b == b'\t' || (b >= 0x20 && b != 0x7f)
 }
 
 /// Validates `token68` syntax: `1*tchar68 *"="`.
@@ -293,61 +352,59 @@ pub fn parse(header: &[u8]) -> Result<Authorization<'_>, ParseError> {
         let t = core::str::from_utf8(body).map_err(|_| ParseError::InvalidToken68)?;
         return Ok(Authorization { scheme, credentials: Credentials::Token68(t) });
     }
-    let count = validate_params(body)?;
-    Ok(Authorization { scheme, credentials: Credentials::Params(Params { raw: body, count }) })
+    let params = validate_params(body)?;
+    Ok(Authorization { scheme, credentials: Credentials::Params(params) })
 }
 
-/// One pass over the list: syntax, count and duplicate names.
-fn validate_params(body: &[u8]) -> Result<u8, ParseError> {
-    // Names seen so far, as (offset, len): fixed size, never input-sized.
-    let mut seen: [(u16, u16); MAX_PARAMS] = [(0, 0); MAX_PARAMS];
-    let mut count = 0usize;
+/// One pass over the list: syntax, count, spans and duplicate names.
+fn validate_params(body: &[u8]) -> Result<Params<'_>, ParseError> {
+    let mut params = Params { raw: body, spans: [Span::default(); MAX_PARAMS], count: 0 };
     let mut lexer = Lexer { s: body, pos: 0 };
-    while let Some(param) = lexer.next_param()? {
+    while let Some(span) = lexer.next_param()? {
+        let count = params.count as usize;
         if count == MAX_PARAMS {
             return Err(ParseError::TooManyParams);
         }
-        let name = param.name.as_bytes();
-        let offset = name.as_ptr() as usize - body.as_ptr() as usize;
-        for &(o, l) in &seen[..count] {
-            if body[o as usize..(o + l) as usize].eq_ignore_ascii_case(name) {
+        let name = &body[span.name.0 as usize..span.name.1 as usize];
+        for prev in &params.spans[..count] {
+            let same_len = prev.name.1 - prev.name.0 == span.name.1 - span.name.0;
+            if same_len && body[prev.name.0 as usize..prev.name.1 as usize].eq_ignore_ascii_case(name) {
                 return Err(ParseError::DuplicateParam);
             }
         }
-        seen[count] = (offset as u16, name.len() as u16);
-        count += 1;
+        params.spans[count] = span;
+        params.count += 1;
     }
-    if count == 0 {
+    if params.count == 0 {
         return Err(ParseError::ExpectedParamName);
     }
-    Ok(count as u8)
+    Ok(params)
 }
 
-#[derive(Clone, Debug)]
 struct Lexer<'a> {
     s: &'a [u8],
     pos: usize,
 }
 
-impl<'a> Lexer<'a> {
+impl Lexer<'_> {
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.s.get(self.pos).copied()
     }
+    #[inline]
     fn skip_ows(&mut self) {
         while self.peek().is_some_and(is_ows) {
             self.pos += 1;
         }
     }
-    fn token(&mut self) -> &'a [u8] {
-        let start = self.pos;
-        while self.peek().is_some_and(is_tchar) {
-            self.pos += 1;
-        }
-        &self.s[start..self.pos]
+    #[inline]
+    fn skip_class(&mut self, class: u8) {
+        let rest = self.s.get(self.pos..).unwrap_or(&[]);
+        self.pos += rest.iter().position(|&b| CLASS[b as usize] & class == 0).unwrap_or(rest.len());
     }
 
     /// The next param, skipping empty list elements; `None` at the end.
-    fn next_param(&mut self) -> Result<Option<Param<'a>>, ParseError> {
+    fn next_param(&mut self) -> Result<Option<Span>, ParseError> {
         loop {
             self.skip_ows();
             match self.peek() {
@@ -356,41 +413,44 @@ impl<'a> Lexer<'a> {
                 Some(_) => break,
             }
         }
-        let name = self.token();
-        if name.is_empty() {
+        let name_start = self.pos;
+        self.skip_class(TCHAR);
+        if self.pos == name_start {
             return Err(self.unexpected(ParseError::ExpectedParamName));
         }
+        let name = (name_start as u16, self.pos as u16);
         self.skip_ows();
         if self.peek() != Some(b'=') {
             return Err(self.unexpected(ParseError::ExpectedEquals));
         }
         self.pos += 1;
         self.skip_ows();
-        let value = if self.peek() == Some(b'"') {
+        let (value, quoted) = if self.peek() == Some(b'"') {
             self.pos += 1;
             let start = self.pos;
             loop {
+                self.skip_class(QDTEXT);
                 match self.peek() {
                     None => return Err(ParseError::UnterminatedQuotedString),
                     Some(b'"') => break,
                     Some(b'\\') => match self.s.get(self.pos + 1) {
                         None => return Err(ParseError::UnterminatedQuotedString),
-                        Some(&b) if is_qdtext_or_pair(b) => self.pos += 2,
+                        Some(&b) if CLASS[b as usize] & PAIR != 0 => self.pos += 2,
                         Some(_) => return Err(ParseError::ControlCharacter),
                     },
-                    Some(b) if is_qdtext_or_pair(b) => self.pos += 1,
                     Some(_) => return Err(ParseError::ControlCharacter),
                 }
             }
-            let raw = &self.s[start..self.pos];
+            let v = (start as u16, self.pos as u16);
             self.pos += 1;
-            Value { raw, quoted: true }
+            (v, true)
         } else {
-            let raw = self.token();
-            if raw.is_empty() {
+            let start = self.pos;
+            self.skip_class(TCHAR);
+            if self.pos == start {
                 return Err(self.unexpected(ParseError::ExpectedValue));
             }
-            Value { raw, quoted: false }
+            ((start as u16, self.pos as u16), false)
         };
         self.skip_ows();
         match self.peek() {
@@ -398,9 +458,7 @@ impl<'a> Lexer<'a> {
             Some(b',') => self.pos += 1,
             Some(_) => return Err(self.unexpected(ParseError::ExpectedComma)),
         }
-        // Names are tchars, hence ASCII.
-        let name = core::str::from_utf8(name).map_err(|_| ParseError::ExpectedParamName)?;
-        Ok(Some(Param { name, value }))
+        Ok(Some(Span { name, value, quoted }))
     }
 
     /// A CTL where something else was expected is reported as such: it is the likelier attack.

@@ -1,0 +1,15 @@
+//! The raw-hashing counterpart of `profile_digest`: the same 2000 × (HA1, HA2, response,
+//! rspauth HA2 and digest, nonce HMAC) done directly with RustCrypto, for an instruction-count
+//! ratio under callgrind (`benches/ratio.sh`).
+use std::hint::black_box;
+
+use authgate_benches::raw_digest_work;
+
+fn main() {
+    let alg = std::env::args().nth(1).unwrap_or_else(|| "SHA-256".into());
+    let mut acc = 0usize;
+    for _ in 0..2000 {
+        acc += raw_digest_work(black_box(&alg), black_box(b"AAAAAGVTwQAJCQkJCQkJCXq3pE7D8nXq0wYgE1p1tA4"));
+    }
+    black_box(acc);
+}
