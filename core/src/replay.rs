@@ -40,9 +40,7 @@ impl<T: ReplayStore + ?Sized> ReplayStore for &T {
 struct Entry {
     id: NonceId,
     issued: u64,
-    max_nc: u32,
-    /// Bit i set: `max_nc - i` was used.
-    seen: u64,
+    window: NcWindow,
 }
 
 /// One nonce's history: the highest nc accepted and a [`WINDOW`]-wide bitmap below it.
@@ -141,7 +139,7 @@ impl<const N: usize> ReplayTable<N> {
     /// Checks and records a pair. See [`ReplayStore::check_and_record`].
     pub fn check_and_record(&mut self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         if let Some(e) = self.entries.iter_mut().find(|e| e.id == *id) {
-            return Self::record(e, nc);
+            return e.window.record(nc);
         }
         if self.horizon.is_some_and(|h| issued <= h) || N == 0 {
             return ReplayOutcome::Stale;
@@ -159,18 +157,10 @@ impl<const N: usize> ReplayTable<N> {
                 return ReplayOutcome::Stale;
             }
         }
-        let mut e = Entry { id: *id, issued, max_nc: 0, seen: 0 };
-        let outcome = Self::record(&mut e, nc);
+        let mut e = Entry { id: *id, issued, window: NcWindow::new() };
+        let outcome = e.window.record(nc);
         // Cannot fail: a slot was freed above when the table was full.
         let _ = self.entries.push(e);
-        outcome
-    }
-
-    fn record(e: &mut Entry, nc: u32) -> ReplayOutcome {
-        let mut w = NcWindow { max_nc: e.max_nc, seen: e.seen };
-        let outcome = w.record(nc);
-        e.max_nc = w.max_nc;
-        e.seen = w.seen;
         outcome
     }
 
