@@ -821,6 +821,7 @@ class AuthGate:
         if v.status == 200:
             g.current_user = v.user
             g.authgate_scheme = v.scheme
+            g.authgate_algorithm = v.algorithm
             if v.authentication_info:
                 _add_header_after_request("Authentication-Info", v.authentication_info)
             return v.user, None

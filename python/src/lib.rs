@@ -127,7 +127,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &[u8]) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     s.chunks(2)
@@ -578,9 +578,9 @@ fn window_record<'py>(py: Python<'py>, state: Option<&[u8]>, nc: u32) -> PyResul
 }
 
 enum Table {
-    Small(ReplayTable<256>),
-    Medium(ReplayTable<1024>),
-    Large(ReplayTable<4096>),
+    Small(Box<ReplayTable<256>>),
+    Medium(Box<ReplayTable<1024>>),
+    Large(Box<ReplayTable<4096>>),
 }
 
 struct TableState {
@@ -603,7 +603,7 @@ impl MemoryReplayStore {
     fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         let mut st = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         st.calls = st.calls.wrapping_add(1);
-        if st.calls % 256 == 0 {
+        if st.calls.is_multiple_of(256) {
             let cutoff = now_secs().saturating_sub(self.max_age);
             match &mut st.table {
                 Table::Small(t) => t.purge_before(cutoff),
@@ -626,9 +626,9 @@ impl MemoryReplayStore {
     #[pyo3(signature = (capacity = 4096, max_age = 600))]
     fn new(capacity: usize, max_age: u64) -> Self {
         let (table, capacity) = match capacity {
-            0..=256 => (Table::Small(ReplayTable::new()), 256),
-            257..=1024 => (Table::Medium(ReplayTable::new()), 1024),
-            _ => (Table::Large(ReplayTable::new()), 4096),
+            0..=256 => (Table::Small(Box::new(ReplayTable::new())), 256),
+            257..=1024 => (Table::Medium(Box::new(ReplayTable::new())), 1024),
+            _ => (Table::Large(Box::new(ReplayTable::new())), 4096),
         };
         MemoryReplayStore { inner: Mutex::new(TableState { table, calls: 0 }), capacity, max_age }
     }
@@ -689,7 +689,7 @@ impl ReplayStore for Replay {
                 let r = obj
                     .bind(py)
                     .call_method1("check_and_record", (PyBytes::new(py, id), issued, nc))
-                    .and_then(|v| v.extract::<String>().map_err(PyErr::from));
+                    .and_then(|v| v.extract::<String>());
                 match r.as_deref() {
                     Ok("fresh") => ReplayOutcome::Fresh,
                     Ok("replayed") => ReplayOutcome::Replayed,
@@ -1055,7 +1055,7 @@ impl CredentialStore for PyStore {
         }
         let cb = self.lookup.as_ref()?;
         Python::attach(|py| {
-            let r = cb.bind(py).call1((username,)).and_then(|v| v.extract::<Option<String>>().map_err(PyErr::from));
+            let r = cb.bind(py).call1((username,)).and_then(|v| v.extract::<Option<String>>());
             match r {
                 Ok(pw) => StoredCredential::plaintext(pw?.as_bytes()),
                 Err(e) => {

@@ -1,0 +1,49 @@
+# authgate for Python: the PyO3 package in python/, its tests, the demo and the benchmark.
+#   make python-test   venv + pip + Debian packages as needed, build, pytest (unit, Flask,
+#                      real gunicorn/redis/curl/requests/httpx/chromium)
+#   make demo          the home-automation demo on 127.0.0.1 (ARGS="--user alice --password secret")
+#   make python-bench  authgate.flask vs Flask-HTTPAuth 4.8.1, per-request auth overhead
+PY_DIR      := python
+PY_VENV     := $(PY_DIR)/.venv
+PY          := $(PY_VENV)/bin/python
+PY_STAMP    := $(PY_VENV)/.deps-4
+PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright
+PY_APT_PKGS := redis-server chromium curl
+ARGS        ?=
+
+TEST_TARGETS += python-test
+.PHONY: python-sysdeps python-venv python-build python-test demo python-bench
+
+## Debian packages the real-server tests use, installed only when missing.
+python-sysdeps:
+	@missing=""; \
+	for p in $(PY_APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(PY_STAMP): mk/python.mk
+	test -x $(PY) || python3 -m venv $(PY_VENV)
+	$(PY) -m pip install -q --disable-pip-version-check $(PY_PIP_PKGS)
+	touch $@
+
+python-venv: $(PY_STAMP)
+
+## The extension, built in release mode into the venv (maturin develop).
+python-build: python-venv
+	cd $(PY_DIR) && VIRTUAL_ENV=$(abspath $(PY_VENV)) PATH=$(abspath $(PY_VENV))/bin:$$PATH \
+	  maturin develop --release -q
+
+## pytest's exit code 5 (no tests collected) is a failure.
+python-test: python-sysdeps python-build
+	cd $(PY_DIR) && ./.venv/bin/python -m pytest -q -rs tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "python-test: pytest collected no tests"; exit 1; fi; exit $$rc
+
+demo: python-build
+	cd $(PY_DIR) && ./.venv/bin/python -m demo $(ARGS)
+
+python-bench: python-build
+	cd $(PY_DIR) && ./.venv/bin/python bench/bench.py $(ARGS)

@@ -1,0 +1,64 @@
+"""``python -m demo``: serve the home-automation demo on 127.0.0.1."""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+
+from werkzeug.serving import make_server
+
+from .homeauto import create_app, load_users
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m demo", description="authgate home-automation demo")
+    p.add_argument("--user", action="append", default=[], help="user name (repeatable, pairs with --password)")
+    p.add_argument("--password", action="append", default=[], help="password for the --user at the same position")
+    p.add_argument("--users-file", help="file of user:password lines")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080, help="0 picks a free port (default 8080, or a free one if busy)")
+    p.add_argument("--cert", help="TLS certificate (PEM): serve HTTPS")
+    p.add_argument("--key", help="TLS private key (PEM)")
+    p.add_argument("--redis", help="redis:// URL: share nonce counts (and the light) across processes")
+    p.add_argument("--realm", default="authgate demo")
+    a = p.parse_args(argv)
+
+    users = {}
+    if a.users_file:
+        users.update(load_users(a.users_file))
+    if len(a.password) > len(a.user):
+        p.error("--password without --user")
+    for i, name in enumerate(a.user):
+        users[name] = a.password[i] if i < len(a.password) else secrets.token_urlsafe(9)
+    if not users:
+        users["admin"] = secrets.token_urlsafe(9)
+    if bool(a.cert) != bool(a.key):
+        p.error("--cert and --key go together")
+
+    app = create_app(users=users, secret_key=os.environ.get("AUTHGATE_DEMO_SECRET"), redis_url=a.redis, realm=a.realm)
+    ssl_context = (a.cert, a.key) if a.cert else None
+    try:
+        server = make_server(a.host, a.port, app, threaded=True, ssl_context=ssl_context)
+    except OSError:
+        if a.port == 0:
+            raise
+        server = make_server(a.host, 0, app, threaded=True, ssl_context=ssl_context)
+    scheme = "https" if ssl_context else "http"
+    url = f"{scheme}://{a.host}:{server.server_port}/"
+    name, password = next(iter(users.items()))
+    insecure = " -k" if ssl_context else ""
+    print(f"authgate demo: {url}  (users: {', '.join(users)})")
+    print(f"  page:  open {url} and sign in as {name}")
+    print(f"  try:   curl{insecure} --digest -u {name}:{password} {url}api/secret")
+    print(f"         curl{insecure} --digest -u {name}:{password} -H 'Content-Type: application/json' -d '{{\"on\": true}}' {url}api/light")
+    print("  Ctrl-C to stop", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
