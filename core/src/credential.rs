@@ -78,10 +78,9 @@ impl StoredCredential {
     pub fn check_password(&self, username: &[u8], realm: &[u8], password: &[u8], charset: Charset) -> bool {
         let ok: Choice = match self {
             StoredCredential::Plaintext(stored) => {
-                let mut h = <sha2::Sha256 as sha2::Digest>::new();
-                for_each_utf8_chunk(password, charset, |c| sha2::Digest::update(&mut h, c));
-                let presented: [u8; 32] = sha2::Digest::finalize(h).into();
-                presented.ct_eq(&sha256(&[stored]))
+                let mut h = Hasher::sha256();
+                for_each_utf8_chunk(password, charset, |c| h.update(c));
+                h.finalize().as_bytes().ct_eq(&sha256(&[stored]))
             }
             StoredCredential::Ha1 { algorithm, digest } => match Hasher::new(*algorithm) {
                 Some(mut h) => {

@@ -162,6 +162,11 @@ impl Hasher {
         }
     }
 
+    /// SHA-256 whatever the features: for comparing secrets through digests.
+    pub(crate) fn sha256() -> Self {
+        Hasher::Sha256(sha2::Sha256::new())
+    }
+
     /// Feeds bytes.
     #[inline]
     pub fn update(&mut self, data: &[u8]) {
@@ -194,9 +199,9 @@ impl Hasher {
 
 /// SHA-256 of `data`, used to compare secrets of unequal length in constant time.
 pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
-    let mut h = sha2::Sha256::new();
+    let mut h = Hasher::sha256();
     for p in parts {
         h.update(p);
     }
-    h.finalize().into()
+    h.finalize().bytes
 }
