@@ -1,0 +1,310 @@
+/*
+ * A small HTTP server on libmicrohttpd that protects /protected with authgate:
+ * Digest (SHA-256, MD5) with Basic as a fallback challenge, one WWW-Authenticate field per
+ * challenge. "/" is served openly.
+ *
+ *   authgate_server [--bind ADDR] [--port N] [--realm REALM] [--user NAME:PASSWORD]...
+ *                   [--nonce-lifetime SECONDS] [--algorithms SHA-256,MD5]
+ *
+ * --port 0 picks a free port. The server prints "listening on ADDR:PORT" once ready, logs
+ * one line per request on stderr, and stops cleanly on SIGINT/SIGTERM.
+ *
+ * Everything about authentication is decided by authgate_engine_check(); this file only
+ * moves HTTP fields in and out.
+ */
+#define _DEFAULT_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authgate.h"
+
+#define MAX_USERS 16
+
+struct user {
+  const char *name;
+  size_t name_len;
+  const char *password;
+};
+
+struct server {
+  struct user users[MAX_USERS];
+  size_t n_users;
+  authgate_engine *engine;
+};
+
+/* ---- authgate callbacks ---- */
+
+/* Called by authgate_engine_check(), possibly from several MHD threads at once: it only
+   reads the user table, which never changes after start-up. */
+static void lookup_user(void *userdata, const char *username, size_t username_len, const char *realm,
+                        size_t realm_len, authgate_purpose purpose, authgate_credential *out) {
+  const struct server *s = userdata;
+  (void)realm, (void)realm_len, (void)purpose;
+  for (size_t i = 0; i < s->n_users; i++) {
+    const struct user *u = &s->users[i];
+    if (u->name_len == username_len && memcmp(u->name, username, username_len) == 0) {
+      authgate_credential_set_plaintext(out, (const uint8_t *)u->password, strlen(u->password));
+      return;
+    }
+  }
+}
+
+static int32_t entropy(void *userdata, uint8_t *out, size_t len) {
+  (void)userdata;
+  while (len > 0) {
+    ssize_t n = getrandom(out, len, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    out += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* ---- per request ---- */
+
+/* The raw request-target (path and query, not percent-decoded), as authgate needs it:
+   MHD hands the access handler a decoded path without the query. */
+struct request {
+  char *target;
+};
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection) {
+  (void)cls, (void)connection;
+  struct request *r = calloc(1, sizeof *r);
+  if (r) r->target = strdup(uri);
+  return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)cls, (void)connection, (void)toe;
+  struct request *r = *req_cls;
+  if (r) {
+    free(r->target);
+    free(r);
+  }
+  *req_cls = NULL;
+}
+
+static enum MHD_Result count_authorization(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+  (void)kind, (void)value;
+  if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0) ++*(int *)cls;
+  return MHD_YES;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *connection, unsigned status, const char *body,
+                             struct MHD_Response *response) {
+  if (!response) response = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+  if (!response) return MHD_NO;
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+  enum MHD_Result ret = MHD_queue_response(connection, status, response);
+  MHD_destroy_response(response);
+  return ret;
+}
+
+static enum MHD_Result protected(struct server *s, struct MHD_Connection *connection, const char *method,
+                                 const char *target) {
+  /* The Authorization value: absent (NULL), or several fields (zero length: malformed). */
+  const char *auth = NULL;
+  size_t auth_len = 0;
+  int fields = 0;
+  MHD_get_connection_values(connection, MHD_HEADER_KIND, count_authorization, &fields);
+  if (fields == 1)
+    MHD_lookup_connection_value_n(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+                                  strlen(MHD_HTTP_HEADER_AUTHORIZATION), &auth, &auth_len);
+  else if (fields > 1)
+    auth = "";
+
+  authgate_verdict *v = authgate_verdict_new(); /* a server could keep one per worker thread */
+  if (!v) return MHD_NO;
+  authgate_result r = authgate_engine_check(s->engine, method, strlen(method), target, strlen(target),
+                                            (const uint8_t *)auth, auth_len, (uint64_t)time(NULL), NULL, v);
+  enum MHD_Result ret = MHD_NO;
+  char value[1024];
+  size_t len = 0;
+  if (r != AUTHGATE_RESULT_OK) {
+    fprintf(stderr, "%s %s -> 500 (%s)\n", method, target, authgate_result_message(r));
+    ret = reply(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n", NULL);
+  } else if (authgate_verdict_status(v) == 200) {
+    const char *user = NULL;
+    size_t user_len = 0;
+    authgate_verdict_user(v, &user, &user_len);
+    char body[256];
+    snprintf(body, sizeof body, "Hello, %.*s\n", (int)user_len, user);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+    if (resp && authgate_engine_write_authentication_info(s->engine, v, value, sizeof value, &len) == AUTHGATE_RESULT_OK &&
+        len > 0)
+      MHD_add_response_header(resp, "Authentication-Info", value);
+    fprintf(stderr, "%s %s -> 200 %s (%s)\n", method, target, user,
+            authgate_verdict_scheme(v) == AUTHGATE_SCHEME_DIGEST ? "Digest" : "Basic");
+    ret = reply(connection, MHD_HTTP_OK, NULL, resp);
+  } else if (authgate_verdict_status(v) == 401) {
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen("unauthorized\n"), "unauthorized\n",
+                                                                MHD_RESPMEM_PERSISTENT);
+    for (size_t i = 0; resp && i < authgate_engine_challenge_count(s->engine); i++)
+      if (authgate_engine_write_challenge(s->engine, v, i, value, sizeof value, &len) == AUTHGATE_RESULT_OK)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, value);
+    fprintf(stderr, "%s %s -> 401 reason=%u stale=%d\n", method, target, (unsigned)authgate_verdict_reason(v),
+            authgate_verdict_stale(v));
+    ret = reply(connection, MHD_HTTP_UNAUTHORIZED, NULL, resp);
+  } else {
+    fprintf(stderr, "%s %s -> 400 (%s)\n", method, target, authgate_result_message(authgate_verdict_error(v)));
+    ret = reply(connection, MHD_HTTP_BAD_REQUEST, "bad request\n", NULL);
+  }
+  authgate_verdict_free(v);
+  return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
+                              const char *version, const char *upload_data, size_t *upload_data_size,
+                              void **req_cls) {
+  struct server *s = cls;
+  struct request *r = *req_cls;
+  (void)version, (void)upload_data;
+  if (*upload_data_size != 0) { /* bodies are not used: drop them */
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (strcmp(url, "/") == 0) return reply(connection, MHD_HTTP_OK, "authgate example: try /protected\n", NULL);
+  if (strcmp(url, "/protected") == 0 && r && r->target) return protected(s, connection, method, r->target);
+  return reply(connection, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
+}
+
+static void usage(const char *argv0) {
+  fprintf(stderr,
+          "usage: %s [--bind ADDR] [--port N] [--realm REALM] [--user NAME:PASSWORD]...\n"
+          "          [--nonce-lifetime SECONDS] [--algorithms SHA-256,MD5]\n",
+          argv0);
+  exit(2);
+}
+
+static int parse_algorithms(const char *list, authgate_algorithm *out, size_t *n) {
+  char buf[128];
+  snprintf(buf, sizeof buf, "%s", list);
+  *n = 0;
+  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (*n == 6) return 0;
+    if (strcasecmp(tok, "SHA-256") == 0)
+      out[(*n)++] = AUTHGATE_ALGORITHM_SHA256;
+    else if (strcasecmp(tok, "MD5") == 0)
+      out[(*n)++] = AUTHGATE_ALGORITHM_MD5;
+    else if (strcasecmp(tok, "SHA-512-256") == 0)
+      out[(*n)++] = AUTHGATE_ALGORITHM_SHA512_256;
+    else
+      return 0;
+  }
+  return *n > 0;
+}
+
+static int fail(const char *what, authgate_result r) {
+  fprintf(stderr, "%s: %s\n", what, authgate_result_message(r));
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  static struct server s;
+  const char *bind_addr = "127.0.0.1", *realm = "authgate example";
+  unsigned long port = 8080, lifetime = 300;
+  authgate_algorithm algorithms[6] = {AUTHGATE_ALGORITHM_SHA256, AUTHGATE_ALGORITHM_MD5};
+  size_t n_algorithms = 2;
+
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!val) usage(argv[0]);
+    i++;
+    if (strcmp(arg, "--bind") == 0) {
+      bind_addr = val;
+    } else if (strcmp(arg, "--port") == 0) {
+      port = strtoul(val, NULL, 10);
+      if (port > 65535) usage(argv[0]);
+    } else if (strcmp(arg, "--realm") == 0) {
+      realm = val;
+    } else if (strcmp(arg, "--nonce-lifetime") == 0) {
+      lifetime = strtoul(val, NULL, 10);
+    } else if (strcmp(arg, "--algorithms") == 0) {
+      if (!parse_algorithms(val, algorithms, &n_algorithms)) usage(argv[0]);
+    } else if (strcmp(arg, "--user") == 0) {
+      const char *colon = strchr(val, ':');
+      if (!colon || s.n_users == MAX_USERS) usage(argv[0]);
+      s.users[s.n_users++] = (struct user){val, (size_t)(colon - val), colon + 1};
+    } else {
+      usage(argv[0]);
+    }
+  }
+
+  /* The engine: Digest (the given algorithms), then Basic as the fallback challenge. */
+  authgate_config *config = NULL;
+  authgate_result r = authgate_config_new(realm, strlen(realm), &config);
+  if (r != AUTHGATE_RESULT_OK) return fail("realm", r);
+  const authgate_scheme schemes[] = {AUTHGATE_SCHEME_DIGEST, AUTHGATE_SCHEME_BASIC};
+  if ((r = authgate_config_set_schemes(config, schemes, 2)) != AUTHGATE_RESULT_OK ||
+      (r = authgate_config_set_algorithms(config, algorithms, n_algorithms)) != AUTHGATE_RESULT_OK ||
+      (r = authgate_config_set_nonce_lifetime(config, lifetime)) != AUTHGATE_RESULT_OK ||
+      (r = authgate_config_set_credential_callback(config, lookup_user, &s)) != AUTHGATE_RESULT_OK ||
+      (r = authgate_config_set_entropy_callback(config, entropy, NULL)) != AUTHGATE_RESULT_OK) {
+    authgate_config_free(config);
+    return fail("config", r);
+  }
+  uint8_t key[AUTHGATE_KEY_LEN];
+  if (entropy(NULL, key, sizeof key) != 0) {
+    authgate_config_free(config);
+    perror("getrandom");
+    return 1;
+  }
+  r = authgate_engine_new(config, key, sizeof key, &s.engine);
+  authgate_config_free(config);
+  memset(key, 0, sizeof key);
+  if (r != AUTHGATE_RESULT_OK) return fail("engine", r);
+
+  struct sockaddr_in addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((uint16_t)port);
+  if (inet_pton(AF_INET, bind_addr, &addr.sin_addr) != 1) {
+    fprintf(stderr, "--bind: not an IPv4 address: %s\n", bind_addr);
+    authgate_engine_free(s.engine);
+    return 2;
+  }
+  /* Block the stop signals before MHD starts its threads (they inherit the mask), so
+     only sigwait() below receives them. */
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+  struct MHD_Daemon *d = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, handle, &s,
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
+      MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+  if (!d) {
+    fprintf(stderr, "cannot listen on %s:%lu\n", bind_addr, port);
+    authgate_engine_free(s.engine);
+    return 1;
+  }
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+  printf("listening on %s:%u\n", bind_addr, info ? (unsigned)info->port : (unsigned)port);
+  fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+
+  MHD_stop_daemon(d);
+  authgate_engine_free(s.engine);
+  fprintf(stderr, "stopped\n");
+  return 0;
+}

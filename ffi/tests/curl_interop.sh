@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# curl against the libmicrohttpd example server (ffi/examples/authgate_server.c), on
+# 127.0.0.1 only. Usage: curl_interop.sh PATH/TO/authgate_server
+# Prints one line per check and a closing "N passed, N failed"; exits 1 on any failure.
+set -uo pipefail
+
+SERVER=${1:?usage: curl_interop.sh PATH/TO/authgate_server}
+USER_NAME=Mufasa
+USER_PASS='Circle Of Life'
+TMP=$(mktemp -d)
+PIDS=()
+passed=0
+failed=0
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+not_ok() {
+    failed=$((failed + 1))
+    echo "not ok - $1"
+    shift
+    local f
+    for f in "$@"; do [ -f "$f" ] && sed 's/^/    | /' "$f"; done
+}
+
+# start_server NAME ARGS...: starts the server on a free port; sets URL_<NAME>.
+start_server() {
+    local name=$1
+    shift
+    "$SERVER" --bind 127.0.0.1 --port 0 --realm "testrealm@host.com" \
+        --user "$USER_NAME:$USER_PASS" "$@" >"$TMP/$name.out" 2>"$TMP/$name.log" &
+    local pid=$!
+    PIDS+=("$pid")
+    local i port=""
+    for i in $(seq 1 100); do
+        port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$TMP/$name.out")
+        [ -n "$port" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -z "$port" ]; then
+        not_ok "server $name starts" "$TMP/$name.out" "$TMP/$name.log"
+        return 1
+    fi
+    printf -v "URL_$name" 'http://127.0.0.1:%s/protected' "$port"
+}
+
+# fetch NAME CURL-ARGS...: status code into $TMP/NAME.code, response headers into
+# NAME.headers, curl -v output (with the request headers it sent) into NAME.trace.
+fetch() {
+    local name=$1
+    shift
+    curl -s -S -v --max-time 10 -o "$TMP/$name.body" -D "$TMP/$name.headers" -w '%{http_code}' \
+        "$@" >"$TMP/$name.code" 2>"$TMP/$name.trace"
+}
+code() { cat "$TMP/$1.code"; }
+
+# The last Authorization header curl sent, from its -v output.
+sent_authorization() {
+    sed -n 's/^> Authorization: //p' "$TMP/$1.trace" | tail -n 1 | tr -d '\r'
+}
+
+start_server main || exit 1
+start_server md5 --algorithms MD5 || exit 1
+start_server short --nonce-lifetime 2 || exit 1
+ROOT=${URL_main%/protected}/
+
+# 1. No credentials: 401 with one WWW-Authenticate per challenge.
+fetch none "$URL_main"
+www=$(grep -ci '^WWW-Authenticate:' "$TMP/none.headers")
+if [ "$(code none)" = 401 ] && [ "$www" = 3 ] &&
+    grep -qi '^WWW-Authenticate: Digest realm="testrealm@host.com", qop="auth", algorithm=SHA-256, nonce="' "$TMP/none.headers" &&
+    grep -qi '^WWW-Authenticate: Digest realm="testrealm@host.com", qop="auth", algorithm=MD5, nonce="' "$TMP/none.headers" &&
+    grep -qi '^WWW-Authenticate: Basic realm="testrealm@host.com"' "$TMP/none.headers"; then
+    ok "no credentials: 401 with Digest SHA-256, Digest MD5 and Basic challenges"
+else
+    not_ok "no credentials: 401 with three challenges (got $(code none), $www)" "$TMP/none.headers"
+fi
+
+# 2. The open page needs nothing.
+fetch root "$ROOT"
+[ "$(code root)" = 200 ] && ok "/ is open" || not_ok "/ is open (got $(code root))" "$TMP/root.headers"
+
+# 3. curl --digest: 200, SHA-256 preferred, Authentication-Info with rspauth.
+fetch digest --digest -u "$USER_NAME:$USER_PASS" "$URL_main"
+if [ "$(code digest)" = 200 ] && grep -q "Hello, $USER_NAME" "$TMP/digest.body" &&
+    sent_authorization digest | grep -q 'algorithm=SHA-256' &&
+    grep -qi '^Authentication-Info: rspauth="' "$TMP/digest.headers"; then
+    ok "curl --digest: 200 (SHA-256, Authentication-Info)"
+else
+    not_ok "curl --digest: 200 (got $(code digest))" "$TMP/digest.headers" "$TMP/main.log"
+fi
+
+# 4. curl --digest against an MD5-only server.
+fetch digest_md5 --digest -u "$USER_NAME:$USER_PASS" "$URL_md5"
+if [ "$(code digest_md5)" = 200 ] && sent_authorization digest_md5 | grep -q 'algorithm=MD5'; then
+    ok "curl --digest with MD5: 200"
+else
+    not_ok "curl --digest with MD5: 200 (got $(code digest_md5))" "$TMP/digest_md5.headers" "$TMP/md5.log"
+fi
+
+# 5. curl --basic: 200.
+fetch basic --basic -u "$USER_NAME:$USER_PASS" "$URL_main"
+[ "$(code basic)" = 200 ] && grep -q "Hello, $USER_NAME" "$TMP/basic.body" &&
+    ok "curl --basic: 200" || not_ok "curl --basic: 200 (got $(code basic))" "$TMP/basic.headers"
+
+# 6. Wrong passwords: 401.
+fetch wrong_digest --digest -u "$USER_NAME:circle of life" "$URL_main"
+[ "$(code wrong_digest)" = 401 ] && ok "curl --digest, wrong password: 401" ||
+    not_ok "curl --digest, wrong password: 401 (got $(code wrong_digest))" "$TMP/wrong_digest.headers"
+fetch wrong_basic --basic -u "$USER_NAME:circle of life" "$URL_main"
+[ "$(code wrong_basic)" = 401 ] && ok "curl --basic, wrong password: 401" ||
+    not_ok "curl --basic, wrong password: 401 (got $(code wrong_basic))" "$TMP/wrong_basic.headers"
+fetch unknown_user --basic -u "Scar:$USER_PASS" "$URL_main"
+[ "$(code unknown_user)" = 401 ] && ok "unknown user: 401" ||
+    not_ok "unknown user: 401 (got $(code unknown_user))" "$TMP/unknown_user.headers"
+
+# 7. Replay: the Authorization header curl sent in 3., again with the same nc.
+captured=$(sent_authorization digest)
+if [ -z "$captured" ]; then
+    not_ok "captured a Digest Authorization header" "$TMP/digest.trace"
+else
+    fetch replay -H "Authorization: $captured" "$URL_main"
+    # The server logs the reason: 9 is AUTHGATE_REASON_REPLAYED.
+    [ "$(code replay)" = 401 ] && tail -n 1 "$TMP/main.log" | grep -q 'reason=9 ' &&
+        ok "replayed Digest header (same nonce, same nc): 401 (replayed)" ||
+        not_ok "replayed Digest header: 401 (got $(code replay))" "$TMP/replay.headers" "$TMP/main.log"
+fi
+
+# 8. Malformed values: 400. Several Authorization fields: 400.
+fetch malformed -H 'Authorization: Digest username="Mufasa' "$URL_main"
+[ "$(code malformed)" = 400 ] && ok "unterminated quoted-string: 400" ||
+    not_ok "unterminated quoted-string: 400 (got $(code malformed))" "$TMP/malformed.headers"
+fetch twice -H "Authorization: Basic TXVmYXNhOkNpcmNsZSBPZiBMaWZl" -H "Authorization: Basic TXVmYXNhOkNpcmNsZSBPZiBMaWZl" "$URL_main"
+if [ "$(grep -c '^> Authorization:' "$TMP/twice.trace")" = 2 ]; then
+    [ "$(code twice)" = 400 ] && ok "two Authorization fields: 400" ||
+        not_ok "two Authorization fields: 400 (got $(code twice))" "$TMP/twice.headers"
+else
+    echo "skip - this curl sends one Authorization field for two -H"
+fi
+
+# 9. Expired nonce (lifetime 2 s): the right response on it gets 401 with stale=true, both
+#    for the header resent as is and for a fresh nc computed with the password.
+fetch short --digest -u "$USER_NAME:$USER_PASS" "$URL_short"
+old=$(sent_authorization short)
+if [ "$(code short)" != 200 ] || [ -z "$old" ]; then
+    not_ok "short-lifetime server: curl --digest 200 first (got $(code short))" "$TMP/short.headers" "$TMP/short.log"
+else
+    sleep 4
+    fetch stale_same -H "Authorization: $old" "$URL_short"
+    if [ "$(code stale_same)" = 401 ] && grep -qi '^WWW-Authenticate: Digest .*stale=true' "$TMP/stale_same.headers"; then
+        ok "expired nonce, header resent: 401 stale=true"
+    else
+        not_ok "expired nonce, header resent: 401 stale=true (got $(code stale_same))" "$TMP/stale_same.headers" "$TMP/short.log"
+    fi
+    fresh=$(OLD="$old" PW="$USER_PASS" python3 - <<'PY'
+import hashlib, os, re
+h = os.environ["OLD"]
+f = {k: a or b for k, a, b in re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]*))', h)}
+H = {"SHA-256": hashlib.sha256, "MD5": hashlib.md5}[f.get("algorithm", "MD5")]
+d = lambda s: H(s.encode()).hexdigest()
+nc = "00000002"
+ha1 = d(f'{f["username"]}:{f["realm"]}:{os.environ["PW"]}')
+ha2 = d(f'GET:{f["uri"]}')
+resp = d(f'{ha1}:{f["nonce"]}:{nc}:{f["cnonce"]}:{f["qop"]}:{ha2}')
+print(f'Digest username="{f["username"]}", realm="{f["realm"]}", nonce="{f["nonce"]}", uri="{f["uri"]}", '
+      f'cnonce="{f["cnonce"]}", nc={nc}, qop={f["qop"]}, response="{resp}", algorithm={f.get("algorithm", "MD5")}')
+PY
+)
+    fetch stale_fresh -H "Authorization: $fresh" "$URL_short"
+    if [ "$(code stale_fresh)" = 401 ] && grep -qi '^WWW-Authenticate: Digest .*stale=true' "$TMP/stale_fresh.headers"; then
+        ok "expired nonce, fresh nc with the right password: 401 stale=true"
+    else
+        not_ok "expired nonce, fresh nc: 401 stale=true (got $(code stale_fresh))" "$TMP/stale_fresh.headers" "$TMP/short.log"
+    fi
+    # The client follows the stale challenge: a new nonce works again.
+    fetch after_stale --digest -u "$USER_NAME:$USER_PASS" "$URL_short"
+    [ "$(code after_stale)" = 200 ] && ok "after stale: a new nonce authenticates" ||
+        not_ok "after stale: 200 (got $(code after_stale))" "$TMP/after_stale.headers"
+fi
+
+# 10. The servers stop on SIGTERM, by pid.
+stopped=0
+for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null
+    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if ! kill -0 "$pid" 2>/dev/null; then
+        wait "$pid" 2>/dev/null
+        stopped=$((stopped + 1))
+    fi
+done
+[ "$stopped" = "${#PIDS[@]}" ] && ok "servers stopped by pid" || not_ok "servers stopped by pid ($stopped of ${#PIDS[@]})"
+PIDS=()
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
