@@ -160,8 +160,16 @@ impl Config {
 
     /// Checks the combination.
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.schemes.contains(&Scheme::Digest) && self.qop.is_empty() && !self.rfc2069 {
+        let digest = self.schemes.contains(&Scheme::Digest);
+        if digest && self.algorithms.is_empty() {
+            return Err(ConfigError::NoAlgorithm);
+        }
+        if digest && self.qop.is_empty() && !self.rfc2069 {
             return Err(ConfigError::NoQop);
+        }
+        let compiled_out = |s: Scheme, on: bool| self.schemes.contains(&s) && !on;
+        if compiled_out(Scheme::Basic, cfg!(feature = "basic")) || compiled_out(Scheme::Bearer, cfg!(feature = "bearer")) {
+            return Err(ConfigError::SchemeDisabled);
         }
         if self.schemes.is_empty() {
             return Err(ConfigError::NoScheme);

@@ -133,6 +133,8 @@ pub enum ConfigError {
     InvalidOpaque,
     /// No scheme is offered.
     NoScheme,
+    /// A scheme is offered whose Cargo feature (`basic`, `bearer`) is not compiled in.
+    SchemeDisabled,
     /// Digest is offered without an algorithm this build supports.
     NoAlgorithm,
     /// Digest is offered without qop and without RFC 2069 compatibility.
@@ -149,6 +151,7 @@ impl fmt::Display for ConfigError {
             ConfigError::InvalidRealm => "realm must be 1-128 bytes of UTF-8 without control characters",
             ConfigError::InvalidOpaque => "opaque must be 1-128 token68 characters",
             ConfigError::NoScheme => "no authentication scheme offered",
+            ConfigError::SchemeDisabled => "scheme offered but compiled out (Cargo feature)",
             ConfigError::NoAlgorithm => "Digest offered without a supported algorithm",
             ConfigError::NoQop => "Digest offered without qop and without RFC 2069 mode",
             ConfigError::InvalidLifetime => "nonce lifetime must be positive",
