@@ -827,6 +827,8 @@ class AuthGate:
             return v.user, None
         if v.status == 400:
             res = make_response(("Bad Request: " + v.error[0]) + "\n", 400)
+            for value in eng.challenges():
+                res.headers.add("WWW-Authenticate", value)
             return None, res
         res = make_response("Unauthorized\n", 401)
         for value in v.www_authenticate:

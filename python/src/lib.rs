@@ -375,7 +375,7 @@ fn scheme_of(value: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
     let bytes = value_bytes(value)?;
     let t = trim_ows(&bytes);
     let end = t.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(t.len());
-    Ok((end > 0 && end < t.len()).then(|| text(&t[..end])))
+    Ok((end > 0).then(|| text(&t[..end])))
 }
 
 /// The username a Digest value claims (for `HTTPDigestAuth.username()`), or `None`.
@@ -776,10 +776,8 @@ impl DigestAuthenticator {
         let qop_names: Vec<String> = qop.iter().map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()).collect();
         let qop = qop_set(&qop_names)?;
         let key = key32(key)?;
-        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).expect("any key length");
-        mac.update(b"authgate opaque v1:");
-        mac.update(realm.as_bytes());
-        let default_opaque = hex(&mac.finalize().into_bytes()[..16]);
+        // Not a secret (nonces are bound to it, not keyed by it): the same across key rotations.
+        let default_opaque = hex(&sha256(&[b"authgate opaque v1:".as_slice(), realm.as_bytes()].concat()).as_bytes()[..16]);
         Ok(DigestAuthenticator {
             scheme: scheme.to_owned(),
             realm: realm.to_owned(),
