@@ -20,3 +20,17 @@ printf 'thumbv6m-none-eabi, opt-level "s", LTO; features md5,sha256,basic\n'
 printf '  image with one authgate check : flash %6d B, static RAM %5d B\n' "$flash" "$ram"
 printf '  same image without authgate   : flash %6d B, static RAM %5d B\n' "$base_flash" "$base_ram"
 printf '  authgate core                 : flash %6d B (%.1f KiB), static RAM %d B\n' "$delta" "$(echo "$delta/1024" | bc -l)" $((ram - base_ram))
+
+# Where the bytes are (symbol sizes; the probe's main is the inlined engine check).
+echo "  by origin (symbol sizes):"
+nm --size-sort -S -C "$elf" | awk '
+  function hex(s,  n, i) { n = 0; for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", tolower(substr(s, i, 1))) - 1; return n }
+  { size = hex($2); name = $4; for (i = 5; i <= NF; i++) name = name " " $i
+    if (name ~ /^(authgate|<authgate|<&T as authgate|authgate_size_probe)/ || name ~ /authgate::/) g = "authgate (engine, parser, nonces, rendering)"
+    else if (name ~ /(sha2|md5|hmac|digest|block_buffer)::/) g = "RustCrypto (SHA-256 compact, MD5, HMAC)"
+    else if (name ~ /base64::/) g = "base64"
+    else if (name ~ /(compiler_builtins|__aeabi|memcpy|memmove|memset|memclr)/) g = "compiler builtins (memcpy, division)"
+    else if (name ~ /^(core::|<core::|<&)/) g = "core library (utf-8 checks, iterators)"
+    else g = "cortex-m-rt and the rest"
+    sum[g] += size }
+  END { for (g in sum) printf "    %6d B  %s\n", sum[g], g }' | sort -n

@@ -18,6 +18,8 @@ impl<'b> Writer<'b> {
     pub(crate) fn new(buf: &'b mut [u8]) -> Self {
         Writer { buf, len: 0 }
     }
+    // Out of line: rendering calls this dozens of times, and flash matters more than a call here.
+    #[inline(never)]
     pub(crate) fn raw(&mut self, s: &[u8]) -> &mut Self {
         if let Some(dst) = self.buf.get_mut(self.len..self.len + s.len()) {
             dst.copy_from_slice(s);
