@@ -1,0 +1,175 @@
+"""Real servers and clients on 127.0.0.1: the demo under gunicorn (4 workers) sharing a
+real redis-server; curl, requests, httpx and headless Chromium log in; a captured header
+replayed is refused by every worker; concurrent honest clients are never refused."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from requests.auth import HTTPDigestAuth
+
+from conftest import free_port, stop, wait_port
+
+pytestmark = pytest.mark.slow
+PY_DIR = Path(__file__).resolve().parent.parent
+USERS = {"alice": "wonder land", "bob": "builder"}
+
+
+@pytest.fixture(scope="module")
+def server(redis_server, tmp_path_factory):
+    port = free_port()
+    env = dict(os.environ, AUTHGATE_DEMO_USERS=json.dumps(USERS), AUTHGATE_DEMO_SECRET="shared-secret-for-all-workers",
+               AUTHGATE_DEMO_REDIS=redis_server, PYTHONPATH=str(PY_DIR))
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    proc = subprocess.Popen([gunicorn, "-w", "4", "-b", f"127.0.0.1:{port}", "--access-logfile", "-",
+                             "demo:create_app()"], cwd=PY_DIR, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    try:
+        wait_port(port, proc=proc)
+        base = f"http://127.0.0.1:{port}"
+        # Wait until all four workers answer.
+        pids = set()
+        for _ in range(400):
+            pids.add(requests.get(base + "/healthz", headers={"Connection": "close"}).headers["X-Served-By"])
+            if len(pids) == 4:
+                break
+        yield base
+    finally:
+        stop(proc)
+
+
+def test_curl_basic_and_digest(server):
+    curl = shutil.which("curl")
+    assert curl, "curl is not installed"
+    for mode in ("--basic", "--digest"):
+        out = subprocess.run([curl, "-s", "-i", mode, "-u", "alice:wonder land", server + "/api/secret"],
+                             capture_output=True, text=True, timeout=30).stdout
+        assert "HTTP/1.1 200" in out, out
+        assert "flowerpot" in out
+        if mode == "--digest":
+            assert "X-Authgate-Algorithm: SHA-256" in out  # curl takes the first (preferred) challenge
+            assert "Authentication-Info: rspauth=" in out
+    out = subprocess.run([curl, "-s", "-o", "/dev/null", "-w", "%{http_code}", "--digest", "-u", "alice:nope",
+                          server + "/api/secret"], capture_output=True, text=True, timeout=30).stdout
+    assert out == "401"
+    # The Flask-HTTPAuth drop-in route, same users, same keys.
+    out = subprocess.run([curl, "-s", "--digest", "-u", "bob:builder", server + "/api/legacy"],
+                         capture_output=True, text=True, timeout=30).stdout
+    assert json.loads(out) == {"user": "bob", "algorithm": "SHA-256"}
+
+
+def test_requests_digest(server):
+    s = requests.Session()
+    s.auth = HTTPDigestAuth("bob", "builder")
+    for _ in range(5):
+        r = s.get(server + "/api/status")
+        assert r.status_code == 200
+    # requests reads the last Digest challenge of a joined header: MD5 here.
+    assert r.json()["algorithm"] in ("MD5", "SHA-256") and r.json()["user"] == "bob"
+    r = s.post(server + "/api/light", json={"on": True})
+    assert r.json() == {"light": "on"}
+
+
+def test_httpx_digest_sha256(server):
+    import httpx
+
+    with httpx.Client(auth=httpx.DigestAuth("alice", "wonder land")) as c:
+        r = c.get(server + "/api/status")
+        assert r.status_code == 200
+        assert r.json()["algorithm"] == "SHA-256"
+        assert "algorithm=SHA-256" in r.request.headers["authorization"]
+        r = c.get(server + "/api/legacy")
+        assert r.json() == {"user": "alice", "algorithm": "SHA-256"}
+
+
+def test_replay_refused_on_every_worker(server):
+    s = requests.Session()
+    s.auth = HTTPDigestAuth("alice", "wonder land")
+    r = s.get(server + "/api/secret")
+    assert r.status_code == 200
+    captured = r.request.headers["Authorization"]
+    refused_by = set()
+    for _ in range(400):
+        r = requests.get(server + "/api/secret", headers={"Authorization": captured, "Connection": "close"})
+        assert r.status_code == 401, "a replayed header was accepted"
+        refused_by.add(r.headers["X-Served-By"])
+        if len(refused_by) == 4:
+            break
+    assert len(refused_by) == 4, refused_by
+
+
+def test_concurrent_honest_clients_never_refused(server):
+    def client(i):
+        s = requests.Session()
+        name = "alice" if i % 2 else "bob"
+        s.auth = HTTPDigestAuth(name, USERS[name])
+        codes = []
+        for _ in range(25):
+            # New connections spread each client's nc sequence over the workers.
+            codes.append(s.get(server + "/api/status", headers={"Connection": "close"}).status_code)
+        return codes
+
+    with ThreadPoolExecutor(8) as ex:
+        results = [c for codes in ex.map(client, range(8)) for c in codes]
+    assert len(results) == 200 and set(results) == {200}, results.count(401)
+
+
+def test_chromium_digest_sha256(server, artifacts):
+    if not Path("/usr/bin/chromium").exists():
+        pytest.fail("chromium is not installed (make python-test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                          "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            ctx = browser.new_context(http_credentials={"username": "alice", "password": "wonder land"})
+            page = ctx.new_page()
+            resp = page.goto(server + "/")
+            assert resp.status == 200
+            assert resp.headers["x-authgate-scheme"] == "Digest"
+            assert resp.headers["x-authgate-algorithm"] == "SHA-256"
+            assert page.inner_text("#user") == "alice"
+            assert page.inner_text("#algorithm") == "SHA-256"
+            page.screenshot(path=str(artifacts / "chromium-digest-sha256.png"), full_page=True)
+            # Without credentials the browser gets the 401 (headless Chromium reports it as
+            # a navigation error, having no one to ask for a password).
+            from playwright.sync_api import Error
+
+            ctx2 = browser.new_context()
+            with pytest.raises(Error, match="ERR_INVALID_AUTH_CREDENTIALS"):
+                ctx2.new_page().goto(server + "/")
+        finally:
+            browser.close()
+    assert (artifacts / "chromium-digest-sha256.png").stat().st_size > 1000
+
+
+def test_demo_cli_https(tmp_path):
+    """`python -m demo --cert --key` serves HTTPS and prints the URL and a curl line."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl not installed")
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
+    proc = subprocess.Popen([sys.executable, "-m", "demo", "--user", "carol", "--password", "s3cret", "--port", "0",
+                             "--cert", str(cert), "--key", str(key)], cwd=PY_DIR, stdout=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("authgate demo: https://127.0.0.1:")
+        url = first.split()[2]
+        lines = [proc.stdout.readline() for _ in range(2)]
+        curl_line = lines[1].split("try:", 1)[1].strip()
+        assert curl_line.startswith("curl -k --digest -u carol:s3cret https://127.0.0.1:")
+        out = subprocess.run(curl_line.split() + ["-s"], capture_output=True, text=True, timeout=30).stdout
+        assert json.loads(out)["user"] == "carol"
+        assert requests.get(url + "api/status", verify=False).status_code == 401
+    finally:
+        stop(proc)
