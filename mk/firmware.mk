@@ -2,6 +2,7 @@
 #
 #   make firmware-test   build the Pico W image (release, thumbv6m) and run the host-twin curl test
 #   make firmware-size   flash / static RAM of the image and authgate's share of the flash
+#   make firmware-stack  stack high-water of one authgate check (thumbv6m under QEMU)
 #
 # firmware-example is a cargo workspace of its own (target dir firmware-example/target).
 # FIRMWARE_JOBS sets cargo's -j (1 by default: the image build is mostly one long LTO step).
@@ -12,7 +13,7 @@ FIRMWARE_JOBS ?= 1
 TEST_TARGETS += firmware-test
 SIZE_TARGETS += firmware-size
 
-.PHONY: firmware-test firmware-size firmware-image firmware-twin firmware-deps
+.PHONY: firmware-test firmware-size firmware-image firmware-twin firmware-deps firmware-stack
 
 ## Toolchain target and the tools the twin test and size report use.
 firmware-deps:
@@ -39,3 +40,8 @@ firmware-test: firmware-image firmware-twin
 
 firmware-size: firmware-image
 	$(FIRMWARE_DIR)/size.sh $(FIRMWARE_DIR)/target/thumbv6m-none-eabi/release/authgate-pico-w
+
+## Stack high-water of one authgate check: thumbv6m code under QEMU (not part of `make test`).
+firmware-stack: firmware-deps
+	@command -v qemu-system-arm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm; }
+	cd $(FIRMWARE_DIR)/stack-probe && $(CARGO) run --release -j$(FIRMWARE_JOBS)
