@@ -18,7 +18,7 @@ set -o pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 USER_NAME=${AUTHGATE_USER:-admin}
 PASSWORD=${AUTHGATE_PASSWORD:-authgate-demo}
-LIFETIME=2 # seconds: short, so the stale-nonce case can wait it out
+LIFETIME=4 # seconds: short, so the stale-nonce case can wait it out, long enough for a slow CI
 NS=authgate-fw-$$
 TAP=agtap0
 WORK=$(mktemp -d)
