@@ -284,6 +284,28 @@ pub enum Reason {
     InvalidToken,
 }
 
+impl Reason {
+    /// A short fixed description, for logs.
+    pub const fn message(self) -> &'static str {
+        match self {
+            Reason::NoCredentials => "no credentials",
+            Reason::UnsupportedScheme => "scheme not offered",
+            Reason::UnsupportedAlgorithm => "algorithm not offered",
+            Reason::UnsupportedQop => "qop not offered",
+            Reason::RealmMismatch => "wrong realm",
+            Reason::OpaqueMismatch => "wrong opaque",
+            Reason::InvalidNonce => "invalid nonce",
+            Reason::StaleNonce => "stale nonce",
+            Reason::Replayed => "replayed nonce count",
+            Reason::UnknownUser => "unknown user",
+            Reason::BadCredentials => "bad credentials",
+            Reason::CredentialUnusable => "stored credential cannot serve this algorithm",
+            Reason::BodyUnavailable => "auth-int without a body",
+            Reason::InvalidToken => "invalid token",
+        }
+    }
+}
+
 /// Answer 401 with these challenges.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Challenge {

@@ -148,7 +148,7 @@ impl Guard {
                 info: a.auth_info.map(|info| AuthenticationInfo { guard: self, info }),
             },
             Verdict::Challenge(challenge) => {
-                warn!("401 for {} {}: {}", method, target, reason_name(challenge.reason));
+                warn!("401 for {} {}: {}", method, target, challenge.reason.message());
                 Decision::Challenge(Challenges { guard: self, challenge })
             }
             Verdict::Malformed(e) => {
@@ -175,26 +175,5 @@ fn emit<const N: usize>(
     match write(&mut buf) {
         Ok(n) => f.write_str(core::str::from_utf8(&buf[..n]).unwrap_or("")),
         Err(_) => Ok(()),
-    }
-}
-
-#[cfg_attr(not(any(feature = "defmt", feature = "log")), allow(dead_code))]
-fn reason_name(r: authgate::Reason) -> &'static str {
-    use authgate::Reason::*;
-    match r {
-        NoCredentials => "no credentials",
-        UnsupportedScheme => "scheme not offered",
-        UnsupportedAlgorithm => "algorithm not offered",
-        UnsupportedQop => "qop not offered",
-        RealmMismatch => "wrong realm",
-        OpaqueMismatch => "wrong opaque",
-        InvalidNonce => "invalid nonce",
-        StaleNonce => "stale nonce",
-        Replayed => "replayed nonce count",
-        UnknownUser => "unknown user",
-        BadCredentials => "bad credentials",
-        CredentialUnusable => "credential unusable",
-        BodyUnavailable => "auth-int without body",
-        _ => "other",
     }
 }
