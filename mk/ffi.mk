@@ -35,9 +35,9 @@ FFI_C_TESTS := $(addprefix $(FFI_BUILD)/,test_static test_dynamic test_static_as
 TEST_TARGETS += ffi-test
 
 .PHONY: ffi-test ffi-deps ffi-lib ffi-header ffi-header-check ffi-c-tests ffi-interop ffi-install-test \
-	ffi-bench install
+	ffi-bench ffi-bench-smoke install
 
-ffi-test: ffi-header-check ffi-c-tests ffi-interop ffi-install-test
+ffi-test: ffi-header-check ffi-c-tests ffi-interop ffi-install-test ffi-bench-smoke
 	@echo "ffi-test: all checks passed"
 
 ## Tools and libraries, installed only when missing.
@@ -115,3 +115,14 @@ ffi-install-test: ffi-deps ffi-lib
 	@prefix=$$(mktemp -d); trap 'rm -rf "$$prefix"' EXIT; \
 	$(MAKE) --no-print-directory install PREFIX=$$prefix >/dev/null && \
 	bash ffi/tests/pkgconfig_test.sh $$prefix
+
+## ABI overhead: the C benchmark vs the core's Criterion "digest_check" and callgrind counts.
+$(FFI_BUILD)/bench: ffi/bench/bench.c ffi/include/authgate.h ffi-lib
+	$(FFI_CC) $(FFI_CFLAGS) -O2 $< $(FFI_LIBDIR)/libauthgate.a $(FFI_STATIC_LIBS) -o $@
+
+ffi-bench: ffi-deps $(FFI_BUILD)/bench
+	CARGO=$(CARGO) bash ffi/bench/run.sh $(FFI_BUILD)/bench
+
+## In `make test`: the benchmark builds and its fixed workload authenticates every check.
+ffi-bench-smoke: $(FFI_BUILD)/bench
+	$(FFI_BUILD)/bench --count 200 SHA-256 MD5
