@@ -1,6 +1,6 @@
 # authgate-ffi: the C ABI in ffi/ (libauthgate.a, libauthgate.so, ffi/include/authgate.h).
 #
-#   make ffi-test               header drift check, C tests (static/dynamic x plain/ASan+UBSan/
+#   make ffi-test               unit tests + clippy, header drift check, C tests (static/dynamic x plain/ASan+UBSan/
 #                               valgrind), curl against the libmicrohttpd example, install test
 #   make ffi-header             regenerate ffi/include/authgate.h with cbindgen
 #   make install PREFIX=DIR     header, libauthgate.a, libauthgate.so(.0), authgate.pc
@@ -34,11 +34,16 @@ FFI_C_TESTS := $(addprefix $(FFI_BUILD)/,test_static test_dynamic test_static_as
 
 TEST_TARGETS += ffi-test
 
-.PHONY: ffi-test ffi-deps ffi-lib ffi-header ffi-header-check ffi-c-tests ffi-interop ffi-install-test \
+.PHONY: ffi-test ffi-rust-test ffi-deps ffi-lib ffi-header ffi-header-check ffi-c-tests ffi-interop ffi-install-test \
 	ffi-bench ffi-bench-smoke install
 
-ffi-test: ffi-header-check ffi-c-tests ffi-interop ffi-install-test ffi-bench-smoke
+ffi-test: ffi-rust-test ffi-header-check ffi-c-tests ffi-interop ffi-install-test ffi-bench-smoke
 	@echo "ffi-test: all checks passed"
+
+## The crate's own unit tests (result codes, panic guard, buffers) and clippy.
+ffi-rust-test:
+	$(CARGO) test -p authgate-ffi --lib -j2
+	$(CARGO) clippy -p authgate-ffi --all-targets --no-deps -j2 -- -D warnings
 
 ## Tools and libraries, installed only when missing.
 ffi-deps:
