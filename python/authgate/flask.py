@@ -17,7 +17,7 @@ from functools import wraps
 from typing import Any, Callable, Optional
 
 from flask import Response, current_app, g, make_response, request
-from flask.globals import _cv_request
+from flask.globals import _cv_app, _cv_request
 from werkzeug.datastructures import Authorization
 
 from . import _authgate as _ag
@@ -82,6 +82,8 @@ def _request_target(environ) -> str:
     """The request-target as the client sent it (path and query), for Digest's uri."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     qs = environ.get("QUERY_STRING")
+    if raw is not None and not qs:
+        return raw
     if raw is None:
         from urllib.parse import quote
 
@@ -90,6 +92,47 @@ def _request_target(environ) -> str:
     if qs and "?" not in raw:
         raw = raw + "?" + qs
     return raw
+
+
+_KEYS: dict = {}
+
+
+def _app_keys(secret, fallbacks):
+    """(key, previous key) derived from SECRET_KEY and the last SECRET_KEY_FALLBACKS entry."""
+    if not secret:
+        raise RuntimeError("authgate needs app.config['SECRET_KEY'] (or key=...) to sign its nonces")
+    last = fallbacks[-1] if fallbacks else None
+    try:
+        return _KEYS[(secret, last)]
+    except (KeyError, TypeError):
+        keys = (_ag.derive_key(secret), _ag.derive_key(last) if last else None)
+        if len(_KEYS) > 64:
+            _KEYS.clear()
+        try:
+            _KEYS[(secret, last)] = keys
+        except TypeError:
+            pass
+        return keys
+
+
+_HOOKED: set = set()
+_INFO = "authgate.authentication_info"
+_ALG = "authgate.algorithm"
+
+
+def _send_auth_info(response):
+    info = request.environ.get(_INFO)
+    if info is not None and "Authentication-Info" not in response.headers:
+        response.headers["Authentication-Info"] = info
+    return response
+
+
+def _hook_app():
+    """Registers (once per app) the after_request hook that sends Authentication-Info."""
+    app = _cv_app.get().app
+    if id(app) not in _HOOKED:
+        app.after_request_funcs.setdefault(None, []).append(_send_auth_info)
+        _HOOKED.add(id(app))
 
 
 class _Failed:
@@ -269,7 +312,7 @@ class HTTPAuth:
                     status = 403
                 if not optional and status:
                     return self._error(status, others)
-                g.flask_httpauth_user = user if user is not True else self._username_of(auth)
+                _cv_app.get().g.flask_httpauth_user = user if user is not True else self._username_of(auth)
             if view_is_async:
                 return current_app.ensure_sync(f)(*args, **kwargs)
             return f(*args, **kwargs)
@@ -347,7 +390,8 @@ class HTTPBasicAuth(HTTPAuth):
             user = _call(verify, creds[1], creds[2])
             if user is True or self.get_user_roles_callback is not None:
                 return user, Authorization(creds[0], {"username": creds[1], "password": creds[2]})
-            return user, _LazyBasic(creds)
+            # No callback will look at the Authorization object: skip building it.
+            return user, None
         auth = None if creds is None else Authorization(creds[0], {"username": creds[1], "password": creds[2]})
         return self.authenticate(auth, self.get_auth_password(auth)), auth
 
@@ -372,22 +416,6 @@ class HTTPBasicAuth(HTTPAuth):
             if client_password is not None and stored_password is not None and _ag.ct_eq(client_password, stored_password)
             else None
         )
-
-
-class _LazyBasic:
-    """Stands in for the Authorization object when no callback needs one."""
-
-    __slots__ = ("creds",)
-
-    def __init__(self, creds):
-        self.creds = creds
-
-    @property
-    def username(self):
-        return self.creds[1]
-
-    def __bool__(self):
-        return True
 
 
 _ALGORITHMS = {
@@ -434,9 +462,11 @@ class HTTPDigestAuth(HTTPAuth):
         nonce_lifetime: int = 300,
         replay_store=None,
         check_uri: bool = True,
+        authentication_info: bool = False,
         strict: bool = True,
     ):
         super().__init__(scheme or "Digest", realm, strict=strict)
+        self.authentication_info = authentication_info
         self.use_ha1_pw = use_ha1_pw
         if isinstance(qop, str):
             self.qop = [v.strip() for v in qop.split(",")]
@@ -459,36 +489,49 @@ class HTTPDigestAuth(HTTPAuth):
         self.verify_nonce_callback = None
         self.generate_opaque_callback = None
         self.verify_opaque_callback = None
-        self.generate_nonce(self._default_generate_nonce)
+        # Bound once, so "is the default still in place?" is an identity test per request.
+        self._dgn = self._default_generate_nonce
+        self._dvn = self._default_verify_nonce
+        self._dvo = self._default_verify_opaque
+        self.generate_nonce(self._dgn)
         self.generate_opaque(self._default_generate_opaque)
-        self.verify_nonce(self._default_verify_nonce)
-        self.verify_opaque(self._default_verify_opaque)
+        self.verify_nonce(self._dvn)
+        self.verify_opaque(self._dvo)
 
     # -- the Rust authenticator, rebuilt when the configuration changes -------------------
 
     def _keys(self):
         if self.key is not None:
             return self.key, None
-        try:
-            config = current_app.config
-        except RuntimeError:  # pragma: no cover - outside an app context
-            config = {}
-        secret = config.get("SECRET_KEY")
-        if not secret:
-            raise RuntimeError(
-                "authgate.flask.HTTPDigestAuth needs app.config['SECRET_KEY'] (or key=...) "
-                "to sign its nonces"
-            )
-        fallbacks = config.get("SECRET_KEY_FALLBACKS") or ()
-        previous = _ag.derive_key(fallbacks[-1]) if fallbacks else None
-        return _ag.derive_key(secret), previous
+        ctx = _cv_app.get(None)
+        config = ctx.app.config if ctx is not None else {}
+        return _app_keys(config.get("SECRET_KEY"), config.get("SECRET_KEY_FALLBACKS"))
+
+    _CONFIG = frozenset({"realm", "scheme", "algorithm", "qop", "use_ha1_pw", "key", "nonce_lifetime", "check_uri",
+                         "replay_store", "authentication_info"})
+
+    def __setattr__(self, name, value):
+        if name in self._CONFIG:
+            self.__dict__["_cache_key"] = None
+        object.__setattr__(self, name, value)
 
     def _authenticator(self):
-        key, previous = self._keys()
+        if self.key is not None:
+            keys = (self.key, None)
+        else:
+            ctx = _cv_app.get(None)
+            config = ctx.app.config if ctx is not None else {}
+            keys = _app_keys(config.get("SECRET_KEY"), config.get("SECRET_KEY_FALLBACKS"))
+        cache_key = self._cache_key
+        if cache_key is not None and cache_key[0] is keys and cache_key[1] == tuple(self.qop or ()):
+            return self._authn
+        return self._build_authenticator(keys)
+
+    def _build_authenticator(self, keys):
+        key, previous = keys
         algorithms = self.algorithm if isinstance(self.algorithm, list) else [self.algorithm]
-        cache_key = (self.realm, self.scheme, tuple(algorithms), tuple(self.qop or ()), self.use_ha1_pw, key, previous,
-                     self.nonce_lifetime, self.check_uri)
-        if cache_key != self._cache_key:
+        cache_key = (keys, tuple(self.qop or ()))
+        if True:
             self._authn = _ag.DigestAuthenticator(
                 self.realm,
                 key,
@@ -500,8 +543,9 @@ class HTTPDigestAuth(HTTPAuth):
                 replay_store=self.replay_store,
                 use_ha1_pw=self.use_ha1_pw,
                 check_uri=self.check_uri,
+                auth_info=self.authentication_info,
             )
-            self._cache_key = cache_key
+            self.__dict__["_cache_key"] = cache_key
         return self._authn
 
     # -- nonce and opaque callbacks -------------------------------------------------------
@@ -552,7 +596,7 @@ class HTTPDigestAuth(HTTPAuth):
         if stale is None:
             stale = bool(g.get("_authgate_stale")) if _cv_request.get(None) is not None else False
         opaque = self.get_opaque()
-        if self.generate_nonce_callback == self._default_generate_nonce:
+        if self.generate_nonce_callback is self._dgn:
             nonce = self._authenticator().new_nonce(opaque)
         else:
             nonce = self.generate_nonce_callback()
@@ -585,32 +629,26 @@ class HTTPDigestAuth(HTTPAuth):
             return False, None
         authn = self._authenticator()
         verify_nonce = self.verify_nonce_callback
-        custom_nonce = verify_nonce != self._default_verify_nonce
         verify_opaque = self.verify_opaque_callback
-        if verify_opaque == self._default_verify_opaque:
-            opaque = authn.default_opaque
-
-            def verify_opaque(o):
-                return o is not None and _ag.ct_eq(o, opaque)
-
         get_password = self.get_password_callback
         result = authn.check(
             value,
             req.method,
             _request_target(environ),
             (lambda u: _call(get_password, u)) if _is_async(get_password) else get_password,
-            verify_opaque if not _is_async(verify_opaque) else (lambda o: _call(verify_opaque, o)),
-            ((lambda n: _call(verify_nonce, n)) if custom_nonce else None),
-            (lambda: req.get_data(cache=True)),
+            # None: authgate's own opaque / nonces, checked in Rust.
+            None if verify_opaque is self._dvo else (lambda o: _call(verify_opaque, o)),
+            None if verify_nonce is self._dvn else (lambda n: _call(verify_nonce, n)),
+            req.get_data if "auth-int" in (self.qop or ()) else None,
         )
         if result is None:
             return False, None
         if result[0] == 200:
             info = result[3]
             if info:
-                g._authgate_auth_info = info
-                _add_header_after_request("Authentication-Info", info)
-            g._authgate_algorithm = result[2]
+                environ[_INFO] = info
+                _hook_app()
+            environ[_ALG] = result[2]
             return True, _DigestAuth(result[1])
         if result[2]:
             g._authgate_stale = True
@@ -632,7 +670,7 @@ class HTTPDigestAuth(HTTPAuth):
                 _request_target(environ),
                 lambda u: stored_password_or_ha1,
                 self.verify_opaque_callback,
-                None if self.verify_nonce_callback == self._default_verify_nonce else self.verify_nonce_callback,
+                None if self.verify_nonce_callback is self._dvn else self.verify_nonce_callback,
                 lambda: request.get_data(cache=True),
             )
         except MalformedHeader:
@@ -698,10 +736,21 @@ class HTTPTokenAuth(HTTPAuth):
         return Authorization(self.scheme, None, value)
 
     def _check(self, req):
-        auth = self._auth_from(req.environ)
-        token = auth.token if auth is not None else None
-        if token and self.verify_token_callback:
-            return _call(self.verify_token_callback, token), auth
+        if self.header is not None and self.header != "Authorization":
+            auth = self._auth_from(req.environ)
+            token = auth.token if auth is not None else None
+        else:
+            creds = _ag.token_credentials(req.environ.get("HTTP_AUTHORIZATION"), self.scheme, self._lenient)
+            if creds is None:
+                return None, None
+            token = creds[1]
+            auth = None
+        verify = self.verify_token_callback
+        if token and verify:
+            user = _call(verify, token)
+            if auth is None and (user is True or self.get_user_roles_callback is not None):
+                auth = Authorization(creds[0].lower(), None, token)
+            return user, auth
         return None, auth
 
     def authenticate(self, auth, stored_password):
@@ -782,12 +831,8 @@ class AuthGate:
         key = o.get("key")
         previous = None
         if key is None:
-            secret = current_app.config.get("SECRET_KEY")
-            if not secret:
-                raise RuntimeError("authgate needs app.config['SECRET_KEY'] (or key=...) to sign its nonces")
-            key = _ag.derive_key(secret)
-            fallbacks = current_app.config.get("SECRET_KEY_FALLBACKS") or ()
-            previous = _ag.derive_key(fallbacks[-1]) if fallbacks else None
+            config = current_app.config
+            key, previous = _app_keys(config.get("SECRET_KEY"), config.get("SECRET_KEY_FALLBACKS"))
         elif len(key) != 32:
             key = _ag.derive_key(key)
         eng = self._engines.get((key, previous))
@@ -898,7 +943,7 @@ def current_user() -> Any:
 
 def accepted_algorithm() -> Optional[str]:
     """The Digest algorithm of the current request's accepted credentials (authgate.flask)."""
-    return g.get("_authgate_algorithm")
+    return request.environ.get(_ALG)
 
 
 Callback = Callable[..., Any]

@@ -728,6 +728,7 @@ struct DigestAuthenticator {
     replay: Replay,
     use_ha1_pw: bool,
     check_uri: bool,
+    auth_info: bool,
     #[pyo3(get)]
     default_opaque: String,
 }
@@ -745,7 +746,7 @@ enum Lookup {
 #[pymethods]
 impl DigestAuthenticator {
     #[new]
-    #[pyo3(signature = (realm, key, *, scheme = "Digest", algorithms = vec!["MD5".to_owned()], qop = vec!["auth".to_owned()], previous_key = None, lifetime = 300, skew = 5, replay_store = None, use_ha1_pw = false, check_uri = true))]
+    #[pyo3(signature = (realm, key, *, scheme = "Digest", algorithms = vec!["MD5".to_owned()], qop = vec!["auth".to_owned()], previous_key = None, lifetime = 300, skew = 5, replay_store = None, use_ha1_pw = false, check_uri = true, auth_info = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         realm: &str,
@@ -759,6 +760,7 @@ impl DigestAuthenticator {
         replay_store: Option<&Bound<'_, PyAny>>,
         use_ha1_pw: bool,
         check_uri: bool,
+        auth_info: bool,
     ) -> PyResult<Self> {
         if realm.is_empty() || realm.chars().any(char::is_control) || realm.len() > authgate::limits::MAX_REALM_LEN {
             return Err(config_err(authgate::ConfigError::InvalidRealm));
@@ -790,6 +792,7 @@ impl DigestAuthenticator {
             replay: Replay::from_py(replay_store, lifetime + skew + 60)?,
             use_ha1_pw,
             check_uri,
+            auth_info,
             default_opaque,
         })
     }
@@ -820,7 +823,7 @@ impl DigestAuthenticator {
     /// keyed nonces (expiry, `stale=true`, replay store). `body()` returns the request body
     /// for `qop=auth-int`. Raises `MalformedHeader` (400); returns a `DigestResult`, or
     /// `None` when the value carries another scheme.
-    #[pyo3(signature = (value, method, target, get_password, verify_opaque, verify_nonce = None, body = None, now = None))]
+    #[pyo3(signature = (value, method, target, get_password, verify_opaque = None, verify_nonce = None, body = None, now = None))]
     #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
@@ -829,7 +832,7 @@ impl DigestAuthenticator {
         method: &str,
         target: &Bound<'_, PyAny>,
         get_password: &Bound<'_, PyAny>,
-        verify_opaque: &Bound<'_, PyAny>,
+        verify_opaque: Option<&Bound<'_, PyAny>>,
         verify_nonce: Option<&Bound<'_, PyAny>>,
         body: Option<&Bound<'_, PyAny>>,
         now: Option<u64>,
@@ -838,17 +841,16 @@ impl DigestAuthenticator {
         let first = parse(&raw).map_err(malformed)?;
         // A custom scheme word stands for "Digest": the params are read the same way.
         let rewritten;
-        let header: &[u8] = if first.is_scheme("Digest") {
-            &raw
+        let auth = if first.is_scheme("Digest") {
+            first
         } else if first.is_scheme(&self.scheme) {
             let start = first.scheme().as_ptr() as usize - raw.as_ptr() as usize;
             let end = start + first.scheme().len();
             rewritten = [&raw[..start], b"Digest", &raw[end..]].concat();
-            &rewritten
+            parse(&rewritten).map_err(malformed)?
         } else {
             return Ok(None);
         };
-        let auth = parse(header).map_err(malformed)?;
         let c = DigestCredentials::from_authorization(&auth).map_err(malformed)?;
         let target = value_bytes(target)?;
         if self.check_uri && !c.uri.eq_bytes(&target) {
@@ -873,7 +875,12 @@ impl DigestAuthenticator {
             return fail("unknown-user", false);
         }
         let opaque = c.opaque.map(|o| text(&o.segments().flatten().copied().collect::<Vec<u8>>()));
-        if !verify_opaque.call1((opaque.as_deref(),))?.is_truthy()? {
+        let opaque_ok = match verify_opaque.filter(|v| !v.is_none()) {
+            Some(cb) => cb.call1((opaque.as_deref(),))?.is_truthy()?,
+            // authgate's own opaque: a constant-time compare here.
+            None => opaque.as_deref().is_some_and(|o| ct_eq_bytes(o.as_bytes(), self.default_opaque.as_bytes())),
+        };
+        if !opaque_ok {
             return fail("opaque-mismatch", false);
         }
         let nonce_text = text(&c.nonce.segments().flatten().copied().collect::<Vec<u8>>());
@@ -956,7 +963,7 @@ impl DigestAuthenticator {
             if expired {
                 return fail("stale-nonce", true);
             }
-            let outcome = py.detach(|| self.replay.check_and_record(&id, issued, c.nc.unwrap_or(1)));
+            let outcome = self.replay.check_and_record(&id, issued, c.nc.unwrap_or(1));
             if let Some(e) = self.replay.take_error() {
                 return Err(e);
             }
@@ -970,7 +977,7 @@ impl DigestAuthenticator {
                 nextnonce = Some(self.new_nonce(opaque.as_deref().unwrap_or(""), now));
             }
         }
-        let info = qop.map(|q| {
+        let info = qop.filter(|_| self.auth_info).map(|q| {
             let rspauth = match (q, &ha1) {
                 (Qop::Auth, Some(h)) => digest::response(alg, h, &c, &ResponseInput { method: b"", body_hash: None }),
                 _ => None,

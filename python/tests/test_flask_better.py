@@ -99,7 +99,7 @@ def test_forged_nonce_refused():
 
 @pytest.mark.parametrize("alg", ["SHA-256", "SHA-512-256", "SHA-256-sess", "MD5"])
 def test_strong_algorithms(alg):
-    c = app_with(digest_auth(algorithm=alg))
+    c = app_with(digest_auth(algorithm=alg, authentication_info=True))
     d = first_challenge(c)
     assert d["algorithm"] == alg
     r = c.get("/p", headers={"Authorization": digest_header(d, "john", "bye", "GET", "/p", algorithm=alg)})

@@ -1,0 +1,147 @@
+"""Type stubs for the Rust extension authgate._authgate."""
+from typing import Callable, Literal, Mapping, Optional, Protocol, Sequence, Union
+
+_Value = Union[str, bytes]
+Outcome = Literal["fresh", "replayed", "stale"]
+
+WINDOW: int
+NONCE_LIFETIME: int
+
+class AuthgateError(Exception): ...
+
+class MalformedHeader(AuthgateError):
+    """The Authorization value is malformed (HTTP 400). args = (message, code)."""
+    message: str
+    code: str
+    status: int
+
+class ConfigError(AuthgateError): ...
+
+class ReplayStoreProtocol(Protocol):
+    def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> str: ...
+
+class Authorization:
+    scheme: str
+    token68: Optional[str]
+    @property
+    def params(self) -> Optional[list[tuple[str, str]]]: ...
+    def get(self, name: str) -> Optional[str]: ...
+
+class MemoryReplayStore:
+    capacity: int
+    max_age: int
+    def __init__(self, capacity: int = 4096, max_age: int = 600) -> None: ...
+    def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> Outcome: ...
+    def __len__(self) -> int: ...
+
+class Verdict:
+    status: int
+    user: Optional[str]
+    scheme: Optional[Literal["Basic", "Digest", "Bearer"]]
+    reason: Optional[str]
+    stale: bool
+    www_authenticate: list[str]
+    algorithm: Optional[str]
+    authentication_info: Optional[str]
+    error: Optional[tuple[str, str]]
+
+class Engine:
+    def __init__(
+        self,
+        realm: str,
+        key: bytes,
+        *,
+        users: Optional[Mapping[str, str]] = None,
+        lookup: Optional[Callable[[str], Optional[str]]] = None,
+        tokens: Optional[Mapping[str, str]] = None,
+        schemes: Sequence[str] = ("Digest", "Basic"),
+        algorithms: Sequence[str] = ("SHA-256", "MD5"),
+        qop: Sequence[str] = ("auth",),
+        nonce_lifetime: int = 300,
+        max_clock_skew: int = 5,
+        opaque: Optional[str] = None,
+        replay_store: Optional[ReplayStoreProtocol] = None,
+        previous_key: Optional[bytes] = None,
+        allow_rfc2069: bool = False,
+    ) -> None: ...
+    def check(
+        self,
+        method: str,
+        target: _Value,
+        authorization: Optional[_Value] = None,
+        body: Optional[bytes] = None,
+        now: Optional[int] = None,
+    ) -> Verdict: ...
+    def challenges(self, stale: bool = False, now: Optional[int] = None) -> list[str]: ...
+    @property
+    def realm(self) -> str: ...
+
+DigestResult = tuple[int, str, object, Optional[str]]
+
+class DigestAuthenticator:
+    default_opaque: str
+    def __init__(
+        self,
+        realm: str,
+        key: bytes,
+        *,
+        scheme: str = "Digest",
+        algorithms: Sequence[str] = ("MD5",),
+        qop: Sequence[str] = ("auth",),
+        previous_key: Optional[bytes] = None,
+        lifetime: int = 300,
+        skew: int = 5,
+        replay_store: Optional[ReplayStoreProtocol] = None,
+        use_ha1_pw: bool = False,
+        check_uri: bool = True,
+        auth_info: bool = True,
+    ) -> None: ...
+    def new_nonce(self, opaque: str, now: Optional[int] = None) -> str: ...
+    def challenges(self, nonce: str, opaque: str, stale: bool = False) -> list[str]: ...
+    def check(
+        self,
+        value: _Value,
+        method: str,
+        target: _Value,
+        get_password: Callable[[str], object],
+        verify_opaque: Optional[Callable[[Optional[str]], object]] = None,
+        verify_nonce: Optional[Callable[[str], object]] = None,
+        body: Optional[Callable[[], bytes]] = None,
+        now: Optional[int] = None,
+    ) -> Optional[DigestResult]: ...
+
+def derive_key(secret: _Value, purpose: str = "nonce") -> bytes: ...
+def random_key() -> bytes: ...
+def ct_eq(a: _Value, b: _Value) -> bool: ...
+def check_password(stored: str, presented: str) -> bool: ...
+def ha1(username: str, realm: str, password: str, algorithm: str = "MD5") -> str: ...
+def parse_authorization(value: _Value) -> Authorization: ...
+def decode_basic(value: _Value) -> tuple[str, str]: ...
+def basic_credentials(value: Optional[_Value], scheme: str) -> Optional[tuple[str, str, str]]: ...
+def token_credentials(value: Optional[_Value], scheme: str, lenient: bool) -> Optional[tuple[str, str]]: ...
+def scheme_of(value: _Value) -> Optional[str]: ...
+def digest_username(value: _Value) -> Optional[str]: ...
+def basic_challenge(realm: str) -> str: ...
+def bearer_challenge(realm: str, error: Optional[str] = None, description: Optional[str] = None) -> str: ...
+def digest_challenge(
+    realm: str,
+    nonce: str,
+    algorithm: str = "SHA-256",
+    qop: Sequence[str] = ("auth",),
+    opaque: Optional[str] = None,
+    stale: bool = False,
+    userhash: bool = False,
+) -> str: ...
+def compat_challenge(scheme: str, realm: str) -> str: ...
+def issue_nonce(key: bytes, realm: str, opaque: str = "", now: Optional[int] = None) -> str: ...
+def verify_nonce(
+    nonce: str,
+    key: bytes,
+    realm: str,
+    opaque: str = "",
+    now: Optional[int] = None,
+    lifetime: int = 300,
+    skew: int = 5,
+    previous_key: Optional[bytes] = None,
+) -> tuple[Literal["valid", "expired", "invalid"], int, bytes]: ...
+def window_record(state: Optional[bytes], nc: int) -> tuple[Literal["fresh", "replayed"], bytes]: ...
