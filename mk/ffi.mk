@@ -47,7 +47,9 @@ ffi-rust-test:
 
 ## Tools and libraries, installed only when missing.
 ffi-deps:
-	@missing=""; for p in $(FFI_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(FFI_APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 		echo "ffi: installing$$missing"; \
 		$(FFI_SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(FFI_SUDO) apt-get install -y -qq $$missing; \

@@ -608,18 +608,19 @@ extern "C" {
  * A static, NUL-terminated English description of a result code.
  *
  * `result` is an `authgate_result` value; any other number gets "unknown result code".
- * The string is never freed. Thread-safe.
+ * Returns: never NULL; the string is static and must not be freed. Thread-safe.
  */
 const char *authgate_result_message(uint32_t result);
 
 /**
  * Whether `result` is one of the `AUTHGATE_RESULT_MALFORMED_*` codes (HTTP 400).
- * Thread-safe.
+ * Returns: true or false; no pointer, nothing to free. Thread-safe.
  */
 bool authgate_result_is_malformed(uint32_t result);
 
 /**
- * The library version, a static NUL-terminated string such as "0.1.0". Thread-safe.
+ * The library version, a static NUL-terminated string such as "0.1.0".
+ * Returns: never NULL; static, must not be freed. Thread-safe.
  */
 const char *authgate_version(void);
 
@@ -643,6 +644,7 @@ authgate_result authgate_config_new(const char *realm,
 
 /**
  * Releases a configuration. NULL is ignored. Engines built from it are not affected.
+ * Needs exclusive access: no other call on this config may run or follow.
  *
  * # Safety
  * `config` must be NULL or a pointer from `authgate_config_new` not yet freed.
@@ -799,6 +801,9 @@ authgate_result authgate_config_set_entropy_callback(struct authgate_config *con
  *
  * Results: OK, NULL_PARAMETER, INVALID_CREDENTIAL (too long), PANIC.
  *
+ * Call it only from the callback that received `credential`, on that thread, before the
+ * callback returns; nothing it takes is kept (values are copied).
+ *
  * # Safety
  * `credential` must be the pointer passed to the running callback; `password` must point
  * to `password_len` readable bytes.
@@ -815,6 +820,9 @@ authgate_result authgate_credential_set_plaintext(struct authgate_credential *cr
  * Results: OK, NULL_PARAMETER, INVALID_ARGUMENT (unknown hash), INVALID_CREDENTIAL (wrong
  * length), PANIC.
  *
+ * Call it only from the callback that received `credential`, on that thread, before the
+ * callback returns; nothing it takes is kept (values are copied).
+ *
  * # Safety
  * As `authgate_credential_set_plaintext`.
  */
@@ -830,6 +838,9 @@ authgate_result authgate_credential_set_ha1(struct authgate_credential *credenti
  * Results: OK, NULL_PARAMETER, INVALID_ARGUMENT (unknown hash), INVALID_CREDENTIAL (bad
  * hex or wrong length), PANIC.
  *
+ * Call it only from the callback that received `credential`, on that thread, before the
+ * callback returns; nothing it takes is kept (values are copied).
+ *
  * # Safety
  * As `authgate_credential_set_plaintext`.
  */
@@ -843,6 +854,9 @@ authgate_result authgate_credential_set_ha1_hex(struct authgate_credential *cred
  * 32-byte derived key; copied). Serves Basic only. See `authgate_pbkdf2_sha256`.
  *
  * Results: OK, NULL_PARAMETER, INVALID_CREDENTIAL, PANIC.
+ *
+ * Call it only from the callback that received `credential`, on that thread, before the
+ * callback returns; nothing it takes is kept (values are copied).
  *
  * # Safety
  * As `authgate_credential_set_plaintext`; `salt` and `hash` readable for their lengths.
@@ -858,6 +872,9 @@ authgate_result authgate_credential_set_pbkdf2_sha256(struct authgate_credential
  * Sets the name of a Bearer token's owner (UTF-8, at most 128 bytes; copied).
  *
  * Results: OK, NULL_PARAMETER, INVALID_UTF8, INVALID_CREDENTIAL (too long), PANIC.
+ *
+ * Call it only from the callback that received `user`, on that thread, before the
+ * callback returns; the name is copied.
  *
  * # Safety
  * `user` must be the pointer passed to the running callback; `name` must point to
@@ -889,7 +906,9 @@ authgate_result authgate_engine_new(const struct authgate_config *config,
                                     struct authgate_engine **engine_out);
 
 /**
- * Releases an engine. NULL is ignored. No other call on it may be running or follow.
+ * Releases an engine and its replay table. NULL is ignored. Needs exclusive access: join
+ * the threads using the engine first; no other call on it may run or follow. Verdicts
+ * it produced stay valid (they do not point into the engine).
  *
  * # Safety
  * `engine` must be NULL or a pointer from `authgate_engine_new` not yet freed.
@@ -991,8 +1010,9 @@ authgate_result authgate_engine_write_challenge(const struct authgate_engine *en
 
 /**
  * Writes all challenges of a CHALLENGE verdict as one comma-separated `WWW-Authenticate`
- * value (RFC 9110 §11.6.1). Same buffer contract, results and thread-safety as
- * `authgate_engine_write_challenge`.
+ * value (RFC 9110 §11.6.1), into the caller's buffer (nothing to free). Same buffer
+ * contract, thread-safety and results as `authgate_engine_write_challenge` except
+ * INVALID_ARGUMENT: OK, NULL_PARAMETER, BUFFER_TOO_SMALL, WRONG_VERDICT, PANIC.
  *
  * # Safety
  * As `authgate_engine_write_challenge`.
@@ -1135,7 +1155,8 @@ struct authgate_verdict *authgate_verdict_new(void);
 void authgate_verdict_free(struct authgate_verdict *verdict);
 
 /**
- * The kind of the verdict; NONE for NULL. Not synchronized (see `authgate_verdict`).
+ * The kind of the verdict; NONE for NULL. Reads the verdict: not synchronized with a
+ * check into it on another thread (see `authgate_verdict`).
  *
  * # Safety
  * `verdict` must be NULL or a live verdict.
@@ -1146,6 +1167,8 @@ authgate_verdict_kind authgate_verdict_get_kind(const struct authgate_verdict *v
  * The HTTP status to answer with when authentication is required: 200, 401 or 400; 0 for
  * no verdict or NULL.
  *
+ * Reads the verdict: not synchronized with a check into it on another thread.
+ *
  * # Safety
  * `verdict` must be NULL or a live verdict.
  */
@@ -1153,6 +1176,8 @@ uint16_t authgate_verdict_status(const struct authgate_verdict *verdict);
 
 /**
  * Why a challenge was issued; NONE when the verdict is not a challenge.
+ *
+ * Reads the verdict: not synchronized with a check into it on another thread.
  *
  * # Safety
  * `verdict` must be NULL or a live verdict.
@@ -1163,6 +1188,8 @@ authgate_reason authgate_verdict_reason(const struct authgate_verdict *verdict);
  * Whether the challenge carries `stale=true` (the client knew the password but its nonce
  * expired); false when the verdict is not a challenge.
  *
+ * Reads the verdict: not synchronized with a check into it on another thread.
+ *
  * # Safety
  * `verdict` must be NULL or a live verdict.
  */
@@ -1172,6 +1199,8 @@ bool authgate_verdict_stale(const struct authgate_verdict *verdict);
  * Why the `Authorization` value is malformed: an `AUTHGATE_RESULT_MALFORMED_*` code;
  * OK when the verdict is not MALFORMED.
  *
+ * Reads the verdict: not synchronized with a check into it on another thread.
+ *
  * # Safety
  * `verdict` must be NULL or a live verdict.
  */
@@ -1179,6 +1208,8 @@ authgate_result authgate_verdict_error(const struct authgate_verdict *verdict);
 
 /**
  * The scheme that authenticated the request; NONE when not AUTHENTICATED.
+ *
+ * Reads the verdict: not synchronized with a check into it on another thread.
  *
  * # Safety
  * `verdict` must be NULL or a live verdict.
@@ -1191,7 +1222,8 @@ authgate_scheme authgate_verdict_scheme(const struct authgate_verdict *verdict);
  * valid until the next check into this verdict or `authgate_verdict_free`; do not free it.
  *
  * Results: OK, NULL_PARAMETER, WRONG_VERDICT (not AUTHENTICATED; the outputs are then
- * untouched), PANIC.
+ * untouched), PANIC. Reads the verdict: not synchronized with a check into it on another
+ * thread.
  *
  * # Safety
  * `verdict` must be a live verdict; `name_out` and `name_len_out` must be writable.

@@ -76,6 +76,7 @@ pub unsafe extern "C" fn authgate_config_new(
 }
 
 /// Releases a configuration. NULL is ignored. Engines built from it are not affected.
+/// Needs exclusive access: no other call on this config may run or follow.
 ///
 /// # Safety
 /// `config` must be NULL or a pointer from `authgate_config_new` not yet freed.

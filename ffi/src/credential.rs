@@ -92,6 +92,9 @@ pub type authgate_entropy_callback = Option<unsafe extern "C" fn(userdata: *mut 
 ///
 /// Results: OK, NULL_PARAMETER, INVALID_CREDENTIAL (too long), PANIC.
 ///
+/// Call it only from the callback that received `credential`, on that thread, before the
+/// callback returns; nothing it takes is kept (values are copied).
+///
 /// # Safety
 /// `credential` must be the pointer passed to the running callback; `password` must point
 /// to `password_len` readable bytes.
@@ -116,6 +119,9 @@ pub unsafe extern "C" fn authgate_credential_set_plaintext(
 ///
 /// Results: OK, NULL_PARAMETER, INVALID_ARGUMENT (unknown hash), INVALID_CREDENTIAL (wrong
 /// length), PANIC.
+///
+/// Call it only from the callback that received `credential`, on that thread, before the
+/// callback returns; nothing it takes is kept (values are copied).
 ///
 /// # Safety
 /// As `authgate_credential_set_plaintext`.
@@ -146,6 +152,9 @@ pub unsafe extern "C" fn authgate_credential_set_ha1(
 /// Results: OK, NULL_PARAMETER, INVALID_ARGUMENT (unknown hash), INVALID_CREDENTIAL (bad
 /// hex or wrong length), PANIC.
 ///
+/// Call it only from the callback that received `credential`, on that thread, before the
+/// callback returns; nothing it takes is kept (values are copied).
+///
 /// # Safety
 /// As `authgate_credential_set_plaintext`.
 #[no_mangle]
@@ -169,6 +178,9 @@ pub unsafe extern "C" fn authgate_credential_set_ha1_hex(
 /// 32-byte derived key; copied). Serves Basic only. See `authgate_pbkdf2_sha256`.
 ///
 /// Results: OK, NULL_PARAMETER, INVALID_CREDENTIAL, PANIC.
+///
+/// Call it only from the callback that received `credential`, on that thread, before the
+/// callback returns; nothing it takes is kept (values are copied).
 ///
 /// # Safety
 /// As `authgate_credential_set_plaintext`; `salt` and `hash` readable for their lengths.
@@ -194,6 +206,9 @@ pub unsafe extern "C" fn authgate_credential_set_pbkdf2_sha256(
 /// Sets the name of a Bearer token's owner (UTF-8, at most 128 bytes; copied).
 ///
 /// Results: OK, NULL_PARAMETER, INVALID_UTF8, INVALID_CREDENTIAL (too long), PANIC.
+///
+/// Call it only from the callback that received `user`, on that thread, before the
+/// callback returns; the name is copied.
 ///
 /// # Safety
 /// `user` must be the pointer passed to the running callback; `name` must point to

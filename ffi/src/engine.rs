@@ -95,7 +95,9 @@ unsafe fn store_ptr<T>(out: *mut *mut T, value: *mut T) -> Result<(), authgate_r
     unsafe { store(out, value) }
 }
 
-/// Releases an engine. NULL is ignored. No other call on it may be running or follow.
+/// Releases an engine and its replay table. NULL is ignored. Needs exclusive access: join
+/// the threads using the engine first; no other call on it may run or follow. Verdicts
+/// it produced stay valid (they do not point into the engine).
 ///
 /// # Safety
 /// `engine` must be NULL or a pointer from `authgate_engine_new` not yet freed.
@@ -295,8 +297,9 @@ pub unsafe extern "C" fn authgate_engine_write_challenge(
 }
 
 /// Writes all challenges of a CHALLENGE verdict as one comma-separated `WWW-Authenticate`
-/// value (RFC 9110 §11.6.1). Same buffer contract, results and thread-safety as
-/// `authgate_engine_write_challenge`.
+/// value (RFC 9110 §11.6.1), into the caller's buffer (nothing to free). Same buffer
+/// contract, thread-safety and results as `authgate_engine_write_challenge` except
+/// INVALID_ARGUMENT: OK, NULL_PARAMETER, BUFFER_TOO_SMALL, WRONG_VERDICT, PANIC.
 ///
 /// # Safety
 /// As `authgate_engine_write_challenge`.

@@ -333,7 +333,7 @@ impl From<ConfigError> for authgate_result {
 /// A static, NUL-terminated English description of a result code.
 ///
 /// `result` is an `authgate_result` value; any other number gets "unknown result code".
-/// The string is never freed. Thread-safe.
+/// Returns: never NULL; the string is static and must not be freed. Thread-safe.
 #[no_mangle]
 pub extern "C" fn authgate_result_message(result: u32) -> *const c_char {
     guard(c"unknown result code".as_ptr(), || match authgate_result::from_code(result) {
@@ -343,13 +343,14 @@ pub extern "C" fn authgate_result_message(result: u32) -> *const c_char {
 }
 
 /// Whether `result` is one of the `AUTHGATE_RESULT_MALFORMED_*` codes (HTTP 400).
-/// Thread-safe.
+/// Returns: true or false; no pointer, nothing to free. Thread-safe.
 #[no_mangle]
 pub extern "C" fn authgate_result_is_malformed(result: u32) -> bool {
     (200..300).contains(&result) && authgate_result::from_code(result).is_some()
 }
 
-/// The library version, a static NUL-terminated string such as "0.1.0". Thread-safe.
+/// The library version, a static NUL-terminated string such as "0.1.0".
+/// Returns: never NULL; static, must not be freed. Thread-safe.
 #[no_mangle]
 pub extern "C" fn authgate_version() -> *const c_char {
     c_message!(env!("CARGO_PKG_VERSION")).as_ptr()

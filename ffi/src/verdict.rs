@@ -86,7 +86,8 @@ unsafe fn read<'a>(v: *const authgate_verdict) -> Option<&'a Verdict> {
     unsafe { v.as_ref() }.and_then(|v| v.verdict.as_ref())
 }
 
-/// The kind of the verdict; NONE for NULL. Not synchronized (see `authgate_verdict`).
+/// The kind of the verdict; NONE for NULL. Reads the verdict: not synchronized with a
+/// check into it on another thread (see `authgate_verdict`).
 ///
 /// # Safety
 /// `verdict` must be NULL or a live verdict.
@@ -103,6 +104,8 @@ pub unsafe extern "C" fn authgate_verdict_get_kind(verdict: *const authgate_verd
 /// The HTTP status to answer with when authentication is required: 200, 401 or 400; 0 for
 /// no verdict or NULL.
 ///
+/// Reads the verdict: not synchronized with a check into it on another thread.
+///
 /// # Safety
 /// `verdict` must be NULL or a live verdict.
 #[no_mangle]
@@ -111,6 +114,8 @@ pub unsafe extern "C" fn authgate_verdict_status(verdict: *const authgate_verdic
 }
 
 /// Why a challenge was issued; NONE when the verdict is not a challenge.
+///
+/// Reads the verdict: not synchronized with a check into it on another thread.
 ///
 /// # Safety
 /// `verdict` must be NULL or a live verdict.
@@ -125,6 +130,8 @@ pub unsafe extern "C" fn authgate_verdict_reason(verdict: *const authgate_verdic
 /// Whether the challenge carries `stale=true` (the client knew the password but its nonce
 /// expired); false when the verdict is not a challenge.
 ///
+/// Reads the verdict: not synchronized with a check into it on another thread.
+///
 /// # Safety
 /// `verdict` must be NULL or a live verdict.
 #[no_mangle]
@@ -134,6 +141,8 @@ pub unsafe extern "C" fn authgate_verdict_stale(verdict: *const authgate_verdict
 
 /// Why the `Authorization` value is malformed: an `AUTHGATE_RESULT_MALFORMED_*` code;
 /// OK when the verdict is not MALFORMED.
+///
+/// Reads the verdict: not synchronized with a check into it on another thread.
 ///
 /// # Safety
 /// `verdict` must be NULL or a live verdict.
@@ -146,6 +155,8 @@ pub unsafe extern "C" fn authgate_verdict_error(verdict: *const authgate_verdict
 }
 
 /// The scheme that authenticated the request; NONE when not AUTHENTICATED.
+///
+/// Reads the verdict: not synchronized with a check into it on another thread.
 ///
 /// # Safety
 /// `verdict` must be NULL or a live verdict.
@@ -162,7 +173,8 @@ pub unsafe extern "C" fn authgate_verdict_scheme(verdict: *const authgate_verdic
 /// valid until the next check into this verdict or `authgate_verdict_free`; do not free it.
 ///
 /// Results: OK, NULL_PARAMETER, WRONG_VERDICT (not AUTHENTICATED; the outputs are then
-/// untouched), PANIC.
+/// untouched), PANIC. Reads the verdict: not synchronized with a check into it on another
+/// thread.
 ///
 /// # Safety
 /// `verdict` must be a live verdict; `name_out` and `name_len_out` must be writable.
