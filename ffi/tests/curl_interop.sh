@@ -69,7 +69,7 @@ sent_authorization() {
 
 start_server main || exit 1
 start_server md5 --algorithms MD5 || exit 1
-start_server short --nonce-lifetime 2 || exit 1
+start_server short --nonce-lifetime 3 || exit 1
 ROOT=${URL_main%/protected}/
 
 # 1. No credentials: 401 with one WWW-Authenticate per challenge.
@@ -146,14 +146,14 @@ else
     echo "skip - this curl sends one Authorization field for two -H"
 fi
 
-# 9. Expired nonce (lifetime 2 s): the right response on it gets 401 with stale=true, both
+# 9. Expired nonce (lifetime 3 s): the right response on it gets 401 with stale=true, both
 #    for the header resent as is and for a fresh nc computed with the password.
 fetch short --digest -u "$USER_NAME:$USER_PASS" "$URL_short"
 old=$(sent_authorization short)
 if [ "$(code short)" != 200 ] || [ -z "$old" ]; then
     not_ok "short-lifetime server: curl --digest 200 first (got $(code short))" "$TMP/short.headers" "$TMP/short.log"
 else
-    sleep 4
+    sleep 5
     fetch stale_same -H "Authorization: $old" "$URL_short"
     if [ "$(code stale_same)" = 401 ] && grep -qi '^WWW-Authenticate: Digest .*stale=true' "$TMP/stale_same.headers"; then
         ok "expired nonce, header resent: 401 stale=true"
