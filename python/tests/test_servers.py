@@ -170,6 +170,9 @@ def test_demo_cli_https(tmp_path):
         assert curl_line.startswith("curl -k --digest -u carol:s3cret https://127.0.0.1:")
         out = subprocess.run(curl_line.split() + ["-s"], capture_output=True, text=True, timeout=30).stdout
         assert json.loads(out)["user"] == "carol"
+        import urllib3
+
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         assert requests.get(url + "api/status", verify=False).status_code == 401
     finally:
         stop(proc)
