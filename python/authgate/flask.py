@@ -500,13 +500,6 @@ class HTTPDigestAuth(HTTPAuth):
 
     # -- the Rust authenticator, rebuilt when the configuration changes -------------------
 
-    def _keys(self):
-        if self.key is not None:
-            return self.key, None
-        ctx = _cv_app.get(None)
-        config = ctx.app.config if ctx is not None else {}
-        return _app_keys(config.get("SECRET_KEY"), config.get("SECRET_KEY_FALLBACKS"))
-
     _CONFIG = frozenset({"realm", "scheme", "algorithm", "qop", "use_ha1_pw", "key", "nonce_lifetime", "check_uri",
                          "replay_store", "authentication_info"})
 
@@ -516,21 +509,25 @@ class HTTPDigestAuth(HTTPAuth):
         object.__setattr__(self, name, value)
 
     def _authenticator(self):
-        if self.key is not None:
-            keys = (self.key, None)
-        else:
-            ctx = _cv_app.get(None)
-            config = ctx.app.config if ctx is not None else {}
-            keys = _app_keys(config.get("SECRET_KEY"), config.get("SECRET_KEY_FALLBACKS"))
         cache_key = self._cache_key
-        if cache_key is not None and cache_key[0] is keys and cache_key[1] == tuple(self.qop or ()):
+        if self.key is not None:
+            if cache_key is not None:
+                return self._authn
+            return self._build_authenticator((self.key, None), None)
+        ctx = _cv_app.get(None)
+        config = ctx.app.config if ctx is not None else {}
+        secret = config.get("SECRET_KEY")
+        fallbacks = config.get("SECRET_KEY_FALLBACKS")
+        # Rebuilt when a configuration attribute is assigned (see __setattr__) or the app's
+        # SECRET_KEY / SECRET_KEY_FALLBACKS change.
+        if cache_key is not None and cache_key[0] is secret and cache_key[1] is fallbacks:
             return self._authn
-        return self._build_authenticator(keys)
+        return self._build_authenticator(_app_keys(secret, fallbacks), (secret, fallbacks))
 
-    def _build_authenticator(self, keys):
+    def _build_authenticator(self, keys, source):
         key, previous = keys
         algorithms = self.algorithm if isinstance(self.algorithm, list) else [self.algorithm]
-        cache_key = (keys, tuple(self.qop or ()))
+        cache_key = source or (None, None)
         if True:
             self._authn = _ag.DigestAuthenticator(
                 self.realm,

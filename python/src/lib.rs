@@ -729,8 +729,39 @@ struct DigestAuthenticator {
     use_ha1_pw: bool,
     check_uri: bool,
     auth_info: bool,
+    nonce_cache: NonceCache,
     #[pyo3(get)]
     default_opaque: String,
+}
+
+/// Nonces whose HMAC tag was already verified (with the opaque they are bound to), so a
+/// client's next requests on the same nonce skip the HMAC. Bounded; cleared when full.
+/// Entries are only ever added after the core's `nonce::verify` accepted the nonce.
+struct NonceCache {
+    map: Mutex<HashMap<Vec<u8>, (Vec<u8>, u64, NonceId)>>,
+}
+
+impl NonceCache {
+    const CAPACITY: usize = 4096;
+
+    fn new() -> Self {
+        NonceCache { map: Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, raw: &[u8], opaque: &[u8]) -> Option<(u64, NonceId)> {
+        let map = self.map.lock().ok()?;
+        let (o, issued, id) = map.get(raw)?;
+        (o.as_slice() == opaque).then_some((*issued, *id))
+    }
+
+    fn put(&self, raw: &[u8], opaque: &[u8], issued: u64, id: NonceId) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() >= Self::CAPACITY {
+                map.clear();
+            }
+            map.insert(raw.to_vec(), (opaque.to_vec(), issued, id));
+        }
+    }
 }
 
 /// Result of a Digest check, as a tuple for speed:
@@ -793,6 +824,7 @@ impl DigestAuthenticator {
             use_ha1_pw,
             check_uri,
             auth_info,
+            nonce_cache: NonceCache::new(),
             default_opaque,
         })
     }
@@ -878,7 +910,10 @@ impl DigestAuthenticator {
         let opaque_ok = match verify_opaque.filter(|v| !v.is_none()) {
             Some(cb) => cb.call1((opaque.as_deref(),))?.is_truthy()?,
             // authgate's own opaque: a constant-time compare here.
-            None => opaque.as_deref().is_some_and(|o| ct_eq_bytes(o.as_bytes(), self.default_opaque.as_bytes())),
+            // (The opaque is public, sent in every challenge: only its content is compared.)
+            None => opaque
+                .as_deref()
+                .is_some_and(|o| o.len() == self.default_opaque.len() && bool::from(o.as_bytes().ct_eq(self.default_opaque.as_bytes()))),
         };
         if !opaque_ok {
             return fail("opaque-mismatch", false);
@@ -896,21 +931,36 @@ impl DigestAuthenticator {
                 let Some(raw_nonce) = unhex(nonce_text.as_bytes()).filter(|r| r.len() == 32) else {
                     return fail("invalid-nonce", false);
                 };
-                let mut b64 = [0u8; 43];
-                let _ = B64URL.encode_slice(&raw_nonce, &mut b64);
-                let st = nonce::verify(
-                    &b64,
-                    &self.key,
-                    self.previous_key.as_ref(),
-                    self.realm.as_bytes(),
-                    opaque.as_deref().unwrap_or("").as_bytes(),
-                    now.unwrap_or_else(now_secs),
-                    self.lifetime,
-                );
-                match st {
-                    NonceStatus::Valid { issued, id } => Some((issued, id, false)),
-                    NonceStatus::Expired { issued, id } => Some((issued, id, true)),
-                    NonceStatus::Invalid => return fail("invalid-nonce", false),
+                let opaque_bytes = opaque.as_deref().unwrap_or("").as_bytes();
+                let now = now.unwrap_or_else(now_secs);
+                match self.nonce_cache.get(&raw_nonce, opaque_bytes) {
+                    // A nonce whose tag was verified before: only its age is left to check.
+                    Some((issued, id)) => {
+                        let l = self.lifetime;
+                        let expired = now.saturating_sub(issued) > l.max_age || issued.saturating_sub(now) > l.max_skew;
+                        Some((issued, id, expired))
+                    }
+                    None => {
+                        let mut b64 = [0u8; 43];
+                        let _ = B64URL.encode_slice(&raw_nonce, &mut b64);
+                        let st = nonce::verify(
+                            &b64,
+                            &self.key,
+                            self.previous_key.as_ref(),
+                            self.realm.as_bytes(),
+                            opaque_bytes,
+                            now,
+                            self.lifetime,
+                        );
+                        match st {
+                            NonceStatus::Valid { issued, id } => {
+                                self.nonce_cache.put(&raw_nonce, opaque_bytes, issued, id);
+                                Some((issued, id, false))
+                            }
+                            NonceStatus::Expired { issued, id } => Some((issued, id, true)),
+                            NonceStatus::Invalid => return fail("invalid-nonce", false),
+                        }
+                    }
                 }
             }
         };
