@@ -8,7 +8,7 @@ PY_VENV     := $(PY_DIR)/.venv
 PY          := $(PY_VENV)/bin/python
 PY_STAMP    := $(PY_VENV)/.deps-4
 PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright
-PY_APT_PKGS := redis-server chromium curl
+PY_APT_PKGS := redis-server chromium curl openssl
 ARGS        ?=
 
 TEST_TARGETS += python-test

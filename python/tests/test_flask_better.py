@@ -300,3 +300,29 @@ def test_challenge_escapes_realm():
     auth = HTTPBasicAuth(realm='a "quoted" \\ realm')
     c = app_with(auth)
     assert c.get("/p").headers["WWW-Authenticate"] == 'Basic realm="a \\"quoted\\" \\\\ realm"'
+
+
+def test_check_uri_false_for_rewriting_proxies():
+    c = app_with(digest_auth(check_uri=False))
+    d = first_challenge(c)
+    assert c.get("/p", headers={"Authorization": digest_header(d, "john", "bye", "GET", "/mounted/p")}).status_code == 200
+
+
+def test_multi_scheme_match_is_case_insensitive():
+    b = HTTPBasicAuth()
+    t = HTTPTokenAuth("MyToken")
+
+    @t.verify_token
+    def vt(tok):
+        return tok == "this-is-the-token!"
+
+    m = MultiAuth(b, t)
+    app = Flask(__name__)
+
+    @app.route("/p")
+    @m.login_required
+    def view():
+        return "x"
+
+    # RFC 9110: schemes are case-insensitive (Flask-HTTPAuth's MultiAuth compares them exactly).
+    assert app.test_client().get("/p", headers={"Authorization": "mytoken this-is-the-token!"}).status_code == 200
