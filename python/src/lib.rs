@@ -29,7 +29,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use subtle::ConstantTimeEq;
 
-create_exception!(_authgate, AuthgateError, PyException, "Base class of authgate's exceptions.");
+create_exception!(
+    _authgate,
+    AuthgateError,
+    PyException,
+    "Base class of authgate's exceptions."
+);
 create_exception!(
     _authgate,
     MalformedHeader,
@@ -86,7 +91,9 @@ fn value_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Cow::Owned(b.as_bytes().to_vec()));
     }
-    let s = obj.cast::<PyString>().map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
+    let s = obj
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
     let s = s.to_cow()?;
     if s.is_ascii() {
         return Ok(Cow::Owned(s.into_owned().into_bytes()));
@@ -139,7 +146,8 @@ fn unhex(s: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn key32(obj: &[u8]) -> PyResult<[u8; 32]> {
-    obj.try_into().map_err(|_| config_err("a nonce key is exactly 32 bytes (see derive_key)"))
+    obj.try_into()
+        .map_err(|_| config_err("a nonce key is exactly 32 bytes (see derive_key)"))
 }
 
 fn algorithm(name: &str) -> PyResult<Algorithm> {
@@ -149,7 +157,10 @@ fn algorithm(name: &str) -> PyResult<Algorithm> {
 }
 
 fn qop_set(names: &[String]) -> PyResult<QopSet> {
-    let mut q = QopSet { auth: false, auth_int: false };
+    let mut q = QopSet {
+        auth: false,
+        auth_int: false,
+    };
     for n in names {
         match Qop::from_name(n.trim().as_bytes()) {
             Some(Qop::Auth) => q.auth = true,
@@ -192,7 +203,9 @@ fn value_bytes_utf8(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }
-    let s = obj.cast::<PyString>().map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
+    let s = obj
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
     Ok(s.to_cow()?.into_owned().into_bytes())
 }
 
@@ -264,7 +277,11 @@ impl Authorization {
     }
     /// The value of param `name` (case-insensitive), unescaped.
     fn get(&self, name: &str) -> Option<String> {
-        self.params_list.as_ref()?.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+        self.params_list
+            .as_ref()?
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
     }
     fn __repr__(&self) -> String {
         format!("Authorization(scheme={:?})", self.scheme)
@@ -285,7 +302,11 @@ fn parse_authorization(value: &Bound<'_, PyAny>) -> PyResult<Authorization> {
             })
             .collect()
     });
-    Ok(Authorization { scheme: auth.scheme().to_owned(), token68: auth.token68().map(str::to_owned), params_list })
+    Ok(Authorization {
+        scheme: auth.scheme().to_owned(),
+        token68: auth.token68().map(str::to_owned),
+        params_list,
+    })
 }
 
 /// Decodes Basic credentials (`Basic <token68>`, scheme checked) into `(user, password)`,
@@ -302,7 +323,10 @@ fn decode_basic(value: &Bound<'_, PyAny>) -> PyResult<(String, String)> {
 fn basic_pair(c: &BasicCredentials<'_>) -> (String, String) {
     let mut u = [0u8; 2 * authgate::limits::MAX_BASIC_DECODED];
     let mut p = [0u8; 2 * authgate::limits::MAX_BASIC_DECODED];
-    (c.user(&mut u).unwrap_or("").to_owned(), c.password(&mut p).unwrap_or("").to_owned())
+    (
+        c.user(&mut u).unwrap_or("").to_owned(),
+        c.password(&mut p).unwrap_or("").to_owned(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -334,7 +358,11 @@ fn basic_credentials(value: Option<&Bound<'_, PyAny>>, scheme: &str) -> PyResult
 /// An application-defined scheme (`lenient=True`) takes everything after the scheme word as
 /// the token, as Flask-HTTPAuth does, refusing only control characters and over-long values.
 #[pyfunction]
-fn token_credentials(value: Option<&Bound<'_, PyAny>>, scheme: &str, lenient: bool) -> PyResult<Option<(String, String)>> {
+fn token_credentials(
+    value: Option<&Bound<'_, PyAny>>,
+    scheme: &str,
+    lenient: bool,
+) -> PyResult<Option<(String, String)>> {
     let Some(value) = value else { return Ok(None) };
     let bytes = value_bytes(value)?;
     if lenient {
@@ -364,7 +392,10 @@ fn token_credentials(value: Option<&Bound<'_, PyAny>>, scheme: &str, lenient: bo
 
 fn trim_ows(b: &[u8]) -> &[u8] {
     let start = b.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(b.len());
-    let end = b.iter().rposition(|&c| c != b' ' && c != b'\t').map_or(start, |e| e + 1);
+    let end = b
+        .iter()
+        .rposition(|&c| c != b' ' && c != b'\t')
+        .map_or(start, |e| e + 1);
     &b[start..end.max(start)]
 }
 
@@ -526,9 +557,15 @@ fn compat_digest_challenge(
 #[pyo3(signature = (key, realm, opaque = "", now = None))]
 fn issue_nonce(key: &[u8], realm: &str, opaque: &str, now: Option<u64>) -> PyResult<String> {
     let k = NonceKey::new(&key32(key)?);
-    Ok(authgate::Nonce::issue(&k, realm.as_bytes(), opaque.as_bytes(), now.unwrap_or_else(now_secs), salt())
-        .as_str()
-        .to_owned())
+    Ok(authgate::Nonce::issue(
+        &k,
+        realm.as_bytes(),
+        opaque.as_bytes(),
+        now.unwrap_or_else(now_secs),
+        salt(),
+    )
+    .as_str()
+    .to_owned())
 }
 
 /// Checks a nonce: `("valid" | "expired", issued, id)` or `("invalid", 0, b"")`.
@@ -555,7 +592,10 @@ fn verify_nonce<'py>(
         realm.as_bytes(),
         opaque.as_bytes(),
         now.unwrap_or_else(now_secs),
-        Lifetime { max_age: lifetime, max_skew: skew },
+        Lifetime {
+            max_age: lifetime,
+            max_skew: skew,
+        },
     );
     Ok(match st {
         NonceStatus::Valid { issued, id } => ("valid", issued, PyBytes::new(py, &id)),
@@ -630,12 +670,18 @@ impl MemoryReplayStore {
             257..=1024 => (Table::Medium(Box::new(ReplayTable::new())), 1024),
             _ => (Table::Large(Box::new(ReplayTable::new())), 4096),
         };
-        MemoryReplayStore { inner: Mutex::new(TableState { table, calls: 0 }), capacity, max_age }
+        MemoryReplayStore {
+            inner: Mutex::new(TableState { table, calls: 0 }),
+            capacity,
+            max_age,
+        }
     }
 
     /// `"fresh"`, `"replayed"` or `"stale"` for this (nonce id, nc); records it when fresh.
     fn check_and_record(&self, py: Python<'_>, nonce_id: &[u8], issued: u64, nc: u32) -> PyResult<&'static str> {
-        let id: NonceId = nonce_id.try_into().map_err(|_| PyValueError::new_err("nonce ids are 16 bytes"))?;
+        let id: NonceId = nonce_id
+            .try_into()
+            .map_err(|_| PyValueError::new_err("nonce ids are 16 bytes"))?;
         Ok(outcome_name(py.detach(|| self.record(&id, issued, nc))))
     }
 
@@ -659,13 +705,17 @@ enum Replay {
 impl Replay {
     fn from_py(obj: Option<&Bound<'_, PyAny>>, max_age: u64) -> PyResult<Replay> {
         match obj {
-            None => Ok(Replay::Memory(Python::attach(|py| Py::new(py, MemoryReplayStore::new(4096, max_age)))?)),
+            None => Ok(Replay::Memory(Python::attach(|py| {
+                Py::new(py, MemoryReplayStore::new(4096, max_age))
+            })?)),
             Some(o) if o.is_none() => Ok(Replay::Memory(Py::new(o.py(), MemoryReplayStore::new(4096, max_age))?)),
             Some(o) => match o.cast::<MemoryReplayStore>() {
                 Ok(m) => Ok(Replay::Memory(m.clone().unbind())),
                 Err(_) => {
                     if !o.hasattr("check_and_record")? {
-                        return Err(PyTypeError::new_err("a replay store needs check_and_record(nonce_id, issued, nc)"));
+                        return Err(PyTypeError::new_err(
+                            "a replay store needs check_and_record(nonce_id, issued, nc)",
+                        ));
                     }
                     Ok(Replay::Python(o.clone().unbind(), Mutex::new(None)))
                 }
@@ -738,14 +788,19 @@ struct DigestAuthenticator {
 /// client's next requests on the same nonce skip the HMAC. Bounded; cleared when full.
 /// Entries are only ever added after the core's `nonce::verify` accepted the nonce.
 struct NonceCache {
-    map: Mutex<HashMap<Vec<u8>, (Vec<u8>, u64, NonceId)>>,
+    map: Mutex<HashMap<Vec<u8>, VerifiedNonce>>,
 }
+
+/// (the opaque it is bound to, issue time, id)
+type VerifiedNonce = (Vec<u8>, u64, NonceId);
 
 impl NonceCache {
     const CAPACITY: usize = 4096;
 
     fn new() -> Self {
-        NonceCache { map: Mutex::new(HashMap::new()) }
+        NonceCache {
+            map: Mutex::new(HashMap::new()),
+        }
     }
 
     fn get(&self, raw: &[u8], opaque: &[u8]) -> Option<(u64, NonceId)> {
@@ -806,11 +861,16 @@ impl DigestAuthenticator {
         if algs.is_empty() {
             return Err(config_err(authgate::ConfigError::NoAlgorithm));
         }
-        let qop_names: Vec<String> = qop.iter().map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()).collect();
+        let qop_names: Vec<String> = qop
+            .iter()
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty())
+            .collect();
         let qop = qop_set(&qop_names)?;
         let key = key32(key)?;
         // Not a secret (nonces are bound to it, not keyed by it): the same across key rotations.
-        let default_opaque = hex(&sha256(&[b"authgate opaque v1:".as_slice(), realm.as_bytes()].concat()).as_bytes()[..16]);
+        let default_opaque =
+            hex(&sha256(&[b"authgate opaque v1:".as_slice(), realm.as_bytes()].concat()).as_bytes()[..16]);
         Ok(DigestAuthenticator {
             scheme: scheme.to_owned(),
             realm: realm.to_owned(),
@@ -819,7 +879,10 @@ impl DigestAuthenticator {
             qop,
             key: NonceKey::new(&key),
             previous_key: previous_key.map(key32).transpose()?.map(|k| NonceKey::new(&k)),
-            lifetime: Lifetime { max_age: lifetime, max_skew: skew },
+            lifetime: Lifetime {
+                max_age: lifetime,
+                max_skew: skew,
+            },
             replay: Replay::from_py(replay_store, lifetime + skew + 60)?,
             use_ha1_pw,
             check_uri,
@@ -832,7 +895,13 @@ impl DigestAuthenticator {
     /// A fresh keyed nonce bound to this realm and `opaque`, in hex (64 characters).
     #[pyo3(signature = (opaque, now = None))]
     fn new_nonce(&self, opaque: &str, now: Option<u64>) -> String {
-        let n = authgate::Nonce::issue(&self.key, self.realm.as_bytes(), opaque.as_bytes(), now.unwrap_or_else(now_secs), salt());
+        let n = authgate::Nonce::issue(
+            &self.key,
+            self.realm.as_bytes(),
+            opaque.as_bytes(),
+            now.unwrap_or_else(now_secs),
+            salt(),
+        );
         let mut raw = [0u8; 36];
         let len = B64URL.decode_slice(n.as_str(), &mut raw).unwrap_or(0);
         hex(&raw[..len])
@@ -843,7 +912,9 @@ impl DigestAuthenticator {
     fn challenges(&self, nonce: &str, opaque: &str, stale: bool) -> Vec<String> {
         self.algorithms
             .iter()
-            .map(|(_, name)| compat_digest_challenge(&self.scheme, &self.realm, nonce, opaque, name, &self.qop_names, stale))
+            .map(|(_, name)| {
+                compat_digest_challenge(&self.scheme, &self.realm, nonce, opaque, name, &self.qop_names, stale)
+            })
             .collect()
     }
 
@@ -889,7 +960,12 @@ impl DigestAuthenticator {
             return Err(malformed(ParseError::UriMismatch));
         }
         let fail = |reason: &str, stale: bool| -> PyResult<Option<DigestResult>> {
-            Ok(Some((401, reason.to_owned(), stale.into_pyobject(py)?.to_owned().into_any().unbind(), None)))
+            Ok(Some((
+                401,
+                reason.to_owned(),
+                stale.into_pyobject(py)?.to_owned().into_any().unbind(),
+                None,
+            )))
         };
         let alg = match c.algorithm {
             Known::Known(a) if self.algorithms.iter().any(|(x, _)| *x == a) => a,
@@ -906,14 +982,16 @@ impl DigestAuthenticator {
         if c.userhash {
             return fail("unknown-user", false);
         }
-        let opaque = c.opaque.map(|o| text(&o.segments().flatten().copied().collect::<Vec<u8>>()));
+        let opaque = c
+            .opaque
+            .map(|o| text(&o.segments().flatten().copied().collect::<Vec<u8>>()));
         let opaque_ok = match verify_opaque.filter(|v| !v.is_none()) {
             Some(cb) => cb.call1((opaque.as_deref(),))?.is_truthy()?,
             // authgate's own opaque: a constant-time compare here.
             // (The opaque is public, sent in every challenge: only its content is compared.)
-            None => opaque
-                .as_deref()
-                .is_some_and(|o| o.len() == self.default_opaque.len() && bool::from(o.as_bytes().ct_eq(self.default_opaque.as_bytes()))),
+            None => opaque.as_deref().is_some_and(|o| {
+                o.len() == self.default_opaque.len() && bool::from(o.as_bytes().ct_eq(self.default_opaque.as_bytes()))
+            }),
         };
         if !opaque_ok {
             return fail("opaque-mismatch", false);
@@ -984,7 +1062,9 @@ impl DigestAuthenticator {
         let body_bytes;
         let body_hash = match qop {
             Some(Qop::AuthInt) => {
-                let Some(b) = body.filter(|b| !b.is_none()) else { return fail("body-unavailable", false) };
+                let Some(b) = body.filter(|b| !b.is_none()) else {
+                    return fail("body-unavailable", false);
+                };
                 body_bytes = value_bytes_utf8(&b.call0()?)?;
                 let mut h = Hasher::new(hash).ok_or_else(|| config_err("hash family not built"))?;
                 h.update(&body_bytes);
@@ -992,13 +1072,18 @@ impl DigestAuthenticator {
             }
             _ => None,
         };
-        let input = ResponseInput { method: method.as_bytes(), body_hash: body_hash.as_ref() };
+        let input = ResponseInput {
+            method: method.as_bytes(),
+            body_hash: body_hash.as_ref(),
+        };
         // Unknown users cost one response computation too.
         let fallback = HashOutput::zeroed(hash.output_len());
         let expected = digest::response(alg, ha1.as_ref().unwrap_or(&fallback), &c, &input);
         let sent = c.response.as_unescaped().and_then(HashOutput::from_hex);
         let matches = match (expected, sent) {
-            (Some(e), Some(s)) if e.as_bytes().len() == s.as_bytes().len() => bool::from(e.as_bytes().ct_eq(s.as_bytes())),
+            (Some(e), Some(s)) if e.as_bytes().len() == s.as_bytes().len() => {
+                bool::from(e.as_bytes().ct_eq(s.as_bytes()))
+            }
             _ => false,
         };
         match (&lookup, &ha1) {
@@ -1029,7 +1114,15 @@ impl DigestAuthenticator {
         }
         let info = qop.filter(|_| self.auth_info).map(|q| {
             let rspauth = match (q, &ha1) {
-                (Qop::Auth, Some(h)) => digest::response(alg, h, &c, &ResponseInput { method: b"", body_hash: None }),
+                (Qop::Auth, Some(h)) => digest::response(
+                    alg,
+                    h,
+                    &c,
+                    &ResponseInput {
+                        method: b"",
+                        body_hash: None,
+                    },
+                ),
                 _ => None,
             };
             let mut cnonce = heapless::Vec::new();
@@ -1038,7 +1131,13 @@ impl DigestAuthenticator {
                     let _ = cnonce.extend_from_slice(seg);
                 }
             }
-            let ai = AuthInfo { rspauth, qop: Some(q), nc: c.nc, cnonce, nextnonce: None };
+            let ai = AuthInfo {
+                rspauth,
+                qop: Some(q),
+                nc: c.nc,
+                cnonce,
+                nextnonce: None,
+            };
             let mut s = render_with(|b| render::authentication_info(&ai, b));
             if let Some(n) = &nextnonce {
                 s.push_str(", nextnonce=\"");
@@ -1047,7 +1146,11 @@ impl DigestAuthenticator {
             }
             s
         });
-        let alg_name = self.algorithms.iter().find(|(a, _)| *a == alg).map_or(alg.name(), |(_, n)| n.as_str());
+        let alg_name = self
+            .algorithms
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .map_or(alg.name(), |(_, n)| n.as_str());
         Ok(Some((200, user, PyString::new(py, alg_name).into_any().unbind(), info)))
     }
 }
@@ -1064,7 +1167,9 @@ impl DigestAuthenticator {
                 if let Some(a) = Algorithm::from_name(k.as_bytes()) {
                     if a.hash() == hash {
                         let v: String = v.extract()?;
-                        return Ok(StoredCredential::ha1_hex(hash, v.as_bytes()).map_or(Lookup::Unusable, Lookup::Found));
+                        return Ok(
+                            StoredCredential::ha1_hex(hash, v.as_bytes()).map_or(Lookup::Unusable, Lookup::Found)
+                        );
                     }
                 }
             }
@@ -1110,7 +1215,10 @@ impl CredentialStore for PyStore {
         }
         let cb = self.lookup.as_ref()?;
         Python::attach(|py| {
-            let r = cb.bind(py).call1((username,)).and_then(|v| v.extract::<Option<String>>());
+            let r = cb
+                .bind(py)
+                .call1((username,))
+                .and_then(|v| v.extract::<Option<String>>());
             match r {
                 Ok(pw) => StoredCredential::plaintext(pw?.as_bytes()),
                 Err(e) => {
@@ -1170,9 +1278,20 @@ struct Verdict {
 impl Verdict {
     fn __repr__(&self) -> String {
         match self.status {
-            200 => format!("Verdict(200, user={:?}, scheme={:?})", self.user.as_deref().unwrap_or(""), self.scheme.unwrap_or("")),
-            401 => format!("Verdict(401, reason={:?}, stale={})", self.reason.as_deref().unwrap_or(""), self.stale),
-            s => format!("Verdict({s}, error={:?})", self.error.as_ref().map(|e| e.0.as_str()).unwrap_or("")),
+            200 => format!(
+                "Verdict(200, user={:?}, scheme={:?})",
+                self.user.as_deref().unwrap_or(""),
+                self.scheme.unwrap_or("")
+            ),
+            401 => format!(
+                "Verdict(401, reason={:?}, stale={})",
+                self.reason.as_deref().unwrap_or(""),
+                self.stale
+            ),
+            s => format!(
+                "Verdict({s}, error={:?})",
+                self.error.as_ref().map(|e| e.0.as_str()).unwrap_or("")
+            ),
         }
     }
 }
@@ -1208,7 +1327,10 @@ impl Engine {
         allow_rfc2069: bool,
     ) -> PyResult<Self> {
         let schemes = schemes.iter().map(|s| scheme_named(s)).collect::<PyResult<Vec<_>>>()?;
-        let algs = algorithms.iter().map(|a| self::algorithm(a)).collect::<PyResult<Vec<_>>>()?;
+        let algs = algorithms
+            .iter()
+            .map(|a| self::algorithm(a))
+            .collect::<PyResult<Vec<_>>>()?;
         let mut config = Config::new(realm)
             .and_then(|c| c.schemes(&schemes))
             .and_then(|c| c.algorithms(&algs))
@@ -1232,7 +1354,12 @@ impl Engine {
                 (d, u)
             })
             .collect();
-        let store = PyStore { users, lookup, tokens, error: Mutex::new(None) };
+        let store = PyStore {
+            users,
+            lookup,
+            tokens,
+            error: Mutex::new(None),
+        };
         let replay = Replay::from_py(replay_store, nonce_lifetime + max_clock_skew + 60)?;
         let mut engine = CoreEngine::new(config, &key32(key)?, store, replay).map_err(config_err)?;
         if let Some(p) = previous_key {
@@ -1261,7 +1388,10 @@ impl Engine {
         if let Some(b) = body {
             req.body = Body::Bytes(b);
         }
-        let ctx = Context { now: now.unwrap_or_else(now_secs), salt: salt() };
+        let ctx = Context {
+            now: now.unwrap_or_else(now_secs),
+            salt: salt(),
+        };
         let verdict = self.engine.check(&req, ctx);
         if let Some(e) = self.engine.store().error.lock().ok().and_then(|mut s| s.take()) {
             return Err(e);
@@ -1291,7 +1421,10 @@ impl Engine {
         let ch = self.engine.challenge(
             authgate::Reason::NoCredentials,
             stale,
-            Context { now: now.unwrap_or_else(now_secs), salt: salt() },
+            Context {
+                now: now.unwrap_or_else(now_secs),
+                salt: salt(),
+            },
         );
         self.render_challenges(&ch)
     }
@@ -1305,7 +1438,9 @@ impl Engine {
 
 impl Engine {
     fn render_challenges(&self, ch: &authgate::Challenge) -> Vec<String> {
-        (0..self.engine.challenge_count()).map(|i| render_with(|b| self.engine.write_challenge(ch, i, b))).collect()
+        (0..self.engine.challenge_count())
+            .map(|i| render_with(|b| self.engine.write_challenge(ch, i, b)))
+            .collect()
     }
 
     fn verdict(&self, v: CoreVerdict) -> Verdict {
@@ -1324,8 +1459,10 @@ impl Engine {
             CoreVerdict::Authenticated(a) => {
                 out.user = Some(a.user.as_str().to_owned());
                 out.scheme = Some(a.scheme.name());
-                out.authentication_info =
-                    a.auth_info.as_ref().map(|i| render_with(|b| self.engine.write_authentication_info(i, b)));
+                out.authentication_info = a
+                    .auth_info
+                    .as_ref()
+                    .map(|i| render_with(|b| self.engine.write_authentication_info(i, b)));
             }
             CoreVerdict::Challenge(ch) => {
                 out.reason = Some(format!("{:?}", ch.reason));
