@@ -1,10 +1,12 @@
 //! The high-level entry point: one call per request, returning a [`Verdict`].
 
-use subtle::ConstantTimeEq;
 
 use crate::basic::{BasicBuffer, BasicCredentials};
 use crate::credential::{CredentialStore, Purpose, StoredCredential, UserName};
-use crate::digest::{self, Algorithm, DigestCredentials, Known, Qop, ResponseInput, Username};
+use crate::digest::{Algorithm, DigestCredentials, Known, Qop};
+use crate::digest_check::{self, DigestContext, DigestFailure, DigestRules, NonceCheck, UserLookup};
+use crate::nonce::NonceId;
+use crate::parse::Value;
 use crate::error::{BufferTooSmall, ConfigError, ParseError};
 use crate::hash::{HashAlgorithm, HashOutput, Hasher};
 use crate::limits::*;
@@ -494,107 +496,23 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
 
     fn check_digest(&self, auth: &Authorization<'_>, req: &Request<'_>, ctx: Context) -> Result<Authenticated, Failure> {
         let c = DigestCredentials::from_authorization(auth)?;
-        if !c.uri.eq_bytes(req.target.as_bytes()) {
-            return Err(ParseError::UriMismatch.into());
-        }
-        let challenge = |r| Err(Failure::Challenge(r, false));
-        let alg = match c.algorithm {
-            Known::Known(a) if self.config.algorithms.contains(&a) => a,
-            _ => return challenge(Reason::UnsupportedAlgorithm),
+        let rules = DigestRules {
+            realm: &self.config.realm,
+            algorithms: &self.config.algorithms,
+            qop: self.config.qop,
+            rfc2069: self.config.rfc2069,
+            userhash: self.config.userhash,
+            check_uri: true,
         };
-        let qop = match c.qop {
-            Some(Known::Known(q)) if self.config.qop.contains(q) => Some(q),
-            None if self.config.rfc2069 && !alg.is_session() => None,
-            _ => return challenge(Reason::UnsupportedQop),
-        };
-        if !c.realm.eq_bytes(self.config.realm.as_bytes()) {
-            return challenge(Reason::RealmMismatch);
-        }
-        if let Some(expected) = self.config.opaque_value() {
-            if !c.opaque.is_some_and(|o| o.eq_bytes(expected.as_bytes())) {
-                return challenge(Reason::OpaqueMismatch);
-            }
-        }
-        let nonce_text = c.nonce.as_unescaped().unwrap_or(b"");
-        let (issued, id, expired) = match self.verify_nonce(nonce_text, ctx.now) {
-            NonceStatus::Valid { issued, id } => (issued, id, false),
-            NonceStatus::Expired { issued, id } => (issued, id, true),
-            NonceStatus::Invalid => return challenge(Reason::InvalidNonce),
-        };
-        if c.userhash && !self.config.userhash {
-            return challenge(Reason::UnknownUser);
-        }
-
-        // Who, and their HA1 for this hash family.
-        let hash = alg.hash();
-        let mut name_buf = [0u8; MAX_USERNAME_LEN];
-        let (user, stored) = match c.username {
-            Username::Plain(v) if c.userhash => {
-                let hex = v.as_unescaped().and_then(|h| core::str::from_utf8(h).ok()).unwrap_or("");
-                match self.store.lookup_userhash(hex, &self.config.realm, hash) {
-                    Some((name, cred)) => (name, Some(cred)),
-                    None => (UserName::new(), None),
-                }
-            }
-            Username::Plain(v) => {
-                let name = v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok());
-                lookup(&self.store, name, &self.config.realm, hash)
-            }
-            Username::Extended(ext) => lookup(&self.store, ext.decode_into(&mut name_buf), &self.config.realm, hash),
-        };
-        let ha1 = stored.as_ref().and_then(|s| s.digest_ha1(hash, user.as_bytes(), self.config.realm.as_bytes()));
-
-        let body_hash = match (qop, req.body) {
-            (Some(Qop::AuthInt), Body::Bytes(b)) => {
-                let mut h = Hasher::new(hash).ok_or(Failure::Challenge(Reason::UnsupportedAlgorithm, false))?;
-                h.update(b);
-                Some(h.finalize())
-            }
-            (Some(Qop::AuthInt), Body::Hashed(a, d)) if a == hash => Some(d),
-            (Some(Qop::AuthInt), _) => return challenge(Reason::BodyUnavailable),
-            _ => None,
-        };
-        let input = ResponseInput { method: req.method.as_bytes(), body_hash: body_hash.as_ref() };
-        // Unknown users and unusable credentials still cost one response computation.
-        let fallback = HashOutput::zeroed(32);
-        let expected = digest::response(alg, ha1.as_ref().unwrap_or(&fallback), &c, &input);
-        let sent = c.response.as_unescaped().and_then(HashOutput::from_hex);
-        let matches = match (expected, sent) {
-            (Some(e), Some(s)) if e.as_bytes().len() == s.as_bytes().len() => bool::from(e.as_bytes().ct_eq(s.as_bytes())),
-            _ => false,
-        };
-        match (&stored, &ha1) {
-            (None, _) => return challenge(Reason::UnknownUser),
-            (Some(_), None) => return challenge(Reason::CredentialUnusable),
-            _ if !matches => return challenge(Reason::BadCredentials),
-            _ => {}
-        }
-        // The response is right: only now may the nonce count be recorded.
-        if expired {
-            return Err(Failure::Challenge(Reason::StaleNonce, true));
-        }
-        let nc = c.nc.unwrap_or(1);
-        match self.replay.check_and_record(&id, issued, nc) {
-            ReplayOutcome::Fresh => {}
-            // Without nc (RFC 2069) a reused nonce is the normal case: ask for a new one.
-            ReplayOutcome::Replayed => return Err(Failure::Challenge(Reason::Replayed, qop.is_none())),
-            ReplayOutcome::Stale => return Err(Failure::Challenge(Reason::StaleNonce, true)),
-        }
-
-        let rspauth = match (qop, &ha1) {
-            (Some(Qop::Auth), Some(ha1)) => digest::response(alg, ha1, &c, &ResponseInput { method: b"", body_hash: None }),
-            _ => None,
-        };
-        let mut cnonce = heapless::Vec::new();
-        if let Some(cn) = c.cnonce {
-            for seg in cn.segments() {
-                let _ = cnonce.extend_from_slice(seg);
-            }
-        }
+        let here = EngineDigest { engine: self, body: req.body, now: ctx.now };
+        let ok = digest_check::check(&rules, &c, req.method.as_bytes(), req.target.as_bytes(), &here).map_err(|f| match f {
+            DigestFailure::Malformed(e) => Failure::Malformed(e),
+            DigestFailure::Challenge(r, stale) => Failure::Challenge(r, stale),
+        })?;
         let half_life = self.config.lifetime.max_age / 2;
-        let nextnonce = (ctx.now.saturating_sub(issued) >= half_life).then(|| self.issue_nonce(ctx));
-        let auth_info = qop.map(|q| AuthInfo { rspauth, qop: Some(q), nc: c.nc, cnonce, nextnonce });
-        Ok(Authenticated { user, scheme: Scheme::Digest, auth_info })
+        let nextnonce = ok.issued.filter(|i| ctx.now.saturating_sub(*i) >= half_life).map(|_| self.issue_nonce(ctx));
+        let auth_info = ok.qop.map(|q| AuthInfo { rspauth: ok.rspauth, qop: Some(q), nc: ok.nc, cnonce: ok.cnonce, nextnonce });
+        Ok(Authenticated { user: ok.user, scheme: Scheme::Digest, auth_info })
     }
 
     /// How many `WWW-Authenticate` values [`write_challenge`](Self::write_challenge) renders
@@ -676,13 +594,50 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     }
 }
 
-fn lookup<S: CredentialStore>(store: &S, name: Option<&str>, realm: &str, hash: HashAlgorithm) -> (UserName, Option<StoredCredential>) {
-    match name.and_then(|n| Some((UserName::try_from(n).ok()?, n))) {
-        Some((user, n)) => {
-            let cred = store.lookup(n, realm, Purpose::Digest(hash));
-            (user, cred)
+/// The engine as a [`DigestContext`]: keyed nonces, its stores, the request's body.
+struct EngineDigest<'e, 'b, S, R> {
+    engine: &'e Engine<S, R>,
+    body: Body<'b>,
+    now: u64,
+}
+
+impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, S, R> {
+    fn opaque_ok(&self, opaque: Option<&Value<'_>>) -> bool {
+        match self.engine.config.opaque_value() {
+            Some(expected) => opaque.is_some_and(|o| o.eq_bytes(expected.as_bytes())),
+            None => true,
         }
-        None => (UserName::new(), None),
+    }
+    fn nonce(&self, nonce: &Value<'_>, _opaque: Option<&Value<'_>>) -> NonceCheck {
+        // Our nonces are base64url: never escaped.
+        self.engine.verify_nonce(nonce.as_unescaped().unwrap_or(b""), self.now).into()
+    }
+    fn user(&self, username: &str, userhash: bool, hash: HashAlgorithm) -> UserLookup {
+        let realm = self.engine.config.realm.as_str();
+        if userhash {
+            return match self.engine.store.lookup_userhash(username, realm, hash) {
+                Some((name, cred)) => UserLookup::Found(name, cred),
+                None => UserLookup::Unknown,
+            };
+        }
+        match (UserName::try_from(username), self.engine.store.lookup(username, realm, Purpose::Digest(hash))) {
+            (Ok(name), Some(cred)) => UserLookup::Found(name, cred),
+            _ => UserLookup::Unknown,
+        }
+    }
+    fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        self.engine.replay.check_and_record(id, issued, nc)
+    }
+    fn body_hash(&self, hash: HashAlgorithm) -> Option<HashOutput> {
+        match self.body {
+            Body::Bytes(b) => {
+                let mut h = Hasher::new(hash)?;
+                h.update(b);
+                Some(h.finalize())
+            }
+            Body::Hashed(a, d) if a == hash => Some(d),
+            _ => None,
+        }
     }
 }
 

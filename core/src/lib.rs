@@ -42,6 +42,7 @@ extern crate std;
 pub mod basic;
 pub mod credential;
 pub mod digest;
+pub mod digest_check;
 mod engine;
 mod error;
 pub mod hash;

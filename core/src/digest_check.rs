@@ -1,0 +1,234 @@
+//! The order of a Digest check, in one place.
+//!
+//! [`check`] applies every rule — uri, algorithm, qop, realm, opaque, nonce, user, response,
+//! then (only after the response is right) staleness and the nonce count — and asks a
+//! [`DigestContext`] for the parts that depend on where it runs: how the opaque and nonce
+//! are verified, where users and nonce counts are kept, and the body for `auth-int`.
+//! [`Engine`](crate::Engine) is one such context; the Python layer, whose Flask-HTTPAuth
+//! applications verify their own nonces and opaques, is another.
+
+use subtle::ConstantTimeEq;
+
+use crate::credential::{StoredCredential, UserName};
+use crate::digest::{self, Algorithm, DigestCredentials, Known, Qop, ResponseInput, Username};
+use crate::hash::{HashAlgorithm, HashOutput};
+use crate::limits::MAX_CNONCE_LEN;
+use crate::nonce::{NonceId, NonceStatus};
+use crate::parse::Value;
+use crate::render::QopSet;
+use crate::replay::ReplayOutcome;
+use crate::{ParseError, Reason};
+
+/// What the server offers; requests outside it are challenged.
+#[derive(Clone, Copy, Debug)]
+pub struct DigestRules<'a> {
+    /// The realm, compared exactly.
+    pub realm: &'a str,
+    /// Accepted algorithms.
+    pub algorithms: &'a [Algorithm],
+    /// Accepted qop values.
+    pub qop: QopSet,
+    /// Accept requests without qop (RFC 2069); each nonce is then single-use.
+    pub rfc2069: bool,
+    /// Accept `userhash=true`.
+    pub userhash: bool,
+    /// Require the `uri` param to equal the request-target (RFC 7616 §3.4.6). Only an
+    /// application behind a URL-rewriting proxy should turn this off.
+    pub check_uri: bool,
+}
+
+/// How the context judged a nonce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonceCheck {
+    /// A keyed nonce of ours, within its lifetime: replay-tracked.
+    Valid {
+        /// Issue time.
+        issued: u64,
+        /// Identity in the replay store.
+        id: NonceId,
+    },
+    /// A keyed nonce of ours, expired: `stale=true` if the response is right.
+    Expired {
+        /// Issue time.
+        issued: u64,
+        /// Identity.
+        id: NonceId,
+    },
+    /// Accepted by the application's own verification (no issue time, no replay tracking).
+    Trusted,
+    /// Not acceptable.
+    Invalid,
+}
+
+impl From<NonceStatus> for NonceCheck {
+    fn from(s: NonceStatus) -> Self {
+        match s {
+            NonceStatus::Valid { issued, id } => NonceCheck::Valid { issued, id },
+            NonceStatus::Expired { issued, id } => NonceCheck::Expired { issued, id },
+            NonceStatus::Invalid => NonceCheck::Invalid,
+        }
+    }
+}
+
+/// Who a Digest username names.
+#[derive(Clone, Debug)]
+pub enum UserLookup {
+    /// No such user.
+    Unknown,
+    /// The user, and a credential that may or may not serve the hash family.
+    Found(UserName, StoredCredential),
+    /// The user exists but nothing stored can serve this hash family.
+    Unusable(UserName),
+}
+
+/// The parts of a Digest check that depend on where it runs.
+pub trait DigestContext {
+    /// Whether the request's `opaque` is acceptable.
+    fn opaque_ok(&self, opaque: Option<&Value<'_>>) -> bool;
+    /// Authenticity and age of the request's nonce.
+    fn nonce(&self, nonce: &Value<'_>, opaque: Option<&Value<'_>>) -> NonceCheck;
+    /// The user named by `username` (already decoded; with `userhash`, the hex of
+    /// H(user:realm) in `hash`).
+    fn user(&self, username: &str, userhash: bool, hash: HashAlgorithm) -> UserLookup;
+    /// Checks and records a nonce count; called only after the response was verified.
+    fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome;
+    /// `H(entity-body)` in `hash`, for `qop=auth-int`; `None` when the body is not available.
+    fn body_hash(&self, hash: HashAlgorithm) -> Option<HashOutput>;
+}
+
+/// A verified Digest request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DigestSuccess {
+    /// Who.
+    pub user: UserName,
+    /// With which algorithm.
+    pub algorithm: Algorithm,
+    /// The request's qop (`None` for RFC 2069).
+    pub qop: Option<Qop>,
+    /// The request's nonce count.
+    pub nc: Option<u32>,
+    /// The request's cnonce, unescaped.
+    pub cnonce: heapless::Vec<u8, MAX_CNONCE_LEN>,
+    /// `rspauth` for `Authentication-Info` (qop `auth` only: `auth-int` would cover the
+    /// response body).
+    pub rspauth: Option<HashOutput>,
+    /// Issue time of a keyed nonce (for `nextnonce`); `None` for a trusted one.
+    pub issued: Option<u64>,
+}
+
+/// Why a Digest request is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DigestFailure {
+    /// 400.
+    Malformed(ParseError),
+    /// 401, with `stale` for the new challenge.
+    Challenge(Reason, bool),
+}
+
+impl From<ParseError> for DigestFailure {
+    fn from(e: ParseError) -> Self {
+        DigestFailure::Malformed(e)
+    }
+}
+
+/// Checks parsed Digest credentials for `method` on `target`.
+pub fn check<C: DigestContext + ?Sized>(
+    rules: &DigestRules<'_>,
+    c: &DigestCredentials<'_>,
+    method: &[u8],
+    target: &[u8],
+    ctx: &C,
+) -> Result<DigestSuccess, DigestFailure> {
+    use DigestFailure::Challenge as Refuse;
+    if rules.check_uri && !c.uri.eq_bytes(target) {
+        return Err(ParseError::UriMismatch.into());
+    }
+    let alg = match c.algorithm {
+        Known::Known(a) if rules.algorithms.contains(&a) => a,
+        _ => return Err(Refuse(Reason::UnsupportedAlgorithm, false)),
+    };
+    let qop = match c.qop {
+        Some(Known::Known(q)) if rules.qop.contains(q) => Some(q),
+        None if rules.rfc2069 && !alg.is_session() => None,
+        _ => return Err(Refuse(Reason::UnsupportedQop, false)),
+    };
+    if !c.realm.eq_bytes(rules.realm.as_bytes()) {
+        return Err(Refuse(Reason::RealmMismatch, false));
+    }
+    if !ctx.opaque_ok(c.opaque.as_ref()) {
+        return Err(Refuse(Reason::OpaqueMismatch, false));
+    }
+    let nonce = ctx.nonce(&c.nonce, c.opaque.as_ref());
+    if nonce == NonceCheck::Invalid {
+        return Err(Refuse(Reason::InvalidNonce, false));
+    }
+    if c.userhash && !rules.userhash {
+        return Err(Refuse(Reason::UnknownUser, false));
+    }
+
+    let hash = alg.hash();
+    let mut name_buf = [0u8; crate::limits::MAX_USERNAME_LEN];
+    let name = match c.username {
+        Username::Plain(v) => v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok()),
+        Username::Extended(ext) => ext.decode_into(&mut name_buf),
+    };
+    let lookup = match name {
+        Some(n) if !n.is_empty() => ctx.user(n, c.userhash, hash),
+        _ => UserLookup::Unknown,
+    };
+    let (user, ha1) = match &lookup {
+        UserLookup::Found(user, cred) => (user.clone(), cred.digest_ha1(hash, user.as_bytes(), rules.realm.as_bytes())),
+        UserLookup::Unusable(user) => (user.clone(), None),
+        UserLookup::Unknown => (UserName::new(), None),
+    };
+
+    let body_hash = match qop {
+        Some(Qop::AuthInt) => match ctx.body_hash(hash) {
+            Some(h) if h.as_bytes().len() == hash.output_len() => Some(h),
+            _ => return Err(Refuse(Reason::BodyUnavailable, false)),
+        },
+        _ => None,
+    };
+    let input = ResponseInput { method, body_hash: body_hash.as_ref() };
+    // Unknown users and unusable credentials still cost one response computation.
+    let fallback = HashOutput::zeroed(hash.output_len());
+    let expected = digest::response(alg, ha1.as_ref().unwrap_or(&fallback), c, &input);
+    let sent = c.response.as_unescaped().and_then(HashOutput::from_hex);
+    let matches = match (expected, sent) {
+        (Some(e), Some(s)) if e.as_bytes().len() == s.as_bytes().len() => bool::from(e.as_bytes().ct_eq(s.as_bytes())),
+        _ => false,
+    };
+    let ha1 = match (&lookup, ha1) {
+        (UserLookup::Unknown, _) => return Err(Refuse(Reason::UnknownUser, false)),
+        (_, None) => return Err(Refuse(Reason::CredentialUnusable, false)),
+        _ if !matches => return Err(Refuse(Reason::BadCredentials, false)),
+        (_, Some(ha1)) => ha1,
+    };
+
+    // The response is right: only now may the nonce count be recorded.
+    let issued = match nonce {
+        NonceCheck::Expired { .. } => return Err(Refuse(Reason::StaleNonce, true)),
+        NonceCheck::Valid { issued, id } => {
+            match ctx.record(&id, issued, c.nc.unwrap_or(1)) {
+                ReplayOutcome::Fresh => {}
+                // Without nc (RFC 2069) a reused nonce is the normal case: ask for a new one.
+                ReplayOutcome::Replayed => return Err(Refuse(Reason::Replayed, qop.is_none())),
+                ReplayOutcome::Stale => return Err(Refuse(Reason::StaleNonce, true)),
+            }
+            Some(issued)
+        }
+        NonceCheck::Trusted | NonceCheck::Invalid => None,
+    };
+
+    let rspauth = match qop {
+        Some(Qop::Auth) => digest::response(alg, &ha1, c, &ResponseInput { method: b"", body_hash: None }),
+        _ => None,
+    };
+    let mut cnonce = heapless::Vec::new();
+    if let Some(cn) = c.cnonce {
+        for seg in cn.segments() {
+            let _ = cnonce.extend_from_slice(seg);
+        }
+    }
+    Ok(DigestSuccess { user, algorithm: alg, qop, nc: c.nc, cnonce, rspauth, issued })
+}
