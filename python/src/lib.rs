@@ -6,11 +6,13 @@
 //! between Flask and these functions, and calls the application's callbacks.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use authgate::digest::{self, Known, ResponseInput, Username};
+use authgate::digest::{self, Known};
+use authgate::digest_check::{self, DigestContext, DigestFailure, DigestRules, NonceCheck, UserLookup};
 use authgate::hash::{HashAlgorithm, HashOutput, Hasher};
 use authgate::limits::{MAX_HEADER_LEN, MAX_USERNAME_LEN};
 use authgate::nonce::{self, Lifetime, NonceId};
@@ -956,189 +958,48 @@ impl DigestAuthenticator {
         };
         let c = DigestCredentials::from_authorization(&auth).map_err(malformed)?;
         let target = value_bytes(target)?;
-        if self.check_uri && !c.uri.eq_bytes(&target) {
-            return Err(malformed(ParseError::UriMismatch));
+        let now = now.unwrap_or_else(now_secs);
+        let algorithms: Vec<Algorithm> = self.algorithms.iter().map(|(a, _)| *a).collect();
+        let rules = DigestRules {
+            realm: &self.realm,
+            algorithms: &algorithms,
+            qop: self.qop,
+            rfc2069: self.qop.is_empty(),
+            userhash: false,
+            check_uri: self.check_uri,
+        };
+        let ctx = FlaskDigest {
+            authn: self,
+            get_password,
+            verify_opaque: verify_opaque.filter(|v| !v.is_none()),
+            verify_nonce: verify_nonce.filter(|v| !v.is_none()),
+            body: body.filter(|b| !b.is_none()),
+            now,
+            error: RefCell::new(None),
+        };
+        // The order of checks and every rule are the core's; this layer only supplies
+        // Flask-HTTPAuth's callbacks and wire shapes.
+        let outcome = digest_check::check(&rules, &c, method.as_bytes(), &target, &ctx);
+        if let Some(e) = ctx.error.into_inner().or_else(|| self.replay.take_error()) {
+            return Err(e);
         }
-        let fail = |reason: &str, stale: bool| -> PyResult<Option<DigestResult>> {
-            Ok(Some((
-                401,
-                reason.to_owned(),
-                stale.into_pyobject(py)?.to_owned().into_any().unbind(),
-                None,
-            )))
-        };
-        let alg = match c.algorithm {
-            Known::Known(a) if self.algorithms.iter().any(|(x, _)| *x == a) => a,
-            _ => return fail("unsupported-algorithm", false),
-        };
-        let qop = match c.qop {
-            Some(Known::Known(q)) if self.qop.contains(q) => Some(q),
-            None if self.qop.is_empty() && !alg.is_session() => None,
-            _ => return fail("unsupported-qop", false),
-        };
-        if !c.realm.eq_bytes(self.realm.as_bytes()) {
-            return fail("realm-mismatch", false);
-        }
-        if c.userhash {
-            return fail("unknown-user", false);
-        }
-        let opaque = c
-            .opaque
-            .map(|o| text(&o.segments().flatten().copied().collect::<Vec<u8>>()));
-        let opaque_ok = match verify_opaque.filter(|v| !v.is_none()) {
-            Some(cb) => cb.call1((opaque.as_deref(),))?.is_truthy()?,
-            // authgate's own opaque: a constant-time compare here.
-            // (The opaque is public, sent in every challenge: only its content is compared.)
-            None => opaque.as_deref().is_some_and(|o| {
-                o.len() == self.default_opaque.len() && bool::from(o.as_bytes().ct_eq(self.default_opaque.as_bytes()))
-            }),
-        };
-        if !opaque_ok {
-            return fail("opaque-mismatch", false);
-        }
-        let nonce_text = text(&c.nonce.segments().flatten().copied().collect::<Vec<u8>>());
-        // (issued, id, expired) for authgate's nonces; None for the application's.
-        let keyed = match verify_nonce {
-            Some(cb) if !cb.is_none() => {
-                if !cb.call1((nonce_text.as_str(),))?.is_truthy()? {
-                    return fail("invalid-nonce", false);
-                }
-                None
-            }
-            _ => {
-                let Some(raw_nonce) = unhex(nonce_text.as_bytes()).filter(|r| r.len() == 32) else {
-                    return fail("invalid-nonce", false);
-                };
-                let opaque_bytes = opaque.as_deref().unwrap_or("").as_bytes();
-                let now = now.unwrap_or_else(now_secs);
-                match self.nonce_cache.get(&raw_nonce, opaque_bytes) {
-                    // A nonce whose tag was verified before: only its age is left to check.
-                    Some((issued, id)) => {
-                        let l = self.lifetime;
-                        let expired = now.saturating_sub(issued) > l.max_age || issued.saturating_sub(now) > l.max_skew;
-                        Some((issued, id, expired))
-                    }
-                    None => {
-                        let mut b64 = [0u8; 43];
-                        let _ = B64URL.encode_slice(&raw_nonce, &mut b64);
-                        let st = nonce::verify(
-                            &b64,
-                            &self.key,
-                            self.previous_key.as_ref(),
-                            self.realm.as_bytes(),
-                            opaque_bytes,
-                            now,
-                            self.lifetime,
-                        );
-                        match st {
-                            NonceStatus::Valid { issued, id } => {
-                                self.nonce_cache.put(&raw_nonce, opaque_bytes, issued, id);
-                                Some((issued, id, false))
-                            }
-                            NonceStatus::Expired { issued, id } => Some((issued, id, true)),
-                            NonceStatus::Invalid => return fail("invalid-nonce", false),
-                        }
-                    }
-                }
+        let ok = match outcome {
+            Ok(ok) => ok,
+            Err(DigestFailure::Malformed(e)) => return Err(malformed(e)),
+            Err(DigestFailure::Challenge(reason, stale)) => {
+                return Ok(Some((401, reason.message().to_owned(), stale.into_pyobject(py)?.to_owned().into_any().unbind(), None)))
             }
         };
-
-        // Who.
-        let mut name_buf = [0u8; MAX_USERNAME_LEN];
-        let username: Option<String> = match c.username {
-            Username::Plain(v) => v.unescape_into(&mut name_buf).map(text),
-            Username::Extended(ext) => ext.decode_into(&mut name_buf).map(str::to_owned),
-        };
-        let hash = alg.hash();
-        let lookup = match username.as_deref() {
-            Some(u) if !u.is_empty() => self.lookup(get_password.call1((u,))?, u, hash)?,
-            _ => Lookup::Unknown,
-        };
-        let user = username.unwrap_or_default();
-        let ha1 = match &lookup {
-            Lookup::Found(s) => s.digest_ha1(hash, user.as_bytes(), self.realm.as_bytes()),
-            _ => None,
-        };
-        let body_bytes;
-        let body_hash = match qop {
-            Some(Qop::AuthInt) => {
-                let Some(b) = body.filter(|b| !b.is_none()) else {
-                    return fail("body-unavailable", false);
-                };
-                body_bytes = value_bytes_utf8(&b.call0()?)?;
-                let mut h = Hasher::new(hash).ok_or_else(|| config_err("hash family not built"))?;
-                h.update(&body_bytes);
-                Some(h.finalize())
-            }
-            _ => None,
-        };
-        let input = ResponseInput {
-            method: method.as_bytes(),
-            body_hash: body_hash.as_ref(),
-        };
-        // Unknown users cost one response computation too.
-        let fallback = HashOutput::zeroed(hash.output_len());
-        let expected = digest::response(alg, ha1.as_ref().unwrap_or(&fallback), &c, &input);
-        let sent = c.response.as_unescaped().and_then(HashOutput::from_hex);
-        let matches = match (expected, sent) {
-            (Some(e), Some(s)) if e.as_bytes().len() == s.as_bytes().len() => {
-                bool::from(e.as_bytes().ct_eq(s.as_bytes()))
-            }
-            _ => false,
-        };
-        match (&lookup, &ha1) {
-            (Lookup::Unknown, _) => return fail("unknown-user", false),
-            (Lookup::Unusable, _) | (_, None) => return fail("credential-unusable", false),
-            _ if !matches => return fail("bad-credentials", false),
-            _ => {}
-        }
-        // The response is right: only now may the nonce count be recorded.
-        let mut nextnonce = None;
-        if let Some((issued, id, expired)) = keyed {
-            if expired {
-                return fail("stale-nonce", true);
-            }
-            let outcome = self.replay.check_and_record(&id, issued, c.nc.unwrap_or(1));
-            if let Some(e) = self.replay.take_error() {
-                return Err(e);
-            }
-            match outcome {
-                ReplayOutcome::Fresh => {}
-                ReplayOutcome::Replayed => return fail("replayed", qop.is_none()),
-                ReplayOutcome::Stale => return fail("stale-nonce", true),
-            }
-            let t = now.unwrap_or_else(now_secs);
-            if t.saturating_sub(issued) >= self.lifetime.max_age / 2 {
-                nextnonce = Some(self.new_nonce(opaque.as_deref().unwrap_or(""), now));
-            }
-        }
-        let info = qop.filter(|_| self.auth_info).map(|q| {
-            let rspauth = match (q, &ha1) {
-                (Qop::Auth, Some(h)) => digest::response(
-                    alg,
-                    h,
-                    &c,
-                    &ResponseInput {
-                        method: b"",
-                        body_hash: None,
-                    },
-                ),
-                _ => None,
-            };
-            let mut cnonce = heapless::Vec::new();
-            if let Some(cn) = c.cnonce {
-                for seg in cn.segments() {
-                    let _ = cnonce.extend_from_slice(seg);
-                }
-            }
-            let ai = AuthInfo {
-                rspauth,
-                qop: Some(q),
-                nc: c.nc,
-                cnonce,
-                nextnonce: None,
-            };
+        let opaque = c.opaque.map(|o| text(&o.segments().flatten().copied().collect::<Vec<u8>>()));
+        let nextnonce = ok
+            .issued
+            .filter(|issued| now.saturating_sub(*issued) >= self.lifetime.max_age / 2)
+            .map(|_| self.new_nonce(opaque.as_deref().unwrap_or(""), Some(now)));
+        let info = ok.qop.filter(|_| self.auth_info).map(|q| {
+            let ai = AuthInfo { rspauth: ok.rspauth, qop: Some(q), nc: ok.nc, cnonce: ok.cnonce.clone(), nextnonce: None };
             let mut s = render_with(|b| render::authentication_info(&ai, b));
+            // Our nonces travel in hex here (Flask-HTTPAuth's shape), so the core's
+            // base64url `nextnonce` is appended in that form.
             if let Some(n) = &nextnonce {
                 s.push_str(", nextnonce=\"");
                 s.push_str(n);
@@ -1146,12 +1007,95 @@ impl DigestAuthenticator {
             }
             s
         });
-        let alg_name = self
-            .algorithms
-            .iter()
-            .find(|(a, _)| *a == alg)
-            .map_or(alg.name(), |(_, n)| n.as_str());
-        Ok(Some((200, user, PyString::new(py, alg_name).into_any().unbind(), info)))
+        let alg_name = self.algorithms.iter().find(|(a, _)| *a == ok.algorithm).map_or(ok.algorithm.name(), |(_, n)| n.as_str());
+        Ok(Some((200, ok.user.to_string(), PyString::new(py, alg_name).into_any().unbind(), info)))
+    }
+}
+
+/// Flask-HTTPAuth's side of a Digest check: its callbacks and hex nonces, as the core's
+/// [`DigestContext`]. A Python exception in a callback is kept and re-raised after the
+/// check; meanwhile the check sees a refusal, never an acceptance.
+struct FlaskDigest<'a, 'py> {
+    authn: &'a DigestAuthenticator,
+    get_password: &'a Bound<'py, PyAny>,
+    verify_opaque: Option<&'a Bound<'py, PyAny>>,
+    verify_nonce: Option<&'a Bound<'py, PyAny>>,
+    body: Option<&'a Bound<'py, PyAny>>,
+    now: u64,
+    error: RefCell<Option<PyErr>>,
+}
+
+impl FlaskDigest<'_, '_> {
+    fn keep<T>(&self, r: PyResult<T>, refused: T) -> T {
+        r.unwrap_or_else(|e| {
+            self.error.borrow_mut().get_or_insert(e);
+            refused
+        })
+    }
+}
+
+fn value_text(v: &authgate::Value<'_>) -> String {
+    text(&v.segments().flatten().copied().collect::<Vec<u8>>())
+}
+
+impl DigestContext for FlaskDigest<'_, '_> {
+    fn opaque_ok(&self, opaque: Option<&authgate::Value<'_>>) -> bool {
+        let opaque = opaque.map(value_text);
+        match self.verify_opaque {
+            Some(cb) => self.keep(cb.call1((opaque.as_deref(),)).and_then(|r| r.is_truthy()), false),
+            // authgate's own opaque is public (sent in every challenge); compared exactly.
+            None => opaque.as_deref().is_some_and(|o| {
+                o.len() == self.authn.default_opaque.len() && bool::from(o.as_bytes().ct_eq(self.authn.default_opaque.as_bytes()))
+            }),
+        }
+    }
+
+    fn nonce(&self, nonce: &authgate::Value<'_>, opaque: Option<&authgate::Value<'_>>) -> NonceCheck {
+        let nonce_text = value_text(nonce);
+        if let Some(cb) = self.verify_nonce {
+            let ok = self.keep(cb.call1((nonce_text.as_str(),)).and_then(|r| r.is_truthy()), false);
+            return if ok { NonceCheck::Trusted } else { NonceCheck::Invalid };
+        }
+        // Our keyed nonces, carried in hex: back to the core's form and verified there.
+        let Some(raw) = unhex(nonce_text.as_bytes()).filter(|r| r.len() == 32) else {
+            return NonceCheck::Invalid;
+        };
+        let opaque = opaque.map(value_text).unwrap_or_default();
+        let authn = self.authn;
+        if let Some((issued, id)) = authn.nonce_cache.get(&raw, opaque.as_bytes()) {
+            // Its tag was verified before: only the age is left to check.
+            let l = authn.lifetime;
+            let expired = self.now.saturating_sub(issued) > l.max_age || issued.saturating_sub(self.now) > l.max_skew;
+            return if expired { NonceCheck::Expired { issued, id } } else { NonceCheck::Valid { issued, id } };
+        }
+        let mut b64 = [0u8; 43];
+        let _ = B64URL.encode_slice(&raw, &mut b64);
+        let status = nonce::verify(&b64, &authn.key, authn.previous_key.as_ref(), authn.realm.as_bytes(), opaque.as_bytes(), self.now, authn.lifetime);
+        if let NonceStatus::Valid { issued, id } = status {
+            authn.nonce_cache.put(&raw, opaque.as_bytes(), issued, id);
+        }
+        status.into()
+    }
+
+    fn user(&self, username: &str, _userhash: bool, hash: HashAlgorithm) -> UserLookup {
+        let Ok(name) = UserName::try_from(username) else { return UserLookup::Unknown };
+        let stored = self.get_password.call1((username,));
+        match self.keep(stored.and_then(|s| self.authn.lookup(s, username, hash)), Lookup::Unknown) {
+            Lookup::Found(cred) => UserLookup::Found(name, cred),
+            Lookup::Unusable => UserLookup::Unusable(name),
+            Lookup::Unknown => UserLookup::Unknown,
+        }
+    }
+
+    fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        self.authn.replay.check_and_record(id, issued, nc)
+    }
+
+    fn body_hash(&self, hash: HashAlgorithm) -> Option<HashOutput> {
+        let body = self.keep(self.body?.call0().and_then(|b| value_bytes_utf8(&b)).map(Some), None)?;
+        let mut h = Hasher::new(hash)?;
+        h.update(&body);
+        Some(h.finalize())
     }
 }
 
