@@ -1,16 +1,14 @@
 //! The high-level entry point: one call per request, returning a [`Verdict`].
 
-
 use crate::basic::{BasicBuffer, BasicCredentials};
 use crate::credential::{CredentialStore, Purpose, StoredCredential, UserName};
 use crate::digest::{Algorithm, DigestCredentials, Known, Qop};
-use crate::digest_check::{self, DigestContext, DigestFailure, DigestRules, NonceCheck, UserLookup};
-use crate::nonce::NonceId;
-use crate::parse::Value;
+use crate::digest_check::{self, DigestContext, DigestFailure as Failure, DigestRules, NonceCheck, UserLookup};
 use crate::error::{BufferTooSmall, ConfigError, ParseError};
 use crate::hash::{HashAlgorithm, HashOutput, Hasher};
 use crate::limits::*;
-use crate::nonce::{self, Lifetime, Nonce, NonceKey, NonceStatus};
+use crate::nonce::{self, Lifetime, Nonce, NonceId, NonceKey, NonceStatus};
+use crate::parse::Value;
 use crate::render::{self, AuthInfo, BearerError, DigestChallenge, QopSet};
 use crate::replay::{ReplayOutcome, ReplayStore};
 use crate::{parse, Authorization};
@@ -505,10 +503,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             check_uri: true,
         };
         let here = EngineDigest { engine: self, body: req.body, now: ctx.now };
-        let ok = digest_check::check(&rules, &c, req.method.as_bytes(), req.target.as_bytes(), &here).map_err(|f| match f {
-            DigestFailure::Malformed(e) => Failure::Malformed(e),
-            DigestFailure::Challenge(r, stale) => Failure::Challenge(r, stale),
-        })?;
+        let ok = digest_check::check(&rules, &c, req.method.as_bytes(), req.target.as_bytes(), &here)?;
         let half_life = self.config.lifetime.max_age / 2;
         let nextnonce = ok.issued.filter(|i| ctx.now.saturating_sub(*i) >= half_life).map(|_| self.issue_nonce(ctx));
         let auth_info = ok.qop.map(|q| AuthInfo { rspauth: ok.rspauth, qop: Some(q), nc: ok.nc, cnonce: ok.cnonce, nextnonce });
@@ -645,13 +640,3 @@ fn to_username(s: &str) -> Result<UserName, Failure> {
     UserName::try_from(s).map_err(|_| ParseError::ValueTooLong("username").into())
 }
 
-enum Failure {
-    Malformed(ParseError),
-    Challenge(Reason, bool),
-}
-
-impl From<ParseError> for Failure {
-    fn from(e: ParseError) -> Self {
-        Failure::Malformed(e)
-    }
-}
