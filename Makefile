@@ -26,6 +26,8 @@ core-test: toolchain
 	$(CARGO) test -p authgate --lib --no-default-features --features md5,basic
 	$(CARGO) build -p authgate --no-default-features
 	$(CARGO) clippy $(CORE_CRATES) --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	cd firmware-example && $(CARGO) fmt --all --check
 	$(MAKE) core-embedded
 
 ## The core for microcontrollers, and proof that no allocator is linked.

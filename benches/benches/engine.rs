@@ -5,11 +5,13 @@ use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::Mutex;
 
-use authgate::{Algorithm, BasicCredentials, Config, Context, Engine, ReplayTable, Request, StaticUsers, StoredCredential, Verdict};
-use authgate::{CredentialStore, Purpose, HashAlgorithm};
+use authgate::{
+    Algorithm, BasicCredentials, Config, Context, Engine, ReplayTable, Request, StaticUsers, StoredCredential, Verdict,
+};
+use authgate::{CredentialStore, HashAlgorithm, Purpose};
+use authgate_benches::raw_digest_work;
 use authgate_tests::{h, mufasa, nonce_of, DigestClient, KEY, REALM, USERS};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use authgate_benches::raw_digest_work;
 
 const NOW: u64 = 1_700_000_000;
 const BASIC: &[u8] = b"Basic TXVmYXNhOkNpcmNsZSBPZiBMaWZl";
@@ -45,11 +47,19 @@ fn parse_and_basic(c: &mut Criterion) {
 
     let config = || Config::new(REALM).unwrap();
     let plain = Engine::new(config(), &KEY, StaticUsers::new(USERS), Mutex::new(ReplayTable::<64>::new())).unwrap();
-    let stored = StoredCredential::ha1_hex(HashAlgorithm::Md5, h("MD5", format!("Mufasa:{REALM}:Circle Of Life").as_bytes()).as_bytes()).unwrap();
+    let stored = StoredCredential::ha1_hex(
+        HashAlgorithm::Md5,
+        h("MD5", format!("Mufasa:{REALM}:Circle Of Life").as_bytes()).as_bytes(),
+    )
+    .unwrap();
     let ha1 = Engine::new(config(), &KEY, Ha1Store(stored), Mutex::new(ReplayTable::<64>::new())).unwrap();
     let req = Request::new("GET", "/", Some(BASIC));
-    c.bench_function("check_basic/plaintext", |b| b.iter(|| assert!(matches!(plain.check(black_box(&req), ctx()), Verdict::Authenticated(_)))));
-    c.bench_function("check_basic/ha1-md5", |b| b.iter(|| assert!(matches!(ha1.check(black_box(&req), ctx()), Verdict::Authenticated(_)))));
+    c.bench_function("check_basic/plaintext", |b| {
+        b.iter(|| assert!(matches!(plain.check(black_box(&req), ctx()), Verdict::Authenticated(_))))
+    });
+    c.bench_function("check_basic/ha1-md5", |b| {
+        b.iter(|| assert!(matches!(ha1.check(black_box(&req), ctx()), Verdict::Authenticated(_))))
+    });
 }
 
 /// Full Digest check (parse + nonce MAC + user lookup + response + replay record + rspauth),
@@ -89,10 +99,14 @@ fn raw_hashing(c: &mut Criterion) {
 }
 
 fn nonce_issue(c: &mut Criterion) {
-    let engine = Engine::new(Config::new(REALM).unwrap(), &KEY, StaticUsers::new(USERS), Mutex::new(ReplayTable::<64>::new())).unwrap();
+    let engine =
+        Engine::new(Config::new(REALM).unwrap(), &KEY, StaticUsers::new(USERS), Mutex::new(ReplayTable::<64>::new()))
+            .unwrap();
     c.bench_function("nonce/issue", |b| b.iter(|| black_box(engine.issue_nonce(black_box(ctx())))));
     let n = engine.issue_nonce(ctx());
-    c.bench_function("nonce/verify", |b| b.iter(|| black_box(engine.verify_nonce(black_box(n.as_str().as_bytes()), NOW))));
+    c.bench_function("nonce/verify", |b| {
+        b.iter(|| black_box(engine.verify_nonce(black_box(n.as_str().as_bytes()), NOW)))
+    });
 }
 
 criterion_group!(benches, parse_and_basic, digest_check, raw_hashing, nonce_issue);

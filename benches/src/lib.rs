@@ -19,10 +19,22 @@ fn digest_blocks<D: sha2::Digest>(nonce: &[u8]) -> usize {
     let ha1 = to_hex(&ha1, &mut b1);
     let ha2 = D::new().chain_update(b"GET:/dir/index.html").finalize();
     let ha2 = to_hex(&ha2, &mut b2);
-    let resp = D::new().chain_update(ha1).chain_update(b":").chain_update(nonce).chain_update(b":00000001:0a4f113b:auth:").chain_update(ha2).finalize();
+    let resp = D::new()
+        .chain_update(ha1)
+        .chain_update(b":")
+        .chain_update(nonce)
+        .chain_update(b":00000001:0a4f113b:auth:")
+        .chain_update(ha2)
+        .finalize();
     let ha2r = D::new().chain_update(b":/dir/index.html").finalize();
     let ha2r = to_hex(&ha2r, &mut b3);
-    let rsp = D::new().chain_update(ha1).chain_update(b":").chain_update(nonce).chain_update(b":00000001:0a4f113b:auth:").chain_update(ha2r).finalize();
+    let rsp = D::new()
+        .chain_update(ha1)
+        .chain_update(b":")
+        .chain_update(nonce)
+        .chain_update(b":00000001:0a4f113b:auth:")
+        .chain_update(ha2r)
+        .finalize();
     resp[0] as usize + rsp[0] as usize
 }
 

@@ -149,7 +149,12 @@ pub trait CredentialStore {
 
     /// For Digest `userhash=true`: the user whose `H(username ":" realm)` in `hash` is
     /// `userhash` (lower-case hex), with the credential. The default scans nothing and fails.
-    fn lookup_userhash(&self, _userhash: &str, _realm: &str, _hash: HashAlgorithm) -> Option<(UserName, StoredCredential)> {
+    fn lookup_userhash(
+        &self,
+        _userhash: &str,
+        _realm: &str,
+        _hash: HashAlgorithm,
+    ) -> Option<(UserName, StoredCredential)> {
         None
     }
 
@@ -164,7 +169,12 @@ impl<T: CredentialStore + ?Sized> CredentialStore for &T {
     fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential> {
         (**self).lookup(username, realm, purpose)
     }
-    fn lookup_userhash(&self, userhash: &str, realm: &str, hash: HashAlgorithm) -> Option<(UserName, StoredCredential)> {
+    fn lookup_userhash(
+        &self,
+        userhash: &str,
+        realm: &str,
+        hash: HashAlgorithm,
+    ) -> Option<(UserName, StoredCredential)> {
         (**self).lookup_userhash(userhash, realm, hash)
     }
     fn lookup_bearer(&self, token_sha256: &[u8; 32]) -> Option<UserName> {
@@ -194,7 +204,12 @@ impl CredentialStore for StaticUsers<'_> {
         StoredCredential::plaintext(pw.as_bytes())
     }
 
-    fn lookup_userhash(&self, userhash: &str, realm: &str, hash: HashAlgorithm) -> Option<(UserName, StoredCredential)> {
+    fn lookup_userhash(
+        &self,
+        userhash: &str,
+        realm: &str,
+        hash: HashAlgorithm,
+    ) -> Option<(UserName, StoredCredential)> {
         let wanted = HashOutput::from_hex(userhash.as_bytes())?;
         let mut found = None;
         for (name, pw) in self.users {

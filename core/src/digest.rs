@@ -150,7 +150,8 @@ impl<'a> DigestCredentials<'a> {
         let mut username = None;
         let mut username_ext = None;
         let (mut realm, mut nonce, mut uri, mut response) = (None, None, None, None);
-        let (mut algorithm, mut qop, mut nc, mut cnonce, mut opaque, mut userhash) = (None, None, None, None, None, None);
+        let (mut algorithm, mut qop, mut nc, mut cnonce, mut opaque, mut userhash) =
+            (None, None, None, None, None, None);
         for (name, value) in params.iter_raw() {
             // Longest known name is 9 bytes: lower-case into a fixed buffer and match once.
             let mut lower = [0u8; 9];
@@ -227,7 +228,20 @@ impl<'a> DigestCredentials<'a> {
         if userhash && matches!(username, Username::Extended(_)) {
             return Err(ParseError::ConflictingUsername);
         }
-        Ok(DigestCredentials { username, realm, nonce, uri, response, algorithm, qop, nc, nc_text, cnonce, opaque, userhash })
+        Ok(DigestCredentials {
+            username,
+            realm,
+            nonce,
+            uri,
+            response,
+            algorithm,
+            qop,
+            nc,
+            nc_text,
+            cnonce,
+            opaque,
+            userhash,
+        })
     }
 }
 
@@ -335,7 +349,8 @@ impl<'a> ExtValue<'a> {
 
 /// RFC 8187 `attr-char`.
 fn is_attr_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+    b.is_ascii_alphanumeric()
+        || matches!(b, b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
 /// Feeds the unescaped bytes of a value.
@@ -378,7 +393,12 @@ pub struct ResponseInput<'a> {
 /// Computes the request-digest (RFC 7616 §3.4.1) from the stored HA1 (for a non-`-sess`
 /// algorithm: H(user:realm:password)). Returns `None` when the hash family is compiled out
 /// or `auth-int` is asked without a body hash.
-pub fn response(alg: Algorithm, ha1: &HashOutput, c: &DigestCredentials<'_>, input: &ResponseInput<'_>) -> Option<HashOutput> {
+pub fn response(
+    alg: Algorithm,
+    ha1: &HashOutput,
+    c: &DigestCredentials<'_>,
+    input: &ResponseInput<'_>,
+) -> Option<HashOutput> {
     let hash = alg.hash();
     let ha1 = if alg.is_session() {
         // HA1 = H(H(user:realm:pass) ":" nonce ":" cnonce)

@@ -168,7 +168,9 @@ impl Config {
             return Err(ConfigError::NoQop);
         }
         let compiled_out = |s: Scheme, on: bool| self.schemes.contains(&s) && !on;
-        if compiled_out(Scheme::Basic, cfg!(feature = "basic")) || compiled_out(Scheme::Bearer, cfg!(feature = "bearer")) {
+        if compiled_out(Scheme::Basic, cfg!(feature = "basic"))
+            || compiled_out(Scheme::Bearer, cfg!(feature = "bearer"))
+        {
             return Err(ConfigError::SchemeDisabled);
         }
         if self.schemes.is_empty() {
@@ -472,7 +474,12 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let stored = self.store.lookup(user, realm, Purpose::Basic);
         // Unknown users cost the same hash as known ones, so timing does not reveal them.
         let dummy = StoredCredential::Ha1 { algorithm: HashAlgorithm::Sha256, digest: HashOutput::zeroed(32) };
-        let ok = stored.as_ref().unwrap_or(&dummy).check_password(user.as_bytes(), realm.as_bytes(), creds.password_bytes(), creds.charset());
+        let ok = stored.as_ref().unwrap_or(&dummy).check_password(
+            user.as_bytes(),
+            realm.as_bytes(),
+            creds.password_bytes(),
+            creds.charset(),
+        );
         match (stored, ok) {
             (Some(_), true) => Ok(Authenticated { user: to_username(user)?, scheme: Scheme::Basic, auth_info: None }),
             (Some(_), false) => Err(Failure::Challenge(Reason::BadCredentials, false)),
@@ -492,7 +499,12 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
-    fn check_digest(&self, auth: &Authorization<'_>, req: &Request<'_>, ctx: Context) -> Result<Authenticated, Failure> {
+    fn check_digest(
+        &self,
+        auth: &Authorization<'_>,
+        req: &Request<'_>,
+        ctx: Context,
+    ) -> Result<Authenticated, Failure> {
         let c = DigestCredentials::from_authorization(auth)?;
         let rules = DigestRules {
             realm: &self.config.realm,
@@ -506,18 +518,15 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let ok = digest_check::check(&rules, &c, req.method.as_bytes(), req.target.as_bytes(), &here)?;
         let half_life = self.config.lifetime.max_age / 2;
         let nextnonce = ok.issued.filter(|i| ctx.now.saturating_sub(*i) >= half_life).map(|_| self.issue_nonce(ctx));
-        let auth_info = ok.qop.map(|q| AuthInfo { rspauth: ok.rspauth, qop: Some(q), nc: ok.nc, cnonce: ok.cnonce, nextnonce });
+        let auth_info =
+            ok.qop.map(|q| AuthInfo { rspauth: ok.rspauth, qop: Some(q), nc: ok.nc, cnonce: ok.cnonce, nextnonce });
         Ok(Authenticated { user: ok.user, scheme: Scheme::Digest, auth_info })
     }
 
     /// How many `WWW-Authenticate` values [`write_challenge`](Self::write_challenge) renders
     /// (one per Digest algorithm, one for Basic, one for Bearer).
     pub fn challenge_count(&self) -> usize {
-        self.config
-            .schemes
-            .iter()
-            .map(|s| if *s == Scheme::Digest { self.config.algorithms.len() } else { 1 })
-            .sum()
+        self.config.schemes.iter().map(|s| if *s == Scheme::Digest { self.config.algorithms.len() } else { 1 }).sum()
     }
 
     /// Renders the `index`-th challenge (in order of preference) into `buf`. Send each as
@@ -639,4 +648,3 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
 fn to_username(s: &str) -> Result<UserName, Failure> {
     UserName::try_from(s).map_err(|_| ParseError::ValueTooLong("username").into())
 }
-

@@ -185,6 +185,9 @@ mod tests {
         forged.copy_from_slice(n);
         forged[NONCE_LEN - 2] ^= 1;
         assert_eq!(verify(&forged, &k1, None, b"realm", b"op", 1000, LIFE), NonceStatus::Invalid);
-        assert_eq!(verify(b"dcd98b7102dd2f0e8b11d0f600bfb0c093", &k1, None, b"realm", b"op", 1000, LIFE), NonceStatus::Invalid);
+        assert_eq!(
+            verify(b"dcd98b7102dd2f0e8b11d0f600bfb0c093", &k1, None, b"realm", b"op", 1000, LIFE),
+            NonceStatus::Invalid
+        );
     }
 }

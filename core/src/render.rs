@@ -162,7 +162,12 @@ impl BearerError {
 }
 
 /// `Bearer realm="..."[, error="...", error_description="..."]` (RFC 6750 §3).
-pub fn bearer_challenge(realm: &str, error: Option<BearerError>, description: Option<&str>, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+pub fn bearer_challenge(
+    realm: &str,
+    error: Option<BearerError>,
+    description: Option<&str>,
+    buf: &mut [u8],
+) -> Result<usize, BufferTooSmall> {
     let mut w = Writer::new(buf);
     w.str("Bearer realm=").quoted(realm.as_bytes());
     if let Some(e) = error {

@@ -145,12 +145,7 @@ impl<const N: usize> ReplayTable<N> {
             return ReplayOutcome::Stale;
         }
         if self.entries.is_full() {
-            let oldest = self
-                .entries
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, e)| e.issued)
-                .map_or(0, |(i, _)| i);
+            let oldest = self.entries.iter().enumerate().min_by_key(|(_, e)| e.issued).map_or(0, |(i, _)| i);
             let evicted = self.entries.swap_remove(oldest);
             self.horizon = Some(self.horizon.map_or(evicted.issued, |h| h.max(evicted.issued)));
             if issued <= evicted.issued {

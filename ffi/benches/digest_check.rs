@@ -10,7 +10,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use authgate_core::digest::{self, ResponseInput};
-use authgate_core::{parse, Algorithm, Config, Context, DigestCredentials, Engine, ReplayTable, Request, StaticUsers, Verdict};
+use authgate_core::{
+    parse, Algorithm, Config, Context, DigestCredentials, Engine, ReplayTable, Request, StaticUsers, Verdict,
+};
 
 const BATCH: usize = 1000;
 const REALM: &str = "testrealm@host.com";
@@ -51,7 +53,9 @@ fn main() {
             "--bench" => {}
             "--seconds" => seconds = args.next().and_then(|s| s.parse().ok()).expect("--seconds S"),
             "--warmup" => warmup = args.next().and_then(|s| s.parse().ok()).expect("--warmup S"),
-            name => algs.push(Algorithm::from_name(name.as_bytes()).unwrap_or_else(|| panic!("unknown algorithm {name}"))),
+            name => {
+                algs.push(Algorithm::from_name(name.as_bytes()).unwrap_or_else(|| panic!("unknown algorithm {name}")))
+            }
         }
     }
     if algs.is_empty() {
@@ -59,9 +63,12 @@ fn main() {
     }
     for alg in algs {
         let config = Config::new(REALM).unwrap().algorithms(&[alg]).unwrap();
-        let engine: CoreEngine = Engine::new(config, &[0x42; 32], StaticUsers::new(USERS), Mutex::new(ReplayTable::new())).unwrap();
+        let engine: CoreEngine =
+            Engine::new(config, &[0x42; 32], StaticUsers::new(USERS), Mutex::new(ReplayTable::new())).unwrap();
         let ctx = Context { now: NOW, salt: [9; 8] };
-        let Verdict::Challenge(ch) = engine.check(&Request::new("GET", TARGET, None), ctx) else { panic!("no challenge") };
+        let Verdict::Challenge(ch) = engine.check(&Request::new("GET", TARGET, None), ctx) else {
+            panic!("no challenge")
+        };
         let nonce = ch.nonce.expect("digest offered");
         let mut nc = 0u32;
         let mut prepare = || {

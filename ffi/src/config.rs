@@ -166,7 +166,11 @@ pub unsafe extern "C" fn authgate_config_set_algorithms(
 /// # Safety
 /// `config` must be NULL or a live config.
 #[no_mangle]
-pub unsafe extern "C" fn authgate_config_set_qop(config: *mut authgate_config, auth: bool, auth_int: bool) -> authgate_result {
+pub unsafe extern "C" fn authgate_config_set_qop(
+    config: *mut authgate_config,
+    auth: bool,
+    auth_int: bool,
+) -> authgate_result {
     update(config, |c| {
         c.config = c.config.clone().qop(QopSet { auth, auth_int });
         Ok(())
@@ -181,7 +185,10 @@ pub unsafe extern "C" fn authgate_config_set_qop(config: *mut authgate_config, a
 /// # Safety
 /// `config` must be NULL or a live config.
 #[no_mangle]
-pub unsafe extern "C" fn authgate_config_set_nonce_lifetime(config: *mut authgate_config, seconds: u64) -> authgate_result {
+pub unsafe extern "C" fn authgate_config_set_nonce_lifetime(
+    config: *mut authgate_config,
+    seconds: u64,
+) -> authgate_result {
     update(config, |c| {
         c.config = c.config.clone().nonce_lifetime(seconds)?;
         Ok(())
@@ -196,7 +203,10 @@ pub unsafe extern "C" fn authgate_config_set_nonce_lifetime(config: *mut authgat
 /// # Safety
 /// `config` must be NULL or a live config.
 #[no_mangle]
-pub unsafe extern "C" fn authgate_config_set_max_clock_skew(config: *mut authgate_config, seconds: u64) -> authgate_result {
+pub unsafe extern "C" fn authgate_config_set_max_clock_skew(
+    config: *mut authgate_config,
+    seconds: u64,
+) -> authgate_result {
     update(config, |c| {
         c.config = c.config.clone().max_clock_skew(seconds);
         Ok(())

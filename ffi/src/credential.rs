@@ -85,7 +85,8 @@ pub type authgate_bearer_callback =
 /// Fills `out` with `len` unpredictable bytes (e.g. `getrandom`) and returns 0, or returns
 /// non-zero on failure. Called by `authgate_engine_check` when its `salt` is NULL, possibly
 /// from several threads at once.
-pub type authgate_entropy_callback = Option<unsafe extern "C" fn(userdata: *mut c_void, out: *mut u8, len: usize) -> i32>;
+pub type authgate_entropy_callback =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, out: *mut u8, len: usize) -> i32>;
 
 /// Sets a plaintext password (UTF-8, at most 128 bytes; copied). Serves Basic and every
 /// Digest algorithm.
@@ -198,7 +199,8 @@ pub unsafe extern "C" fn authgate_credential_set_pbkdf2_sha256(
         let (out, salt, hash) = unsafe { (credential.as_mut(), bytes(salt, salt_len)?, bytes(hash, hash_len)?) };
         let out = out.ok_or(authgate_result::NullParameter)?;
         let hash: [u8; 32] = hash.try_into().map_err(|_| authgate_result::InvalidCredential)?;
-        out.cred = Some(StoredCredential::pbkdf2_sha256(iterations, salt, hash).ok_or(authgate_result::InvalidCredential)?);
+        out.cred =
+            Some(StoredCredential::pbkdf2_sha256(iterations, salt, hash).ok_or(authgate_result::InvalidCredential)?);
         Ok(())
     })
 }
@@ -214,7 +216,11 @@ pub unsafe extern "C" fn authgate_credential_set_pbkdf2_sha256(
 /// `user` must be the pointer passed to the running callback; `name` must point to
 /// `name_len` readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn authgate_user_set_name(user: *mut authgate_user, name: *const c_char, name_len: usize) -> authgate_result {
+pub unsafe extern "C" fn authgate_user_set_name(
+    user: *mut authgate_user,
+    name: *const c_char,
+    name_len: usize,
+) -> authgate_result {
     run(|| {
         // SAFETY: promised by the caller.
         let (out, name) = unsafe { (user.as_mut(), text(name, name_len)?) };
@@ -279,4 +285,3 @@ impl CredentialStore for CallbackStore {
         out.name
     }
 }
-

@@ -135,7 +135,11 @@ pub unsafe extern "C" fn authgate_digest_ha1_hex(
 /// # Safety
 /// `token` readable for `token_len` bytes; `digest_out` writable for 32 bytes.
 #[no_mangle]
-pub unsafe extern "C" fn authgate_token_digest(token: *const u8, token_len: usize, digest_out: *mut u8) -> authgate_result {
+pub unsafe extern "C" fn authgate_token_digest(
+    token: *const u8,
+    token_len: usize,
+    digest_out: *mut u8,
+) -> authgate_result {
     run(|| {
         // SAFETY: promised by the caller.
         let token = unsafe { bytes(token, token_len) }?;

@@ -31,12 +31,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 use subtle::ConstantTimeEq;
 
-create_exception!(
-    _authgate,
-    AuthgateError,
-    PyException,
-    "Base class of authgate's exceptions."
-);
+create_exception!(_authgate, AuthgateError, PyException, "Base class of authgate's exceptions.");
 create_exception!(
     _authgate,
     MalformedHeader,
@@ -93,9 +88,7 @@ fn value_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Cow::Owned(b.as_bytes().to_vec()));
     }
-    let s = obj
-        .cast::<PyString>()
-        .map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
+    let s = obj.cast::<PyString>().map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
     let s = s.to_cow()?;
     if s.is_ascii() {
         return Ok(Cow::Owned(s.into_owned().into_bytes()));
@@ -148,8 +141,7 @@ fn unhex(s: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn key32(obj: &[u8]) -> PyResult<[u8; 32]> {
-    obj.try_into()
-        .map_err(|_| config_err("a nonce key is exactly 32 bytes (see derive_key)"))
+    obj.try_into().map_err(|_| config_err("a nonce key is exactly 32 bytes (see derive_key)"))
 }
 
 fn algorithm(name: &str) -> PyResult<Algorithm> {
@@ -159,10 +151,7 @@ fn algorithm(name: &str) -> PyResult<Algorithm> {
 }
 
 fn qop_set(names: &[String]) -> PyResult<QopSet> {
-    let mut q = QopSet {
-        auth: false,
-        auth_int: false,
-    };
+    let mut q = QopSet { auth: false, auth_int: false };
     for n in names {
         match Qop::from_name(n.trim().as_bytes()) {
             Some(Qop::Auth) => q.auth = true,
@@ -205,9 +194,7 @@ fn value_bytes_utf8(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }
-    let s = obj
-        .cast::<PyString>()
-        .map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
+    let s = obj.cast::<PyString>().map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
     Ok(s.to_cow()?.into_owned().into_bytes())
 }
 
@@ -279,11 +266,7 @@ impl Authorization {
     }
     /// The value of param `name` (case-insensitive), unescaped.
     fn get(&self, name: &str) -> Option<String> {
-        self.params_list
-            .as_ref()?
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone())
+        self.params_list.as_ref()?.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
     }
     fn __repr__(&self) -> String {
         format!("Authorization(scheme={:?})", self.scheme)
@@ -304,11 +287,7 @@ fn parse_authorization(value: &Bound<'_, PyAny>) -> PyResult<Authorization> {
             })
             .collect()
     });
-    Ok(Authorization {
-        scheme: auth.scheme().to_owned(),
-        token68: auth.token68().map(str::to_owned),
-        params_list,
-    })
+    Ok(Authorization { scheme: auth.scheme().to_owned(), token68: auth.token68().map(str::to_owned), params_list })
 }
 
 /// Decodes Basic credentials (`Basic <token68>`, scheme checked) into `(user, password)`,
@@ -325,10 +304,7 @@ fn decode_basic(value: &Bound<'_, PyAny>) -> PyResult<(String, String)> {
 fn basic_pair(c: &BasicCredentials<'_>) -> (String, String) {
     let mut u = [0u8; 2 * authgate::limits::MAX_BASIC_DECODED];
     let mut p = [0u8; 2 * authgate::limits::MAX_BASIC_DECODED];
-    (
-        c.user(&mut u).unwrap_or("").to_owned(),
-        c.password(&mut p).unwrap_or("").to_owned(),
-    )
+    (c.user(&mut u).unwrap_or("").to_owned(), c.password(&mut p).unwrap_or("").to_owned())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -394,10 +370,7 @@ fn token_credentials(
 
 fn trim_ows(b: &[u8]) -> &[u8] {
     let start = b.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|&c| c != b' ' && c != b'\t')
-        .map_or(start, |e| e + 1);
+    let end = b.iter().rposition(|&c| c != b' ' && c != b'\t').map_or(start, |e| e + 1);
     &b[start..end.max(start)]
 }
 
@@ -559,15 +532,9 @@ fn compat_digest_challenge(
 #[pyo3(signature = (key, realm, opaque = "", now = None))]
 fn issue_nonce(key: &[u8], realm: &str, opaque: &str, now: Option<u64>) -> PyResult<String> {
     let k = NonceKey::new(&key32(key)?);
-    Ok(authgate::Nonce::issue(
-        &k,
-        realm.as_bytes(),
-        opaque.as_bytes(),
-        now.unwrap_or_else(now_secs),
-        salt(),
-    )
-    .as_str()
-    .to_owned())
+    Ok(authgate::Nonce::issue(&k, realm.as_bytes(), opaque.as_bytes(), now.unwrap_or_else(now_secs), salt())
+        .as_str()
+        .to_owned())
 }
 
 /// Checks a nonce: `("valid" | "expired", issued, id)` or `("invalid", 0, b"")`.
@@ -594,10 +561,7 @@ fn verify_nonce<'py>(
         realm.as_bytes(),
         opaque.as_bytes(),
         now.unwrap_or_else(now_secs),
-        Lifetime {
-            max_age: lifetime,
-            max_skew: skew,
-        },
+        Lifetime { max_age: lifetime, max_skew: skew },
     );
     Ok(match st {
         NonceStatus::Valid { issued, id } => ("valid", issued, PyBytes::new(py, &id)),
@@ -672,18 +636,12 @@ impl MemoryReplayStore {
             257..=1024 => (Table::Medium(Box::new(ReplayTable::new())), 1024),
             _ => (Table::Large(Box::new(ReplayTable::new())), 4096),
         };
-        MemoryReplayStore {
-            inner: Mutex::new(TableState { table, calls: 0 }),
-            capacity,
-            max_age,
-        }
+        MemoryReplayStore { inner: Mutex::new(TableState { table, calls: 0 }), capacity, max_age }
     }
 
     /// `"fresh"`, `"replayed"` or `"stale"` for this (nonce id, nc); records it when fresh.
     fn check_and_record(&self, py: Python<'_>, nonce_id: &[u8], issued: u64, nc: u32) -> PyResult<&'static str> {
-        let id: NonceId = nonce_id
-            .try_into()
-            .map_err(|_| PyValueError::new_err("nonce ids are 16 bytes"))?;
+        let id: NonceId = nonce_id.try_into().map_err(|_| PyValueError::new_err("nonce ids are 16 bytes"))?;
         Ok(outcome_name(py.detach(|| self.record(&id, issued, nc))))
     }
 
@@ -707,9 +665,7 @@ enum Replay {
 impl Replay {
     fn from_py(obj: Option<&Bound<'_, PyAny>>, max_age: u64) -> PyResult<Replay> {
         match obj {
-            None => Ok(Replay::Memory(Python::attach(|py| {
-                Py::new(py, MemoryReplayStore::new(4096, max_age))
-            })?)),
+            None => Ok(Replay::Memory(Python::attach(|py| Py::new(py, MemoryReplayStore::new(4096, max_age)))?)),
             Some(o) if o.is_none() => Ok(Replay::Memory(Py::new(o.py(), MemoryReplayStore::new(4096, max_age))?)),
             Some(o) => match o.cast::<MemoryReplayStore>() {
                 Ok(m) => Ok(Replay::Memory(m.clone().unbind())),
@@ -800,9 +756,7 @@ impl NonceCache {
     const CAPACITY: usize = 4096;
 
     fn new() -> Self {
-        NonceCache {
-            map: Mutex::new(HashMap::new()),
-        }
+        NonceCache { map: Mutex::new(HashMap::new()) }
     }
 
     fn get(&self, raw: &[u8], opaque: &[u8]) -> Option<(u64, NonceId)> {
@@ -863,11 +817,7 @@ impl DigestAuthenticator {
         if algs.is_empty() {
             return Err(config_err(authgate::ConfigError::NoAlgorithm));
         }
-        let qop_names: Vec<String> = qop
-            .iter()
-            .map(|q| q.trim().to_owned())
-            .filter(|q| !q.is_empty())
-            .collect();
+        let qop_names: Vec<String> = qop.iter().map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()).collect();
         let qop = qop_set(&qop_names)?;
         let key = key32(key)?;
         // Not a secret (nonces are bound to it, not keyed by it): the same across key rotations.
@@ -881,10 +831,7 @@ impl DigestAuthenticator {
             qop,
             key: NonceKey::new(&key),
             previous_key: previous_key.map(key32).transpose()?.map(|k| NonceKey::new(&k)),
-            lifetime: Lifetime {
-                max_age: lifetime,
-                max_skew: skew,
-            },
+            lifetime: Lifetime { max_age: lifetime, max_skew: skew },
             replay: Replay::from_py(replay_store, lifetime + skew + 60)?,
             use_ha1_pw,
             check_uri,
@@ -987,7 +934,12 @@ impl DigestAuthenticator {
             Ok(ok) => ok,
             Err(DigestFailure::Malformed(e)) => return Err(malformed(e)),
             Err(DigestFailure::Challenge(reason, stale)) => {
-                return Ok(Some((401, reason.message().to_owned(), stale.into_pyobject(py)?.to_owned().into_any().unbind(), None)))
+                return Ok(Some((
+                    401,
+                    reason.message().to_owned(),
+                    stale.into_pyobject(py)?.to_owned().into_any().unbind(),
+                    None,
+                )))
             }
         };
         let opaque = c.opaque.map(|o| text(&o.segments().flatten().copied().collect::<Vec<u8>>()));
@@ -996,7 +948,8 @@ impl DigestAuthenticator {
             .filter(|issued| now.saturating_sub(*issued) >= self.lifetime.max_age / 2)
             .map(|_| self.new_nonce(opaque.as_deref().unwrap_or(""), Some(now)));
         let info = ok.qop.filter(|_| self.auth_info).map(|q| {
-            let ai = AuthInfo { rspauth: ok.rspauth, qop: Some(q), nc: ok.nc, cnonce: ok.cnonce.clone(), nextnonce: None };
+            let ai =
+                AuthInfo { rspauth: ok.rspauth, qop: Some(q), nc: ok.nc, cnonce: ok.cnonce.clone(), nextnonce: None };
             let mut s = render_with(|b| render::authentication_info(&ai, b));
             // Our nonces travel in hex here (Flask-HTTPAuth's shape), so the core's
             // base64url `nextnonce` is appended in that form.
@@ -1007,7 +960,8 @@ impl DigestAuthenticator {
             }
             s
         });
-        let alg_name = self.algorithms.iter().find(|(a, _)| *a == ok.algorithm).map_or(ok.algorithm.name(), |(_, n)| n.as_str());
+        let alg_name =
+            self.algorithms.iter().find(|(a, _)| *a == ok.algorithm).map_or(ok.algorithm.name(), |(_, n)| n.as_str());
         Ok(Some((200, ok.user.to_string(), PyString::new(py, alg_name).into_any().unbind(), info)))
     }
 }
@@ -1045,7 +999,8 @@ impl DigestContext for FlaskDigest<'_, '_> {
             Some(cb) => self.keep(cb.call1((opaque.as_deref(),)).and_then(|r| r.is_truthy()), false),
             // authgate's own opaque is public (sent in every challenge); compared exactly.
             None => opaque.as_deref().is_some_and(|o| {
-                o.len() == self.authn.default_opaque.len() && bool::from(o.as_bytes().ct_eq(self.authn.default_opaque.as_bytes()))
+                o.len() == self.authn.default_opaque.len()
+                    && bool::from(o.as_bytes().ct_eq(self.authn.default_opaque.as_bytes()))
             }),
         }
     }
@@ -1070,7 +1025,15 @@ impl DigestContext for FlaskDigest<'_, '_> {
         }
         let mut b64 = [0u8; 43];
         let _ = B64URL.encode_slice(&raw, &mut b64);
-        let status = nonce::verify(&b64, &authn.key, authn.previous_key.as_ref(), authn.realm.as_bytes(), opaque.as_bytes(), self.now, authn.lifetime);
+        let status = nonce::verify(
+            &b64,
+            &authn.key,
+            authn.previous_key.as_ref(),
+            authn.realm.as_bytes(),
+            opaque.as_bytes(),
+            self.now,
+            authn.lifetime,
+        );
         if let NonceStatus::Valid { issued, id } = status {
             authn.nonce_cache.put(&raw, opaque.as_bytes(), issued, id);
         }
@@ -1159,10 +1122,7 @@ impl CredentialStore for PyStore {
         }
         let cb = self.lookup.as_ref()?;
         Python::attach(|py| {
-            let r = cb
-                .bind(py)
-                .call1((username,))
-                .and_then(|v| v.extract::<Option<String>>());
+            let r = cb.bind(py).call1((username,)).and_then(|v| v.extract::<Option<String>>());
             match r {
                 Ok(pw) => StoredCredential::plaintext(pw?.as_bytes()),
                 Err(e) => {
@@ -1227,15 +1187,8 @@ impl Verdict {
                 self.user.as_deref().unwrap_or(""),
                 self.scheme.unwrap_or("")
             ),
-            401 => format!(
-                "Verdict(401, reason={:?}, stale={})",
-                self.reason.as_deref().unwrap_or(""),
-                self.stale
-            ),
-            s => format!(
-                "Verdict({s}, error={:?})",
-                self.error.as_ref().map(|e| e.0.as_str()).unwrap_or("")
-            ),
+            401 => format!("Verdict(401, reason={:?}, stale={})", self.reason.as_deref().unwrap_or(""), self.stale),
+            s => format!("Verdict({s}, error={:?})", self.error.as_ref().map(|e| e.0.as_str()).unwrap_or("")),
         }
     }
 }
@@ -1271,10 +1224,7 @@ impl Engine {
         allow_rfc2069: bool,
     ) -> PyResult<Self> {
         let schemes = schemes.iter().map(|s| scheme_named(s)).collect::<PyResult<Vec<_>>>()?;
-        let algs = algorithms
-            .iter()
-            .map(|a| self::algorithm(a))
-            .collect::<PyResult<Vec<_>>>()?;
+        let algs = algorithms.iter().map(|a| self::algorithm(a)).collect::<PyResult<Vec<_>>>()?;
         let mut config = Config::new(realm)
             .and_then(|c| c.schemes(&schemes))
             .and_then(|c| c.algorithms(&algs))
@@ -1298,12 +1248,7 @@ impl Engine {
                 (d, u)
             })
             .collect();
-        let store = PyStore {
-            users,
-            lookup,
-            tokens,
-            error: Mutex::new(None),
-        };
+        let store = PyStore { users, lookup, tokens, error: Mutex::new(None) };
         let replay = Replay::from_py(replay_store, nonce_lifetime + max_clock_skew + 60)?;
         let mut engine = CoreEngine::new(config, &key32(key)?, store, replay).map_err(config_err)?;
         if let Some(p) = previous_key {
@@ -1332,10 +1277,7 @@ impl Engine {
         if let Some(b) = body {
             req.body = Body::Bytes(b);
         }
-        let ctx = Context {
-            now: now.unwrap_or_else(now_secs),
-            salt: salt(),
-        };
+        let ctx = Context { now: now.unwrap_or_else(now_secs), salt: salt() };
         let verdict = self.engine.check(&req, ctx);
         if let Some(e) = self.engine.store().error.lock().ok().and_then(|mut s| s.take()) {
             return Err(e);
@@ -1365,10 +1307,7 @@ impl Engine {
         let ch = self.engine.challenge(
             authgate::Reason::NoCredentials,
             stale,
-            Context {
-                now: now.unwrap_or_else(now_secs),
-                salt: salt(),
-            },
+            Context { now: now.unwrap_or_else(now_secs), salt: salt() },
         );
         self.render_challenges(&ch)
     }
@@ -1382,9 +1321,7 @@ impl Engine {
 
 impl Engine {
     fn render_challenges(&self, ch: &authgate::Challenge) -> Vec<String> {
-        (0..self.engine.challenge_count())
-            .map(|i| render_with(|b| self.engine.write_challenge(ch, i, b)))
-            .collect()
+        (0..self.engine.challenge_count()).map(|i| render_with(|b| self.engine.write_challenge(ch, i, b))).collect()
     }
 
     fn verdict(&self, v: CoreVerdict) -> Verdict {
@@ -1403,10 +1340,8 @@ impl Engine {
             CoreVerdict::Authenticated(a) => {
                 out.user = Some(a.user.as_str().to_owned());
                 out.scheme = Some(a.scheme.name());
-                out.authentication_info = a
-                    .auth_info
-                    .as_ref()
-                    .map(|i| render_with(|b| self.engine.write_authentication_info(i, b)));
+                out.authentication_info =
+                    a.auth_info.as_ref().map(|i| render_with(|b| self.engine.write_authentication_info(i, b)));
             }
             CoreVerdict::Challenge(ch) => {
                 out.reason = Some(format!("{:?}", ch.reason));

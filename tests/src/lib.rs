@@ -98,10 +98,7 @@ pub type TestEngine = Engine<StaticUsers<'static>, std::sync::Mutex<ReplayTable<
 
 /// The fixed context of FORMAT.md: Digest SHA-256 + MD5, Basic, Bearer.
 pub fn vector_engine() -> TestEngine {
-    let config = Config::new(REALM)
-        .unwrap()
-        .schemes(&[Scheme::Digest, Scheme::Basic, Scheme::Bearer])
-        .unwrap();
+    let config = Config::new(REALM).unwrap().schemes(&[Scheme::Digest, Scheme::Basic, Scheme::Bearer]).unwrap();
     Engine::new(config, &KEY, StaticUsers::new(USERS), std::sync::Mutex::new(ReplayTable::new())).unwrap()
 }
 

@@ -29,7 +29,11 @@ fn no_credentials_get_every_challenge_in_order() {
     assert_eq!(v.status(), 401);
     let ch = challenges(&engine, &v);
     assert_eq!(ch.len(), 4);
-    assert!(ch[0].starts_with("Digest realm=\"testrealm@host.com\", qop=\"auth\", algorithm=SHA-256, nonce=\""), "{}", ch[0]);
+    assert!(
+        ch[0].starts_with("Digest realm=\"testrealm@host.com\", qop=\"auth\", algorithm=SHA-256, nonce=\""),
+        "{}",
+        ch[0]
+    );
     assert!(ch[1].contains("algorithm=MD5,"));
     assert_eq!(ch[2], "Basic realm=\"testrealm@host.com\", charset=\"UTF-8\"");
     assert_eq!(ch[3], "Bearer realm=\"testrealm@host.com\"");
@@ -96,7 +100,10 @@ fn replay_is_refused_and_out_of_order_pipelining_passes() {
     }
     // Any of them again: refused, not stale (the client did nothing wrong to deserve a retry hint).
     for h in &headers {
-        assert_eq!(reason(&check(&engine, "GET", "/dir/index.html", Some(h.as_bytes()), NOW)), (Reason::Replayed, false));
+        assert_eq!(
+            reason(&check(&engine, "GET", "/dir/index.html", Some(h.as_bytes()), NOW)),
+            (Reason::Replayed, false)
+        );
     }
 }
 
@@ -126,7 +133,8 @@ fn expired_nonce_is_stale_only_with_a_right_response() {
     assert_eq!(reason(&v), (Reason::BadCredentials, false));
     assert!(!challenges(&engine, &v)[0].contains("stale"));
     // The fresh nonce from the stale challenge works.
-    let fresh = mufasa("SHA-256", nonce_of(&check(&engine, "GET", "/dir/index.html", Some(c.header().as_bytes()), later)));
+    let fresh =
+        mufasa("SHA-256", nonce_of(&check(&engine, "GET", "/dir/index.html", Some(c.header().as_bytes()), later)));
     ok(&check(&engine, "GET", "/dir/index.html", Some(fresh.header().as_bytes()), later));
 }
 
@@ -138,15 +146,24 @@ fn clock_going_backwards() {
     // Within the allowed skew: accepted; beyond it: stale, never an error or a panic.
     ok(&check(&engine, "GET", "/dir/index.html", Some(c.header().as_bytes()), NOW - 5));
     let c2 = DigestClient { nc: 2, ..c.clone() };
-    assert_eq!(reason(&check(&engine, "GET", "/dir/index.html", Some(c2.header().as_bytes()), NOW - 6)), (Reason::StaleNonce, true));
-    assert_eq!(reason(&check(&engine, "GET", "/dir/index.html", Some(c2.header().as_bytes()), 0)), (Reason::StaleNonce, true));
+    assert_eq!(
+        reason(&check(&engine, "GET", "/dir/index.html", Some(c2.header().as_bytes()), NOW - 6)),
+        (Reason::StaleNonce, true)
+    );
+    assert_eq!(
+        reason(&check(&engine, "GET", "/dir/index.html", Some(c2.header().as_bytes()), 0)),
+        (Reason::StaleNonce, true)
+    );
 }
 
 #[test]
 fn key_rotation_mid_traffic() {
     let old_key = [1u8; 32];
     let new_key = [2u8; 32];
-    let mk = || Engine::new(Config::new(REALM).unwrap(), &old_key, StaticUsers::new(USERS), Mutex::new(ReplayTable::<8>::new())).unwrap();
+    let mk = || {
+        Engine::new(Config::new(REALM).unwrap(), &old_key, StaticUsers::new(USERS), Mutex::new(ReplayTable::<8>::new()))
+            .unwrap()
+    };
     let mut engine = mk();
     let nonce = nonce_of(&engine.check(&Request::new("GET", "/dir/index.html", None), ctx(NOW)));
     let c = mufasa("SHA-256", nonce);
@@ -166,7 +183,9 @@ fn key_rotation_mid_traffic() {
 
 #[test]
 fn full_replay_table_evicts_to_stale_never_fresh() {
-    let engine = Engine::new(Config::new(REALM).unwrap(), &KEY, StaticUsers::new(USERS), Mutex::new(ReplayTable::<2>::new())).unwrap();
+    let engine =
+        Engine::new(Config::new(REALM).unwrap(), &KEY, StaticUsers::new(USERS), Mutex::new(ReplayTable::<2>::new()))
+            .unwrap();
     let get = |h: Option<&[u8]>, now| engine.check(&Request::new("GET", "/dir/index.html", h), ctx(now));
     let n1 = nonce_of(&get(None, NOW));
     let n2 = nonce_of(&get(None, NOW + 1));
@@ -214,9 +233,15 @@ fn auth_int_with_body_bytes_and_streamed_hash() {
     assert!(challenges(&engine, &v)[0].contains("qop=\"auth, auth-int\""));
     let nonce = nonce_of(&v);
     let body = br#"{"on":true}"#;
-    let mut c = DigestClient { method: "POST", uri: "/api/led", qop: Some("auth-int"), body, ..mufasa("SHA-256", nonce) };
+    let mut c =
+        DigestClient { method: "POST", uri: "/api/led", qop: Some("auth-int"), body, ..mufasa("SHA-256", nonce) };
     let header = c.header();
-    let with = |b: Body<'_>, h: &str| engine.check(&Request { method: "POST", target: "/api/led", authorization: Some(h.as_bytes()), body: b }, ctx(NOW));
+    let with = |b: Body<'_>, h: &str| {
+        engine.check(
+            &Request { method: "POST", target: "/api/led", authorization: Some(h.as_bytes()), body: b },
+            ctx(NOW),
+        )
+    };
     assert_eq!(body_hash_algorithm(header.as_bytes()), Some(HashAlgorithm::Sha256));
     assert_eq!(reason(&with(Body::Unavailable, &header)).0, Reason::BodyUnavailable);
     assert_eq!(reason(&with(Body::Bytes(b"{\"on\":false}"), &header)).0, Reason::BadCredentials);
@@ -245,7 +270,10 @@ fn userhash_and_username_star() {
         userhash: true,
         ..mufasa("SHA-512-256", nonce)
     };
-    assert_eq!(ok(&engine.check(&Request::new("GET", "/doe.json", Some(c.header().as_bytes())), ctx(NOW))).user, "Jäsøn Doe");
+    assert_eq!(
+        ok(&engine.check(&Request::new("GET", "/doe.json", Some(c.header().as_bytes())), ctx(NOW))).user,
+        "Jäsøn Doe"
+    );
     // The same user by username* (RFC 8187), nc 2.
     let plain = DigestClient { userhash: false, nc: 2, ..c.clone() };
     let star = plain.header().replace("username=\"Jäsøn Doe\"", "username*=UTF-8''J%C3%A4s%C3%B8n%20Doe");
@@ -271,8 +299,13 @@ struct Store;
 impl CredentialStore for Store {
     fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential> {
         match (username, purpose) {
-            ("ha1md5", _) => StoredCredential::ha1_hex(HashAlgorithm::Md5, h("MD5", format!("ha1md5:{realm}:pw").as_bytes()).as_bytes()),
-            ("pbkdf2", _) => StoredCredential::pbkdf2_sha256(1000, b"salt", pbkdf2_sha256("pässword".as_bytes(), b"salt", 1000)),
+            ("ha1md5", _) => StoredCredential::ha1_hex(
+                HashAlgorithm::Md5,
+                h("MD5", format!("ha1md5:{realm}:pw").as_bytes()).as_bytes(),
+            ),
+            ("pbkdf2", _) => {
+                StoredCredential::pbkdf2_sha256(1000, b"salt", pbkdf2_sha256("pässword".as_bytes(), b"salt", 1000))
+            }
             ("plain", _) => StoredCredential::plaintext(b"pw"),
             _ => None,
         }
@@ -323,7 +356,13 @@ fn hostile_realm_is_escaped_or_refused() {
     assert_eq!(Config::new("").unwrap_err(), ConfigError::InvalidRealm);
     assert_eq!(Config::new(&"r".repeat(129)).unwrap_err(), ConfigError::InvalidRealm);
     assert_eq!(Config::new("r").unwrap().opaque("a\"b").unwrap_err(), ConfigError::InvalidOpaque);
-    let engine = Engine::new(Config::new("a \"quoted\" \\ realm").unwrap(), &KEY, StaticUsers::new(USERS), Mutex::new(ReplayTable::<8>::new())).unwrap();
+    let engine = Engine::new(
+        Config::new("a \"quoted\" \\ realm").unwrap(),
+        &KEY,
+        StaticUsers::new(USERS),
+        Mutex::new(ReplayTable::<8>::new()),
+    )
+    .unwrap();
     let v = engine.check(&Request::new("GET", "/", None), ctx(NOW));
     for c in challenges(&engine, &v) {
         let a = parse(c.as_bytes()).unwrap();
@@ -337,7 +376,10 @@ fn oversized_and_many_params_are_malformed() {
     let long = format!("Digest username=\"{}\"", "a".repeat(5000));
     assert_eq!(check(&engine, "GET", "/", Some(long.as_bytes()), NOW), Verdict::Malformed(ParseError::TooLong));
     let many = format!("Digest {}", (0..1000).map(|i| format!("p{i}=1")).collect::<Vec<_>>().join(","));
-    assert!(matches!(check(&engine, "GET", "/", Some(many.as_bytes()), NOW), Verdict::Malformed(ParseError::TooLong | ParseError::TooManyParams)));
+    assert!(matches!(
+        check(&engine, "GET", "/", Some(many.as_bytes()), NOW),
+        Verdict::Malformed(ParseError::TooLong | ParseError::TooManyParams)
+    ));
     let many = format!("Digest {}", (0..30).map(|i| format!("p{i}=1")).collect::<Vec<_>>().join(","));
     assert_eq!(check(&engine, "GET", "/", Some(many.as_bytes()), NOW), Verdict::Malformed(ParseError::TooManyParams));
     let dup = Request::new("GET", "/", Some(Request::DUPLICATE_AUTHORIZATION));

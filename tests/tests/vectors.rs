@@ -12,7 +12,14 @@ fn file_has_the_promised_cases() {
         assert!(names.insert(c.name().to_string()), "duplicate name {}", c.name());
     }
     assert!(cases("malformed").len() >= 100, "at least 100 malformed cases");
-    for name in ["rfc7616-md5", "rfc7616-sha256", "rfc7616-sha512-256-userhash", "rfc2617-md5", "rfc7617-aladdin", "rfc7617-utf8"] {
+    for name in [
+        "rfc7616-md5",
+        "rfc7616-sha256",
+        "rfc7616-sha512-256-userhash",
+        "rfc2617-md5",
+        "rfc7617-aladdin",
+        "rfc7617-utf8",
+    ] {
         assert!(names.contains(name), "missing {name}");
     }
 }
@@ -56,7 +63,9 @@ fn digest_vectors_parse_and_compute() {
                 assert!(v.eq_bytes(username.as_bytes()), "{name}");
             }
         }
-        let ha1 = digest::ha1(alg.hash(), username.as_bytes(), case.get("realm").as_bytes(), case.get("password").as_bytes()).unwrap();
+        let ha1 =
+            digest::ha1(alg.hash(), username.as_bytes(), case.get("realm").as_bytes(), case.get("password").as_bytes())
+                .unwrap();
         let body_hash = case.bytes("body").map(|b| HashOutput::from_hex(h(alg.name(), b).as_bytes()).unwrap());
         let input = ResponseInput { method: case.get("method").as_bytes(), body_hash: body_hash.as_ref() };
         let r = digest::response(alg, &ha1, &c, &input).unwrap();
@@ -71,8 +80,10 @@ fn sha512_256_is_not_sha256() {
     let case = cases("digest").into_iter().find(|c| c.name() == "rfc7616-sha512-256-userhash").unwrap();
     let wrong = h("SHA-256", b"anything");
     assert_ne!(wrong, case.get("response"));
-    let sha256_ha1 = h("SHA-256", format!("{}:{}:{}", case.get("username"), case.get("realm"), case.get("password")).as_bytes());
-    let sha512_256_ha1 = h("SHA-512-256", format!("{}:{}:{}", case.get("username"), case.get("realm"), case.get("password")).as_bytes());
+    let sha256_ha1 =
+        h("SHA-256", format!("{}:{}:{}", case.get("username"), case.get("realm"), case.get("password")).as_bytes());
+    let sha512_256_ha1 =
+        h("SHA-512-256", format!("{}:{}:{}", case.get("username"), case.get("realm"), case.get("password")).as_bytes());
     assert_ne!(sha256_ha1, sha512_256_ha1);
 }
 

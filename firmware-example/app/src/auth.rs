@@ -8,7 +8,10 @@
 
 use core::cell::RefCell;
 
-use authgate::{AuthInfo, Challenge, Config, Context, Engine, ReplayOutcome, ReplayStore, ReplayTable, Request, StaticUsers, UserName, Verdict};
+use authgate::{
+    AuthInfo, Challenge, Config, Context, Engine, ReplayOutcome, ReplayStore, ReplayTable, Request, StaticUsers,
+    UserName, Verdict,
+};
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 
@@ -143,10 +146,9 @@ impl Guard {
         REPLAY.0.lock(|t| t.borrow_mut().purge_before(now.saturating_sub(lifetime)));
 
         match self.engine.check(&Request::new(method, target, authorization), ctx) {
-            Verdict::Authenticated(a) => Decision::Allow {
-                user: a.user,
-                info: a.auth_info.map(|info| AuthenticationInfo { guard: self, info }),
-            },
+            Verdict::Authenticated(a) => {
+                Decision::Allow { user: a.user, info: a.auth_info.map(|info| AuthenticationInfo { guard: self, info }) }
+            }
             Verdict::Challenge(challenge) => {
                 warn!("401 for {} {}: {}", method, target, challenge.reason.message());
                 Decision::Challenge(Challenges { guard: self, challenge })

@@ -21,8 +21,8 @@ use picoserve::response::{File, IntoResponse, Response, StatusCode};
 use picoserve::routing::{PathRouter, get, get_service, parse_path_segment, post};
 
 use crate::auth::{AuthenticationInfo, Challenges, Decision, Guard};
-use authgate::UserName;
 use crate::device::Device;
+use authgate::UserName;
 
 /// The longest request-target the device accepts (path and query as sent).
 pub const TARGET_LEN: usize = 256;
@@ -75,11 +75,7 @@ async fn status(access: ReadAccess, State(Dev(device)): State<Dev>) -> impl Into
     json(body, access.0.and_then(|a| a.info))
 }
 
-async fn switch_led(
-    command: LedCommand,
-    auth: Authenticated,
-    State(Dev(device)): State<Dev>,
-) -> impl IntoResponse {
+async fn switch_led(command: LedCommand, auth: Authenticated, State(Dev(device)): State<Dev>) -> impl IntoResponse {
     let on = match command {
         LedCommand::On => true,
         LedCommand::Off => false,
@@ -199,10 +195,7 @@ fn check(guard: &'static Guard, parts: &RequestParts<'_>) -> Result<Authenticate
 impl<'r> FromRequestParts<'r, AppState> for Authenticated {
     type Rejection = Refused;
 
-    async fn from_request_parts(
-        state: &'r AppState,
-        parts: &RequestParts<'r>,
-    ) -> Result<Self, Refused> {
+    async fn from_request_parts(state: &'r AppState, parts: &RequestParts<'r>) -> Result<Self, Refused> {
         check(state.guard, parts)
     }
 }
@@ -210,13 +203,8 @@ impl<'r> FromRequestParts<'r, AppState> for Authenticated {
 impl<'r> FromRequestParts<'r, AppState> for ReadAccess {
     type Rejection = Refused;
 
-    async fn from_request_parts(
-        state: &'r AppState,
-        parts: &RequestParts<'r>,
-    ) -> Result<Self, Refused> {
-        if !state.guard.settings().protect_reads
-            && parts.headers().get("authorization").is_none()
-        {
+    async fn from_request_parts(state: &'r AppState, parts: &RequestParts<'r>) -> Result<Self, Refused> {
+        if !state.guard.settings().protect_reads && parts.headers().get("authorization").is_none() {
             return Ok(ReadAccess(None));
         }
         check(state.guard, parts).map(|a| ReadAccess(Some(a)))

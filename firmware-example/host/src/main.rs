@@ -119,9 +119,7 @@ fn main() {
 
     // The nonce key: 32 bytes from the kernel's CSPRNG (the Pico W uses its ring oscillator).
     let mut nonce_key = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut nonce_key))
-        .expect("reading /dev/urandom");
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut nonce_key)).expect("reading /dev/urandom");
 
     static GUARD: StaticCell<Guard> = StaticCell::new();
     static APP_STATE: StaticCell<AppState> = StaticCell::new();
@@ -158,13 +156,7 @@ async fn net_task(mut runner: embassy_net::Runner<'static, TunTapDevice>) -> ! {
 }
 
 #[embassy_executor::task]
-async fn main_task(
-    spawner: Spawner,
-    tap: String,
-    ip: Option<Ipv4Cidr>,
-    port: u16,
-    state: &'static AppState,
-) {
+async fn main_task(spawner: Spawner, tap: String, ip: Option<Ipv4Cidr>, port: u16, state: &'static AppState) {
     let mut device = TunTapDevice::new(&tap).unwrap_or_else(|e| {
         eprintln!("cannot open TAP device {tap}: {e}");
         exit(1)
@@ -177,11 +169,9 @@ async fn main_task(
 
     let config = match ip {
         // Under test: a fixed address, so no DHCP server is needed in the namespace.
-        Some(address) => embassy_net::Config::ipv4_static(StaticConfigV4 {
-            address,
-            gateway: None,
-            dns_servers: Default::default(),
-        }),
+        Some(address) => {
+            embassy_net::Config::ipv4_static(StaticConfigV4 { address, gateway: None, dns_servers: Default::default() })
+        }
         // Like the Pico W: ask for an address.
         None => embassy_net::Config::dhcpv4(Default::default()),
     };
@@ -189,8 +179,7 @@ async fn main_task(
     std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut seed)).unwrap();
     let seed = u64::from_le_bytes(seed);
     static RESOURCES: StaticCell<StackResources<{ WEB_SOCKETS + 1 }>> = StaticCell::new();
-    let (stack, runner) =
-        embassy_net::new(device, config, RESOURCES.init(StackResources::new()), seed);
+    let (stack, runner) = embassy_net::new(device, config, RESOURCES.init(StackResources::new()), seed);
     spawner.spawn(net_task(runner).unwrap());
     spawner.spawn(led_task().unwrap());
 
@@ -200,10 +189,8 @@ async fn main_task(
     std::io::stdout().flush().unwrap();
 
     let app = web::router(state);
-    embassy_futures::join::join_array(core::array::from_fn::<_, WEB_SOCKETS, _>(|id| {
-        serve(id, stack, port, &app)
-    }))
-    .await;
+    embassy_futures::join::join_array(core::array::from_fn::<_, WEB_SOCKETS, _>(|id| serve(id, stack, port, &app)))
+        .await;
 }
 
 async fn serve<P: PathRouter>(id: usize, stack: Stack<'static>, port: u16, app: &picoserve::Router<P>) {

@@ -60,9 +60,7 @@ static CLM: &[u8] = cyw43_firmware::CYW43_43439A0_CLM;
 static DEVICE: Device = Device::new();
 
 #[embassy_executor::task]
-async fn cyw43_task(
-    runner: cyw43::Runner<'static, cyw43::SpiBus<Output<'static>, PioSpi<'static, PIO0, 0>>>,
-) -> ! {
+async fn cyw43_task(runner: cyw43::Runner<'static, cyw43::SpiBus<Output<'static>, PioSpi<'static, PIO0, 0>>>) -> ! {
     runner.run().await
 }
 
@@ -102,8 +100,7 @@ async fn main(spawner: Spawner) {
 
     static CYW43_STATE: StaticCell<cyw43::State> = StaticCell::new();
     let state = CYW43_STATE.init(cyw43::State::new());
-    let (net_device, mut control, runner) =
-        cyw43::new(state, pwr, spi, FIRMWARE, nvram::NVRAM).await;
+    let (net_device, mut control, runner) = cyw43::new(state, pwr, spi, FIRMWARE, nvram::NVRAM).await;
     spawner.spawn(unwrap!(cyw43_task(runner)));
 
     control.init(CLM).await;
@@ -121,16 +118,14 @@ async fn main(spawner: Spawner) {
     let mut dhcp = embassy_net::DhcpConfig::default();
     dhcp.hostname = heapless::String::try_from(HOSTNAME).ok();
     static RESOURCES: StaticCell<StackResources<NET_SOCKETS>> = StaticCell::new();
-    let (stack, net_runner) = embassy_net::new(
-        net_device,
-        embassy_net::Config::dhcpv4(dhcp),
-        RESOURCES.init(StackResources::new()),
-        seed,
-    );
+    let (stack, net_runner) =
+        embassy_net::new(net_device, embassy_net::Config::dhcpv4(dhcp), RESOURCES.init(StackResources::new()), seed);
     spawner.spawn(unwrap!(net_task(net_runner)));
 
     let (Some(ssid), password) = (WIFI_NETWORK, WIFI_PASSWORD) else {
-        warn!("WIFI_NETWORK was not set at build time: rebuild with WIFI_NETWORK=... WIFI_PASSWORD=... cargo build --release");
+        warn!(
+            "WIFI_NETWORK was not set at build time: rebuild with WIFI_NETWORK=... WIFI_PASSWORD=... cargo build --release"
+        );
         loop {
             control.gpio_set(0, true).await;
             Timer::after_millis(100).await;
@@ -160,7 +155,11 @@ async fn main(spawner: Spawner) {
 
     let settings = Settings::from_build_env();
     if settings::USING_DEMO_PASSWORD {
-        warn!("using the demo login {}:{}; set AUTHGATE_USER/AUTHGATE_PASSWORD at build time", settings::USER, settings::PASSWORD);
+        warn!(
+            "using the demo login {}:{}; set AUTHGATE_USER/AUTHGATE_PASSWORD at build time",
+            settings::USER,
+            settings::PASSWORD
+        );
     }
     static GUARD: StaticCell<Guard> = StaticCell::new();
     static APP_STATE: StaticCell<AppState> = StaticCell::new();
@@ -176,10 +175,8 @@ async fn main(spawner: Spawner) {
         WEB_SOCKETS,
         core::mem::size_of_val(&serve(0, stack, &app, &CONFIG))
     );
-    embassy_futures::join::join_array(core::array::from_fn::<_, WEB_SOCKETS, _>(|id| {
-        serve(id, stack, &app, &CONFIG)
-    }))
-    .await;
+    embassy_futures::join::join_array(core::array::from_fn::<_, WEB_SOCKETS, _>(|id| serve(id, stack, &app, &CONFIG)))
+        .await;
 }
 
 async fn serve<P: PathRouter>(
@@ -191,8 +188,5 @@ async fn serve<P: PathRouter>(
     let mut rx = [0u8; 1024];
     let mut tx = [0u8; 1024];
     let mut http = [0u8; 2048];
-    picoserve::Server::new(app, config, &mut http)
-        .listen_and_serve(id, stack, 80, &mut rx, &mut tx)
-        .await
-        .into_never()
+    picoserve::Server::new(app, config, &mut http).listen_and_serve(id, stack, 80, &mut rx, &mut tx).await.into_never()
 }

@@ -14,7 +14,7 @@ use core::ptr::{read_volatile, write_volatile};
 
 use authgate::digest::{self, ResponseInput};
 use authgate::{
-    parse, Algorithm, Config, Context, DigestCredentials, Engine, ReplayTable, Request, StaticUsers, Verdict,
+    Algorithm, Config, Context, DigestCredentials, Engine, ReplayTable, Request, StaticUsers, Verdict, parse,
 };
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
