@@ -146,7 +146,7 @@ impl<const N: usize> ReplayTable<N> {
         }
         if self.entries.is_full() {
             let oldest = self.entries.iter().enumerate().min_by_key(|(_, e)| e.issued).map_or(0, |(i, _)| i);
-            let evicted = self.entries.swap_remove(oldest);
+            let evicted = self.take(oldest);
             self.horizon = Some(self.horizon.map_or(evicted.issued, |h| h.max(evicted.issued)));
             if issued <= evicted.issued {
                 return ReplayOutcome::Stale;
@@ -159,13 +159,27 @@ impl<const N: usize> ReplayTable<N> {
         outcome
     }
 
+    /// `swap_remove` by copy: `Entry` is `Copy`, and heapless's `swap_remove` would link a
+    /// 1.3 KiB `memmove` into firmware for the one overlapping case (removing the last entry).
+    fn take(&mut self, i: usize) -> Entry {
+        let removed = self.entries[i];
+        let last = self.entries.len() - 1;
+        if i < last {
+            // Two disjoint slices: a plain copy, never a memmove.
+            let (head, tail) = self.entries.split_at_mut(last);
+            head[i..=i].copy_from_slice(&tail[..1]);
+        }
+        self.entries.pop();
+        removed
+    }
+
     /// Forgets nonces issued before `cutoff` (e.g. `now - lifetime`): they are refused as
     /// expired anyway. The horizon moves up, so they stay refused if the clock goes back.
     pub fn purge_before(&mut self, cutoff: u64) {
         let mut i = 0;
         while i < self.entries.len() {
             if self.entries[i].issued < cutoff {
-                let e = self.entries.swap_remove(i);
+                let e = self.take(i);
                 self.horizon = Some(self.horizon.map_or(e.issued, |h| h.max(e.issued)));
             } else {
                 i += 1;
