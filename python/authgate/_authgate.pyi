@@ -1,5 +1,5 @@
 """Type stubs for the Rust extension authgate._authgate."""
-from typing import Callable, Literal, Mapping, Optional, Protocol, Sequence, Union
+from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Sequence, Union
 
 _Value = Union[str, bytes]
 Outcome = Literal["fresh", "replayed", "stale"]
@@ -109,6 +109,17 @@ class DigestAuthenticator:
         body: Optional[Callable[[], bytes]] = None,
         now: Optional[int] = None,
     ) -> Optional[DigestResult]: ...
+    def check_request(
+        self,
+        environ: dict[str, Any],
+        method: str,
+        target: Callable[[dict[str, Any]], _Value],
+        get_password: Callable[[str], object],
+        verify_opaque: Optional[Callable[[Optional[str]], object]] = None,
+        verify_nonce: Optional[Callable[[str], object]] = None,
+        body: Optional[Callable[[], bytes]] = None,
+        now: Optional[int] = None,
+    ) -> Union[str, int, None]: ...
 
 def derive_key(secret: _Value, purpose: str = "nonce") -> bytes: ...
 def random_key() -> bytes: ...

@@ -484,6 +484,7 @@ class HTTPDigestAuth(HTTPAuth):
         self.replay_store = replay_store if replay_store is not None else _ag.MemoryReplayStore(max_age=nonce_lifetime + 65)
         self._cache_key = None
         self._authn = None
+        self._plan = None
 
         self.generate_nonce_callback = None
         self.verify_nonce_callback = None
@@ -502,10 +503,15 @@ class HTTPDigestAuth(HTTPAuth):
 
     _CONFIG = frozenset({"realm", "scheme", "algorithm", "qop", "use_ha1_pw", "key", "nonce_lifetime", "check_uri",
                          "replay_store", "authentication_info"})
+    # What the per-request plan (see _make_plan) is made of, besides the authenticator.
+    _PLAN = frozenset({"get_password_callback", "verify_nonce_callback", "verify_opaque_callback"})
 
     def __setattr__(self, name, value):
         if name in self._CONFIG:
             self.__dict__["_cache_key"] = None
+            self.__dict__["_plan"] = None
+        elif name in self._PLAN:
+            self.__dict__["_plan"] = None
         object.__setattr__(self, name, value)
 
     def _authenticator(self):
@@ -619,37 +625,86 @@ class HTTPDigestAuth(HTTPAuth):
             return ""
         return _ag.digest_username(value) or ""
 
-    def _check(self, req):
-        environ = req.environ
-        value = environ.get("HTTP_AUTHORIZATION")
-        if value is None:
-            return False, None
+    def _make_plan(self):
+        """What every request needs, resolved once: (the SECRET_KEY / SECRET_KEY_FALLBACKS
+        the authenticator was built from, or None with ``key=``; the authenticator; the
+        callbacks as the Rust check takes them; qop auth-int; Authentication-Info)."""
         authn = self._authenticator()
-        verify_nonce = self.verify_nonce_callback
-        verify_opaque = self.verify_opaque_callback
         get_password = self.get_password_callback
-        result = authn.check(
-            value,
-            req.method,
-            _request_target(environ),
+        verify_opaque = self.verify_opaque_callback
+        verify_nonce = self.verify_nonce_callback
+        plan = (
+            self._cache_key if self.key is None else None,
+            authn,
             (lambda u: _call(get_password, u)) if _is_async(get_password) else get_password,
             # None: authgate's own opaque / nonces, checked in Rust.
             None if verify_opaque is self._dvo else (lambda o: _call(verify_opaque, o)),
             None if verify_nonce is self._dvn else (lambda n: _call(verify_nonce, n)),
-            req.get_data if "auth-int" in (self.qop or ()) else None,
+            "auth-int" in (self.qop or ()),
+            bool(self.authentication_info),
         )
-        if result is None:
-            return False, None
-        if result[0] == 200:
-            info = result[3]
-            if info:
-                environ[_INFO] = info
+        self.__dict__["_plan"] = plan
+        return plan
+
+    def _check_user(self, req):
+        """The user name when the request's Digest credentials are accepted, else False.
+        Raises MalformedHeader."""
+        plan = self._plan
+        if plan is not None and plan[0] is not None:
+            config = _cv_app.get().app.config
+            source = plan[0]
+            if config.get("SECRET_KEY") is not source[0] or config.get("SECRET_KEY_FALLBACKS") is not source[1]:
+                plan = None
+        if plan is None:
+            plan = self._make_plan()
+        _, authn, get_password, verify_opaque, verify_nonce, auth_int, auth_info = plan
+        result = authn.check_request(req.environ, req.method, _request_target, get_password, verify_opaque,
+                                     verify_nonce, req.get_data if auth_int else None)
+        if result.__class__ is str:
+            if auth_info:
                 _hook_app()
-            environ[_ALG] = result[2]
-            return True, _DigestAuth(result[1])
-        if result[2]:
+            return result
+        if result == 1:
             g._authgate_stale = True
-        return False, None
+        return False
+
+    def _check(self, req):
+        user = self._check_user(req)
+        if user is False:
+            return False, None
+        return True, _DigestAuth(user)
+
+    def _protect(self, f, role=None, optional=None, others=()):
+        if role is not None:
+            return super()._protect(f, role=role, optional=optional, others=others)
+        # Without roles nothing needs the Authorization stand-in: the user name is what
+        # g.flask_httpauth_user gets (False when refused, as Flask-HTTPAuth's authenticate).
+        view_is_async = inspect.iscoroutinefunction(f)
+        check_user = self._check_user
+
+        @wraps(f)
+        def decorated(*args, **kwargs):
+            req = _cv_request.get().request
+            if req.method != "OPTIONS":
+                try:
+                    user = check_user(req)
+                    refused = user is False
+                except MalformedHeader as e:
+                    if self.strict:
+                        log.debug("authgate: malformed Authorization: %s", e)
+                        return self._error(400, others)
+                    user, auth = self._check_absent(req)
+                    refused = user in (False, None)
+                    if user is True:
+                        user = self._username_of(auth)
+                if refused and not optional:
+                    return self._error(401, others)
+                _cv_app.get().g.flask_httpauth_user = user
+            if view_is_async:
+                return current_app.ensure_sync(f)(*args, **kwargs)
+            return f(*args, **kwargs)
+
+        return decorated
 
     def authenticate(self, auth, stored_password_or_ha1):
         """Flask-HTTPAuth's signature: checks the current request's Digest credentials,

@@ -84,19 +84,41 @@ fn config_err(e: impl std::fmt::Display) -> PyErr {
 
 /// The bytes of a header value given as `bytes` or as a WSGI `str` (latin-1 decoded, as
 /// PEP 3333 delivers them); a `str` with characters above U+00FF is taken as UTF-8.
-fn value_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
+/// Borrowed from the `bytes` object, or from the UTF-8 encoding of an ASCII `str` (the
+/// common case): no copy.
+fn value_bytes<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> PyResult<Raw<'a, 'py>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(Cow::Owned(b.as_bytes().to_vec()));
+        return Ok(Raw::Borrowed(b.as_bytes()));
     }
     let s = obj.cast::<PyString>().map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
-    let s = s.to_cow()?;
-    if s.is_ascii() {
-        return Ok(Cow::Owned(s.into_owned().into_bytes()));
+    let utf8 = s.encode_utf8()?;
+    if utf8.as_bytes().is_ascii() {
+        return Ok(Raw::Py(utf8));
     }
+    // Valid UTF-8: it came from a Python str.
+    let s = std::str::from_utf8(utf8.as_bytes()).map_err(|e| PyValueError::new_err(e.to_string()))?;
     if s.chars().all(|c| (c as u32) < 0x100) {
-        return Ok(Cow::Owned(s.chars().map(|c| c as u8).collect()));
+        return Ok(Raw::Owned(s.chars().map(|c| c as u8).collect()));
     }
-    Ok(Cow::Owned(s.into_owned().into_bytes()))
+    Ok(Raw::Py(utf8))
+}
+
+/// Bytes borrowed from a Python object, or owned.
+enum Raw<'a, 'py> {
+    Borrowed(&'a [u8]),
+    Py(Bound<'py, PyBytes>),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Raw<'_, '_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Raw::Borrowed(b) => b,
+            Raw::Py(b) => b.as_bytes(),
+            Raw::Owned(v) => v,
+        }
+    }
 }
 
 /// UTF-8 when valid, else ISO-8859-1 (what old clients send).
@@ -128,16 +150,17 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn unhex(s: &[u8]) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
+/// 64 hex digits (either case) as 32 bytes.
+fn unhex32(s: &[u8]) -> Option<[u8; 32]> {
+    if s.len() != 64 {
         return None;
     }
-    s.chunks(2)
-        .map(|p| {
-            let d = |c: u8| (c as char).to_digit(16).map(|v| v as u8);
-            Some((d(p[0])? << 4) | d(p[1])?)
-        })
-        .collect()
+    let d = |c: u8| (c as char).to_digit(16).map(|v| v as u8);
+    let mut out = [0u8; 32];
+    for (o, p) in out.iter_mut().zip(s.chunks_exact(2)) {
+        *o = (d(p[0])? << 4) | d(p[1])?;
+    }
+    Some(out)
 }
 
 fn key32(obj: &[u8]) -> PyResult<[u8; 32]> {
@@ -728,6 +751,10 @@ struct DigestAuthenticator {
     realm: String,
     /// (algorithm, the name shown in challenges)
     algorithms: Vec<(Algorithm, String)>,
+    /// The algorithms alone, for the core's `DigestRules`.
+    algorithm_list: Vec<Algorithm>,
+    /// The names of `algorithms` as Python strings, handed out as they are.
+    algorithm_names: Vec<Py<PyString>>,
     qop_names: Vec<String>,
     qop: QopSet,
     key: NonceKey,
@@ -746,7 +773,7 @@ struct DigestAuthenticator {
 /// client's next requests on the same nonce skip the HMAC. Bounded; cleared when full.
 /// Entries are only ever added after the core's `nonce::verify` accepted the nonce.
 struct NonceCache {
-    map: Mutex<HashMap<Vec<u8>, VerifiedNonce>>,
+    map: Mutex<HashMap<[u8; 32], VerifiedNonce>>,
 }
 
 /// (the opaque it is bound to, issue time, id)
@@ -759,18 +786,18 @@ impl NonceCache {
         NonceCache { map: Mutex::new(HashMap::new()) }
     }
 
-    fn get(&self, raw: &[u8], opaque: &[u8]) -> Option<(u64, NonceId)> {
+    fn get(&self, raw: &[u8; 32], opaque: &[u8]) -> Option<(u64, NonceId)> {
         let map = self.map.lock().ok()?;
         let (o, issued, id) = map.get(raw)?;
         (o.as_slice() == opaque).then_some((*issued, *id))
     }
 
-    fn put(&self, raw: &[u8], opaque: &[u8], issued: u64, id: NonceId) {
+    fn put(&self, raw: &[u8; 32], opaque: &[u8], issued: u64, id: NonceId) {
         if let Ok(mut map) = self.map.lock() {
             if map.len() >= Self::CAPACITY {
                 map.clear();
             }
-            map.insert(raw.to_vec(), (opaque.to_vec(), issued, id));
+            map.insert(*raw, (opaque.to_vec(), issued, id));
         }
     }
 }
@@ -791,6 +818,7 @@ impl DigestAuthenticator {
     #[pyo3(signature = (realm, key, *, scheme = "Digest", algorithms = vec!["MD5".to_owned()], qop = vec!["auth".to_owned()], previous_key = None, lifetime = 300, skew = 5, replay_store = None, use_ha1_pw = false, check_uri = true, auth_info = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         realm: &str,
         key: &[u8],
         scheme: &str,
@@ -826,6 +854,8 @@ impl DigestAuthenticator {
         Ok(DigestAuthenticator {
             scheme: scheme.to_owned(),
             realm: realm.to_owned(),
+            algorithm_list: algs.iter().map(|(a, _)| *a).collect(),
+            algorithm_names: algs.iter().map(|(_, n)| PyString::new(py, n).unbind()).collect(),
             algorithms: algs,
             qop_names,
             qop,
@@ -890,7 +920,109 @@ impl DigestAuthenticator {
         now: Option<u64>,
     ) -> PyResult<Option<DigestResult>> {
         let raw = value_bytes(value)?;
-        let first = parse(&raw).map_err(malformed)?;
+        let target = value_bytes(target)?;
+        let callbacks = Callbacks { get_password, verify_opaque, verify_nonce, body };
+        Ok(match self.run(&raw, method.as_bytes(), &target, &callbacks, now)? {
+            Outcome::Other => None,
+            Outcome::Refused(reason, stale) => {
+                Some((401, reason.to_owned(), stale.into_pyobject(py)?.to_owned().into_any().unbind(), None))
+            }
+            Outcome::Accepted { user, algorithm, info } => {
+                Some((200, user.to_string(), self.algorithm_names[algorithm].clone_ref(py).into_any(), info))
+            }
+        })
+    }
+
+    /// The per-request path of `authgate.flask`: checks the request described by the WSGI
+    /// `environ` (its `HTTP_AUTHORIZATION`, and the request-target from `RAW_URI` and
+    /// `QUERY_STRING`, or `target(environ)` when those do not give it directly).
+    ///
+    /// Returns the user name (`str`) when accepted, after setting
+    /// `environ["authgate.algorithm"]` (and `environ["authgate.authentication_info"]` when
+    /// there is one); `1` when refused with `stale=true`, `0` when refused otherwise, `None`
+    /// when there is no Digest `Authorization` value. Raises `MalformedHeader` (400).
+    /// Callbacks as for `check`.
+    #[pyo3(signature = (environ, method, target, get_password, verify_opaque = None, verify_nonce = None, body = None, now = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn check_request<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyDict>,
+        method: &str,
+        target: &Bound<'py, PyAny>,
+        get_password: &Bound<'py, PyAny>,
+        verify_opaque: Option<&Bound<'py, PyAny>>,
+        verify_nonce: Option<&Bound<'py, PyAny>>,
+        body: Option<&Bound<'py, PyAny>>,
+        now: Option<u64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let Some(value) = environ.get_item(pyo3::intern!(py, "HTTP_AUTHORIZATION"))? else {
+            return Ok(py.None().into_bound(py));
+        };
+        if value.is_none() {
+            return Ok(value);
+        }
+        let raw = value_bytes(&value)?;
+        // The request-target as sent: RAW_URI (gunicorn, werkzeug) when there is no query
+        // string to add to it; anything else goes through the Python helper.
+        let raw_uri = environ.get_item(pyo3::intern!(py, "RAW_URI"))?;
+        let direct = match &raw_uri {
+            Some(u) if u.is_truthy()? && u.is_instance_of::<PyString>() => {
+                match environ.get_item(pyo3::intern!(py, "QUERY_STRING"))? {
+                    None => true,
+                    Some(q) => !q.is_truthy()? || value_bytes(u)?.contains(&b'?'),
+                }
+            }
+            _ => false,
+        };
+        let target_obj = match (direct, raw_uri) {
+            (true, Some(u)) => u,
+            _ => target.call1((environ,))?,
+        };
+        let target = value_bytes(&target_obj)?;
+        let callbacks = Callbacks { get_password, verify_opaque, verify_nonce, body };
+        Ok(match self.run(&raw, method.as_bytes(), &target, &callbacks, now)? {
+            Outcome::Other => py.None().into_bound(py),
+            Outcome::Refused(_, stale) => u8::from(stale).into_pyobject(py)?.into_any(),
+            Outcome::Accepted { user, algorithm, info } => {
+                environ.set_item(pyo3::intern!(py, "authgate.algorithm"), self.algorithm_names[algorithm].bind(py))?;
+                if let Some(info) = info {
+                    environ.set_item(pyo3::intern!(py, "authgate.authentication_info"), info)?;
+                }
+                PyString::new(py, user.as_str()).into_any()
+            }
+        })
+    }
+}
+
+/// The application's callbacks for one Digest check.
+struct Callbacks<'a, 'py> {
+    get_password: &'a Bound<'py, PyAny>,
+    verify_opaque: Option<&'a Bound<'py, PyAny>>,
+    verify_nonce: Option<&'a Bound<'py, PyAny>>,
+    body: Option<&'a Bound<'py, PyAny>>,
+}
+
+/// What a Digest check decided.
+enum Outcome {
+    /// Another scheme.
+    Other,
+    /// 401: the reason, and whether `stale=true`.
+    Refused(&'static str, bool),
+    /// 200: the user, the index of the algorithm in `algorithms`, the Authentication-Info.
+    Accepted { user: UserName, algorithm: usize, info: Option<String> },
+}
+
+impl DigestAuthenticator {
+    fn run(
+        &self,
+        raw: &[u8],
+        method: &[u8],
+        target: &[u8],
+        cb: &Callbacks<'_, '_>,
+        now: Option<u64>,
+    ) -> PyResult<Outcome> {
+        let first = parse(raw).map_err(malformed)?;
         // A custom scheme word stands for "Digest": the params are read the same way.
         let rewritten;
         let auth = if first.is_scheme("Digest") {
@@ -901,15 +1033,13 @@ impl DigestAuthenticator {
             rewritten = [&raw[..start], b"Digest", &raw[end..]].concat();
             parse(&rewritten).map_err(malformed)?
         } else {
-            return Ok(None);
+            return Ok(Outcome::Other);
         };
         let c = DigestCredentials::from_authorization(&auth).map_err(malformed)?;
-        let target = value_bytes(target)?;
         let now = now.unwrap_or_else(now_secs);
-        let algorithms: Vec<Algorithm> = self.algorithms.iter().map(|(a, _)| *a).collect();
         let rules = DigestRules {
             realm: &self.realm,
-            algorithms: &algorithms,
+            algorithms: &self.algorithm_list,
             qop: self.qop,
             rfc2069: self.qop.is_empty(),
             userhash: false,
@@ -917,52 +1047,52 @@ impl DigestAuthenticator {
         };
         let ctx = FlaskDigest {
             authn: self,
-            get_password,
-            verify_opaque: verify_opaque.filter(|v| !v.is_none()),
-            verify_nonce: verify_nonce.filter(|v| !v.is_none()),
-            body: body.filter(|b| !b.is_none()),
+            get_password: cb.get_password,
+            verify_opaque: cb.verify_opaque.filter(|v| !v.is_none()),
+            verify_nonce: cb.verify_nonce.filter(|v| !v.is_none()),
+            body: cb.body.filter(|b| !b.is_none()),
             now,
             error: RefCell::new(None),
         };
         // The order of checks and every rule are the core's; this layer only supplies
         // Flask-HTTPAuth's callbacks and wire shapes.
-        let outcome = digest_check::check(&rules, &c, method.as_bytes(), &target, &ctx);
+        let outcome = digest_check::check(&rules, &c, method, target, &ctx);
         if let Some(e) = ctx.error.into_inner().or_else(|| self.replay.take_error()) {
             return Err(e);
         }
         let ok = match outcome {
             Ok(ok) => ok,
             Err(DigestFailure::Malformed(e)) => return Err(malformed(e)),
-            Err(DigestFailure::Challenge(reason, stale)) => {
-                return Ok(Some((
-                    401,
-                    reason.message().to_owned(),
-                    stale.into_pyobject(py)?.to_owned().into_any().unbind(),
-                    None,
-                )))
+            Err(DigestFailure::Challenge(reason, stale)) => return Ok(Outcome::Refused(reason.message(), stale)),
+        };
+        let info = match ok.qop.filter(|_| self.auth_info) {
+            None => None,
+            Some(q) => {
+                let nextnonce =
+                    ok.issued.filter(|issued| now.saturating_sub(*issued) >= self.lifetime.max_age / 2).map(|_| {
+                        let opaque = c.opaque.map(|o| value_text(&o));
+                        self.new_nonce(opaque.as_deref().unwrap_or(""), Some(now))
+                    });
+                let ai = AuthInfo {
+                    rspauth: ok.rspauth,
+                    qop: Some(q),
+                    nc: ok.nc,
+                    cnonce: ok.cnonce.clone(),
+                    nextnonce: None,
+                };
+                let mut s = render_with(|b| render::authentication_info(&ai, b));
+                // Our nonces travel in hex here (Flask-HTTPAuth's shape), so the core's
+                // base64url `nextnonce` is appended in that form.
+                if let Some(n) = &nextnonce {
+                    s.push_str(", nextnonce=\"");
+                    s.push_str(n);
+                    s.push('"');
+                }
+                Some(s)
             }
         };
-        let opaque = c.opaque.map(|o| text(&o.segments().flatten().copied().collect::<Vec<u8>>()));
-        let nextnonce = ok
-            .issued
-            .filter(|issued| now.saturating_sub(*issued) >= self.lifetime.max_age / 2)
-            .map(|_| self.new_nonce(opaque.as_deref().unwrap_or(""), Some(now)));
-        let info = ok.qop.filter(|_| self.auth_info).map(|q| {
-            let ai =
-                AuthInfo { rspauth: ok.rspauth, qop: Some(q), nc: ok.nc, cnonce: ok.cnonce.clone(), nextnonce: None };
-            let mut s = render_with(|b| render::authentication_info(&ai, b));
-            // Our nonces travel in hex here (Flask-HTTPAuth's shape), so the core's
-            // base64url `nextnonce` is appended in that form.
-            if let Some(n) = &nextnonce {
-                s.push_str(", nextnonce=\"");
-                s.push_str(n);
-                s.push('"');
-            }
-            s
-        });
-        let alg_name =
-            self.algorithms.iter().find(|(a, _)| *a == ok.algorithm).map_or(ok.algorithm.name(), |(_, n)| n.as_str());
-        Ok(Some((200, ok.user.to_string(), PyString::new(py, alg_name).into_any().unbind(), info)))
+        let algorithm = self.algorithms.iter().position(|(a, _)| *a == ok.algorithm).unwrap_or(0);
+        Ok(Outcome::Accepted { user: ok.user, algorithm, info })
     }
 }
 
@@ -989,53 +1119,83 @@ impl FlaskDigest<'_, '_> {
 }
 
 fn value_text(v: &authgate::Value<'_>) -> String {
-    text(&v.segments().flatten().copied().collect::<Vec<u8>>())
+    match v.as_unescaped() {
+        Some(b) => text(b),
+        None => text(&value_vec(v)),
+    }
+}
+
+fn value_vec(v: &authgate::Value<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.raw().len());
+    for seg in v.segments() {
+        out.extend_from_slice(seg);
+    }
+    out
+}
+
+/// The bytes of `text(b)`: `b` itself when it is UTF-8, else its ISO-8859-1 reading in UTF-8.
+fn utf8_or_latin1(b: &[u8]) -> Cow<'_, [u8]> {
+    match std::str::from_utf8(b) {
+        Ok(_) => Cow::Borrowed(b),
+        Err(_) => Cow::Owned(text(b).into_bytes()),
+    }
+}
+
+/// The unescaped bytes of a value: borrowed when it has no escapes (the usual case).
+fn value_raw<'a>(v: &authgate::Value<'a>) -> Cow<'a, [u8]> {
+    match v.as_unescaped() {
+        Some(b) => Cow::Borrowed(b),
+        None => Cow::Owned(value_vec(v)),
+    }
 }
 
 impl DigestContext for FlaskDigest<'_, '_> {
     fn opaque_ok(&self, opaque: Option<&authgate::Value<'_>>) -> bool {
-        let opaque = opaque.map(value_text);
         match self.verify_opaque {
-            Some(cb) => self.keep(cb.call1((opaque.as_deref(),)).and_then(|r| r.is_truthy()), false),
+            Some(cb) => {
+                let opaque = opaque.map(value_text);
+                self.keep(cb.call1((opaque.as_deref(),)).and_then(|r| r.is_truthy()), false)
+            }
             // authgate's own opaque is public (sent in every challenge); compared exactly.
-            None => opaque.as_deref().is_some_and(|o| {
-                o.len() == self.authn.default_opaque.len()
-                    && bool::from(o.as_bytes().ct_eq(self.authn.default_opaque.as_bytes()))
+            // (Bytes that are not UTF-8 never equal it: it is hex.)
+            None => opaque.map(value_raw).is_some_and(|o| {
+                o.len() == self.authn.default_opaque.len() && bool::from(o.ct_eq(self.authn.default_opaque.as_bytes()))
             }),
         }
     }
 
     fn nonce(&self, nonce: &authgate::Value<'_>, opaque: Option<&authgate::Value<'_>>) -> NonceCheck {
-        let nonce_text = value_text(nonce);
         if let Some(cb) = self.verify_nonce {
+            let nonce_text = value_text(nonce);
             let ok = self.keep(cb.call1((nonce_text.as_str(),)).and_then(|r| r.is_truthy()), false);
             return if ok { NonceCheck::Trusted } else { NonceCheck::Invalid };
         }
         // Our keyed nonces, carried in hex: back to the core's form and verified there.
-        let Some(raw) = unhex(nonce_text.as_bytes()).filter(|r| r.len() == 32) else {
+        let Some(raw) = unhex32(&value_raw(nonce)) else {
             return NonceCheck::Invalid;
         };
-        let opaque = opaque.map(value_text).unwrap_or_default();
+        let opaque = opaque.map(value_raw).unwrap_or_default();
+        let opaque = utf8_or_latin1(&opaque);
         let authn = self.authn;
-        if let Some((issued, id)) = authn.nonce_cache.get(&raw, opaque.as_bytes()) {
+        if let Some((issued, id)) = authn.nonce_cache.get(&raw, &opaque) {
             // Its tag was verified before: only the age is left to check.
             let l = authn.lifetime;
             let expired = self.now.saturating_sub(issued) > l.max_age || issued.saturating_sub(self.now) > l.max_skew;
             return if expired { NonceCheck::Expired { issued, id } } else { NonceCheck::Valid { issued, id } };
         }
         let mut b64 = [0u8; 43];
-        let _ = B64URL.encode_slice(&raw, &mut b64);
+        let _ = B64URL.encode_slice(raw, &mut b64);
         let status = nonce::verify(
             &b64,
             &authn.key,
             authn.previous_key.as_ref(),
             authn.realm.as_bytes(),
-            opaque.as_bytes(),
+            &opaque,
             self.now,
             authn.lifetime,
         );
         if let NonceStatus::Valid { issued, id } = status {
-            authn.nonce_cache.put(&raw, opaque.as_bytes(), issued, id);
+            authn.nonce_cache.put(&raw, &opaque, issued, id);
         }
         status.into()
     }
@@ -1082,11 +1242,17 @@ impl DigestAuthenticator {
             }
             return Ok(Lookup::Unusable);
         }
-        let s: String = match stored.extract::<String>() {
-            Ok(s) => s,
+        let encoded;
+        let owned;
+        let s: &[u8] = match stored.cast::<PyString>() {
+            Ok(ps) => {
+                encoded = ps.encode_utf8()?;
+                encoded.as_bytes()
+            }
             Err(_) => {
                 let b = value_bytes_utf8(&stored)?;
-                String::from_utf8(b).map_err(|_| PyValueError::new_err("get_password must return str"))?
+                owned = String::from_utf8(b).map_err(|_| PyValueError::new_err("get_password must return str"))?;
+                owned.as_bytes()
             }
         };
         if s.is_empty() {
@@ -1094,9 +1260,9 @@ impl DigestAuthenticator {
         }
         let _ = user;
         if self.use_ha1_pw {
-            Ok(StoredCredential::ha1_hex(hash, s.as_bytes()).map_or(Lookup::Unusable, Lookup::Found))
+            Ok(StoredCredential::ha1_hex(hash, s).map_or(Lookup::Unusable, Lookup::Found))
         } else {
-            Ok(StoredCredential::plaintext(s.as_bytes()).map_or(Lookup::Unusable, Lookup::Found))
+            Ok(StoredCredential::plaintext(s).map_or(Lookup::Unusable, Lookup::Found))
         }
     }
 }
