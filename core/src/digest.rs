@@ -399,19 +399,33 @@ pub fn response(
     c: &DigestCredentials<'_>,
     input: &ResponseInput<'_>,
 ) -> Option<HashOutput> {
-    let hash = alg.hash();
-    let ha1 = if alg.is_session() {
-        // HA1 = H(H(user:realm:pass) ":" nonce ":" cnonce)
-        let mut h = Hasher::new(hash)?;
-        h.update_hex(ha1);
-        h.update(b":");
-        feed(&mut h, &c.nonce);
-        h.update(b":");
-        feed(&mut h, c.cnonce.as_ref()?);
-        h.finalize()
-    } else {
-        *ha1
-    };
+    let ha1 = session_ha1(alg, ha1, c)?;
+    response_with(alg.hash(), &ha1, c, input)
+}
+
+/// The HA1 a response is computed from: the stored one, or for a `-sess` algorithm
+/// `H(H(user:realm:pass) ":" nonce ":" cnonce)`. Computed once per check and shared by the
+/// response and `rspauth`.
+pub(crate) fn session_ha1(alg: Algorithm, ha1: &HashOutput, c: &DigestCredentials<'_>) -> Option<HashOutput> {
+    if !alg.is_session() {
+        return Some(*ha1);
+    }
+    let mut h = Hasher::new(alg.hash())?;
+    h.update_hex(ha1);
+    h.update(b":");
+    feed(&mut h, &c.nonce);
+    h.update(b":");
+    feed(&mut h, c.cnonce.as_ref()?);
+    Some(h.finalize())
+}
+
+/// [`response`] from the HA1 [`session_ha1`] gave.
+pub(crate) fn response_with(
+    hash: HashAlgorithm,
+    ha1: &HashOutput,
+    c: &DigestCredentials<'_>,
+    input: &ResponseInput<'_>,
+) -> Option<HashOutput> {
     let qop = match c.qop {
         Some(Known::Known(q)) => Some(q),
         Some(Known::Unknown) => return None,
@@ -428,7 +442,7 @@ pub fn response(
     let ha2 = h2.finalize();
 
     let mut h = Hasher::new(hash)?;
-    h.update_hex(&ha1);
+    h.update_hex(ha1);
     h.update(b":");
     feed(&mut h, &c.nonce);
     h.update(b":");

@@ -192,18 +192,19 @@ pub fn check<C: DigestContext + ?Sized>(
     let input = ResponseInput { method, body_hash: body_hash.as_ref() };
     // Unknown users and unusable credentials still cost one response computation.
     let fallback = HashOutput::zeroed(hash.output_len());
-    let expected = digest::response(alg, ha1.as_ref().unwrap_or(&fallback), c, &input);
+    let session_ha1 = digest::session_ha1(alg, ha1.as_ref().unwrap_or(&fallback), c);
+    let expected = session_ha1.as_ref().and_then(|s| digest::response_with(hash, s, c, &input));
     let sent = c.response.as_unescaped().and_then(HashOutput::from_hex);
     let matches = match (expected, sent) {
         (Some(e), Some(s)) if e.as_bytes().len() == s.as_bytes().len() => bool::from(e.as_bytes().ct_eq(s.as_bytes())),
         _ => false,
     };
-    let ha1 = match (&lookup, ha1) {
+    match (&lookup, ha1) {
         (UserLookup::Unknown, _) => return Err(Refuse(Reason::UnknownUser, false)),
         (_, None) => return Err(Refuse(Reason::CredentialUnusable, false)),
         _ if !matches => return Err(Refuse(Reason::BadCredentials, false)),
-        (_, Some(ha1)) => ha1,
-    };
+        _ => {}
+    }
 
     // The response is right: only now may the nonce count be recorded.
     let issued = match nonce {
@@ -221,7 +222,10 @@ pub fn check<C: DigestContext + ?Sized>(
     };
 
     let rspauth = match qop {
-        Some(Qop::Auth) => digest::response(alg, &ha1, c, &ResponseInput { method: b"", body_hash: None }),
+        // The HA1 is the real one here (the fallback only stands in for a missing one).
+        Some(Qop::Auth) => session_ha1
+            .as_ref()
+            .and_then(|s| digest::response_with(hash, s, c, &ResponseInput { method: b"", body_hash: None })),
         _ => None,
     };
     let mut cnonce = heapless::Vec::new();
