@@ -396,3 +396,23 @@ fn nextnonce_after_half_life() {
     let c2 = mufasa("SHA-256", Box::leak(next.as_str().to_string().into_boxed_str()));
     ok(&check(&engine, "GET", "/dir/index.html", Some(c2.header().as_bytes()), NOW + 250));
 }
+
+#[test]
+fn inconsistent_configurations_are_refused() {
+    let users = || StaticUsers::new(USERS);
+    let replay = || Mutex::new(ReplayTable::<8>::new());
+    assert_eq!(Config::new(REALM).unwrap().algorithms(&[]).unwrap_err(), ConfigError::NoAlgorithm);
+    assert_eq!(Config::new(REALM).unwrap().schemes(&[]).unwrap_err(), ConfigError::NoScheme);
+    assert_eq!(Config::new(REALM).unwrap().nonce_lifetime(0).unwrap_err(), ConfigError::InvalidLifetime);
+    // Digest without qop needs RFC 2069 mode, which is off by default.
+    let no_qop = Config::new(REALM).unwrap().qop(QopSet { auth: false, auth_int: false });
+    assert_eq!(Engine::new(no_qop.clone(), &KEY, users(), replay()).unwrap_err(), ConfigError::NoQop);
+    assert!(Engine::new(no_qop.allow_rfc2069(true), &KEY, users(), replay()).is_ok());
+    // Basic alone needs no Digest settings at all.
+    let basic_only =
+        Config::new(REALM).unwrap().schemes(&[Scheme::Basic]).unwrap().qop(QopSet { auth: false, auth_int: false });
+    let engine = Engine::new(basic_only, &KEY, users(), replay()).unwrap();
+    assert_eq!(engine.challenge_count(), 1);
+    let v = engine.check(&Request::new("GET", "/", None), ctx(NOW));
+    assert_eq!(challenges(&engine, &v), ["Basic realm=\"testrealm@host.com\", charset=\"UTF-8\""]);
+}
