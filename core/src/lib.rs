@@ -39,6 +39,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod b64;
 pub mod basic;
 pub mod credential;
 pub mod digest;

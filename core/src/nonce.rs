@@ -11,7 +11,6 @@
 //! makes every nonce unique; the tag doubles as the nonce's identity in the replay store.
 //! Two keys are tried, so a key can be rotated without failing clients mid-session.
 
-use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -21,7 +20,6 @@ pub const NONCE_LEN: usize = 43;
 const RAW_LEN: usize = 32;
 const TAG_LEN: usize = 16;
 const DOMAIN: &[u8] = b"authgate nonce v1";
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// Server key for nonces: 32 bytes from a good entropy source, shared by every process
 /// that must accept the same nonces.
@@ -78,7 +76,7 @@ impl Nonce {
         raw[16..].copy_from_slice(&tag);
         let mut text = [0u8; NONCE_LEN];
         // 32 bytes always encode to 43 characters.
-        let _ = B64.encode_slice(raw, &mut text);
+        crate::b64::encode_url(&raw, &mut text);
         Nonce { text }
     }
 
@@ -136,10 +134,9 @@ pub fn verify(
     now: u64,
     lifetime: Lifetime,
 ) -> NonceStatus {
-    let mut raw = [0u8; RAW_LEN + 3];
-    if nonce.len() != NONCE_LEN || B64.decode_slice(nonce, &mut raw) != Ok(RAW_LEN) {
+    let Some(raw) = crate::b64::decode_url::<RAW_LEN>(nonce) else {
         return NonceStatus::Invalid;
-    }
+    };
     let issued = u64::from_be_bytes(raw[..8].try_into().unwrap_or([0; 8]));
     let salt: [u8; 8] = raw[8..16].try_into().unwrap_or([0; 8]);
     let sent = &raw[16..RAW_LEN];
