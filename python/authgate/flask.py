@@ -289,7 +289,54 @@ class HTTPAuth:
                         have.add(value)
         return res
 
+    # The per-request fast path (an _authgate.CallbackCheck, see _make_fast): None until
+    # built, False when this configuration has none. Reset when _FAST_ATTRS are assigned.
+    _fast = None
+    _FAST_ATTRS: frozenset = frozenset()
+
+    def __setattr__(self, name, value):
+        if name in self._FAST_ATTRS:
+            self.__dict__["_fast"] = None
+        object.__setattr__(self, name, value)
+
+    def _make_fast(self):
+        self.__dict__["_fast"] = False
+        return False
+
     def _protect(self, f, role=None, optional=None, others=()):
+        generic = self._protect_generic(f, role, optional, others)
+        if role is not None or not self._FAST_ATTRS:
+            return generic
+        # Routes without roles: one Rust call reads the credentials and calls the
+        # application's callback; anything unusual goes through the generic path.
+        view_is_async = inspect.iscoroutinefunction(f)
+
+        @wraps(f)
+        def decorated(*args, **kwargs):
+            req = _cv_request.get().request
+            if req.method != "OPTIONS":
+                fast = self._fast
+                if fast is None:
+                    fast = self._make_fast()
+                if fast is False:
+                    return generic(*args, **kwargs)
+                try:
+                    user = fast.check(req.environ)
+                except MalformedHeader:
+                    return generic(*args, **kwargs)  # 400, or strict=False's sequence
+                if user in (False, None):
+                    if not optional:
+                        return self._error(401, others)
+                elif user is True:
+                    user = None  # accepted without a user name (Flask-HTTPAuth: auth.username)
+                _cv_app.get().g.flask_httpauth_user = user
+            if view_is_async:
+                return current_app.ensure_sync(f)(*args, **kwargs)
+            return f(*args, **kwargs)
+
+        return decorated
+
+    def _protect_generic(self, f, role=None, optional=None, others=()):
         view_is_async = inspect.iscoroutinefunction(f)
 
         @wraps(f)
@@ -361,10 +408,21 @@ class HTTPBasicAuth(HTTPAuth):
     (canonical, padded), and stored passwords are compared in constant time.
     """
 
+    _FAST_ATTRS = frozenset({"verify_password_callback", "scheme", "header"})
+
     def __init__(self, scheme=None, realm=None, *, strict: bool = True):
         super().__init__(scheme or "Basic", realm, strict=strict)
         self.hash_password_callback = None
         self.verify_password_callback = None
+
+    def _make_fast(self):
+        verify = self.verify_password_callback
+        fast = False
+        if verify is not None:
+            fast = _ag.CallbackCheck("basic", _environ_key(self.header), self.scheme,
+                                     (lambda u, p: _call(verify, u, p)) if _is_async(verify) else verify)
+        self.__dict__["_fast"] = fast
+        return fast
 
     def hash_password(self, f):
         self.hash_password_callback = f
@@ -767,10 +825,22 @@ class HTTPTokenAuth(HTTPAuth):
     custom ``header``, the token is whatever follows, as in Flask-HTTPAuth.
     """
 
+    _FAST_ATTRS = frozenset({"verify_token_callback", "scheme", "header", "_lenient"})
+
     def __init__(self, scheme="Bearer", realm=None, header=None, *, strict: bool = True):
         super().__init__(scheme, realm, header, strict=strict)
         self.verify_token_callback = None
         self._lenient = scheme.lower() != "bearer"
+
+    def _make_fast(self):
+        verify = self.verify_token_callback
+        fast = False
+        if verify is not None and (self.header is None or self.header == "Authorization"):
+            fast = _ag.CallbackCheck("token", "HTTP_AUTHORIZATION", self.scheme,
+                                     (lambda t: _call(verify, t)) if _is_async(verify) else verify,
+                                     lenient=self._lenient)
+        self.__dict__["_fast"] = fast
+        return fast
 
     def verify_token(self, f):
         self.verify_token_callback = f

@@ -28,7 +28,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyString};
 use subtle::ConstantTimeEq;
 
 create_exception!(_authgate, AuthgateError, PyException, "Base class of authgate's exceptions.");
@@ -365,9 +365,12 @@ fn token_credentials(
     lenient: bool,
 ) -> PyResult<Option<(String, String)>> {
     let Some(value) = value else { return Ok(None) };
-    let bytes = value_bytes(value)?;
+    token_parts(&value_bytes(value)?, scheme, lenient)
+}
+
+fn token_parts(bytes: &[u8], scheme: &str, lenient: bool) -> PyResult<Option<(String, String)>> {
     if lenient {
-        let trimmed = trim_ows(&bytes);
+        let trimmed = trim_ows(bytes);
         let word_end = trimmed.iter().position(|&b| b == b' ').unwrap_or(trimmed.len());
         if trimmed[..word_end].eq_ignore_ascii_case(scheme.as_bytes()) {
             if bytes.len() > MAX_HEADER_LEN {
@@ -380,7 +383,7 @@ fn token_credentials(
             return Ok(Some((text(&trimmed[..word_end]), text(rest))));
         }
     }
-    let auth = parse(&bytes).map_err(malformed)?;
+    let auth = parse(bytes).map_err(malformed)?;
     if !auth.is_scheme(scheme) {
         return Ok(None);
     }
@@ -389,6 +392,76 @@ fn token_credentials(
         return Err(malformed(ParseError::ValueTooLong("bearer")));
     }
     Ok(Some((auth.scheme().to_owned(), token.to_owned())))
+}
+
+/// The per-request path of `authgate.flask`'s `HTTPBasicAuth` (with `verify_password`) and
+/// `HTTPTokenAuth` (with `verify_token`) on routes without roles: reads the credentials
+/// from the WSGI environ, decodes them with the core and calls the application's callback,
+/// in one call.
+#[pyclass(frozen, module = "authgate._authgate")]
+struct CallbackCheck {
+    /// `None` for Basic, else whether the token scheme is application-defined (lenient).
+    token_lenient: Option<bool>,
+    env_key: Py<PyString>,
+    scheme: String,
+    verify: Py<PyAny>,
+}
+
+#[pymethods]
+impl CallbackCheck {
+    /// `kind` is `"basic"` or `"token"`; `env_key` the environ key of the header,
+    /// `scheme` the auth's scheme word, `verify` its (synchronous) callback.
+    #[new]
+    #[pyo3(signature = (kind, env_key, scheme, verify, lenient = false))]
+    fn new(
+        kind: &str,
+        env_key: Bound<'_, PyString>,
+        scheme: &str,
+        verify: Bound<'_, PyAny>,
+        lenient: bool,
+    ) -> PyResult<Self> {
+        let token_lenient = match kind {
+            "basic" => None,
+            "token" => Some(lenient),
+            _ => return Err(PyValueError::new_err("kind is 'basic' or 'token'")),
+        };
+        Ok(CallbackCheck {
+            token_lenient,
+            env_key: env_key.unbind(),
+            scheme: scheme.to_owned(),
+            verify: verify.unbind(),
+        })
+    }
+
+    /// Basic: `verify(user, password)` (`verify("", "")` without Basic credentials), its
+    /// result returned with `True` replaced by the user name. Token: `None` without a
+    /// (non-empty) token, else `verify(token)`. Raises `MalformedHeader`.
+    fn check<'py>(&self, py: Python<'py>, environ: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyAny>> {
+        let value = environ.get_item(self.env_key.bind(py))?.filter(|v| !v.is_none());
+        let verify = self.verify.bind(py);
+        let Some(lenient) = self.token_lenient else {
+            let Some(value) = value else { return verify.call1(("", "")) };
+            let bytes = value_bytes(&value)?;
+            let auth = parse(&bytes).map_err(malformed)?;
+            if !(auth.is_scheme("Basic") || auth.is_scheme(&self.scheme)) {
+                return verify.call1(("", ""));
+            }
+            let token = auth.token68().ok_or_else(|| malformed(ParseError::ExpectedToken68))?;
+            let mut buf = [0u8; authgate::limits::MAX_BASIC_DECODED];
+            let c = BasicCredentials::decode(token.as_bytes(), &mut buf).map_err(malformed)?;
+            let mut u = [0u8; 2 * authgate::limits::MAX_BASIC_DECODED];
+            let mut p = [0u8; 2 * authgate::limits::MAX_BASIC_DECODED];
+            let user = PyString::new(py, c.user(&mut u).unwrap_or(""));
+            let password = PyString::new(py, c.password(&mut p).unwrap_or(""));
+            let r = verify.call1((&user, password))?;
+            return Ok(if r.is(PyBool::new(py, true)) { user.into_any() } else { r });
+        };
+        let Some(value) = value else { return Ok(py.None().into_bound(py)) };
+        match token_parts(&value_bytes(&value)?, &self.scheme, lenient)? {
+            Some((_, token)) if !token.is_empty() => verify.call1((token,)),
+            _ => Ok(py.None().into_bound(py)),
+        }
+    }
 }
 
 fn trim_ows(b: &[u8]) -> &[u8] {
@@ -1529,6 +1602,7 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Authorization>()?;
     m.add_class::<MemoryReplayStore>()?;
     m.add_class::<DigestAuthenticator>()?;
+    m.add_class::<CallbackCheck>()?;
     m.add_class::<Engine>()?;
     m.add_class::<Verdict>()?;
     m.add_function(wrap_pyfunction!(derive_key, m)?)?;
