@@ -11,9 +11,9 @@
 //! makes every nonce unique; the tag doubles as the nonce's identity in the replay store.
 //! Two keys are tried, so a key can be rotated without failing clients mid-session.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
+
+use crate::hash::Hasher;
 
 /// Length of an encoded nonce.
 pub const NONCE_LEN: usize = 43;
@@ -25,8 +25,10 @@ const DOMAIN: &[u8] = b"authgate nonce v1";
 /// that must accept the same nonces.
 #[derive(Clone)]
 pub struct NonceKey {
-    // Keyed HMAC state, cloned per use: saves two SHA-256 blocks per nonce.
-    mac: Hmac<Sha256>,
+    // HMAC-SHA256 (RFC 2104) with the keyed states precomputed, cloned per use: saves two
+    // SHA-256 blocks per nonce. SHA-256 of (key ^ ipad) and of (key ^ opad), one block each.
+    inner: Hasher,
+    outer: Hasher,
 }
 
 impl core::fmt::Debug for NonceKey {
@@ -38,21 +40,38 @@ impl core::fmt::Debug for NonceKey {
 impl NonceKey {
     /// A key from 32 bytes of entropy.
     pub fn new(key: &[u8; 32]) -> Self {
-        NonceKey { mac: <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length") }
+        // The key is shorter than SHA-256's 64-byte block: zero-padded, then XORed with the pads.
+        let keyed = |pad: u8| {
+            let mut block = [pad; 64];
+            for (b, k) in block.iter_mut().zip(key) {
+                *b ^= k;
+            }
+            let mut h = Hasher::sha256();
+            h.update(&block);
+            h
+        };
+        NonceKey { inner: keyed(0x36), outer: keyed(0x5c) }
     }
 
     fn tag(&self, issued: u64, salt: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
-        let mut mac = self.mac.clone();
-        mac.update(DOMAIN);
-        mac.update(&issued.to_be_bytes());
-        mac.update(salt);
-        // Length prefix: realm/opaque boundaries cannot be shifted.
-        mac.update(&(realm.len() as u32).to_be_bytes());
+        // The fixed-size prefix in one piece: domain, issue time, salt, and the realm's length
+        // (so realm/opaque boundaries cannot be shifted).
+        let mut head = [0u8; DOMAIN.len() + 8 + 8 + 4];
+        let (domain, rest) = head.split_at_mut(DOMAIN.len());
+        domain.copy_from_slice(DOMAIN);
+        rest[..8].copy_from_slice(&issued.to_be_bytes());
+        rest[8..16].copy_from_slice(salt);
+        rest[16..].copy_from_slice(&(realm.len() as u32).to_be_bytes());
+        let mut mac = self.inner.clone();
+        mac.update(&head);
         mac.update(realm);
         mac.update(opaque);
-        let full = mac.finalize().into_bytes();
+        let inner = mac.finalize();
+        let mut outer = self.outer.clone();
+        outer.update(inner.as_bytes());
+        let full = outer.finalize();
         let mut tag = [0; TAG_LEN];
-        tag.copy_from_slice(&full[..TAG_LEN]);
+        tag.copy_from_slice(&full.as_bytes()[..TAG_LEN]);
         tag
     }
 }
@@ -163,6 +182,25 @@ mod tests {
     use super::*;
 
     const LIFE: Lifetime = Lifetime { max_age: 300, max_skew: 5 };
+
+    #[test]
+    fn tag_is_hmac_sha256() {
+        use hmac::{KeyInit, Mac};
+        for k in 0..8u8 {
+            let key: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(29) ^ k.wrapping_mul(101));
+            for (realm, opaque) in
+                [(&b"r"[..], &b""[..]), (b"testrealm@host.com", b"5ccc069c"), (&[b'x'; 128], &[b'y'; 128])]
+            {
+                let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+                for part in [DOMAIN, &77u64.to_be_bytes(), &[k; 8], &(realm.len() as u32).to_be_bytes(), realm, opaque]
+                {
+                    mac.update(part);
+                }
+                let full = mac.finalize().into_bytes();
+                assert_eq!(NonceKey::new(&key).tag(77, &[k; 8], realm, opaque)[..], full[..TAG_LEN]);
+            }
+        }
+    }
 
     #[test]
     fn issue_verify_expire_rotate() {
