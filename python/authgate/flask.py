@@ -17,6 +17,7 @@ from functools import wraps
 from typing import Any, Callable, Optional
 
 from flask import Response, current_app, g, make_response, request
+from flask.ctx import _AppCtxGlobals
 from flask.globals import _cv_app, _cv_request
 from werkzeug.datastructures import Authorization
 
@@ -329,7 +330,11 @@ class HTTPAuth:
                         return self._error(401, others)
                 elif user is True:
                     user = None  # accepted without a user name (Flask-HTTPAuth: auth.username)
-                _cv_app.get().g.flask_httpauth_user = user
+                gobj = _cv_app.get().g
+                if gobj.__class__ is _AppCtxGlobals:  # its __setattr__ writes __dict__: skip the call
+                    gobj.__dict__["flask_httpauth_user"] = user
+                else:
+                    gobj.flask_httpauth_user = user
             if view_is_async:
                 return current_app.ensure_sync(f)(*args, **kwargs)
             return f(*args, **kwargs)
@@ -738,26 +743,49 @@ class HTTPDigestAuth(HTTPAuth):
         # Without roles nothing needs the Authorization stand-in: the user name is what
         # g.flask_httpauth_user gets (False when refused, as Flask-HTTPAuth's authenticate).
         view_is_async = inspect.iscoroutinefunction(f)
-        check_user = self._check_user
 
         @wraps(f)
         def decorated(*args, **kwargs):
             req = _cv_request.get().request
             if req.method != "OPTIONS":
+                # _check_user, inlined (one Python frame less per request).
+                plan = self._plan
+                if plan is not None and plan[0] is not None:
+                    config = _cv_app.get().app.config
+                    source = plan[0]
+                    if config.get("SECRET_KEY") is not source[0] or config.get("SECRET_KEY_FALLBACKS") is not source[1]:
+                        plan = None
+                if plan is None:
+                    plan = self._make_plan()
+                _, authn, get_password, verify_opaque, verify_nonce, auth_int, auth_info = plan
                 try:
-                    user = check_user(req)
-                    refused = user is False
+                    user = authn.check_request(req.environ, req.method, _request_target, get_password, verify_opaque,
+                                               verify_nonce, req.get_data if auth_int else None)
                 except MalformedHeader as e:
                     if self.strict:
                         log.debug("authgate: malformed Authorization: %s", e)
                         return self._error(400, others)
                     user, auth = self._check_absent(req)
-                    refused = user in (False, None)
-                    if user is True:
+                    if user in (False, None):
+                        if not optional:
+                            return self._error(401, others)
+                    elif user is True:
                         user = self._username_of(auth)
-                if refused and not optional:
-                    return self._error(401, others)
-                _cv_app.get().g.flask_httpauth_user = user
+                else:
+                    if user.__class__ is str:
+                        if auth_info:
+                            _hook_app()
+                    else:
+                        if user == 1:
+                            g._authgate_stale = True
+                        if not optional:
+                            return self._error(401, others)
+                        user = False
+                gobj = _cv_app.get().g
+                if gobj.__class__ is _AppCtxGlobals:  # its __setattr__ writes __dict__: skip the call
+                    gobj.__dict__["flask_httpauth_user"] = user
+                else:
+                    gobj.flask_httpauth_user = user
             if view_is_async:
                 return current_app.ensure_sync(f)(*args, **kwargs)
             return f(*args, **kwargs)

@@ -121,6 +121,14 @@ impl std::ops::Deref for Raw<'_, '_> {
     }
 }
 
+/// `text`, borrowed when `bytes` are UTF-8.
+fn text_cow(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(text(bytes)),
+    }
+}
+
 /// UTF-8 when valid, else ISO-8859-1 (what old clients send).
 fn text(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
@@ -365,10 +373,11 @@ fn token_credentials(
     lenient: bool,
 ) -> PyResult<Option<(String, String)>> {
     let Some(value) = value else { return Ok(None) };
-    token_parts(&value_bytes(value)?, scheme, lenient)
+    Ok(token_parts(&value_bytes(value)?, scheme, lenient)?.map(|(s, t)| (s.into_owned(), t.into_owned())))
 }
 
-fn token_parts(bytes: &[u8], scheme: &str, lenient: bool) -> PyResult<Option<(String, String)>> {
+/// `(scheme as sent, token)`, borrowed from `bytes` when they are UTF-8.
+fn token_parts<'a>(bytes: &'a [u8], scheme: &str, lenient: bool) -> PyResult<Option<(Cow<'a, str>, Cow<'a, str>)>> {
     if lenient {
         let trimmed = trim_ows(bytes);
         let word_end = trimmed.iter().position(|&b| b == b' ').unwrap_or(trimmed.len());
@@ -380,7 +389,7 @@ fn token_parts(bytes: &[u8], scheme: &str, lenient: bool) -> PyResult<Option<(St
                 return Err(malformed(ParseError::ControlCharacter));
             }
             let rest = trim_ows(&trimmed[word_end..]);
-            return Ok(Some((text(&trimmed[..word_end]), text(rest))));
+            return Ok(Some((text_cow(&trimmed[..word_end]), text_cow(rest))));
         }
     }
     let auth = parse(bytes).map_err(malformed)?;
@@ -391,7 +400,7 @@ fn token_parts(bytes: &[u8], scheme: &str, lenient: bool) -> PyResult<Option<(St
     if auth.is_scheme("Bearer") && token.len() > authgate::limits::MAX_BEARER_LEN {
         return Err(malformed(ParseError::ValueTooLong("bearer")));
     }
-    Ok(Some((auth.scheme().to_owned(), token.to_owned())))
+    Ok(Some((Cow::Borrowed(auth.scheme()), Cow::Borrowed(token))))
 }
 
 /// The per-request path of `authgate.flask`'s `HTTPBasicAuth` (with `verify_password`) and
@@ -458,7 +467,7 @@ impl CallbackCheck {
         };
         let Some(value) = value else { return Ok(py.None().into_bound(py)) };
         match token_parts(&value_bytes(&value)?, &self.scheme, lenient)? {
-            Some((_, token)) if !token.is_empty() => verify.call1((token,)),
+            Some((_, token)) if !token.is_empty() => verify.call1((&*token,)),
             _ => Ok(py.None().into_bound(py)),
         }
     }
