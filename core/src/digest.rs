@@ -147,38 +147,16 @@ impl<'a> DigestCredentials<'a> {
             return Err(ParseError::InvalidScheme);
         }
         let params = auth.params().ok_or(ParseError::ExpectedParams)?;
-        let mut username = None;
-        let mut username_ext = None;
-        let (mut realm, mut nonce, mut uri, mut response) = (None, None, None, None);
-        let (mut algorithm, mut qop, mut nc, mut cnonce, mut opaque, mut userhash) =
-            (None, None, None, None, None, None);
+        // One slot per known directive, in the order of `DIRECTIVES`.
+        let mut slots: [Option<Value<'a>>; DIRECTIVES.len()] = [None; DIRECTIVES.len()];
         for (name, value) in params.iter_raw() {
-            // Longest known name is 9 bytes: lower-case into a fixed buffer and match once.
-            let mut lower = [0u8; 9];
-            let Some(dst) = lower.get_mut(..name.len()) else { continue };
-            for (d, c) in dst.iter_mut().zip(name) {
-                *d = c.to_ascii_lowercase();
+            // RFC 7616 §3.4: unrecognized directives are ignored. `parse` already refused
+            // duplicates.
+            if let Some(i) = directive(name) {
+                slots[i] = Some(value);
             }
-            let slot = match &lower[..name.len()] {
-                b"username" => &mut username,
-                b"username*" => &mut username_ext,
-                b"realm" => &mut realm,
-                b"nonce" => &mut nonce,
-                b"uri" => &mut uri,
-                b"response" => &mut response,
-                b"algorithm" => &mut algorithm,
-                b"qop" => &mut qop,
-                b"nc" => &mut nc,
-                b"cnonce" => &mut cnonce,
-                b"opaque" => &mut opaque,
-                b"userhash" => &mut userhash,
-                // RFC 7616 §3.4: unrecognized directives are ignored.
-                _ => continue,
-            };
-            // `parse` already refused duplicates.
-            *slot = Some(value);
         }
-
+        let [username, username_ext, realm, nonce, uri, response, algorithm, qop, nc, cnonce, opaque, userhash] = slots;
         let username = match (username, username_ext) {
             (Some(_), Some(_)) => return Err(ParseError::ConflictingUsername),
             (Some(u), None) => Username::Plain(limit(u, MAX_USERNAME_LEN, "username")?),
@@ -243,6 +221,46 @@ impl<'a> DigestCredentials<'a> {
             userhash,
         })
     }
+}
+
+/// The Digest directives this library reads; [`directive`] finds them.
+const DIRECTIVES: [&[u8]; 12] = [
+    b"username",
+    b"username*",
+    b"realm",
+    b"nonce",
+    b"uri",
+    b"response",
+    b"algorithm",
+    b"qop",
+    b"nc",
+    b"cnonce",
+    b"opaque",
+    b"userhash",
+];
+
+/// The index in [`DIRECTIVES`] of `name` (ASCII case-insensitive). The length and the
+/// case-folded first and last bytes pick the one candidate; a single comparison confirms it.
+fn directive(name: &[u8]) -> Option<usize> {
+    let (&first, &last) = (name.first()?, name.last()?);
+    let i = match (name.len(), first | 0x20, last | 0x20) {
+        (8, b'u', b'e') => 0,
+        (9, b'u', _) => 1,
+        (5, b'r', _) => 2,
+        (5, b'n', _) => 3,
+        (3, b'u', _) => 4,
+        (8, b'r', _) => 5,
+        (9, b'a', _) => 6,
+        (3, b'q', _) => 7,
+        (2, b'n', _) => 8,
+        (6, b'c', _) => 9,
+        (6, b'o', _) => 10,
+        (8, b'u', b'h') => 11,
+        _ => return None,
+    };
+    // The directives are lower-case letters (and one `*`): `| 0x20` folds exactly those.
+    let same = DIRECTIVES[i].iter().zip(name).all(|(&d, &n)| n == d || (d.is_ascii_lowercase() && n | 0x20 == d));
+    same.then_some(i)
 }
 
 fn limit<'a>(v: Value<'a>, max: usize, name: &'static str) -> Result<Value<'a>, ParseError> {
@@ -472,6 +490,33 @@ mod tests {
         let ha1 = ha1(HashAlgorithm::Md5, b"Mufasa", b"testrealm@host.com", b"Circle Of Life").unwrap();
         let r = response(Algorithm::Md5, &ha1, &c, &ResponseInput { method: b"GET", body_hash: None }).unwrap();
         assert_eq!(r.to_hex().as_str(), "6629fae49393a05397450978507c4ef1");
+    }
+
+    #[test]
+    fn directive_lookup_is_exact_and_case_insensitive() {
+        for (i, d) in DIRECTIVES.iter().enumerate() {
+            assert_eq!(directive(d), Some(i));
+            let mut upper = [0u8; 9];
+            for (u, c) in upper.iter_mut().zip(*d) {
+                *u = c.to_ascii_uppercase();
+            }
+            assert_eq!(directive(&upper[..d.len()]), Some(i));
+            // Any other byte at any position is another name.
+            for pos in 0..d.len() {
+                for b in [b'!', b'*', b'x', b'X', b'0', b'~', b'_'] {
+                    let mut other = [0u8; 9];
+                    other[..d.len()].copy_from_slice(d);
+                    if other[pos].eq_ignore_ascii_case(&b) {
+                        continue;
+                    }
+                    other[pos] = b;
+                    assert_eq!(directive(&other[..d.len()]), None, "{:?}", other.escape_ascii());
+                }
+            }
+        }
+        for other in [&b""[..], b"u", b"usernam", b"username**", b"cnonces", b"nonce*"] {
+            assert_eq!(directive(other), None);
+        }
     }
 
     #[test]
