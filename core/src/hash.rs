@@ -156,12 +156,18 @@ impl core::fmt::Debug for Hex {
     }
 }
 
+#[cfg(all(feature = "md5", not(authgate_md5_compact)))]
+use md5::Md5;
+
+#[cfg(all(feature = "md5", authgate_md5_compact))]
+use crate::md5_compact::Md5;
+
 /// A streaming hash of one of the Digest families.
 #[derive(Clone)]
 pub enum Hasher {
     #[cfg(feature = "md5")]
     #[doc(hidden)]
-    Md5(md5::Md5),
+    Md5(Md5),
     // Always present: SHA-256 is linked anyway (nonce HMAC, secret comparisons), and an
     // enum that could be empty would need special cases; `new` still honours the feature.
     #[doc(hidden)]
@@ -177,7 +183,7 @@ impl Hasher {
     pub fn new(algorithm: HashAlgorithm) -> Option<Self> {
         match algorithm {
             #[cfg(feature = "md5")]
-            HashAlgorithm::Md5 => Some(Hasher::Md5(md5::Md5::new())),
+            HashAlgorithm::Md5 => Some(Hasher::Md5(Md5::new())),
             #[cfg(feature = "sha256")]
             HashAlgorithm::Sha256 => Some(Hasher::Sha256(sha2::Sha256::new())),
             #[cfg(feature = "sha512-256")]
@@ -192,7 +198,8 @@ impl Hasher {
     }
 
     /// Feeds bytes.
-    #[inline]
+    // Out of line: every family's buffering code would otherwise be copied into each caller.
+    #[inline(never)]
     pub fn update(&mut self, data: &[u8]) {
         match self {
             #[cfg(feature = "md5")]
@@ -212,6 +219,7 @@ impl Hasher {
     }
 
     /// Finishes the hash.
+    #[inline(never)]
     pub fn finalize(self) -> HashOutput {
         match self {
             #[cfg(feature = "md5")]

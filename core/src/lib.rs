@@ -48,6 +48,8 @@ mod engine;
 mod error;
 pub mod hash;
 pub mod limits;
+#[cfg(all(feature = "md5", any(test, authgate_md5_compact)))]
+mod md5_compact;
 pub mod nonce;
 mod parse;
 pub mod render;
