@@ -196,6 +196,8 @@ impl<'a> Value<'a> {
         Segments { rest: self.raw, escaped: self.escaped }
     }
     /// Length after unescaping.
+    // Out of line: limits call it only for over-long raw text, from several places.
+    #[inline(never)]
     pub fn len(&self) -> usize {
         self.segments().map(<[u8]>::len).sum()
     }
