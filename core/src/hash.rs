@@ -179,6 +179,8 @@ pub enum Hasher {
 
 impl Hasher {
     /// A fresh hasher, or `None` when the family is compiled out.
+    // Out of line: each family's initial state would otherwise be spelt out in every caller.
+    #[inline(never)]
     #[allow(unreachable_patterns)]
     pub fn new(algorithm: HashAlgorithm) -> Option<Self> {
         match algorithm {
