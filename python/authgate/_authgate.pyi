@@ -121,6 +121,18 @@ class DigestAuthenticator:
         now: Optional[int] = None,
     ) -> Union[str, int, None]: ...
 
+class DigestRequestCheck:
+    def __init__(
+        self,
+        authn: DigestAuthenticator,
+        target: Callable[[dict[str, Any]], _Value],
+        get_password: Callable[[str], object],
+        verify_opaque: Optional[Callable[[Optional[str]], object]] = None,
+        verify_nonce: Optional[Callable[[str], object]] = None,
+        auth_int: bool = False,
+    ) -> None: ...
+    def check(self, request: Any, now: Optional[int] = None) -> Union[str, int, None]: ...
+
 class CallbackCheck:
     def __init__(
         self,

@@ -690,22 +690,22 @@ class HTTPDigestAuth(HTTPAuth):
 
     def _make_plan(self):
         """What every request needs, resolved once: (the SECRET_KEY / SECRET_KEY_FALLBACKS
-        the authenticator was built from, or None with ``key=``; the authenticator; the
-        callbacks as the Rust check takes them; qop auth-int; Authentication-Info)."""
+        the authenticator was built from, or None with ``key=``; the Rust check with the
+        authenticator and the callbacks bound; Authentication-Info)."""
         authn = self._authenticator()
         get_password = self.get_password_callback
         verify_opaque = self.verify_opaque_callback
         verify_nonce = self.verify_nonce_callback
-        plan = (
-            self._cache_key if self.key is None else None,
+        check = _ag.DigestRequestCheck(
             authn,
+            _request_target,
             (lambda u: _call(get_password, u)) if _is_async(get_password) else get_password,
             # None: authgate's own opaque / nonces, checked in Rust.
             None if verify_opaque is self._dvo else (lambda o: _call(verify_opaque, o)),
             None if verify_nonce is self._dvn else (lambda n: _call(verify_nonce, n)),
-            "auth-int" in (self.qop or ()),
-            bool(self.authentication_info),
+            auth_int="auth-int" in (self.qop or ()),
         )
+        plan = (self._cache_key if self.key is None else None, check, bool(self.authentication_info))
         self.__dict__["_plan"] = plan
         return plan
 
@@ -720,11 +720,9 @@ class HTTPDigestAuth(HTTPAuth):
                 plan = None
         if plan is None:
             plan = self._make_plan()
-        _, authn, get_password, verify_opaque, verify_nonce, auth_int, auth_info = plan
-        result = authn.check_request(req.environ, req.method, _request_target, get_password, verify_opaque,
-                                     verify_nonce, req.get_data if auth_int else None)
+        result = plan[1].check(req)
         if result.__class__ is str:
-            if auth_info:
+            if plan[2]:
                 _hook_app()
             return result
         if result == 1:
@@ -757,10 +755,8 @@ class HTTPDigestAuth(HTTPAuth):
                         plan = None
                 if plan is None:
                     plan = self._make_plan()
-                _, authn, get_password, verify_opaque, verify_nonce, auth_int, auth_info = plan
                 try:
-                    user = authn.check_request(req.environ, req.method, _request_target, get_password, verify_opaque,
-                                               verify_nonce, req.get_data if auth_int else None)
+                    user = plan[1].check(req)
                 except MalformedHeader as e:
                     if self.strict:
                         log.debug("authgate: malformed Authorization: %s", e)
@@ -773,7 +769,7 @@ class HTTPDigestAuth(HTTPAuth):
                         user = self._username_of(auth)
                 else:
                     if user.__class__ is str:
-                        if auth_info:
+                        if plan[2]:
                             _hook_app()
                     else:
                         if user == 1:

@@ -855,7 +855,35 @@ struct DigestAuthenticator {
 /// client's next requests on the same nonce skip the HMAC. Bounded; cleared when full.
 /// Entries are only ever added after the core's `nonce::verify` accepted the nonce.
 struct NonceCache {
-    map: Mutex<HashMap<[u8; 32], VerifiedNonce>>,
+    map: Mutex<HashMap<[u8; 32], VerifiedNonce, BuildTagHasher>>,
+}
+
+/// Hashes a nonce by the last 8 bytes of its HMAC tag: already uniformly distributed, and
+/// only nonces whose tag verified are ever inserted, so no one can choose colliding keys.
+#[derive(Default, Clone, Copy)]
+struct BuildTagHasher;
+
+#[derive(Default)]
+struct TagHasher(u64);
+
+impl std::hash::BuildHasher for BuildTagHasher {
+    type Hasher = TagHasher;
+    fn build_hasher(&self) -> TagHasher {
+        TagHasher(0)
+    }
+}
+
+impl std::hash::Hasher for TagHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut last = [0u8; 8];
+        let n = bytes.len().min(8);
+        last[..n].copy_from_slice(&bytes[bytes.len() - n..]);
+        self.0 = self.0.rotate_left(17) ^ u64::from_le_bytes(last);
+    }
+    fn write_usize(&mut self, _len: usize) {}
 }
 
 /// (the opaque it is bound to, issue time, id)
@@ -865,7 +893,7 @@ impl NonceCache {
     const CAPACITY: usize = 4096;
 
     fn new() -> Self {
-        NonceCache { map: Mutex::new(HashMap::new()) }
+        NonceCache { map: Mutex::new(HashMap::with_hasher(BuildTagHasher)) }
     }
 
     fn get(&self, raw: &[u8; 32], opaque: &[u8]) -> Option<(u64, NonceId)> {
@@ -1030,12 +1058,75 @@ impl DigestAuthenticator {
         &self,
         py: Python<'py>,
         environ: &Bound<'py, PyDict>,
-        method: &str,
+        method: &Bound<'py, PyString>,
         target: &Bound<'py, PyAny>,
         get_password: &Bound<'py, PyAny>,
         verify_opaque: Option<&Bound<'py, PyAny>>,
         verify_nonce: Option<&Bound<'py, PyAny>>,
         body: Option<&Bound<'py, PyAny>>,
+        now: Option<u64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let callbacks = Callbacks { get_password, verify_opaque, verify_nonce, body };
+        self.check_environ(py, environ, method, target, &callbacks, now)
+    }
+}
+
+/// `DigestAuthenticator.check_request` with the callbacks bound once: what
+/// `authgate.flask.HTTPDigestAuth` calls per request, with Flask's request object.
+#[pyclass(frozen, module = "authgate._authgate")]
+struct DigestRequestCheck {
+    authn: Py<DigestAuthenticator>,
+    target: Py<PyAny>,
+    get_password: Py<PyAny>,
+    verify_opaque: Option<Py<PyAny>>,
+    verify_nonce: Option<Py<PyAny>>,
+    auth_int: bool,
+}
+
+#[pymethods]
+impl DigestRequestCheck {
+    /// Arguments as for `DigestAuthenticator.check_request`; `auth_int`: pass the request's
+    /// `get_data` as `body`.
+    #[new]
+    #[pyo3(signature = (authn, target, get_password, verify_opaque = None, verify_nonce = None, auth_int = false))]
+    fn new(
+        authn: Py<DigestAuthenticator>,
+        target: Py<PyAny>,
+        get_password: Py<PyAny>,
+        verify_opaque: Option<Py<PyAny>>,
+        verify_nonce: Option<Py<PyAny>>,
+        auth_int: bool,
+    ) -> Self {
+        DigestRequestCheck { authn, target, get_password, verify_opaque, verify_nonce, auth_int }
+    }
+
+    /// `check_request` for a Flask/werkzeug request (its `environ`, `method`, `get_data`).
+    #[pyo3(signature = (request, now = None))]
+    fn check<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        now: Option<u64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let environ = request.getattr(pyo3::intern!(py, "environ"))?.cast_into::<PyDict>()?;
+        let method = request.getattr(pyo3::intern!(py, "method"))?.cast_into::<PyString>()?;
+        let body = if self.auth_int { Some(request.getattr(pyo3::intern!(py, "get_data"))?) } else { None };
+        let verify_opaque = self.verify_opaque.as_ref().map(|v| v.bind(py));
+        let verify_nonce = self.verify_nonce.as_ref().map(|v| v.bind(py));
+        let callbacks =
+            Callbacks { get_password: self.get_password.bind(py), verify_opaque, verify_nonce, body: body.as_ref() };
+        self.authn.get().check_environ(py, &environ, &method, self.target.bind(py), &callbacks, now)
+    }
+}
+
+impl DigestAuthenticator {
+    fn check_environ<'py>(
+        &self,
+        py: Python<'py>,
+        environ: &Bound<'py, PyDict>,
+        method: &Bound<'py, PyString>,
+        target: &Bound<'py, PyAny>,
+        callbacks: &Callbacks<'_, 'py>,
         now: Option<u64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let Some(value) = environ.get_item(pyo3::intern!(py, "HTTP_AUTHORIZATION"))? else {
@@ -1062,8 +1153,8 @@ impl DigestAuthenticator {
             _ => target.call1((environ,))?,
         };
         let target = value_bytes(&target_obj)?;
-        let callbacks = Callbacks { get_password, verify_opaque, verify_nonce, body };
-        Ok(match self.run(&raw, method.as_bytes(), &target, &callbacks, now)? {
+        let method = method.encode_utf8()?;
+        Ok(match self.run(&raw, method.as_bytes(), &target, callbacks, now)? {
             Outcome::Other => py.None().into_bound(py),
             Outcome::Refused(_, stale) => u8::from(stale).into_pyobject(py)?.into_any(),
             Outcome::Accepted { user, algorithm, info } => {
@@ -1612,6 +1703,7 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MemoryReplayStore>()?;
     m.add_class::<DigestAuthenticator>()?;
     m.add_class::<CallbackCheck>()?;
+    m.add_class::<DigestRequestCheck>()?;
     m.add_class::<Engine>()?;
     m.add_class::<Verdict>()?;
     m.add_function(wrap_pyfunction!(derive_key, m)?)?;
