@@ -79,7 +79,7 @@ impl StoredCredential {
         let ok: Choice = match self {
             StoredCredential::Plaintext(stored) => {
                 let mut h = Hasher::sha256();
-                for_each_utf8_chunk(password, charset, |c| h.update(c));
+                feed_utf8(&mut h, password, charset);
                 h.finalize().as_bytes().ct_eq(&sha256(&[stored]))
             }
             StoredCredential::Ha1 { algorithm, digest } => match Hasher::new(*algorithm) {
@@ -88,7 +88,7 @@ impl StoredCredential {
                     h.update(b":");
                     h.update(realm);
                     h.update(b":");
-                    for_each_utf8_chunk(password, charset, |c| h.update(c));
+                    feed_utf8(&mut h, password, charset);
                     h.finalize().as_bytes().ct_eq(digest.as_bytes())
                 }
                 None => Choice::from(0),
@@ -103,6 +103,12 @@ impl StoredCredential {
         };
         ok.into()
     }
+}
+
+/// Feeds a Basic password as UTF-8 (transcoding Latin-1); one copy for every credential kind.
+#[inline(never)]
+fn feed_utf8(h: &mut Hasher, password: &[u8], charset: Charset) {
+    for_each_utf8_chunk(password, charset, |c| h.update(c));
 }
 
 #[cfg(feature = "pbkdf2")]
