@@ -139,6 +139,47 @@ pub fn check<C: DigestContext + ?Sized>(
     target: &[u8],
     ctx: &C,
 ) -> Result<DigestSuccess, DigestFailure> {
+    let ok = verify(rules, c, method, target, ctx)?;
+    Ok(DigestSuccess {
+        user: ok.user,
+        algorithm: ok.algorithm,
+        qop: ok.qop,
+        nc: c.nc,
+        cnonce: cnonce(c),
+        rspauth: ok.rspauth,
+        issued: ok.issued,
+    })
+}
+
+/// [`DigestSuccess`] without the cnonce copy, which the engine makes straight into its
+/// `Authentication-Info` (and only when it sends one).
+pub(crate) struct Verified {
+    pub(crate) user: UserName,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) qop: Option<Qop>,
+    pub(crate) rspauth: Option<HashOutput>,
+    pub(crate) issued: Option<u64>,
+}
+
+/// The request's cnonce, unescaped.
+pub(crate) fn cnonce(c: &DigestCredentials<'_>) -> heapless::Vec<u8, MAX_CNONCE_LEN> {
+    let mut cnonce = heapless::Vec::new();
+    if let Some(cn) = c.cnonce {
+        for seg in cn.segments() {
+            let _ = cnonce.extend_from_slice(seg);
+        }
+    }
+    cnonce
+}
+
+/// The rules of [`check`], in order.
+pub(crate) fn verify<C: DigestContext + ?Sized>(
+    rules: &DigestRules<'_>,
+    c: &DigestCredentials<'_>,
+    method: &[u8],
+    target: &[u8],
+    ctx: &C,
+) -> Result<Verified, DigestFailure> {
     use DigestFailure::Challenge as Refuse;
     if rules.check_uri && !c.uri.eq_bytes(target) {
         return Err(ParseError::UriMismatch.into());
@@ -228,11 +269,5 @@ pub fn check<C: DigestContext + ?Sized>(
             .and_then(|s| digest::response_with(hash, s, c, &ResponseInput { method: b"", body_hash: None })),
         _ => None,
     };
-    let mut cnonce = heapless::Vec::new();
-    if let Some(cn) = c.cnonce {
-        for seg in cn.segments() {
-            let _ = cnonce.extend_from_slice(seg);
-        }
-    }
-    Ok(DigestSuccess { user, algorithm: alg, qop, nc: c.nc, cnonce, rspauth, issued })
+    Ok(Verified { user, algorithm: alg, qop, rspauth, issued })
 }

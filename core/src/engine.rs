@@ -515,11 +515,16 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             check_uri: true,
         };
         let here = EngineDigest { engine: self, body: req.body, now: ctx.now };
-        let ok = digest_check::check(&rules, &c, req.method.as_bytes(), req.target.as_bytes(), &here)?;
+        let ok = digest_check::verify(&rules, &c, req.method.as_bytes(), req.target.as_bytes(), &here)?;
         let half_life = self.config.lifetime.max_age / 2;
         let nextnonce = ok.issued.filter(|i| ctx.now.saturating_sub(*i) >= half_life).map(|_| self.issue_nonce(ctx));
-        let auth_info =
-            ok.qop.map(|q| AuthInfo { rspauth: ok.rspauth, qop: Some(q), nc: ok.nc, cnonce: ok.cnonce, nextnonce });
+        let auth_info = ok.qop.map(|q| AuthInfo {
+            rspauth: ok.rspauth,
+            qop: Some(q),
+            nc: c.nc,
+            cnonce: digest_check::cnonce(&c),
+            nextnonce,
+        });
         Ok(Authenticated { user: ok.user, scheme: Scheme::Digest, auth_info })
     }
 
