@@ -42,10 +42,8 @@ impl NonceKey {
     pub fn new(key: &[u8; 32]) -> Self {
         // The key is shorter than SHA-256's 64-byte block: zero-padded, then XORed with the pads.
         let keyed = |pad: u8| {
-            let mut block = [pad; 64];
-            for (b, k) in block.iter_mut().zip(key) {
-                *b ^= k;
-            }
+            // Built byte by byte: a `[pad; 64]` fill would link a 160-byte memset for this alone.
+            let block: [u8; 64] = core::array::from_fn(|i| key.get(i).copied().unwrap_or(0) ^ pad);
             let mut h = Hasher::sha256();
             h.update(&block);
             h
