@@ -436,8 +436,7 @@ pub(crate) fn session_ha1(alg: Algorithm, ha1: &HashOutput, c: &DigestCredential
         return Some(*ha1);
     }
     let mut h = Hasher::new(alg.hash())?;
-    h.update_hex(ha1);
-    h.update(b":");
+    h.update_hex_colon(ha1);
     feed(&mut h, &c.nonce);
     h.update(b":");
     feed(&mut h, c.cnonce.as_ref()?);
@@ -467,17 +466,18 @@ pub(crate) fn response_with(
     let ha2 = h2.finalize();
 
     let mut h = Hasher::new(hash)?;
-    h.update_hex(ha1);
-    h.update(b":");
+    h.update_hex_colon(ha1);
     feed(&mut h, &c.nonce);
     h.update(b":");
     if let Some(q) = qop {
         feed(&mut h, c.nc_text.as_ref()?);
         h.update(b":");
         feed(&mut h, c.cnonce.as_ref()?);
-        h.update(b":");
-        h.update(q.name().as_bytes());
-        h.update(b":");
+        // ":" qop ":" in one piece.
+        h.update(match q {
+            Qop::Auth => b":auth:",
+            Qop::AuthInt => b":auth-int:",
+        });
     }
     h.update_hex(&ha2);
     Some(h.finalize())

@@ -220,6 +220,15 @@ impl Hasher {
         self.update(&buf[..n]);
     }
 
+    /// The hex of `value` followed by `:`, in one piece (Digest's most common pair).
+    pub(crate) fn update_hex_colon(&mut self, value: &HashOutput) {
+        let mut buf = [0u8; 2 * MAX_HASH_LEN + 1];
+        let n = 2 * value.as_bytes().len();
+        encode_hex(value.as_bytes(), &mut buf);
+        buf[n] = b':';
+        self.update(&buf[..n + 1]);
+    }
+
     /// Finishes the hash.
     #[inline(never)]
     pub fn finalize(self) -> HashOutput {
