@@ -378,6 +378,17 @@ fn is_attr_char(b: u8) -> bool {
         || matches!(b, b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
+/// Feeds the unescaped bytes of a value, then `:`.
+fn feed_colon(h: &mut Hasher, v: &Value<'_>) {
+    match v.as_unescaped() {
+        Some(bytes) => h.update_colon(bytes),
+        None => {
+            feed(h, v);
+            h.update(b":");
+        }
+    }
+}
+
 /// Feeds the unescaped bytes of a value.
 pub(crate) fn feed(h: &mut Hasher, v: &Value<'_>) {
     for seg in v.segments() {
@@ -437,8 +448,7 @@ pub(crate) fn session_ha1(alg: Algorithm, ha1: &HashOutput, c: &DigestCredential
     }
     let mut h = Hasher::new(alg.hash())?;
     h.update_hex_colon(ha1);
-    feed(&mut h, &c.nonce);
-    h.update(b":");
+    feed_colon(&mut h, &c.nonce);
     feed(&mut h, c.cnonce.as_ref()?);
     Some(h.finalize())
 }
@@ -456,8 +466,7 @@ pub(crate) fn response_with(
         None => None,
     };
     let mut h2 = Hasher::new(hash)?;
-    h2.update(input.method);
-    h2.update(b":");
+    h2.update_colon(input.method);
     feed(&mut h2, &c.uri);
     if qop == Some(Qop::AuthInt) {
         h2.update(b":");
@@ -467,11 +476,9 @@ pub(crate) fn response_with(
 
     let mut h = Hasher::new(hash)?;
     h.update_hex_colon(ha1);
-    feed(&mut h, &c.nonce);
-    h.update(b":");
+    feed_colon(&mut h, &c.nonce);
     if let Some(q) = qop {
-        feed(&mut h, c.nc_text.as_ref()?);
-        h.update(b":");
+        feed_colon(&mut h, c.nc_text.as_ref()?);
         feed(&mut h, c.cnonce.as_ref()?);
         // ":" qop ":" in one piece.
         h.update(match q {

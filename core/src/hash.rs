@@ -220,6 +220,22 @@ impl Hasher {
         self.update(&buf[..n]);
     }
 
+    /// `bytes` followed by `:`, in one piece when short (method, nonce, nc).
+    pub(crate) fn update_colon(&mut self, bytes: &[u8]) {
+        let mut buf = [0u8; 64];
+        match buf.get_mut(..bytes.len()) {
+            Some(dst) if bytes.len() < 64 => {
+                dst.copy_from_slice(bytes);
+                buf[bytes.len()] = b':';
+                self.update(&buf[..bytes.len() + 1]);
+            }
+            _ => {
+                self.update(bytes);
+                self.update(b":");
+            }
+        }
+    }
+
     /// The hex of `value` followed by `:`, in one piece (Digest's most common pair).
     pub(crate) fn update_hex_colon(&mut self, value: &HashOutput) {
         let mut buf = [0u8; 2 * MAX_HASH_LEN + 1];
