@@ -400,10 +400,8 @@ pub(crate) fn feed(h: &mut Hasher, v: &Value<'_>) {
 /// closures so Latin-1 input can be transcoded on the fly.
 pub fn ha1(alg: HashAlgorithm, username: &[u8], realm: &[u8], password: &[u8]) -> Option<HashOutput> {
     let mut h = Hasher::new(alg)?;
-    h.update(username);
-    h.update(b":");
-    h.update(realm);
-    h.update(b":");
+    h.update_colon(username);
+    h.update_colon(realm);
     h.update(password);
     Some(h.finalize())
 }
@@ -411,8 +409,7 @@ pub fn ha1(alg: HashAlgorithm, username: &[u8], realm: &[u8], password: &[u8]) -
 /// `H(username ":" realm)`, hex: the `userhash` of RFC 7616 §3.4.4.
 pub fn userhash(alg: HashAlgorithm, username: &[u8], realm: &[u8]) -> Option<HashOutput> {
     let mut h = Hasher::new(alg)?;
-    h.update(username);
-    h.update(b":");
+    h.update_colon(username);
     h.update(realm);
     Some(h.finalize())
 }
