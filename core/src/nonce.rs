@@ -53,17 +53,29 @@ impl NonceKey {
 
     fn tag(&self, issued: u64, salt: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
         // The fixed-size prefix in one piece: domain, issue time, salt, and the realm's length
-        // (so realm/opaque boundaries cannot be shifted).
-        let mut head = [0u8; DOMAIN.len() + 8 + 8 + 4];
+        // (so realm/opaque boundaries cannot be shifted); a realm of configurable length
+        // joins it.
+        const HEAD: usize = DOMAIN.len() + 8 + 8 + 4;
+        let mut head = [0u8; HEAD + crate::limits::MAX_REALM_LEN];
         let (domain, rest) = head.split_at_mut(DOMAIN.len());
         domain.copy_from_slice(DOMAIN);
         rest[..8].copy_from_slice(&issued.to_be_bytes());
         rest[8..16].copy_from_slice(salt);
-        rest[16..].copy_from_slice(&(realm.len() as u32).to_be_bytes());
+        rest[16..20].copy_from_slice(&(realm.len() as u32).to_be_bytes());
         let mut mac = self.inner.clone();
-        mac.update(&head);
-        mac.update(realm);
-        mac.update(opaque);
+        match head.get_mut(HEAD..HEAD + realm.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(realm);
+                mac.update(&head[..HEAD + realm.len()]);
+            }
+            None => {
+                mac.update(&head[..HEAD]);
+                mac.update(realm);
+            }
+        }
+        if !opaque.is_empty() {
+            mac.update(opaque);
+        }
         let inner = mac.finalize();
         let mut outer = self.outer.clone();
         outer.update(inner.as_bytes());
@@ -186,9 +198,12 @@ mod tests {
         use hmac::{KeyInit, Mac};
         for k in 0..8u8 {
             let key: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(29) ^ k.wrapping_mul(101));
-            for (realm, opaque) in
-                [(&b"r"[..], &b""[..]), (b"testrealm@host.com", b"5ccc069c"), (&[b'x'; 128], &[b'y'; 128])]
-            {
+            for (realm, opaque) in [
+                (&b"r"[..], &b""[..]),
+                (b"testrealm@host.com", b"5ccc069c"),
+                (&[b'x'; 128], &[b'y'; 128]),
+                (&[b'z'; 200], b"o"),
+            ] {
                 let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
                 for part in [DOMAIN, &77u64.to_be_bytes(), &[k; 8], &(realm.len() as u32).to_be_bytes(), realm, opaque]
                 {
