@@ -74,10 +74,14 @@ impl HashOutput {
             return None;
         }
         let mut out = HashOutput { bytes: [0; MAX_HASH_LEN], len: (hex.len() / 2) as u8 };
-        for (i, pair) in hex.chunks_exact(2).enumerate() {
-            out.bytes[i] = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
+        // No branch per digit: invalid ones are collected and refused at the end.
+        let mut invalid = 0u8;
+        for (o, pair) in out.bytes.iter_mut().zip(hex.chunks_exact(2)) {
+            let (h, l) = (nibble(pair[0]), nibble(pair[1]));
+            invalid |= (h | l) & 0xf0;
+            *o = (h << 4) | (l & 15);
         }
-        Some(out)
+        (invalid == 0).then_some(out)
     }
 
     /// The raw bytes.
@@ -119,6 +123,20 @@ fn encode_hex(bytes: &[u8], out: &mut [u8]) {
     for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
         pair[0] = HEX_DIGITS[(b >> 4) as usize];
         pair[1] = HEX_DIGITS[(b & 15) as usize];
+    }
+}
+
+/// A hex digit's value, or 0xff for anything else.
+#[inline]
+fn nibble(c: u8) -> u8 {
+    let digit = c.wrapping_sub(b'0');
+    let letter = (c | 0x20).wrapping_sub(b'a');
+    if digit < 10 {
+        digit
+    } else if letter < 6 {
+        letter + 10
+    } else {
+        0xff
     }
 }
 
@@ -286,7 +304,21 @@ mod tests {
                 }
                 if len > 0 {
                     assert_eq!(HashOutput::from_hex(hex.as_bytes()), Some(h));
+                    let upper: [u8; 2 * MAX_HASH_LEN] = core::array::from_fn(|i| hex.buf[i].to_ascii_uppercase());
+                    assert_eq!(HashOutput::from_hex(&upper[..2 * len]), Some(h));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn from_hex_refuses_exactly_the_non_hex_bytes() {
+        for c in 0..=255u8 {
+            for pos in 0..4 {
+                let mut hex = *b"a0F9";
+                hex[pos] = c;
+                let expected = hex.iter().all(u8::is_ascii_hexdigit);
+                assert_eq!(HashOutput::from_hex(&hex).is_some(), expected, "{c:#x} at {pos}");
             }
         }
     }
