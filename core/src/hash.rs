@@ -105,10 +105,8 @@ fn encode_hex(bytes: &[u8], out: &mut [u8]) {
     // (and everything on 32-bit targets, where it is the smaller code).
     #[cfg(target_pointer_width = "64")]
     let (bytes, out) = {
-        let words = bytes.len() / 4;
-        let (head, tail) = bytes.split_at(4 * words);
-        let (out_head, out_tail) = out.split_at_mut((8 * words).min(out.len()));
-        for (o, w) in out_head.chunks_exact_mut(8).zip(head.chunks_exact(4)) {
+        let mut words = bytes.chunks_exact(4);
+        for (w, o) in (&mut words).zip(out.chunks_exact_mut(8)) {
             let x = u32::from_be_bytes([w[0], w[1], w[2], w[3]]) as u64;
             // Spread the eight nibbles into eight bytes, least significant nibble lowest.
             let mut v = ((x & 0xffff_0000) << 16) | (x & 0xffff);
@@ -118,7 +116,8 @@ fn encode_hex(bytes: &[u8], out: &mut [u8]) {
             let letters = ((v + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
             o.copy_from_slice(&(v + 0x3030_3030_3030_3030 + letters * 39).to_be_bytes());
         }
-        (tail, out_tail)
+        let done = bytes.len() - words.remainder().len();
+        (words.remainder(), out.get_mut(2 * done..).unwrap_or_default())
     };
     for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
         pair[0] = HEX_DIGITS[(b >> 4) as usize];
