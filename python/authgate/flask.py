@@ -744,12 +744,15 @@ class HTTPDigestAuth(HTTPAuth):
 
         @wraps(f)
         def decorated(*args, **kwargs):
-            req = _cv_request.get().request
+            rctx = _cv_request.get()
+            req = rctx.request
             if req.method != "OPTIONS":
-                # _check_user, inlined (one Python frame less per request).
+                # _check_user, inlined (one Python frame less per request). The app is
+                # the request context's (the one _authenticator reads, unless another
+                # app's context was pushed inside the request: then this plan is rebuilt).
                 plan = self._plan
                 if plan is not None and plan[0] is not None:
-                    config = _cv_app.get().app.config
+                    config = rctx.app.config
                     source = plan[0]
                     if config.get("SECRET_KEY") is not source[0] or config.get("SECRET_KEY_FALLBACKS") is not source[1]:
                         plan = None
