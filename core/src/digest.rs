@@ -146,6 +146,12 @@ impl<'a> DigestCredentials<'a> {
         if !auth.is_scheme("Digest") {
             return Err(ParseError::InvalidScheme);
         }
+        Self::from_digest_authorization(auth)
+    }
+
+    /// [`from_authorization`](Self::from_authorization) for a caller that has already
+    /// matched the scheme word.
+    pub(crate) fn from_digest_authorization(auth: &Authorization<'a>) -> Result<Self, ParseError> {
         let params = auth.params().ok_or(ParseError::ExpectedParams)?;
         // One slot per known directive, in the order of `DIRECTIVES`.
         let mut slots: [Option<Value<'a>>; DIRECTIVES.len()] = [None; DIRECTIVES.len()];

@@ -505,7 +505,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         req: &Request<'_>,
         ctx: Context,
     ) -> Result<Authenticated, Failure> {
-        let c = DigestCredentials::from_authorization(auth)?;
+        // `check` only comes here for the Digest scheme word.
+        let c = DigestCredentials::from_digest_authorization(auth)?;
         let rules = DigestRules {
             realm: &self.config.realm,
             algorithms: &self.config.algorithms,
