@@ -42,7 +42,10 @@ impl<'a> Authorization<'a> {
     // Out of line: the engine asks up to four times per request; one copy is enough.
     #[inline(never)]
     pub fn is_scheme(&self, name: &str) -> bool {
-        self.scheme.eq_ignore_ascii_case(name)
+        let (a, b) = (self.scheme.as_bytes(), name.as_bytes());
+        // ASCII case-insensitive: equal, or the two cases of one letter.
+        a.len() == b.len()
+            && a.iter().zip(b).all(|(&x, &y)| x == y || (x ^ y == 0x20 && (x | 0x20).is_ascii_lowercase()))
     }
     /// The credentials after the scheme.
     pub fn credentials(&self) -> Credentials<'a> {
@@ -570,6 +573,20 @@ mod tests {
         let mut long = [b'a'; MAX_HEADER_LEN + 1];
         long[5] = b' ';
         assert_eq!(parse(&long).unwrap_err(), ParseError::TooLong);
+    }
+
+    #[test]
+    fn is_scheme_is_ascii_case_insensitive() {
+        for x in (0..128u8).filter(|&b| is_tchar(b)) {
+            let scheme = [x, b'a'];
+            let auth = parse(&scheme).unwrap();
+            for y in 0..128u8 {
+                let name = [y, b'A'];
+                let name = core::str::from_utf8(&name).unwrap();
+                assert_eq!(auth.is_scheme(name), scheme.eq_ignore_ascii_case(name.as_bytes()), "{x} {y}");
+            }
+            assert!(!auth.is_scheme("a"));
+        }
     }
 
     #[test]
