@@ -372,35 +372,35 @@ pub fn parse(header: &[u8]) -> Result<Authorization<'_>, ParseError> {
 
 /// One pass over the list: syntax, count, spans and duplicate names.
 fn validate_params(body: &[u8]) -> Result<Params<'_>, ParseError> {
-    let mut params = Params { raw: body, spans: [Span::default(); MAX_PARAMS], count: 0 };
+    let mut spans = [Span::default(); MAX_PARAMS];
+    let mut count = 0;
     let mut lexer = Lexer { s: body, pos: 0 };
     // One bit per (case-folded) name fingerprint: the pairwise comparison runs only when a
     // fingerprint repeats, which for distinct names is rare.
     let mut seen = 0u64;
     while let Some(span) = lexer.next_param()? {
-        let count = params.count as usize;
-        if count == MAX_PARAMS {
+        let Some(slot) = spans.get_mut(count) else {
             return Err(ParseError::TooManyParams);
-        }
+        };
+        *slot = span;
         let name = &body[span.name.0 as usize..span.name.1 as usize];
         let bit = 1u64 << (name_fingerprint(name) & 63);
         let repeat = seen & bit != 0;
         seen |= bit;
         if repeat {
-            for prev in &params.spans[..count] {
+            for prev in &spans[..count] {
                 let same_len = prev.name.1 - prev.name.0 == span.name.1 - span.name.0;
                 if same_len && body[prev.name.0 as usize..prev.name.1 as usize].eq_ignore_ascii_case(name) {
                     return Err(ParseError::DuplicateParam);
                 }
             }
         }
-        params.spans[count] = span;
-        params.count += 1;
+        count += 1;
     }
-    if params.count == 0 {
+    if count == 0 {
         return Err(ParseError::ExpectedParamName);
     }
-    Ok(params)
+    Ok(Params { raw: body, spans, count: count as u8 })
 }
 
 /// Equal for names equal ignoring ASCII case (`| 0x20` lower-cases letters and leaves
