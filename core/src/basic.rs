@@ -1,5 +1,7 @@
 //! Basic credentials (RFC 7617).
 
+use base64::Engine as _;
+
 use crate::limits::{MAX_BASIC_DECODED, MAX_BASIC_TOKEN_LEN};
 use crate::{Authorization, ParseError};
 
@@ -48,7 +50,9 @@ impl<'b> BasicCredentials<'b> {
         if token.len() > MAX_BASIC_TOKEN_LEN {
             return Err(ParseError::ValueTooLong("basic"));
         }
-        let n = crate::b64::decode_padded(token, &mut buf[..]).ok_or(ParseError::InvalidBase64)?;
+        let n = base64::engine::general_purpose::STANDARD
+            .decode_slice(token, &mut buf[..])
+            .map_err(|_| ParseError::InvalidBase64)?;
         let decoded = &buf[..n];
         // RFC 7617 §2: neither part may hold control characters.
         if decoded.iter().any(|&b| b < 0x20 || b == 0x7f) {

@@ -173,11 +173,8 @@ impl core::fmt::Debug for Hex {
     }
 }
 
-#[cfg(all(feature = "md5", not(authgate_md5_compact)))]
+#[cfg(feature = "md5")]
 use md5::Md5;
-
-#[cfg(all(feature = "md5", authgate_md5_compact))]
-use crate::md5_compact::Md5;
 
 /// A streaming hash of one of the Digest families.
 #[derive(Clone)]

@@ -39,7 +39,6 @@
 #[cfg(feature = "std")]
 extern crate std;
 
-mod b64;
 pub mod basic;
 pub mod credential;
 pub mod digest;
@@ -48,8 +47,6 @@ mod engine;
 mod error;
 pub mod hash;
 pub mod limits;
-#[cfg(all(feature = "md5", any(test, authgate_md5_compact)))]
-mod md5_compact;
 pub mod nonce;
 mod parse;
 pub mod render;

@@ -11,24 +11,24 @@
 //! makes every nonce unique; the tag doubles as the nonce's identity in the replay store.
 //! Two keys are tried, so a key can be rotated without failing clients mid-session.
 
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
-
-use crate::hash::Hasher;
 
 /// Length of an encoded nonce.
 pub const NONCE_LEN: usize = 43;
 const RAW_LEN: usize = 32;
 const TAG_LEN: usize = 16;
 const DOMAIN: &[u8] = b"authgate nonce v1";
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// Server key for nonces: 32 bytes from a good entropy source, shared by every process
 /// that must accept the same nonces.
 #[derive(Clone)]
 pub struct NonceKey {
-    // HMAC-SHA256 (RFC 2104) with the keyed states precomputed, cloned per use: saves two
-    // SHA-256 blocks per nonce. SHA-256 of (key ^ ipad) and of (key ^ opad), one block each.
-    inner: Hasher,
-    outer: Hasher,
+    // Keyed HMAC state, cloned per use: saves two SHA-256 blocks per nonce.
+    mac: Hmac<Sha256>,
 }
 
 impl core::fmt::Debug for NonceKey {
@@ -40,48 +40,26 @@ impl core::fmt::Debug for NonceKey {
 impl NonceKey {
     /// A key from 32 bytes of entropy.
     pub fn new(key: &[u8; 32]) -> Self {
-        // The key is shorter than SHA-256's 64-byte block: zero-padded, then XORed with the pads.
-        let keyed = |pad: u8| {
-            // Built byte by byte: a `[pad; 64]` fill would link a 160-byte memset for this alone.
-            let block: [u8; 64] = core::array::from_fn(|i| key.get(i).copied().unwrap_or(0) ^ pad);
-            let mut h = Hasher::sha256();
-            h.update(&block);
-            h
-        };
-        NonceKey { inner: keyed(0x36), outer: keyed(0x5c) }
+        NonceKey { mac: <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length") }
     }
 
     fn tag(&self, issued: u64, salt: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
-        // The fixed-size prefix in one piece: domain, issue time, salt, and the realm's length
-        // (so realm/opaque boundaries cannot be shifted); a realm of configurable length
-        // joins it.
+        // The fixed-size prefix in one piece: domain, issue time, salt, and the realm's
+        // length (so realm/opaque boundaries cannot be shifted).
         const HEAD: usize = DOMAIN.len() + 8 + 8 + 4;
-        let mut head = [0u8; HEAD + crate::limits::MAX_REALM_LEN];
+        let mut head = [0u8; HEAD];
         let (domain, rest) = head.split_at_mut(DOMAIN.len());
         domain.copy_from_slice(DOMAIN);
         rest[..8].copy_from_slice(&issued.to_be_bytes());
         rest[8..16].copy_from_slice(salt);
         rest[16..20].copy_from_slice(&(realm.len() as u32).to_be_bytes());
-        let mut mac = self.inner.clone();
-        match head.get_mut(HEAD..HEAD + realm.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(realm);
-                mac.update(&head[..HEAD + realm.len()]);
-            }
-            None => {
-                mac.update(&head[..HEAD]);
-                mac.update(realm);
-            }
-        }
-        if !opaque.is_empty() {
-            mac.update(opaque);
-        }
-        let inner = mac.finalize();
-        let mut outer = self.outer.clone();
-        outer.update(inner.as_bytes());
-        let full = outer.finalize();
+        let mut mac = self.mac.clone();
+        mac.update(&head);
+        mac.update(realm);
+        mac.update(opaque);
+        let full = mac.finalize().into_bytes();
         let mut tag = [0; TAG_LEN];
-        tag.copy_from_slice(&full.as_bytes()[..TAG_LEN]);
+        tag.copy_from_slice(&full[..TAG_LEN]);
         tag
     }
 }
@@ -105,7 +83,7 @@ impl Nonce {
         raw[16..].copy_from_slice(&tag);
         let mut text = [0u8; NONCE_LEN];
         // 32 bytes always encode to 43 characters.
-        crate::b64::encode_url(&raw, &mut text);
+        let _ = B64.encode_slice(raw, &mut text);
         Nonce { text }
     }
 
@@ -163,9 +141,10 @@ pub fn verify(
     now: u64,
     lifetime: Lifetime,
 ) -> NonceStatus {
-    let Some(raw) = crate::b64::decode_url::<RAW_LEN>(nonce) else {
+    let mut raw = [0u8; RAW_LEN + 3];
+    if nonce.len() != NONCE_LEN || B64.decode_slice(nonce, &mut raw) != Ok(RAW_LEN) {
         return NonceStatus::Invalid;
-    };
+    }
     let issued = u64::from_be_bytes(raw[..8].try_into().unwrap_or([0; 8]));
     let salt: [u8; 8] = raw[8..16].try_into().unwrap_or([0; 8]);
     let sent = &raw[16..RAW_LEN];
@@ -194,7 +173,7 @@ mod tests {
     const LIFE: Lifetime = Lifetime { max_age: 300, max_skew: 5 };
 
     #[test]
-    fn tag_is_hmac_sha256() {
+    fn tag_follows_the_documented_layout() {
         use hmac::{KeyInit, Mac};
         for k in 0..8u8 {
             let key: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(29) ^ k.wrapping_mul(101));
