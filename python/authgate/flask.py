@@ -70,6 +70,15 @@ def _call(f, *args):
 _ENV_KEYS: dict = {}
 
 
+def _set_current_user(user) -> None:
+    """``g.flask_httpauth_user = user``, as Flask-HTTPAuth sets it (the fast decorators' path)."""
+    gobj = _cv_app.get().g
+    if gobj.__class__ is _AppCtxGlobals:  # its __setattr__ writes __dict__: skip the call
+        gobj.__dict__["flask_httpauth_user"] = user
+    else:
+        gobj.flask_httpauth_user = user
+
+
 def _environ_key(header: Optional[str]) -> str:
     header = header or "Authorization"
     try:
@@ -330,11 +339,7 @@ class HTTPAuth:
                         return self._error(401, others)
                 elif user is True:
                     user = None  # accepted without a user name (Flask-HTTPAuth: auth.username)
-                gobj = _cv_app.get().g
-                if gobj.__class__ is _AppCtxGlobals:  # its __setattr__ writes __dict__: skip the call
-                    gobj.__dict__["flask_httpauth_user"] = user
-                else:
-                    gobj.flask_httpauth_user = user
+                _set_current_user(user)
             if view_is_async:
                 return current_app.ensure_sync(f)(*args, **kwargs)
             return f(*args, **kwargs)
@@ -780,11 +785,7 @@ class HTTPDigestAuth(HTTPAuth):
                         if not optional:
                             return self._error(401, others)
                         user = False
-                gobj = _cv_app.get().g
-                if gobj.__class__ is _AppCtxGlobals:  # its __setattr__ writes __dict__: skip the call
-                    gobj.__dict__["flask_httpauth_user"] = user
-                else:
-                    gobj.flask_httpauth_user = user
+                _set_current_user(user)
             if view_is_async:
                 return current_app.ensure_sync(f)(*args, **kwargs)
             return f(*args, **kwargs)
