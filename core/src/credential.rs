@@ -63,6 +63,27 @@ impl StoredCredential {
         (iterations > 0).then_some(StoredCredential::Pbkdf2Sha256 { iterations, salt, hash })
     }
 
+    /// A credential no password matches whose check costs what checking `self` costs: the
+    /// decoy an unknown user's password is checked against (see [`CredentialStore::decoy`]).
+    pub fn decoy_for(&self) -> StoredCredential {
+        match self {
+            // The salt is not secret; the same length costs the same HMAC blocks.
+            StoredCredential::Pbkdf2Sha256 { iterations, salt, .. } => {
+                StoredCredential::Pbkdf2Sha256 { iterations: *iterations, salt: salt.clone(), hash: [0; 32] }
+            }
+            // Plaintext is checked through SHA-256, HA1 through its own hash: one block each.
+            StoredCredential::Plaintext(_) => Self::hash_decoy(),
+            StoredCredential::Ha1 { algorithm, .. } => {
+                StoredCredential::Ha1 { algorithm: *algorithm, digest: HashOutput::zeroed(algorithm.output_len()) }
+            }
+        }
+    }
+
+    /// The default decoy: an SHA-256 HA1 no password matches, as costly as a plaintext or HA1 check.
+    pub fn hash_decoy() -> StoredCredential {
+        StoredCredential::Ha1 { algorithm: HashAlgorithm::Sha256, digest: HashOutput::zeroed(32) }
+    }
+
     /// The HA1 to use for Digest with `algorithm`'s hash family, if this credential can serve it.
     pub fn digest_ha1(&self, hash: HashAlgorithm, username: &[u8], realm: &[u8]) -> Option<HashOutput> {
         match self {
@@ -153,6 +174,16 @@ pub trait CredentialStore {
     /// The stored credential of `username` in `realm`, or `None` for an unknown user.
     fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential>;
 
+    /// What an unknown user's Basic password is checked against, so that a miss costs what a
+    /// hit costs and timing does not tell which names exist. The default (an SHA-256 HA1, no
+    /// password matches it) costs what a plaintext or HA1 check costs. A store holding PBKDF2
+    /// hashes must return a PBKDF2 decoy with its iteration count
+    /// ([`StoredCredential::decoy_for`] of one of its credentials), or unknown names answer
+    /// thousands of times faster than known ones.
+    fn decoy(&self, _realm: &str) -> StoredCredential {
+        StoredCredential::hash_decoy()
+    }
+
     /// For Digest `userhash=true`: the user whose `H(username ":" realm)` in `hash` is
     /// `userhash` (lower-case hex), with the credential. The default scans nothing and fails.
     fn lookup_userhash(
@@ -174,6 +205,9 @@ pub trait CredentialStore {
 impl<T: CredentialStore + ?Sized> CredentialStore for &T {
     fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential> {
         (**self).lookup(username, realm, purpose)
+    }
+    fn decoy(&self, realm: &str) -> StoredCredential {
+        (**self).decoy(realm)
     }
     fn lookup_userhash(
         &self,

@@ -1,7 +1,7 @@
 //! The high-level entry point: one call per request, returning a [`Verdict`].
 
 use crate::basic::{BasicBuffer, BasicCredentials};
-use crate::credential::{CredentialStore, Purpose, StoredCredential, UserName};
+use crate::credential::{CredentialStore, Purpose, UserName};
 use crate::digest::{Algorithm, DigestCredentials, Known, Qop};
 use crate::digest_check::{self, DigestContext, DigestFailure as Failure, DigestRules, NonceCheck, UserLookup};
 use crate::error::{BufferTooSmall, ConfigError, ParseError};
@@ -472,14 +472,16 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let user = creds.user(&mut name_buf).ok_or(ParseError::ValueTooLong("username"))?;
         let realm = self.config.realm.as_str();
         let stored = self.store.lookup(user, realm, Purpose::Basic);
-        // Unknown users cost the same hash as known ones, so timing does not reveal them.
-        let dummy = StoredCredential::Ha1 { algorithm: HashAlgorithm::Sha256, digest: HashOutput::zeroed(32) };
-        let ok = stored.as_ref().unwrap_or(&dummy).check_password(
-            user.as_bytes(),
-            realm.as_bytes(),
-            creds.password_bytes(),
-            creds.charset(),
-        );
+        // Unknown users are checked against the store's decoy, so timing does not reveal them.
+        let decoy;
+        let checked = match &stored {
+            Some(c) => c,
+            None => {
+                decoy = self.store.decoy(realm);
+                &decoy
+            }
+        };
+        let ok = checked.check_password(user.as_bytes(), realm.as_bytes(), creds.password_bytes(), creds.charset());
         match (stored, ok) {
             (Some(_), true) => Ok(Authenticated { user: to_username(user)?, scheme: Scheme::Basic, auth_info: None }),
             (Some(_), false) => Err(Failure::Challenge(Reason::BadCredentials, false)),

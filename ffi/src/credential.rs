@@ -1,6 +1,7 @@
 //! Credential lookup through C callbacks.
 
 use std::ffi::{c_char, c_void};
+use std::sync::Mutex;
 
 use authgate_core::hash::HashOutput;
 use authgate_core::limits::{MAX_REALM_LEN, MAX_USERNAME_LEN};
@@ -236,6 +237,9 @@ pub(crate) struct CallbackStore {
     pub(crate) lookup_userdata: *mut c_void,
     pub(crate) bearer: authgate_bearer_callback,
     pub(crate) bearer_userdata: *mut c_void,
+    /// The decoy for unknown users: the costliest PBKDF2 credential the callback has returned,
+    /// so a miss costs what a hit costs once the store's hash form has been seen.
+    pub(crate) decoy: Mutex<Option<StoredCredential>>,
 }
 
 // SAFETY: the store only holds function pointers and opaque userdata that it passes back
@@ -274,7 +278,25 @@ impl CredentialStore for CallbackStore {
                 &mut out,
             )
         };
+        if let Some(StoredCredential::Pbkdf2Sha256 { iterations, .. }) = &out.cred {
+            let mut decoy = self.decoy.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let costlier = match &*decoy {
+                Some(StoredCredential::Pbkdf2Sha256 { iterations: seen, .. }) => iterations > seen,
+                _ => true,
+            };
+            if costlier {
+                *decoy = out.cred.as_ref().map(StoredCredential::decoy_for);
+            }
+        }
         out.cred
+    }
+
+    fn decoy(&self, _realm: &str) -> StoredCredential {
+        let decoy = self.decoy.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match &*decoy {
+            Some(d) => d.clone(),
+            None => StoredCredential::hash_decoy(),
+        }
     }
 
     fn lookup_bearer(&self, token_sha256: &[u8; 32]) -> Option<UserName> {
@@ -283,5 +305,59 @@ impl CredentialStore for CallbackStore {
         // SAFETY: as in `lookup`.
         unsafe { callback(self.bearer_userdata, token_sha256.as_ptr(), &mut out) };
         out.name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store whose only user has a PBKDF2 hash of `iterations` (in the userdata).
+    unsafe extern "C" fn pbkdf2_user(
+        userdata: *mut c_void,
+        username: *const c_char,
+        username_len: usize,
+        _realm: *const c_char,
+        _realm_len: usize,
+        _purpose: authgate_purpose,
+        out: *mut authgate_credential,
+    ) {
+        // SAFETY: the store passes a valid name of this length and a live `out`.
+        let name = unsafe { core::slice::from_raw_parts(username.cast::<u8>(), username_len) };
+        if name == b"known" {
+            let iterations = userdata as usize as u32;
+            // SAFETY: salt and hash are live arrays of the given lengths.
+            unsafe {
+                authgate_credential_set_pbkdf2_sha256(out, iterations, b"salt".as_ptr(), 4, [7u8; 32].as_ptr(), 32)
+            };
+        }
+    }
+
+    fn store(iterations: usize) -> CallbackStore {
+        CallbackStore {
+            lookup: Some(pbkdf2_user),
+            lookup_userdata: iterations as *mut c_void,
+            bearer: None,
+            bearer_userdata: core::ptr::null_mut(),
+            decoy: Mutex::new(None),
+        }
+    }
+
+    fn iterations(c: &StoredCredential) -> Option<u32> {
+        match c {
+            StoredCredential::Pbkdf2Sha256 { iterations, .. } => Some(*iterations),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn decoy_follows_the_costliest_pbkdf2_credential_returned() {
+        let s = store(5000);
+        assert_eq!(iterations(&s.decoy("r")), None, "before any PBKDF2 lookup: the hash decoy");
+        assert!(s.lookup("unknown", "r", Purpose::Basic).is_none());
+        assert_eq!(iterations(&s.decoy("r")), None);
+        assert_eq!(iterations(&s.lookup("known", "r", Purpose::Basic).unwrap()), Some(5000));
+        assert_eq!(iterations(&s.decoy("r")), Some(5000));
+        assert!(!s.decoy("r").check_password(b"known", b"r", b"anything", authgate_core::Charset::Utf8));
     }
 }

@@ -77,6 +77,7 @@ pub unsafe extern "C" fn authgate_engine_new(
             lookup_userdata: c.lookup_userdata,
             bearer: c.bearer,
             bearer_userdata: c.bearer_userdata,
+            decoy: Mutex::new(None),
         };
         let mut engine = Engine::new(c.config.clone(), key, store, Mutex::new(ReplayTable::new()))?;
         if let Some(prev) = &c.previous_key {

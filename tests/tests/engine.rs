@@ -350,6 +350,50 @@ fn basic_against_every_stored_form_and_bearer() {
     assert!(matches!(get("Bearer a b".into()), Verdict::Malformed(_)));
 }
 
+/// Unknown Basic users are checked against the store's decoy, so with a PBKDF2 store a miss
+/// costs the same PBKDF2 as a hit (the timing itself is measured by `make ct`).
+#[test]
+fn unknown_basic_users_are_checked_against_the_stores_decoy() {
+    struct Pbkdf2Store {
+        decoys: std::cell::Cell<u32>,
+    }
+    impl CredentialStore for Pbkdf2Store {
+        fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential> {
+            (username == "pbkdf2").then(|| Store.lookup(username, realm, purpose)).flatten()
+        }
+        fn decoy(&self, realm: &str) -> StoredCredential {
+            self.decoys.set(self.decoys.get() + 1);
+            Store.lookup("pbkdf2", realm, Purpose::Basic).unwrap().decoy_for()
+        }
+    }
+    let config = Config::new(REALM).unwrap().schemes(&[Scheme::Basic]).unwrap();
+    let store = Pbkdf2Store { decoys: std::cell::Cell::new(0) };
+    let engine = Engine::new(config, &KEY, store, Mutex::new(ReplayTable::<8>::new())).unwrap();
+    let b64 = |s: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
+    let get = |h: String| engine.check(&Request::new("GET", "/", Some(h.as_bytes())), ctx(NOW));
+    assert_eq!(reason(&get(format!("Basic {}", b64("nobody:pässword".as_bytes())))).0, Reason::UnknownUser);
+    assert_eq!(engine.store().decoys.get(), 1);
+    assert_eq!(reason(&get(format!("Basic {}", b64(b"pbkdf2:wrong")))).0, Reason::BadCredentials);
+    assert_eq!(ok(&get(format!("Basic {}", b64("pbkdf2:pässword".as_bytes())))).user, "pbkdf2");
+    assert_eq!(engine.store().decoys.get(), 1, "known users never touch the decoy");
+
+    // A decoy keeps the cost parameters of the credential it imitates and matches no password.
+    let real = Store.lookup("pbkdf2", REALM, Purpose::Basic).unwrap();
+    let decoy = real.decoy_for();
+    match (&real, &decoy) {
+        (
+            StoredCredential::Pbkdf2Sha256 { iterations: i1, salt: s1, .. },
+            StoredCredential::Pbkdf2Sha256 { iterations: i2, salt: s2, .. },
+        ) => assert_eq!((i1, s1), (i2, s2)),
+        other => panic!("decoy of a PBKDF2 credential is {other:?}"),
+    }
+    for candidate in [decoy, StoredCredential::hash_decoy(), StoredCredential::plaintext(b"pw").unwrap().decoy_for()] {
+        for pw in ["pässword", "pw", ""] {
+            assert!(!candidate.check_password(b"pbkdf2", REALM.as_bytes(), pw.as_bytes(), Charset::Utf8));
+        }
+    }
+}
+
 #[test]
 fn hostile_realm_is_escaped_or_refused() {
     assert_eq!(Config::new("a\r\nSet-Cookie: x").unwrap_err(), ConfigError::InvalidRealm);
