@@ -212,6 +212,9 @@ code=$(http "$R" -H 'Authorization: Digest username="admin", realm=' "$BASE/api/
 check "malformed Authorization (Digest) -> 400" test "$code" = 400
 code=$(http "$R" -H 'Authorization: Basic !!!not-base64!!!' "$BASE/api/status")
 check "malformed Authorization (Basic) -> 400" test "$code" = 400
+good_basic="Basic $(printf '%s:%s' "$USER_NAME" "$PASSWORD" | base64 -w0)"
+code=$(http "$R" -H "Authorization: $good_basic" -H 'Authorization: Basic Zm9vOmJhcg==' "$BASE/api/status")
+check "two Authorization fields (first one valid) -> 400" test "$code" = 400
 code=$(http "$R" -H 'Authorization: Negotiate abc' "$BASE/api/status")
 check "unsupported scheme -> 401" test "$code" = 401
 

@@ -172,6 +172,17 @@ impl IntoResponse for Refused {
     }
 }
 
+/// The one `Authorization` field. Two or more are a 400: the field is not a list (RFC 9110
+/// §5.3), and a proxy reading the first while the server reads the last is header smuggling.
+fn authorization<'a>(parts: &RequestParts<'a>) -> Result<Option<&'a [u8]>, Refused> {
+    let mut fields = parts.headers().iter().filter(|(name, _)| *name == "authorization");
+    let first = fields.next().map(|(_, value)| value.as_raw());
+    match fields.next() {
+        Some(_) => Err(Refused::BadRequest("more than one Authorization field")),
+        None => Ok(first),
+    }
+}
+
 /// Hand the request to authgate through the guard.
 fn check(guard: &'static Guard, parts: &RequestParts<'_>) -> Result<Authenticated, Refused> {
     // The request-target as the client sent it: Digest's `uri` must match it.
@@ -184,7 +195,7 @@ fn check(guard: &'static Guard, parts: &RequestParts<'_>) -> Result<Authenticate
     if !fits {
         return Err(Refused::BadRequest("request-target too long"));
     }
-    let authorization = parts.headers().get("authorization").map(|v| v.as_raw());
+    let authorization = authorization(parts)?;
     match guard.check(parts.method(), &target, authorization) {
         Decision::Allow { user, info } => Ok(Authenticated { user, info }),
         Decision::Challenge(challenges) => Err(Refused::Challenge(challenges)),
@@ -204,7 +215,7 @@ impl<'r> FromRequestParts<'r, AppState> for ReadAccess {
     type Rejection = Refused;
 
     async fn from_request_parts(state: &'r AppState, parts: &RequestParts<'r>) -> Result<Self, Refused> {
-        if !state.guard.settings().protect_reads && parts.headers().get("authorization").is_none() {
+        if !state.guard.settings().protect_reads && authorization(parts)?.is_none() {
             return Ok(ReadAccess(None));
         }
         check(state.guard, parts).map(|a| ReadAccess(Some(a)))
