@@ -1,6 +1,7 @@
 """Real servers and clients on 127.0.0.1: the demo under gunicorn (4 workers) sharing a
 real redis-server; curl, requests, httpx and headless Chromium log in; a captured header
 replayed is refused by every worker; concurrent honest clients are never refused."""
+import base64
 import json
 import os
 import shutil
@@ -176,3 +177,16 @@ def test_demo_cli_https(tmp_path):
         assert requests.get(url + "api/status", verify=False).status_code == 401
     finally:
         stop(proc)
+
+
+def test_two_authorization_fields_are_400(server):
+    """Header smuggling: a valid field followed (or preceded) by another is never let in.
+    gunicorn joins repeated fields with ", ", which the core refuses as malformed."""
+    curl = shutil.which("curl")
+    good = "Basic " + base64.b64encode(b"alice:wonder land").decode()
+    for fields in ([good, "Basic Ym9iOm5vcGU="], ["Basic Ym9iOm5vcGU=", good], [good, good]):
+        args = [curl, "-s", "-o", "/dev/null", "-w", "%{http_code}"]
+        for f in fields:
+            args += ["-H", f"Authorization: {f}"]
+        out = subprocess.run(args + [server + "/api/secret"], capture_output=True, text=True, timeout=30).stdout
+        assert out == "400", (fields, out)
