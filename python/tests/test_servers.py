@@ -190,3 +190,46 @@ def test_two_authorization_fields_are_400(server):
             args += ["-H", f"Authorization: {f}"]
         out = subprocess.run(args + [server + "/api/secret"], capture_output=True, text=True, timeout=30).stdout
         assert out == "400", (fields, out)
+
+
+def test_stress_honest_and_replaying_clients_together(server):
+    """Issue 6's stress on the shared Redis store: honest Digest clients and attackers that
+    replay every header the honest ones used, at the same time, over all four workers.
+    Every replay is refused; no honest request is."""
+    import queue
+
+    captured: "queue.Queue[str | None]" = queue.Queue()
+    honest_codes, replay_codes = [], []
+
+    def honest(i):
+        s = requests.Session()
+        name = "alice" if i % 2 else "bob"
+        s.auth = HTTPDigestAuth(name, USERS[name])
+        codes = []
+        for _ in range(30):
+            r = s.get(server + "/api/status", headers={"Connection": "close"})
+            codes.append(r.status_code)
+            if r.status_code == 200:
+                captured.put(r.request.headers["Authorization"])
+        return codes
+
+    def attacker():
+        codes = []
+        while (header := captured.get(timeout=60)) is not None:
+            r = requests.get(server + "/api/status", headers={"Authorization": header, "Connection": "close"})
+            codes.append((r.status_code, r.headers.get("X-Served-By")))
+        return codes
+
+    with ThreadPoolExecutor(12) as ex:
+        attackers = [ex.submit(attacker) for _ in range(4)]
+        honest_results = list(ex.map(honest, range(8)))
+        for _ in attackers:
+            captured.put(None)
+        for a in attackers:
+            replay_codes += a.result(timeout=120)
+    honest_codes = [c for codes in honest_results for c in codes]
+    assert len(honest_codes) == 240 and set(honest_codes) == {200}, f"honest refused: {honest_codes.count(401)}"
+    assert len(replay_codes) == 240, len(replay_codes)
+    accepted = [c for c in replay_codes if c[0] != 401]
+    assert not accepted, f"replays not refused: {accepted[:5]}"
+    assert len({worker for _, worker in replay_codes}) == 4, "replays reached every worker"
