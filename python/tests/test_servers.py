@@ -105,19 +105,25 @@ def test_replay_refused_on_every_worker(server):
     assert len(refused_by) == 4, refused_by
 
 
-def test_concurrent_honest_clients_never_refused(server):
-    def client(i):
-        s = requests.Session()
-        name = "alice" if i % 2 else "bob"
-        s.auth = HTTPDigestAuth(name, USERS[name])
-        codes = []
-        for _ in range(25):
-            # New connections spread each client's nc sequence over the workers.
-            codes.append(s.get(server + "/api/status", headers={"Connection": "close"}).status_code)
-        return codes
+def honest_digest_client(server, i, requests_made, used=None):
+    """Client `i` (alice or bob) makes Digest requests on one nonce with increasing nc; each
+    on a new connection, so its nc sequence spreads over the workers. `used(header)` gets
+    every Authorization header that was accepted."""
+    s = requests.Session()
+    name = "alice" if i % 2 else "bob"
+    s.auth = HTTPDigestAuth(name, USERS[name])
+    codes = []
+    for _ in range(requests_made):
+        r = s.get(server + "/api/status", headers={"Connection": "close"})
+        codes.append(r.status_code)
+        if used and r.status_code == 200:
+            used(r.request.headers["Authorization"])
+    return codes
 
+
+def test_concurrent_honest_clients_never_refused(server):
     with ThreadPoolExecutor(8) as ex:
-        results = [c for codes in ex.map(client, range(8)) for c in codes]
+        results = [c for codes in ex.map(lambda i: honest_digest_client(server, i, 25), range(8)) for c in codes]
     assert len(results) == 200 and set(results) == {200}, results.count(401)
 
 
@@ -199,19 +205,7 @@ def test_stress_honest_and_replaying_clients_together(server):
     import queue
 
     captured: "queue.Queue[str | None]" = queue.Queue()
-    honest_codes, replay_codes = [], []
-
-    def honest(i):
-        s = requests.Session()
-        name = "alice" if i % 2 else "bob"
-        s.auth = HTTPDigestAuth(name, USERS[name])
-        codes = []
-        for _ in range(30):
-            r = s.get(server + "/api/status", headers={"Connection": "close"})
-            codes.append(r.status_code)
-            if r.status_code == 200:
-                captured.put(r.request.headers["Authorization"])
-        return codes
+    replay_codes = []
 
     def attacker():
         codes = []
@@ -222,7 +216,7 @@ def test_stress_honest_and_replaying_clients_together(server):
 
     with ThreadPoolExecutor(12) as ex:
         attackers = [ex.submit(attacker) for _ in range(4)]
-        honest_results = list(ex.map(honest, range(8)))
+        honest_results = list(ex.map(lambda i: honest_digest_client(server, i, 30, captured.put), range(8)))
         for _ in attackers:
             captured.put(None)
         for a in attackers:
