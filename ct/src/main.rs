@@ -1,0 +1,546 @@
+//! dudect-style constant-time tests of authgate's secret comparisons (`make ct`).
+//!
+//! Each benchmark draws its inputs at random from two classes (dudect's Left and Right) that
+//! differ only in where or whether a secret differs, interleaves them, times one public-API
+//! call per input and lets `dudect-bencher` run Welch's t-test on the two timing
+//! distributions. `|t| < 5` is the goal for everything that depends on a secret; the
+//! classes and the reasoning per benchmark are in `ct/README.md`.
+//!
+//! Every benchmark first checks that both classes take the path it means to measure (a
+//! wrong password is refused as a wrong password, not as malformed, ...), so a benchmark
+//! cannot silently time something else.
+//!
+//! `AUTHGATE_CT_SCALE` (default 1) multiplies every sample count.
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use authgate::credential::{pbkdf2_sha256, token_matches};
+use authgate::{
+    Charset, Config, Context, CredentialStore, Engine, HashAlgorithm, HashOutput, NonceStatus, Purpose, Reason,
+    ReplayStore, ReplayTable, Request, Scheme, StaticUsers, StoredCredential, UserName, Verdict,
+};
+use authgate_tests::{mufasa, REALM};
+use base64::Engine as _;
+use dudect_bencher::rand::RngExt;
+use dudect_bencher::{ctbench_main, BenchRng, Class, CtRunner};
+use sha2::Digest as _;
+use subtle::ConstantTimeEq;
+
+const NOW: u64 = 1_700_000_000;
+const KEY: [u8; 32] = [0x42; 32];
+const USER: &str = "alice";
+/// Same length as `USER`, not in any store.
+const UNKNOWN_USER: &str = "bobby";
+/// A 32-byte secret (password or token) of the stores below.
+const SECRET: &str = "k7Qp2XvR9mLs4TnB8wYc6HdJ3fGa5ZeU";
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const HEX: &[u8] = b"0123456789abcdef";
+/// PBKDF2 iterations of the store that has them: enough to dwarf one SHA-256.
+const PBKDF2_ITERATIONS: u32 = 1000;
+
+type Replay = Mutex<ReplayTable<64>>;
+
+fn samples(base: usize) -> usize {
+    let scale: f64 = std::env::var("AUTHGATE_CT_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    ((base as f64 * scale) as usize).max(1000)
+}
+
+fn ctx() -> Context {
+    Context { now: NOW, salt: [9; 8] }
+}
+
+fn class(rng: &mut BenchRng) -> Class {
+    if rng.random::<bool>() {
+        Class::Left
+    } else {
+        Class::Right
+    }
+}
+
+/// `SECRET` with the byte at the class's position (Left: first, Right: last) replaced by a
+/// random different character of `alphabet`.
+fn differing(secret: &str, c: Class, alphabet: &[u8], rng: &mut BenchRng) -> String {
+    let mut s = secret.as_bytes().to_vec();
+    let pos = match c {
+        Class::Left => 0,
+        Class::Right => s.len() - 1,
+    };
+    loop {
+        let b = alphabet[rng.random_range(0..alphabet.len())];
+        if b != s[pos] {
+            s[pos] = b;
+            break;
+        }
+    }
+    String::from_utf8(s).unwrap()
+}
+
+fn random_string(len: usize, rng: &mut BenchRng) -> String {
+    (0..len).map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char).collect()
+}
+
+fn basic_header(user: &str, password: &str) -> Vec<u8> {
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))).into_bytes()
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    sha2::Sha256::digest(data).into()
+}
+
+/// Draws `n` inputs of random classes, checks the first of each class with `expect`, then
+/// times `f` on every input in the order drawn.
+fn measure<I, T>(
+    name: &str,
+    runner: &mut CtRunner,
+    rng: &mut BenchRng,
+    n: usize,
+    mut make: impl FnMut(Class, usize, &mut BenchRng) -> I,
+    expect: impl Fn(Class, &I),
+    f: impl Fn(&I) -> T,
+) {
+    let inputs: Vec<(Class, I)> = (0..n)
+        .map(|i| {
+            let c = class(rng);
+            (c, make(c, i, rng))
+        })
+        .collect();
+    for want in [Class::Left, Class::Right] {
+        let (c, input) = inputs
+            .iter()
+            .find(|(c, _)| matches!((c, want), (Class::Left, Class::Left) | (Class::Right, Class::Right)))
+            .expect("both classes drawn");
+        expect(*c, input);
+    }
+    // Each call is also timed from outside (run_one's own bookkeeping included, the same for
+    // both classes) to print the medians, so the README can give a size, not just a t.
+    let mut times: [Vec<u64>; 2] = [Vec::with_capacity(n), Vec::with_capacity(n)];
+    for (c, input) in &inputs {
+        let start = Instant::now();
+        runner.run_one(*c, || f(input));
+        times[usize::from(matches!(c, Class::Right))].push(start.elapsed().as_nanos() as u64);
+    }
+    let [left, right] = times.map(|mut t| {
+        t.sort_unstable();
+        t[t.len() / 2]
+    });
+    // dudect has printed "bench NAME ... " and prints the t-test after this function returns:
+    // the medians go on their own line and the name is repeated, so each result line is whole.
+    println!("\n  medians: left {left} ns, right {right} ns, right - left {:+} ns", right as i64 - left as i64);
+    print!("bench {name} ... ");
+}
+
+/// The challenge reason of a verdict, panicking on anything else.
+fn refused(v: &Verdict) -> Reason {
+    match v {
+        Verdict::Challenge(ch) => ch.reason,
+        other => panic!("expected a challenge, got {other:?}"),
+    }
+}
+
+fn assert_reason(what: &str, c: Class, v: &Verdict, want: Reason) {
+    let label = match c {
+        Class::Left => "left",
+        Class::Right => "right",
+    };
+    assert_eq!(refused(v), want, "{what}: {label} class");
+}
+
+fn engine<S: CredentialStore>(schemes: &[Scheme], store: S) -> Engine<S, Replay> {
+    let config = Config::new(REALM).unwrap().schemes(schemes).unwrap();
+    Engine::new(config, &KEY, store, Mutex::new(ReplayTable::new())).unwrap()
+}
+
+fn check<S: CredentialStore, R: ReplayStore>(engine: &Engine<S, R>, header: &[u8]) -> Verdict {
+    engine.check(&Request::new("GET", "/dir/index.html", Some(header)), ctx())
+}
+
+/// One user with a fixed credential; Bearer tokens by their SHA-256, one of two chosen by `sel`.
+struct Store {
+    credential: StoredCredential,
+    tokens: [[u8; 32]; 2],
+    sel: Cell<usize>,
+}
+
+impl Store {
+    fn new(credential: StoredCredential) -> Self {
+        Store { credential, tokens: [sha256(SECRET.as_bytes()); 2], sel: Cell::new(0) }
+    }
+}
+
+impl CredentialStore for Store {
+    fn lookup(&self, username: &str, _realm: &str, _purpose: Purpose) -> Option<StoredCredential> {
+        (username == USER).then(|| self.credential.clone())
+    }
+    fn lookup_bearer(&self, token_sha256: &[u8; 32]) -> Option<UserName> {
+        let hit: bool = token_sha256.ct_eq(&self.tokens[self.sel.get()]).into();
+        hit.then(|| UserName::try_from(USER).unwrap())
+    }
+}
+
+fn ha1_sha256(password: &str) -> StoredCredential {
+    let hex = HashOutput::from_slice(&sha256(format!("{USER}:{REALM}:{password}").as_bytes())).unwrap().to_hex();
+    StoredCredential::ha1_hex(HashAlgorithm::Sha256, hex.as_bytes()).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// Basic
+
+/// Basic, plaintext store: a wrong password of the right length, differing from the stored
+/// one at its first (Left) or last (Right) byte.
+fn basic_plaintext_early_vs_late(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let e = engine(&[Scheme::Basic], StaticUsers::new(&[(USER, SECRET)]));
+    measure(
+        "basic_plaintext_early_vs_late",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| basic_header(USER, &differing(SECRET, c, ALNUM, rng)),
+        |c, h| assert_reason("basic plaintext", c, &check(&e, h), Reason::BadCredentials),
+        |h| check(&e, h),
+    );
+}
+
+/// Basic, HA1 (SHA-256) store: wrong passwords differing early vs late.
+fn basic_ha1_early_vs_late(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let e = engine(&[Scheme::Basic], Store::new(ha1_sha256(SECRET)));
+    measure(
+        "basic_ha1_early_vs_late",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| basic_header(USER, &differing(SECRET, c, ALNUM, rng)),
+        |c, h| assert_reason("basic ha1", c, &check(&e, h), Reason::BadCredentials),
+        |h| check(&e, h),
+    );
+}
+
+/// `StoredCredential::check_password` with an HA1 whose stored digest differs from the
+/// presented password's at its first (Left) or last (Right) byte: the digest comparison
+/// itself, which a password difference cannot steer.
+fn basic_ha1_digest_compare_early_vs_late(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let right = sha256(format!("{USER}:{REALM}:{SECRET}").as_bytes());
+    measure(
+        "basic_ha1_digest_compare_early_vs_late",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| {
+            let mut d = right;
+            let pos = if matches!(c, Class::Left) { 0 } else { 31 };
+            d[pos] ^= rng.random_range(1..=255u8);
+            StoredCredential::Ha1 { algorithm: HashAlgorithm::Sha256, digest: HashOutput::from_slice(&d).unwrap() }
+        },
+        |_, cred| assert!(!cred.check_password(USER.as_bytes(), REALM.as_bytes(), SECRET.as_bytes(), Charset::Utf8)),
+        |cred| cred.check_password(USER.as_bytes(), REALM.as_bytes(), SECRET.as_bytes(), Charset::Utf8),
+    );
+}
+
+/// Basic, PBKDF2 store: a known user (Left) vs an unknown one (Right), both with wrong
+/// passwords. Known to leak: see ct/README.md.
+fn basic_pbkdf2_known_vs_unknown_user(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let salt = b"0123456789abcdef";
+    let hash = pbkdf2_sha256(SECRET.as_bytes(), salt, PBKDF2_ITERATIONS);
+    let e =
+        engine(&[Scheme::Basic], Store::new(StoredCredential::pbkdf2_sha256(PBKDF2_ITERATIONS, salt, hash).unwrap()));
+    assert!(matches!(check(&e, &basic_header(USER, SECRET)), Verdict::Authenticated(_)));
+    measure(
+        "basic_pbkdf2_known_vs_unknown_user",
+        runner,
+        rng,
+        samples(10_000),
+        |c, _, rng| {
+            let user = if matches!(c, Class::Left) { USER } else { UNKNOWN_USER };
+            basic_header(user, &random_string(SECRET.len(), rng))
+        },
+        |c, h| {
+            let want = if matches!(c, Class::Left) { Reason::BadCredentials } else { Reason::UnknownUser };
+            assert_reason("basic pbkdf2", c, &check(&e, h), want)
+        },
+        |h| check(&e, h),
+    );
+}
+
+/// Basic, plaintext store: known (Left) vs unknown (Right) user, wrong passwords.
+fn basic_plaintext_known_vs_unknown_user(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let e = engine(&[Scheme::Basic], Store::new(StoredCredential::plaintext(SECRET.as_bytes()).unwrap()));
+    measure(
+        "basic_plaintext_known_vs_unknown_user",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| {
+            let user = if matches!(c, Class::Left) { USER } else { UNKNOWN_USER };
+            basic_header(user, &random_string(SECRET.len(), rng))
+        },
+        |c, h| {
+            let want = if matches!(c, Class::Left) { Reason::BadCredentials } else { Reason::UnknownUser };
+            assert_reason("basic plaintext user", c, &check(&e, h), want)
+        },
+        |h| check(&e, h),
+    );
+}
+
+/// Basic, HA1 store: known (Left) vs unknown (Right) user, wrong passwords.
+fn basic_ha1_known_vs_unknown_user(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let e = engine(&[Scheme::Basic], Store::new(ha1_sha256(SECRET)));
+    measure(
+        "basic_ha1_known_vs_unknown_user",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| {
+            let user = if matches!(c, Class::Left) { USER } else { UNKNOWN_USER };
+            basic_header(user, &random_string(SECRET.len(), rng))
+        },
+        |c, h| {
+            let want = if matches!(c, Class::Left) { Reason::BadCredentials } else { Reason::UnknownUser };
+            assert_reason("basic ha1 user", c, &check(&e, h), want)
+        },
+        |h| check(&e, h),
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Digest
+
+fn digest_engine() -> (Engine<StaticUsers<'static>, Replay>, &'static str) {
+    let e = engine(&[Scheme::Digest], StaticUsers::new(authgate_tests::USERS));
+    let nonce: &'static str = Box::leak(e.issue_nonce(ctx()).as_str().to_string().into_boxed_str());
+    (e, nonce)
+}
+
+/// A Digest header for nonce count `nc` whose response is wrong at its first (Left) or last
+/// (Right) hex digit, or right (`None`).
+fn digest_header(nonce: &'static str, nc: u32, wrong_at: Option<Class>, rng: &mut BenchRng) -> Vec<u8> {
+    let client = authgate_tests::DigestClient { nc, ..mufasa("SHA-256", nonce) };
+    let header = client.header();
+    let Some(c) = wrong_at else { return header.into_bytes() };
+    let response = client.response();
+    let wrong = differing(&response, c, HEX, rng);
+    header.replace(&response, &wrong).into_bytes()
+}
+
+/// Digest SHA-256 through `Engine::check`: a response wrong at its first vs last hex digit.
+/// Every input has its own nc (none is recorded: a wrong response never is).
+fn digest_response_wrong_early_vs_late(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (e, nonce) = digest_engine();
+    measure(
+        "digest_response_wrong_early_vs_late",
+        runner,
+        rng,
+        samples(100_000),
+        |c, i, rng| digest_header(nonce, i as u32 + 1, Some(c), rng),
+        |c, h| assert_reason("digest wrong", c, &check(&e, h), Reason::BadCredentials),
+        |h| check(&e, h),
+    );
+}
+
+/// Digest: the right response (Left) vs one wrong at its last digit (Right), each with its
+/// own increasing nc. Not a secret-dependent difference: the outcome (200 vs 401) is what
+/// differs, and the accepted path does more work (records the nc, computes rspauth). Kept as
+/// a reference for the size of a difference the harness sees.
+fn digest_response_right_vs_wrong(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (e, nonce) = digest_engine();
+    // The sanity checks run on a twin engine (same key): the measured one's replay table
+    // must see every nc first during the timing loop.
+    let (twin, _) = digest_engine();
+    measure(
+        "digest_response_right_vs_wrong",
+        runner,
+        rng,
+        samples(100_000),
+        |c, i, rng| digest_header(nonce, i as u32 + 1, matches!(c, Class::Right).then_some(Class::Right), rng),
+        |c, h| match c {
+            Class::Left => assert!(matches!(check(&twin, h), Verdict::Authenticated(_))),
+            Class::Right => assert_reason("digest right/wrong", c, &check(&twin, h), Reason::BadCredentials),
+        },
+        |h| check(&e, h),
+    );
+}
+
+/// Digest: a known (Left) vs unknown (Right) user name of the same length, wrong responses.
+fn digest_known_vs_unknown_user(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let (e, nonce) = digest_engine();
+    measure(
+        "digest_known_vs_unknown_user",
+        runner,
+        rng,
+        samples(100_000),
+        |c, i, rng| {
+            let username = if matches!(c, Class::Left) { "Mufasa" } else { "Mufaso" };
+            let password = random_string(14, rng);
+            let client = authgate_tests::DigestClient {
+                username,
+                password: &password,
+                nc: i as u32 + 1,
+                ..mufasa("SHA-256", nonce)
+            };
+            client.header().into_bytes()
+        },
+        |c, h| {
+            let want = if matches!(c, Class::Left) { Reason::BadCredentials } else { Reason::UnknownUser };
+            assert_reason("digest user", c, &check(&e, h), want)
+        },
+        |h| check(&e, h),
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Nonces
+
+/// `Engine::verify_nonce` on a nonce whose tag is forged at its first (Left) or last
+/// (Right) byte; issue time and salt random per input.
+fn nonce_forged_early_vs_late(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let e = engine(&[Scheme::Digest], StaticUsers::new(authgate_tests::USERS));
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    measure(
+        "nonce_forged_early_vs_late",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| {
+            let salt: [u8; 8] = rng.random();
+            let now = NOW - rng.random_range(0..100);
+            let mut raw = b64.decode(e.issue_nonce(Context { now, salt }).as_str()).unwrap();
+            let pos = if matches!(c, Class::Left) { 16 } else { 31 };
+            raw[pos] ^= rng.random_range(1..=255u8);
+            b64.encode(raw).into_bytes()
+        },
+        |_, n| assert_eq!(e.verify_nonce(n, NOW), NonceStatus::Invalid),
+        |n| e.verify_nonce(n, NOW),
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Bearer
+
+fn bearer_header(token: &str) -> Vec<u8> {
+    format!("Bearer {token}").into_bytes()
+}
+
+/// Bearer through the engine: a token of the right length differing at its first vs last
+/// character.
+fn bearer_token_early_vs_late(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let e = engine(&[Scheme::Bearer], Store::new(ha1_sha256(SECRET)));
+    assert!(matches!(check(&e, &bearer_header(SECRET)), Verdict::Authenticated(_)));
+    measure(
+        "bearer_token_early_vs_late",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| bearer_header(&differing(SECRET, c, ALNUM, rng)),
+        |c, h| assert_reason("bearer", c, &check(&e, h), Reason::InvalidToken),
+        |h| check(&e, h),
+    );
+}
+
+/// Bearer through the engine: the same random 32-character tokens against a stored token of
+/// 16 (Left) or 512 (Right) characters: does the secret's length show?
+fn bearer_secret_short_vs_long(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let mut store = Store::new(ha1_sha256(SECRET));
+    store.tokens = [sha256(random_string(16, rng).as_bytes()), sha256(random_string(512, rng).as_bytes())];
+    let e = engine(&[Scheme::Bearer], store);
+    measure(
+        "bearer_secret_short_vs_long",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| (usize::from(matches!(c, Class::Right)), bearer_header(&random_string(32, rng))),
+        |c, (sel, h)| {
+            e.store().sel.set(*sel);
+            assert_reason("bearer length", c, &check(&e, h), Reason::InvalidToken)
+        },
+        |(sel, h)| {
+            e.store().sel.set(*sel);
+            check(&e, h)
+        },
+    );
+}
+
+/// `token_matches`: a token differing from the expected one at its first vs last byte.
+fn token_matches_early_vs_late(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let expected = sha256(SECRET.as_bytes());
+    assert!(token_matches(SECRET.as_bytes(), &expected));
+    measure(
+        "token_matches_early_vs_late",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| differing(SECRET, c, ALNUM, rng).into_bytes(),
+        |_, t| assert!(!token_matches(t, &expected)),
+        |t| token_matches(t, &expected),
+    );
+}
+
+/// `token_matches`: random 32-byte tokens against the digest of a 16-byte (Left) or
+/// 512-byte (Right) secret token.
+fn token_matches_secret_short_vs_long(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let short = sha256(random_string(16, rng).as_bytes());
+    let long = sha256(random_string(512, rng).as_bytes());
+    measure(
+        "token_matches_secret_short_vs_long",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| (if matches!(c, Class::Left) { short } else { long }, random_string(32, rng).into_bytes()),
+        |_, (d, t)| assert!(!token_matches(t, d)),
+        |(d, t)| token_matches(t, d),
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Positive control
+
+/// An early-exit comparison, the kind of code these tests exist to catch.
+fn naive_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    for i in 0..a.len() {
+        if black_box(a[i]) != black_box(b[i]) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Positive control: a SHA-256 (the work around a real comparison) followed by an
+/// early-exit comparison of 64 hex digits differing at the first vs last digit. It must show
+/// a leak, or the harness is too noisy to prove anything.
+fn control_naive_compare_early_vs_late(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let expected = HashOutput::from_slice(&sha256(SECRET.as_bytes())).unwrap().to_hex();
+    let expected = expected.as_bytes().to_vec();
+    measure(
+        "control_naive_compare_early_vs_late",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| differing(std::str::from_utf8(&expected).unwrap(), c, HEX, rng).into_bytes(),
+        |_, sent| assert!(!naive_eq(sent, &expected)),
+        |sent| {
+            let _ = black_box(sha256(sent));
+            naive_eq(sent, &expected)
+        },
+    );
+}
+
+ctbench_main!(
+    basic_plaintext_early_vs_late,
+    basic_ha1_early_vs_late,
+    basic_ha1_digest_compare_early_vs_late,
+    basic_plaintext_known_vs_unknown_user,
+    basic_ha1_known_vs_unknown_user,
+    basic_pbkdf2_known_vs_unknown_user,
+    digest_response_wrong_early_vs_late,
+    digest_response_right_vs_wrong,
+    digest_known_vs_unknown_user,
+    nonce_forged_early_vs_late,
+    bearer_token_early_vs_late,
+    bearer_secret_short_vs_long,
+    token_matches_early_vs_late,
+    token_matches_secret_short_vs_long,
+    control_naive_compare_early_vs_late
+);
