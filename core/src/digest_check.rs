@@ -26,11 +26,12 @@ pub struct DigestRules<'a> {
     pub realm: &'a str,
     /// Accepted algorithms.
     pub algorithms: &'a [Algorithm],
-    /// Accepted qop values.
+    /// Accepted qop values (`auth-int` only with the `auth-int` feature).
     pub qop: QopSet,
-    /// Accept requests without qop (RFC 2069); each nonce is then single-use.
+    /// Accept requests without qop (RFC 2069; only with the `rfc2069` feature); each nonce
+    /// is then single-use.
     pub rfc2069: bool,
-    /// Accept `userhash=true`.
+    /// Accept `userhash=true` (only with the `userhash` feature).
     pub userhash: bool,
     /// Require the `uri` param to equal the request-target (RFC 7616 §3.4.6). Only an
     /// application behind a URL-rewriting proxy should turn this off.
@@ -188,9 +189,10 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
         Known::Known(a) if rules.algorithms.contains(&a) => a,
         _ => return Err(Refuse(Reason::UnsupportedAlgorithm, false)),
     };
+    // Options compiled out (Cargo features) are refused like options not offered.
     let qop = match c.qop {
-        Some(Known::Known(q)) if rules.qop.contains(q) => Some(q),
-        None if rules.rfc2069 && !alg.is_session() => None,
+        Some(Known::Known(q)) if rules.qop.contains(q) && (q == Qop::Auth || cfg!(feature = "auth-int")) => Some(q),
+        None if rules.rfc2069 && cfg!(feature = "rfc2069") && !alg.is_session() => None,
         _ => return Err(Refuse(Reason::UnsupportedQop, false)),
     };
     if !c.realm.eq_bytes(rules.realm.as_bytes()) {
@@ -203,7 +205,8 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     if nonce == NonceCheck::Invalid {
         return Err(Refuse(Reason::InvalidNonce, false));
     }
-    if c.userhash && !rules.userhash {
+    let userhash = cfg!(feature = "userhash") && c.userhash;
+    if c.userhash && !(userhash && rules.userhash) {
         return Err(Refuse(Reason::UnknownUser, false));
     }
 
@@ -211,10 +214,11 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     let mut name_buf = [0u8; crate::limits::MAX_USERNAME_LEN];
     let name = match c.username {
         Username::Plain(v) => v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok()),
-        Username::Extended(ext) => ext.decode_into(&mut name_buf),
+        Username::Extended(ext) if cfg!(feature = "username-star") => ext.decode_into(&mut name_buf),
+        Username::Extended(_) => None,
     };
     let lookup = match name {
-        Some(n) if !n.is_empty() => ctx.user(n, c.userhash, hash),
+        Some(n) if !n.is_empty() => ctx.user(n, userhash, hash),
         _ => UserLookup::Unknown,
     };
     let (user, ha1) = match &lookup {
@@ -224,7 +228,7 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     };
 
     let body_hash = match qop {
-        Some(Qop::AuthInt) => match ctx.body_hash(hash) {
+        Some(Qop::AuthInt) if cfg!(feature = "auth-int") => match ctx.body_hash(hash) {
             Some(h) if h.as_bytes().len() == hash.output_len() => Some(h),
             _ => return Err(Refuse(Reason::BodyUnavailable, false)),
         },

@@ -113,7 +113,8 @@ impl Config {
         Ok(self)
     }
 
-    /// The qop values to offer. Empty requires [`allow_rfc2069`](Self::allow_rfc2069).
+    /// The qop values to offer. Empty requires [`allow_rfc2069`](Self::allow_rfc2069);
+    /// `auth-int` needs the `auth-int` feature ([`Engine::new`] refuses it otherwise).
     pub fn qop(mut self, qop: QopSet) -> Config {
         self.qop = qop;
         self
@@ -137,13 +138,15 @@ impl Config {
 
     /// Accept RFC 2069 Digest (no qop, no nc). Off by default: without nc, a nonce can only
     /// be used once, and the response covers less. Each nonce is then single-use.
+    /// Needs the `rfc2069` feature ([`Engine::new`] refuses it otherwise).
     pub fn allow_rfc2069(mut self, allow: bool) -> Config {
         self.rfc2069 = allow;
         self
     }
 
     /// Offer `userhash=true` (RFC 7616 §3.4.4); the store must implement
-    /// [`CredentialStore::lookup_userhash`].
+    /// [`CredentialStore::lookup_userhash`]. Needs the `userhash` feature ([`Engine::new`]
+    /// refuses it otherwise).
     pub fn userhash(mut self, userhash: bool) -> Config {
         self.userhash = userhash;
         self
@@ -172,6 +175,12 @@ impl Config {
             || compiled_out(Scheme::Bearer, cfg!(feature = "bearer"))
         {
             return Err(ConfigError::SchemeDisabled);
+        }
+        if (self.qop.auth_int && !cfg!(feature = "auth-int"))
+            || (self.rfc2069 && !cfg!(feature = "rfc2069"))
+            || (self.userhash && !cfg!(feature = "userhash"))
+        {
+            return Err(ConfigError::FeatureDisabled);
         }
         if self.schemes.is_empty() {
             return Err(ConfigError::NoScheme);
@@ -223,7 +232,7 @@ pub fn body_hash_algorithm(authorization: &[u8]) -> Option<HashAlgorithm> {
     let auth = parse(authorization).ok()?;
     let c = DigestCredentials::from_authorization(&auth).ok()?;
     match (c.qop, c.algorithm) {
-        (Some(Known::Known(Qop::AuthInt)), Known::Known(a)) => Some(a.hash()),
+        (Some(Known::Known(Qop::AuthInt)), Known::Known(a)) if cfg!(feature = "auth-int") => Some(a.hash()),
         _ => None,
     }
 }
@@ -655,4 +664,106 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
 
 fn to_username(s: &str) -> Result<UserName, Failure> {
     UserName::try_from(s).map_err(|_| ParseError::ValueTooLong("username").into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ReplayTable, StaticUsers};
+    use core::cell::RefCell;
+
+    const CTX: Context = Context { now: 1_000, salt: [3; 8] };
+
+    /// The verdict for a Digest header with `extra` params, on a fresh nonce.
+    #[allow(dead_code)]
+    fn verdict_with(config: Config, params: &[&str]) -> Verdict {
+        let replay = RefCell::new(ReplayTable::<4>::new());
+        let users = StaticUsers::new(&[("Mufasa", "Circle Of Life")]);
+        let engine = Engine::new(config, &[7; 32], users, &replay).unwrap();
+        let nonce = engine.issue_nonce(CTX);
+        let mut buf = [0u8; 512];
+        let mut w = render::Writer::new(&mut buf);
+        w.str("Digest realm=\"r\", uri=\"/\", algorithm=MD5, response=\"00112233445566778899aabbccddeeff\", nonce=\"")
+            .str(nonce.as_str())
+            .str("\", ");
+        for p in params {
+            w.str(p);
+        }
+        let n = w.finish().unwrap();
+        engine.check(&Request::new("GET", "/", Some(&buf[..n])), CTX)
+    }
+
+    #[allow(dead_code)]
+    fn reason(v: &Verdict) -> Reason {
+        match v {
+            Verdict::Challenge(ch) => ch.reason,
+            other => panic!("expected a challenge, got {other:?}"),
+        }
+    }
+
+    #[cfg(all(feature = "md5", not(feature = "userhash")))]
+    #[test]
+    fn userhash_compiled_out() {
+        let v = verdict_with(
+            Config::new("r").unwrap(),
+            &["username=\"Mufasa\", qop=auth, nc=00000001, cnonce=\"c\", userhash=true"],
+        );
+        assert_eq!(reason(&v), Reason::UnknownUser);
+        assert_eq!(
+            Engine::new(
+                Config::new("r").unwrap().userhash(true),
+                &[7; 32],
+                StaticUsers::new(&[]),
+                &RefCell::new(ReplayTable::<1>::new())
+            )
+            .err(),
+            Some(ConfigError::FeatureDisabled)
+        );
+    }
+
+    #[cfg(all(feature = "md5", not(feature = "username-star")))]
+    #[test]
+    fn username_star_compiled_out() {
+        for name in ["UTF-8''Mufasa", "UTF-8''%", "nonsense"] {
+            let params = ["username*=", name, ", qop=auth, nc=00000001, cnonce=\"c\""];
+            assert_eq!(reason(&verdict_with(Config::new("r").unwrap(), &params)), Reason::UnknownUser);
+        }
+    }
+
+    #[cfg(all(feature = "md5", not(feature = "auth-int")))]
+    #[test]
+    fn auth_int_compiled_out() {
+        let v =
+            verdict_with(Config::new("r").unwrap(), &["username=\"Mufasa\", qop=auth-int, nc=00000001, cnonce=\"c\""]);
+        assert_eq!(reason(&v), Reason::UnsupportedQop);
+        let both = QopSet { auth: true, auth_int: true };
+        assert_eq!(
+            Engine::new(
+                Config::new("r").unwrap().qop(both),
+                &[7; 32],
+                StaticUsers::new(&[]),
+                &RefCell::new(ReplayTable::<1>::new())
+            )
+            .err(),
+            Some(ConfigError::FeatureDisabled)
+        );
+        assert_eq!(body_hash_algorithm(b"Digest username=\"u\", realm=\"r\", nonce=\"n\", uri=\"/\", response=\"00\", qop=auth-int, nc=00000001, cnonce=\"c\""), None);
+    }
+
+    #[cfg(all(feature = "md5", not(feature = "rfc2069")))]
+    #[test]
+    fn rfc2069_compiled_out() {
+        let v = verdict_with(Config::new("r").unwrap(), &["username=\"Mufasa\""]);
+        assert_eq!(reason(&v), Reason::UnsupportedQop);
+        assert_eq!(
+            Engine::new(
+                Config::new("r").unwrap().allow_rfc2069(true),
+                &[7; 32],
+                StaticUsers::new(&[]),
+                &RefCell::new(ReplayTable::<1>::new())
+            )
+            .err(),
+            Some(ConfigError::FeatureDisabled)
+        );
+    }
 }

@@ -143,6 +143,9 @@ pub enum ConfigError {
     InvalidLifetime,
     /// Too many entries in a list.
     TooMany,
+    /// A Digest option is asked for (`auth-int`, RFC 2069, `userhash`) whose Cargo feature
+    /// is not compiled in.
+    FeatureDisabled,
 }
 
 impl fmt::Display for ConfigError {
@@ -156,6 +159,7 @@ impl fmt::Display for ConfigError {
             ConfigError::NoQop => "Digest offered without qop and without RFC 2069 mode",
             ConfigError::InvalidLifetime => "nonce lifetime must be positive",
             ConfigError::TooMany => "too many entries",
+            ConfigError::FeatureDisabled => "Digest option asked for but compiled out (Cargo feature)",
         })
     }
 }
