@@ -470,19 +470,18 @@ pub(crate) fn response_with(
         Some(Known::Unknown) => return None,
         None => None,
     };
-    let mut h2 = Hasher::new(hash)?;
-    h2.update_colon(input.method);
-    feed(&mut h2, &c.uri);
+    let mut h = Hasher::new(hash)?;
+    h.update_colon(input.method);
+    feed(&mut h, &c.uri);
     if qop == Some(Qop::AuthInt) {
         if !cfg!(feature = "auth-int") {
             return None;
         }
-        h2.update(b":");
-        h2.update_hex(input.body_hash?);
+        h.update(b":");
+        h.update_hex(input.body_hash?);
     }
-    let ha2 = h2.finalize();
-
-    let mut h = Hasher::new(hash)?;
+    // `finish` leaves the hasher fresh: the response reuses it.
+    let ha2 = h.finish();
     h.update_hex_colon(ha1);
     feed_colon(&mut h, &c.nonce);
     if let Some(q) = qop {
@@ -495,7 +494,7 @@ pub(crate) fn response_with(
         });
     }
     h.update_hex(&ha2);
-    Some(h.finalize())
+    Some(h.finish())
 }
 
 #[cfg(test)]

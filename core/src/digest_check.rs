@@ -7,8 +7,6 @@
 //! [`Engine`](crate::Engine) is one such context; the Python layer, whose Flask-HTTPAuth
 //! applications verify their own nonces and opaques, is another.
 
-use subtle::ConstantTimeEq;
-
 use crate::credential::{StoredCredential, UserName};
 use crate::digest::{self, Algorithm, DigestCredentials, Known, Qop, ResponseInput, Username};
 use crate::hash::{HashAlgorithm, HashOutput};
@@ -241,7 +239,7 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     let expected = session_ha1.as_ref().and_then(|s| digest::response_with(hash, s, c, &input));
     let sent = c.response.as_unescaped().and_then(HashOutput::from_hex);
     let matches = match (expected, sent) {
-        (Some(e), Some(s)) if e.as_bytes().len() == s.as_bytes().len() => bool::from(e.as_bytes().ct_eq(s.as_bytes())),
+        (Some(e), Some(s)) => e.ct_eq(&s),
         _ => false,
     };
     match (&lookup, ha1) {

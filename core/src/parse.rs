@@ -371,19 +371,97 @@ pub fn parse(header: &[u8]) -> Result<Authorization<'_>, ParseError> {
 }
 
 /// One pass over the list: syntax, count, spans and duplicate names.
+///
+/// Index-based, reading one byte at a time through `at`, which answers 0 past the end: 0 is
+/// a CTL, in no byte class, so every loop stops there without a separate length test, and
+/// only the (rare) error paths tell the end from a real NUL.
 fn validate_params(body: &[u8]) -> Result<Params<'_>, ParseError> {
     let mut spans = [Span::default(); MAX_PARAMS];
     let mut count = 0;
-    let mut lexer = Lexer { s: body, pos: 0 };
     // One bit per (case-folded) name fingerprint: the pairwise comparison runs only when a
     // fingerprint repeats, which for distinct names is rare.
     let mut seen = 0u64;
-    while let Some(span) = lexer.next_param()? {
+    let at = |i: usize| body.get(i).copied().unwrap_or(0);
+    let class = |i: usize, c: u8| CLASS[at(i) as usize] & c != 0;
+    // A CTL where something else was expected is reported as such: it is the likelier attack.
+    let unexpected = |i: usize, otherwise: ParseError| match body.get(i) {
+        Some(&b) if b < 0x20 || b == 0x7f => ParseError::ControlCharacter,
+        _ => otherwise,
+    };
+    let mut i = 0;
+    loop {
+        // OWS and empty list elements.
+        while matches!(at(i), b' ' | b'\t' | b',') {
+            i += 1;
+        }
+        if i >= body.len() {
+            break;
+        }
+        let name_start = i;
+        i = skip_class(body, i, TCHAR);
+        if i == name_start {
+            return Err(unexpected(i, ParseError::ExpectedParamName));
+        }
+        let name = (name_start as u16, i as u16);
+        while is_ows(at(i)) {
+            i += 1;
+        }
+        if at(i) != b'=' {
+            return Err(unexpected(i, ParseError::ExpectedEquals));
+        }
+        i += 1;
+        while is_ows(at(i)) {
+            i += 1;
+        }
+        let (value, quoted, escaped) = if at(i) == b'"' {
+            i += 1;
+            let start = i;
+            let mut escaped = false;
+            loop {
+                #[cfg(target_pointer_width = "64")]
+                while let Some(w) = body.get(i..i + WORD).and_then(|c| <[u8; WORD]>::try_from(c).ok()) {
+                    if needs_look(usize::from_le_bytes(w)) {
+                        break;
+                    }
+                    i += WORD;
+                }
+                i = skip_class(body, i, QDTEXT);
+                match at(i) {
+                    b'"' => break,
+                    b'\\' if i + 1 >= body.len() => return Err(ParseError::UnterminatedQuotedString),
+                    b'\\' if class(i + 1, PAIR) => {
+                        escaped = true;
+                        i += 2;
+                    }
+                    _ if i >= body.len() => return Err(ParseError::UnterminatedQuotedString),
+                    _ => return Err(ParseError::ControlCharacter),
+                }
+            }
+            let v = (start as u16, i as u16);
+            i += 1;
+            (v, true, escaped)
+        } else {
+            let start = i;
+            i = skip_class(body, i, TCHAR);
+            if i == start {
+                return Err(unexpected(i, ParseError::ExpectedValue));
+            }
+            ((start as u16, i as u16), false, false)
+        };
+        while is_ows(at(i)) {
+            i += 1;
+        }
+        match at(i) {
+            b',' => i += 1,
+            _ if i >= body.len() => {}
+            _ => return Err(unexpected(i, ParseError::ExpectedComma)),
+        }
+        let span = Span { name, value, quoted, escaped };
         let Some(slot) = spans.get_mut(count) else {
             return Err(ParseError::TooManyParams);
         };
         *slot = span;
-        let name = &body[span.name.0 as usize..span.name.1 as usize];
+        let name = &body[name_start..name.1 as usize];
         let bit = 1u64 << (name_fingerprint(name) & 63);
         let repeat = seen & bit != 0;
         seen |= bit;
@@ -401,6 +479,13 @@ fn validate_params(body: &[u8]) -> Result<Params<'_>, ParseError> {
         return Err(ParseError::ExpectedParamName);
     }
     Ok(Params { raw: body, spans, count: count as u8 })
+}
+
+/// The index of the first byte at or after `i` that is not in `class`.
+#[inline(always)]
+fn skip_class(s: &[u8], i: usize, class: u8) -> usize {
+    let rest = s.get(i..).unwrap_or(&[]);
+    i + rest.iter().position(|&b| CLASS[b as usize] & class == 0).unwrap_or(rest.len())
 }
 
 /// Equal for names equal ignoring ASCII case (`| 0x20` lower-cases letters and leaves
@@ -433,106 +518,6 @@ fn needs_look(w: usize) -> bool {
 
 #[cfg(target_pointer_width = "64")]
 const WORD: usize = core::mem::size_of::<usize>();
-
-struct Lexer<'a> {
-    s: &'a [u8],
-    pos: usize,
-}
-
-impl Lexer<'_> {
-    #[inline]
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.pos).copied()
-    }
-    #[inline]
-    fn skip_ows(&mut self) {
-        while self.s.get(self.pos).is_some_and(|&b| is_ows(b)) {
-            self.pos += 1;
-        }
-    }
-    #[inline]
-    fn skip_class(&mut self, class: u8) {
-        let rest = self.s.get(self.pos..).unwrap_or(&[]);
-        self.pos += rest.iter().position(|&b| CLASS[b as usize] & class == 0).unwrap_or(rest.len());
-    }
-
-    /// The next param, skipping empty list elements; `None` at the end.
-    fn next_param(&mut self) -> Result<Option<Span>, ParseError> {
-        loop {
-            self.skip_ows();
-            match self.peek() {
-                None => return Ok(None),
-                Some(b',') => self.pos += 1,
-                Some(_) => break,
-            }
-        }
-        let name_start = self.pos;
-        self.skip_class(TCHAR);
-        if self.pos == name_start {
-            return Err(self.unexpected(ParseError::ExpectedParamName));
-        }
-        let name = (name_start as u16, self.pos as u16);
-        self.skip_ows();
-        if self.peek() != Some(b'=') {
-            return Err(self.unexpected(ParseError::ExpectedEquals));
-        }
-        self.pos += 1;
-        self.skip_ows();
-        let (value, quoted, escaped) = if self.peek() == Some(b'"') {
-            self.pos += 1;
-            let start = self.pos;
-            let mut escaped = false;
-            loop {
-                #[cfg(target_pointer_width = "64")]
-                while let Some(w) = self.s.get(self.pos..self.pos + WORD).and_then(|c| <[u8; WORD]>::try_from(c).ok()) {
-                    if needs_look(usize::from_le_bytes(w)) {
-                        break;
-                    }
-                    self.pos += WORD;
-                }
-                self.skip_class(QDTEXT);
-                match self.peek() {
-                    None => return Err(ParseError::UnterminatedQuotedString),
-                    Some(b'"') => break,
-                    Some(b'\\') => match self.s.get(self.pos + 1) {
-                        None => return Err(ParseError::UnterminatedQuotedString),
-                        Some(&b) if CLASS[b as usize] & PAIR != 0 => {
-                            escaped = true;
-                            self.pos += 2
-                        }
-                        Some(_) => return Err(ParseError::ControlCharacter),
-                    },
-                    Some(_) => return Err(ParseError::ControlCharacter),
-                }
-            }
-            let v = (start as u16, self.pos as u16);
-            self.pos += 1;
-            (v, true, escaped)
-        } else {
-            let start = self.pos;
-            self.skip_class(TCHAR);
-            if self.pos == start {
-                return Err(self.unexpected(ParseError::ExpectedValue));
-            }
-            ((start as u16, self.pos as u16), false, false)
-        };
-        self.skip_ows();
-        match self.peek() {
-            None => {}
-            Some(b',') => self.pos += 1,
-            Some(_) => return Err(self.unexpected(ParseError::ExpectedComma)),
-        }
-        Ok(Some(Span { name, value, quoted, escaped }))
-    }
-
-    /// A CTL where something else was expected is reported as such: it is the likelier attack.
-    fn unexpected(&self, otherwise: ParseError) -> ParseError {
-        match self.peek() {
-            Some(b) if b < 0x20 || b == 0x7f => ParseError::ControlCharacter,
-            _ => otherwise,
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
