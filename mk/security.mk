@@ -29,7 +29,7 @@ CT_REFERENCE := digest_response_right_vs_wrong
 CT_CONTROLS := control_naive_compare_early_vs_late
 MIRI_TOOLCHAIN ?= nightly
 
-TEST_TARGETS += ct-smoke
+TEST_TARGETS += ct-smoke miri
 
 .PHONY: ct ct-smoke miri miri-toolchain
 
