@@ -313,7 +313,6 @@ mod tests {
 
     #[test]
     #[cfg_attr(miri, ignore)] // 65 lengths x 256 seeds of hex round trips: over 3 min interpreted (make miri).
-    #[cfg_attr(miri, ignore)] // 65 lengths x 256 seeds of hex round trips: over 3 min interpreted (make miri).
     fn hex_round_trips_every_length_and_byte() {
         for len in 0..=MAX_HASH_LEN {
             for seed in 0..=255u8 {
