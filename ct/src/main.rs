@@ -157,22 +157,27 @@ fn check<S: CredentialStore, R: ReplayStore>(engine: &Engine<S, R>, header: &[u8
     engine.check(&Request::new("GET", "/dir/index.html", Some(header)), ctx())
 }
 
-/// One user with a fixed credential; Bearer tokens by their SHA-256, one of two chosen by `sel`.
+/// One user with one of two credentials, and one of two Bearer tokens (by their SHA-256):
+/// `sel` chooses, so that two classes can differ in the stored secret alone.
 struct Store {
-    credential: StoredCredential,
+    credentials: [StoredCredential; 2],
     tokens: [[u8; 32]; 2],
     sel: Cell<usize>,
 }
 
 impl Store {
     fn new(credential: StoredCredential) -> Self {
-        Store { credential, tokens: [sha256(SECRET.as_bytes()); 2], sel: Cell::new(0) }
+        Store {
+            credentials: [credential.clone(), credential],
+            tokens: [sha256(SECRET.as_bytes()); 2],
+            sel: Cell::new(0),
+        }
     }
 }
 
 impl CredentialStore for Store {
     fn lookup(&self, username: &str, _realm: &str, _purpose: Purpose) -> Option<StoredCredential> {
-        (username == USER).then(|| self.credential.clone())
+        (username == USER).then(|| self.credentials[self.sel.get()].clone())
     }
     fn lookup_bearer(&self, token_sha256: &[u8; 32]) -> Option<UserName> {
         let hit: bool = token_sha256.ct_eq(&self.tokens[self.sel.get()]).into();
@@ -236,6 +241,39 @@ fn basic_ha1_digest_compare_early_vs_late(runner: &mut CtRunner, rng: &mut Bench
         |_, cred| assert!(!cred.check_password(USER.as_bytes(), REALM.as_bytes(), SECRET.as_bytes(), Charset::Utf8)),
         |cred| cred.check_password(USER.as_bytes(), REALM.as_bytes(), SECRET.as_bytes(), Charset::Utf8),
     );
+}
+
+/// Basic, plaintext store: the same random wrong passwords against a stored password of
+/// `short` (Left) or `long` (Right) bytes. Does the stored password's length show?
+fn plaintext_secret_lengths(name: &str, short: usize, long: usize, runner: &mut CtRunner, rng: &mut BenchRng) {
+    let mut store = Store::new(StoredCredential::plaintext(b"x").unwrap());
+    store.credentials = [short, long].map(|n| StoredCredential::plaintext(random_string(n, rng).as_bytes()).unwrap());
+    let e = engine(&[Scheme::Basic], store);
+    measure(
+        name,
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| (usize::from(matches!(c, Class::Right)), basic_header(USER, &random_string(16, rng))),
+        |c, (sel, h)| {
+            e.store().sel.set(*sel);
+            assert_reason(name, c, &check(&e, h), Reason::BadCredentials)
+        },
+        |(sel, h)| {
+            e.store().sel.set(*sel);
+            check(&e, h)
+        },
+    );
+}
+
+/// Stored passwords of 8 and 55 bytes: both hash in one SHA-256 block.
+fn basic_plaintext_secret_8_vs_55_bytes(runner: &mut CtRunner, rng: &mut BenchRng) {
+    plaintext_secret_lengths("basic_plaintext_secret_8_vs_55_bytes", 8, 55, runner, rng);
+}
+
+/// Stored passwords of 8 and 120 bytes (1 vs 3 SHA-256 blocks). Known to leak: ct/README.md.
+fn basic_plaintext_secret_8_vs_120_bytes(runner: &mut CtRunner, rng: &mut BenchRng) {
+    plaintext_secret_lengths("basic_plaintext_secret_8_vs_120_bytes", 8, 120, runner, rng);
 }
 
 /// Basic, PBKDF2 store: a known user (Left) vs an unknown one (Right), both with wrong
@@ -531,6 +569,8 @@ ctbench_main!(
     basic_plaintext_early_vs_late,
     basic_ha1_early_vs_late,
     basic_ha1_digest_compare_early_vs_late,
+    basic_plaintext_secret_8_vs_55_bytes,
+    basic_plaintext_secret_8_vs_120_bytes,
     basic_plaintext_known_vs_unknown_user,
     basic_ha1_known_vs_unknown_user,
     basic_pbkdf2_known_vs_unknown_user,
