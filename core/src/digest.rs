@@ -4,7 +4,7 @@
 //! [`response`] and friends hash straight from the borrowed, still-escaped values, so no
 //! intermediate string is ever built.
 
-use crate::hash::{HashAlgorithm, HashOutput, Hasher};
+use crate::hash::{HashAlgorithm, HashOutput, Hasher, Hex};
 use crate::limits::*;
 use crate::parse::Value;
 use crate::{Authorization, ParseError};
@@ -47,7 +47,17 @@ impl Algorithm {
 
     /// Case-insensitive lookup of a wire token.
     pub fn from_name(name: &[u8]) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.name().as_bytes().eq_ignore_ascii_case(name))
+        // The six names have six different lengths: one comparison.
+        let a = match name.len() {
+            3 => Algorithm::Md5,
+            8 => Algorithm::Md5Sess,
+            7 => Algorithm::Sha256,
+            12 => Algorithm::Sha256Sess,
+            11 => Algorithm::Sha512_256,
+            16 => Algorithm::Sha512_256Sess,
+            _ => return None,
+        };
+        a.name().as_bytes().eq_ignore_ascii_case(name).then_some(a)
     }
 
     /// The hash family.
@@ -84,7 +94,15 @@ impl Qop {
     }
     /// Case-insensitive lookup of a wire token.
     pub fn from_name(name: &[u8]) -> Option<Self> {
-        [Qop::Auth, Qop::AuthInt].into_iter().find(|q| q.name().as_bytes().eq_ignore_ascii_case(name))
+        let q = if name.len() == 4 { Qop::Auth } else { Qop::AuthInt };
+        q.name().as_bytes().eq_ignore_ascii_case(name).then_some(q)
+    }
+}
+
+impl DigestCredentials<'_> {
+    /// The decoded `response`, when it is hex of at most 32 bytes.
+    pub(crate) fn response_bytes(&self) -> Option<&HashOutput> {
+        self.response_bytes.as_ref()
     }
 }
 
@@ -134,6 +152,9 @@ pub struct DigestCredentials<'a> {
     pub opaque: Option<Value<'a>>,
     /// `userhash=true`.
     pub userhash: bool,
+    /// `response` decoded, when it is unescaped hex of at most 32 bytes: decoded once, in the
+    /// pass that checks it is hex.
+    response_bytes: Option<HashOutput>,
 }
 
 impl<'a> DigestCredentials<'a> {
@@ -149,8 +170,8 @@ impl<'a> DigestCredentials<'a> {
     /// matched the scheme word.
     pub(crate) fn from_digest_authorization(auth: &Authorization<'a>) -> Result<Self, ParseError> {
         let params = auth.params().ok_or(ParseError::ExpectedParams)?;
-        // One slot per known directive, in the order of `DIRECTIVES`.
-        let mut slots: [Option<Value<'a>>; DIRECTIVES.len()] = [None; DIRECTIVES.len()];
+        // One slot per known directive, in the order of `DIRECTIVE_NAMES`.
+        let mut slots: [Option<Value<'a>>; DIRECTIVE_NAMES.len()] = [None; DIRECTIVE_NAMES.len()];
         for (name, value) in params.iter_raw() {
             // RFC 7616 §3.4: unrecognized directives are ignored. `parse` already refused
             // duplicates.
@@ -158,7 +179,7 @@ impl<'a> DigestCredentials<'a> {
                 slots[i] = Some(value);
             }
         }
-        let [username, username_ext, realm, nonce, uri, response, algorithm, qop, nc, cnonce, opaque, userhash] = slots;
+        let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, opaque, userhash] = slots;
         let username = match (username, username_ext) {
             (Some(_), Some(_)) => return Err(ParseError::ConflictingUsername),
             (Some(u), None) => Username::Plain(limit(u, MAX_USERNAME_LEN, "username")?),
@@ -173,15 +194,29 @@ impl<'a> DigestCredentials<'a> {
             }
             (None, None) => return Err(ParseError::MissingParam("username")),
         };
-        let realm = required(realm, MAX_REALM_LEN, "realm")?;
-        let nonce = required(nonce, MAX_NONCE_LEN, "nonce")?;
-        let uri = required(uri, MAX_URI_LEN, "uri")?;
-        let response = required(response, MAX_RESPONSE_LEN, "response")?;
-        if !response.segments().all(|seg| seg.iter().all(u8::is_ascii_hexdigit)) {
-            return Err(ParseError::InvalidResponse);
+        // The required directives, then the optional ones with a limit, in one loop over the
+        // tables (one copy of the code, the same order of errors).
+        let mut response_bytes = None;
+        for i in [REALM, NONCE, URI, RESPONSE, CNONCE, OPAQUE] {
+            let name = DIRECTIVE_NAMES[i];
+            match slots[i] {
+                Some(v) if v.raw().len() > LIMITS[i] as usize && v.len() > LIMITS[i] as usize => {
+                    return Err(ParseError::ValueTooLong(name))
+                }
+                None if i <= RESPONSE => return Err(ParseError::MissingParam(name)),
+                _ => {}
+            }
+            if i == RESPONSE {
+                // Hex of a hash's length (the usual case) is checked by decoding it.
+                let r = slots[i].unwrap_or(Value::plain(b""));
+                response_bytes = r.as_unescaped().and_then(HashOutput::from_hex);
+                if response_bytes.is_none() && !r.segments().all(|seg| seg.iter().all(u8::is_ascii_hexdigit)) {
+                    return Err(ParseError::InvalidResponse);
+                }
+            }
         }
-        let cnonce = cnonce.map(|c| limit(c, MAX_CNONCE_LEN, "cnonce")).transpose()?;
-        let opaque = opaque.map(|o| limit(o, MAX_OPAQUE_LEN, "opaque")).transpose()?;
+        let field = |i: usize| slots[i].unwrap_or(Value::plain(b""));
+        let (realm, nonce, uri, response) = (field(REALM), field(NONCE), field(URI), field(RESPONSE));
         // Python's requests quotes algorithm and qop; accept both forms.
         let algorithm = match algorithm {
             None => Known::Known(Algorithm::Md5),
@@ -226,27 +261,46 @@ impl<'a> DigestCredentials<'a> {
             cnonce,
             opaque,
             userhash,
+            response_bytes,
         })
     }
 }
 
 /// The Digest directives this library reads; [`directive`] finds them.
-const DIRECTIVES: [&[u8]; 12] = [
-    b"username",
-    b"username*",
-    b"realm",
-    b"nonce",
-    b"uri",
-    b"response",
-    b"algorithm",
-    b"qop",
-    b"nc",
-    b"cnonce",
-    b"opaque",
-    b"userhash",
+const DIRECTIVE_NAMES: [&str; 12] = [
+    "username",
+    "username*",
+    "realm",
+    "nonce",
+    "uri",
+    "response",
+    "algorithm",
+    "qop",
+    "nc",
+    "cnonce",
+    "opaque",
+    "userhash",
 ];
+const REALM: usize = 2;
+const NONCE: usize = 3;
+const URI: usize = 4;
+const RESPONSE: usize = 5;
+const CNONCE: usize = 9;
+const OPAQUE: usize = 10;
+/// The length limit of each directive that has one (`limits.rs`), by index.
+const LIMITS: [u16; 12] = {
+    let mut l = [0u16; 12];
+    l[0] = MAX_USERNAME_LEN as u16;
+    l[REALM] = MAX_REALM_LEN as u16;
+    l[NONCE] = MAX_NONCE_LEN as u16;
+    l[URI] = MAX_URI_LEN as u16;
+    l[RESPONSE] = MAX_RESPONSE_LEN as u16;
+    l[CNONCE] = MAX_CNONCE_LEN as u16;
+    l[OPAQUE] = MAX_OPAQUE_LEN as u16;
+    l
+};
 
-/// The index in [`DIRECTIVES`] of `name` (ASCII case-insensitive). The length and the
+/// The index in [`DIRECTIVE_NAMES`] of `name` (ASCII case-insensitive). The length and the
 /// case-folded first and last bytes pick the one candidate; a single comparison confirms it.
 fn directive(name: &[u8]) -> Option<usize> {
     let (&first, &last) = (name.first()?, name.last()?);
@@ -265,14 +319,11 @@ fn directive(name: &[u8]) -> Option<usize> {
         (8, b'u', b'h') => 11,
         _ => return None,
     };
-    // The directives are lower-case letters (and one `*`): `| 0x20` folds exactly those.
-    let same = DIRECTIVES[i].iter().zip(name).all(|(&d, &n)| n == d || (d.is_ascii_lowercase() && n | 0x20 == d));
+    // The directives are lower-case letters and one `*` (0x2a): for a tchar `n`, `n | 0x20`
+    // equals one of those exactly when `n` is it, in either case.
+    let same =
+        DIRECTIVE_NAMES[i].len() == name.len() && DIRECTIVE_NAMES[i].bytes().zip(name).all(|(d, &n)| n | 0x20 == d);
     same.then_some(i)
-}
-
-/// A required directive within its length limit.
-fn required<'a>(v: Option<Value<'a>>, max: usize, name: &'static str) -> Result<Value<'a>, ParseError> {
-    limit(v.ok_or(ParseError::MissingParam(name))?, max, name)
 }
 
 fn limit<'a>(v: Value<'a>, max: usize, name: &'static str) -> Result<Value<'a>, ParseError> {
@@ -441,7 +492,7 @@ pub fn response(
     input: &ResponseInput<'_>,
 ) -> Option<HashOutput> {
     let ha1 = session_ha1(alg, ha1, c)?;
-    response_with(alg.hash(), &ha1, c, input)
+    response_with(alg.hash(), &ha1.to_hex(), c, input)
 }
 
 /// The HA1 a response is computed from: the stored one, or for a `-sess` algorithm
@@ -458,10 +509,11 @@ pub(crate) fn session_ha1(alg: Algorithm, ha1: &HashOutput, c: &DigestCredential
     Some(h.finalize())
 }
 
-/// [`response`] from the HA1 [`session_ha1`] gave.
+/// [`response`] from the hex of the HA1 [`session_ha1`] gave (encoded once for the
+/// response and `rspauth`).
 pub(crate) fn response_with(
     hash: HashAlgorithm,
-    ha1: &HashOutput,
+    ha1_hex: &Hex,
     c: &DigestCredentials<'_>,
     input: &ResponseInput<'_>,
 ) -> Option<HashOutput> {
@@ -482,7 +534,7 @@ pub(crate) fn response_with(
     }
     // `finish` leaves the hasher fresh: the response reuses it.
     let ha2 = h.finish();
-    h.update_hex_colon(ha1);
+    h.update_colon(ha1_hex.as_bytes());
     feed_colon(&mut h, &c.nonce);
     if let Some(q) = qop {
         feed_colon(&mut h, c.nc_text.as_ref()?);
@@ -531,10 +583,10 @@ mod tests {
 
     #[test]
     fn directive_lookup_is_exact_and_case_insensitive() {
-        for (i, d) in DIRECTIVES.iter().enumerate() {
+        for (i, d) in DIRECTIVE_NAMES.iter().map(|d| d.as_bytes()).enumerate() {
             assert_eq!(directive(d), Some(i));
             let mut upper = [0u8; 9];
-            for (u, c) in upper.iter_mut().zip(*d) {
+            for (u, c) in upper.iter_mut().zip(d) {
                 *u = c.to_ascii_uppercase();
             }
             assert_eq!(directive(&upper[..d.len()]), Some(i));

@@ -16,7 +16,8 @@ use crate::ParseError;
 /// A parsed `Authorization` (or `Proxy-Authorization`) value.
 #[derive(Clone, Copy, Debug)]
 pub struct Authorization<'a> {
-    scheme: &'a str,
+    /// tchars, hence ASCII: turned into a `str` only when asked for.
+    scheme: &'a [u8],
     credentials: Credentials<'a>,
 }
 
@@ -36,13 +37,13 @@ pub enum Credentials<'a> {
 impl<'a> Authorization<'a> {
     /// The scheme as sent.
     pub fn scheme(&self) -> &'a str {
-        self.scheme
+        core::str::from_utf8(self.scheme).unwrap_or("")
     }
     /// Case-insensitive scheme comparison (RFC 9110 §11.1).
     // Out of line: the engine asks up to four times per request; one copy is enough.
     #[inline(never)]
     pub fn is_scheme(&self, name: &str) -> bool {
-        let (a, b) = (self.scheme.as_bytes(), name.as_bytes());
+        let (a, b) = (self.scheme, name.as_bytes());
         // ASCII case-insensitive: equal, or the two cases of one letter.
         a.len() == b.len()
             && a.iter().zip(b).all(|(&x, &y)| x == y || (x ^ y == 0x20 && (x | 0x20).is_ascii_lowercase()))
@@ -349,8 +350,7 @@ pub fn parse(header: &[u8]) -> Result<Authorization<'_>, ParseError> {
     if scheme_len > MAX_SCHEME_LEN {
         return Err(ParseError::SchemeTooLong);
     }
-    // tchars are ASCII, so this cannot fail.
-    let scheme = core::str::from_utf8(&value[..scheme_len]).map_err(|_| ParseError::InvalidScheme)?;
+    let scheme = &value[..scheme_len];
     let rest = &value[scheme_len..];
     if rest.is_empty() {
         return Ok(Authorization { scheme, credentials: Credentials::Empty });
