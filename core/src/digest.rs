@@ -458,7 +458,10 @@ pub(crate) fn feed(h: &mut Hasher, v: &Value<'_>) {
 /// `H(username ":" realm ":" password)`; the username and password are fed by the caller's
 /// closures so Latin-1 input can be transcoded on the fly.
 pub fn ha1(alg: HashAlgorithm, username: &[u8], realm: &[u8], password: &[u8]) -> Option<HashOutput> {
-    let mut h = Hasher::new(alg)?;
+    if !alg.is_enabled() {
+        return None;
+    }
+    let mut h = Hasher::start(alg);
     h.update_colon(username);
     h.update_colon(realm);
     h.update(password);
@@ -522,7 +525,10 @@ pub(crate) fn response_with(
         Some(Known::Unknown) => return None,
         None => None,
     };
-    let mut h = Hasher::new(hash)?;
+    if !hash.is_enabled() {
+        return None;
+    }
+    let mut h = Hasher::start(hash);
     h.update_colon(input.method);
     feed(&mut h, &c.uri);
     if qop == Some(Qop::AuthInt) {

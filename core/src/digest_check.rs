@@ -163,12 +163,17 @@ pub(crate) struct Verified {
 /// The request's cnonce, unescaped.
 pub(crate) fn cnonce(c: &DigestCredentials<'_>) -> heapless::Vec<u8, MAX_CNONCE_LEN> {
     let mut cnonce = heapless::Vec::new();
+    copy_cnonce(c, &mut cnonce);
+    cnonce
+}
+
+/// Appends the request's cnonce, unescaped, to `out` (in place: no 256-byte value moved).
+pub(crate) fn copy_cnonce(c: &DigestCredentials<'_>, out: &mut heapless::Vec<u8, MAX_CNONCE_LEN>) {
     if let Some(cn) = c.cnonce {
         for seg in cn.segments() {
-            let _ = cnonce.extend_from_slice(seg);
+            let _ = out.extend_from_slice(seg);
         }
     }
-    cnonce
 }
 
 /// The rules of [`check`], in order.

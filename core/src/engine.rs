@@ -453,10 +453,10 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let Some(header) = req.authorization else {
             return Verdict::Challenge(self.challenge(Reason::NoCredentials, false, ctx));
         };
-        let auth = match parse(header) {
-            Ok(a) => a,
-            Err(e) => return Verdict::Malformed(e),
-        };
+        let mut auth = Authorization::empty();
+        if let Err(e) = parse::parse_into(header, &mut auth) {
+            return Verdict::Malformed(e);
+        }
         let offered = |s: Scheme| auth.is_scheme(s.name()) && self.config.schemes.contains(&s);
         let outcome = if offered(Scheme::Digest) {
             self.check_digest(&auth, req, ctx)

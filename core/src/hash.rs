@@ -211,18 +211,24 @@ pub enum Hasher {
 
 impl Hasher {
     /// A fresh hasher, or `None` when the family is compiled out.
+    #[inline]
+    pub fn new(algorithm: HashAlgorithm) -> Option<Self> {
+        algorithm.is_enabled().then(|| Self::start(algorithm))
+    }
+
+    /// A fresh hasher of an enabled family (SHA-256 for a disabled one: callers check
+    /// [`HashAlgorithm::is_enabled`] first). Returned straight into the caller's slot, not
+    /// moved out of an `Option`.
     // Out of line: each family's initial state would otherwise be spelt out in every caller.
     #[inline(never)]
     #[allow(unreachable_patterns)]
-    pub fn new(algorithm: HashAlgorithm) -> Option<Self> {
+    pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
         match algorithm {
             #[cfg(feature = "md5")]
-            HashAlgorithm::Md5 => Some(Hasher::Md5(Md5::new())),
-            #[cfg(feature = "sha256")]
-            HashAlgorithm::Sha256 => Some(Hasher::Sha256(sha2::Sha256::new())),
+            HashAlgorithm::Md5 => Hasher::Md5(Md5::new()),
             #[cfg(feature = "sha512-256")]
-            HashAlgorithm::Sha512_256 => Some(Hasher::Sha512_256(sha2::Sha512_256::new())),
-            _ => None,
+            HashAlgorithm::Sha512_256 => Hasher::Sha512_256(sha2::Sha512_256::new()),
+            _ => Hasher::Sha256(sha2::Sha256::new()),
         }
     }
 

@@ -35,6 +35,10 @@ pub enum Credentials<'a> {
 }
 
 impl<'a> Authorization<'a> {
+    /// No scheme, no credentials: the value [`parse_into`] starts from.
+    pub(crate) const fn empty() -> Self {
+        Authorization { scheme: b"", credentials: Credentials::Empty }
+    }
     /// The scheme as sent.
     pub fn scheme(&self) -> &'a str {
         core::str::from_utf8(self.scheme).unwrap_or("")
@@ -334,6 +338,14 @@ pub(crate) fn is_token68(s: &[u8]) -> bool {
 /// Errors are syntactic (HTTP 400). The scheme is *not* checked against any list here:
 /// unknown schemes parse, so NTLM or Negotiate can be handled by the caller.
 pub fn parse(header: &[u8]) -> Result<Authorization<'_>, ParseError> {
+    let mut auth = Authorization::empty();
+    parse_into(header, &mut auth)?;
+    Ok(auth)
+}
+
+/// [`parse`] into the caller's value: the span table is filled where it stays, not copied
+/// out through the `Result`s.
+pub(crate) fn parse_into<'a>(header: &'a [u8], out: &mut Authorization<'a>) -> Result<(), ParseError> {
     if header.len() > MAX_HEADER_LEN {
         return Err(ParseError::TooLong);
     }
@@ -350,10 +362,11 @@ pub fn parse(header: &[u8]) -> Result<Authorization<'_>, ParseError> {
     if scheme_len > MAX_SCHEME_LEN {
         return Err(ParseError::SchemeTooLong);
     }
-    let scheme = &value[..scheme_len];
+    out.scheme = &value[..scheme_len];
     let rest = &value[scheme_len..];
     if rest.is_empty() {
-        return Ok(Authorization { scheme, credentials: Credentials::Empty });
+        out.credentials = Credentials::Empty;
+        return Ok(());
     }
     // `1*SP` exactly: a TAB here is refused, not guessed at.
     if rest[0] != b' ' {
@@ -364,10 +377,14 @@ pub fn parse(header: &[u8]) -> Result<Authorization<'_>, ParseError> {
     if is_token68(body) {
         // token68 is a subset of ASCII.
         let t = core::str::from_utf8(body).map_err(|_| ParseError::InvalidToken68)?;
-        return Ok(Authorization { scheme, credentials: Credentials::Token68(t) });
+        out.credentials = Credentials::Token68(t);
+        return Ok(());
     }
-    let params = validate_params(body)?;
-    Ok(Authorization { scheme, credentials: Credentials::Params(params) })
+    out.credentials = Credentials::Params(Params { raw: body, spans: [Span::default(); MAX_PARAMS], count: 0 });
+    match &mut out.credentials {
+        Credentials::Params(p) => validate_params(body, p),
+        _ => Ok(()),
+    }
 }
 
 /// One pass over the list: syntax, count, spans and duplicate names.
@@ -375,8 +392,8 @@ pub fn parse(header: &[u8]) -> Result<Authorization<'_>, ParseError> {
 /// Index-based, reading one byte at a time through `at`, which answers 0 past the end: 0 is
 /// a CTL, in no byte class, so every loop stops there without a separate length test, and
 /// only the (rare) error paths tell the end from a real NUL.
-fn validate_params(body: &[u8]) -> Result<Params<'_>, ParseError> {
-    let mut spans = [Span::default(); MAX_PARAMS];
+fn validate_params(body: &[u8], out: &mut Params<'_>) -> Result<(), ParseError> {
+    let spans = &mut out.spans;
     let mut count = 0;
     // One bit per (case-folded) name fingerprint: the pairwise comparison runs only when a
     // fingerprint repeats, which for distinct names is rare.
@@ -478,7 +495,8 @@ fn validate_params(body: &[u8]) -> Result<Params<'_>, ParseError> {
     if count == 0 {
         return Err(ParseError::ExpectedParamName);
     }
-    Ok(Params { raw: body, spans, count: count as u8 })
+    out.count = count as u8;
+    Ok(())
 }
 
 /// The index of the first byte at or after `i` that is not in `class`.
