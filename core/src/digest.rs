@@ -6,7 +6,7 @@
 
 use crate::hash::{HashAlgorithm, HashOutput, Hasher, Hex};
 use crate::limits::*;
-use crate::parse::Value;
+use crate::parse::{eq_ignore_case, Value};
 use crate::{Authorization, ParseError};
 
 /// A Digest `algorithm` (RFC 7616 §3.3 and the IANA registry).
@@ -57,7 +57,7 @@ impl Algorithm {
             16 => Algorithm::Sha512_256Sess,
             _ => return None,
         };
-        a.name().as_bytes().eq_ignore_ascii_case(name).then_some(a)
+        eq_ignore_case(a.name().as_bytes(), name).then_some(a)
     }
 
     /// The hash family.
@@ -95,7 +95,7 @@ impl Qop {
     /// Case-insensitive lookup of a wire token.
     pub fn from_name(name: &[u8]) -> Option<Self> {
         let q = if name.len() == 4 { Qop::Auth } else { Qop::AuthInt };
-        q.name().as_bytes().eq_ignore_ascii_case(name).then_some(q)
+        eq_ignore_case(q.name().as_bytes(), name).then_some(q)
     }
 }
 
@@ -366,9 +366,9 @@ impl<'a> ExtValue<'a> {
             (Some(c), Some(l), Some(e)) => (c, l, e),
             _ => return Err(ParseError::InvalidExtValue),
         };
-        let latin1 = if charset.eq_ignore_ascii_case(b"UTF-8") {
+        let latin1 = if eq_ignore_case(charset, b"UTF-8") {
             false
-        } else if charset.eq_ignore_ascii_case(b"ISO-8859-1") {
+        } else if eq_ignore_case(charset, b"ISO-8859-1") {
             true
         } else {
             return Err(ParseError::InvalidExtValue);

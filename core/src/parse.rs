@@ -47,10 +47,7 @@ impl<'a> Authorization<'a> {
     // Out of line: the engine asks up to four times per request; one copy is enough.
     #[inline(never)]
     pub fn is_scheme(&self, name: &str) -> bool {
-        let (a, b) = (self.scheme, name.as_bytes());
-        // ASCII case-insensitive: equal, or the two cases of one letter.
-        a.len() == b.len()
-            && a.iter().zip(b).all(|(&x, &y)| x == y || (x ^ y == 0x20 && (x | 0x20).is_ascii_lowercase()))
+        eq_ignore_case(self.scheme, name.as_bytes())
     }
     /// The credentials after the scheme.
     pub fn credentials(&self) -> Credentials<'a> {
@@ -237,7 +234,7 @@ impl<'a> Value<'a> {
     pub fn eq_ignore_ascii_case(&self, other: &[u8]) -> bool {
         let mut rest = other;
         for seg in self.segments() {
-            if rest.len() < seg.len() || !rest[..seg.len()].eq_ignore_ascii_case(seg) {
+            if rest.len() < seg.len() || !eq_ignore_case(&rest[..seg.len()], seg) {
                 return false;
             }
             rest = &rest[seg.len()..];
@@ -281,6 +278,10 @@ const TOKEN68: u8 = 2;
 const QDTEXT: u8 = 4;
 /// Allowed after a backslash in a `quoted-pair`.
 const PAIR: u8 = 8;
+/// SP and HTAB.
+const OWS: u8 = 16;
+/// OWS and `,`: what separates list elements.
+const SEP: u8 = 32;
 
 /// One table lookup per byte: the parser's inner loops do nothing else.
 static CLASS: [u8; 256] = {
@@ -298,6 +299,12 @@ static CLASS: [u8; 256] = {
         if matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z') {
             k |= TOKEN68;
         }
+        if c == b' ' || c == b'\t' {
+            k |= OWS | SEP;
+        }
+        if c == b',' {
+            k |= SEP;
+        }
         if c == b'\t' || (c >= 0x20 && c != 0x7f) {
             k |= PAIR;
             if c != b'"' && c != b'\\' {
@@ -309,6 +316,14 @@ static CLASS: [u8; 256] = {
     }
     t
 };
+
+/// ASCII case-insensitive equality, a byte at a time: for the short names compared here,
+/// cheaper than the standard library's chunked `eq_ignore_ascii_case` (and one copy of it).
+#[inline(never)]
+pub(crate) fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
+    // Equal, or the two cases of one letter.
+    a.len() == b.len() && a.iter().zip(b).all(|(&x, &y)| x == y || (x ^ y == 0x20 && (x | 0x20).is_ascii_lowercase()))
+}
 
 /// RFC 9110 §5.6.2 `tchar`.
 #[inline]
@@ -399,38 +414,34 @@ fn validate_params(body: &[u8], out: &mut Params<'_>) -> Result<(), ParseError> 
     // fingerprint repeats, which for distinct names is rare.
     let mut seen = 0u64;
     let at = |i: usize| body.get(i).copied().unwrap_or(0);
-    let class = |i: usize, c: u8| CLASS[at(i) as usize] & c != 0;
     // A CTL where something else was expected is reported as such: it is the likelier attack.
     let unexpected = |i: usize, otherwise: ParseError| match body.get(i) {
         Some(&b) if b < 0x20 || b == 0x7f => ParseError::ControlCharacter,
         _ => otherwise,
     };
-    let mut i = 0;
-    loop {
-        // OWS and empty list elements.
-        while matches!(at(i), b' ' | b'\t' | b',') {
-            i += 1;
-        }
-        if i >= body.len() {
-            break;
-        }
+    // OWS and empty list elements.
+    let mut i = skip_class(body, 0, SEP);
+    while i < body.len() {
         let name_start = i;
         i = skip_class(body, i, TCHAR);
         if i == name_start {
             return Err(unexpected(i, ParseError::ExpectedParamName));
         }
         let name = (name_start as u16, i as u16);
-        while is_ows(at(i)) {
-            i += 1;
-        }
+        // `name=value` without OWS is the usual case: one test each.
         if at(i) != b'=' {
-            return Err(unexpected(i, ParseError::ExpectedEquals));
+            i = skip_class(body, i, OWS);
+            if at(i) != b'=' {
+                return Err(unexpected(i, ParseError::ExpectedEquals));
+            }
         }
         i += 1;
-        while is_ows(at(i)) {
-            i += 1;
+        let mut first = at(i);
+        if CLASS[first as usize] & OWS != 0 {
+            i = skip_class(body, i, OWS);
+            first = at(i);
         }
-        let (value, quoted, escaped) = if at(i) == b'"' {
+        let (value, quoted, escaped) = if first == b'"' {
             i += 1;
             let start = i;
             let mut escaped = false;
@@ -446,7 +457,7 @@ fn validate_params(body: &[u8], out: &mut Params<'_>) -> Result<(), ParseError> 
                 match at(i) {
                     b'"' => break,
                     b'\\' if i + 1 >= body.len() => return Err(ParseError::UnterminatedQuotedString),
-                    b'\\' if class(i + 1, PAIR) => {
+                    b'\\' if CLASS[at(i + 1) as usize] & PAIR != 0 => {
                         escaped = true;
                         i += 2;
                     }
@@ -465,13 +476,14 @@ fn validate_params(body: &[u8], out: &mut Params<'_>) -> Result<(), ParseError> 
             }
             ((start as u16, i as u16), false, false)
         };
-        while is_ows(at(i)) {
-            i += 1;
-        }
-        match at(i) {
-            b',' => i += 1,
-            _ if i >= body.len() => {}
-            _ => return Err(unexpected(i, ParseError::ExpectedComma)),
+        // Then OWS, and `,` or the end; then OWS and empty list elements.
+        if i < body.len() {
+            i = skip_class(body, i, OWS);
+            match at(i) {
+                b',' => i = skip_class(body, i + 1, SEP),
+                _ if i >= body.len() => {}
+                _ => return Err(unexpected(i, ParseError::ExpectedComma)),
+            }
         }
         let span = Span { name, value, quoted, escaped };
         let Some(slot) = spans.get_mut(count) else {
@@ -485,7 +497,7 @@ fn validate_params(body: &[u8], out: &mut Params<'_>) -> Result<(), ParseError> 
         if repeat {
             for prev in &spans[..count] {
                 let same_len = prev.name.1 - prev.name.0 == span.name.1 - span.name.0;
-                if same_len && body[prev.name.0 as usize..prev.name.1 as usize].eq_ignore_ascii_case(name) {
+                if same_len && eq_ignore_case(&body[prev.name.0 as usize..prev.name.1 as usize], name) {
                     return Err(ParseError::DuplicateParam);
                 }
             }
