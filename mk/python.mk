@@ -32,10 +32,12 @@ $(PY_STAMP): mk/python.mk
 
 python-venv: $(PY_STAMP)
 
-## The extension, built in release mode into the venv (maturin develop).
+## The extension, built in release mode into the venv (maturin develop), with the LTO
+## settings of pyproject.toml; in its own target directory, so that the workspace's shared
+## target/ keeps the release profile the other crates are built with.
 python-build: python-venv
 	cd $(PY_DIR) && VIRTUAL_ENV=$(abspath $(PY_VENV)) PATH=$(abspath $(PY_VENV))/bin:$$PATH \
-	  maturin develop --release -q
+	  CARGO_TARGET_DIR=$(abspath $(PY_DIR))/target maturin develop --release -q
 
 ## pytest's exit code 5 (no tests collected) is a failure.
 python-test: python-sysdeps python-build
