@@ -68,6 +68,8 @@ def _call(f, *args):
 
 
 _ENV_KEYS: dict = {}
+# What the per-request Rust calls read and write of Flask (see CallbackCheck.enter).
+_FLASK = (_cv_request, _cv_app, _AppCtxGlobals)
 
 
 def _set_current_user(user) -> None:
@@ -323,22 +325,21 @@ class HTTPAuth:
 
         @wraps(f)
         def decorated(*args, **kwargs):
-            req = _cv_request.get().request
-            if req.method != "OPTIONS":
-                fast = self._fast
-                if fast is None:
-                    fast = self._make_fast()
-                if fast is False:
-                    return generic(*args, **kwargs)
-                try:
-                    user = fast.check(req.environ)
-                except MalformedHeader:
-                    return generic(*args, **kwargs)  # 400, or strict=False's sequence
-                if user in (False, None):
-                    if not optional:
-                        return self._error(401, others)
-                elif user is True:
-                    user = None  # accepted without a user name (Flask-HTTPAuth: auth.username)
+            fast = self._fast
+            if fast is None:
+                fast = self._make_fast()
+            if fast is False:
+                return generic(*args, **kwargs)
+            # OPTIONS passes; else the credentials are read and the callback called, and
+            # when it accepts g.flask_httpauth_user is set (None for True: Flask-HTTPAuth's
+            # auth.username of a token) and the result is True.
+            try:
+                user = fast.enter()
+            except MalformedHeader:
+                return generic(*args, **kwargs)  # 400, or strict=False's sequence
+            if user is not True:  # refused: False or None
+                if not optional:
+                    return self._error(401, others)
                 _set_current_user(user)
             if view_is_async:
                 return current_app.ensure_sync(f)(*args, **kwargs)
@@ -430,7 +431,8 @@ class HTTPBasicAuth(HTTPAuth):
         fast = False
         if verify is not None:
             fast = _ag.CallbackCheck("basic", _environ_key(self.header), self.scheme,
-                                     (lambda u, p: _call(verify, u, p)) if _is_async(verify) else verify)
+                                     (lambda u, p: _call(verify, u, p)) if _is_async(verify) else verify,
+                                     flask=_FLASK)
         self.__dict__["_fast"] = fast
         return fast
 
@@ -709,6 +711,9 @@ class HTTPDigestAuth(HTTPAuth):
             None if verify_opaque is self._dvo else (lambda o: _call(verify_opaque, o)),
             None if verify_nonce is self._dvn else (lambda n: _call(verify_nonce, n)),
             auth_int="auth-int" in (self.qop or ()),
+            flask=_FLASK,
+            source=self._cache_key if self.key is None else None,
+            on_accept=_hook_app if self.authentication_info else None,
         )
         plan = (self._cache_key if self.key is None else None, check, bool(self.authentication_info))
         self.__dict__["_plan"] = plan
@@ -749,48 +754,51 @@ class HTTPDigestAuth(HTTPAuth):
 
         @wraps(f)
         def decorated(*args, **kwargs):
-            rctx = _cv_request.get()
-            req = rctx.request
-            if req.method != "OPTIONS":
-                # _check_user, inlined (one Python frame less per request). The app is
-                # the request context's (the one _authenticator reads, unless another
-                # app's context was pushed inside the request: then this plan is rebuilt).
-                plan = self._plan
-                if plan is not None and plan[0] is not None:
-                    config = rctx.app.config
-                    source = plan[0]
-                    if config.get("SECRET_KEY") is not source[0] or config.get("SECRET_KEY_FALLBACKS") is not source[1]:
-                        plan = None
-                if plan is None:
-                    plan = self._make_plan()
-                try:
-                    user = plan[1].check(req)
-                except MalformedHeader as e:
-                    if self.strict:
-                        log.debug("authgate: malformed Authorization: %s", e)
-                        return self._error(400, others)
-                    user, auth = self._check_absent(req)
-                    if user in (False, None):
-                        if not optional:
-                            return self._error(401, others)
-                    elif user is True:
-                        user = self._username_of(auth)
-                else:
-                    if user.__class__ is str:
-                        if plan[2]:
-                            _hook_app()
-                    else:
-                        if user == 1:
-                            g._authgate_stale = True
-                        if not optional:
-                            return self._error(401, others)
-                        user = False
+            plan = self._plan
+            if plan is None:
+                if _cv_request.get().request.method == "OPTIONS":  # passes, even before a SECRET_KEY
+                    return current_app.ensure_sync(f)(*args, **kwargs) if view_is_async else f(*args, **kwargs)
+                plan = self._make_plan()
+            # OPTIONS passes (True); else the request is checked and, when accepted,
+            # g.flask_httpauth_user is set to the user name (True).
+            try:
+                user = plan[1].enter()
+                if user is None:  # the app's SECRET_KEY changed since the plan was made
+                    user = self._enter_rebuilt()
+            except MalformedHeader as e:
+                if self.strict:
+                    log.debug("authgate: malformed Authorization: %s", e)
+                    return self._error(400, others)
+                user, auth = self._check_absent(_cv_request.get().request)
+                if user in (False, None):
+                    if not optional:
+                        return self._error(401, others)
+                elif user is True:
+                    user = self._username_of(auth)
                 _set_current_user(user)
+            else:
+                if user is not True:  # refused (False)
+                    if not optional:
+                        return self._error(401, others)
+                    _set_current_user(False)
             if view_is_async:
                 return current_app.ensure_sync(f)(*args, **kwargs)
             return f(*args, **kwargs)
 
         return decorated
+
+    def _enter_rebuilt(self):
+        """``plan[1].enter()`` with a plan made for the current app's keys; when the request
+        context's app is not the app context's, the check of _check_user (the keys of the
+        app context's app, as _authenticator reads them)."""
+        user = self._make_plan()[1].enter()
+        if user is not None:
+            return user
+        user = self._check_user(_cv_request.get().request)
+        if user is False:
+            return False
+        _set_current_user(user)
+        return True
 
     def authenticate(self, auth, stored_password_or_ha1):
         """Flask-HTTPAuth's signature: checks the current request's Digest credentials,
@@ -866,7 +874,7 @@ class HTTPTokenAuth(HTTPAuth):
         if verify is not None and (self.header is None or self.header == "Authorization"):
             fast = _ag.CallbackCheck("token", "HTTP_AUTHORIZATION", self.scheme,
                                      (lambda t: _call(verify, t)) if _is_async(verify) else verify,
-                                     lenient=self._lenient)
+                                     lenient=self._lenient, flask=_FLASK)
         self.__dict__["_fast"] = fast
         return fast
 

@@ -28,7 +28,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyString};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyString, PyTuple};
 use subtle::ConstantTimeEq;
 
 create_exception!(_authgate, AuthgateError, PyException, "Base class of authgate's exceptions.");
@@ -414,6 +414,76 @@ struct CallbackCheck {
     env_key: Py<PyString>,
     scheme: String,
     verify: Py<PyAny>,
+    /// Flask's context variables, for `enter`.
+    flask: Option<FlaskContext>,
+}
+
+/// What `enter` needs of Flask: its request and app context variables
+/// (`flask.globals._cv_request`, `_cv_app`, their `get` methods) and the class of `g` whose
+/// `__setattr__` is a plain `__dict__` write (`flask.ctx._AppCtxGlobals`).
+struct FlaskContext {
+    request_get: Py<PyAny>,
+    app_get: Py<PyAny>,
+    g_class: Py<PyAny>,
+    /// `(False, None)`: a callback's result that refuses the request (`user in (False, None)`).
+    refused: Py<PyTuple>,
+}
+
+impl FlaskContext {
+    fn new(flask: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let py = flask.py();
+        let (cv_request, cv_app, g_class): (Bound<'_, PyAny>, Bound<'_, PyAny>, Bound<'_, PyAny>) = flask.extract()?;
+        Ok(FlaskContext {
+            request_get: cv_request.getattr("get")?.unbind(),
+            app_get: cv_app.getattr("get")?.unbind(),
+            g_class: g_class.unbind(),
+            refused: PyTuple::new(py, [PyBool::new(py, false).to_owned().into_any(), py.None().into_bound(py)])?
+                .unbind(),
+        })
+    }
+
+    /// The request context's `request`, or `None` for OPTIONS (Flask normally answers
+    /// OPTIONS itself; forwarded to the view it passes without authentication).
+    fn request<'py>(&self, py: Python<'py>) -> PyResult<Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+        let rctx = self.request_get.bind(py).call0()?;
+        let req = rctx.getattr(pyo3::intern!(py, "request"))?;
+        let method = req.getattr(pyo3::intern!(py, "method"))?;
+        let options = match method.cast::<PyString>() {
+            // SAFETY: a valid str and a NUL-terminated ASCII literal.
+            Ok(m) => unsafe { pyo3::ffi::PyUnicode_CompareWithASCIIString(m.as_ptr(), c"OPTIONS".as_ptr()) == 0 },
+            Err(_) => method.eq(pyo3::intern!(py, "OPTIONS"))?,
+        };
+        Ok(if options { None } else { Some((rctx, req)) })
+    }
+
+    /// `g.<name> = value` (`g` of the current app context), as Flask's `__setattr__` does.
+    fn set_g(&self, py: Python<'_>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let g = self.app_get.bind(py).call0()?.getattr(pyo3::intern!(py, "g"))?;
+        if g.get_type().is(self.g_class.bind(py)) {
+            // _AppCtxGlobals.__setattr__ is `self.__dict__[name] = value`: object's own.
+            // SAFETY: three valid, owned references held for the duration of the call.
+            let rc = unsafe { pyo3::ffi::PyObject_GenericSetAttr(g.as_ptr(), name.as_ptr(), value.as_ptr()) };
+            if rc != 0 {
+                return Err(PyErr::fetch(py));
+            }
+            Ok(())
+        } else {
+            g.setattr(name, value)
+        }
+    }
+
+    /// `True` after `g.flask_httpauth_user = user` for an accepted `user` (`None` for
+    /// `True`), else the refusing `user` itself (`False`, `None` or equal to one of them).
+    fn accept<'py>(&self, py: Python<'py>, user: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        // A str is never equal to False or None: no comparisons for the common case.
+        if !user.is_exact_instance_of::<PyString>() && self.refused.bind(py).contains(&user)? {
+            return Ok(user);
+        }
+        let t = PyBool::new(py, true).to_owned().into_any();
+        let user = if user.is(&t) { py.None().into_bound(py) } else { user };
+        self.set_g(py, pyo3::intern!(py, "flask_httpauth_user"), &user)?;
+        Ok(t)
+    }
 }
 
 #[pymethods]
@@ -421,13 +491,16 @@ impl CallbackCheck {
     /// `kind` is `"basic"` or `"token"`; `env_key` the environ key of the header,
     /// `scheme` the auth's scheme word, `verify` its (synchronous) callback.
     #[new]
-    #[pyo3(signature = (kind, env_key, scheme, verify, lenient = false))]
+    /// `flask`: `(flask.globals._cv_request, flask.globals._cv_app, flask.ctx._AppCtxGlobals)`,
+    /// for `enter`.
+    #[pyo3(signature = (kind, env_key, scheme, verify, lenient = false, flask = None))]
     fn new(
         kind: &str,
         env_key: Bound<'_, PyString>,
         scheme: &str,
         verify: Bound<'_, PyAny>,
         lenient: bool,
+        flask: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let token_lenient = match kind {
             "basic" => None,
@@ -439,7 +512,20 @@ impl CallbackCheck {
             env_key: env_key.unbind(),
             scheme: scheme.to_owned(),
             verify: verify.unbind(),
+            flask: flask.as_ref().map(FlaskContext::new).transpose()?,
         })
+    }
+
+    /// The whole per-request check of a Flask view without roles, in one call: reads the
+    /// current request (OPTIONS passes), runs `check` on its environ and, when the callback
+    /// accepts, sets `g.flask_httpauth_user` and returns `True`. Otherwise returns the
+    /// callback's refusing result (`False` or `None`). Raises `MalformedHeader`.
+    fn enter<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let flask = self.flask.as_ref().ok_or_else(|| PyValueError::new_err("built without flask="))?;
+        let Some((_, req)) = flask.request(py)? else { return Ok(PyBool::new(py, true).to_owned().into_any()) };
+        let environ = req.getattr(pyo3::intern!(py, "environ"))?.cast_into::<PyDict>()?;
+        let user = self.check(py, &environ)?;
+        flask.accept(py, user)
     }
 
     /// Basic: `verify(user, password)` (`verify("", "")` without Basic credentials), its
@@ -1081,6 +1167,13 @@ struct DigestRequestCheck {
     verify_opaque: Option<Py<PyAny>>,
     verify_nonce: Option<Py<PyAny>>,
     auth_int: bool,
+    /// Flask's context variables, for `enter`.
+    flask: Option<FlaskContext>,
+    /// The app's `SECRET_KEY` and `SECRET_KEY_FALLBACKS` the authenticator's keys were
+    /// derived from (`None` with an explicit key), for `enter`.
+    source: Option<(Py<PyAny>, Py<PyAny>)>,
+    /// Called after an accepted check (`authgate.flask` registers its Authentication-Info hook).
+    on_accept: Option<Py<PyAny>>,
 }
 
 #[pymethods]
@@ -1088,7 +1181,13 @@ impl DigestRequestCheck {
     /// Arguments as for `DigestAuthenticator.check_request`; `auth_int`: pass the request's
     /// `get_data` as `body`.
     #[new]
-    #[pyo3(signature = (authn, target, get_password, verify_opaque = None, verify_nonce = None, auth_int = false))]
+    ///
+    /// For `enter`: `flask` as for `CallbackCheck`; `source`, `(SECRET_KEY,
+    /// SECRET_KEY_FALLBACKS)` the keys were derived from; `on_accept`, called with no
+    /// arguments after an accepted check.
+    #[pyo3(signature = (authn, target, get_password, verify_opaque = None, verify_nonce = None, auth_int = false,
+                        flask = None, source = None, on_accept = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         authn: Py<DigestAuthenticator>,
         target: Py<PyAny>,
@@ -1096,8 +1195,54 @@ impl DigestRequestCheck {
         verify_opaque: Option<Py<PyAny>>,
         verify_nonce: Option<Py<PyAny>>,
         auth_int: bool,
-    ) -> Self {
-        DigestRequestCheck { authn, target, get_password, verify_opaque, verify_nonce, auth_int }
+        flask: Option<Bound<'_, PyAny>>,
+        source: Option<(Py<PyAny>, Py<PyAny>)>,
+        on_accept: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let flask = flask.as_ref().map(FlaskContext::new).transpose()?;
+        Ok(DigestRequestCheck {
+            authn,
+            target,
+            get_password,
+            verify_opaque,
+            verify_nonce,
+            auth_int,
+            flask,
+            source,
+            on_accept,
+        })
+    }
+
+    /// The whole per-request check of a Flask view without roles, in one call: reads the
+    /// current request (OPTIONS passes: `True`) and checks it. Accepted: calls `on_accept`,
+    /// sets `g.flask_httpauth_user` to the user name and returns `True`. Refused: returns
+    /// `False`, after setting `g._authgate_stale = True` when the nonce was stale. `None`
+    /// (nothing checked) when the request's app no longer has the `SECRET_KEY` or
+    /// `SECRET_KEY_FALLBACKS` of `source`. Raises `MalformedHeader`.
+    #[pyo3(signature = (now = None))]
+    fn enter<'py>(&self, py: Python<'py>, now: Option<u64>) -> PyResult<Bound<'py, PyAny>> {
+        let flask = self.flask.as_ref().ok_or_else(|| PyValueError::new_err("built without flask="))?;
+        let Some((rctx, req)) = flask.request(py)? else { return Ok(PyBool::new(py, true).to_owned().into_any()) };
+        if let Some((secret, fallbacks)) = &self.source {
+            let config = rctx.getattr(pyo3::intern!(py, "app"))?.getattr(pyo3::intern!(py, "config"))?;
+            if !config_get(&config, pyo3::intern!(py, "SECRET_KEY"))?.is(secret)
+                || !config_get(&config, pyo3::intern!(py, "SECRET_KEY_FALLBACKS"))?.is(fallbacks)
+            {
+                return Ok(py.None().into_bound(py));
+            }
+        }
+        let user = self.check(py, &req, now)?;
+        if user.is_exact_instance_of::<PyString>() {
+            if let Some(f) = &self.on_accept {
+                f.bind(py).call0()?;
+            }
+            flask.set_g(py, pyo3::intern!(py, "flask_httpauth_user"), &user)?;
+            return Ok(PyBool::new(py, true).to_owned().into_any());
+        }
+        if user.eq(1)? {
+            flask.set_g(py, pyo3::intern!(py, "_authgate_stale"), PyBool::new(py, true).as_any())?;
+        }
+        Ok(PyBool::new(py, false).to_owned().into_any())
     }
 
     /// `check_request` for a Flask/werkzeug request (its `environ`, `method`, `get_data`).
@@ -1116,6 +1261,14 @@ impl DigestRequestCheck {
         let callbacks =
             Callbacks { get_password: self.get_password.bind(py), verify_opaque, verify_nonce, body: body.as_ref() };
         self.authn.get().check_environ(py, &environ, &method, self.target.bind(py), &callbacks, now)
+    }
+}
+
+/// `config.get(key)` of Flask's `app.config` (a `dict` subclass).
+fn config_get<'py>(config: &Bound<'py, PyAny>, key: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+    match config.cast::<PyDict>() {
+        Ok(d) => Ok(d.get_item(key)?.unwrap_or_else(|| config.py().None().into_bound(config.py()))),
+        Err(_) => config.call_method1(pyo3::intern!(config.py(), "get"), (key,)),
     }
 }
 

@@ -63,13 +63,13 @@ def test_expired_nonce_is_stale(monkeypatch):
     d = first_challenge(c)
     import authgate._authgate as ag
 
-    real = ag.DigestRequestCheck.check
+    real = ag.DigestRequestCheck.enter  # the per-request call of routes without roles
 
     def later(self, *a, **kw):
         kw["now"] = int(__import__("time").time()) + 120
         return real(self, *a, **kw)
 
-    monkeypatch.setattr(ag.DigestRequestCheck, "check", later)
+    monkeypatch.setattr(ag.DigestRequestCheck, "enter", later)
     r = c.get("/p", headers={"Authorization": digest_header(d, "john", "bye", "GET", "/p")})
     assert r.status_code == 401
     assert r.headers["WWW-Authenticate"].endswith(",stale=true")

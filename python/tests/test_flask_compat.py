@@ -596,3 +596,69 @@ def test_async_callbacks_and_views(lib):
     assert c.get("/token", headers={"Authorization": "Bearer abd"}).status_code == 401
     d, _ = challenge(c, "/digest")
     assert c.get("/digest", headers={"Authorization": digest_header(d, "john", "hello", "GET", "/digest")}).data == b"digest:john"
+
+
+def test_custom_g_class_and_optional(lib):
+    """The current user reaches a custom app_ctx_globals_class through its __setattr__;
+    optional routes see False / None as Flask-HTTPAuth sets them."""
+    from flask.ctx import _AppCtxGlobals
+
+    seen = []
+
+    class G(_AppCtxGlobals):
+        def __setattr__(self, name, value):
+            seen.append(name)
+            super().__setattr__(name, value)
+
+    app = make_app()
+    app.app_ctx_globals_class = G
+    basic_auth, token_auth, digest_auth = lib.HTTPBasicAuth(), lib.HTTPTokenAuth(), lib.HTTPDigestAuth()
+
+    @basic_auth.verify_password
+    def vp(u, p):
+        return u if (u, p) == ("john", "hello") else None
+
+    @token_auth.verify_token
+    def vt(t):
+        return {"abc": "tok", "yes": True, "zero": 0}.get(t)
+
+    @digest_auth.get_password
+    def gp(u):
+        return "hello" if u == "john" else None
+
+    for name, auth in (("basic", basic_auth), ("token", token_auth), ("digest", digest_auth)):
+        app.add_url_rule(f"/{name}", name, auth.login_required(lambda auth=auth: repr(auth.current_user())))
+        app.add_url_rule(f"/{name}-opt", f"{name}-opt",
+                         auth.login_required(optional=True)(lambda auth=auth: repr(auth.current_user())))
+    c = app.test_client()
+    assert c.get("/basic", headers={"Authorization": basic("john", "hello")}).data == b"'john'"
+    assert seen == ["flask_httpauth_user"]
+    assert c.get("/basic-opt", headers={"Authorization": basic("john", "nope")}).data == b"None"
+    assert c.get("/basic-opt").data == b"None"
+    assert c.get("/token", headers={"Authorization": "Bearer abc"}).data == b"'tok'"
+    assert c.get("/token", headers={"Authorization": "Bearer yes"}).data == b"None"
+    assert c.get("/token", headers={"Authorization": "Bearer zero"}).status_code == 401  # 0 == False
+    assert c.get("/token-opt", headers={"Authorization": "Bearer zero"}).data == b"0"
+    assert c.get("/token-opt", headers={"Authorization": "Bearer nope"}).data == b"None"
+    assert c.get("/digest-opt").data == b"False"
+    d, _ = challenge(c, "/digest")
+    assert c.get("/digest", headers={"Authorization": digest_header(d, "john", "hello", "GET", "/digest")}).data == b"'john'"
+    assert seen.count("flask_httpauth_user") == 9
+
+
+def test_options_before_secret_key(lib):
+    """OPTIONS forwarded to a protected view passes without authentication, even before the
+    app has a SECRET_KEY (which Digest nonces need)."""
+    app = Flask(__name__)
+    auth = lib.HTTPDigestAuth()
+
+    @auth.get_password
+    def gp(u):
+        return None
+
+    @app.route("/d", methods=["GET", "OPTIONS"], provide_automatic_options=False)
+    @auth.login_required
+    def d():
+        return "d"
+
+    assert app.test_client().options("/d").data == b"d"
