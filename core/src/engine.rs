@@ -460,9 +460,9 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let offered = |s: Scheme| auth.is_scheme(s.name()) && self.config.schemes.contains(&s);
         let outcome = if offered(Scheme::Digest) {
             self.check_digest(&auth, req, ctx)
-        } else if offered(Scheme::Basic) && cfg!(feature = "basic") {
+        } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
             self.check_basic(&auth)
-        } else if offered(Scheme::Bearer) && cfg!(feature = "bearer") {
+        } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
             self.check_bearer(&auth)
         } else {
             Err(Failure::Challenge(Reason::UnsupportedScheme, false))
