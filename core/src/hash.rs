@@ -103,13 +103,14 @@ impl HashOutput {
     }
 }
 
-/// Constant-time equality of two byte arrays, eight bytes per comparison (`N` is a
+/// Constant-time equality of two byte arrays, a machine word per comparison (`N` is a
 /// multiple of 8): one `subtle` comparison per word instead of one per byte.
 pub(crate) fn ct_eq_words<const N: usize>(a: &[u8; N], b: &[u8; N]) -> subtle::Choice {
     use subtle::ConstantTimeEq;
-    let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+    const W: usize = core::mem::size_of::<usize>();
+    let word = |c: &[u8]| usize::from_le_bytes(c.try_into().unwrap_or([0; W]));
     let mut eq = subtle::Choice::from(1);
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+    for (x, y) in a.chunks_exact(W).zip(b.chunks_exact(W)) {
         eq &= word(x).ct_eq(&word(y));
     }
     eq
