@@ -71,17 +71,17 @@ impl StoredCredential {
             StoredCredential::Pbkdf2Sha256 { iterations, salt, .. } => {
                 StoredCredential::Pbkdf2Sha256 { iterations: *iterations, salt: salt.clone(), hash: [0; 32] }
             }
-            // Plaintext is checked through SHA-256, HA1 through its own hash: one block each.
-            StoredCredential::Plaintext(_) => Self::hash_decoy(),
+            StoredCredential::Plaintext(_) => Self::plaintext_decoy(),
             StoredCredential::Ha1 { algorithm, .. } => {
                 StoredCredential::Ha1 { algorithm: *algorithm, digest: HashOutput::zeroed(algorithm.output_len()) }
             }
         }
     }
 
-    /// The default decoy: an SHA-256 HA1 no password matches, as costly as a plaintext or HA1 check.
-    pub fn hash_decoy() -> StoredCredential {
-        StoredCredential::Ha1 { algorithm: HashAlgorithm::Sha256, digest: HashOutput::zeroed(32) }
+    /// The default decoy: a plaintext password no client can send. Presented passwords are
+    /// always compared as UTF-8, and `0xFF` never occurs in UTF-8.
+    pub fn plaintext_decoy() -> StoredCredential {
+        StoredCredential::Plaintext(heapless::Vec::from_array([0xFF; 16]))
     }
 
     /// The HA1 to use for Digest with `algorithm`'s hash family, if this credential can serve it.
@@ -94,14 +94,16 @@ impl StoredCredential {
     }
 
     /// Constant-time check of a Basic password (in `charset`) for `username` in `realm`.
-    ///
-    /// Plaintext is compared through SHA-256 digests so neither content nor length leaks.
     pub fn check_password(&self, username: &[u8], realm: &[u8], password: &[u8], charset: Charset) -> bool {
         let ok: Choice = match self {
+            // Both sides are laid out in a buffer of the largest stored size and compared whole,
+            // so neither where they differ nor the stored length shows.
             StoredCredential::Plaintext(stored) => {
-                let mut h = Hasher::sha256();
-                feed_utf8(&mut h, password, charset);
-                h.finalize().as_bytes().ct_eq(&sha256(&[stored]))
+                let mut presented = PaddedSecret::new();
+                for_each_utf8_chunk(password, charset, |c| presented.push(c));
+                let mut expected = PaddedSecret::new();
+                expected.push(stored);
+                presented.ct_eq(&expected)
             }
             StoredCredential::Ha1 { algorithm, digest } => match Hasher::new(*algorithm) {
                 Some(mut h) => {
@@ -123,6 +125,31 @@ impl StoredCredential {
             }
         };
         ok.into()
+    }
+}
+
+/// A password in a buffer as large as any stored one, zero-padded, with its length.
+struct PaddedSecret {
+    bytes: [u8; MAX_SECRET_LEN],
+    len: usize,
+}
+
+impl PaddedSecret {
+    fn new() -> Self {
+        PaddedSecret { bytes: [0; MAX_SECRET_LEN], len: 0 }
+    }
+
+    /// Appends; what does not fit is counted in `len` only (such a password matches nothing
+    /// stored: stored secrets are at most `MAX_SECRET_LEN` bytes).
+    fn push(&mut self, chunk: &[u8]) {
+        if let Some(dst) = self.bytes.get_mut(self.len..self.len + chunk.len()) {
+            dst.copy_from_slice(chunk);
+        }
+        self.len += chunk.len();
+    }
+
+    fn ct_eq(&self, other: &PaddedSecret) -> Choice {
+        self.bytes.ct_eq(&other.bytes) & (self.len as u64).ct_eq(&(other.len as u64))
     }
 }
 
@@ -175,13 +202,13 @@ pub trait CredentialStore {
     fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential>;
 
     /// What an unknown user's Basic password is checked against, so that a miss costs what a
-    /// hit costs and timing does not tell which names exist. The default (an SHA-256 HA1, no
-    /// password matches it) costs what a plaintext or HA1 check costs. A store holding PBKDF2
-    /// hashes must return a PBKDF2 decoy with its iteration count
-    /// ([`StoredCredential::decoy_for`] of one of its credentials), or unknown names answer
-    /// thousands of times faster than known ones.
+    /// hit costs and timing does not tell which names exist. The default
+    /// ([`StoredCredential::plaintext_decoy`]) costs what a plaintext password costs. A store
+    /// holding HA1 or PBKDF2 hashes returns [`StoredCredential::decoy_for`] of one of its
+    /// credentials — for PBKDF2 that is essential, or unknown names answer thousands of times
+    /// faster than known ones.
     fn decoy(&self, _realm: &str) -> StoredCredential {
-        StoredCredential::hash_decoy()
+        StoredCredential::plaintext_decoy()
     }
 
     /// For Digest `userhash=true`: the user whose `H(username ":" realm)` in `hash` is

@@ -237,8 +237,8 @@ pub(crate) struct CallbackStore {
     pub(crate) lookup_userdata: *mut c_void,
     pub(crate) bearer: authgate_bearer_callback,
     pub(crate) bearer_userdata: *mut c_void,
-    /// The decoy for unknown users: the costliest PBKDF2 credential the callback has returned,
-    /// so a miss costs what a hit costs once the store's hash form has been seen.
+    /// The decoy for unknown users, modelled on the costliest credential the callback has
+    /// returned, so a miss costs what a hit costs once the store's form has been seen.
     pub(crate) decoy: Mutex<Option<StoredCredential>>,
 }
 
@@ -254,6 +254,15 @@ fn nul_terminated<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
     dst[..s.len()].copy_from_slice(s.as_bytes());
     dst[s.len()] = 0;
     Some(dst)
+}
+
+/// Orders credential forms by what checking them costs: plaintext < HA1 < PBKDF2 by iterations.
+fn cost_rank(c: &StoredCredential) -> u64 {
+    match c {
+        StoredCredential::Plaintext(_) => 0,
+        StoredCredential::Ha1 { .. } => 1,
+        StoredCredential::Pbkdf2Sha256 { iterations, .. } => 2 + u64::from(*iterations),
+    }
 }
 
 impl CredentialStore for CallbackStore {
@@ -278,14 +287,10 @@ impl CredentialStore for CallbackStore {
                 &mut out,
             )
         };
-        if let Some(StoredCredential::Pbkdf2Sha256 { iterations, .. }) = &out.cred {
+        if let Some(cred) = &out.cred {
             let mut decoy = self.decoy.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let costlier = match &*decoy {
-                Some(StoredCredential::Pbkdf2Sha256 { iterations: seen, .. }) => iterations > seen,
-                _ => true,
-            };
-            if costlier {
-                *decoy = out.cred.as_ref().map(StoredCredential::decoy_for);
+            if decoy.as_ref().is_none_or(|d| cost_rank(cred) > cost_rank(d)) {
+                *decoy = Some(cred.decoy_for());
             }
         }
         out.cred
@@ -295,7 +300,7 @@ impl CredentialStore for CallbackStore {
         let decoy = self.decoy.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         match &*decoy {
             Some(d) => d.clone(),
-            None => StoredCredential::hash_decoy(),
+            None => StoredCredential::plaintext_decoy(),
         }
     }
 
@@ -353,7 +358,7 @@ mod tests {
     #[test]
     fn decoy_follows_the_costliest_pbkdf2_credential_returned() {
         let s = store(5000);
-        assert_eq!(iterations(&s.decoy("r")), None, "before any PBKDF2 lookup: the hash decoy");
+        assert_eq!(iterations(&s.decoy("r")), None, "before any lookup: the plaintext decoy");
         assert!(s.lookup("unknown", "r", Purpose::Basic).is_none());
         assert_eq!(iterations(&s.decoy("r")), None);
         assert_eq!(iterations(&s.lookup("known", "r", Purpose::Basic).unwrap()), Some(5000));

@@ -387,11 +387,35 @@ fn unknown_basic_users_are_checked_against_the_stores_decoy() {
         ) => assert_eq!((i1, s1), (i2, s2)),
         other => panic!("decoy of a PBKDF2 credential is {other:?}"),
     }
-    for candidate in [decoy, StoredCredential::hash_decoy(), StoredCredential::plaintext(b"pw").unwrap().decoy_for()] {
+    for candidate in
+        [decoy, StoredCredential::plaintext_decoy(), StoredCredential::plaintext(b"pw").unwrap().decoy_for()]
+    {
         for pw in ["pässword", "pw", ""] {
             assert!(!candidate.check_password(b"pbkdf2", REALM.as_bytes(), pw.as_bytes(), Charset::Utf8));
         }
     }
+}
+
+/// Plaintext passwords are compared whole, in a buffer of the largest stored size: lengths at
+/// and around the limit, and Latin-1 transcoding, still compare exactly.
+#[test]
+fn plaintext_comparison_at_the_size_limit() {
+    let full = "a".repeat(limits::MAX_SECRET_LEN);
+    let stored = StoredCredential::plaintext(full.as_bytes()).unwrap();
+    let check = |pw: &[u8], charset| stored.check_password(b"u", b"r", pw, charset);
+    assert!(check(full.as_bytes(), Charset::Utf8));
+    assert!(!check(&full.as_bytes()[1..], Charset::Utf8));
+    assert!(!check(format!("{full}a").as_bytes(), Charset::Utf8), "longer than any stored secret");
+    assert!(!check(format!("{full}{full}").as_bytes(), Charset::Utf8));
+    assert!(!check(b"", Charset::Utf8));
+    let umlaut = StoredCredential::plaintext("pässword".as_bytes()).unwrap();
+    assert!(umlaut.check_password(b"u", b"r", b"p\xe4ssword", Charset::Latin1));
+    assert!(!umlaut.check_password(b"u", b"r", b"p\xe4sswor", Charset::Latin1));
+    // An empty stored password matches only the empty one; the decoy matches nothing.
+    let empty = StoredCredential::plaintext(b"").unwrap();
+    assert!(empty.check_password(b"u", b"r", b"", Charset::Utf8));
+    assert!(!empty.check_password(b"u", b"r", b"\0", Charset::Utf8));
+    assert!(!StoredCredential::plaintext_decoy().check_password(b"u", b"r", &[0xFF; 16], Charset::Latin1));
 }
 
 #[test]
