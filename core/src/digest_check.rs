@@ -93,6 +93,12 @@ pub trait DigestContext {
     fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome;
     /// `H(entity-body)` in `hash`, for `qop=auth-int`; `None` when the body is not available.
     fn body_hash(&self, hash: HashAlgorithm) -> Option<HashOutput>;
+    /// What an unknown user's HA1 is computed from, so that a miss costs what a hit costs
+    /// (see [`CredentialStore::decoy`](crate::CredentialStore::decoy)). The default suits
+    /// plaintext passwords: one HA1 hash, like a known user's.
+    fn decoy(&self) -> StoredCredential {
+        StoredCredential::plaintext_decoy()
+    }
 }
 
 /// A verified Digest request.
@@ -231,7 +237,10 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
             (user, ha1, true)
         }
         UserLookup::Unusable(user) => (user, None, true),
-        UserLookup::Unknown => (UserName::new(), None, false),
+        UserLookup::Unknown => {
+            let decoy = ctx.decoy().digest_ha1(hash, name.unwrap_or("").as_bytes(), rules.realm.as_bytes());
+            (UserName::new(), decoy, false)
+        }
     };
 
     let body_hash = match qop {
@@ -242,7 +251,8 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
         _ => None,
     };
     let input = ResponseInput { method, body_hash: body_hash.as_ref() };
-    // Unknown users and unusable credentials still cost one response computation.
+    // Unknown users (from the decoy's HA1) and unusable credentials still cost one response
+    // computation.
     let fallback = HashOutput::zeroed(hash.output_len());
     // Its hex serves the response and `rspauth`.
     let session_ha1 = digest::session_ha1(alg, ha1.as_ref().unwrap_or(&fallback), c).map(|h| h.to_hex());

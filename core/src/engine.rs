@@ -1,7 +1,7 @@
 //! The high-level entry point: one call per request, returning a [`Verdict`].
 
 use crate::basic::{BasicBuffer, BasicCredentials};
-use crate::credential::{CredentialStore, Purpose, UserName};
+use crate::credential::{CredentialStore, Purpose, StoredCredential, UserName};
 use crate::digest::{Algorithm, DigestCredentials, Known, Qop};
 use crate::digest_check::{self, DigestContext, DigestFailure as Failure, DigestRules, NonceCheck, UserLookup};
 use crate::error::{BufferTooSmall, ConfigError, ParseError};
@@ -648,6 +648,9 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
     }
     fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         self.engine.replay.check_and_record(id, issued, nc)
+    }
+    fn decoy(&self) -> StoredCredential {
+        self.engine.store.decoy(&self.engine.config.realm)
     }
     fn body_hash(&self, hash: HashAlgorithm) -> Option<HashOutput> {
         match self.body {

@@ -350,10 +350,11 @@ fn basic_against_every_stored_form_and_bearer() {
     assert!(matches!(get("Bearer a b".into()), Verdict::Malformed(_)));
 }
 
-/// Unknown Basic users are checked against the store's decoy, so with a PBKDF2 store a miss
-/// costs the same PBKDF2 as a hit (the timing itself is measured by `make ct`).
+/// Unknown users are checked against the store's decoy, so with a PBKDF2 store a Basic miss
+/// costs the same PBKDF2 as a hit, and a Digest miss computes an HA1 like a hit (the timing
+/// itself is measured by `make ct`).
 #[test]
-fn unknown_basic_users_are_checked_against_the_stores_decoy() {
+fn unknown_users_are_checked_against_the_stores_decoy() {
     struct Pbkdf2Store {
         decoys: std::cell::Cell<u32>,
     }
@@ -376,6 +377,19 @@ fn unknown_basic_users_are_checked_against_the_stores_decoy() {
     assert_eq!(reason(&get(format!("Basic {}", b64(b"pbkdf2:wrong")))).0, Reason::BadCredentials);
     assert_eq!(ok(&get(format!("Basic {}", b64("pbkdf2:pässword".as_bytes())))).user, "pbkdf2");
     assert_eq!(engine.store().decoys.get(), 1, "known users never touch the decoy");
+
+    let digest_engine = Engine::new(
+        Config::new(REALM).unwrap(),
+        &KEY,
+        Pbkdf2Store { decoys: std::cell::Cell::new(0) },
+        Mutex::new(ReplayTable::<8>::new()),
+    )
+    .unwrap();
+    let nonce = nonce_of(&digest_engine.check(&Request::new("GET", "/dir/index.html", None), ctx(NOW)));
+    let scar = DigestClient { username: "Scar", ..mufasa("SHA-256", nonce) };
+    let v = digest_engine.check(&Request::new("GET", "/dir/index.html", Some(scar.header().as_bytes())), ctx(NOW));
+    assert_eq!(reason(&v).0, Reason::UnknownUser);
+    assert_eq!(digest_engine.store().decoys.get(), 1, "an unknown Digest user is hashed from the decoy");
 
     // A decoy keeps the cost parameters of the credential it imitates and matches no password.
     let real = Store.lookup("pbkdf2", REALM, Purpose::Basic).unwrap();
