@@ -321,10 +321,66 @@ fn directive(name: &[u8]) -> Option<usize> {
     };
     // The directives are lower-case letters and one `*` (0x2a): for a tchar `n`, `n | 0x20`
     // equals one of those exactly when `n` is it, in either case.
+    #[cfg(target_pointer_width = "64")]
+    let same = DIRECTIVE_NAMES[i].len() == name.len() && read_ends(name) == Some(DIRECTIVE_ENDS[i]);
+    #[cfg(not(target_pointer_width = "64"))]
     let same =
         DIRECTIVE_NAMES[i].len() == name.len() && DIRECTIVE_NAMES[i].bytes().zip(name).all(|(d, &n)| n | 0x20 == d);
     same.then_some(i)
 }
+
+/// A name of 2 to 16 bytes as two overlapping little-endian words, `| 0x20` per byte: its
+/// first and last 2, 4 or 8 bytes. Two names of the same length are equal (after the fold)
+/// exactly when their `ends` are: the two words cover every byte.
+#[cfg(target_pointer_width = "64")]
+const fn ends(b: &[u8]) -> (u64, u64) {
+    let n = b.len();
+    let w = if n >= 8 {
+        8
+    } else if n >= 4 {
+        4
+    } else {
+        2
+    };
+    let (mut head, mut tail) = (0u64, 0u64);
+    let mut j = 0;
+    while j < w && j < n {
+        head |= ((b[j] | 0x20) as u64) << (8 * j);
+        tail |= ((b[n - w + j] | 0x20) as u64) << (8 * j);
+        j += 1;
+    }
+    (head, tail)
+}
+
+/// [`ends`] with word loads, for names of 2 to 16 bytes.
+#[cfg(target_pointer_width = "64")]
+#[inline]
+fn read_ends(b: &[u8]) -> Option<(u64, u64)> {
+    let n = b.len();
+    let (head, tail) = (b.get(..8.min(n))?, b.get(n.saturating_sub(8)..)?);
+    Some(if n >= 8 {
+        let w = |s: &[u8]| u64::from_le_bytes(s.try_into().unwrap_or([0; 8])) | 0x2020_2020_2020_2020;
+        (w(head), w(tail))
+    } else if n >= 4 {
+        let w = |s: &[u8]| u32::from_le_bytes(s.try_into().unwrap_or([0; 4])) as u64 | 0x2020_2020;
+        (w(&b[..4]), w(&b[n - 4..]))
+    } else {
+        let w = |s: &[u8]| u16::from_le_bytes(s.try_into().unwrap_or([0; 2])) as u64 | 0x2020;
+        (w(b.get(..2)?), w(b.get(n.checked_sub(2)?..)?))
+    })
+}
+
+/// [`ends`] of each directive.
+#[cfg(target_pointer_width = "64")]
+const DIRECTIVE_ENDS: [(u64, u64); 12] = {
+    let mut t = [(0u64, 0u64); 12];
+    let mut i = 0;
+    while i < 12 {
+        t[i] = ends(DIRECTIVE_NAMES[i].as_bytes());
+        i += 1;
+    }
+    t
+};
 
 fn limit<'a>(v: Value<'a>, max: usize, name: &'static str) -> Result<Value<'a>, ParseError> {
     if v.raw().len() > max && v.len() > max {
