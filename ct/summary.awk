@@ -18,18 +18,18 @@ function member(name, list,   n, i, a) {
         verdict = t >= max ? "control: leak seen (harness sensitive enough)" : "CONTROL NOT DETECTED: run too noisy"
         if (t < max) bad++
     } else if (member(name, refs)) {
-        verdict = "reference: classes differ in outcome (200/401), not a secret"
+        verdict = "reference (ct/README.md): not a property of the core"
     } else if (member(name, leaks)) {
         verdict = t >= max ? "KNOWN LEAK (ct/README.md)" : "known leak now below 5: remove it from CT_KNOWN_LEAKS"
     } else {
         verdict = t < max ? "constant time (|t| < " max ")" : "LEAK: |t| >= " max
         if (t >= max) bad++
     }
-    rows[++n] = sprintf("%-40s %12.2f %10s ns   %s", name, t, diff, verdict)
+    rows[++n] = sprintf("%-48s %10.2f %10s ns   %s", name, t, diff, verdict)
     diff = "?"
 }
 END {
-    printf "\n%-40s %12s %13s   %s\n", "benchmark", "max |t|", "median diff", "verdict"
+    printf "\n%-48s %10s %13s   %s\n", "benchmark", "max |t|", "median diff", "verdict"
     for (i = 1; i <= n; i++) print rows[i]
     if (n == 0) { print "ct: no benchmark result found"; exit 1 }
     if (bad) { printf "ct: %d benchmark(s) failed\n", bad; exit 1 }

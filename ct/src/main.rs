@@ -179,9 +179,22 @@ impl CredentialStore for Store {
     fn lookup(&self, username: &str, _realm: &str, _purpose: Purpose) -> Option<StoredCredential> {
         (username == USER).then(|| self.credentials[self.sel.get()].clone())
     }
+    /// As the trait asks of a store of hashes: a decoy shaped like its credentials.
+    fn decoy(&self, _realm: &str) -> StoredCredential {
+        self.credentials[self.sel.get()].decoy_for()
+    }
     fn lookup_bearer(&self, token_sha256: &[u8; 32]) -> Option<UserName> {
         let hit: bool = token_sha256.ct_eq(&self.tokens[self.sel.get()]).into();
         hit.then(|| UserName::try_from(USER).unwrap())
+    }
+}
+
+/// A store that does not implement `decoy` (the trait's default: a plaintext decoy).
+struct NoDecoy(Store);
+
+impl CredentialStore for NoDecoy {
+    fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential> {
+        self.0.lookup(username, realm, purpose)
     }
 }
 
@@ -276,16 +289,29 @@ fn basic_plaintext_secret_8_vs_120_bytes(runner: &mut CtRunner, rng: &mut BenchR
     plaintext_secret_lengths("basic_plaintext_secret_8_vs_120_bytes", 8, 120, runner, rng);
 }
 
-/// Basic, PBKDF2 store: a known user (Left) vs an unknown one (Right), both with wrong
-/// passwords. Known to leak: see ct/README.md.
-fn basic_pbkdf2_known_vs_unknown_user(runner: &mut CtRunner, rng: &mut BenchRng) {
+fn pbkdf2_store() -> Store {
     let salt = b"0123456789abcdef";
     let hash = pbkdf2_sha256(SECRET.as_bytes(), salt, PBKDF2_ITERATIONS);
-    let e =
-        engine(&[Scheme::Basic], Store::new(StoredCredential::pbkdf2_sha256(PBKDF2_ITERATIONS, salt, hash).unwrap()));
+    Store::new(StoredCredential::pbkdf2_sha256(PBKDF2_ITERATIONS, salt, hash).unwrap())
+}
+
+/// Basic, PBKDF2 store (with its decoy): a known user (Left) vs an unknown one (Right), both
+/// with wrong passwords.
+fn basic_pbkdf2_known_vs_unknown_user(runner: &mut CtRunner, rng: &mut BenchRng) {
+    pbkdf2_known_vs_unknown("basic_pbkdf2_known_vs_unknown_user", pbkdf2_store(), runner, rng);
+}
+
+/// The same with a store that leaves `decoy` to the trait's default (plaintext): the pitfall
+/// the `CredentialStore::decoy` doc warns about. A reference, not a property of the core.
+fn basic_pbkdf2_known_vs_unknown_user_no_decoy(runner: &mut CtRunner, rng: &mut BenchRng) {
+    pbkdf2_known_vs_unknown("basic_pbkdf2_known_vs_unknown_user_no_decoy", NoDecoy(pbkdf2_store()), runner, rng);
+}
+
+fn pbkdf2_known_vs_unknown<S: CredentialStore>(name: &str, store: S, runner: &mut CtRunner, rng: &mut BenchRng) {
+    let e = engine(&[Scheme::Basic], store);
     assert!(matches!(check(&e, &basic_header(USER, SECRET)), Verdict::Authenticated(_)));
     measure(
-        "basic_pbkdf2_known_vs_unknown_user",
+        name,
         runner,
         rng,
         samples(10_000),
@@ -298,6 +324,25 @@ fn basic_pbkdf2_known_vs_unknown_user(runner: &mut CtRunner, rng: &mut BenchRng)
             assert_reason("basic pbkdf2", c, &check(&e, h), want)
         },
         |h| check(&e, h),
+    );
+}
+
+/// `check_password` alone: stored plaintext passwords of 8 (Left) vs 120 (Right) bytes, the
+/// same random wrong passwords. The core's part of `basic_plaintext_secret_8_vs_120_bytes`
+/// without the store's copy of the credential.
+fn check_password_plaintext_secret_8_vs_120_bytes(runner: &mut CtRunner, rng: &mut BenchRng) {
+    let stored = [8, 120].map(|n| StoredCredential::plaintext(random_string(n, rng).as_bytes()).unwrap());
+    let check = |(sel, pw): &(usize, String)| {
+        stored[*sel].check_password(USER.as_bytes(), REALM.as_bytes(), pw.as_bytes(), Charset::Utf8)
+    };
+    measure(
+        "check_password_plaintext_secret_8_vs_120_bytes",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| (usize::from(matches!(c, Class::Right)), random_string(16, rng)),
+        |_, input| assert!(!check(input)),
+        check,
     );
 }
 
@@ -574,6 +619,8 @@ ctbench_main!(
     basic_plaintext_known_vs_unknown_user,
     basic_ha1_known_vs_unknown_user,
     basic_pbkdf2_known_vs_unknown_user,
+    basic_pbkdf2_known_vs_unknown_user_no_decoy,
+    check_password_plaintext_secret_8_vs_120_bytes,
     digest_response_wrong_early_vs_late,
     digest_response_right_vs_wrong,
     digest_known_vs_unknown_user,
