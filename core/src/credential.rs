@@ -222,8 +222,10 @@ pub trait CredentialStore {
         None
     }
 
-    /// For Bearer: the user a token belongs to, given the SHA-256 of the token. Compare with
-    /// [`token_matches`] or look the digest up in a map. The default accepts no token.
+    /// For Bearer: the user a token belongs to, given the SHA-256 of the token. Keep tokens as
+    /// their SHA-256 and compare the digests with `subtle::ConstantTimeEq`, or look the digest
+    /// up in a map (steering a lookup needs a SHA-256 preimage). [`token_matches`] is for
+    /// callers that hold the token itself. The default accepts no token.
     fn lookup_bearer(&self, _token_sha256: &[u8; 32]) -> Option<UserName> {
         None
     }
