@@ -458,21 +458,28 @@ fn step(m: &mut Model, e: &mut FuzzEngine, r: &mut Reader<'_>) {
             body: body_seen.as_deref(),
             realm: REALM,
         };
+        // A spliced header may have become Basic with the right password: also fine.
         let who = oracle.user(&header);
         assert_eq!(
             who,
-            Some((Scheme::Digest, a.user.to_string())),
+            Some((a.scheme, a.user.to_string())),
             "authenticated {:?} for {:?}",
             a.user,
             header.escape_ascii()
         );
-        let parsed = parse(&header).unwrap();
-        let sent_nonce = String::from_utf8(param(&parsed, "nonce").unwrap()).unwrap();
-        let sent_nc = match param(&parsed, "nc") {
-            Some(t) => u32::from_str_radix(std::str::from_utf8(&t).unwrap(), 16).unwrap(),
-            None => 1,
-        };
-        assert!(m.accepted.insert((sent_nonce, sent_nc)), "(nonce, nc) accepted twice: {:?}", header.escape_ascii());
+        if a.scheme == Scheme::Digest {
+            let parsed = parse(&header).unwrap();
+            let sent_nonce = String::from_utf8(param(&parsed, "nonce").unwrap()).unwrap();
+            let sent_nc = match param(&parsed, "nc") {
+                Some(t) => u32::from_str_radix(std::str::from_utf8(&t).unwrap(), 16).unwrap(),
+                None => 1,
+            };
+            assert!(
+                m.accepted.insert((sent_nonce, sent_nc)),
+                "(nonce, nc) accepted twice: {:?}",
+                header.escape_ascii()
+            );
+        }
         if let Some(info) = &a.auth_info {
             check_auth_info(e, info, buf_size);
         }
