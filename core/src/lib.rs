@@ -29,6 +29,11 @@
 //! assert!(buf[..n].starts_with(b"Digest realm=\"testrealm@host.com\", qop=\"auth\", algorithm=SHA-256"));
 //! ```
 //!
+//! Cargo features drop what a device does not need: the hash families (`md5`, `sha256`,
+//! `sha512-256`), the schemes (`basic`, `bearer`), `pbkdf2`, and the optional RFC 7616 extras
+//! `userhash`, `username-star`, `auth-int` and `rfc2069` (all on by default). A request using
+//! an extra that is compiled out is answered 401, never 400 or a panic.
+//!
 //! Lower layers are public too: [`parse`] (zero-copy `Authorization` parsing),
 //! [`BasicCredentials`], [`DigestCredentials`] with [`digest::response`], [`nonce`],
 //! [`ReplayTable`] and the [`render`] functions.
