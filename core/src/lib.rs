@@ -31,8 +31,9 @@
 //!
 //! Cargo features drop what a device does not need: the hash families (`md5`, `sha256`,
 //! `sha512-256`), the schemes (`basic`, `bearer`), `pbkdf2`, and the optional RFC 7616 extras
-//! `userhash`, `username-star`, `auth-int` and `rfc2069` (all on by default). A request using
-//! an extra that is compiled out is answered 401, never 400 or a panic.
+//! `userhash`, `username-star`, `auth-int` and `rfc2069` (all on by default). A well-formed
+//! request using an extra that is compiled out is answered 401 (the syntax rules that make a
+//! 400 stay the same in every build), never a panic.
 //!
 //! Lower layers are public too: [`parse`] (zero-copy `Authorization` parsing),
 //! [`BasicCredentials`], [`DigestCredentials`] with [`digest::response`], [`nonce`],
