@@ -33,7 +33,8 @@
 //! `sha512-256`), the schemes (`basic`, `bearer`), `pbkdf2`, and the optional RFC 7616 extras
 //! `userhash`, `username-star`, `auth-int` and `rfc2069` (all on by default). A well-formed
 //! request using an extra that is compiled out is answered 401 (the syntax rules that make a
-//! 400 stay the same in every build), never a panic.
+//! 400 stay the same in every build, except that a build without `username-star` does not
+//! read the `username*` ext-value at all), never a panic.
 //!
 //! Lower layers are public too: [`parse`] (zero-copy `Authorization` parsing),
 //! [`BasicCredentials`], [`DigestCredentials`] with [`digest::response`], [`nonce`],
