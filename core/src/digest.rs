@@ -168,6 +168,8 @@ impl<'a> DigestCredentials<'a> {
 
     /// [`from_authorization`](Self::from_authorization) for a caller that has already
     /// matched the scheme word.
+    // Inlined into the engine's one call on microcontrollers: the smaller image there.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(always))]
     pub(crate) fn from_digest_authorization(auth: &Authorization<'a>) -> Result<Self, ParseError> {
         let params = auth.params().ok_or(ParseError::ExpectedParams)?;
         // One slot per known directive, in the order of `DIRECTIVE_NAMES`.
