@@ -45,10 +45,12 @@ fn check(e: &FuzzEngine, header: &[u8]) -> Verdict {
                 "authenticated {:?} as {:?} without valid credentials: {:?}",
                 a.scheme,
                 a.user,
-                header.escape_ascii()
+                header.escape_ascii().to_string()
             )
         }
-        (other, Some(who)) => panic!("valid credentials {who:?} refused: {other:?} for {:?}", header.escape_ascii()),
+        (other, Some(who)) => {
+            panic!("valid credentials {who:?} refused: {other:?} for {:?}", header.escape_ascii().to_string())
+        }
         (_, None) => {}
     }
     if let Verdict::Challenge(c) = &v {
@@ -154,8 +156,8 @@ fn decode(token: &[u8]) {
                 assert_eq!(c.user(&mut tiny), None);
             }
         }
-        (Err(g), Err(x)) => assert_eq!(g, x, "{:?}", token.escape_ascii()),
-        (g, x) => panic!("decode {:?}: got {g:?}, expected {x:?}", token.escape_ascii()),
+        (Err(g), Err(x)) => assert_eq!(g, x, "{:?}", token.escape_ascii().to_string()),
+        (g, x) => panic!("decode {:?}: got {g:?}, expected {x:?}", token.escape_ascii().to_string()),
     }
 }
 

@@ -62,8 +62,6 @@ const QOPS: [(Option<&str>, bool, Option<Qop>); 7] = [
 
 struct Issued {
     text: String,
-    issued: u64,
-    generation: usize,
 }
 
 #[derive(Default)]
@@ -178,7 +176,20 @@ fn issue(m: &mut Model, e: &FuzzEngine, now: u64, salt: u8) {
     assert_eq!(text.len(), 43);
     assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{text}");
     assert!(matches!(e.verify_nonce(text.as_bytes(), now), NonceStatus::Valid { issued, .. } if issued == now));
-    m.pool.push(Issued { text, issued: now, generation: m.generation });
+    assert_eq!(m.authentic(text.as_bytes()), Some(now), "the independent nonce check disagrees");
+    m.pool.push(Issued { text });
+}
+
+impl Model {
+    /// The issue time of an authentic nonce: under the current key, or the previous one
+    /// once a rotation happened.
+    fn authentic(&self, nonce: &[u8]) -> Option<u64> {
+        let opaque = self.opaque.unwrap_or("");
+        let current = nonce_issued(nonce, &key(self.generation), REALM, opaque);
+        let previous =
+            || (self.generation > 0).then(|| nonce_issued(nonce, &key(self.generation - 1), REALM, opaque)).flatten();
+        current.or_else(previous)
+    }
 }
 
 fn expired(m: &Model, issued: u64, now: u64) -> bool {
@@ -190,15 +201,16 @@ fn check_auth_info(e: &FuzzEngine, info: &authgate::AuthInfo, size: usize) -> Ve
     let mut full = vec![0u8; 2048];
     let n = e.write_authentication_info(info, &mut full).expect("2048 bytes suffice");
     let full = &full[..n];
-    assert!(!has_ctl_but_htab(full), "CTL in Authentication-Info {:?}", full.escape_ascii());
+    assert!(!has_ctl_but_htab(full), "CTL in Authentication-Info {:?}", full.escape_ascii().to_string());
     let mut small = vec![0u8; size];
     match e.write_authentication_info(info, &mut small) {
         Ok(k) => assert_eq!(&small[..k], full),
         Err(t) => assert!(t.needed == n && n > size),
     }
     let text = [b"Digest ", full].concat();
-    let a = parse(&text)
-        .unwrap_or_else(|err| panic!("Authentication-Info does not parse ({err}): {:?}", full.escape_ascii()));
+    let a = parse(&text).unwrap_or_else(|err| {
+        panic!("Authentication-Info does not parse ({err}): {:?}", full.escape_ascii().to_string())
+    });
     if let Some(r) = &info.rspauth {
         assert_eq!(param(&a, "rspauth").unwrap(), r.to_hex().as_bytes());
     }
@@ -296,9 +308,10 @@ fn step(m: &mut Model, e: &mut FuzzEngine, r: &mut Reader<'_>) {
             .as_bytes()
             .to_vec()
     };
-    // Which issued nonce it is, if any (garbage may equal one), and whether its key is still known.
-    let issued =
-        m.pool.iter().find(|i| i.text.as_bytes() == nonce).map(|i| (i.issued, m.generation - i.generation <= 1));
+    // Whether the nonce is authentic under the engine's current or previous key, checked
+    // independently of the core; any such nonce counts, also one the fuzzer learned from
+    // another run with the same key (as a process sharing the key would have issued it).
+    let issued = m.authentic(&nonce).map(|t| (t, true));
     let base = issued.map_or(NOW, |(t, _)| t);
     let offset = if time & 1 == 0 { ((time >> 1) % 300) as i64 - 10 } else { (time as i16) as i64 };
     let now = base.saturating_add_signed(offset);
@@ -439,11 +452,13 @@ fn step(m: &mut Model, e: &mut FuzzEngine, r: &mut Reader<'_>) {
     // Soundness, for every header: an independent check accepts it, its nonce is ours and
     // current, its (nonce, nc) pair is new.
     if let Verdict::Authenticated(a) = &v {
-        let valid: Vec<String> = m
-            .pool
-            .iter()
-            .filter(|i| m.generation - i.generation <= 1 && !expired(m, i.issued, now))
-            .map(|i| i.text.clone())
+        // The header's nonce, when authentic and current.
+        let valid: Vec<String> = parse(&header)
+            .ok()
+            .and_then(|p| param(&p, "nonce"))
+            .filter(|n| m.authentic(n).is_some_and(|t| !expired(m, t, now)))
+            .and_then(|n| String::from_utf8(n).ok())
+            .into_iter()
             .collect();
         let body_seen: Option<Vec<u8>> = match body_sel % 5 {
             1 | 2 => Some(body.to_vec()),
@@ -465,7 +480,7 @@ fn step(m: &mut Model, e: &mut FuzzEngine, r: &mut Reader<'_>) {
             Some((a.scheme, a.user.to_string())),
             "authenticated {:?} for {:?}",
             a.user,
-            header.escape_ascii()
+            header.escape_ascii().to_string()
         );
         if a.scheme == Scheme::Digest {
             let parsed = parse(&header).unwrap();
@@ -477,7 +492,7 @@ fn step(m: &mut Model, e: &mut FuzzEngine, r: &mut Reader<'_>) {
             assert!(
                 m.accepted.insert((sent_nonce, sent_nc)),
                 "(nonce, nc) accepted twice: {:?}",
-                header.escape_ascii()
+                header.escape_ascii().to_string()
             );
         }
         if let Some(info) = &a.auth_info {
@@ -574,11 +589,11 @@ fn step(m: &mut Model, e: &mut FuzzEngine, r: &mut Reader<'_>) {
                     | Expect::Challenge(Reason::StaleNonce, true)
             ),
             "{got:?} for {:?}",
-            header.escape_ascii()
+            header.escape_ascii().to_string()
         );
         return;
     }
-    assert_eq!(got, expect, "header {:?} at now={now}", header.escape_ascii());
+    assert_eq!(got, expect, "header {:?} at now={now}", header.escape_ascii().to_string());
     if let Verdict::Authenticated(a) = &v {
         let u = found.unwrap();
         assert_eq!((a.user.as_str(), a.scheme), (u.name, Scheme::Digest));

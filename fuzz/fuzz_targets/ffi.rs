@@ -590,7 +590,7 @@ unsafe fn run(r: &mut Reader<'_>) {
                 hex,
                 client.response().as_bytes(),
                 "authgate_digest_response differs for {:?}",
-                fuzz_header.escape_ascii()
+                fuzz_header.escape_ascii().to_string()
             );
         }
 

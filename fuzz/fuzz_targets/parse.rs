@@ -129,7 +129,7 @@ fn walk(data: &[u8], a: &Authorization<'_>) {
                     assert!(
                         !raw.is_empty() && raw.iter().all(|&b| is_tchar(b)),
                         "token value {:?}",
-                        raw.escape_ascii()
+                        raw.escape_ascii().to_string()
                     );
                     assert_eq!(v.as_unescaped(), Some(raw));
                 }
@@ -143,9 +143,9 @@ fn walk(data: &[u8], a: &Authorization<'_>) {
     // The canonical form parses to the same thing.
     let canon = canonical(a);
     if canon.len() <= MAX_HEADER_LEN {
-        let again =
-            parse(&canon).unwrap_or_else(|e| panic!("canonical {:?} does not parse: {e}", canon.escape_ascii()));
-        assert_eq!(shape(a), shape(&again), "canonical {:?}", canon.escape_ascii());
+        let again = parse(&canon)
+            .unwrap_or_else(|e| panic!("canonical {:?} does not parse: {e}", canon.escape_ascii().to_string()));
+        assert_eq!(shape(a), shape(&again), "canonical {:?}", canon.escape_ascii().to_string());
     }
 
     // The readers built on the parse.

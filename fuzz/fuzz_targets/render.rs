@@ -35,7 +35,7 @@ fn rendered(size: usize, utf8: bool, f: impl Fn(&mut [u8]) -> Result<usize, auth
     }
     // Challenges hold no CTL at all; an Authentication-Info may echo a cnonce's HTAB.
     let bad = if utf8 { has_ctl(&big) } else { has_ctl_but_htab(&big) };
-    assert!(!bad, "CTL in rendered value {:?}", big.escape_ascii());
+    assert!(!bad, "CTL in rendered value {:?}", big.escape_ascii().to_string());
     assert!(!utf8 || std::str::from_utf8(&big).is_ok(), "rendered value is not UTF-8");
     big
 }
@@ -114,8 +114,8 @@ fuzz_target!(|data: &[u8]| {
         for _ in 0..n {
             let text = rendered(sizes.next().unwrap(), true, |b| engine.write_challenge(&ch, i, b));
             assert!(text.len() <= 1024, "challenge of {} bytes (the C header promises 1024 suffice)", text.len());
-            let a =
-                parse(&text).unwrap_or_else(|e| panic!("challenge does not parse ({e}): {:?}", text.escape_ascii()));
+            let a = parse(&text)
+                .unwrap_or_else(|e| panic!("challenge does not parse ({e}): {:?}", text.escape_ascii().to_string()));
             assert!(a.is_scheme(s.name()), "challenge {i} is {:?}, expected {s:?}", a.scheme());
             assert_eq!(param(&a, "realm").unwrap(), realm.as_bytes(), "realm round trip");
             match s {
@@ -207,15 +207,20 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(rspauth.as_str(), client.response());
             let text = rendered(sizes.next().unwrap(), false, |b| engine.write_authentication_info(&info, b));
             let as_params = [b"Digest ", &text[..]].concat();
-            let p = parse(&as_params)
-                .unwrap_or_else(|e| panic!("Authentication-Info does not parse ({e}): {:?}", text.escape_ascii()));
+            let p = parse(&as_params).unwrap_or_else(|e| {
+                panic!("Authentication-Info does not parse ({e}): {:?}", text.escape_ascii().to_string())
+            });
             assert_eq!(param(&p, "cnonce").unwrap(), cnonce);
             assert_eq!(param(&p, "nc").unwrap(), b"00000001");
             assert_eq!(param(&p, "qop").unwrap(), b"auth");
         }
         Verdict::Malformed(e) => assert!(!cnonce_ok, "honest header under realm {realm:?} malformed: {e}"),
         Verdict::Challenge(c) => {
-            panic!("honest header under realm {realm:?} challenged: {:?} {:?}", c.reason, header.escape_ascii())
+            panic!(
+                "honest header under realm {realm:?} challenged: {:?} {:?}",
+                c.reason,
+                header.escape_ascii().to_string()
+            )
         }
     }
 });

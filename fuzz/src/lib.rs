@@ -552,3 +552,27 @@ pub fn has_ctl(b: &[u8]) -> bool {
 pub fn has_ctl_but_htab(b: &[u8]) -> bool {
     b.iter().any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f)
 }
+
+/// The issue time of `nonce` when it is authentic under `key` for `realm` and `opaque`: an
+/// independent check of the layout documented in `core/src/nonce.rs`:
+/// `base64url(issued:u64be || salt:[u8; 8] || tag:[u8; 16])`, `tag = HMAC-SHA256(key,
+/// "authgate nonce v1" || issued || salt || len(realm):u32be || realm || opaque)[..16]`.
+pub fn nonce_issued(nonce: &[u8], key: &[u8; 32], realm: &str, opaque: &str) -> Option<u64> {
+    use base64::Engine as _;
+    use hmac::{KeyInit, Mac};
+    if nonce.len() != 43 {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(nonce).ok()?;
+    if raw.len() != 32 {
+        return None;
+    }
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).ok()?;
+    mac.update(b"authgate nonce v1");
+    mac.update(&raw[..16]);
+    mac.update(&(realm.len() as u32).to_be_bytes());
+    mac.update(realm.as_bytes());
+    mac.update(opaque.as_bytes());
+    let tag = mac.finalize().into_bytes();
+    (tag[..16] == raw[16..]).then(|| u64::from_be_bytes(raw[..8].try_into().unwrap()))
+}
