@@ -3,6 +3,12 @@
 //! Every function writes as much as fits and returns the full length; when the buffer was
 //! too small it returns [`BufferTooSmall`] with the size that would have fit, so the
 //! caller can retry with a bigger buffer. Quoted values are escaped (RFC 9110 §5.6.4).
+//!
+//! Control characters (CR, LF, NUL, …) have no representation in a quoted-string, so these
+//! functions expect values without them: through the [`Engine`](crate::Engine) that always
+//! holds (`Config` refuses such a realm or opaque, the parser such a cnonce). A caller that
+//! renders its own values directly must refuse control characters first, or a CR LF in a
+//! realm would split the response header.
 
 use crate::digest::{Algorithm, Qop};
 use crate::error::BufferTooSmall;
