@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use authgate::{Config, Context, Engine, ReplayTable, Request, Scheme, StaticUsers, Verdict};
+use authgate::{Authenticated, Config, Context, Engine, Reason, ReplayTable, Request, Scheme, StaticUsers, Verdict};
 use sha2::Digest as _;
 
 /// One case of `tests/vectors/authgate.vectors`.
@@ -232,4 +232,20 @@ pub fn challenges<S: authgate::CredentialStore, R: authgate::ReplayStore>(
 pub fn nonce_of(verdict: &Verdict) -> &'static str {
     let Verdict::Challenge(ch) = verdict else { panic!("expected a challenge, got {verdict:?}") };
     Box::leak(ch.nonce.expect("digest offered").as_str().to_string().into_boxed_str())
+}
+
+/// The verdict's authenticated user; panics (failing the test) on any other verdict.
+pub fn ok(v: &Verdict) -> &Authenticated {
+    match v {
+        Verdict::Authenticated(a) => a,
+        other => panic!("expected authenticated, got {other:?}"),
+    }
+}
+
+/// The challenge's reason and `stale`; panics (failing the test) on any other verdict.
+pub fn reason(v: &Verdict) -> (Reason, bool) {
+    match v {
+        Verdict::Challenge(c) => (c.reason, c.stale),
+        other => panic!("expected a challenge, got {other:?}"),
+    }
 }

@@ -8,20 +8,6 @@ use authgate_tests::*;
 
 const NOW: u64 = 1_700_000_000;
 
-fn ok(v: &Verdict) -> &Authenticated {
-    match v {
-        Verdict::Authenticated(a) => a,
-        other => panic!("expected authenticated, got {other:?}"),
-    }
-}
-
-fn reason(v: &Verdict) -> (Reason, bool) {
-    match v {
-        Verdict::Challenge(c) => (c.reason, c.stale),
-        other => panic!("expected a challenge, got {other:?}"),
-    }
-}
-
 #[test]
 fn no_credentials_get_every_challenge_in_order() {
     let engine = vector_engine();

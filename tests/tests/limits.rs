@@ -16,20 +16,6 @@ use authgate_tests::*;
 const NOW: u64 = 1_700_000_000;
 const TARGET: &str = "/dir/index.html";
 
-fn ok(v: &Verdict) -> &Authenticated {
-    match v {
-        Verdict::Authenticated(a) => a,
-        other => panic!("expected authenticated, got {other:?}"),
-    }
-}
-
-fn reason(v: &Verdict) -> (Reason, bool) {
-    match v {
-        Verdict::Challenge(c) => (c.reason, c.stale),
-        other => panic!("expected a challenge, got {other:?}"),
-    }
-}
-
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
