@@ -1,6 +1,7 @@
 //! Credential lookup through C callbacks.
 
 use std::ffi::{c_char, c_void};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use authgate_core::hash::HashOutput;
@@ -240,6 +241,8 @@ pub(crate) struct CallbackStore {
     /// The decoy for unknown users, modelled on the costliest credential the callback has
     /// returned, so a miss costs what a hit costs once the store's form has been seen.
     pub(crate) decoy: Mutex<Option<StoredCredential>>,
+    /// `cost_rank + 1` of `decoy` (0: none yet), read without the lock on every lookup.
+    pub(crate) decoy_rank: AtomicU64,
 }
 
 // SAFETY: the store only holds function pointers and opaque userdata that it passes back
@@ -288,9 +291,14 @@ impl CredentialStore for CallbackStore {
             )
         };
         if let Some(cred) = &out.cred {
-            let mut decoy = self.decoy.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if decoy.as_ref().is_none_or(|d| cost_rank(cred) > cost_rank(d)) {
-                *decoy = Some(cred.decoy_for());
+            // The lock is taken only when a costlier form shows up: once or twice per engine.
+            let rank = cost_rank(cred) + 1;
+            if rank > self.decoy_rank.load(Ordering::Relaxed) {
+                let mut decoy = self.decoy.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if rank > self.decoy_rank.load(Ordering::Relaxed) {
+                    *decoy = Some(cred.decoy_for());
+                    self.decoy_rank.store(rank, Ordering::Relaxed);
+                }
             }
         }
         out.cred
@@ -345,6 +353,7 @@ mod tests {
             bearer: None,
             bearer_userdata: core::ptr::null_mut(),
             decoy: Mutex::new(None),
+            decoy_rank: AtomicU64::new(0),
         }
     }
 
