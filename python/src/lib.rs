@@ -84,14 +84,11 @@ fn config_err(e: impl std::fmt::Display) -> PyErr {
 
 /// The bytes of a header value given as `bytes` or as a WSGI `str` (latin-1 decoded, as
 /// PEP 3333 delivers them); a `str` with characters above U+00FF is taken as UTF-8.
-/// Borrowed from the `bytes` object, or from an ASCII `str`'s own buffer (the common case,
-/// see `ascii_of`): no copy.
+/// Borrowed from the `bytes` object, or from the UTF-8 encoding of an ASCII `str` (the
+/// common case): no copy.
 fn value_bytes<'a, 'py>(obj: &'a Bound<'py, PyAny>) -> PyResult<Raw<'a, 'py>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(Raw::Borrowed(b.as_bytes()));
-    }
-    if let Some(b) = ascii_of(obj) {
-        return Ok(Raw::Borrowed(b));
     }
     let s = obj.cast::<PyString>().map_err(|_| PyTypeError::new_err("expected str or bytes"))?;
     let utf8 = s.encode_utf8()?;
