@@ -552,71 +552,10 @@ impl CallbackCheck {
             return Ok(if r.is(PyBool::new(py, true)) { user.into_any() } else { r });
         };
         let Some(value) = value else { return Ok(py.None().into_bound(py)) };
-        if let Some(bytes) = ascii_of(&value) {
-            // The common case, without copies: the str's own buffer is parsed and the token
-            // handed to the callback is a slice of the str (ASCII: byte offsets are
-            // character offsets).
-            return match token_parts(bytes, &self.scheme, lenient)? {
-                Some((_, Cow::Borrowed(t))) if !t.is_empty() => {
-                    let start = t.as_ptr() as usize - bytes.as_ptr() as usize;
-                    // SAFETY: a valid str, and indices within it.
-                    let token = unsafe {
-                        Bound::from_owned_ptr_or_err(
-                            py,
-                            pyo3::ffi::PyUnicode_Substring(value.as_ptr(), start as _, (start + t.len()) as _),
-                        )?
-                    };
-                    call_one(verify, &token)
-                }
-                Some((_, t)) if !t.is_empty() => verify.call1((&*t,)),
-                _ => Ok(py.None().into_bound(py)),
-            };
-        }
         match token_parts(&value_bytes(&value)?, &self.scheme, lenient)? {
             Some((_, token)) if !token.is_empty() => verify.call1((&*token,)),
             _ => Ok(py.None().into_bound(py)),
         }
-    }
-}
-
-unsafe extern "C" {
-    // Exported by every CPython 3 (in the stable ABI list from 3.10, with the same signature
-    // and behaviour in 3.9), so the abi3-py39 wheel may call it.
-    fn PyUnicode_AsUTF8AndSize(
-        unicode: *mut pyo3::ffi::PyObject,
-        size: *mut pyo3::ffi::Py_ssize_t,
-    ) -> *const std::ffi::c_char;
-}
-
-/// The bytes of an ASCII `str`, borrowed from the object: for an ASCII str CPython hands
-/// out its own buffer (no bytes object, no copy, unlike `PyUnicode_AsUTF8String`). `None`
-/// when `obj` is not exactly a str or not ASCII (then `value_bytes` decides).
-fn ascii_of<'a>(obj: &'a Bound<'_, PyAny>) -> Option<&'a [u8]> {
-    if !obj.is_exact_instance_of::<PyString>() {
-        return None;
-    }
-    let mut n: pyo3::ffi::Py_ssize_t = 0;
-    // SAFETY: a valid str; the buffer lives as long as the object, which `obj` holds.
-    let p = unsafe { PyUnicode_AsUTF8AndSize(obj.as_ptr(), &mut n) };
-    if p.is_null() {
-        // e.g. lone surrogates: value_bytes raises the same error.
-        drop(PyErr::take(obj.py()));
-        return None;
-    }
-    // SAFETY: CPython returns `n` valid bytes at `p`.
-    let b = unsafe { std::slice::from_raw_parts(p.cast::<u8>(), n as usize) };
-    b.is_ascii().then_some(b)
-}
-
-/// `f(arg)` through `PyObject_CallFunctionObjArgs`, which passes the argument on the C
-/// stack (vectorcall) instead of building a tuple; in the stable ABI since 3.2.
-fn call_one<'py>(f: &Bound<'py, PyAny>, arg: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    // SAFETY: valid objects; the variadic list is NULL-terminated.
-    unsafe {
-        Bound::from_owned_ptr_or_err(
-            f.py(),
-            pyo3::ffi::PyObject_CallFunctionObjArgs(f.as_ptr(), arg.as_ptr(), std::ptr::null_mut::<pyo3::ffi::PyObject>()),
-        )
     }
 }
 
