@@ -58,6 +58,11 @@ impl HashOutput {
         HashOutput { bytes: [0; MAX_HASH_LEN], len: len as u8 }
     }
 
+    /// A full-length value.
+    pub(crate) const fn from_bytes(bytes: [u8; MAX_HASH_LEN]) -> Self {
+        HashOutput { bytes, len: MAX_HASH_LEN as u8 }
+    }
+
     /// Wraps raw bytes; `None` when longer than [`MAX_HASH_LEN`].
     pub fn from_slice(bytes: &[u8]) -> Option<Self> {
         if bytes.len() > MAX_HASH_LEN {
