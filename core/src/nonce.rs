@@ -142,8 +142,8 @@ pub fn verify(
     lifetime: Lifetime,
 ) -> NonceStatus {
     // Lowercase only, as issued: one spelling per nonce.
-    let raw = match HashOutput::from_hex(nonce) {
-        Some(raw) if nonce.len() == NONCE_LEN && !nonce.iter().any(u8::is_ascii_uppercase) => raw,
+    let raw = match HashOutput::decode_hex(nonce, false) {
+        Some(raw) if nonce.len() == NONCE_LEN => raw,
         _ => return NonceStatus::Invalid,
     };
     let raw = raw.as_bytes();
