@@ -173,8 +173,8 @@ fn issue(m: &mut Model, e: &FuzzEngine, now: u64, salt: u8) {
         panic!("no credentials: {v:?}");
     };
     let text = n.as_str().to_string();
-    assert_eq!(text.len(), 43);
-    assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{text}");
+    assert_eq!(text.len(), 64);
+    assert!(text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{text}");
     assert!(matches!(e.verify_nonce(text.as_bytes(), now), NonceStatus::Valid { issued, .. } if issued == now));
     assert_eq!(m.authentic(text.as_bytes()), Some(now), "the independent nonce check disagrees");
     m.pool.push(Issued { text });
