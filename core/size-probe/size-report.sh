@@ -30,7 +30,7 @@ nm --size-sort -S -C "$elf" | awk '
   { size = hex($2); name = $4; for (i = 5; i <= NF; i++) name = name " " $i
     if (name ~ /^(authgate|<authgate|<&T as authgate|authgate_size_probe)/ || name ~ /authgate::/) g = "authgate (engine, parser, nonces, rendering)"
     else if (name ~ /(sha2|md5|hmac|digest|block_buffer)::/) g = "RustCrypto (SHA-256 compact; MD5 and HMAC when linked)"
-    else if (name ~ /base64::/) g = "base64"
+    else if (name ~ /base64ct::/) g = "base64ct (where not inlined)"
     else if (name ~ /(compiler_builtins|__aeabi|memcpy|memmove|memset|memclr)/) g = "compiler builtins (memcpy, division)"
     else if (name ~ /^(core::|<core::|<&)/) g = "core library (utf-8 checks, iterators)"
     else g = "cortex-m-rt and the rest"

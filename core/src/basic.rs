@@ -1,6 +1,6 @@
 //! Basic credentials (RFC 7617).
 
-use base64::Engine as _;
+use base64ct::Encoding as _;
 
 use crate::limits::{MAX_BASIC_DECODED, MAX_BASIC_TOKEN_LEN};
 use crate::{Authorization, ParseError};
@@ -50,10 +50,7 @@ impl<'b> BasicCredentials<'b> {
         if token.len() > MAX_BASIC_TOKEN_LEN {
             return Err(ParseError::ValueTooLong("basic"));
         }
-        let n = base64::engine::general_purpose::STANDARD
-            .decode_slice(token, &mut buf[..])
-            .map_err(|_| ParseError::InvalidBase64)?;
-        let decoded = &buf[..n];
+        let decoded = base64ct::Base64::decode(token, &mut buf[..]).map_err(|_| ParseError::InvalidBase64)?;
         // RFC 7617 §2: neither part may hold control characters.
         if decoded.iter().any(|&b| b < 0x20 || b == 0x7f) {
             return Err(ParseError::ControlCharacter);

@@ -630,7 +630,7 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
         }
     }
     fn nonce(&self, nonce: &Value<'_>, _opaque: Option<&Value<'_>>) -> NonceCheck {
-        // Our nonces are base64url: never escaped.
+        // Our nonces are lowercase hex: never escaped.
         self.engine.verify_nonce(nonce.as_unescaped().unwrap_or(b""), self.now).into()
     }
     fn user(&self, username: &str, userhash: bool, hash: HashAlgorithm) -> UserLookup {

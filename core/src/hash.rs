@@ -58,6 +58,11 @@ impl HashOutput {
         HashOutput { bytes: [0; MAX_HASH_LEN], len: len as u8 }
     }
 
+    /// A full-length value.
+    pub(crate) const fn from_bytes(bytes: [u8; MAX_HASH_LEN]) -> Self {
+        HashOutput { bytes, len: MAX_HASH_LEN as u8 }
+    }
+
     /// Wraps raw bytes; `None` when longer than [`MAX_HASH_LEN`].
     pub fn from_slice(bytes: &[u8]) -> Option<Self> {
         if bytes.len() > MAX_HASH_LEN {
@@ -70,14 +75,21 @@ impl HashOutput {
 
     /// Parses lower- or upper-case hex; `None` unless it is 1..=32 bytes of valid hex.
     pub fn from_hex(hex: &[u8]) -> Option<Self> {
+        Self::decode_hex(hex, true)
+    }
+
+    /// [`from_hex`](Self::from_hex), lower-case digits only when `upper` is false (one
+    /// spelling per value: how nonces are read).
+    pub(crate) fn decode_hex(hex: &[u8], upper: bool) -> Option<Self> {
         if hex.is_empty() || !hex.len().is_multiple_of(2) || hex.len() > 2 * MAX_HASH_LEN {
             return None;
         }
         let mut out = HashOutput { bytes: [0; MAX_HASH_LEN], len: (hex.len() / 2) as u8 };
         // No branch per digit: invalid ones are collected and refused at the end.
         let mut invalid = 0u8;
-        for (o, pair) in out.bytes.iter_mut().zip(hex.chunks_exact(2)) {
-            let (h, l) = (nibble(pair[0]), nibble(pair[1]));
+        let bytes = &mut out.bytes[..hex.len() / 2];
+        for (o, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
+            let (h, l) = (nibble(pair[0], upper), nibble(pair[1], upper));
             invalid |= (h | l) & 0xf0;
             *o = (h << 4) | (l & 15);
         }
@@ -144,11 +156,11 @@ fn encode_hex(bytes: &[u8], out: &mut [u8]) {
     }
 }
 
-/// A hex digit's value, or 0xff for anything else.
+/// A hex digit's value (`A`-`F` only when `upper`), or 0xff for anything else.
 #[inline]
-fn nibble(c: u8) -> u8 {
+fn nibble(c: u8, upper: bool) -> u8 {
     let digit = c.wrapping_sub(b'0');
-    let letter = (c | 0x20).wrapping_sub(b'a');
+    let letter = if upper { c | 0x20 } else { c }.wrapping_sub(b'a');
     if digit < 10 {
         digit
     } else if letter < 6 {
@@ -348,6 +360,31 @@ mod tests {
                 hex[pos] = c;
                 let expected = hex.iter().all(u8::is_ascii_hexdigit);
                 assert_eq!(HashOutput::from_hex(&hex).is_some(), expected, "{c:#x} at {pos}");
+            }
+        }
+    }
+
+    /// Every byte at every position of a full-length value, in both modes; the value
+    /// decoded when accepted.
+    #[test]
+    #[cfg_attr(miri, ignore)] // 32,768 decodes: minutes interpreted; Miri runs from_hex_refuses_exactly_the_non_hex_bytes.
+    fn decode_hex_checks_every_byte_at_every_position() {
+        let base: [u8; 2 * MAX_HASH_LEN] = core::array::from_fn(|i| HEX_DIGITS[(i * 7) % 16]);
+        for pos in 0..base.len() {
+            for c in 0..=255u8 {
+                let mut hex = base;
+                hex[pos] = c;
+                for upper in [false, true] {
+                    let ok = c.is_ascii_digit() || (b'a'..=b'f').contains(&c) || (upper && (b'A'..=b'F').contains(&c));
+                    let got = HashOutput::decode_hex(&hex, upper);
+                    assert_eq!(got.is_some(), ok, "{c:#x} at {pos}, upper {upper}");
+                    if let Some(got) = got {
+                        let expected: [u8; MAX_HASH_LEN] = core::array::from_fn(|i| {
+                            (hex_value(hex[2 * i]).unwrap() << 4) | hex_value(hex[2 * i + 1]).unwrap()
+                        });
+                        assert_eq!(got.as_bytes(), &expected[..]);
+                    }
+                }
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Stateless, keyed, expiring Digest nonces.
 //!
 //! ```text
-//! nonce = base64url( issued:u64be || salt:[u8; 8] || tag:[u8; 16] )        (43 characters)
+//! nonce = lowercase-hex( issued:u64be || salt:[u8; 8] || tag:[u8; 16] )     (64 characters)
 //! tag   = HMAC-SHA256(key, "authgate nonce v1" || issued || salt || len(realm) || realm || opaque)[..16]
 //! ```
 //!
@@ -11,17 +11,15 @@
 //! makes every nonce unique; the tag doubles as the nonce's identity in the replay store.
 //! Two keys are tried, so a key can be rotated without failing clients mid-session.
 
-use crate::hash::ct_eq_words;
-use base64::Engine as _;
+use crate::hash::{ct_eq_words, HashOutput};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// Length of an encoded nonce.
-pub const NONCE_LEN: usize = 43;
+pub const NONCE_LEN: usize = 2 * RAW_LEN;
 const RAW_LEN: usize = 32;
 const TAG_LEN: usize = 16;
 const DOMAIN: &[u8] = b"authgate nonce v1";
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// Server key for nonces: 32 bytes from a good entropy source, shared by every process
 /// that must accept the same nonces.
@@ -68,7 +66,8 @@ impl NonceKey {
 /// The identity of a nonce in a replay store: its authentication tag.
 pub type NonceId = [u8; TAG_LEN];
 
-/// An encoded nonce (base64url, no padding).
+/// An encoded nonce (lowercase hex: the code that hex-encodes Digest hashes serves it too,
+/// so no base64url codec is linked).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Nonce {
     text: [u8; NONCE_LEN],
@@ -83,8 +82,8 @@ impl Nonce {
         raw[8..16].copy_from_slice(&salt);
         raw[16..].copy_from_slice(&tag);
         let mut text = [0u8; NONCE_LEN];
-        // 32 bytes always encode to 43 characters.
-        let _ = B64.encode_slice(raw, &mut text);
+        let hex = HashOutput::from_bytes(raw).to_hex();
+        text.copy_from_slice(hex.as_bytes());
         Nonce { text }
     }
 
@@ -142,10 +141,12 @@ pub fn verify(
     now: u64,
     lifetime: Lifetime,
 ) -> NonceStatus {
-    let mut raw = [0u8; RAW_LEN + 3];
-    if nonce.len() != NONCE_LEN || B64.decode_slice(nonce, &mut raw) != Ok(RAW_LEN) {
-        return NonceStatus::Invalid;
-    }
+    // Lowercase only, as issued: one spelling per nonce.
+    let raw = match HashOutput::decode_hex(nonce, false) {
+        Some(raw) if nonce.len() == NONCE_LEN => raw,
+        _ => return NonceStatus::Invalid,
+    };
+    let raw = raw.as_bytes();
     let issued = u64::from_be_bytes(raw[..8].try_into().unwrap_or([0; 8]));
     let salt: [u8; 8] = raw[8..16].try_into().unwrap_or([0; 8]);
     let sent: [u8; TAG_LEN] = raw[16..RAW_LEN].try_into().unwrap_or([0; TAG_LEN]);

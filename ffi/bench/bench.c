@@ -44,7 +44,7 @@ struct setup {
   authgate_engine *engine;
   authgate_verdict *verdict;
   const char *alg;
-  char nonce[64];
+  char nonce[129]; /* up to MAX_NONCE_LEN (128) and the NUL */
   uint32_t nc;
 };
 

@@ -173,8 +173,8 @@ fn issue(m: &mut Model, e: &FuzzEngine, now: u64, salt: u8) {
         panic!("no credentials: {v:?}");
     };
     let text = n.as_str().to_string();
-    assert_eq!(text.len(), 43);
-    assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{text}");
+    assert_eq!(text.len(), 64);
+    assert!(text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{text}");
     assert!(matches!(e.verify_nonce(text.as_bytes(), now), NonceStatus::Valid { issued, .. } if issued == now));
     assert_eq!(m.authentic(text.as_bytes()), Some(now), "the independent nonce check disagrees");
     m.pool.push(Issued { text });
@@ -293,12 +293,13 @@ fn step(m: &mut Model, e: &mut FuzzEngine, r: &mut Reader<'_>) {
     } else if pick == n_pool {
         garbage.to_vec()
     } else if pick == n_pool + 1 {
-        // One character of an issued nonce changed to another base64url character.
-        const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        // One character of an issued nonce changed to another hex digit, or to its
+        // uppercase form (one spelling per nonce: refused too).
+        const HEX: &[u8] = b"0123456789abcdefABCDEF";
         let mut t = m.pool[0].text.clone().into_bytes();
         let at = nonce_sel as usize % t.len();
-        let idx = B64URL.iter().position(|&c| c == t[at]).unwrap();
-        t[at] = B64URL[(idx + 1 + (nonce_sel as usize >> 2) % 63) % 64];
+        let idx = HEX.iter().position(|&c| c == t[at]).unwrap();
+        t[at] = HEX[(idx + 1 + (nonce_sel as usize >> 2) % 21) % 22];
         t
     } else {
         // Well-formed, but from a key the engine never had.

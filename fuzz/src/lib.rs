@@ -555,17 +555,19 @@ pub fn has_ctl_but_htab(b: &[u8]) -> bool {
 
 /// The issue time of `nonce` when it is authentic under `key` for `realm` and `opaque`: an
 /// independent check of the layout documented in `core/src/nonce.rs`:
-/// `base64url(issued:u64be || salt:[u8; 8] || tag:[u8; 16])`, `tag = HMAC-SHA256(key,
+/// `lowercase-hex(issued:u64be || salt:[u8; 8] || tag:[u8; 16])`, `tag = HMAC-SHA256(key,
 /// "authgate nonce v1" || issued || salt || len(realm):u32be || realm || opaque)[..16]`.
 pub fn nonce_issued(nonce: &[u8], key: &[u8; 32], realm: &str, opaque: &str) -> Option<u64> {
-    use base64::Engine as _;
     use hmac::{KeyInit, Mac};
-    if nonce.len() != 43 {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    if nonce.len() != 64 {
         return None;
     }
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(nonce).ok()?;
-    if raw.len() != 32 {
-        return None;
+    let mut raw = [0u8; 32];
+    for (byte, pair) in raw.iter_mut().zip(nonce.chunks(2)) {
+        let hi = DIGITS.iter().position(|&d| d == pair[0])?;
+        let lo = DIGITS.iter().position(|&d| d == pair[1])?;
+        *byte = (hi * 16 + lo) as u8;
     }
     let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).ok()?;
     mac.update(b"authgate nonce v1");

@@ -23,7 +23,6 @@ use authgate::{
     Engine as CoreEngine, NonceKey, NonceStatus, ParseError, Purpose, Qop, QopSet, ReplayOutcome, ReplayStore,
     ReplayTable, Request, Scheme, StoredCredential, UserName, Verdict as CoreVerdict,
 };
-use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
@@ -39,8 +38,6 @@ create_exception!(
     "The Authorization value is malformed: answer 400. args = (message, code)."
 );
 create_exception!(_authgate, ConfigError, AuthgateError, "An invalid configuration value.");
-
-const B64URL: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 fn code_of(e: &ParseError) -> &'static str {
     match e {
@@ -163,7 +160,12 @@ fn unhex32(s: &[u8]) -> Option<[u8; 32]> {
     if s.len() != 64 {
         return None;
     }
-    let d = |c: u8| (c as char).to_digit(16).map(|v| v as u8);
+    // Lowercase only, as the core issues them: one spelling per nonce.
+    let d = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
     let mut out = [0u8; 32];
     for (o, p) in out.iter_mut().zip(s.chunks_exact(2)) {
         *o = (d(p[0])? << 4) | d(p[1])?;
@@ -718,7 +720,7 @@ fn compat_digest_challenge(
 // Nonces and replay stores
 // ---------------------------------------------------------------------------------------
 
-/// Issues a keyed, expiring nonce (core format: base64url, 43 characters).
+/// Issues a keyed, expiring nonce (core format: lowercase hex, 64 characters).
 #[pyfunction]
 #[pyo3(signature = (key, realm, opaque = "", now = None))]
 fn issue_nonce(key: &[u8], realm: &str, opaque: &str, now: Option<u64>) -> PyResult<String> {
@@ -1070,16 +1072,9 @@ impl DigestAuthenticator {
     /// A fresh keyed nonce bound to this realm and `opaque`, in hex (64 characters).
     #[pyo3(signature = (opaque, now = None))]
     fn new_nonce(&self, opaque: &str, now: Option<u64>) -> String {
-        let n = authgate::Nonce::issue(
-            &self.key,
-            self.realm.as_bytes(),
-            opaque.as_bytes(),
-            now.unwrap_or_else(now_secs),
-            salt(),
-        );
-        let mut raw = [0u8; 36];
-        let len = B64URL.decode_slice(n.as_str(), &mut raw).unwrap_or(0);
-        hex(&raw[..len])
+        authgate::Nonce::issue(&self.key, self.realm.as_bytes(), opaque.as_bytes(), now.unwrap_or_else(now_secs), salt())
+            .as_str()
+            .to_owned()
     }
 
     /// The `WWW-Authenticate` values, one per algorithm, in Flask-HTTPAuth's shape.
@@ -1407,8 +1402,8 @@ impl DigestAuthenticator {
                     nextnonce: None,
                 };
                 let mut s = render_with(|b| render::authentication_info(&ai, b));
-                // Our nonces travel in hex here (Flask-HTTPAuth's shape), so the core's
-                // base64url `nextnonce` is appended in that form.
+                // `nextnonce` is appended here: it is bound to this request's opaque, which
+                // Flask-HTTPAuth apps may generate themselves.
                 if let Some(n) = &nextnonce {
                     s.push_str(", nextnonce=\"");
                     s.push_str(n);
@@ -1496,8 +1491,9 @@ impl DigestContext for FlaskDigest<'_, '_> {
             let ok = self.keep(cb.call1((nonce_text.as_str(),)).and_then(|r| r.is_truthy()), false);
             return if ok { NonceCheck::Trusted } else { NonceCheck::Invalid };
         }
-        // Our keyed nonces, carried in hex: back to the core's form and verified there.
-        let Some(raw) = unhex32(&value_raw(nonce)) else {
+        // Our keyed nonces, verified by the core; the raw bytes key the cache of verified tags.
+        let text = value_raw(nonce);
+        let Some(raw) = unhex32(&text) else {
             return NonceCheck::Invalid;
         };
         let opaque = opaque.map(value_raw).unwrap_or_default();
@@ -1509,10 +1505,8 @@ impl DigestContext for FlaskDigest<'_, '_> {
             let expired = self.now.saturating_sub(issued) > l.max_age || issued.saturating_sub(self.now) > l.max_skew;
             return if expired { NonceCheck::Expired { issued, id } } else { NonceCheck::Valid { issued, id } };
         }
-        let mut b64 = [0u8; 43];
-        let _ = B64URL.encode_slice(raw, &mut b64);
         let status = nonce::verify(
-            &b64,
+            &text,
             &authn.key,
             authn.previous_key.as_ref(),
             authn.realm.as_bytes(),

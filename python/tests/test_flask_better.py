@@ -97,6 +97,18 @@ def test_forged_nonce_refused():
     assert c.get("/p", headers={"Authorization": digest_header(d, "john", "bye", "GET", "/p")}).status_code == 401
 
 
+def test_nonce_has_one_spelling():
+    """The upper-case hex of an issued nonce is refused, even with a right response for it,
+    both before and after the lower-case form was seen (its verified tag is cached)."""
+    c = app_with(digest_auth())
+    d = first_challenge(c)
+    assert re.fullmatch(r"[0-9a-f]{64}", d["nonce"])
+    upper = dict(d, nonce=d["nonce"].upper())
+    assert c.get("/p", headers={"Authorization": digest_header(upper, "john", "bye", "GET", "/p", nc=1)}).status_code == 401
+    assert c.get("/p", headers={"Authorization": digest_header(d, "john", "bye", "GET", "/p", nc=2)}).status_code == 200
+    assert c.get("/p", headers={"Authorization": digest_header(upper, "john", "bye", "GET", "/p", nc=3)}).status_code == 401
+
+
 @pytest.mark.parametrize("alg", ["SHA-256", "SHA-512-256", "SHA-256-sess", "MD5"])
 def test_strong_algorithms(alg):
     c = app_with(digest_auth(algorithm=alg, authentication_info=True))

@@ -64,7 +64,9 @@ def test_keys_and_compares():
 
 def test_nonces():
     n = authgate.issue_nonce(KEY, "realm", "op", now=1000)
-    assert len(n) == 43
+    assert len(n) == 64 and all(c in "0123456789abcdef" for c in n)
+    # One spelling per nonce: the upper-case form of an authentic nonce is not one.
+    assert authgate.verify_nonce(n.upper(), KEY, "realm", "op", now=1000)[0] == "invalid"
     st, issued, nid = authgate.verify_nonce(n, KEY, "realm", "op", now=1000)
     assert (st, issued, len(nid)) == ("valid", 1000, 16)
     assert authgate.verify_nonce(n, KEY, "realm", "op", now=1400)[0] == "expired"
