@@ -1072,9 +1072,15 @@ impl DigestAuthenticator {
     /// A fresh keyed nonce bound to this realm and `opaque`, in hex (64 characters).
     #[pyo3(signature = (opaque, now = None))]
     fn new_nonce(&self, opaque: &str, now: Option<u64>) -> String {
-        authgate::Nonce::issue(&self.key, self.realm.as_bytes(), opaque.as_bytes(), now.unwrap_or_else(now_secs), salt())
-            .as_str()
-            .to_owned()
+        authgate::Nonce::issue(
+            &self.key,
+            self.realm.as_bytes(),
+            opaque.as_bytes(),
+            now.unwrap_or_else(now_secs),
+            salt(),
+        )
+        .as_str()
+        .to_owned()
     }
 
     /// The `WWW-Authenticate` values, one per algorithm, in Flask-HTTPAuth's shape.
