@@ -58,11 +58,6 @@ impl HashOutput {
         HashOutput { bytes: [0; MAX_HASH_LEN], len: len as u8 }
     }
 
-    /// A full-length value.
-    pub(crate) const fn from_bytes(bytes: [u8; MAX_HASH_LEN]) -> Self {
-        HashOutput { bytes, len: MAX_HASH_LEN as u8 }
-    }
-
     /// Wraps raw bytes; `None` when longer than [`MAX_HASH_LEN`].
     pub fn from_slice(bytes: &[u8]) -> Option<Self> {
         if bytes.len() > MAX_HASH_LEN {
@@ -131,7 +126,7 @@ pub(crate) fn ct_eq_words<const N: usize>(a: &[u8; N], b: &[u8; N]) -> subtle::C
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Lower-case hex of `bytes` into the start of `out` (which holds at least twice as many).
-fn encode_hex(bytes: &[u8], out: &mut [u8]) {
+pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
     // On 64-bit hosts, four bytes at a time in one register; the table loop does the rest
     // (and everything on 32-bit targets, where it is the smaller code).
     #[cfg(target_pointer_width = "64")]

@@ -11,13 +11,14 @@
 //! makes every nonce unique; the tag doubles as the nonce's identity in the replay store.
 //! Two keys are tried, so a key can be rotated without failing clients mid-session.
 
-use crate::hash::{ct_eq_words, HashOutput};
+use crate::hash::{ct_eq_words, encode_hex, HashOutput};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 /// Length of an encoded nonce.
 pub const NONCE_LEN: usize = 2 * RAW_LEN;
-const RAW_LEN: usize = 32;
+/// Length of a decoded nonce (issue time, salt, tag).
+pub const RAW_LEN: usize = 32;
 const TAG_LEN: usize = 16;
 const DOMAIN: &[u8] = b"authgate nonce v1";
 
@@ -82,8 +83,7 @@ impl Nonce {
         raw[8..16].copy_from_slice(&salt);
         raw[16..].copy_from_slice(&tag);
         let mut text = [0u8; NONCE_LEN];
-        let hex = HashOutput::from_bytes(raw).to_hex();
-        text.copy_from_slice(hex.as_bytes());
+        encode_hex(&raw, &mut text);
         Nonce { text }
     }
 
@@ -130,6 +130,16 @@ pub struct Lifetime {
     pub max_skew: u64,
 }
 
+/// The bytes of a nonce's text (issue time, salt, tag), or `None` unless it is exactly
+/// [`NONCE_LEN`] lower-case hex digits: one spelling per nonce, as issued. Verifies nothing.
+pub fn decode(nonce: &[u8]) -> Option<[u8; RAW_LEN]> {
+    if nonce.len() != NONCE_LEN {
+        return None;
+    }
+    let decoded = HashOutput::decode_hex(nonce, false)?;
+    decoded.as_bytes().try_into().ok()
+}
+
 /// Checks `nonce` against the current and, if given, the previous key. Both tags are
 /// always computed and compared in constant time.
 pub fn verify(
@@ -141,12 +151,9 @@ pub fn verify(
     now: u64,
     lifetime: Lifetime,
 ) -> NonceStatus {
-    // Lowercase only, as issued: one spelling per nonce.
-    let raw = match HashOutput::decode_hex(nonce, false) {
-        Some(raw) if nonce.len() == NONCE_LEN => raw,
-        _ => return NonceStatus::Invalid,
+    let Some(raw) = decode(nonce) else {
+        return NonceStatus::Invalid;
     };
-    let raw = raw.as_bytes();
     let issued = u64::from_be_bytes(raw[..8].try_into().unwrap_or([0; 8]));
     let salt: [u8; 8] = raw[8..16].try_into().unwrap_or([0; 8]);
     let sent: [u8; TAG_LEN] = raw[16..RAW_LEN].try_into().unwrap_or([0; TAG_LEN]);
@@ -218,5 +225,16 @@ mod tests {
             verify(b"dcd98b7102dd2f0e8b11d0f600bfb0c093", &k1, None, b"realm", b"op", 1000, LIFE),
             NonceStatus::Invalid
         );
+        // One spelling: the upper-case form of an issued nonce decodes to nothing, so it is
+        // refused; so are other lengths.
+        let raw = decode(n).unwrap();
+        assert_eq!(raw[..8], 1000u64.to_be_bytes());
+        assert_eq!(raw[8..16], [7; 8]);
+        let mut upper = [0u8; NONCE_LEN];
+        upper.copy_from_slice(n);
+        upper.make_ascii_uppercase();
+        assert_eq!(decode(&upper), None);
+        assert_eq!(verify(&upper, &k1, None, b"realm", b"op", 1000, LIFE), NonceStatus::Invalid);
+        assert_eq!(decode(&n[..NONCE_LEN - 2]), None);
     }
 }

@@ -155,24 +155,6 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// 64 hex digits (either case) as 32 bytes.
-fn unhex32(s: &[u8]) -> Option<[u8; 32]> {
-    if s.len() != 64 {
-        return None;
-    }
-    // Lowercase only, as the core issues them: one spelling per nonce.
-    let d = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
-    let mut out = [0u8; 32];
-    for (o, p) in out.iter_mut().zip(s.chunks_exact(2)) {
-        *o = (d(p[0])? << 4) | d(p[1])?;
-    }
-    Some(out)
-}
-
 fn key32(obj: &[u8]) -> PyResult<[u8; 32]> {
     obj.try_into().map_err(|_| config_err("a nonce key is exactly 32 bytes (see derive_key)"))
 }
@@ -1499,7 +1481,7 @@ impl DigestContext for FlaskDigest<'_, '_> {
         }
         // Our keyed nonces, verified by the core; the raw bytes key the cache of verified tags.
         let text = value_raw(nonce);
-        let Some(raw) = unhex32(&text) else {
+        let Some(raw) = nonce::decode(&text) else {
             return NonceCheck::Invalid;
         };
         let opaque = opaque.map(value_raw).unwrap_or_default();
