@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 TEST_TARGETS :=
 SIZE_TARGETS :=
 
-.PHONY: all test size core-test core-embedded core-size toolchain bench
+.PHONY: all test size core-test core-embedded core-size core-size-inline toolchain bench
 
 all: test
 
@@ -40,6 +40,11 @@ core-embedded: toolchain
 ## Flash size of the core on thumbv6m at opt-level "s".
 core-size: toolchain
 	cd core/size-probe && ./size-report.sh
+
+## The same flash attributed to the authgate functions it was inlined from (needs llvm tools).
+core-size-inline: toolchain
+	@command -v llvm-addr2line >/dev/null || ls /usr/bin/llvm-addr2line-* >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq llvm; }
+	core/size-probe/inline-report.py
 
 size: core-size $(SIZE_TARGETS)
 
