@@ -8,9 +8,10 @@ instruction byte of every authgate-related symbol to the authgate function it wa
 from, using the DWARF inline chains (`llvm-addr2line -i`).
 
 Usage: core/size-probe/inline-report.py [N]   (top N rows per table, default 25)
-Needs: llvm-objdump and llvm-addr2line (any LLVM >= 14, `-14` suffixes are found too).
+Needs: llvm-objdump and llvm-addr2line (LLVM 14 or later; versioned `-N` names are found too).
 """
 import collections
+import glob
 import os
 import re
 import shutil
@@ -25,10 +26,17 @@ PLAIN = os.path.join(HERE, "target", "thumbv6m-none-eabi", "release", "authgate-
 
 
 def tool(name):
-    for candidate in (name, *(f"{name}-{v}" for v in range(20, 13, -1))):
-        if shutil.which(candidate):
-            return candidate
-    sys.exit(f"inline-report: {name} not found (apt-get install llvm)")
+    """`name`, else the newest versioned `name-N` on PATH (Debian installs llvm-addr2line-14)."""
+    if shutil.which(name):
+        return name
+    versioned = [
+        os.path.basename(p)
+        for d in os.environ.get("PATH", "").split(os.pathsep)
+        for p in glob.glob(os.path.join(d, f"{name}-[0-9]*"))
+    ]
+    if not versioned:
+        sys.exit(f"inline-report: {name} not found (apt-get install llvm)")
+    return max(versioned, key=lambda n: int(re.sub(r"\D", "", n.rsplit("-", 1)[1]) or 0))
 
 
 def text_sizes(elf):
