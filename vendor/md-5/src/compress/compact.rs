@@ -13,10 +13,6 @@ use crate::consts::RC;
 const SHIFTS: [u8; 16] = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 
 fn compress_block(state: &mut [u32; 4], input: &[u8; 64]) {
-    let mut data = [0u32; 16];
-    for (o, chunk) in data.iter_mut().zip(input.chunks_exact(4)) {
-        *o = u32::from_le_bytes(chunk.try_into().unwrap());
-    }
     let [mut a, mut b, mut c, mut d] = *state;
     for (i, &rc) in RC.iter().enumerate() {
         let round = i >> 4;
@@ -27,10 +23,13 @@ fn compress_block(state: &mut [u32; 4], input: &[u8; 64]) {
             2 => (b ^ c ^ d, 3 * i + 5),
             _ => (c ^ (b | !d), 7 * i),
         };
+        // Read from the block in place: no 64-byte copy of the message words on the stack.
+        let k = (m & 15) * 4;
+        let word = u32::from_le_bytes([input[k], input[k + 1], input[k + 2], input[k + 3]]);
         let s = u32::from(SHIFTS[(round << 2) | (i & 3)]);
         let t = f
             .wrapping_add(a)
-            .wrapping_add(data[m & 15])
+            .wrapping_add(word)
             .wrapping_add(rc)
             .rotate_left(s)
             .wrapping_add(b);
