@@ -40,6 +40,8 @@ pub const MAX_HASH_LEN: usize = 32;
 
 /// A finished hash value (16 or 32 bytes).
 #[derive(Clone, Copy, PartialEq, Eq)]
+// Word-aligned: moving one is word loads and stores instead of byte ones on Cortex-M0+.
+#[repr(align(4))]
 pub struct HashOutput {
     bytes: [u8; MAX_HASH_LEN],
     len: u8,
@@ -176,6 +178,8 @@ pub(crate) fn hex_value(c: u8) -> Option<u8> {
 
 /// Lower-case hex text of a [`HashOutput`], without allocation.
 #[derive(Clone, Copy, PartialEq, Eq)]
+// Word-aligned: moving one is word loads and stores instead of byte ones on Cortex-M0+.
+#[repr(align(4))]
 pub struct Hex {
     buf: [u8; 2 * MAX_HASH_LEN],
     len: u8,
