@@ -100,7 +100,7 @@ impl StoredCredential {
             // so neither where they differ nor the stored length shows.
             StoredCredential::Plaintext(stored) => {
                 let mut presented = PaddedSecret::new();
-                for_each_utf8_chunk(password, charset, |c| presented.push(c));
+                for_each_utf8_chunk(password, charset, &mut |c| presented.push(c));
                 let mut expected = PaddedSecret::new();
                 expected.push(stored);
                 presented.ct_eq(&expected)
@@ -156,7 +156,7 @@ impl PaddedSecret {
 /// Feeds a Basic password as UTF-8 (transcoding Latin-1); one copy for every credential kind.
 #[inline(never)]
 fn feed_utf8(h: &mut Hasher, password: &[u8], charset: Charset) {
-    for_each_utf8_chunk(password, charset, |c| h.update(c));
+    for_each_utf8_chunk(password, charset, &mut |c| h.update(c));
 }
 
 #[cfg(feature = "pbkdf2")]
