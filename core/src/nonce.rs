@@ -184,9 +184,9 @@ pub fn verify(
         return NonceStatus::Invalid;
     }
     let id = sent;
-    let too_old = now.saturating_sub(issued) > lifetime.max_age;
-    let from_future = issued.saturating_sub(now) > lifetime.max_skew;
-    if too_old || from_future {
+    // Too old, or from too far in the future (one u64 comparison and subtraction each way).
+    let expired = if issued <= now { now - issued > lifetime.max_age } else { issued - now > lifetime.max_skew };
+    if expired {
         NonceStatus::Expired { issued, id }
     } else {
         NonceStatus::Valid { issued, id }
@@ -218,6 +218,28 @@ mod tests {
                 let full = mac.finalize().into_bytes();
                 assert_eq!(NonceKey::new(&key).tag(77, &[k; 8], realm, opaque)[..], full[..TAG_LEN]);
             }
+        }
+    }
+
+    /// The lifetime's edges, both ways, and clocks at the ends of the u64 range.
+    #[test]
+    fn lifetime_edges() {
+        let k = NonceKey::new(&[3; 32]);
+        for issued in [0, 1000, u64::MAX - 400, u64::MAX] {
+            let n = Nonce::issue(&k, b"r", b"", issued, [1; 8]);
+            let n = n.as_str().as_bytes();
+            let status = |now| verify(n, &k, None, b"r", b"", now, LIFE);
+            let valid = |now| matches!(status(now), NonceStatus::Valid { .. });
+            let expired = |now| matches!(status(now), NonceStatus::Expired { .. });
+            assert!(valid(issued));
+            if let Some(now) = issued.checked_add(LIFE.max_age) {
+                assert!(valid(now) && (now == u64::MAX || expired(now + 1)), "issued {issued}");
+            }
+            if let Some(now) = issued.checked_sub(LIFE.max_skew) {
+                assert!(valid(now) && (now == 0 || expired(now - 1)), "issued {issued}");
+            }
+            assert!(issued == 0 || expired(0) || issued <= LIFE.max_skew);
+            assert!(u64::MAX - issued <= LIFE.max_age || expired(u64::MAX));
         }
     }
 
