@@ -578,8 +578,12 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
                     }
                     i -= self.config.algorithms.len();
                 }
-                Scheme::Basic if i == 0 => return render::basic_challenge(&self.config.realm, buf),
-                Scheme::Bearer if i == 0 => {
+                // A scheme compiled out is never in an engine's config (Engine::new refuses it):
+                // its renderer need not be linked.
+                Scheme::Basic if cfg!(feature = "basic") && i == 0 => {
+                    return render::basic_challenge(&self.config.realm, buf)
+                }
+                Scheme::Bearer if cfg!(feature = "bearer") && i == 0 => {
                     let error = (ch.reason == Reason::InvalidToken).then_some(BearerError::InvalidToken);
                     return render::bearer_challenge(&self.config.realm, error, None, buf);
                 }
