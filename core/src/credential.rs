@@ -112,7 +112,7 @@ impl StoredCredential {
                     h.update(realm);
                     h.update(b":");
                     feed_utf8(&mut h, password, charset);
-                    h.finalize().as_bytes().ct_eq(digest.as_bytes())
+                    Choice::from(u8::from(h.finalize().ct_eq(digest)))
                 }
                 None => Choice::from(0),
             },
@@ -149,7 +149,7 @@ impl PaddedSecret {
     }
 
     fn ct_eq(&self, other: &PaddedSecret) -> Choice {
-        self.bytes.ct_eq(&other.bytes) & (self.len as u64).ct_eq(&(other.len as u64))
+        crate::hash::ct_eq_words(&self.bytes, &other.bytes) & (self.len as u64).ct_eq(&(other.len as u64))
     }
 }
 
