@@ -130,6 +130,8 @@ pub(crate) fn ct_eq_words<const N: usize>(a: &[u8; N], b: &[u8; N]) -> subtle::C
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Lower-case hex of `bytes` into the start of `out` (which holds at least twice as many).
+// One copy on 32-bit targets: it was also inlined into Nonce::issue.
+#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
     // On 64-bit hosts, four bytes at a time in one register; the table loop does the rest
     // (and everything on 32-bit targets, where it is the smaller code).
