@@ -105,17 +105,17 @@ impl StoredCredential {
                 expected.push(stored);
                 presented.ct_eq(&expected)
             }
-            StoredCredential::Ha1 { algorithm, digest } => match Hasher::new(*algorithm) {
-                Some(mut h) => {
-                    h.update(username);
-                    h.update(b":");
-                    h.update(realm);
-                    h.update(b":");
-                    feed_utf8(&mut h, password, charset);
-                    Choice::from(u8::from(h.finalize().ct_eq(digest)))
-                }
-                None => Choice::from(0),
-            },
+            // The hasher is built in place (Hasher::start), not moved out of an Option.
+            StoredCredential::Ha1 { algorithm, digest } if algorithm.is_enabled() => {
+                let mut h = Hasher::start(*algorithm);
+                h.update(username);
+                h.update(b":");
+                h.update(realm);
+                h.update(b":");
+                feed_utf8(&mut h, password, charset);
+                Choice::from(u8::from(h.finalize().ct_eq(digest)))
+            }
+            StoredCredential::Ha1 { .. } => Choice::from(0),
             StoredCredential::Pbkdf2Sha256 { iterations, salt, hash } => {
                 let derived = pbkdf2_utf8(password, charset, salt, *iterations);
                 match derived {
