@@ -107,6 +107,8 @@ impl HashOutput {
     }
 
     /// Lower-case hex, as Digest transmits hash values.
+    // One copy on 32-bit targets (LTO also inlined one into the Authentication-Info renderer).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub fn to_hex(&self) -> Hex {
         let mut hex = Hex { buf: [0; 2 * MAX_HASH_LEN], len: 2 * self.len };
         encode_hex(self.as_bytes(), &mut hex.buf);
