@@ -458,15 +458,24 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
 
     /// Authenticates one request.
     pub fn check(&self, req: &Request<'_>, ctx: Context) -> Verdict {
-        let Some(header) = req.authorization else {
-            return Verdict::Challenge(self.challenge(Reason::NoCredentials, false, ctx));
+        // One exit per verdict kind: a single (inlined) challenge, not one per early return.
+        let outcome = match req.authorization {
+            None => Err(Failure::Challenge(Reason::NoCredentials, false)),
+            Some(header) => self.check_header(header, req, ctx),
         };
-        let mut auth = Authorization::empty();
-        if let Err(e) = parse::parse_into(header, &mut auth) {
-            return Verdict::Malformed(e);
+        match outcome {
+            Ok(a) => Verdict::Authenticated(a),
+            Err(Failure::Malformed(e)) => Verdict::Malformed(e),
+            Err(Failure::Challenge(reason, stale)) => Verdict::Challenge(self.challenge(reason, stale, ctx)),
         }
+    }
+
+    /// [`check`](Self::check) for a request with an `Authorization` field.
+    fn check_header(&self, header: &[u8], req: &Request<'_>, ctx: Context) -> Result<Authenticated, Failure> {
+        let mut auth = Authorization::empty();
+        parse::parse_into(header, &mut auth)?;
         let offered = |s: Scheme| auth.is_scheme(s.name()) && self.config.schemes.contains(&s);
-        let outcome = if offered(Scheme::Digest) {
+        if offered(Scheme::Digest) {
             self.check_digest(&auth, req, ctx)
         } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
             self.check_basic(&auth)
@@ -474,11 +483,6 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             self.check_bearer(&auth)
         } else {
             Err(Failure::Challenge(Reason::UnsupportedScheme, false))
-        };
-        match outcome {
-            Ok(a) => Verdict::Authenticated(a),
-            Err(Failure::Malformed(e)) => Verdict::Malformed(e),
-            Err(Failure::Challenge(reason, stale)) => Verdict::Challenge(self.challenge(reason, stale, ctx)),
         }
     }
 
