@@ -95,34 +95,31 @@ fn decode_base64<'b>(token: &[u8], buf: &'b mut BasicBuffer) -> Option<&'b [u8]>
     if !token.len().is_multiple_of(4) || token.len() / 4 * 3 > buf.len() {
         return None;
     }
-    let mut blocks = token.chunks_exact(4);
-    let Some(last) = blocks.next_back() else {
+    let Some(last) = token.last_chunk::<4>() else {
         return Some(&buf[..0]);
     };
-    let mut invalid = 0u8;
-    let mut decode_block = |chars: [u8; 4], out: &mut [u8]| {
-        let mut block = chars;
-        match base64ct::Base64Unpadded::decode_in_place(&mut block) {
-            Ok(d) => out.copy_from_slice(&d[..3]),
-            Err(_) => invalid = 1,
-        }
-    };
-    let start = token.len() / 4 * 3 - 3;
-    for (chars, out) in (&mut blocks).zip(buf.chunks_exact_mut(3)) {
-        decode_block([chars[0], chars[1], chars[2], chars[3]], out);
-    }
     // The last block: `xyz=` or `xy==` (as base64ct's rule has it, `=` counts only at the
     // end). The padding is decoded as `A` (zero bits); any other `=` stays invalid.
     let pad_last = 0u8.wrapping_sub(u8::from(last[3] == PAD));
     let pad_both = pad_last & 0u8.wrapping_sub(u8::from(last[2] == PAD));
-    let chars =
-        [last[0], last[1], (last[2] & !pad_both) | (b'A' & pad_both), (last[3] & !pad_last) | (b'A' & pad_last)];
-    // (Left as it was when the block is invalid: then `dropped` does not matter.)
-    let tail = &mut buf[start..start + 3];
-    decode_block(chars, tail);
+    let start = token.len() / 4 * 3 - 3;
+    let mut invalid = 0u8;
+    for (i, (chars, out)) in token.chunks_exact(4).zip(buf.chunks_exact_mut(3)).enumerate() {
+        let mut block = [chars[0], chars[1], chars[2], chars[3]];
+        // Only the last block's padding is decoded as `A` (the block index is public).
+        if 3 * i == start {
+            block[2] = (block[2] & !pad_both) | (b'A' & pad_both);
+            block[3] = (block[3] & !pad_last) | (b'A' & pad_last);
+        }
+        match base64ct::Base64Unpadded::decode_in_place(&mut block) {
+            Ok(d) => out.copy_from_slice(&d[..3]),
+            Err(_) => invalid = 1,
+        }
+    }
     // Canonical: the bits the padding drops are zero (the third byte of `xyz=`, the second
-    // of `xy==`; the third of `xy==` is zero by construction).
-    let dropped = (tail[2] & pad_last) | (tail[1] & pad_both);
+    // of `xy==`; the third of `xy==` is zero by construction). When the block is invalid,
+    // these bytes are left as they were and do not matter.
+    let dropped = (buf[start + 2] & pad_last) | (buf[start + 1] & pad_both);
     let len = start + 3 - usize::from(pad_last & 1) - usize::from(pad_both & 1);
     ((invalid | dropped) == 0).then_some(&buf[..len])
 }
