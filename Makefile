@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 TEST_TARGETS :=
 SIZE_TARGETS :=
 
-.PHONY: all test size core-test core-embedded core-size core-size-inline toolchain bench
+.PHONY: all test size core-test md5-vendor-test core-embedded core-size core-size-inline toolchain bench
 
 all: test
 
@@ -24,11 +24,19 @@ core-test: toolchain
 	$(CARGO) test $(CORE_CRATES) --all-targets
 	$(CARGO) test -p authgate --doc
 	$(CARGO) test -p authgate --lib --no-default-features --features md5,basic
+	$(MAKE) md5-vendor-test
 	$(CARGO) build -p authgate --no-default-features
 	$(CARGO) clippy $(CORE_CRATES) --all-targets -- -D warnings
 	$(CARGO) fmt --all --check
 	cd firmware-example && $(CARGO) fmt --all --check
 	$(MAKE) core-embedded
+
+## vendor/md-5 (md-5 0.11.0 + a compact backend): its tests with the default (unrolled) code,
+## where the unit tests compare the compact loop with the unrolled one, then all of them again
+## with `md5_backend="compact"` selected (own target dir: RUSTFLAGS would rebuild the rest).
+md5-vendor-test:
+	$(CARGO) test -p md-5
+	RUSTFLAGS='--cfg md5_backend="compact"' $(CARGO) test -p md-5 --target-dir $(or $(CARGO_TARGET_DIR),target)/md5-compact
 
 ## The core for microcontrollers, and proof that no allocator is linked.
 core-embedded: toolchain

@@ -2,7 +2,7 @@
 """Where the size probe's flash goes, down to inlined functions.
 
 `size-report.sh` groups symbols; but with LTO most of the engine is inlined into the probe's
-`main`, one symbol of ~7 KiB. This builds the same image with line tables (`debug = true`
+`main`, one symbol of ~6.5 KiB. This builds the same image with line tables (`debug = true`
 changes no code: the section sizes are checked to be equal), then attributes every
 instruction byte of every authgate-related symbol to the authgate function it was inlined
 from, using the DWARF inline chains (`llvm-addr2line -i`).

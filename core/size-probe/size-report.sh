@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Flash and RAM authgate adds to a thumbv6m image at opt-level "s" (Basic + Digest MD5/SHA-256 + nonces).
-# .cargo/config.toml selects sha2's compact SHA-256 code.
+# .cargo/config.toml selects the compact SHA-256 (sha2) and MD5 (vendor/md-5) code.
 set -euo pipefail
 cd "$(dirname "$0")"
 elf=target/thumbv6m-none-eabi/release/authgate-size-probe
@@ -29,9 +29,9 @@ nm --size-sort -S -C "$elf" | awk '
   function hex(s,  n, i) { n = 0; for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", tolower(substr(s, i, 1))) - 1; return n }
   { size = hex($2); name = $4; for (i = 5; i <= NF; i++) name = name " " $i
     if (name ~ /^(authgate|<authgate|<&T as authgate|authgate_size_probe)/ || name ~ /authgate::/) g = "authgate (engine, parser, nonces, rendering)"
-    else if (name ~ /(sha2|md5|hmac|digest|block_buffer)::/) g = "RustCrypto (SHA-256 compact; MD5 and HMAC when linked)"
+    else if (name ~ /(sha2|md5|hmac|digest|block_buffer)::/) g = "RustCrypto (SHA-256 and MD5, compact loops)"
     else if (name ~ /base64ct::/) g = "base64ct (where not inlined)"
-    else if (name ~ /(compiler_builtins|__aeabi|memcpy|memmove|memset|memclr)/) g = "compiler builtins (memcpy, division)"
+    else if (name ~ /(compiler_builtins|__aeabi|memcpy|memmove|memset|memclr)/) g = "compiler builtins (memcpy, memset)"
     else if (name ~ /^(core::|<core::|<&)/) g = "core library (utf-8 checks, iterators)"
     else g = "cortex-m-rt and the rest"
     sum[g] += size }

@@ -100,22 +100,22 @@ impl StoredCredential {
             // so neither where they differ nor the stored length shows.
             StoredCredential::Plaintext(stored) => {
                 let mut presented = PaddedSecret::new();
-                for_each_utf8_chunk(password, charset, |c| presented.push(c));
+                for_each_utf8_chunk(password, charset, &mut |c| presented.push(c));
                 let mut expected = PaddedSecret::new();
                 expected.push(stored);
                 presented.ct_eq(&expected)
             }
-            StoredCredential::Ha1 { algorithm, digest } => match Hasher::new(*algorithm) {
-                Some(mut h) => {
-                    h.update(username);
-                    h.update(b":");
-                    h.update(realm);
-                    h.update(b":");
-                    feed_utf8(&mut h, password, charset);
-                    h.finalize().as_bytes().ct_eq(digest.as_bytes())
-                }
-                None => Choice::from(0),
-            },
+            // The hasher is built in place (Hasher::start), not moved out of an Option.
+            StoredCredential::Ha1 { algorithm, digest } if algorithm.is_enabled() => {
+                let mut h = Hasher::start(*algorithm);
+                h.update(username);
+                h.update(b":");
+                h.update(realm);
+                h.update(b":");
+                feed_utf8(&mut h, password, charset);
+                Choice::from(u8::from(h.finalize().ct_eq(digest)))
+            }
+            StoredCredential::Ha1 { .. } => Choice::from(0),
             StoredCredential::Pbkdf2Sha256 { iterations, salt, hash } => {
                 let derived = pbkdf2_utf8(password, charset, salt, *iterations);
                 match derived {
@@ -149,14 +149,14 @@ impl PaddedSecret {
     }
 
     fn ct_eq(&self, other: &PaddedSecret) -> Choice {
-        self.bytes.ct_eq(&other.bytes) & (self.len as u64).ct_eq(&(other.len as u64))
+        crate::hash::ct_eq_words(&self.bytes, &other.bytes) & (self.len as u64).ct_eq(&(other.len as u64))
     }
 }
 
 /// Feeds a Basic password as UTF-8 (transcoding Latin-1); one copy for every credential kind.
 #[inline(never)]
 fn feed_utf8(h: &mut Hasher, password: &[u8], charset: Charset) {
-    for_each_utf8_chunk(password, charset, |c| h.update(c));
+    for_each_utf8_chunk(password, charset, &mut |c| h.update(c));
 }
 
 #[cfg(feature = "pbkdf2")]

@@ -563,7 +563,11 @@ pub(crate) fn session_ha1(alg: Algorithm, ha1: &HashOutput, c: &DigestCredential
     if !alg.is_session() {
         return Some(*ha1);
     }
-    let mut h = Hasher::new(alg.hash())?;
+    // Built in place (Hasher::start), not moved out of an Option.
+    if !alg.hash().is_enabled() {
+        return None;
+    }
+    let mut h = Hasher::start(alg.hash());
     h.update_hex_colon(ha1);
     feed_colon(&mut h, &c.nonce);
     feed(&mut h, c.cnonce.as_ref()?);

@@ -40,6 +40,8 @@ pub const MAX_HASH_LEN: usize = 32;
 
 /// A finished hash value (16 or 32 bytes).
 #[derive(Clone, Copy, PartialEq, Eq)]
+// Word-aligned: moving one is word loads and stores instead of byte ones on Cortex-M0+.
+#[repr(align(4))]
 pub struct HashOutput {
     bytes: [u8; MAX_HASH_LEN],
     len: u8,
@@ -99,10 +101,14 @@ impl HashOutput {
 
     /// The raw bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len as usize]
+        // `len` never exceeds the buffer; `min` says so to the compiler, so no panic path is
+        // inlined into every caller.
+        &self.bytes[..usize::from(self.len).min(MAX_HASH_LEN)]
     }
 
     /// Lower-case hex, as Digest transmits hash values.
+    // One copy on 32-bit targets (LTO also inlined one into the Authentication-Info renderer).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub fn to_hex(&self) -> Hex {
         let mut hex = Hex { buf: [0; 2 * MAX_HASH_LEN], len: 2 * self.len };
         encode_hex(self.as_bytes(), &mut hex.buf);
@@ -126,6 +132,8 @@ pub(crate) fn ct_eq_words<const N: usize>(a: &[u8; N], b: &[u8; N]) -> subtle::C
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Lower-case hex of `bytes` into the start of `out` (which holds at least twice as many).
+// One copy on 32-bit targets: it was also inlined into Nonce::issue.
+#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
     // On 64-bit hosts, four bytes at a time in one register; the table loop does the rest
     // (and everything on 32-bit targets, where it is the smaller code).
@@ -176,6 +184,8 @@ pub(crate) fn hex_value(c: u8) -> Option<u8> {
 
 /// Lower-case hex text of a [`HashOutput`], without allocation.
 #[derive(Clone, Copy, PartialEq, Eq)]
+// Word-aligned: moving one is word loads and stores instead of byte ones on Cortex-M0+.
+#[repr(align(4))]
 pub struct Hex {
     buf: [u8; 2 * MAX_HASH_LEN],
     len: u8,
@@ -189,7 +199,7 @@ impl Hex {
     }
     /// The hex digits as bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len as usize]
+        &self.buf[..usize::from(self.len).min(2 * MAX_HASH_LEN)]
     }
 }
 
@@ -243,6 +253,18 @@ impl Hasher {
     /// SHA-256 whatever the features: for comparing secrets through digests.
     pub(crate) fn sha256() -> Self {
         Hasher::Sha256(sha2::Sha256::new())
+    }
+
+    /// A SHA-256 state that has absorbed `data` (the keyed HMAC states of nonces), fed
+    /// through [`update`](Self::update) so that no other copy of SHA-256's buffering is linked.
+    pub(crate) fn sha256_of(data: &[u8]) -> sha2::Sha256 {
+        let mut h = Hasher::sha256();
+        h.update(data);
+        match h {
+            Hasher::Sha256(state) => state,
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("Hasher::sha256 is SHA-256"),
+        }
     }
 
     /// Feeds bytes.
@@ -301,14 +323,27 @@ impl Hasher {
     /// the hasher fresh, ready for the next value of the same family.
     #[inline(never)]
     pub(crate) fn finish(&mut self) -> HashOutput {
-        match self {
+        // Written straight into the value's bytes: no output array to copy from.
+        let mut out = HashOutput::zeroed(0);
+        out.len = match self {
             #[cfg(feature = "md5")]
-            Hasher::Md5(h) => HashOutput::from_slice(&h.finalize_reset()),
-            Hasher::Sha256(h) => HashOutput::from_slice(&h.finalize_reset()),
+            Hasher::Md5(h) => {
+                if let Some(bytes) = out.bytes.first_chunk_mut::<16>() {
+                    h.finalize_into_reset(bytes.into());
+                }
+                16
+            }
+            Hasher::Sha256(h) => {
+                h.finalize_into_reset((&mut out.bytes).into());
+                32
+            }
             #[cfg(feature = "sha512-256")]
-            Hasher::Sha512_256(h) => HashOutput::from_slice(&h.finalize_reset()),
-        }
-        .unwrap_or(HashOutput::zeroed(0))
+            Hasher::Sha512_256(h) => {
+                h.finalize_into_reset((&mut out.bytes).into());
+                32
+            }
+        };
+        out
     }
 }
 
