@@ -45,12 +45,9 @@ impl NonceKey {
         // K xor ipad, then K xor opad, K zero-padded to SHA-256's 64-byte block.
         const IPAD: u8 = 0x36;
         const OPAD: u8 = 0x5c;
-        // Zeroed, not filled with IPAD: filling links a memset routine (160 B on thumbv6m)
-        // that nothing else needs.
-        let mut block = [0u8; 64];
-        block[..32].copy_from_slice(key);
-        for b in &mut block {
-            *b ^= IPAD;
+        let mut block = [IPAD; 64];
+        for (b, k) in block.iter_mut().zip(key) {
+            *b ^= k;
         }
         let inner = Hasher::sha256_of(&block);
         for b in &mut block {
