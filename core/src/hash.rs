@@ -255,18 +255,6 @@ impl Hasher {
         Hasher::Sha256(sha2::Sha256::new())
     }
 
-    /// A SHA-256 state that has absorbed `data` (the keyed HMAC states of nonces), fed
-    /// through [`update`](Self::update) so that no other copy of SHA-256's buffering is linked.
-    pub(crate) fn sha256_of(data: &[u8]) -> sha2::Sha256 {
-        let mut h = Hasher::sha256();
-        h.update(data);
-        match h {
-            Hasher::Sha256(state) => state,
-            #[allow(unreachable_patterns)]
-            _ => unreachable!("Hasher::sha256 is SHA-256"),
-        }
-    }
-
     /// Feeds bytes.
     // Out of line: every family's buffering code would otherwise be copied into each caller.
     #[inline(never)]

@@ -11,7 +11,9 @@
 //! makes every nonce unique; the tag doubles as the nonce's identity in the replay store.
 //! Two keys are tried, so a key can be rotated without failing clients mid-session.
 
-use crate::hash::{ct_eq_words, encode_hex, HashOutput, Hasher};
+use crate::hash::{ct_eq_words, encode_hex, HashOutput};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
 /// Length of an encoded nonce.
 pub const NONCE_LEN: usize = 2 * RAW_LEN;
@@ -24,13 +26,8 @@ const DOMAIN: &[u8] = b"authgate nonce v1";
 /// that must accept the same nonces.
 #[derive(Clone)]
 pub struct NonceKey {
-    // HMAC-SHA256 (RFC 2104) as SHA-256 states that have absorbed the key's inner and outer
-    // pad blocks, cloned per use: saves two SHA-256 blocks per nonce. Built on the engine's
-    // own out-of-line SHA-256 `Hasher` rather than the `hmac` crate, whose update and
-    // finalisation were a second, inlined copy of SHA-256's buffering and padding (264 B of
-    // flash on thumbv6m); the tests check it against `hmac`.
-    inner: sha2::Sha256,
-    outer: sha2::Sha256,
+    // Keyed HMAC state, cloned per use: saves two SHA-256 blocks per nonce.
+    mac: Hmac<Sha256>,
 }
 
 impl core::fmt::Debug for NonceKey {
@@ -42,18 +39,7 @@ impl core::fmt::Debug for NonceKey {
 impl NonceKey {
     /// A key from 32 bytes of entropy.
     pub fn new(key: &[u8; 32]) -> Self {
-        // K xor ipad, then K xor opad, K zero-padded to SHA-256's 64-byte block.
-        const IPAD: u8 = 0x36;
-        const OPAD: u8 = 0x5c;
-        let mut block = [IPAD; 64];
-        for (b, k) in block.iter_mut().zip(key) {
-            *b ^= k;
-        }
-        let inner = Hasher::sha256_of(&block);
-        for b in &mut block {
-            *b ^= IPAD ^ OPAD;
-        }
-        NonceKey { inner, outer: Hasher::sha256_of(&block) }
+        NonceKey { mac: <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length") }
     }
 
     fn tag(&self, issued: u64, salt: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
@@ -66,16 +52,14 @@ impl NonceKey {
         rest[..8].copy_from_slice(&issued.to_be_bytes());
         rest[8..16].copy_from_slice(salt);
         rest[16..20].copy_from_slice(&(realm.len() as u32).to_be_bytes());
-        let mut mac = Hasher::Sha256(self.inner.clone());
+        let mut mac = self.mac.clone();
+        // A loop, not three calls: one copy of the inlined HMAC update code.
         for part in [&head[..], realm, opaque] {
             mac.update(part);
         }
-        let inner = mac.finish();
-        let mut mac = Hasher::Sha256(self.outer.clone());
-        mac.update(inner.as_bytes());
-        let full = mac.finish();
+        let full = mac.finalize().into_bytes();
         let mut tag = [0; TAG_LEN];
-        tag.copy_from_slice(&full.as_bytes()[..TAG_LEN]);
+        tag.copy_from_slice(&full[..TAG_LEN]);
         tag
     }
 }
