@@ -6,7 +6,7 @@
 
 use crate::hash::{HashAlgorithm, HashOutput, Hasher, Hex};
 use crate::limits::*;
-use crate::parse::{eq_ignore_case, Value};
+use crate::parse::{eq_ignore_case, NameSet, ParamSink, Span, Value};
 use crate::{Authorization, ParseError};
 
 /// A Digest `algorithm` (RFC 7616 §3.3 and the IANA registry).
@@ -168,20 +168,25 @@ impl<'a> DigestCredentials<'a> {
 
     /// [`from_authorization`](Self::from_authorization) for a caller that has already
     /// matched the scheme word.
-    // Inlined into the engine's one call on microcontrollers: the smaller image there.
-    #[cfg_attr(not(target_pointer_width = "64"), inline(always))]
     pub(crate) fn from_digest_authorization(auth: &Authorization<'a>) -> Result<Self, ParseError> {
         let params = auth.params().ok_or(ParseError::ExpectedParams)?;
-        // One slot per known directive, in the order of `DIRECTIVE_NAMES`.
-        let mut slots: [Option<Value<'a>>; DIRECTIVE_NAMES.len()] = [None; DIRECTIVE_NAMES.len()];
-        for (name, value) in params.iter_raw() {
-            // RFC 7616 §3.4: unrecognized directives are ignored. `parse` already refused
-            // duplicates.
-            if let Some(i) = directive(name) {
-                slots[i] = Some(value);
-            }
+        let mut slots = DigestSlots::new();
+        let (raw, spans) = params.spans();
+        for (index, span) in spans.iter().enumerate() {
+            // `parse` already refused duplicates: no param is refused here.
+            slots.param(raw, *span, index)?;
         }
-        let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, opaque, userhash] = slots;
+        Self::from_slots(&slots)
+    }
+
+    /// Validates the directives [`scan_params`](crate::parse::scan_params) put in `slots`
+    /// (the engine: one pass over the header) or [`from_digest_authorization`](Self::from_digest_authorization)
+    /// copied there from a parsed value: one set of rules, one order of errors.
+    // Inlined into the engine's one call on microcontrollers: the smaller image there.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(always))]
+    pub(crate) fn from_slots(slots: &DigestSlots<'a>) -> Result<Self, ParseError> {
+        let slots = &slots.slots;
+        let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, opaque, userhash] = *slots;
         let username = match (username, username_ext) {
             (Some(_), Some(_)) => return Err(ParseError::ConflictingUsername),
             (Some(u), None) => Username::Plain(limit(u, MAX_USERNAME_LEN, "username")?),
@@ -265,6 +270,61 @@ impl<'a> DigestCredentials<'a> {
             userhash,
             response_bytes,
         })
+    }
+}
+
+/// The Digest directives of one param list, filled by [`scan_params`](crate::parse::scan_params)
+/// as it validates each param: one slot per known directive, in the order of
+/// `DIRECTIVE_NAMES`. Unrecognized directives are ignored (RFC 7616 §3.4) but their names
+/// kept, so a repeated one is refused like a repeated known one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DigestSlots<'a> {
+    slots: [Option<Value<'a>>; DIRECTIVE_NAMES.len()],
+    /// Names of the unrecognized params (offsets in the list's text), for duplicates.
+    unknown: [(u16, u16); MAX_PARAMS],
+    unknown_count: u8,
+    unknown_names: NameSet,
+}
+
+impl<'a> DigestSlots<'a> {
+    /// No directive seen yet.
+    pub(crate) const fn new() -> Self {
+        DigestSlots {
+            slots: [None; DIRECTIVE_NAMES.len()],
+            unknown: [(0, 0); MAX_PARAMS],
+            unknown_count: 0,
+            unknown_names: NameSet::new(),
+        }
+    }
+}
+
+impl<'a> ParamSink<'a> for DigestSlots<'a> {
+    // Inlined into the scanner's loop on 64-bit hosts (speed); one copy elsewhere (flash).
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    fn param(&mut self, body: &'a [u8], span: Span, _index: usize) -> Result<(), ParseError> {
+        let name = body.get(span.name.0 as usize..span.name.1 as usize).unwrap_or_default();
+        let value = body.get(span.value.0 as usize..span.value.1 as usize).unwrap_or_default();
+        match directive(name) {
+            // A known directive's slot is taken exactly when an earlier param had its name
+            // (`directive` is exact, ignoring ASCII case).
+            Some(i) => match &mut self.slots[i] {
+                Some(_) => return Err(ParseError::DuplicateParam),
+                slot => *slot = Some(Value::from_span(value, span.quoted, span.escaped)),
+            },
+            // An unknown name can only repeat another unknown one.
+            None => {
+                let n = self.unknown_count as usize;
+                let earlier = self.unknown.get(..n).unwrap_or_default().iter().copied();
+                if self.unknown_names.repeats(body, span.name, earlier) {
+                    return Err(ParseError::DuplicateParam);
+                }
+                if let Some(slot) = self.unknown.get_mut(n) {
+                    *slot = span.name;
+                    self.unknown_count += 1;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -627,6 +687,56 @@ mod tests {
         let ha1 = ha1(HashAlgorithm::Md5, b"Mufasa", b"testrealm@host.com", b"Circle Of Life").unwrap();
         let r = response(Algorithm::Md5, &ha1, &c, &ResponseInput { method: b"GET", body_hash: None }).unwrap();
         assert_eq!(r.to_hex().as_str(), "6629fae49393a05397450978507c4ef1");
+    }
+
+    /// The engine's path (the scanner filling `DigestSlots` directly) and the public one
+    /// (`parse`'s span table, then the slots) give the same credentials or the same error.
+    #[test]
+    fn digest_sink_agrees_with_span_sink() {
+        fn fused(h: &[u8]) -> Result<DigestCredentials<'_>, ParseError> {
+            let mut slots = DigestSlots::new();
+            match crate::parse::parse_head(h)? {
+                (_, crate::parse::Rest::Params(body)) => crate::parse::scan_params(body, &mut slots)?,
+                _ => return Err(ParseError::ExpectedParams),
+            }
+            DigestCredentials::from_slots(&slots)
+        }
+        fn same(a: &DigestCredentials<'_>, b: &DigestCredentials<'_>) -> bool {
+            (a.username, a.realm, a.nonce, a.uri, a.response, a.algorithm, a.qop)
+                == (b.username, b.realm, b.nonce, b.uri, b.response, b.algorithm, b.qop)
+                && (a.nc, a.nc_text, a.cnonce, a.opaque, a.userhash, a.response_bytes)
+                    == (b.nc, b.nc_text, b.cnonce, b.opaque, b.userhash, b.response_bytes)
+        }
+        let ok = br#"Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c403ebaf9f0171e9517f40e41""#;
+        let cases: [&[u8]; 16] = [
+            ok,
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, x=1, ab=2, BA=3, aXb=4, bxa=5",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, ab=1, AB=2",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, foo=1, FOO=2",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, USERNAME=b",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, username*=b",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, nonce*=b, Nonce*=c",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=\"0\\0\"",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=zz",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, qop=auth",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, nc=0, qop=auth, cnonce=c",
+            b"Digest username=a, realm=r, uri=u, response=00",
+            b"Digest username=a, username=b c",
+            b"Digest a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9,j=10,k=11,l=12,m=13,n=14,o=15,p=16,q=17,r=18,s=19,t=20,u=21,v=22,w=23,x=24,y=25",
+            b"Digest Basic",
+            b"Digest",
+        ];
+        for h in cases {
+            let two_step = crate::parse(h).and_then(|a| DigestCredentials::from_authorization(&a));
+            match (fused(h), two_step) {
+                (Ok(a), Ok(b)) => assert!(same(&a, &b), "{:?}", h.escape_ascii()),
+                (a, b) => assert_eq!(a.err(), b.err(), "{:?}", h.escape_ascii()),
+            }
+        }
+        assert!(fused(ok).is_ok());
+        assert_eq!(fused(cases[2]).err(), Some(ParseError::DuplicateParam));
+        assert_eq!(fused(cases[4]).err(), Some(ParseError::DuplicateParam));
+        assert!(fused(cases[1]).is_ok());
     }
 
     #[test]

@@ -2,16 +2,16 @@
 
 use crate::basic::{BasicBuffer, BasicCredentials};
 use crate::credential::{CredentialStore, Purpose, StoredCredential, UserName};
-use crate::digest::{Algorithm, DigestCredentials, Known, Qop};
+use crate::digest::{Algorithm, DigestCredentials, DigestSlots, Known, Qop};
 use crate::digest_check::{self, DigestContext, DigestFailure as Failure, DigestRules, NonceCheck, UserLookup};
 use crate::error::{BufferTooSmall, ConfigError, ParseError};
 use crate::hash::{HashAlgorithm, HashOutput, Hasher};
 use crate::limits::*;
 use crate::nonce::{self, Lifetime, Nonce, NonceId, NonceKey, NonceStatus};
-use crate::parse::Value;
+use crate::parse;
+use crate::parse::{eq_ignore_case, Rest, Value};
 use crate::render::{self, AuthInfo, BearerError, DigestChallenge, QopSet};
 use crate::replay::{ReplayOutcome, ReplayStore};
-use crate::{parse, Authorization};
 
 /// An authentication scheme the engine can offer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -453,17 +453,30 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let Some(header) = req.authorization else {
             return Verdict::Challenge(self.challenge(Reason::NoCredentials, false, ctx));
         };
-        let mut auth = Authorization::empty();
-        if let Err(e) = parse::parse_into(header, &mut auth) {
-            return Verdict::Malformed(e);
+        // One pass over the header: the head, then each param straight into the Digest
+        // directive slots (whatever the scheme: the same syntax errors and duplicates as
+        // `parse`, and no span table or second pass).
+        let (scheme, rest) = match parse::parse_head(header) {
+            Ok(h) => h,
+            Err(e) => return Verdict::Malformed(e),
+        };
+        let mut slots = DigestSlots::new();
+        if let Rest::Params(body) = rest {
+            if let Err(e) = parse::scan_params(body, &mut slots) {
+                return Verdict::Malformed(e);
+            }
         }
-        let offered = |s: Scheme| auth.is_scheme(s.name()) && self.config.schemes.contains(&s);
+        let token68 = match rest {
+            Rest::Token68(t) => Some(t),
+            _ => None,
+        };
+        let offered = |s: Scheme| eq_ignore_case(scheme, s.name().as_bytes()) && self.config.schemes.contains(&s);
         let outcome = if offered(Scheme::Digest) {
-            self.check_digest(&auth, req, ctx)
+            self.check_digest(matches!(rest, Rest::Params(_)), &slots, req, ctx)
         } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
-            self.check_basic(&auth)
+            self.check_basic(token68)
         } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
-            self.check_bearer(&auth)
+            self.check_bearer(token68)
         } else {
             Err(Failure::Challenge(Reason::UnsupportedScheme, false))
         };
@@ -474,9 +487,11 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
-    fn check_basic(&self, auth: &Authorization<'_>) -> Result<Authenticated, Failure> {
+    fn check_basic(&self, token68: Option<&str>) -> Result<Authenticated, Failure> {
         let mut buf: BasicBuffer = [0; MAX_BASIC_DECODED];
-        let creds = BasicCredentials::from_authorization(auth, &mut buf)?;
+        // What `BasicCredentials::from_authorization` does after the scheme word.
+        let token = token68.ok_or(ParseError::ExpectedToken68)?;
+        let creds = BasicCredentials::decode(token.as_bytes(), &mut buf)?;
         let mut name_buf = [0u8; MAX_USERNAME_LEN];
         let user = creds.user(&mut name_buf).ok_or(ParseError::ValueTooLong("username"))?;
         let realm = self.config.realm.as_str();
@@ -498,8 +513,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
-    fn check_bearer(&self, auth: &Authorization<'_>) -> Result<Authenticated, Failure> {
-        let token = auth.token68().ok_or(ParseError::ExpectedToken68)?;
+    fn check_bearer(&self, token68: Option<&str>) -> Result<Authenticated, Failure> {
+        let token = token68.ok_or(ParseError::ExpectedToken68)?;
         if token.len() > MAX_BEARER_LEN {
             return Err(ParseError::ValueTooLong("bearer").into());
         }
@@ -512,12 +527,17 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
 
     fn check_digest(
         &self,
-        auth: &Authorization<'_>,
+        params: bool,
+        slots: &DigestSlots<'_>,
         req: &Request<'_>,
         ctx: Context,
     ) -> Result<Authenticated, Failure> {
-        // `check` only comes here for the Digest scheme word.
-        let c = DigestCredentials::from_digest_authorization(auth)?;
+        // `check` only comes here for the Digest scheme word, with the params (if any) in
+        // `slots`: what `DigestCredentials::from_authorization` does after the scheme word.
+        if !params {
+            return Err(ParseError::ExpectedParams.into());
+        }
+        let c = DigestCredentials::from_slots(slots)?;
         let rules = DigestRules {
             realm: &self.config.realm,
             algorithms: &self.config.algorithms,
