@@ -4,7 +4,7 @@
 //! [`response`] and friends hash straight from the borrowed, still-escaped values, so no
 //! intermediate string is ever built.
 
-use crate::hash::{HashAlgorithm, HashOutput, Hasher, Hex};
+use crate::hash::{Gather, HashAlgorithm, HashOutput, Hasher, Hex};
 use crate::limits::*;
 use crate::parse::{eq_ignore_case, NameSet, ParamSink, Span, Value};
 use crate::{Authorization, ParseError};
@@ -555,21 +555,16 @@ fn is_attr_char(b: u8) -> bool {
         || matches!(b, b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
-/// Feeds the unescaped bytes of a value, then `:`.
-fn feed_colon(h: &mut Hasher, v: &Value<'_>) {
-    match v.as_unescaped() {
-        Some(bytes) => h.update_colon(bytes),
-        None => {
-            feed(h, v);
-            h.update(b":");
-        }
-    }
+/// Appends the unescaped bytes of a value, then `:`.
+fn feed_colon(g: &mut Gather, v: &Value<'_>) {
+    feed(g, v);
+    g.put(b":");
 }
 
-/// Feeds the unescaped bytes of a value.
-pub(crate) fn feed(h: &mut Hasher, v: &Value<'_>) {
+/// Appends the unescaped bytes of a value.
+fn feed(g: &mut Gather, v: &Value<'_>) {
     for seg in v.segments() {
-        h.update(seg);
+        g.put(seg);
     }
 }
 
@@ -579,11 +574,11 @@ pub fn ha1(alg: HashAlgorithm, username: &[u8], realm: &[u8], password: &[u8]) -
     if !alg.is_enabled() {
         return None;
     }
-    let mut h = Hasher::start(alg);
-    h.update_colon(username);
-    h.update_colon(realm);
-    h.update(password);
-    Some(h.finalize())
+    let mut g = Gather::start(alg);
+    g.put_colon(username);
+    g.put_colon(realm);
+    g.put(password);
+    Some(g.finish())
 }
 
 /// `H(username ":" realm)`, hex: the `userhash` of RFC 7616 §3.4.4.
@@ -623,11 +618,15 @@ pub(crate) fn session_ha1(alg: Algorithm, ha1: &HashOutput, c: &DigestCredential
     if !alg.is_session() {
         return Some(*ha1);
     }
-    let mut h = Hasher::new(alg.hash())?;
-    h.update_hex_colon(ha1);
-    feed_colon(&mut h, &c.nonce);
-    feed(&mut h, c.cnonce.as_ref()?);
-    Some(h.finalize())
+    if !alg.hash().is_enabled() {
+        return None;
+    }
+    let mut g = Gather::start(alg.hash());
+    g.put_hex(ha1);
+    g.put(b":");
+    feed_colon(&mut g, &c.nonce);
+    feed(&mut g, c.cnonce.as_ref()?);
+    Some(g.finish())
 }
 
 /// [`response`] from the hex of the HA1 [`session_ha1`] gave (encoded once for the
@@ -646,31 +645,31 @@ pub(crate) fn response_with(
     if !hash.is_enabled() {
         return None;
     }
-    let mut h = Hasher::start(hash);
-    h.update_colon(input.method);
-    feed(&mut h, &c.uri);
+    let mut g = Gather::start(hash);
+    g.put_colon(input.method);
+    feed(&mut g, &c.uri);
     if qop == Some(Qop::AuthInt) {
         if !cfg!(feature = "auth-int") {
             return None;
         }
-        h.update(b":");
-        h.update_hex(input.body_hash?);
+        g.put(b":");
+        g.put_hex(input.body_hash?);
     }
     // `finish` leaves the hasher fresh: the response reuses it.
-    let ha2 = h.finish();
-    h.update_colon(ha1_hex.as_bytes());
-    feed_colon(&mut h, &c.nonce);
+    let ha2 = g.finish();
+    g.put_colon(ha1_hex.as_bytes());
+    feed_colon(&mut g, &c.nonce);
     if let Some(q) = qop {
-        feed_colon(&mut h, c.nc_text.as_ref()?);
-        feed(&mut h, c.cnonce.as_ref()?);
+        feed_colon(&mut g, c.nc_text.as_ref()?);
+        feed(&mut g, c.cnonce.as_ref()?);
         // ":" qop ":" in one piece.
-        h.update(match q {
+        g.put(match q {
             Qop::Auth => b":auth:",
             Qop::AuthInt => b":auth-int:",
         });
     }
-    h.update_hex(&ha2);
-    Some(h.finish())
+    g.put_hex(&ha2);
+    Some(g.finish())
 }
 
 #[cfg(test)]

@@ -134,6 +134,8 @@ pub(crate) fn ct_eq_words<const N: usize>(a: &[u8; N], b: &[u8; N]) -> subtle::C
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Lower-case hex of `bytes` into the start of `out` (which holds at least twice as many).
+// One copy on microcontrollers (flash).
+#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
     // On 64-bit hosts, four bytes at a time in one register; the table loop does the rest
     // (and everything on 32-bit targets, where it is the smaller code).
@@ -276,15 +278,6 @@ impl Hasher {
         }
     }
 
-    /// The hex of `value` followed by `:`, in one piece (Digest's most common pair).
-    pub(crate) fn update_hex_colon(&mut self, value: &HashOutput) {
-        let mut buf = [0u8; 2 * MAX_HASH_LEN + 1];
-        let n = 2 * value.as_bytes().len();
-        encode_hex(value.as_bytes(), &mut buf);
-        buf[n] = b':';
-        self.update(&buf[..n + 1]);
-    }
-
     /// Finishes the hash.
     #[inline]
     pub fn finalize(mut self) -> HashOutput {
@@ -303,6 +296,81 @@ impl Hasher {
             Hasher::Sha512_256(h) => HashOutput::from_slice(&h.finalize_reset()),
         }
         .unwrap_or(HashOutput::zeroed(0))
+    }
+}
+
+/// Room of a [`Gather`]: four MD5/SHA-256 blocks, a whole SHA-256 response line.
+const GATHER: usize = 256;
+
+/// A hash input gathered from small pieces (names, `:`, hex digits) into one buffer and fed
+/// to the hasher in few large updates: each update costs a call and the hasher's own
+/// buffering, more than the copy into this buffer. Full buffers are whole blocks, which the
+/// hasher compresses in place.
+pub(crate) struct Gather {
+    h: Hasher,
+    buf: [u8; GATHER],
+    len: usize,
+}
+
+impl Gather {
+    /// A fresh hasher of an enabled family (see [`Hasher::start`]).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
+        Gather { h: Hasher::start(algorithm), buf: [0; GATHER], len: 0 }
+    }
+
+    /// Appends `bytes`.
+    // Inlined on 64-bit hosts (speed); one copy on microcontrollers (flash).
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        match self.buf.get_mut(self.len..self.len + bytes.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.len += bytes.len();
+            }
+            None => self.spill(bytes),
+        }
+    }
+
+    /// Feeds the buffer, then keeps `bytes` (a piece that could never fit is fed straight).
+    #[inline(never)]
+    fn spill(&mut self, bytes: &[u8]) {
+        self.flush();
+        if bytes.len() < GATHER {
+            self.put(bytes);
+        } else {
+            self.h.update(bytes);
+        }
+    }
+
+    /// Appends `bytes` and `:`.
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) fn put_colon(&mut self, bytes: &[u8]) {
+        self.put(bytes);
+        self.put(b":");
+    }
+
+    /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) fn put_hex(&mut self, value: &HashOutput) {
+        let mut hex = [0u8; 2 * MAX_HASH_LEN];
+        let bytes = value.bytes.get(..value.len as usize).unwrap_or_default();
+        encode_hex(bytes, &mut hex);
+        self.put(hex.get(..2 * bytes.len()).unwrap_or_default());
+    }
+
+    fn flush(&mut self) {
+        self.h.update(self.buf.get(..self.len).unwrap_or_default());
+        self.len = 0;
+    }
+
+    /// Finishes the hash and starts the next value of the same family.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) fn finish(&mut self) -> HashOutput {
+        self.flush();
+        self.h.finish()
     }
 }
 
@@ -336,6 +404,40 @@ mod tests {
                     assert_eq!(HashOutput::from_hex(hex.as_bytes()), Some(h));
                     let upper: [u8; 2 * MAX_HASH_LEN] = core::array::from_fn(|i| hex.buf[i].to_ascii_uppercase());
                     assert_eq!(HashOutput::from_hex(&upper[..2 * len]), Some(h));
+                }
+            }
+        }
+    }
+
+    /// Gathered pieces hash like the same bytes in one update, whatever the lengths around
+    /// the buffer's edge (pieces longer than the buffer, hex that crosses it, empty pieces).
+    #[test]
+    fn gather_hashes_like_one_update() {
+        let data: [u8; 700] = core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
+        let value = HashOutput::from_slice(&data[..32]).unwrap();
+        let hex = value.to_hex();
+        for alg in [HashAlgorithm::Md5, HashAlgorithm::Sha256, HashAlgorithm::Sha512_256] {
+            if !alg.is_enabled() {
+                continue;
+            }
+            for first in [0, 1, 63, 64, 127, 128, 200, 224, 225, 255, 256, 257, 300] {
+                for second in [0, 1, 31, 32, 100, 256, 300] {
+                    let mut g = Gather::start(alg);
+                    g.put(&data[..first]);
+                    g.put_hex(&value);
+                    g.put_colon(&data[first..first + second]);
+                    g.put(&data[..second]);
+                    let mut whole = Hasher::start(alg);
+                    whole.update(&data[..first]);
+                    whole.update(hex.as_bytes());
+                    whole.update(&data[first..first + second]);
+                    whole.update(b":");
+                    whole.update(&data[..second]);
+                    assert_eq!(g.finish(), whole.finish(), "{alg:?} {first} {second}");
+                    // `finish` starts the next value.
+                    g.put(&data[..first]);
+                    whole.update(&data[..first]);
+                    assert_eq!(g.finish(), whole.finish(), "{alg:?} {first} again");
                 }
             }
         }
