@@ -472,7 +472,9 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         };
         let offered = |s: Scheme| eq_ignore_case(scheme, s.name().as_bytes()) && self.config.schemes.contains(&s);
         let outcome = if offered(Scheme::Digest) {
-            self.check_digest(matches!(rest, Rest::Params(_)), &slots, req, ctx)
+            // Returned as is: the verdict is built where the caller keeps it, not moved out
+            // of a `Result`.
+            return self.check_digest(matches!(rest, Rest::Params(_)), &slots, req, ctx);
         } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
             self.check_basic(token68)
         } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
@@ -482,8 +484,15 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         };
         match outcome {
             Ok(a) => Verdict::Authenticated(a),
-            Err(Failure::Malformed(e)) => Verdict::Malformed(e),
-            Err(Failure::Challenge(reason, stale)) => Verdict::Challenge(self.challenge(reason, stale, ctx)),
+            Err(f) => self.refused(f, ctx),
+        }
+    }
+
+    /// The verdict for a refused request.
+    fn refused(&self, failure: Failure, ctx: Context) -> Verdict {
+        match failure {
+            Failure::Malformed(e) => Verdict::Malformed(e),
+            Failure::Challenge(reason, stale) => Verdict::Challenge(self.challenge(reason, stale, ctx)),
         }
     }
 
@@ -525,19 +534,16 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
-    fn check_digest(
-        &self,
-        params: bool,
-        slots: &DigestSlots<'_>,
-        req: &Request<'_>,
-        ctx: Context,
-    ) -> Result<Authenticated, Failure> {
+    fn check_digest(&self, params: bool, slots: &DigestSlots<'_>, req: &Request<'_>, ctx: Context) -> Verdict {
         // `check` only comes here for the Digest scheme word, with the params (if any) in
         // `slots`: what `DigestCredentials::from_authorization` does after the scheme word.
         if !params {
-            return Err(ParseError::ExpectedParams.into());
+            return Verdict::Malformed(ParseError::ExpectedParams);
         }
-        let c = DigestCredentials::from_slots(slots)?;
+        let c = match DigestCredentials::from_slots(slots) {
+            Ok(c) => c,
+            Err(e) => return Verdict::Malformed(e),
+        };
         let rules = DigestRules {
             realm: &self.config.realm,
             algorithms: &self.config.algorithms,
@@ -547,17 +553,25 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             check_uri: true,
         };
         let here = EngineDigest { engine: self, body: req.body, now: ctx.now };
-        let ok = digest_check::verify(&rules, &c, req.method.as_bytes(), req.target.as_bytes(), &here)?;
+        let ok = match digest_check::verify(&rules, &c, req.method.as_bytes(), req.target.as_bytes(), &here) {
+            Ok(ok) => ok,
+            Err(f) => return self.refused(f, ctx),
+        };
         let half_life = self.config.lifetime.max_age / 2;
         let nextnonce = ok.issued.filter(|i| ctx.now.saturating_sub(*i) >= half_life).map(|_| self.issue_nonce(ctx));
         let auth_info = ok.qop.map(|q| AuthInfo {
             rspauth: ok.rspauth,
             qop: Some(q),
             nc: c.nc,
-            cnonce: digest_check::cnonce(&c),
+            cnonce: heapless::Vec::new(),
             nextnonce,
         });
-        Ok(Authenticated { user: ok.user, scheme: Scheme::Digest, auth_info })
+        let mut verdict = Verdict::Authenticated(Authenticated { user: ok.user, scheme: Scheme::Digest, auth_info });
+        // The cnonce is copied into the verdict where it stays: no 256-byte value moved.
+        if let Verdict::Authenticated(Authenticated { auth_info: Some(info), .. }) = &mut verdict {
+            digest_check::copy_cnonce(&c, &mut info.cnonce);
+        }
+        verdict
     }
 
     /// How many `WWW-Authenticate` values [`write_challenge`](Self::write_challenge) renders
