@@ -302,9 +302,8 @@ impl<'a> ParamSink<'a> for DigestSlots<'a> {
     // Inlined into the scanner's loop on 64-bit hosts (speed); one copy elsewhere (flash).
     #[cfg_attr(target_pointer_width = "64", inline(always))]
     fn param(&mut self, body: &'a [u8], span: Span, _index: usize) -> Result<(), ParseError> {
-        let name = body.get(span.name.0 as usize..span.name.1 as usize).unwrap_or_default();
         let value = body.get(span.value.0 as usize..span.value.1 as usize).unwrap_or_default();
-        match directive(name) {
+        match directive_in(body, span.name.0 as usize, span.name.1 as usize) {
             // A known directive's slot is taken exactly when an earlier param had its name
             // (`directive` is exact, ignoring ASCII case).
             Some(i) => match &mut self.slots[i] {
@@ -366,7 +365,21 @@ const LIMITS: [u16; 12] = {
 /// case-folded first and last bytes pick the one candidate; a single comparison confirms it.
 fn directive(name: &[u8]) -> Option<usize> {
     let (&first, &last) = (name.first()?, name.last()?);
-    let i = match (name.len(), first | 0x20, last | 0x20) {
+    let i = candidate(name.len(), first, last)?;
+    // The directives are lower-case letters and one `*` (0x2a): for a tchar `n`, `n | 0x20`
+    // equals one of those exactly when `n` is it, in either case.
+    #[cfg(target_pointer_width = "64")]
+    let same = DIRECTIVE_NAMES[i].len() == name.len() && read_ends(name) == Some(DIRECTIVE_ENDS[i]);
+    #[cfg(not(target_pointer_width = "64"))]
+    let same =
+        DIRECTIVE_NAMES[i].len() == name.len() && DIRECTIVE_NAMES[i].bytes().zip(name).all(|(d, &n)| n | 0x20 == d);
+    same.then_some(i)
+}
+
+/// The one directive a name of this length, first and last byte can be.
+#[inline]
+fn candidate(len: usize, first: u8, last: u8) -> Option<usize> {
+    Some(match (len, first | 0x20, last | 0x20) {
         (8, b'u', b'e') => 0,
         (9, b'u', _) => 1,
         (5, b'r', _) => 2,
@@ -380,16 +393,48 @@ fn directive(name: &[u8]) -> Option<usize> {
         (6, b'o', _) => 10,
         (8, b'u', b'h') => 11,
         _ => return None,
-    };
-    // The directives are lower-case letters and one `*` (0x2a): for a tchar `n`, `n | 0x20`
-    // equals one of those exactly when `n` is it, in either case.
-    #[cfg(target_pointer_width = "64")]
-    let same = DIRECTIVE_NAMES[i].len() == name.len() && read_ends(name) == Some(DIRECTIVE_ENDS[i]);
-    #[cfg(not(target_pointer_width = "64"))]
-    let same =
-        DIRECTIVE_NAMES[i].len() == name.len() && DIRECTIVE_NAMES[i].bytes().zip(name).all(|(d, &n)| n | 0x20 == d);
-    same.then_some(i)
+    })
 }
+
+/// [`directive`] of the name at `start..end` in `body`. On 64-bit hosts, when a word can be
+/// read from the name's start (a name is followed by at least `=` and a value, so nearly
+/// always), the name is compared as that word, masked to its length, plus a ninth byte.
+#[inline]
+fn directive_in(body: &[u8], start: usize, end: usize) -> Option<usize> {
+    let name = body.get(start..end)?;
+    #[cfg(target_pointer_width = "64")]
+    if let (Some(word), 1..=9) = (body.get(start..start + 8), name.len()) {
+        let (&first, &last) = (name.first()?, name.last()?);
+        let i = candidate(name.len(), first, last)?;
+        let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) | 0x2020_2020_2020_2020;
+        let (head, ninth) = DIRECTIVE_WORDS[i];
+        let mask = u64::MAX >> (64 - 8 * name.len().min(8));
+        let same =
+            DIRECTIVE_NAMES[i].len() == name.len() && word & mask == head && (name.len() < 9 || last | 0x20 == ninth);
+        return same.then_some(i);
+    }
+    directive(name)
+}
+
+/// The first eight bytes of each directive (zero past its end), and its ninth (or zero).
+#[cfg(target_pointer_width = "64")]
+const DIRECTIVE_WORDS: [(u64, u8); 12] = {
+    let mut t = [(0u64, 0u8); 12];
+    let mut i = 0;
+    while i < 12 {
+        let b = DIRECTIVE_NAMES[i].as_bytes();
+        let mut j = 0;
+        while j < b.len() && j < 8 {
+            t[i].0 |= (b[j] as u64) << (8 * j);
+            j += 1;
+        }
+        if b.len() == 9 {
+            t[i].1 = b[8];
+        }
+        i += 1;
+    }
+    t
+};
 
 /// A name of 2 to 16 bytes as two overlapping little-endian words, `| 0x20` per byte: its
 /// first and last 2, 4 or 8 bytes. Two names of the same length are equal (after the fold)
@@ -779,6 +824,40 @@ mod tests {
         for other in [&b""[..], b"u", b"usernam", b"username**", b"cnonces", b"nonce*"] {
             assert_eq!(directive(other), None);
         }
+    }
+
+    /// The word-wise lookup in a header body answers what `directive` answers for the name
+    /// alone, whatever follows the name (or when nothing does: the fallback).
+    #[test]
+    fn directive_in_body_matches_directive() {
+        let mut checked = 0;
+        for d in DIRECTIVE_NAMES.iter().map(|d| d.as_bytes()).chain([&b"x"[..], b"nc2", b"ab", b"usernameX"]) {
+            for pos in 0..=d.len() {
+                for b in [None, Some(b'x'), Some(b'X'), Some(b'*'), Some(b'!'), Some(b'^'), Some(b'N')] {
+                    let mut name = [0u8; 12];
+                    name[..d.len()].copy_from_slice(d);
+                    let mut len = d.len();
+                    match b {
+                        Some(b) if pos < d.len() => name[pos] = b,
+                        Some(b) => {
+                            name[pos] = b;
+                            len += 1;
+                        }
+                        None => name[..d.len()].make_ascii_uppercase(),
+                    }
+                    let name = &name[..len];
+                    for tail in [&b""[..], b"=", b"=1, a=b", b"*=1, usernameeeeeeee"] {
+                        let mut body = [0u8; 40];
+                        body[..len].copy_from_slice(name);
+                        body[len..len + tail.len()].copy_from_slice(tail);
+                        let body = &body[..len + tail.len()];
+                        assert_eq!(directive_in(body, 0, len), directive(name), "{:?}", body.escape_ascii());
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000);
     }
 
     #[test]
