@@ -137,29 +137,30 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 // One copy on microcontrollers (flash).
 #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
-    // On 64-bit hosts, four bytes at a time in one register; the table loop does the rest
-    // (and everything on 32-bit targets, where it is the smaller code).
+    // On 64-bit hosts both digits of a byte in one table load (512 bytes of table); on
+    // 32-bit targets a digit at a time from the 16-byte table (the smaller code and data).
     #[cfg(target_pointer_width = "64")]
-    let (bytes, out) = {
-        let mut words = bytes.chunks_exact(4);
-        for (w, o) in (&mut words).zip(out.chunks_exact_mut(8)) {
-            let x = u32::from_be_bytes([w[0], w[1], w[2], w[3]]) as u64;
-            // Spread the eight nibbles into eight bytes, least significant nibble lowest.
-            let mut v = ((x & 0xffff_0000) << 16) | (x & 0xffff);
-            v = ((v & 0x0000_ff00_0000_ff00) << 8) | (v & 0x0000_00ff_0000_00ff);
-            v = ((v & 0x00f0_00f0_00f0_00f0) << 4) | (v & 0x000f_000f_000f_000f);
-            // '0' + n, plus 39 more for n >= 10 ('a' - '0' - 10); no carry crosses a byte.
-            let letters = ((v + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
-            o.copy_from_slice(&(v + 0x3030_3030_3030_3030 + letters * 39).to_be_bytes());
-        }
-        let done = bytes.len() - words.remainder().len();
-        (words.remainder(), out.get_mut(2 * done..).unwrap_or_default())
-    };
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[b as usize]);
+    }
+    #[cfg(not(target_pointer_width = "64"))]
     for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
         pair[0] = HEX_DIGITS[(b >> 4) as usize];
         pair[1] = HEX_DIGITS[(b & 15) as usize];
     }
 }
+
+/// The two lower-case hex digits of every byte.
+#[cfg(target_pointer_width = "64")]
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut t = [[0u8; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = [HEX_DIGITS[b >> 4], HEX_DIGITS[b & 15]];
+        b += 1;
+    }
+    t
+};
 
 pub(crate) fn hex_value(c: u8) -> Option<u8> {
     match c {
