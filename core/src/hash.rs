@@ -289,14 +289,28 @@ impl Hasher {
     /// the hasher fresh, ready for the next value of the same family.
     #[inline(never)]
     pub(crate) fn finish(&mut self) -> HashOutput {
-        match self {
+        // Written straight into the value returned (unused bytes zero, as `ct_eq` expects).
+        let mut out = HashOutput::zeroed(0);
+        let n = match self {
             #[cfg(feature = "md5")]
-            Hasher::Md5(h) => HashOutput::from_slice(&h.finalize_reset()),
-            Hasher::Sha256(h) => HashOutput::from_slice(&h.finalize_reset()),
+            Hasher::Md5(h) => {
+                if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
+                    h.finalize_into_reset(dst.into());
+                }
+                16
+            }
+            Hasher::Sha256(h) => {
+                h.finalize_into_reset((&mut out.bytes).into());
+                32
+            }
             #[cfg(feature = "sha512-256")]
-            Hasher::Sha512_256(h) => HashOutput::from_slice(&h.finalize_reset()),
-        }
-        .unwrap_or(HashOutput::zeroed(0))
+            Hasher::Sha512_256(h) => {
+                h.finalize_into_reset((&mut out.bytes).into());
+                32
+            }
+        };
+        out.len = n;
+        out
     }
 }
 
