@@ -118,17 +118,18 @@ impl HashOutput {
     }
 }
 
-/// Constant-time equality of two byte arrays, a machine word per comparison (`N` is a
-/// multiple of 8): one `subtle` comparison per word instead of one per byte.
+/// Constant-time equality of two byte arrays (`N` is a multiple of 8): the words' XORs are
+/// OR-ed together without a branch, and one `subtle` comparison of the result with zero
+/// answers (instead of one per word, or per byte).
 pub(crate) fn ct_eq_words<const N: usize>(a: &[u8; N], b: &[u8; N]) -> subtle::Choice {
     use subtle::ConstantTimeEq;
     const W: usize = core::mem::size_of::<usize>();
     let word = |c: &[u8]| usize::from_le_bytes(c.try_into().unwrap_or([0; W]));
-    let mut eq = subtle::Choice::from(1);
+    let mut diff = 0usize;
     for (x, y) in a.chunks_exact(W).zip(b.chunks_exact(W)) {
-        eq &= word(x).ct_eq(&word(y));
+        diff |= word(x) ^ word(y);
     }
-    eq
+    diff.ct_eq(&0)
 }
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -454,6 +455,20 @@ mod tests {
                     whole.update(&data[..first]);
                     assert_eq!(g.finish(), whole.finish(), "{alg:?} {first} again");
                 }
+            }
+        }
+    }
+
+    /// Equal arrays compare equal; a change of any bit of any byte is seen.
+    #[test]
+    fn ct_eq_words_sees_every_bit() {
+        let a: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(73));
+        assert!(bool::from(ct_eq_words(&a, &a)));
+        for i in 0..32 {
+            for bit in 0..8 {
+                let mut b = a;
+                b[i] ^= 1 << bit;
+                assert!(!bool::from(ct_eq_words(&a, &b)), "byte {i} bit {bit}");
             }
         }
     }
