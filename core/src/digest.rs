@@ -4,9 +4,9 @@
 //! [`response`] and friends hash straight from the borrowed, still-escaped values, so no
 //! intermediate string is ever built.
 
-use crate::hash::{HashAlgorithm, HashOutput, Hasher, Hex};
+use crate::hash::{Gather, HashAlgorithm, HashOutput, Hasher, Hex};
 use crate::limits::*;
-use crate::parse::{eq_ignore_case, Value};
+use crate::parse::{eq_ignore_case, NameSet, ParamSink, Span, Value};
 use crate::{Authorization, ParseError};
 
 /// A Digest `algorithm` (RFC 7616 §3.3 and the IANA registry).
@@ -168,20 +168,25 @@ impl<'a> DigestCredentials<'a> {
 
     /// [`from_authorization`](Self::from_authorization) for a caller that has already
     /// matched the scheme word.
-    // Inlined into the engine's one call on microcontrollers: the smaller image there.
-    #[cfg_attr(not(target_pointer_width = "64"), inline(always))]
     pub(crate) fn from_digest_authorization(auth: &Authorization<'a>) -> Result<Self, ParseError> {
         let params = auth.params().ok_or(ParseError::ExpectedParams)?;
-        // One slot per known directive, in the order of `DIRECTIVE_NAMES`.
-        let mut slots: [Option<Value<'a>>; DIRECTIVE_NAMES.len()] = [None; DIRECTIVE_NAMES.len()];
-        for (name, value) in params.iter_raw() {
-            // RFC 7616 §3.4: unrecognized directives are ignored. `parse` already refused
-            // duplicates.
-            if let Some(i) = directive(name) {
-                slots[i] = Some(value);
-            }
+        let mut slots = DigestSlots::new();
+        let (raw, spans) = params.spans();
+        for (index, span) in spans.iter().enumerate() {
+            // `parse` already refused duplicates: no param is refused here.
+            slots.param(raw, *span, index)?;
         }
-        let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, opaque, userhash] = slots;
+        Self::from_slots(&slots)
+    }
+
+    /// Validates the directives [`scan_params`](crate::parse::scan_params) put in `slots`
+    /// (the engine: one pass over the header) or [`from_digest_authorization`](Self::from_digest_authorization)
+    /// copied there from a parsed value: one set of rules, one order of errors.
+    // Inlined into the engine's one call on microcontrollers: the smaller image there.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(always))]
+    pub(crate) fn from_slots(slots: &DigestSlots<'a>) -> Result<Self, ParseError> {
+        let slots = &slots.slots;
+        let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, opaque, userhash] = *slots;
         let username = match (username, username_ext) {
             (Some(_), Some(_)) => return Err(ParseError::ConflictingUsername),
             (Some(u), None) => Username::Plain(limit(u, MAX_USERNAME_LEN, "username")?),
@@ -268,6 +273,60 @@ impl<'a> DigestCredentials<'a> {
     }
 }
 
+/// The Digest directives of one param list, filled by [`scan_params`](crate::parse::scan_params)
+/// as it validates each param: one slot per known directive, in the order of
+/// `DIRECTIVE_NAMES`. Unrecognized directives are ignored (RFC 7616 §3.4) but their names
+/// kept, so a repeated one is refused like a repeated known one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DigestSlots<'a> {
+    slots: [Option<Value<'a>>; DIRECTIVE_NAMES.len()],
+    /// Names of the unrecognized params (offsets in the list's text), for duplicates.
+    unknown: [(u16, u16); MAX_PARAMS],
+    unknown_count: u8,
+    unknown_names: NameSet,
+}
+
+impl<'a> DigestSlots<'a> {
+    /// No directive seen yet.
+    pub(crate) const fn new() -> Self {
+        DigestSlots {
+            slots: [None; DIRECTIVE_NAMES.len()],
+            unknown: [(0, 0); MAX_PARAMS],
+            unknown_count: 0,
+            unknown_names: NameSet::new(),
+        }
+    }
+}
+
+impl<'a> ParamSink<'a> for DigestSlots<'a> {
+    // Inlined into the scanner's loop on 64-bit hosts (speed); one copy elsewhere (flash).
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    fn param(&mut self, body: &'a [u8], span: Span, _index: usize) -> Result<(), ParseError> {
+        let value = body.get(span.value.0 as usize..span.value.1 as usize).unwrap_or_default();
+        match directive_in(body, span.name.0 as usize, span.name.1 as usize) {
+            // A known directive's slot is taken exactly when an earlier param had its name
+            // (`directive` is exact, ignoring ASCII case).
+            Some(i) => match &mut self.slots[i] {
+                Some(_) => return Err(ParseError::DuplicateParam),
+                slot => *slot = Some(Value::from_span(value, span.quoted, span.escaped)),
+            },
+            // An unknown name can only repeat another unknown one.
+            None => {
+                let n = self.unknown_count as usize;
+                let earlier = self.unknown.get(..n).unwrap_or_default().iter().copied();
+                if self.unknown_names.repeats(body, span.name, earlier) {
+                    return Err(ParseError::DuplicateParam);
+                }
+                if let Some(slot) = self.unknown.get_mut(n) {
+                    *slot = span.name;
+                    self.unknown_count += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The Digest directives this library reads; [`directive`] finds them.
 const DIRECTIVE_NAMES: [&str; 12] = [
     "username",
@@ -306,7 +365,21 @@ const LIMITS: [u16; 12] = {
 /// case-folded first and last bytes pick the one candidate; a single comparison confirms it.
 fn directive(name: &[u8]) -> Option<usize> {
     let (&first, &last) = (name.first()?, name.last()?);
-    let i = match (name.len(), first | 0x20, last | 0x20) {
+    let i = candidate(name.len(), first, last)?;
+    // The directives are lower-case letters and one `*` (0x2a): for a tchar `n`, `n | 0x20`
+    // equals one of those exactly when `n` is it, in either case.
+    #[cfg(target_pointer_width = "64")]
+    let same = DIRECTIVE_NAMES[i].len() == name.len() && read_ends(name) == Some(DIRECTIVE_ENDS[i]);
+    #[cfg(not(target_pointer_width = "64"))]
+    let same =
+        DIRECTIVE_NAMES[i].len() == name.len() && DIRECTIVE_NAMES[i].bytes().zip(name).all(|(d, &n)| n | 0x20 == d);
+    same.then_some(i)
+}
+
+/// The one directive a name of this length, first and last byte can be.
+#[inline]
+fn candidate(len: usize, first: u8, last: u8) -> Option<usize> {
+    Some(match (len, first | 0x20, last | 0x20) {
         (8, b'u', b'e') => 0,
         (9, b'u', _) => 1,
         (5, b'r', _) => 2,
@@ -320,16 +393,48 @@ fn directive(name: &[u8]) -> Option<usize> {
         (6, b'o', _) => 10,
         (8, b'u', b'h') => 11,
         _ => return None,
-    };
-    // The directives are lower-case letters and one `*` (0x2a): for a tchar `n`, `n | 0x20`
-    // equals one of those exactly when `n` is it, in either case.
-    #[cfg(target_pointer_width = "64")]
-    let same = DIRECTIVE_NAMES[i].len() == name.len() && read_ends(name) == Some(DIRECTIVE_ENDS[i]);
-    #[cfg(not(target_pointer_width = "64"))]
-    let same =
-        DIRECTIVE_NAMES[i].len() == name.len() && DIRECTIVE_NAMES[i].bytes().zip(name).all(|(d, &n)| n | 0x20 == d);
-    same.then_some(i)
+    })
 }
+
+/// [`directive`] of the name at `start..end` in `body`. On 64-bit hosts, when a word can be
+/// read from the name's start (a name is followed by at least `=` and a value, so nearly
+/// always), the name is compared as that word, masked to its length, plus a ninth byte.
+#[inline]
+fn directive_in(body: &[u8], start: usize, end: usize) -> Option<usize> {
+    let name = body.get(start..end)?;
+    #[cfg(target_pointer_width = "64")]
+    if let (Some(word), 1..=9) = (body.get(start..start + 8), name.len()) {
+        let (&first, &last) = (name.first()?, name.last()?);
+        let i = candidate(name.len(), first, last)?;
+        let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) | 0x2020_2020_2020_2020;
+        let (head, ninth) = DIRECTIVE_WORDS[i];
+        let mask = u64::MAX >> (64 - 8 * name.len().min(8));
+        let same =
+            DIRECTIVE_NAMES[i].len() == name.len() && word & mask == head && (name.len() < 9 || last | 0x20 == ninth);
+        return same.then_some(i);
+    }
+    directive(name)
+}
+
+/// The first eight bytes of each directive (zero past its end), and its ninth (or zero).
+#[cfg(target_pointer_width = "64")]
+const DIRECTIVE_WORDS: [(u64, u8); 12] = {
+    let mut t = [(0u64, 0u8); 12];
+    let mut i = 0;
+    while i < 12 {
+        let b = DIRECTIVE_NAMES[i].as_bytes();
+        let mut j = 0;
+        while j < b.len() && j < 8 {
+            t[i].0 |= (b[j] as u64) << (8 * j);
+            j += 1;
+        }
+        if b.len() == 9 {
+            t[i].1 = b[8];
+        }
+        i += 1;
+    }
+    t
+};
 
 /// A name of 2 to 16 bytes as two overlapping little-endian words, `| 0x20` per byte: its
 /// first and last 2, 4 or 8 bytes. Two names of the same length are equal (after the fold)
@@ -495,21 +600,16 @@ fn is_attr_char(b: u8) -> bool {
         || matches!(b, b'!' | b'#' | b'$' | b'&' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
-/// Feeds the unescaped bytes of a value, then `:`.
-fn feed_colon(h: &mut Hasher, v: &Value<'_>) {
-    match v.as_unescaped() {
-        Some(bytes) => h.update_colon(bytes),
-        None => {
-            feed(h, v);
-            h.update(b":");
-        }
-    }
+/// Appends the unescaped bytes of a value, then `:`.
+fn feed_colon(g: &mut Gather, v: &Value<'_>) {
+    feed(g, v);
+    g.put(b":");
 }
 
-/// Feeds the unescaped bytes of a value.
-pub(crate) fn feed(h: &mut Hasher, v: &Value<'_>) {
+/// Appends the unescaped bytes of a value.
+fn feed(g: &mut Gather, v: &Value<'_>) {
     for seg in v.segments() {
-        h.update(seg);
+        g.put(seg);
     }
 }
 
@@ -519,11 +619,11 @@ pub fn ha1(alg: HashAlgorithm, username: &[u8], realm: &[u8], password: &[u8]) -
     if !alg.is_enabled() {
         return None;
     }
-    let mut h = Hasher::start(alg);
-    h.update_colon(username);
-    h.update_colon(realm);
-    h.update(password);
-    Some(h.finalize())
+    let mut g = Gather::start(alg);
+    g.put_colon(username);
+    g.put_colon(realm);
+    g.put(password);
+    Some(g.finish())
 }
 
 /// `H(username ":" realm)`, hex: the `userhash` of RFC 7616 §3.4.4.
@@ -563,15 +663,15 @@ pub(crate) fn session_ha1(alg: Algorithm, ha1: &HashOutput, c: &DigestCredential
     if !alg.is_session() {
         return Some(*ha1);
     }
-    // Built in place (Hasher::start), not moved out of an Option.
     if !alg.hash().is_enabled() {
         return None;
     }
-    let mut h = Hasher::start(alg.hash());
-    h.update_hex_colon(ha1);
-    feed_colon(&mut h, &c.nonce);
-    feed(&mut h, c.cnonce.as_ref()?);
-    Some(h.finalize())
+    let mut g = Gather::start(alg.hash());
+    g.put_hex(ha1);
+    g.put(b":");
+    feed_colon(&mut g, &c.nonce);
+    feed(&mut g, c.cnonce.as_ref()?);
+    Some(g.finish())
 }
 
 /// [`response`] from the hex of the HA1 [`session_ha1`] gave (encoded once for the
@@ -590,31 +690,31 @@ pub(crate) fn response_with(
     if !hash.is_enabled() {
         return None;
     }
-    let mut h = Hasher::start(hash);
-    h.update_colon(input.method);
-    feed(&mut h, &c.uri);
+    let mut g = Gather::start(hash);
+    g.put_colon(input.method);
+    feed(&mut g, &c.uri);
     if qop == Some(Qop::AuthInt) {
         if !cfg!(feature = "auth-int") {
             return None;
         }
-        h.update(b":");
-        h.update_hex(input.body_hash?);
+        g.put(b":");
+        g.put_hex(input.body_hash?);
     }
     // `finish` leaves the hasher fresh: the response reuses it.
-    let ha2 = h.finish();
-    h.update_colon(ha1_hex.as_bytes());
-    feed_colon(&mut h, &c.nonce);
+    let ha2 = g.finish();
+    g.put_colon(ha1_hex.as_bytes());
+    feed_colon(&mut g, &c.nonce);
     if let Some(q) = qop {
-        feed_colon(&mut h, c.nc_text.as_ref()?);
-        feed(&mut h, c.cnonce.as_ref()?);
+        feed_colon(&mut g, c.nc_text.as_ref()?);
+        feed(&mut g, c.cnonce.as_ref()?);
         // ":" qop ":" in one piece.
-        h.update(match q {
+        g.put(match q {
             Qop::Auth => b":auth:",
             Qop::AuthInt => b":auth-int:",
         });
     }
-    h.update_hex(&ha2);
-    Some(h.finish())
+    g.put_hex(&ha2);
+    Some(g.finish())
 }
 
 #[cfg(test)]
@@ -631,6 +731,56 @@ mod tests {
         let ha1 = ha1(HashAlgorithm::Md5, b"Mufasa", b"testrealm@host.com", b"Circle Of Life").unwrap();
         let r = response(Algorithm::Md5, &ha1, &c, &ResponseInput { method: b"GET", body_hash: None }).unwrap();
         assert_eq!(r.to_hex().as_str(), "6629fae49393a05397450978507c4ef1");
+    }
+
+    /// The engine's path (the scanner filling `DigestSlots` directly) and the public one
+    /// (`parse`'s span table, then the slots) give the same credentials or the same error.
+    #[test]
+    fn digest_sink_agrees_with_span_sink() {
+        fn fused(h: &[u8]) -> Result<DigestCredentials<'_>, ParseError> {
+            let mut slots = DigestSlots::new();
+            match crate::parse::parse_head(h)? {
+                (_, crate::parse::Rest::Params(body)) => crate::parse::scan_params(body, &mut slots)?,
+                _ => return Err(ParseError::ExpectedParams),
+            }
+            DigestCredentials::from_slots(&slots)
+        }
+        fn same(a: &DigestCredentials<'_>, b: &DigestCredentials<'_>) -> bool {
+            (a.username, a.realm, a.nonce, a.uri, a.response, a.algorithm, a.qop)
+                == (b.username, b.realm, b.nonce, b.uri, b.response, b.algorithm, b.qop)
+                && (a.nc, a.nc_text, a.cnonce, a.opaque, a.userhash, a.response_bytes)
+                    == (b.nc, b.nc_text, b.cnonce, b.opaque, b.userhash, b.response_bytes)
+        }
+        let ok = br#"Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c403ebaf9f0171e9517f40e41""#;
+        let cases: [&[u8]; 16] = [
+            ok,
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, x=1, ab=2, BA=3, aXb=4, bxa=5",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, ab=1, AB=2",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, foo=1, FOO=2",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, USERNAME=b",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, username*=b",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, nonce*=b, Nonce*=c",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=\"0\\0\"",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=zz",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, qop=auth",
+            b"Digest username=a, realm=r, nonce=n, uri=u, response=00, nc=0, qop=auth, cnonce=c",
+            b"Digest username=a, realm=r, uri=u, response=00",
+            b"Digest username=a, username=b c",
+            b"Digest a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9,j=10,k=11,l=12,m=13,n=14,o=15,p=16,q=17,r=18,s=19,t=20,u=21,v=22,w=23,x=24,y=25",
+            b"Digest Basic",
+            b"Digest",
+        ];
+        for h in cases {
+            let two_step = crate::parse(h).and_then(|a| DigestCredentials::from_authorization(&a));
+            match (fused(h), two_step) {
+                (Ok(a), Ok(b)) => assert!(same(&a, &b), "{:?}", h.escape_ascii()),
+                (a, b) => assert_eq!(a.err(), b.err(), "{:?}", h.escape_ascii()),
+            }
+        }
+        assert!(fused(ok).is_ok());
+        assert_eq!(fused(cases[2]).err(), Some(ParseError::DuplicateParam));
+        assert_eq!(fused(cases[4]).err(), Some(ParseError::DuplicateParam));
+        assert!(fused(cases[1]).is_ok());
     }
 
     #[test]
@@ -674,6 +824,40 @@ mod tests {
         for other in [&b""[..], b"u", b"usernam", b"username**", b"cnonces", b"nonce*"] {
             assert_eq!(directive(other), None);
         }
+    }
+
+    /// The word-wise lookup in a header body answers what `directive` answers for the name
+    /// alone, whatever follows the name (or when nothing does: the fallback).
+    #[test]
+    fn directive_in_body_matches_directive() {
+        let mut checked = 0;
+        for d in DIRECTIVE_NAMES.iter().map(|d| d.as_bytes()).chain([&b"x"[..], b"nc2", b"ab", b"usernameX"]) {
+            for pos in 0..=d.len() {
+                for b in [None, Some(b'x'), Some(b'X'), Some(b'*'), Some(b'!'), Some(b'^'), Some(b'N')] {
+                    let mut name = [0u8; 12];
+                    name[..d.len()].copy_from_slice(d);
+                    let mut len = d.len();
+                    match b {
+                        Some(b) if pos < d.len() => name[pos] = b,
+                        Some(b) => {
+                            name[pos] = b;
+                            len += 1;
+                        }
+                        None => name[..d.len()].make_ascii_uppercase(),
+                    }
+                    let name = &name[..len];
+                    for tail in [&b""[..], b"=", b"=1, a=b", b"*=1, usernameeeeeeee"] {
+                        let mut body = [0u8; 40];
+                        body[..len].copy_from_slice(name);
+                        body[len..len + tail.len()].copy_from_slice(tail);
+                        let body = &body[..len + tail.len()];
+                        assert_eq!(directive_in(body, 0, len), directive(name), "{:?}", body.escape_ascii());
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000);
     }
 
     #[test]

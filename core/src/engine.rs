@@ -2,16 +2,16 @@
 
 use crate::basic::{BasicBuffer, BasicCredentials};
 use crate::credential::{CredentialStore, Purpose, StoredCredential, UserName};
-use crate::digest::{Algorithm, DigestCredentials, Known, Qop};
+use crate::digest::{Algorithm, DigestCredentials, DigestSlots, Known, Qop};
 use crate::digest_check::{self, DigestContext, DigestFailure as Failure, DigestRules, NonceCheck, UserLookup};
 use crate::error::{BufferTooSmall, ConfigError, ParseError};
 use crate::hash::{HashAlgorithm, HashOutput, Hasher};
 use crate::limits::*;
 use crate::nonce::{self, Lifetime, Nonce, NonceId, NonceKey, NonceStatus};
-use crate::parse::Value;
+use crate::parse;
+use crate::parse::{eq_ignore_case, Rest, Value};
 use crate::render::{self, AuthInfo, BearerError, DigestChallenge, QopSet};
 use crate::replay::{ReplayOutcome, ReplayStore};
-use crate::{parse, Authorization};
 
 /// Whether `s` holds a control character (`char::is_control`: U+0000-U+001F, U+007F-U+009F),
 /// read from the UTF-8 bytes without decoding characters: C0 and DEL are single bytes, C1 is
@@ -458,37 +458,57 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
 
     /// Authenticates one request.
     pub fn check(&self, req: &Request<'_>, ctx: Context) -> Verdict {
-        // One exit per verdict kind: a single (inlined) challenge, not one per early return.
-        let outcome = match req.authorization {
-            None => Err(Failure::Challenge(Reason::NoCredentials, false)),
-            Some(header) => self.check_header(header, req, ctx),
+        let Some(header) = req.authorization else {
+            return Verdict::Challenge(self.challenge(Reason::NoCredentials, false, ctx));
+        };
+        // One pass over the header: the head, then each param straight into the Digest
+        // directive slots (whatever the scheme: the same syntax errors and duplicates as
+        // `parse`, and no span table or second pass).
+        let (scheme, rest) = match parse::parse_head(header) {
+            Ok(h) => h,
+            Err(e) => return Verdict::Malformed(e),
+        };
+        let mut slots = DigestSlots::new();
+        if let Rest::Params(body) = rest {
+            if let Err(e) = parse::scan_params(body, &mut slots) {
+                return Verdict::Malformed(e);
+            }
+        }
+        let token68 = match rest {
+            Rest::Token68(t) => Some(t),
+            _ => None,
+        };
+        let offered = |s: Scheme| eq_ignore_case(scheme, s.name().as_bytes()) && self.config.schemes.contains(&s);
+        let outcome = if offered(Scheme::Digest) {
+            // Returned as is: the verdict is built where the caller keeps it, not moved out
+            // of a `Result`.
+            return self.check_digest(matches!(rest, Rest::Params(_)), &slots, req, ctx);
+        } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
+            self.check_basic(token68)
+        } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
+            self.check_bearer(token68)
+        } else {
+            Err(Failure::Challenge(Reason::UnsupportedScheme, false))
         };
         match outcome {
             Ok(a) => Verdict::Authenticated(a),
-            Err(Failure::Malformed(e)) => Verdict::Malformed(e),
-            Err(Failure::Challenge(reason, stale)) => Verdict::Challenge(self.challenge(reason, stale, ctx)),
+            Err(f) => self.refused(f, ctx),
         }
     }
 
-    /// [`check`](Self::check) for a request with an `Authorization` field.
-    fn check_header(&self, header: &[u8], req: &Request<'_>, ctx: Context) -> Result<Authenticated, Failure> {
-        let mut auth = Authorization::empty();
-        parse::parse_into(header, &mut auth)?;
-        let offered = |s: Scheme| auth.is_scheme(s.name()) && self.config.schemes.contains(&s);
-        if offered(Scheme::Digest) {
-            self.check_digest(&auth, req, ctx)
-        } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
-            self.check_basic(&auth)
-        } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
-            self.check_bearer(&auth)
-        } else {
-            Err(Failure::Challenge(Reason::UnsupportedScheme, false))
+    /// The verdict for a refused request.
+    fn refused(&self, failure: Failure, ctx: Context) -> Verdict {
+        match failure {
+            Failure::Malformed(e) => Verdict::Malformed(e),
+            Failure::Challenge(reason, stale) => Verdict::Challenge(self.challenge(reason, stale, ctx)),
         }
     }
 
-    fn check_basic(&self, auth: &Authorization<'_>) -> Result<Authenticated, Failure> {
+    fn check_basic(&self, token68: Option<&str>) -> Result<Authenticated, Failure> {
         let mut buf: BasicBuffer = [0; MAX_BASIC_DECODED];
-        let creds = BasicCredentials::from_authorization(auth, &mut buf)?;
+        // What `BasicCredentials::from_authorization` does after the scheme word.
+        let token = token68.ok_or(ParseError::ExpectedToken68)?;
+        let creds = BasicCredentials::decode(token.as_bytes(), &mut buf)?;
         let mut name_buf = [0u8; MAX_USERNAME_LEN];
         let user = creds.user(&mut name_buf).ok_or(ParseError::ValueTooLong("username"))?;
         let realm = self.config.realm.as_str();
@@ -510,8 +530,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
-    fn check_bearer(&self, auth: &Authorization<'_>) -> Result<Authenticated, Failure> {
-        let token = auth.token68().ok_or(ParseError::ExpectedToken68)?;
+    fn check_bearer(&self, token68: Option<&str>) -> Result<Authenticated, Failure> {
+        let token = token68.ok_or(ParseError::ExpectedToken68)?;
         if token.len() > MAX_BEARER_LEN {
             return Err(ParseError::ValueTooLong("bearer").into());
         }
@@ -522,14 +542,16 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
-    fn check_digest(
-        &self,
-        auth: &Authorization<'_>,
-        req: &Request<'_>,
-        ctx: Context,
-    ) -> Result<Authenticated, Failure> {
-        // `check` only comes here for the Digest scheme word.
-        let c = DigestCredentials::from_digest_authorization(auth)?;
+    fn check_digest(&self, params: bool, slots: &DigestSlots<'_>, req: &Request<'_>, ctx: Context) -> Verdict {
+        // `check` only comes here for the Digest scheme word, with the params (if any) in
+        // `slots`: what `DigestCredentials::from_authorization` does after the scheme word.
+        if !params {
+            return Verdict::Malformed(ParseError::ExpectedParams);
+        }
+        let c = match DigestCredentials::from_slots(slots) {
+            Ok(c) => c,
+            Err(e) => return Verdict::Malformed(e),
+        };
         let rules = DigestRules {
             realm: &self.config.realm,
             algorithms: &self.config.algorithms,
@@ -539,17 +561,25 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             check_uri: true,
         };
         let here = EngineDigest { engine: self, body: req.body, now: ctx.now };
-        let ok = digest_check::verify(&rules, &c, req.method.as_bytes(), req.target.as_bytes(), &here)?;
+        let ok = match digest_check::verify(&rules, &c, req.method.as_bytes(), req.target.as_bytes(), &here) {
+            Ok(ok) => ok,
+            Err(f) => return self.refused(f, ctx),
+        };
         let half_life = self.config.lifetime.max_age / 2;
         let nextnonce = ok.issued.filter(|i| ctx.now.saturating_sub(*i) >= half_life).map(|_| self.issue_nonce(ctx));
         let auth_info = ok.qop.map(|q| AuthInfo {
             rspauth: ok.rspauth,
             qop: Some(q),
             nc: c.nc,
-            cnonce: digest_check::cnonce(&c),
+            cnonce: heapless::Vec::new(),
             nextnonce,
         });
-        Ok(Authenticated { user: ok.user, scheme: Scheme::Digest, auth_info })
+        let mut verdict = Verdict::Authenticated(Authenticated { user: ok.user, scheme: Scheme::Digest, auth_info });
+        // The cnonce is copied into the verdict where it stays: no 256-byte value moved.
+        if let Verdict::Authenticated(Authenticated { auth_info: Some(info), .. }) = &mut verdict {
+            digest_check::copy_cnonce(&c, &mut info.cnonce);
+        }
+        verdict
     }
 
     /// How many `WWW-Authenticate` values [`write_challenge`](Self::write_challenge) renders

@@ -82,13 +82,21 @@ impl HashOutput {
             return None;
         }
         let mut out = HashOutput { bytes: [0; MAX_HASH_LEN], len: (hex.len() / 2) as u8 };
-        // No branch per digit: invalid ones are collected and refused at the end.
+        // No branch per digit: invalid ones are collected and refused at the end. Each digit
+        // on its own first, then the pairs: two simple loops the compiler vectorizes.
+        let fold = if upper { 0x20 } else { 0 };
+        let mut nibbles = [0u8; 2 * MAX_HASH_LEN];
         let mut invalid = 0u8;
-        let bytes = &mut out.bytes[..hex.len() / 2];
-        for (o, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
-            let (h, l) = (nibble(pair[0], upper), nibble(pair[1], upper));
-            invalid |= (h | l) & 0xf0;
-            *o = (h << 4) | (l & 15);
+        for (n, &c) in nibbles.iter_mut().zip(hex) {
+            let digit = c.wrapping_sub(b'0');
+            let letter = (c | fold).wrapping_sub(b'a');
+            let v = if digit < 10 { digit } else { letter.wrapping_add(10) };
+            invalid |= u8::from(digit >= 10 && letter >= 6);
+            *n = v;
+        }
+        // Past the value the nibbles are zero, and so are the bytes, as `ct_eq` expects.
+        for (o, pair) in out.bytes.iter_mut().zip(nibbles.chunks_exact(2)) {
+            *o = (pair[0] << 4) | (pair[1] & 15);
         }
         (invalid == 0).then_some(out)
     }
@@ -116,62 +124,50 @@ impl HashOutput {
     }
 }
 
-/// Constant-time equality of two byte arrays, a machine word per comparison (`N` is a
-/// multiple of 8): one `subtle` comparison per word instead of one per byte.
+/// Constant-time equality of two byte arrays (`N` is a multiple of 8): the words' XORs are
+/// OR-ed together without a branch, and one `subtle` comparison of the result with zero
+/// answers (instead of one per word, or per byte).
 pub(crate) fn ct_eq_words<const N: usize>(a: &[u8; N], b: &[u8; N]) -> subtle::Choice {
     use subtle::ConstantTimeEq;
     const W: usize = core::mem::size_of::<usize>();
     let word = |c: &[u8]| usize::from_le_bytes(c.try_into().unwrap_or([0; W]));
-    let mut eq = subtle::Choice::from(1);
+    let mut diff = 0usize;
     for (x, y) in a.chunks_exact(W).zip(b.chunks_exact(W)) {
-        eq &= word(x).ct_eq(&word(y));
+        diff |= word(x) ^ word(y);
     }
-    eq
+    diff.ct_eq(&0)
 }
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Lower-case hex of `bytes` into the start of `out` (which holds at least twice as many).
-// One copy on 32-bit targets: it was also inlined into Nonce::issue.
+// One copy on microcontrollers (flash).
 #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
-    // On 64-bit hosts, four bytes at a time in one register; the table loop does the rest
-    // (and everything on 32-bit targets, where it is the smaller code).
+    // On 64-bit hosts both digits of a byte in one table load (512 bytes of table); on
+    // 32-bit targets a digit at a time from the 16-byte table (the smaller code and data).
     #[cfg(target_pointer_width = "64")]
-    let (bytes, out) = {
-        let mut words = bytes.chunks_exact(4);
-        for (w, o) in (&mut words).zip(out.chunks_exact_mut(8)) {
-            let x = u32::from_be_bytes([w[0], w[1], w[2], w[3]]) as u64;
-            // Spread the eight nibbles into eight bytes, least significant nibble lowest.
-            let mut v = ((x & 0xffff_0000) << 16) | (x & 0xffff);
-            v = ((v & 0x0000_ff00_0000_ff00) << 8) | (v & 0x0000_00ff_0000_00ff);
-            v = ((v & 0x00f0_00f0_00f0_00f0) << 4) | (v & 0x000f_000f_000f_000f);
-            // '0' + n, plus 39 more for n >= 10 ('a' - '0' - 10); no carry crosses a byte.
-            let letters = ((v + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
-            o.copy_from_slice(&(v + 0x3030_3030_3030_3030 + letters * 39).to_be_bytes());
-        }
-        let done = bytes.len() - words.remainder().len();
-        (words.remainder(), out.get_mut(2 * done..).unwrap_or_default())
-    };
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[b as usize]);
+    }
+    #[cfg(not(target_pointer_width = "64"))]
     for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
         pair[0] = HEX_DIGITS[(b >> 4) as usize];
         pair[1] = HEX_DIGITS[(b & 15) as usize];
     }
 }
 
-/// A hex digit's value (`A`-`F` only when `upper`), or 0xff for anything else.
-#[inline]
-fn nibble(c: u8, upper: bool) -> u8 {
-    let digit = c.wrapping_sub(b'0');
-    let letter = if upper { c | 0x20 } else { c }.wrapping_sub(b'a');
-    if digit < 10 {
-        digit
-    } else if letter < 6 {
-        letter + 10
-    } else {
-        0xff
+/// The two lower-case hex digits of every byte.
+#[cfg(target_pointer_width = "64")]
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut t = [[0u8; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = [HEX_DIGITS[b >> 4], HEX_DIGITS[b & 15]];
+        b += 1;
     }
-}
+    t
+};
 
 pub(crate) fn hex_value(c: u8) -> Option<u8> {
     match c {
@@ -292,15 +288,6 @@ impl Hasher {
         }
     }
 
-    /// The hex of `value` followed by `:`, in one piece (Digest's most common pair).
-    pub(crate) fn update_hex_colon(&mut self, value: &HashOutput) {
-        let mut buf = [0u8; 2 * MAX_HASH_LEN + 1];
-        let n = 2 * value.as_bytes().len();
-        encode_hex(value.as_bytes(), &mut buf);
-        buf[n] = b':';
-        self.update(&buf[..n + 1]);
-    }
-
     /// Finishes the hash.
     #[inline]
     pub fn finalize(mut self) -> HashOutput {
@@ -311,13 +298,13 @@ impl Hasher {
     /// the hasher fresh, ready for the next value of the same family.
     #[inline(never)]
     pub(crate) fn finish(&mut self) -> HashOutput {
-        // Written straight into the value's bytes: no output array to copy from.
+        // Written straight into the value returned (unused bytes zero, as `ct_eq` expects).
         let mut out = HashOutput::zeroed(0);
-        out.len = match self {
+        let n = match self {
             #[cfg(feature = "md5")]
             Hasher::Md5(h) => {
-                if let Some(bytes) = out.bytes.first_chunk_mut::<16>() {
-                    h.finalize_into_reset(bytes.into());
+                if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
+                    h.finalize_into_reset(dst.into());
                 }
                 16
             }
@@ -331,7 +318,83 @@ impl Hasher {
                 32
             }
         };
+        out.len = n;
         out
+    }
+}
+
+/// Room of a [`Gather`]: four MD5/SHA-256 blocks, a whole SHA-256 response line.
+const GATHER: usize = 256;
+
+/// A hash input gathered from small pieces (names, `:`, hex digits) into one buffer and fed
+/// to the hasher in few large updates: each update costs a call and the hasher's own
+/// buffering, more than the copy into this buffer. Full buffers are whole blocks, which the
+/// hasher compresses in place.
+pub(crate) struct Gather {
+    h: Hasher,
+    buf: [u8; GATHER],
+    len: usize,
+}
+
+impl Gather {
+    /// A fresh hasher of an enabled family (see [`Hasher::start`]).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
+        Gather { h: Hasher::start(algorithm), buf: [0; GATHER], len: 0 }
+    }
+
+    /// Appends `bytes`.
+    // Inlined on 64-bit hosts (speed); one copy on microcontrollers (flash).
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        match self.buf.get_mut(self.len..self.len + bytes.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.len += bytes.len();
+            }
+            None => self.spill(bytes),
+        }
+    }
+
+    /// Feeds the buffer, then keeps `bytes` (a piece that could never fit is fed straight).
+    #[inline(never)]
+    fn spill(&mut self, bytes: &[u8]) {
+        self.flush();
+        if bytes.len() < GATHER {
+            self.put(bytes);
+        } else {
+            self.h.update(bytes);
+        }
+    }
+
+    /// Appends `bytes` and `:`.
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) fn put_colon(&mut self, bytes: &[u8]) {
+        self.put(bytes);
+        self.put(b":");
+    }
+
+    /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) fn put_hex(&mut self, value: &HashOutput) {
+        let mut hex = [0u8; 2 * MAX_HASH_LEN];
+        let bytes = value.bytes.get(..value.len as usize).unwrap_or_default();
+        encode_hex(bytes, &mut hex);
+        self.put(hex.get(..2 * bytes.len()).unwrap_or_default());
+    }
+
+    fn flush(&mut self) {
+        self.h.update(self.buf.get(..self.len).unwrap_or_default());
+        self.len = 0;
+    }
+
+    /// Finishes the hash and starts the next value of the same family.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) fn finish(&mut self) -> HashOutput {
+        self.flush();
+        self.h.finish()
     }
 }
 
@@ -366,6 +429,54 @@ mod tests {
                     let upper: [u8; 2 * MAX_HASH_LEN] = core::array::from_fn(|i| hex.buf[i].to_ascii_uppercase());
                     assert_eq!(HashOutput::from_hex(&upper[..2 * len]), Some(h));
                 }
+            }
+        }
+    }
+
+    /// Gathered pieces hash like the same bytes in one update, whatever the lengths around
+    /// the buffer's edge (pieces longer than the buffer, hex that crosses it, empty pieces).
+    #[test]
+    fn gather_hashes_like_one_update() {
+        let data: [u8; 700] = core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
+        let value = HashOutput::from_slice(&data[..32]).unwrap();
+        let hex = value.to_hex();
+        for alg in [HashAlgorithm::Md5, HashAlgorithm::Sha256, HashAlgorithm::Sha512_256] {
+            if !alg.is_enabled() {
+                continue;
+            }
+            for first in [0, 1, 63, 64, 127, 128, 200, 224, 225, 255, 256, 257, 300] {
+                for second in [0, 1, 31, 32, 100, 256, 300] {
+                    let mut g = Gather::start(alg);
+                    g.put(&data[..first]);
+                    g.put_hex(&value);
+                    g.put_colon(&data[first..first + second]);
+                    g.put(&data[..second]);
+                    let mut whole = Hasher::start(alg);
+                    whole.update(&data[..first]);
+                    whole.update(hex.as_bytes());
+                    whole.update(&data[first..first + second]);
+                    whole.update(b":");
+                    whole.update(&data[..second]);
+                    assert_eq!(g.finish(), whole.finish(), "{alg:?} {first} {second}");
+                    // `finish` starts the next value.
+                    g.put(&data[..first]);
+                    whole.update(&data[..first]);
+                    assert_eq!(g.finish(), whole.finish(), "{alg:?} {first} again");
+                }
+            }
+        }
+    }
+
+    /// Equal arrays compare equal; a change of any bit of any byte is seen.
+    #[test]
+    fn ct_eq_words_sees_every_bit() {
+        let a: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(73));
+        assert!(bool::from(ct_eq_words(&a, &a)));
+        for i in 0..32 {
+            for bit in 0..8 {
+                let mut b = a;
+                b[i] ^= 1 << bit;
+                assert!(!bool::from(ct_eq_words(&a, &b)), "byte {i} bit {bit}");
             }
         }
     }

@@ -53,9 +53,12 @@ impl NonceKey {
         rest[8..16].copy_from_slice(salt);
         rest[16..20].copy_from_slice(&(realm.len() as u32).to_be_bytes());
         let mut mac = self.mac.clone();
-        // A loop, not three calls: one copy of the inlined HMAC update code.
+        // A loop, not three calls: one copy of the inlined HMAC update code. An empty part
+        // (no opaque) adds nothing to the MAC's input, so it is not fed.
         for part in [&head[..], realm, opaque] {
-            mac.update(part);
+            if !part.is_empty() {
+                mac.update(part);
+            }
         }
         let full = mac.finalize().into_bytes();
         let mut tag = [0; TAG_LEN];

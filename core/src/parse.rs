@@ -81,13 +81,13 @@ pub struct Params<'a> {
 /// Offsets of one param in [`Params::raw`]; `u16` suffices as values are bounded by
 /// [`MAX_HEADER_LEN`].
 #[derive(Clone, Copy, Debug, Default)]
-struct Span {
-    name: (u16, u16),
-    value: (u16, u16),
-    quoted: bool,
+pub(crate) struct Span {
+    pub(crate) name: (u16, u16),
+    pub(crate) value: (u16, u16),
+    pub(crate) quoted: bool,
     /// Quoted and holding at least one `quoted-pair`: found by the validating pass, so
     /// values without escapes never need to be searched for a backslash again.
-    escaped: bool,
+    pub(crate) escaped: bool,
 }
 
 impl<'a> Params<'a> {
@@ -104,14 +104,9 @@ impl<'a> Params<'a> {
         ParamIter { raw: self.raw, spans: self.spans[..self.count as usize].iter() }
     }
 
-    /// Names as bytes (ASCII tchars), skipping the UTF-8 check `Param::name` needs.
-    pub(crate) fn iter_raw(&self) -> impl Iterator<Item = (&'a [u8], Value<'a>)> + '_ {
-        let raw = self.raw;
-        self.spans[..self.count as usize].iter().map(move |sp| {
-            let name = raw.get(sp.name.0 as usize..sp.name.1 as usize).unwrap_or_default();
-            let value = raw.get(sp.value.0 as usize..sp.value.1 as usize).unwrap_or_default();
-            (name, Value { raw: value, quoted: sp.quoted, escaped: sp.escaped })
-        })
+    /// The text and the span table, for a [`ParamSink`] to take the params from.
+    pub(crate) fn spans(&self) -> (&'a [u8], &[Span]) {
+        (self.raw, self.spans.get(..self.count as usize).unwrap_or_default())
     }
     /// The value of the param `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<Value<'a>> {
@@ -179,6 +174,10 @@ impl<'a> Value<'a> {
     /// A value from unescaped bytes (a token or an already-unescaped string).
     pub const fn plain(bytes: &'a [u8]) -> Self {
         Value { raw: bytes, quoted: false, escaped: false }
+    }
+    /// A value as the scanner found it.
+    pub(crate) const fn from_span(raw: &'a [u8], quoted: bool, escaped: bool) -> Self {
+        Value { raw, quoted, escaped }
     }
     /// Whether it was sent as a quoted-string.
     pub fn is_quoted(&self) -> bool {
@@ -361,6 +360,35 @@ pub fn parse(header: &[u8]) -> Result<Authorization<'_>, ParseError> {
 /// [`parse`] into the caller's value: the span table is filled where it stays, not copied
 /// out through the `Result`s.
 pub(crate) fn parse_into<'a>(header: &'a [u8], out: &mut Authorization<'a>) -> Result<(), ParseError> {
+    let (scheme, rest) = parse_head(header)?;
+    out.scheme = scheme;
+    match rest {
+        Rest::Empty => out.credentials = Credentials::Empty,
+        Rest::Token68(t) => out.credentials = Credentials::Token68(t),
+        Rest::Params(body) => {
+            out.credentials = Credentials::Params(Params { raw: body, spans: [Span::default(); MAX_PARAMS], count: 0 });
+            if let Credentials::Params(p) = &mut out.credentials {
+                scan_params(body, &mut SpanSink { params: p, names: NameSet::new() })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What follows the scheme, before the param list (if that is what it is) is scanned.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Rest<'a> {
+    /// The scheme alone.
+    Empty,
+    /// A `token68`.
+    Token68(&'a str),
+    /// The text of an auth-param list, for [`scan_params`].
+    Params(&'a [u8]),
+}
+
+/// The part of [`parse`] before the param list: length, trimming, the scheme and the
+/// token68 form. Its errors come first, whichever sink then takes the params.
+pub(crate) fn parse_head(header: &[u8]) -> Result<(&[u8], Rest<'_>), ParseError> {
     if header.len() > MAX_HEADER_LEN {
         return Err(ParseError::TooLong);
     }
@@ -377,11 +405,10 @@ pub(crate) fn parse_into<'a>(header: &'a [u8], out: &mut Authorization<'a>) -> R
     if scheme_len > MAX_SCHEME_LEN {
         return Err(ParseError::SchemeTooLong);
     }
-    out.scheme = &value[..scheme_len];
+    let scheme = &value[..scheme_len];
     let rest = &value[scheme_len..];
     if rest.is_empty() {
-        out.credentials = Credentials::Empty;
-        return Ok(());
+        return Ok((scheme, Rest::Empty));
     }
     // `1*SP` exactly: a TAB here is refused, not guessed at.
     if rest[0] != b' ' {
@@ -392,27 +419,80 @@ pub(crate) fn parse_into<'a>(header: &'a [u8], out: &mut Authorization<'a>) -> R
     if is_token68(body) {
         // token68 is a subset of ASCII.
         let t = core::str::from_utf8(body).map_err(|_| ParseError::InvalidToken68)?;
-        out.credentials = Credentials::Token68(t);
-        return Ok(());
+        return Ok((scheme, Rest::Token68(t)));
     }
-    out.credentials = Credentials::Params(Params { raw: body, spans: [Span::default(); MAX_PARAMS], count: 0 });
-    match &mut out.credentials {
-        Credentials::Params(p) => validate_params(body, p),
-        _ => Ok(()),
+    Ok((scheme, Rest::Params(body)))
+}
+
+/// Where [`scan_params`] puts each param it has validated: the span table of [`Params`]
+/// ([`parse`]), or the Digest directive slots (the engine), filled in the same pass.
+pub(crate) trait ParamSink<'a> {
+    /// Takes param number `index` (below [`MAX_PARAMS`]: the scanner counts) of `body`,
+    /// or refuses it with [`ParseError::DuplicateParam`] when its name repeats an earlier
+    /// one, ignoring ASCII case.
+    fn param(&mut self, body: &'a [u8], span: Span, index: usize) -> Result<(), ParseError>;
+}
+
+/// Duplicate names among the params of one list: one bit per (case-folded) name
+/// fingerprint, so the pairwise comparison runs only when a fingerprint repeats, which for
+/// distinct names is rare.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct NameSet {
+    seen: u64,
+}
+
+impl NameSet {
+    /// No name recorded.
+    pub(crate) const fn new() -> Self {
+        NameSet { seen: 0 }
+    }
+
+    /// Records `name` (offsets in `body`); whether it equals, ignoring ASCII case, one of
+    /// the names `earlier` (offsets in `body`) recorded before it.
+    pub(crate) fn repeats(
+        &mut self,
+        body: &[u8],
+        name: (u16, u16),
+        earlier: impl IntoIterator<Item = (u16, u16)>,
+    ) -> bool {
+        let text = |n: (u16, u16)| body.get(n.0 as usize..n.1 as usize).unwrap_or_default();
+        let this = text(name);
+        let bit = 1u64 << (name_fingerprint(this) & 63);
+        let repeat = self.seen & bit != 0;
+        self.seen |= bit;
+        repeat && earlier.into_iter().any(|prev| prev.1 - prev.0 == name.1 - name.0 && eq_ignore_case(text(prev), this))
     }
 }
 
-/// One pass over the list: syntax, count, spans and duplicate names.
+/// The span table of [`parse`].
+struct SpanSink<'p, 'a> {
+    params: &'p mut Params<'a>,
+    names: NameSet,
+}
+
+impl<'a> ParamSink<'a> for SpanSink<'_, 'a> {
+    fn param(&mut self, body: &'a [u8], span: Span, index: usize) -> Result<(), ParseError> {
+        let spans = &mut self.params.spans;
+        let earlier = spans.get(..index).unwrap_or_default().iter().map(|s| s.name);
+        if self.names.repeats(body, span.name, earlier) {
+            return Err(ParseError::DuplicateParam);
+        }
+        if let Some(slot) = spans.get_mut(index) {
+            *slot = span;
+        }
+        self.params.count = (index + 1) as u8;
+        Ok(())
+    }
+}
+
+/// One pass over the list: syntax and count, each param handed to `sink` (which refuses
+/// duplicates) as soon as it is complete. The one grammar of auth-param lists.
 ///
 /// Index-based, reading one byte at a time through `at`, which answers 0 past the end: 0 is
 /// a CTL, in no byte class, so every loop stops there without a separate length test, and
 /// only the (rare) error paths tell the end from a real NUL.
-fn validate_params(body: &[u8], out: &mut Params<'_>) -> Result<(), ParseError> {
-    let spans = &mut out.spans;
+pub(crate) fn scan_params<'a, S: ParamSink<'a>>(body: &'a [u8], sink: &mut S) -> Result<(), ParseError> {
     let mut count = 0;
-    // One bit per (case-folded) name fingerprint: the pairwise comparison runs only when a
-    // fingerprint repeats, which for distinct names is rare.
-    let mut seen = 0u64;
     let at = |i: usize| body.get(i).copied().unwrap_or(0);
     // A CTL where something else was expected is reported as such: it is the likelier attack.
     let unexpected = |i: usize, otherwise: ParseError| match body.get(i) {
@@ -446,9 +526,13 @@ fn validate_params(body: &[u8], out: &mut Params<'_>) -> Result<(), ParseError> 
             let start = i;
             let mut escaped = false;
             loop {
+                // A word at a time up to the first byte that is not plain qdtext, found exactly
+                // (the lowest flagged lane), so only that byte is left to the byte-wise rules.
                 #[cfg(target_pointer_width = "64")]
                 while let Some(w) = body.get(i..i + WORD).and_then(|c| <[u8; WORD]>::try_from(c).ok()) {
-                    if needs_look(usize::from_le_bytes(w)) {
+                    let look = look_mask(usize::from_le_bytes(w));
+                    if look != 0 {
+                        i += (look.trailing_zeros() / 8) as usize;
                         break;
                     }
                     i += WORD;
@@ -490,29 +574,15 @@ fn validate_params(body: &[u8], out: &mut Params<'_>) -> Result<(), ParseError> 
                 _ => return Err(unexpected(i, ParseError::ExpectedComma)),
             }
         }
-        let span = Span { name, value, quoted, escaped };
-        let Some(slot) = spans.get_mut(count) else {
+        if count == MAX_PARAMS {
             return Err(ParseError::TooManyParams);
-        };
-        *slot = span;
-        let name = &body[name_start..name.1 as usize];
-        let bit = 1u64 << (name_fingerprint(name) & 63);
-        let repeat = seen & bit != 0;
-        seen |= bit;
-        if repeat {
-            for prev in &spans[..count] {
-                let same_len = prev.name.1 - prev.name.0 == span.name.1 - span.name.0;
-                if same_len && eq_ignore_case(&body[prev.name.0 as usize..prev.name.1 as usize], name) {
-                    return Err(ParseError::DuplicateParam);
-                }
-            }
         }
+        sink.param(body, Span { name, value, quoted, escaped }, count)?;
         count += 1;
     }
     if count == 0 {
         return Err(ParseError::ExpectedParamName);
     }
-    out.count = count as u8;
     Ok(())
 }
 
@@ -535,13 +605,14 @@ fn name_fingerprint(name: &[u8]) -> u32 {
     }
 }
 
-/// One machine word at a time: whether any byte is not plain `qdtext` (CTL, DEL, `"` or
-/// `\\`; HTAB is flagged too and left to the byte loop). Exact for "none": a word that is
-/// flagged only falls back to the byte-wise scan.
+/// One machine word at a time: the bytes that are not plain `qdtext` (CTL, DEL, `"` or
+/// `\\`; HTAB is flagged too and left to the byte loop), as the high bit of their lane. The
+/// lowest flagged lane is exact (lanes above it may be flagged spuriously by a borrow), and
+/// a word with no flag holds plain `qdtext` only.
 /// Only on 64-bit hosts: on a Cortex-M0+ the word loop costs more flash than it saves time.
 #[cfg(target_pointer_width = "64")]
 #[inline]
-fn needs_look(w: usize) -> bool {
+fn look_mask(w: usize) -> usize {
     const ONES: usize = usize::MAX / 255;
     const HIGH: usize = ONES * 0x80;
     // High bit of a lane set where the lane was zero (plus, harmlessly, some lanes above a
@@ -550,7 +621,6 @@ fn needs_look(w: usize) -> bool {
     let below_space = w.wrapping_sub(ONES * 0x20) & !w;
     (below_space | zero(w ^ (ONES * 0x7f)) | zero(w ^ (ONES * b'"' as usize)) | zero(w ^ (ONES * b'\\' as usize)))
         & HIGH
-        != 0
 }
 
 #[cfg(target_pointer_width = "64")]

@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use authgate::{Authenticated, Config, Context, Engine, Reason, ReplayTable, Request, Scheme, StaticUsers, Verdict};
+use authgate::{
+    parse, Authenticated, Config, Context, DigestCredentials, Engine, ParseError, Reason, ReplayTable, Request, Scheme,
+    StaticUsers, Verdict,
+};
 use sha2::Digest as _;
 
 /// One case of `tests/vectors/authgate.vectors`.
@@ -247,5 +250,32 @@ pub fn reason(v: &Verdict) -> (Reason, bool) {
     match v {
         Verdict::Challenge(c) => (c.reason, c.stale),
         other => panic!("expected a challenge, got {other:?}"),
+    }
+}
+
+/// Whether the engine, which scans a header's params straight into its Digest directive
+/// slots (one pass), reports for `header` what the public two-step path reports: [`parse`]
+/// (span table), then for the Digest scheme [`DigestCredentials::from_authorization`].
+/// A syntax or directive error must be the same `Malformed` error; a header both steps
+/// accept must not be `Malformed`, except for the engine's own uri rule.
+pub fn engine_agrees_with_parse(engine: &TestEngine, header: &[u8]) -> Result<(), String> {
+    let v = check(engine, "GET", "/dir/index.html", Some(header), 1_700_000_000);
+    let expected = match parse(header) {
+        Err(e) => Some(e),
+        Ok(a) if a.is_scheme("Digest") => DigestCredentials::from_authorization(&a).err(),
+        // Basic and Bearer read the token68; their errors are theirs, not the scanner's.
+        Ok(_) => match &v {
+            Verdict::Malformed(ParseError::DuplicateParam | ParseError::TooManyParams) => {
+                return Err(format!("{v:?} for a header parse accepts"))
+            }
+            _ => return Ok(()),
+        },
+    };
+    match (expected, &v) {
+        (Some(e), Verdict::Malformed(got)) if e == *got => Ok(()),
+        (None, Verdict::Malformed(ParseError::UriMismatch)) => Ok(()),
+        (None, Verdict::Malformed(got)) => Err(format!("engine {got:?}, parse + from_authorization accept")),
+        (None, _) => Ok(()),
+        (Some(e), _) => Err(format!("engine {v:?}, parse + from_authorization {e:?}")),
     }
 }

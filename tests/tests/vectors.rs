@@ -126,3 +126,21 @@ fn malformed_corpus_gets_its_status() {
     }
     assert!(wrong.is_empty(), "{} of {} cases differ:\n{}", wrong.len(), cases.len(), wrong.join("\n"));
 }
+
+/// The engine's one-pass scan into the Digest slots and the public `parse` +
+/// `DigestCredentials::from_authorization` agree on every header of the file.
+#[test]
+fn engine_scan_agrees_with_parse_on_every_vector() {
+    let engine = vector_engine();
+    let mut wrong = Vec::new();
+    let all = load_vectors();
+    for case in &all {
+        if let Some(header) = case.bytes("header") {
+            if let Err(why) = engine_agrees_with_parse(&engine, header) {
+                wrong.push(format!("{} (line {}): {why}", case.name(), case.line));
+            }
+        }
+    }
+    assert!(all.len() > 100);
+    assert!(wrong.is_empty(), "{} cases differ:\n{}", wrong.len(), wrong.join("\n"));
+}
