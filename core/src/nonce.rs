@@ -35,7 +35,8 @@ mod shared {
 
     impl Default for Sha256 {
         fn default() -> Self {
-            Sha256(Hasher::sha256())
+            // Out of line: the initial state is not spelt out at each use.
+            Sha256(Hasher::start(crate::hash::HashAlgorithm::Sha256))
         }
     }
     impl HashMarker for Sha256 {}
