@@ -182,8 +182,8 @@ impl<'a> DigestCredentials<'a> {
     /// Validates the directives [`scan_params`](crate::parse::scan_params) put in `slots`
     /// (the engine: one pass over the header) or [`from_digest_authorization`](Self::from_digest_authorization)
     /// copied there from a parsed value: one set of rules, one order of errors.
-    // Inlined into the engine's one call on microcontrollers: the smaller image there.
-    #[cfg_attr(not(target_pointer_width = "64"), inline(always))]
+    // Out of line on microcontrollers: since the one-pass scan, the smaller image there.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn from_slots(slots: &DigestSlots<'a>) -> Result<Self, ParseError> {
         let slots = &slots.slots;
         let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, opaque, userhash] = *slots;
