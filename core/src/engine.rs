@@ -504,6 +504,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
+    // Out of line on microcontrollers (flash).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     fn check_basic(&self, token68: Option<&str>) -> Result<Authenticated, Failure> {
         let mut buf: BasicBuffer = [0; MAX_BASIC_DECODED];
         // What `BasicCredentials::from_authorization` does after the scheme word.
