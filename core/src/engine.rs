@@ -544,6 +544,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
+    // Out of line on microcontrollers (flash).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     fn check_digest(&self, params: bool, slots: &DigestSlots<'_>, req: &Request<'_>, ctx: Context) -> Verdict {
         // `check` only comes here for the Digest scheme word, with the params (if any) in
         // `slots`: what `DigestCredentials::from_authorization` does after the scheme word.
