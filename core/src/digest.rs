@@ -601,6 +601,8 @@ fn is_attr_char(b: u8) -> bool {
 }
 
 /// Appends the unescaped bytes of a value, then `:`.
+// One copy on microcontrollers (flash).
+#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 fn feed_colon(g: &mut Gather, v: &Value<'_>) {
     feed(g, v);
     g.put(b":");

@@ -385,6 +385,8 @@ impl Gather {
         self.put(hex.get(..2 * bytes.len()).unwrap_or_default());
     }
 
+    // One copy on microcontrollers (flash).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     fn flush(&mut self) {
         self.h.update(self.buf.get(..self.len).unwrap_or_default());
         self.len = 0;
