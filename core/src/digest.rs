@@ -186,10 +186,11 @@ impl<'a> DigestCredentials<'a> {
     #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn from_slots(slots: &DigestSlots<'a>) -> Result<Self, ParseError> {
         let slots = &slots.slots;
-        let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, opaque, userhash] = *slots;
+        // Borrowed, not copied: each slot is read where it is needed.
+        let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, opaque, userhash] = slots;
         let username = match (username, username_ext) {
             (Some(_), Some(_)) => return Err(ParseError::ConflictingUsername),
-            (Some(u), None) => Username::Plain(limit(u, MAX_USERNAME_LEN, "username")?),
+            (Some(u), None) => Username::Plain(limit(*u, MAX_USERNAME_LEN, "username")?),
             (None, Some(u)) => {
                 let raw = u.as_unescaped().ok_or(ParseError::InvalidExtValue)?;
                 if cfg!(feature = "username-star") {
@@ -236,8 +237,8 @@ impl<'a> DigestCredentials<'a> {
             Some(q) => Known::Known(q),
             None => Known::Unknown,
         });
-        let nc_text = nc;
-        let nc = nc.map(parse_nc).transpose()?;
+        let (nc_text, cnonce, opaque) = (*nc, *cnonce, *opaque);
+        let nc = nc_text.map(parse_nc).transpose()?;
         // qop, nc and cnonce come together (RFC 7616 §3.4); -sess also needs cnonce.
         match (qop.is_some(), nc.is_some(), cnonce.is_some()) {
             (true, true, true) | (false, false, false) => {}
