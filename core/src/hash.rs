@@ -300,6 +300,38 @@ impl Hasher {
     pub(crate) fn finish(&mut self) -> HashOutput {
         // Written straight into the value returned (unused bytes zero, as `ct_eq` expects).
         let mut out = HashOutput::zeroed(0);
+        // Microcontrollers: the hasher is replaced by a fresh one from the out-of-line
+        // `start` and the old one finished, so no family's reset code is spelt out here.
+        #[cfg(not(target_pointer_width = "64"))]
+        let n = {
+            #[allow(unreachable_patterns)]
+            let fresh = Hasher::start(match self {
+                #[cfg(feature = "md5")]
+                Hasher::Md5(_) => HashAlgorithm::Md5,
+                #[cfg(feature = "sha512-256")]
+                Hasher::Sha512_256(_) => HashAlgorithm::Sha512_256,
+                _ => HashAlgorithm::Sha256,
+            });
+            match core::mem::replace(self, fresh) {
+                #[cfg(feature = "md5")]
+                Hasher::Md5(h) => {
+                    if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
+                        h.finalize_into(dst.into());
+                    }
+                    16
+                }
+                Hasher::Sha256(h) => {
+                    h.finalize_into((&mut out.bytes).into());
+                    32
+                }
+                #[cfg(feature = "sha512-256")]
+                Hasher::Sha512_256(h) => {
+                    h.finalize_into((&mut out.bytes).into());
+                    32
+                }
+            }
+        };
+        #[cfg(target_pointer_width = "64")]
         let n = match self {
             #[cfg(feature = "md5")]
             Hasher::Md5(h) => {
