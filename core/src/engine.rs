@@ -497,6 +497,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     }
 
     /// The verdict for a refused request.
+    // One copy on microcontrollers (flash).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     fn refused(&self, failure: Failure, ctx: Context) -> Verdict {
         match failure {
             Failure::Malformed(e) => Verdict::Malformed(e),
