@@ -390,7 +390,8 @@ impl Gather {
     }
 
     /// Feeds the buffer, then keeps `bytes` (a piece that could never fit is fed straight).
-    #[inline(never)]
+    // Out of line on 64-bit hosts (the rare path); inlined on microcontrollers (smaller there).
+    #[cfg_attr(target_pointer_width = "64", inline(never))]
     fn spill(&mut self, bytes: &[u8]) {
         self.flush();
         if bytes.len() < GATHER {
