@@ -101,22 +101,30 @@ impl NonceKey {
     }
 
     fn tag(&self, issued: u64, salt: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
-        // The fixed-size prefix in one piece: domain, issue time, salt, and the realm's
-        // length (so realm/opaque boundaries cannot be shifted).
-        const HEAD: usize = DOMAIN.len() + 8 + 8 + 4;
-        let mut head = [0u8; HEAD];
-        let (domain, rest) = head.split_at_mut(DOMAIN.len());
-        domain.copy_from_slice(DOMAIN);
-        rest[..8].copy_from_slice(&issued.to_be_bytes());
-        rest[8..16].copy_from_slice(salt);
-        rest[16..20].copy_from_slice(&(realm.len() as u32).to_be_bytes());
         #[cfg(target_pointer_width = "64")]
         let mut mac = self.mac.clone();
         #[cfg(not(target_pointer_width = "64"))]
         let mut mac = <Mac256 as KeyInit>::new_from_slice(&self.key.0).expect("HMAC accepts any key length");
-        // A loop, not three calls: one copy of the inlined HMAC update code. An empty part
-        // (no opaque) adds nothing to the MAC's input, so it is not fed.
-        for part in [&head[..], realm, opaque] {
+        // Domain, issue time, salt, and the realm's length (so realm/opaque boundaries cannot
+        // be shifted), then realm and opaque. A loop, not six calls: one copy of the inlined
+        // HMAC update code. An empty part (no opaque) adds nothing to the MAC's input, so it
+        // is not fed.
+        // Microcontrollers: each part fed as it is (the updates are calls there).
+        #[cfg(not(target_pointer_width = "64"))]
+        let parts = [DOMAIN, &issued.to_be_bytes(), salt, &(realm.len() as u32).to_be_bytes(), realm, opaque];
+        // 64-bit hosts: the fixed-size prefix in one piece, one update fewer per part.
+        #[cfg(target_pointer_width = "64")]
+        let mut head = [0u8; DOMAIN.len() + 8 + 8 + 4];
+        #[cfg(target_pointer_width = "64")]
+        let parts = {
+            let (domain, rest) = head.split_at_mut(DOMAIN.len());
+            domain.copy_from_slice(DOMAIN);
+            rest[..8].copy_from_slice(&issued.to_be_bytes());
+            rest[8..16].copy_from_slice(salt);
+            rest[16..20].copy_from_slice(&(realm.len() as u32).to_be_bytes());
+            [&head[..], realm, opaque]
+        };
+        for part in parts {
             if !part.is_empty() {
                 mac.update(part);
             }
