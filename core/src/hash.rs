@@ -356,29 +356,29 @@ impl Hasher {
 }
 
 /// Room of a [`Gather`]: four MD5/SHA-256 blocks, a whole SHA-256 response line.
+#[cfg(target_pointer_width = "64")]
 const GATHER: usize = 256;
 
 /// A hash input gathered from small pieces (names, `:`, hex digits) into one buffer and fed
 /// to the hasher in few large updates: each update costs a call and the hasher's own
 /// buffering, more than the copy into this buffer. Full buffers are whole blocks, which the
 /// hasher compresses in place.
+#[cfg(target_pointer_width = "64")]
 pub(crate) struct Gather {
     h: Hasher,
     buf: [u8; GATHER],
     len: usize,
 }
 
+#[cfg(target_pointer_width = "64")]
 impl Gather {
     /// A fresh hasher of an enabled family (see [`Hasher::start`]).
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
         Gather { h: Hasher::start(algorithm), buf: [0; GATHER], len: 0 }
     }
 
     /// Appends `bytes`.
-    // Inlined on 64-bit hosts (speed); one copy on microcontrollers (flash).
-    #[cfg_attr(target_pointer_width = "64", inline)]
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    #[inline]
     pub(crate) fn put(&mut self, bytes: &[u8]) {
         match self.buf.get_mut(self.len..self.len + bytes.len()) {
             Some(dst) => {
@@ -390,8 +390,8 @@ impl Gather {
     }
 
     /// Feeds the buffer, then keeps `bytes` (a piece that could never fit is fed straight).
-    // Out of line on 64-bit hosts (the rare path); inlined on microcontrollers (smaller there).
-    #[cfg_attr(target_pointer_width = "64", inline(never))]
+    // Out of line: the rare path.
+    #[inline(never)]
     fn spill(&mut self, bytes: &[u8]) {
         self.flush();
         if bytes.len() < GATHER {
@@ -402,15 +402,13 @@ impl Gather {
     }
 
     /// Appends `bytes` and `:`.
-    #[cfg_attr(target_pointer_width = "64", inline)]
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    #[inline]
     pub(crate) fn put_colon(&mut self, bytes: &[u8]) {
         self.put(bytes);
         self.put(b":");
     }
 
     /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn put_hex(&mut self, value: &HashOutput) {
         let mut hex = [0u8; 2 * MAX_HASH_LEN];
         let bytes = value.bytes.get(..value.len as usize).unwrap_or_default();
@@ -418,17 +416,49 @@ impl Gather {
         self.put(hex.get(..2 * bytes.len()).unwrap_or_default());
     }
 
-    // One copy on microcontrollers (flash).
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     fn flush(&mut self) {
         self.h.update(self.buf.get(..self.len).unwrap_or_default());
         self.len = 0;
     }
 
     /// Finishes the hash and starts the next value of the same family.
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn finish(&mut self) -> HashOutput {
         self.flush();
+        self.h.finish()
+    }
+}
+
+/// On microcontrollers the pieces go straight to the (out-of-line) hasher: no buffer to
+/// clear, fill and flush, which is the smaller code there.
+#[cfg(not(target_pointer_width = "64"))]
+pub(crate) struct Gather {
+    h: Hasher,
+}
+
+#[cfg(not(target_pointer_width = "64"))]
+impl Gather {
+    /// A fresh hasher of an enabled family (see [`Hasher::start`]).
+    pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
+        Gather { h: Hasher::start(algorithm) }
+    }
+
+    /// Appends `bytes`.
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        self.h.update(bytes);
+    }
+
+    /// Appends `bytes` and `:`.
+    pub(crate) fn put_colon(&mut self, bytes: &[u8]) {
+        self.h.update_colon(bytes);
+    }
+
+    /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
+    pub(crate) fn put_hex(&mut self, value: &HashOutput) {
+        self.h.update_hex(value);
+    }
+
+    /// Finishes the hash and starts the next value of the same family.
+    pub(crate) fn finish(&mut self) -> HashOutput {
         self.h.finish()
     }
 }
