@@ -449,7 +449,8 @@ impl Gather {
 
     /// Appends `bytes` and `:`.
     pub(crate) fn put_colon(&mut self, bytes: &[u8]) {
-        self.h.update_colon(bytes);
+        self.h.update(bytes);
+        self.h.update(b":");
     }
 
     /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
