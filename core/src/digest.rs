@@ -278,12 +278,12 @@ impl<'a> DigestCredentials<'a> {
 /// as it validates each param: one slot per known directive, in the order of
 /// `DIRECTIVE_NAMES`. Unrecognized directives are ignored (RFC 7616 §3.4) but their names
 /// kept, so a repeated one is refused like a repeated known one.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct DigestSlots<'a> {
     slots: [Option<Value<'a>>; DIRECTIVE_NAMES.len()],
     /// Names of the unrecognized params (offsets in the list's text), for duplicates.
-    unknown: [(u16, u16); MAX_PARAMS],
-    unknown_count: u8,
+    // A `heapless::Vec`: nothing to clear up front (a 96-byte memset per request).
+    unknown: heapless::Vec<(u16, u16), MAX_PARAMS, u8>,
     unknown_names: NameSet,
 }
 
@@ -292,8 +292,7 @@ impl<'a> DigestSlots<'a> {
     pub(crate) const fn new() -> Self {
         DigestSlots {
             slots: [None; DIRECTIVE_NAMES.len()],
-            unknown: [(0, 0); MAX_PARAMS],
-            unknown_count: 0,
+            unknown: heapless::Vec::new(),
             unknown_names: NameSet::new(),
         }
     }
@@ -313,15 +312,10 @@ impl<'a> ParamSink<'a> for DigestSlots<'a> {
             },
             // An unknown name can only repeat another unknown one.
             None => {
-                let n = self.unknown_count as usize;
-                let earlier = self.unknown.get(..n).unwrap_or_default().iter().copied();
-                if self.unknown_names.repeats(body, span.name, earlier) {
+                if self.unknown_names.repeats(body, span.name, self.unknown.iter().copied()) {
                     return Err(ParseError::DuplicateParam);
                 }
-                if let Some(slot) = self.unknown.get_mut(n) {
-                    *slot = span.name;
-                    self.unknown_count += 1;
-                }
+                let _ = self.unknown.push(span.name);
             }
         }
         Ok(())
