@@ -431,15 +431,20 @@ impl Gather {
 /// On microcontrollers the pieces go straight to the (out-of-line) hasher: no buffer to
 /// clear, fill and flush, which is the smaller code there.
 #[cfg(not(target_pointer_width = "64"))]
-pub(crate) struct Gather {
+pub(crate) type Gather = DirectGather;
+
+/// [`Gather`]'s interface with every piece fed straight to the hasher: the microcontrollers'
+/// `Gather`, built on hosts too for its tests.
+#[cfg(any(test, not(target_pointer_width = "64")))]
+pub(crate) struct DirectGather {
     h: Hasher,
 }
 
-#[cfg(not(target_pointer_width = "64"))]
-impl Gather {
+#[cfg(any(test, not(target_pointer_width = "64")))]
+impl DirectGather {
     /// A fresh hasher of an enabled family (see [`Hasher::start`]).
     pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
-        Gather { h: Hasher::start(algorithm) }
+        DirectGather { h: Hasher::start(algorithm) }
     }
 
     /// Appends `bytes`.
@@ -499,35 +504,45 @@ mod tests {
         }
     }
 
+    /// One case of `gather_hashes_like_one_update` for a gatherer type.
+    macro_rules! gather_case {
+        ($gather:ident, $alg:expr, $data:expr, $value:expr, $first:expr, $second:expr) => {{
+            let (alg, data, value, first, second) = ($alg, $data, $value, $first, $second);
+            let name = stringify!($gather);
+            let mut g = $gather::start(alg);
+            g.put(&data[..first]);
+            g.put_hex(value);
+            g.put_colon(&data[first..first + second]);
+            g.put(&data[..second]);
+            let mut whole = Hasher::start(alg);
+            whole.update(&data[..first]);
+            whole.update(value.to_hex().as_bytes());
+            whole.update(&data[first..first + second]);
+            whole.update(b":");
+            whole.update(&data[..second]);
+            assert_eq!(g.finish(), whole.finish(), "{name} {alg:?} {first} {second}");
+            // `finish` starts the next value.
+            g.put(&data[..first]);
+            whole.update(&data[..first]);
+            assert_eq!(g.finish(), whole.finish(), "{name} {alg:?} {first} again");
+        }};
+    }
+
     /// Gathered pieces hash like the same bytes in one update, whatever the lengths around
-    /// the buffer's edge (pieces longer than the buffer, hex that crosses it, empty pieces).
+    /// the buffer's edge (pieces longer than the buffer, hex that crosses it, empty pieces);
+    /// so do the pieces of the microcontrollers' `DirectGather`.
     #[test]
     fn gather_hashes_like_one_update() {
         let data: [u8; 700] = core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
         let value = HashOutput::from_slice(&data[..32]).unwrap();
-        let hex = value.to_hex();
         for alg in [HashAlgorithm::Md5, HashAlgorithm::Sha256, HashAlgorithm::Sha512_256] {
             if !alg.is_enabled() {
                 continue;
             }
             for first in [0, 1, 63, 64, 127, 128, 200, 224, 225, 255, 256, 257, 300] {
                 for second in [0, 1, 31, 32, 100, 256, 300] {
-                    let mut g = Gather::start(alg);
-                    g.put(&data[..first]);
-                    g.put_hex(&value);
-                    g.put_colon(&data[first..first + second]);
-                    g.put(&data[..second]);
-                    let mut whole = Hasher::start(alg);
-                    whole.update(&data[..first]);
-                    whole.update(hex.as_bytes());
-                    whole.update(&data[first..first + second]);
-                    whole.update(b":");
-                    whole.update(&data[..second]);
-                    assert_eq!(g.finish(), whole.finish(), "{alg:?} {first} {second}");
-                    // `finish` starts the next value.
-                    g.put(&data[..first]);
-                    whole.update(&data[..first]);
-                    assert_eq!(g.finish(), whole.finish(), "{alg:?} {first} again");
+                    gather_case!(Gather, alg, &data, &value, first, second);
+                    gather_case!(DirectGather, alg, &data, &value, first, second);
                 }
             }
         }
