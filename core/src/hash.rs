@@ -298,59 +298,68 @@ impl Hasher {
     /// the hasher fresh, ready for the next value of the same family.
     #[inline(never)]
     pub(crate) fn finish(&mut self) -> HashOutput {
-        // Written straight into the value returned (unused bytes zero, as `ct_eq` expects).
-        let mut out = HashOutput::zeroed(0);
-        // Microcontrollers: the hasher is replaced by a fresh one from the out-of-line
-        // `start` and the old one finished, so no family's reset code is spelt out here.
+        // Microcontrollers: see `finish_swapped`.
         #[cfg(not(target_pointer_width = "64"))]
-        let n = {
-            #[allow(unreachable_patterns)]
-            let fresh = Hasher::start(match self {
-                #[cfg(feature = "md5")]
-                Hasher::Md5(_) => HashAlgorithm::Md5,
-                #[cfg(feature = "sha512-256")]
-                Hasher::Sha512_256(_) => HashAlgorithm::Sha512_256,
-                _ => HashAlgorithm::Sha256,
-            });
-            match core::mem::replace(self, fresh) {
+        return self.finish_swapped();
+        // Written straight into the value returned (unused bytes zero, as `ct_eq` expects).
+        #[cfg(target_pointer_width = "64")]
+        {
+            let mut out = HashOutput::zeroed(0);
+            out.len = match self {
                 #[cfg(feature = "md5")]
                 Hasher::Md5(h) => {
                     if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
-                        h.finalize_into(dst.into());
+                        h.finalize_into_reset(dst.into());
                     }
                     16
                 }
                 Hasher::Sha256(h) => {
-                    h.finalize_into((&mut out.bytes).into());
+                    h.finalize_into_reset((&mut out.bytes).into());
                     32
                 }
                 #[cfg(feature = "sha512-256")]
                 Hasher::Sha512_256(h) => {
-                    h.finalize_into((&mut out.bytes).into());
+                    h.finalize_into_reset((&mut out.bytes).into());
                     32
                 }
-            }
-        };
-        #[cfg(target_pointer_width = "64")]
-        let n = match self {
+            };
+            out
+        }
+    }
+
+    /// [`finish`](Self::finish) on microcontrollers (built on hosts too, for its tests): the
+    /// hasher is replaced by a fresh one from the out-of-line `start` and the old one
+    /// finished, so no family's reset code is spelt out here.
+    #[cfg(any(test, not(target_pointer_width = "64")))]
+    #[inline(always)]
+    fn finish_swapped(&mut self) -> HashOutput {
+        let mut out = HashOutput::zeroed(0);
+        #[allow(unreachable_patterns)]
+        let fresh = Hasher::start(match self {
+            #[cfg(feature = "md5")]
+            Hasher::Md5(_) => HashAlgorithm::Md5,
+            #[cfg(feature = "sha512-256")]
+            Hasher::Sha512_256(_) => HashAlgorithm::Sha512_256,
+            _ => HashAlgorithm::Sha256,
+        });
+        out.len = match core::mem::replace(self, fresh) {
             #[cfg(feature = "md5")]
             Hasher::Md5(h) => {
                 if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
-                    h.finalize_into_reset(dst.into());
+                    h.finalize_into(dst.into());
                 }
                 16
             }
             Hasher::Sha256(h) => {
-                h.finalize_into_reset((&mut out.bytes).into());
+                h.finalize_into((&mut out.bytes).into());
                 32
             }
             #[cfg(feature = "sha512-256")]
             Hasher::Sha512_256(h) => {
-                h.finalize_into_reset((&mut out.bytes).into());
+                h.finalize_into((&mut out.bytes).into());
                 32
             }
         };
-        out.len = n;
         out
     }
 }
@@ -500,6 +509,29 @@ mod tests {
                     let upper: [u8; 2 * MAX_HASH_LEN] = core::array::from_fn(|i| hex.buf[i].to_ascii_uppercase());
                     assert_eq!(HashOutput::from_hex(&upper[..2 * len]), Some(h));
                 }
+            }
+        }
+    }
+
+    /// The microcontrollers' `finish` (old state finished, a fresh one swapped in) gives what
+    /// the hosts' `finish` (finalize and reset in place) gives, and leaves a fresh hasher too.
+    #[test]
+    fn finish_swapped_is_finish() {
+        let data: [u8; 300] = core::array::from_fn(|i| (i as u8).wrapping_mul(13).wrapping_add(5));
+        for alg in [HashAlgorithm::Md5, HashAlgorithm::Sha256, HashAlgorithm::Sha512_256] {
+            if !alg.is_enabled() {
+                continue;
+            }
+            for len in [0, 1, 55, 56, 64, 111, 112, 128, 300] {
+                let (mut a, mut b) = (Hasher::start(alg), Hasher::start(alg));
+                a.update(&data[..len]);
+                b.update(&data[..len]);
+                let first = a.finish();
+                assert_eq!(first.as_bytes().len(), alg.output_len());
+                assert_eq!(first, b.finish_swapped(), "{alg:?} {len}");
+                a.update(&data[len..]);
+                b.update(&data[len..]);
+                assert_eq!(a.finish(), b.finish_swapped(), "{alg:?} {len} again");
             }
         }
     }
