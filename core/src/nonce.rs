@@ -19,8 +19,6 @@ use hmac::{KeyInit, Mac};
 // calls (`Hasher::update`, `Hasher::finish`), so the MAC links no hashing code of its own.
 #[cfg(target_pointer_width = "64")]
 type Mac256 = hmac::Hmac<sha2::Sha256>;
-#[cfg(not(target_pointer_width = "64"))]
-type Mac256 = hmac::SimpleHmac<shared::Sha256>;
 
 /// `sha2::Sha256` through the engine's [`Hasher`](crate::hash::Hasher): the same
 /// hashing, called rather than inlined.
@@ -101,39 +99,50 @@ impl NonceKey {
     }
 
     fn tag(&self, issued: u64, salt: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
-        #[cfg(target_pointer_width = "64")]
-        let mut mac = self.mac.clone();
         #[cfg(not(target_pointer_width = "64"))]
-        let mut mac = <Mac256 as KeyInit>::new_from_slice(&self.key.0).expect("HMAC accepts any key length");
+        return tag_direct(&self.key.0, issued, salt, realm, opaque);
         // Domain, issue time, salt, and the realm's length (so realm/opaque boundaries cannot
-        // be shifted), then realm and opaque. A loop, not six calls: one copy of the inlined
-        // HMAC update code. An empty part (no opaque) adds nothing to the MAC's input, so it
-        // is not fed.
-        // Microcontrollers: each part fed as it is (the updates are calls there).
-        #[cfg(not(target_pointer_width = "64"))]
-        let parts = [DOMAIN, &issued.to_be_bytes(), salt, &(realm.len() as u32).to_be_bytes(), realm, opaque];
-        // 64-bit hosts: the fixed-size prefix in one piece, one update fewer per part.
+        // be shifted), then realm and opaque. 64-bit hosts: the fixed-size prefix in one
+        // piece; a loop, not three calls: one copy of the inlined HMAC update code. An empty
+        // part (no opaque) adds nothing to the MAC's input, so it is not fed.
         #[cfg(target_pointer_width = "64")]
-        let mut head = [0u8; DOMAIN.len() + 8 + 8 + 4];
-        #[cfg(target_pointer_width = "64")]
-        let parts = {
+        {
+            let mut mac = self.mac.clone();
+            let mut head = [0u8; DOMAIN.len() + 8 + 8 + 4];
             let (domain, rest) = head.split_at_mut(DOMAIN.len());
             domain.copy_from_slice(DOMAIN);
             rest[..8].copy_from_slice(&issued.to_be_bytes());
             rest[8..16].copy_from_slice(salt);
             rest[16..20].copy_from_slice(&(realm.len() as u32).to_be_bytes());
-            [&head[..], realm, opaque]
-        };
-        for part in parts {
-            if !part.is_empty() {
-                mac.update(part);
+            for part in [&head[..], realm, opaque] {
+                if !part.is_empty() {
+                    mac.update(part);
+                }
             }
+            let full = mac.finalize().into_bytes();
+            let mut tag = [0; TAG_LEN];
+            tag.copy_from_slice(&full[..TAG_LEN]);
+            tag
         }
-        let full = mac.finalize().into_bytes();
-        let mut tag = [0; TAG_LEN];
-        tag.copy_from_slice(&full[..TAG_LEN]);
-        tag
     }
+}
+
+/// [`NonceKey::tag`] on microcontrollers (built on hosts too, for its tests): keyed per use,
+/// `SimpleHmac` over the engine's hasher, each part of the layout fed as it is (the updates
+/// are calls there).
+#[cfg(any(test, not(target_pointer_width = "64")))]
+fn tag_direct(key: &[u8; 32], issued: u64, salt: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
+    let mut mac =
+        <hmac::SimpleHmac<shared::Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
+    for part in [DOMAIN, &issued.to_be_bytes(), salt, &(realm.len() as u32).to_be_bytes(), realm, opaque] {
+        if !part.is_empty() {
+            mac.update(part);
+        }
+    }
+    let full = mac.finalize().into_bytes();
+    let mut tag = [0; TAG_LEN];
+    tag.copy_from_slice(&full[..TAG_LEN]);
+    tag
 }
 
 /// The identity of a nonce in a replay store: its authentication tag.
@@ -273,6 +282,8 @@ mod tests {
                 }
                 let full = mac.finalize().into_bytes();
                 assert_eq!(NonceKey::new(&key).tag(77, &[k; 8], realm, opaque)[..], full[..TAG_LEN]);
+                // The microcontrollers' form too.
+                assert_eq!(tag_direct(&key, 77, &[k; 8], realm, opaque)[..], full[..TAG_LEN]);
             }
         }
     }
