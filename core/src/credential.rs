@@ -153,8 +153,9 @@ impl PaddedSecret {
     }
 }
 
-/// Feeds a Basic password as UTF-8 (transcoding Latin-1); one copy for every credential kind.
-#[inline(never)]
+/// Feeds a Basic password as UTF-8 (transcoding Latin-1); one copy for every credential kind
+/// on 64-bit hosts (microcontrollers: inlined, which is smaller there).
+#[cfg_attr(target_pointer_width = "64", inline(never))]
 fn feed_utf8(h: &mut Hasher, password: &[u8], charset: Charset) {
     for_each_utf8_chunk(password, charset, &mut |c| h.update(c));
 }

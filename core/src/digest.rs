@@ -182,14 +182,15 @@ impl<'a> DigestCredentials<'a> {
     /// Validates the directives [`scan_params`](crate::parse::scan_params) put in `slots`
     /// (the engine: one pass over the header) or [`from_digest_authorization`](Self::from_digest_authorization)
     /// copied there from a parsed value: one set of rules, one order of errors.
-    // Inlined into the engine's one call on microcontrollers: the smaller image there.
-    #[cfg_attr(not(target_pointer_width = "64"), inline(always))]
+    // Out of line on microcontrollers: since the one-pass scan, the smaller image there.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn from_slots(slots: &DigestSlots<'a>) -> Result<Self, ParseError> {
         let slots = &slots.slots;
-        let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, opaque, userhash] = *slots;
+        // Borrowed, not copied: each slot is read where it is needed.
+        let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, opaque, userhash] = slots;
         let username = match (username, username_ext) {
             (Some(_), Some(_)) => return Err(ParseError::ConflictingUsername),
-            (Some(u), None) => Username::Plain(limit(u, MAX_USERNAME_LEN, "username")?),
+            (Some(u), None) => Username::Plain(limit(*u, MAX_USERNAME_LEN, "username")?),
             (None, Some(u)) => {
                 let raw = u.as_unescaped().ok_or(ParseError::InvalidExtValue)?;
                 if cfg!(feature = "username-star") {
@@ -236,8 +237,8 @@ impl<'a> DigestCredentials<'a> {
             Some(q) => Known::Known(q),
             None => Known::Unknown,
         });
-        let nc_text = nc;
-        let nc = nc.map(parse_nc).transpose()?;
+        let (nc_text, cnonce, opaque) = (*nc, *cnonce, *opaque);
+        let nc = nc_text.map(parse_nc).transpose()?;
         // qop, nc and cnonce come together (RFC 7616 §3.4); -sess also needs cnonce.
         match (qop.is_some(), nc.is_some(), cnonce.is_some()) {
             (true, true, true) | (false, false, false) => {}
@@ -277,12 +278,19 @@ impl<'a> DigestCredentials<'a> {
 /// as it validates each param: one slot per known directive, in the order of
 /// `DIRECTIVE_NAMES`. Unrecognized directives are ignored (RFC 7616 §3.4) but their names
 /// kept, so a repeated one is refused like a repeated known one.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct DigestSlots<'a> {
     slots: [Option<Value<'a>>; DIRECTIVE_NAMES.len()],
     /// Names of the unrecognized params (offsets in the list's text), for duplicates.
+    // 64-bit hosts: an array and a count (the faster code there).
+    #[cfg(target_pointer_width = "64")]
     unknown: [(u16, u16); MAX_PARAMS],
+    #[cfg(target_pointer_width = "64")]
     unknown_count: u8,
+    // Microcontrollers: a `heapless::Vec`, nothing to clear up front (a 96-byte memset per
+    // request, and smaller code).
+    #[cfg(not(target_pointer_width = "64"))]
+    unknown: heapless::Vec<(u16, u16), MAX_PARAMS, u8>,
     unknown_names: NameSet,
 }
 
@@ -291,8 +299,12 @@ impl<'a> DigestSlots<'a> {
     pub(crate) const fn new() -> Self {
         DigestSlots {
             slots: [None; DIRECTIVE_NAMES.len()],
+            #[cfg(target_pointer_width = "64")]
             unknown: [(0, 0); MAX_PARAMS],
+            #[cfg(target_pointer_width = "64")]
             unknown_count: 0,
+            #[cfg(not(target_pointer_width = "64"))]
+            unknown: heapless::Vec::new(),
             unknown_names: NameSet::new(),
         }
     }
@@ -312,14 +324,24 @@ impl<'a> ParamSink<'a> for DigestSlots<'a> {
             },
             // An unknown name can only repeat another unknown one.
             None => {
-                let n = self.unknown_count as usize;
-                let earlier = self.unknown.get(..n).unwrap_or_default().iter().copied();
-                if self.unknown_names.repeats(body, span.name, earlier) {
-                    return Err(ParseError::DuplicateParam);
+                #[cfg(target_pointer_width = "64")]
+                {
+                    let n = self.unknown_count as usize;
+                    let earlier = self.unknown.get(..n).unwrap_or_default().iter().copied();
+                    if self.unknown_names.repeats(body, span.name, earlier) {
+                        return Err(ParseError::DuplicateParam);
+                    }
+                    if let Some(slot) = self.unknown.get_mut(n) {
+                        *slot = span.name;
+                        self.unknown_count += 1;
+                    }
                 }
-                if let Some(slot) = self.unknown.get_mut(n) {
-                    *slot = span.name;
-                    self.unknown_count += 1;
+                #[cfg(not(target_pointer_width = "64"))]
+                {
+                    if self.unknown_names.repeats(body, span.name, self.unknown.iter().copied()) {
+                        return Err(ParseError::DuplicateParam);
+                    }
+                    let _ = self.unknown.push(span.name);
                 }
             }
         }
@@ -601,6 +623,8 @@ fn is_attr_char(b: u8) -> bool {
 }
 
 /// Appends the unescaped bytes of a value, then `:`.
+// One copy on microcontrollers (flash).
+#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 fn feed_colon(g: &mut Gather, v: &Value<'_>) {
     feed(g, v);
     g.put(b":");

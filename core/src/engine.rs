@@ -479,12 +479,12 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             _ => None,
         };
         let offered = |s: Scheme| eq_ignore_case(scheme, s.name().as_bytes()) && self.config.schemes.contains(&s);
+        // Digest and Basic verdicts are returned as is: built where the caller keeps them,
+        // not moved out of a `Result`.
         let outcome = if offered(Scheme::Digest) {
-            // Returned as is: the verdict is built where the caller keeps it, not moved out
-            // of a `Result`.
             return self.check_digest(matches!(rest, Rest::Params(_)), &slots, req, ctx);
         } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
-            self.check_basic(token68)
+            return self.check_basic(token68, ctx);
         } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
             self.check_bearer(token68)
         } else {
@@ -497,6 +497,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     }
 
     /// The verdict for a refused request.
+    // One copy on microcontrollers (flash).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     fn refused(&self, failure: Failure, ctx: Context) -> Verdict {
         match failure {
             Failure::Malformed(e) => Verdict::Malformed(e),
@@ -504,13 +506,28 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
-    fn check_basic(&self, token68: Option<&str>) -> Result<Authenticated, Failure> {
+    // Out of line on microcontrollers (flash).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    fn check_basic(&self, token68: Option<&str>, ctx: Context) -> Verdict {
         let mut buf: BasicBuffer = [0; MAX_BASIC_DECODED];
+        let mut name_buf = [0u8; MAX_USERNAME_LEN];
+        match self.basic_user(token68, &mut buf, &mut name_buf) {
+            Ok(user) => Verdict::Authenticated(Authenticated { user, scheme: Scheme::Basic, auth_info: None }),
+            Err(f) => self.refused(f, ctx),
+        }
+    }
+
+    /// The user a Basic token authenticates.
+    fn basic_user(
+        &self,
+        token68: Option<&str>,
+        buf: &mut BasicBuffer,
+        name_buf: &mut [u8; MAX_USERNAME_LEN],
+    ) -> Result<UserName, Failure> {
         // What `BasicCredentials::from_authorization` does after the scheme word.
         let token = token68.ok_or(ParseError::ExpectedToken68)?;
-        let creds = BasicCredentials::decode(token.as_bytes(), &mut buf)?;
-        let mut name_buf = [0u8; MAX_USERNAME_LEN];
-        let user = creds.user(&mut name_buf).ok_or(ParseError::ValueTooLong("username"))?;
+        let creds = BasicCredentials::decode(token.as_bytes(), buf)?;
+        let user = creds.user(name_buf).ok_or(ParseError::ValueTooLong("username"))?;
         let realm = self.config.realm.as_str();
         let stored = self.store.lookup(user, realm, Purpose::Basic);
         // Unknown users are checked against the store's decoy, so timing does not reveal them.
@@ -524,7 +541,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         };
         let ok = checked.check_password(user.as_bytes(), realm.as_bytes(), creds.password_bytes(), creds.charset());
         match (stored, ok) {
-            (Some(_), true) => Ok(Authenticated { user: to_username(user)?, scheme: Scheme::Basic, auth_info: None }),
+            (Some(_), true) => to_username(user),
             (Some(_), false) => Err(Failure::Challenge(Reason::BadCredentials, false)),
             (None, _) => Err(Failure::Challenge(Reason::UnknownUser, false)),
         }
@@ -542,6 +559,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
+    // Out of line on microcontrollers (flash).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     fn check_digest(&self, params: bool, slots: &DigestSlots<'_>, req: &Request<'_>, ctx: Context) -> Verdict {
         // `check` only comes here for the Digest scheme word, with the params (if any) in
         // `slots`: what `DigestCredentials::from_authorization` does after the scheme word.

@@ -298,55 +298,96 @@ impl Hasher {
     /// the hasher fresh, ready for the next value of the same family.
     #[inline(never)]
     pub(crate) fn finish(&mut self) -> HashOutput {
+        // Microcontrollers: see `finish_swapped`.
+        #[cfg(not(target_pointer_width = "64"))]
+        return self.finish_swapped();
         // Written straight into the value returned (unused bytes zero, as `ct_eq` expects).
+        #[cfg(target_pointer_width = "64")]
+        {
+            let mut out = HashOutput::zeroed(0);
+            out.len = match self {
+                #[cfg(feature = "md5")]
+                Hasher::Md5(h) => {
+                    if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
+                        h.finalize_into_reset(dst.into());
+                    }
+                    16
+                }
+                Hasher::Sha256(h) => {
+                    h.finalize_into_reset((&mut out.bytes).into());
+                    32
+                }
+                #[cfg(feature = "sha512-256")]
+                Hasher::Sha512_256(h) => {
+                    h.finalize_into_reset((&mut out.bytes).into());
+                    32
+                }
+            };
+            out
+        }
+    }
+
+    /// [`finish`](Self::finish) on microcontrollers (built on hosts too, for its tests): the
+    /// hasher is replaced by a fresh one from the out-of-line `start` and the old one
+    /// finished, so no family's reset code is spelt out here.
+    #[cfg(any(test, not(target_pointer_width = "64")))]
+    #[inline(always)]
+    fn finish_swapped(&mut self) -> HashOutput {
         let mut out = HashOutput::zeroed(0);
-        let n = match self {
+        #[allow(unreachable_patterns)]
+        let fresh = Hasher::start(match self {
+            #[cfg(feature = "md5")]
+            Hasher::Md5(_) => HashAlgorithm::Md5,
+            #[cfg(feature = "sha512-256")]
+            Hasher::Sha512_256(_) => HashAlgorithm::Sha512_256,
+            _ => HashAlgorithm::Sha256,
+        });
+        out.len = match core::mem::replace(self, fresh) {
             #[cfg(feature = "md5")]
             Hasher::Md5(h) => {
                 if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
-                    h.finalize_into_reset(dst.into());
+                    h.finalize_into(dst.into());
                 }
                 16
             }
             Hasher::Sha256(h) => {
-                h.finalize_into_reset((&mut out.bytes).into());
+                h.finalize_into((&mut out.bytes).into());
                 32
             }
             #[cfg(feature = "sha512-256")]
             Hasher::Sha512_256(h) => {
-                h.finalize_into_reset((&mut out.bytes).into());
+                h.finalize_into((&mut out.bytes).into());
                 32
             }
         };
-        out.len = n;
         out
     }
 }
 
 /// Room of a [`Gather`]: four MD5/SHA-256 blocks, a whole SHA-256 response line.
+#[cfg(target_pointer_width = "64")]
 const GATHER: usize = 256;
 
 /// A hash input gathered from small pieces (names, `:`, hex digits) into one buffer and fed
 /// to the hasher in few large updates: each update costs a call and the hasher's own
 /// buffering, more than the copy into this buffer. Full buffers are whole blocks, which the
 /// hasher compresses in place.
+#[cfg(target_pointer_width = "64")]
 pub(crate) struct Gather {
     h: Hasher,
     buf: [u8; GATHER],
     len: usize,
 }
 
+#[cfg(target_pointer_width = "64")]
 impl Gather {
     /// A fresh hasher of an enabled family (see [`Hasher::start`]).
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
         Gather { h: Hasher::start(algorithm), buf: [0; GATHER], len: 0 }
     }
 
     /// Appends `bytes`.
-    // Inlined on 64-bit hosts (speed); one copy on microcontrollers (flash).
-    #[cfg_attr(target_pointer_width = "64", inline)]
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    #[inline]
     pub(crate) fn put(&mut self, bytes: &[u8]) {
         match self.buf.get_mut(self.len..self.len + bytes.len()) {
             Some(dst) => {
@@ -358,6 +399,7 @@ impl Gather {
     }
 
     /// Feeds the buffer, then keeps `bytes` (a piece that could never fit is fed straight).
+    // Out of line: the rare path.
     #[inline(never)]
     fn spill(&mut self, bytes: &[u8]) {
         self.flush();
@@ -369,15 +411,13 @@ impl Gather {
     }
 
     /// Appends `bytes` and `:`.
-    #[cfg_attr(target_pointer_width = "64", inline)]
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    #[inline]
     pub(crate) fn put_colon(&mut self, bytes: &[u8]) {
         self.put(bytes);
         self.put(b":");
     }
 
     /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn put_hex(&mut self, value: &HashOutput) {
         let mut hex = [0u8; 2 * MAX_HASH_LEN];
         let bytes = value.bytes.get(..value.len as usize).unwrap_or_default();
@@ -391,9 +431,49 @@ impl Gather {
     }
 
     /// Finishes the hash and starts the next value of the same family.
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn finish(&mut self) -> HashOutput {
         self.flush();
+        self.h.finish()
+    }
+}
+
+/// On microcontrollers the pieces go straight to the (out-of-line) hasher: no buffer to
+/// clear, fill and flush, which is the smaller code there.
+#[cfg(not(target_pointer_width = "64"))]
+pub(crate) type Gather = DirectGather;
+
+/// [`Gather`]'s interface with every piece fed straight to the hasher: the microcontrollers'
+/// `Gather`, built on hosts too for its tests.
+#[cfg(any(test, not(target_pointer_width = "64")))]
+pub(crate) struct DirectGather {
+    h: Hasher,
+}
+
+#[cfg(any(test, not(target_pointer_width = "64")))]
+impl DirectGather {
+    /// A fresh hasher of an enabled family (see [`Hasher::start`]).
+    pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
+        DirectGather { h: Hasher::start(algorithm) }
+    }
+
+    /// Appends `bytes`.
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        self.h.update(bytes);
+    }
+
+    /// Appends `bytes` and `:`.
+    pub(crate) fn put_colon(&mut self, bytes: &[u8]) {
+        self.h.update(bytes);
+        self.h.update(b":");
+    }
+
+    /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
+    pub(crate) fn put_hex(&mut self, value: &HashOutput) {
+        self.h.update_hex(value);
+    }
+
+    /// Finishes the hash and starts the next value of the same family.
+    pub(crate) fn finish(&mut self) -> HashOutput {
         self.h.finish()
     }
 }
@@ -433,35 +513,68 @@ mod tests {
         }
     }
 
+    /// The microcontrollers' `finish` (old state finished, a fresh one swapped in) gives what
+    /// the hosts' `finish` (finalize and reset in place) gives, and leaves a fresh hasher too.
+    #[test]
+    fn finish_swapped_is_finish() {
+        let data: [u8; 300] = core::array::from_fn(|i| (i as u8).wrapping_mul(13).wrapping_add(5));
+        for alg in [HashAlgorithm::Md5, HashAlgorithm::Sha256, HashAlgorithm::Sha512_256] {
+            if !alg.is_enabled() {
+                continue;
+            }
+            for len in [0, 1, 55, 56, 64, 111, 112, 128, 300] {
+                let (mut a, mut b) = (Hasher::start(alg), Hasher::start(alg));
+                a.update(&data[..len]);
+                b.update(&data[..len]);
+                let first = a.finish();
+                assert_eq!(first.as_bytes().len(), alg.output_len());
+                assert_eq!(first, b.finish_swapped(), "{alg:?} {len}");
+                a.update(&data[len..]);
+                b.update(&data[len..]);
+                assert_eq!(a.finish(), b.finish_swapped(), "{alg:?} {len} again");
+            }
+        }
+    }
+
+    /// One case of `gather_hashes_like_one_update` for a gatherer type.
+    macro_rules! gather_case {
+        ($gather:ident, $alg:expr, $data:expr, $value:expr, $first:expr, $second:expr) => {{
+            let (alg, data, value, first, second) = ($alg, $data, $value, $first, $second);
+            let name = stringify!($gather);
+            let mut g = $gather::start(alg);
+            g.put(&data[..first]);
+            g.put_hex(value);
+            g.put_colon(&data[first..first + second]);
+            g.put(&data[..second]);
+            let mut whole = Hasher::start(alg);
+            whole.update(&data[..first]);
+            whole.update(value.to_hex().as_bytes());
+            whole.update(&data[first..first + second]);
+            whole.update(b":");
+            whole.update(&data[..second]);
+            assert_eq!(g.finish(), whole.finish(), "{name} {alg:?} {first} {second}");
+            // `finish` starts the next value.
+            g.put(&data[..first]);
+            whole.update(&data[..first]);
+            assert_eq!(g.finish(), whole.finish(), "{name} {alg:?} {first} again");
+        }};
+    }
+
     /// Gathered pieces hash like the same bytes in one update, whatever the lengths around
-    /// the buffer's edge (pieces longer than the buffer, hex that crosses it, empty pieces).
+    /// the buffer's edge (pieces longer than the buffer, hex that crosses it, empty pieces);
+    /// so do the pieces of the microcontrollers' `DirectGather`.
     #[test]
     fn gather_hashes_like_one_update() {
         let data: [u8; 700] = core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
         let value = HashOutput::from_slice(&data[..32]).unwrap();
-        let hex = value.to_hex();
         for alg in [HashAlgorithm::Md5, HashAlgorithm::Sha256, HashAlgorithm::Sha512_256] {
             if !alg.is_enabled() {
                 continue;
             }
             for first in [0, 1, 63, 64, 127, 128, 200, 224, 225, 255, 256, 257, 300] {
                 for second in [0, 1, 31, 32, 100, 256, 300] {
-                    let mut g = Gather::start(alg);
-                    g.put(&data[..first]);
-                    g.put_hex(&value);
-                    g.put_colon(&data[first..first + second]);
-                    g.put(&data[..second]);
-                    let mut whole = Hasher::start(alg);
-                    whole.update(&data[..first]);
-                    whole.update(hex.as_bytes());
-                    whole.update(&data[first..first + second]);
-                    whole.update(b":");
-                    whole.update(&data[..second]);
-                    assert_eq!(g.finish(), whole.finish(), "{alg:?} {first} {second}");
-                    // `finish` starts the next value.
-                    g.put(&data[..first]);
-                    whole.update(&data[..first]);
-                    assert_eq!(g.finish(), whole.finish(), "{alg:?} {first} again");
+                    gather_case!(Gather, alg, &data, &value, first, second);
+                    gather_case!(DirectGather, alg, &data, &value, first, second);
                 }
             }
         }

@@ -12,8 +12,50 @@
 //! Two keys are tried, so a key can be rotated without failing clients mid-session.
 
 use crate::hash::{ct_eq_words, encode_hex, HashOutput};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use hmac::{KeyInit, Mac};
+
+// 64-bit hosts: the block-level HMAC, which keeps both keyed states (two fewer SHA-256
+// blocks per tag). Small targets: `SimpleHmac` over the engine's own out-of-line SHA-256
+// calls (`Hasher::update`, `Hasher::finish`), so the MAC links no hashing code of its own.
+#[cfg(target_pointer_width = "64")]
+type Mac256 = hmac::Hmac<sha2::Sha256>;
+
+/// `sha2::Sha256` through the engine's [`Hasher`](crate::hash::Hasher): the same
+/// hashing, called rather than inlined.
+#[cfg(any(test, not(target_pointer_width = "64")))]
+mod shared {
+    use crate::hash::Hasher;
+    use hmac::digest::common::BlockSizeUser;
+    use hmac::digest::{FixedOutput, HashMarker, Output, OutputSizeUser, Update};
+
+    #[derive(Clone)]
+    pub(crate) struct Sha256(Hasher);
+
+    impl Default for Sha256 {
+        fn default() -> Self {
+            // Out of line: the initial state is not spelt out at each use.
+            Sha256(Hasher::start(crate::hash::HashAlgorithm::Sha256))
+        }
+    }
+    impl HashMarker for Sha256 {}
+    impl BlockSizeUser for Sha256 {
+        type BlockSize = <sha2::Sha256 as BlockSizeUser>::BlockSize;
+    }
+    impl OutputSizeUser for Sha256 {
+        type OutputSize = <sha2::Sha256 as OutputSizeUser>::OutputSize;
+    }
+    impl Update for Sha256 {
+        fn update(&mut self, data: &[u8]) {
+            self.0.update(data);
+        }
+    }
+    impl FixedOutput for Sha256 {
+        fn finalize_into(mut self, out: &mut Output<Self>) {
+            let h = self.0.finish();
+            out.copy_from_slice(h.as_bytes());
+        }
+    }
+}
 
 /// Length of an encoded nonce.
 pub const NONCE_LEN: usize = 2 * RAW_LEN;
@@ -26,9 +68,20 @@ const DOMAIN: &[u8] = b"authgate nonce v1";
 /// that must accept the same nonces.
 #[derive(Clone)]
 pub struct NonceKey {
-    // Keyed HMAC state, cloned per use: saves two SHA-256 blocks per nonce.
-    mac: Hmac<Sha256>,
+    // 64-bit hosts: the keyed HMAC state, cloned per use (saves two SHA-256 blocks per
+    // nonce). Small targets: the key, keyed per use (no state of ~180 bytes to copy).
+    #[cfg(target_pointer_width = "64")]
+    mac: Mac256,
+    #[cfg(not(target_pointer_width = "64"))]
+    key: KeyBytes,
 }
+
+/// The raw key, word-aligned: copied as words (as bytes, the engine's moves of it became a
+/// `memmove` call, which links 1.3 KB of builtins on Cortex-M0+).
+#[cfg(not(target_pointer_width = "64"))]
+#[derive(Clone)]
+#[repr(align(4))]
+struct KeyBytes([u8; 32]);
 
 impl core::fmt::Debug for NonceKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -39,32 +92,57 @@ impl core::fmt::Debug for NonceKey {
 impl NonceKey {
     /// A key from 32 bytes of entropy.
     pub fn new(key: &[u8; 32]) -> Self {
-        NonceKey { mac: <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length") }
+        #[cfg(target_pointer_width = "64")]
+        return NonceKey { mac: <Mac256 as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length") };
+        #[cfg(not(target_pointer_width = "64"))]
+        NonceKey { key: KeyBytes(*key) }
     }
 
     fn tag(&self, issued: u64, salt: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
-        // The fixed-size prefix in one piece: domain, issue time, salt, and the realm's
-        // length (so realm/opaque boundaries cannot be shifted).
-        const HEAD: usize = DOMAIN.len() + 8 + 8 + 4;
-        let mut head = [0u8; HEAD];
-        let (domain, rest) = head.split_at_mut(DOMAIN.len());
-        domain.copy_from_slice(DOMAIN);
-        rest[..8].copy_from_slice(&issued.to_be_bytes());
-        rest[8..16].copy_from_slice(salt);
-        rest[16..20].copy_from_slice(&(realm.len() as u32).to_be_bytes());
-        let mut mac = self.mac.clone();
-        // A loop, not three calls: one copy of the inlined HMAC update code. An empty part
-        // (no opaque) adds nothing to the MAC's input, so it is not fed.
-        for part in [&head[..], realm, opaque] {
-            if !part.is_empty() {
-                mac.update(part);
+        #[cfg(not(target_pointer_width = "64"))]
+        return tag_direct(&self.key.0, issued, salt, realm, opaque);
+        // Domain, issue time, salt, and the realm's length (so realm/opaque boundaries cannot
+        // be shifted), then realm and opaque. 64-bit hosts: the fixed-size prefix in one
+        // piece; a loop, not three calls: one copy of the inlined HMAC update code. An empty
+        // part (no opaque) adds nothing to the MAC's input, so it is not fed.
+        #[cfg(target_pointer_width = "64")]
+        {
+            let mut mac = self.mac.clone();
+            let mut head = [0u8; DOMAIN.len() + 8 + 8 + 4];
+            let (domain, rest) = head.split_at_mut(DOMAIN.len());
+            domain.copy_from_slice(DOMAIN);
+            rest[..8].copy_from_slice(&issued.to_be_bytes());
+            rest[8..16].copy_from_slice(salt);
+            rest[16..20].copy_from_slice(&(realm.len() as u32).to_be_bytes());
+            for part in [&head[..], realm, opaque] {
+                if !part.is_empty() {
+                    mac.update(part);
+                }
             }
+            let full = mac.finalize().into_bytes();
+            let mut tag = [0; TAG_LEN];
+            tag.copy_from_slice(&full[..TAG_LEN]);
+            tag
         }
-        let full = mac.finalize().into_bytes();
-        let mut tag = [0; TAG_LEN];
-        tag.copy_from_slice(&full[..TAG_LEN]);
-        tag
     }
+}
+
+/// [`NonceKey::tag`] on microcontrollers (built on hosts too, for its tests): keyed per use,
+/// `SimpleHmac` over the engine's hasher, each part of the layout fed as it is (the updates
+/// are calls there).
+#[cfg(any(test, not(target_pointer_width = "64")))]
+fn tag_direct(key: &[u8; 32], issued: u64, salt: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
+    let mut mac =
+        <hmac::SimpleHmac<shared::Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
+    for part in [DOMAIN, &issued.to_be_bytes(), salt, &(realm.len() as u32).to_be_bytes(), realm, opaque] {
+        if !part.is_empty() {
+            mac.update(part);
+        }
+    }
+    let full = mac.finalize().into_bytes();
+    let mut tag = [0; TAG_LEN];
+    tag.copy_from_slice(&full[..TAG_LEN]);
+    tag
 }
 
 /// The identity of a nonce in a replay store: its authentication tag.
@@ -204,6 +282,30 @@ mod tests {
                 }
                 let full = mac.finalize().into_bytes();
                 assert_eq!(NonceKey::new(&key).tag(77, &[k; 8], realm, opaque)[..], full[..TAG_LEN]);
+                // The microcontrollers' form too.
+                assert_eq!(tag_direct(&key, 77, &[k; 8], realm, opaque)[..], full[..TAG_LEN]);
+            }
+        }
+    }
+
+    /// The small targets' MAC (`SimpleHmac` over the engine's `Hasher`) is HMAC-SHA256:
+    /// checked on the host against the block-level `Hmac` the host uses, keys and messages
+    /// of lengths around the block size included.
+    #[test]
+    fn shared_sha256_hmac_is_hmac_sha256() {
+        for key_len in [0, 1, 32, 63, 64, 65, 100] {
+            let key: [u8; 100] = core::array::from_fn(|i| (i as u8).wrapping_mul(73) ^ key_len as u8);
+            for msg_len in [0, 1, 55, 56, 64, 65, 200] {
+                let msg: [u8; 200] = core::array::from_fn(|i| (i as u8).wrapping_mul(11).wrapping_add(msg_len as u8));
+                let mut a = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key[..key_len]).unwrap();
+                let mut b = <hmac::SimpleHmac<shared::Sha256> as KeyInit>::new_from_slice(&key[..key_len]).unwrap();
+                a.update(&msg[..msg_len]);
+                b.update(&msg[..msg_len]);
+                assert_eq!(
+                    a.finalize().into_bytes()[..],
+                    b.finalize().into_bytes()[..],
+                    "key {key_len}, msg {msg_len}"
+                );
             }
         }
     }

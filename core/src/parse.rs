@@ -491,6 +491,8 @@ impl<'a> ParamSink<'a> for SpanSink<'_, 'a> {
 /// Index-based, reading one byte at a time through `at`, which answers 0 past the end: 0 is
 /// a CTL, in no byte class, so every loop stops there without a separate length test, and
 /// only the (rare) error paths tell the end from a real NUL.
+// Out of line on microcontrollers (flash); the host inlines it as it sees fit (speed).
+#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 pub(crate) fn scan_params<'a, S: ParamSink<'a>>(body: &'a [u8], sink: &mut S) -> Result<(), ParseError> {
     let mut count = 0;
     let at = |i: usize| body.get(i).copied().unwrap_or(0);
