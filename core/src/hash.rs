@@ -323,14 +323,24 @@ impl Hasher {
     }
 }
 
-/// Room of a [`Gather`]: four MD5/SHA-256 blocks, a whole SHA-256 response line.
+/// Room of a [`Gather`]: four MD5/SHA-256 blocks (two SHA-512 ones), a whole SHA-256
+/// response line.
 const GATHER: usize = 256;
 
 /// A hash input gathered from small pieces (names, `:`, hex digits) into one buffer and fed
 /// to the hasher in few large updates: each update costs a call and the hasher's own
 /// buffering, more than the copy into this buffer. Full buffers are whole blocks, which the
 /// hasher compresses in place.
+///
+/// On 64-bit hosts the buffer feeds the hash's block function itself (RustCrypto's block
+/// API): whole blocks are compressed straight from the buffer, and only the last partial
+/// block goes through the crate's padding; no second buffer, no copy into it, no reset of a
+/// state that is started afresh. On microcontrollers the streaming [`Hasher`] (shared with
+/// the other callers) is the smaller code.
 pub(crate) struct Gather {
+    #[cfg(target_pointer_width = "64")]
+    h: BlockCore,
+    #[cfg(not(target_pointer_width = "64"))]
     h: Hasher,
     buf: [u8; GATHER],
     len: usize,
@@ -340,7 +350,11 @@ impl Gather {
     /// A fresh hasher of an enabled family (see [`Hasher::start`]).
     #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
-        Gather { h: Hasher::start(algorithm), buf: [0; GATHER], len: 0 }
+        #[cfg(target_pointer_width = "64")]
+        let h = BlockCore::start(algorithm);
+        #[cfg(not(target_pointer_width = "64"))]
+        let h = Hasher::start(algorithm);
+        Gather { h, buf: [0; GATHER], len: 0 }
     }
 
     /// Appends `bytes`.
@@ -358,6 +372,7 @@ impl Gather {
     }
 
     /// Feeds the buffer, then keeps `bytes` (a piece that could never fit is fed straight).
+    #[cfg(not(target_pointer_width = "64"))]
     #[inline(never)]
     fn spill(&mut self, bytes: &[u8]) {
         self.flush();
@@ -365,6 +380,27 @@ impl Gather {
             self.put(bytes);
         } else {
             self.h.update(bytes);
+        }
+    }
+
+    /// Fills the buffer up with `bytes`, compresses it (whole blocks: [`GATHER`] is a
+    /// multiple of every block size), and so on until what is left fits.
+    #[cfg(target_pointer_width = "64")]
+    #[inline(never)]
+    fn spill(&mut self, mut bytes: &[u8]) {
+        loop {
+            let room = GATHER.saturating_sub(self.len).min(bytes.len());
+            let (now, rest) = bytes.split_at(room);
+            if let Some(dst) = self.buf.get_mut(self.len..self.len + room) {
+                dst.copy_from_slice(now);
+            }
+            self.len += room;
+            bytes = rest;
+            if self.len < GATHER {
+                return;
+            }
+            self.h.blocks(&self.buf);
+            self.len = 0;
         }
     }
 
@@ -385,6 +421,7 @@ impl Gather {
         self.put(hex.get(..2 * bytes.len()).unwrap_or_default());
     }
 
+    #[cfg(not(target_pointer_width = "64"))]
     fn flush(&mut self) {
         self.h.update(self.buf.get(..self.len).unwrap_or_default());
         self.len = 0;
@@ -393,8 +430,108 @@ impl Gather {
     /// Finishes the hash and starts the next value of the same family.
     #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn finish(&mut self) -> HashOutput {
-        self.flush();
-        self.h.finish()
+        #[cfg(not(target_pointer_width = "64"))]
+        {
+            self.flush();
+            self.h.finish()
+        }
+        #[cfg(target_pointer_width = "64")]
+        {
+            let data = self.buf.get(..self.len).unwrap_or_default();
+            let whole = data.len() - data.len() % self.h.block_size();
+            let (blocks, tail) = data.split_at(whole);
+            if !blocks.is_empty() {
+                self.h.blocks(blocks);
+            }
+            self.len = 0;
+            self.h.finish(tail)
+        }
+    }
+}
+
+/// The block function of a Digest hash family (RustCrypto's block API), for [`Gather`].
+#[cfg(target_pointer_width = "64")]
+enum BlockCore {
+    #[cfg(feature = "md5")]
+    Md5(md5::block_api::Md5Core),
+    Sha256(Sha2Core<sha2::block_api::Sha256VarCore>),
+    #[cfg(feature = "sha512-256")]
+    Sha512_256(Sha2Core<sha2::block_api::Sha512VarCore>),
+}
+
+/// A SHA-2 block core with a 32-byte output (SHA-256, SHA-512/256), as `sha2` builds its
+/// hashers.
+#[cfg(target_pointer_width = "64")]
+type Sha2Core<C> = sha2::digest::block_api::CtOutWrapper<C, sha2::digest::consts::U32>;
+
+#[cfg(target_pointer_width = "64")]
+impl BlockCore {
+    /// The initial state of an enabled family (SHA-256 for a disabled one, as
+    /// [`Hasher::start`]).
+    #[allow(unreachable_patterns)]
+    fn start(algorithm: HashAlgorithm) -> Self {
+        match algorithm {
+            #[cfg(feature = "md5")]
+            HashAlgorithm::Md5 => BlockCore::Md5(Default::default()),
+            #[cfg(feature = "sha512-256")]
+            HashAlgorithm::Sha512_256 => BlockCore::Sha512_256(Default::default()),
+            _ => BlockCore::Sha256(Default::default()),
+        }
+    }
+
+    fn block_size(&self) -> usize {
+        match self {
+            #[cfg(feature = "sha512-256")]
+            BlockCore::Sha512_256(_) => 128,
+            _ => 64,
+        }
+    }
+
+    /// Compresses `data`, whole blocks (a trailing partial block is never given).
+    fn blocks(&mut self, data: &[u8]) {
+        use sha2::digest::array::Array;
+        use sha2::digest::block_api::UpdateCore;
+        match self {
+            #[cfg(feature = "md5")]
+            BlockCore::Md5(c) => c.update_blocks(Array::slice_as_chunks(data).0),
+            BlockCore::Sha256(c) => c.update_blocks(Array::slice_as_chunks(data).0),
+            #[cfg(feature = "sha512-256")]
+            BlockCore::Sha512_256(c) => c.update_blocks(Array::slice_as_chunks(data).0),
+        }
+    }
+
+    /// Pads `tail` (shorter than a block), finishes, and starts afresh.
+    #[inline]
+    fn finish(&mut self, tail: &[u8]) -> HashOutput {
+        use sha2::digest::block_api::FixedOutputCore;
+        use sha2::digest::block_buffer::BlockBuffer;
+        // Unused bytes zero, as `ct_eq` expects.
+        let mut out = HashOutput::zeroed(0);
+        out.len = match self {
+            #[cfg(feature = "md5")]
+            BlockCore::Md5(c) => {
+                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
+                if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
+                    c.finalize_fixed_core(&mut buffer, dst.into());
+                }
+                *c = Default::default();
+                16
+            }
+            BlockCore::Sha256(c) => {
+                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
+                c.finalize_fixed_core(&mut buffer, (&mut out.bytes).into());
+                *c = Default::default();
+                32
+            }
+            #[cfg(feature = "sha512-256")]
+            BlockCore::Sha512_256(c) => {
+                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
+                c.finalize_fixed_core(&mut buffer, (&mut out.bytes).into());
+                *c = Default::default();
+                32
+            }
+        };
+        out
     }
 }
 
@@ -434,17 +571,20 @@ mod tests {
     }
 
     /// Gathered pieces hash like the same bytes in one update, whatever the lengths around
-    /// the buffer's edge (pieces longer than the buffer, hex that crosses it, empty pieces).
+    /// the buffer's edge (pieces longer than the buffer, hex that crosses it, empty pieces),
+    /// and whatever is left for the last, padded block (on 64-bit hosts `Gather` runs the
+    /// block functions itself: this compares it with the crates' streaming hashers).
     #[test]
     fn gather_hashes_like_one_update() {
-        let data: [u8; 700] = core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
+        let data: [u8; 1000] = core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
         let value = HashOutput::from_slice(&data[..32]).unwrap();
         let hex = value.to_hex();
         for alg in [HashAlgorithm::Md5, HashAlgorithm::Sha256, HashAlgorithm::Sha512_256] {
             if !alg.is_enabled() {
                 continue;
             }
-            for first in [0, 1, 63, 64, 127, 128, 200, 224, 225, 255, 256, 257, 300] {
+            // Past 512 bytes: several full buffers in one piece (compressed a buffer at a time).
+            for first in [0, 1, 63, 64, 127, 128, 200, 224, 225, 255, 256, 257, 300, 511, 512, 513, 640] {
                 for second in [0, 1, 31, 32, 100, 256, 300] {
                     let mut g = Gather::start(alg);
                     g.put(&data[..first]);
