@@ -729,7 +729,7 @@ pub(crate) fn response_with(
     }
     // `finish` leaves the hasher fresh: the response reuses it.
     let ha2 = g.finish();
-    g.put_colon(ha1_hex.as_bytes());
+    g.put_hex_text_colon(ha1_hex);
     feed_colon(&mut g, &c.nonce);
     if let Some(q) = qop {
         feed_colon(&mut g, c.nc_text.as_ref()?);

@@ -415,10 +415,38 @@ impl Gather {
     /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
     #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn put_hex(&mut self, value: &HashOutput) {
-        let mut hex = [0u8; 2 * MAX_HASH_LEN];
         let bytes = value.bytes.get(..value.len as usize).unwrap_or_default();
+        // On 64-bit hosts, encoded straight into the buffer when the longest hex fits.
+        #[cfg(target_pointer_width = "64")]
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + 2 * MAX_HASH_LEN) {
+            encode_hex(bytes, dst);
+            self.len += 2 * bytes.len();
+            return;
+        }
+        let mut hex = [0u8; 2 * MAX_HASH_LEN];
         encode_hex(bytes, &mut hex);
         self.put(hex.get(..2 * bytes.len()).unwrap_or_default());
+    }
+
+    /// Appends hex text and `:`. On 64-bit hosts, when the whole of its buffer fits, that is
+    /// copied (a fixed-size copy, no call) and the bytes past the text are left to be
+    /// overwritten: nothing past `len` is ever read.
+    // On microcontrollers just the `put_colon` call it was (flash).
+    #[cfg_attr(not(target_pointer_width = "64"), inline(always))]
+    pub(crate) fn put_hex_text_colon(&mut self, hex: &Hex) {
+        #[cfg(target_pointer_width = "64")]
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + 2 * MAX_HASH_LEN + 1) {
+            let n = usize::from(hex.len).min(2 * MAX_HASH_LEN);
+            if let Some(text) = dst.get_mut(..2 * MAX_HASH_LEN) {
+                text.copy_from_slice(&hex.buf);
+            }
+            if let Some(colon) = dst.get_mut(n) {
+                *colon = b':';
+            }
+            self.len += n + 1;
+            return;
+        }
+        self.put_colon(hex.as_bytes());
     }
 
     #[cfg(not(target_pointer_width = "64"))]
@@ -571,7 +599,8 @@ mod tests {
     }
 
     /// Gathered pieces hash like the same bytes in one update, whatever the lengths around
-    /// the buffer's edge (pieces longer than the buffer, hex that crosses it, empty pieces),
+    /// the buffer's edge (pieces longer than the buffer, hex that crosses it or is written
+    /// in place, empty pieces),
     /// and whatever is left for the last, padded block (on 64-bit hosts `Gather` runs the
     /// block functions itself: this compares it with the crates' streaming hashers).
     #[test]
@@ -579,6 +608,10 @@ mod tests {
         let data: [u8; 1000] = core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
         let value = HashOutput::from_slice(&data[..32]).unwrap();
         let hex = value.to_hex();
+        // A 16-byte value's hex: fixed-size copies of the whole hex buffer must not count
+        // the bytes past it.
+        let short = HashOutput::from_slice(&data[100..116]).unwrap();
+        let short_hex = short.to_hex();
         for alg in [HashAlgorithm::Md5, HashAlgorithm::Sha256, HashAlgorithm::Sha512_256] {
             if !alg.is_enabled() {
                 continue;
@@ -590,13 +623,21 @@ mod tests {
                     g.put(&data[..first]);
                     g.put_hex(&value);
                     g.put_colon(&data[first..first + second]);
+                    g.put_hex_text_colon(&short_hex);
                     g.put(&data[..second]);
+                    g.put_hex_text_colon(&hex);
+                    g.put_hex(&short);
                     let mut whole = Hasher::start(alg);
                     whole.update(&data[..first]);
                     whole.update(hex.as_bytes());
                     whole.update(&data[first..first + second]);
                     whole.update(b":");
+                    whole.update(short_hex.as_bytes());
+                    whole.update(b":");
                     whole.update(&data[..second]);
+                    whole.update(hex.as_bytes());
+                    whole.update(b":");
+                    whole.update(short_hex.as_bytes());
                     assert_eq!(g.finish(), whole.finish(), "{alg:?} {first} {second}");
                     // `finish` starts the next value.
                     g.put(&data[..first]);
