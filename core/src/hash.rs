@@ -465,80 +465,32 @@ impl Gather {
         }
         #[cfg(target_pointer_width = "64")]
         {
-            let out = self.pad_and_compress();
+            let data = self.buf.get(..self.len).unwrap_or_default();
+            let whole = data.len() - data.len() % self.h.block_size();
+            let (blocks, tail) = data.split_at(whole);
+            if !blocks.is_empty() {
+                self.h.blocks(blocks);
+            }
             self.len = 0;
-            out
+            self.h.finish(tail)
         }
-    }
-
-    /// Appends the padding (0x80, zeros, the bit length) to the buffer's content and
-    /// compresses it all: the padding is written in place, after the data, when its block(s)
-    /// fit; otherwise the last partial block is first moved to the buffer's start. Returns
-    /// the value and leaves the state fresh.
-    #[cfg(target_pointer_width = "64")]
-    fn pad_and_compress(&mut self) -> HashOutput {
-        let (bs, lb) = self.h.block_and_length_size();
-        let len = self.len.min(GATHER);
-        let bits = self.h.bytes.wrapping_add(len as u64).wrapping_mul(8);
-        let mut whole = len - len % bs;
-        let tail = len - whole;
-        let pad_blocks = if tail + 1 + lb <= bs { bs } else { 2 * bs };
-        if whole + pad_blocks > GATHER {
-            // Only when the padding needs a second block: the whole blocks first, then the
-            // tail moved to the start (at most one block's worth).
-            self.h.blocks(self.buf.get(..whole).unwrap_or_default());
-            self.buf.copy_within(whole..len, 0);
-            whole = 0;
-        }
-        let end = whole + pad_blocks;
-        if let Some(pad) = self.buf.get_mut(whole + tail..end) {
-            pad.fill(0);
-            if let Some(first) = pad.first_mut() {
-                *first = 0x80;
-            }
-            if let Some(field) = pad.last_chunk_mut::<8>() {
-                *field = self.h.length_field(bits);
-            }
-        }
-        self.h.blocks(self.buf.get(..end).unwrap_or_default());
-        self.h.output_and_reset()
     }
 }
 
-/// The block function of a Digest hash family (the crates' exported compression
-/// functions), its chaining state and the bytes compressed so far, for [`Gather`].
+/// The block function of a Digest hash family (RustCrypto's block API), for [`Gather`].
 #[cfg(target_pointer_width = "64")]
-struct BlockCore {
-    state: ChainState,
-    bytes: u64,
-}
-
-#[cfg(target_pointer_width = "64")]
-enum ChainState {
+enum BlockCore {
     #[cfg(feature = "md5")]
-    Md5([u32; 4]),
-    Sha256([u32; 8]),
+    Md5(md5::block_api::Md5Core),
+    Sha256(Sha2Core<sha2::block_api::Sha256VarCore>),
     #[cfg(feature = "sha512-256")]
-    Sha512_256([u64; 8]),
+    Sha512_256(Sha2Core<sha2::block_api::Sha512VarCore>),
 }
 
-/// Initial states (RFC 1321 §3.3; FIPS 180-4 §5.3.3 and §5.3.6.2).
-#[cfg(all(target_pointer_width = "64", feature = "md5"))]
-const MD5_IV: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+/// A SHA-2 block core with a 32-byte output (SHA-256, SHA-512/256), as `sha2` builds its
+/// hashers.
 #[cfg(target_pointer_width = "64")]
-const SHA256_IV: [u32; 8] =
-    [0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19];
-#[cfg(all(target_pointer_width = "64", feature = "sha512-256"))]
-const SHA512_256_IV: [u64; 8] = [
-    0x2231_2194_fc2b_f72c,
-    0x9f55_5fa3_c84c_64c2,
-    0x2393_b86b_6f53_b151,
-    0x9638_7719_5940_eabd,
-    0x9628_3ee2_a88e_ffe3,
-    0xbe5e_1e25_5386_3992,
-    0x2b01_99fc_2c85_b8aa,
-    0x0eb7_2ddc_81c5_2ca2,
-];
+type Sha2Core<C> = sha2::digest::block_api::CtOutWrapper<C, sha2::digest::consts::U32>;
 
 #[cfg(target_pointer_width = "64")]
 impl BlockCore {
@@ -546,78 +498,67 @@ impl BlockCore {
     /// [`Hasher::start`]).
     #[allow(unreachable_patterns)]
     fn start(algorithm: HashAlgorithm) -> Self {
-        let state = match algorithm {
+        match algorithm {
             #[cfg(feature = "md5")]
-            HashAlgorithm::Md5 => ChainState::Md5(MD5_IV),
+            HashAlgorithm::Md5 => BlockCore::Md5(Default::default()),
             #[cfg(feature = "sha512-256")]
-            HashAlgorithm::Sha512_256 => ChainState::Sha512_256(SHA512_256_IV),
-            _ => ChainState::Sha256(SHA256_IV),
-        };
-        BlockCore { state, bytes: 0 }
-    }
-
-    /// The block size, and the size of the length field that ends the padding.
-    fn block_and_length_size(&self) -> (usize, usize) {
-        match self.state {
-            #[cfg(feature = "sha512-256")]
-            ChainState::Sha512_256(_) => (128, 16),
-            _ => (64, 8),
+            HashAlgorithm::Sha512_256 => BlockCore::Sha512_256(Default::default()),
+            _ => BlockCore::Sha256(Default::default()),
         }
     }
 
-    /// The last eight bytes of the padding: the message length in bits (MD5 little-endian,
-    /// SHA-2 big-endian; SHA-512's 128-bit field has its high half zero here).
-    fn length_field(&self, bits: u64) -> [u8; 8] {
-        match self.state {
-            #[cfg(feature = "md5")]
-            ChainState::Md5(_) => bits.to_le_bytes(),
-            _ => bits.to_be_bytes(),
+    fn block_size(&self) -> usize {
+        match self {
+            #[cfg(feature = "sha512-256")]
+            BlockCore::Sha512_256(_) => 128,
+            _ => 64,
         }
     }
 
     /// Compresses `data`, whole blocks (a trailing partial block is never given).
     fn blocks(&mut self, data: &[u8]) {
-        self.bytes = self.bytes.wrapping_add(data.len() as u64);
-        match &mut self.state {
+        use sha2::digest::array::Array;
+        use sha2::digest::block_api::UpdateCore;
+        match self {
             #[cfg(feature = "md5")]
-            ChainState::Md5(s) => md5::block_api::compress(s, data.as_chunks().0),
-            ChainState::Sha256(s) => sha2::block_api::compress256(s, data.as_chunks().0),
+            BlockCore::Md5(c) => c.update_blocks(Array::slice_as_chunks(data).0),
+            BlockCore::Sha256(c) => c.update_blocks(Array::slice_as_chunks(data).0),
             #[cfg(feature = "sha512-256")]
-            ChainState::Sha512_256(s) => sha2::block_api::compress512(s, data.as_chunks().0),
+            BlockCore::Sha512_256(c) => c.update_blocks(Array::slice_as_chunks(data).0),
         }
     }
 
-    /// The value (after the padding was compressed), and a fresh state.
-    fn output_and_reset(&mut self) -> HashOutput {
+    /// Pads `tail` (shorter than a block), finishes, and starts afresh.
+    #[inline]
+    fn finish(&mut self, tail: &[u8]) -> HashOutput {
+        use sha2::digest::block_api::FixedOutputCore;
+        use sha2::digest::block_buffer::BlockBuffer;
         // Unused bytes zero, as `ct_eq` expects.
         let mut out = HashOutput::zeroed(0);
-        out.len = match &mut self.state {
+        out.len = match self {
             #[cfg(feature = "md5")]
-            ChainState::Md5(s) => {
-                for (dst, w) in out.bytes.chunks_exact_mut(4).zip(s.iter()) {
-                    dst.copy_from_slice(&w.to_le_bytes());
+            BlockCore::Md5(c) => {
+                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
+                if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
+                    c.finalize_fixed_core(&mut buffer, dst.into());
                 }
-                *s = MD5_IV;
+                *c = Default::default();
                 16
             }
-            ChainState::Sha256(s) => {
-                for (dst, w) in out.bytes.chunks_exact_mut(4).zip(s.iter()) {
-                    dst.copy_from_slice(&w.to_be_bytes());
-                }
-                *s = SHA256_IV;
+            BlockCore::Sha256(c) => {
+                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
+                c.finalize_fixed_core(&mut buffer, (&mut out.bytes).into());
+                *c = Default::default();
                 32
             }
             #[cfg(feature = "sha512-256")]
-            ChainState::Sha512_256(s) => {
-                // SHA-512/256: the first four words of the final state.
-                for (dst, w) in out.bytes.chunks_exact_mut(8).zip(s.iter()) {
-                    dst.copy_from_slice(&w.to_be_bytes());
-                }
-                *s = SHA512_256_IV;
+            BlockCore::Sha512_256(c) => {
+                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
+                c.finalize_fixed_core(&mut buffer, (&mut out.bytes).into());
+                *c = Default::default();
                 32
             }
         };
-        self.bytes = 0;
         out
     }
 }
@@ -703,31 +644,6 @@ mod tests {
                     whole.update(&data[..first]);
                     assert_eq!(g.finish(), whole.finish(), "{alg:?} {first} again");
                 }
-            }
-        }
-    }
-
-    /// Every message length from 0 to 600 bytes (every place the padding can start in a
-    /// block and in the buffer: in place, over two blocks, or moved to the buffer's start),
-    /// in one piece and in pieces of 7: as the crates' streaming hashers.
-    #[test]
-    fn gather_pads_every_length_like_the_crates() {
-        let data: [u8; 600] = core::array::from_fn(|i| (i as u8).wrapping_mul(101).wrapping_add(7));
-        for alg in [HashAlgorithm::Md5, HashAlgorithm::Sha256, HashAlgorithm::Sha512_256] {
-            if !alg.is_enabled() {
-                continue;
-            }
-            let mut g = Gather::start(alg);
-            for n in 0..=data.len() {
-                let mut whole = Hasher::start(alg);
-                whole.update(&data[..n]);
-                let expected = whole.finish();
-                g.put(&data[..n]);
-                assert_eq!(g.finish(), expected, "{alg:?} {n} in one piece");
-                for piece in data[..n].chunks(7) {
-                    g.put(piece);
-                }
-                assert_eq!(g.finish(), expected, "{alg:?} {n} in pieces");
             }
         }
     }
