@@ -420,23 +420,50 @@ fn candidate(len: usize, first: u8, last: u8) -> Option<usize> {
 
 /// [`directive`] of the name at `start..end` in `body`. On 64-bit hosts, when a word can be
 /// read from the name's start (a name is followed by at least `=` and a value, so nearly
-/// always), the name is compared as that word, masked to its length, plus a ninth byte.
+/// always), the name's first eight bytes, folded and masked to its length, and the length
+/// pick the one candidate by a multiplicative hash; the word, the length and a ninth byte
+/// confirm it.
 #[inline]
 fn directive_in(body: &[u8], start: usize, end: usize) -> Option<usize> {
     let name = body.get(start..end)?;
     #[cfg(target_pointer_width = "64")]
     if let (Some(word), 1..=9) = (body.get(start..start + 8), name.len()) {
-        let (&first, &last) = (name.first()?, name.last()?);
-        let i = candidate(name.len(), first, last)?;
+        let len = name.len();
         let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) | 0x2020_2020_2020_2020;
-        let (head, ninth) = DIRECTIVE_WORDS[i];
-        let mask = u64::MAX >> (64 - 8 * name.len().min(8));
-        let same =
-            DIRECTIVE_NAMES[i].len() == name.len() && word & mask == head && (name.len() < 9 || last | 0x20 == ninth);
-        return same.then_some(i);
+        let word = word & (u64::MAX >> (64 - 8 * len.min(8)));
+        let (head, n, ninth, i) = DIRECTIVE_HASH[directive_hash(word, len)];
+        let last = name.last().copied().unwrap_or(0) | 0x20;
+        let same = head == word && n as usize == len && (len < 9 || last == ninth);
+        return same.then_some(i as usize);
     }
     directive(name)
 }
+
+/// The slot in [`DIRECTIVE_HASH`] of a name's folded, masked first word and length.
+#[cfg(target_pointer_width = "64")]
+#[inline]
+const fn directive_hash(word: u64, len: usize) -> usize {
+    // A multiplier that sends the twelve directives to twelve different slots of sixteen
+    // (checked when the table is built).
+    ((word ^ len as u64).wrapping_mul(0x6940_776c_b540_cce5) >> 60) as usize
+}
+
+/// The directives by [`directive_hash`]: first word (as in [`DIRECTIVE_WORDS`]), length,
+/// ninth byte, index; length 0 in the empty slots.
+#[cfg(target_pointer_width = "64")]
+const DIRECTIVE_HASH: [(u64, u8, u8, u8); 16] = {
+    let mut t = [(0u64, 0u8, 0u8, 0u8); 16];
+    let mut i = 0;
+    while i < DIRECTIVE_NAMES.len() {
+        let (head, ninth) = DIRECTIVE_WORDS[i];
+        let len = DIRECTIVE_NAMES[i].len();
+        let h = directive_hash(head, len);
+        assert!(t[h].1 == 0, "two directives in one slot");
+        t[h] = (head, len as u8, ninth, i as u8);
+        i += 1;
+    }
+    t
+};
 
 /// The first eight bytes of each directive (zero past its end), and its ninth (or zero).
 #[cfg(target_pointer_width = "64")]
@@ -726,7 +753,7 @@ pub(crate) fn response_with(
     }
     // `finish` leaves the hasher fresh: the response reuses it.
     let ha2 = g.finish();
-    g.put_colon(ha1_hex.as_bytes());
+    g.put_hex_text_colon(ha1_hex);
     feed_colon(&mut g, &c.nonce);
     if let Some(q) = qop {
         feed_colon(&mut g, c.nc_text.as_ref()?);
@@ -850,14 +877,15 @@ mod tests {
         }
     }
 
-    /// The word-wise lookup in a header body answers what `directive` answers for the name
-    /// alone, whatever follows the name (or when nothing does: the fallback).
+    /// The word-wise lookup in a header body (a hash of the name's first word on 64-bit
+    /// hosts) answers what `directive` answers for the name alone, whatever follows the name
+    /// (or when nothing does: the fallback), for every tchar in place of, or after, each byte.
     #[test]
     fn directive_in_body_matches_directive() {
         let mut checked = 0;
         for d in DIRECTIVE_NAMES.iter().map(|d| d.as_bytes()).chain([&b"x"[..], b"nc2", b"ab", b"usernameX"]) {
             for pos in 0..=d.len() {
-                for b in [None, Some(b'x'), Some(b'X'), Some(b'*'), Some(b'!'), Some(b'^'), Some(b'N')] {
+                for b in core::iter::once(None).chain((0..=255u8).filter(|&b| crate::parse::is_tchar(b)).map(Some)) {
                     let mut name = [0u8; 12];
                     name[..d.len()].copy_from_slice(d);
                     let mut len = d.len();

@@ -364,7 +364,8 @@ impl Hasher {
     }
 }
 
-/// Room of a [`Gather`]: four MD5/SHA-256 blocks, a whole SHA-256 response line.
+/// Room of a [`Gather`]: four MD5/SHA-256 blocks (two SHA-512 ones), a whole SHA-256
+/// response line.
 #[cfg(target_pointer_width = "64")]
 const GATHER: usize = 256;
 
@@ -372,9 +373,15 @@ const GATHER: usize = 256;
 /// to the hasher in few large updates: each update costs a call and the hasher's own
 /// buffering, more than the copy into this buffer. Full buffers are whole blocks, which the
 /// hasher compresses in place.
+///
+/// On 64-bit hosts the buffer feeds the hash's block function itself (RustCrypto's block
+/// API): whole blocks are compressed straight from the buffer, and only the last partial
+/// block goes through the crate's padding; no second buffer, no copy into it, no reset of a
+/// state that is started afresh. On microcontrollers [`DirectGather`] feeds the streaming
+/// [`Hasher`] (shared with the other callers) instead: no buffer, the smaller code.
 #[cfg(target_pointer_width = "64")]
 pub(crate) struct Gather {
-    h: Hasher,
+    h: BlockCore,
     buf: [u8; GATHER],
     len: usize,
 }
@@ -383,7 +390,7 @@ pub(crate) struct Gather {
 impl Gather {
     /// A fresh hasher of an enabled family (see [`Hasher::start`]).
     pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
-        Gather { h: Hasher::start(algorithm), buf: [0; GATHER], len: 0 }
+        Gather { h: BlockCore::start(algorithm), buf: [0; GATHER], len: 0 }
     }
 
     /// Appends `bytes`.
@@ -398,15 +405,23 @@ impl Gather {
         }
     }
 
-    /// Feeds the buffer, then keeps `bytes` (a piece that could never fit is fed straight).
-    // Out of line: the rare path.
+    /// Fills the buffer up with `bytes`, compresses it (whole blocks: [`GATHER`] is a
+    /// multiple of every block size), and so on until what is left fits.
     #[inline(never)]
-    fn spill(&mut self, bytes: &[u8]) {
-        self.flush();
-        if bytes.len() < GATHER {
-            self.put(bytes);
-        } else {
-            self.h.update(bytes);
+    fn spill(&mut self, mut bytes: &[u8]) {
+        loop {
+            let room = GATHER.saturating_sub(self.len).min(bytes.len());
+            let (now, rest) = bytes.split_at(room);
+            if let Some(dst) = self.buf.get_mut(self.len..self.len + room) {
+                dst.copy_from_slice(now);
+            }
+            self.len += room;
+            bytes = rest;
+            if self.len < GATHER {
+                return;
+            }
+            self.h.blocks(&self.buf);
+            self.len = 0;
         }
     }
 
@@ -419,21 +434,132 @@ impl Gather {
 
     /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
     pub(crate) fn put_hex(&mut self, value: &HashOutput) {
-        let mut hex = [0u8; 2 * MAX_HASH_LEN];
         let bytes = value.bytes.get(..value.len as usize).unwrap_or_default();
+        // Encoded straight into the buffer when the longest hex fits.
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + 2 * MAX_HASH_LEN) {
+            encode_hex(bytes, dst);
+            self.len += 2 * bytes.len();
+            return;
+        }
+        let mut hex = [0u8; 2 * MAX_HASH_LEN];
         encode_hex(bytes, &mut hex);
         self.put(hex.get(..2 * bytes.len()).unwrap_or_default());
     }
 
-    fn flush(&mut self) {
-        self.h.update(self.buf.get(..self.len).unwrap_or_default());
-        self.len = 0;
+    /// Appends hex text and `:`. When the whole of its buffer fits, that is copied (a
+    /// fixed-size copy, no call) and the bytes past the text are left to be overwritten:
+    /// nothing past `len` is ever read.
+    pub(crate) fn put_hex_text_colon(&mut self, hex: &Hex) {
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + 2 * MAX_HASH_LEN + 1) {
+            let n = usize::from(hex.len).min(2 * MAX_HASH_LEN);
+            if let Some(text) = dst.get_mut(..2 * MAX_HASH_LEN) {
+                text.copy_from_slice(&hex.buf);
+            }
+            if let Some(colon) = dst.get_mut(n) {
+                *colon = b':';
+            }
+            self.len += n + 1;
+            return;
+        }
+        self.put_colon(hex.as_bytes());
     }
 
     /// Finishes the hash and starts the next value of the same family.
     pub(crate) fn finish(&mut self) -> HashOutput {
-        self.flush();
-        self.h.finish()
+        let data = self.buf.get(..self.len).unwrap_or_default();
+        let whole = data.len() - data.len() % self.h.block_size();
+        let (blocks, tail) = data.split_at(whole);
+        if !blocks.is_empty() {
+            self.h.blocks(blocks);
+        }
+        self.len = 0;
+        self.h.finish(tail)
+    }
+}
+
+/// The block function of a Digest hash family (RustCrypto's block API), for [`Gather`].
+#[cfg(target_pointer_width = "64")]
+enum BlockCore {
+    #[cfg(feature = "md5")]
+    Md5(md5::block_api::Md5Core),
+    Sha256(Sha2Core<sha2::block_api::Sha256VarCore>),
+    #[cfg(feature = "sha512-256")]
+    Sha512_256(Sha2Core<sha2::block_api::Sha512VarCore>),
+}
+
+/// A SHA-2 block core with a 32-byte output (SHA-256, SHA-512/256), as `sha2` builds its
+/// hashers.
+#[cfg(target_pointer_width = "64")]
+type Sha2Core<C> = sha2::digest::block_api::CtOutWrapper<C, sha2::digest::consts::U32>;
+
+#[cfg(target_pointer_width = "64")]
+impl BlockCore {
+    /// The initial state of an enabled family (SHA-256 for a disabled one, as
+    /// [`Hasher::start`]).
+    #[allow(unreachable_patterns)]
+    fn start(algorithm: HashAlgorithm) -> Self {
+        match algorithm {
+            #[cfg(feature = "md5")]
+            HashAlgorithm::Md5 => BlockCore::Md5(Default::default()),
+            #[cfg(feature = "sha512-256")]
+            HashAlgorithm::Sha512_256 => BlockCore::Sha512_256(Default::default()),
+            _ => BlockCore::Sha256(Default::default()),
+        }
+    }
+
+    fn block_size(&self) -> usize {
+        match self {
+            #[cfg(feature = "sha512-256")]
+            BlockCore::Sha512_256(_) => 128,
+            _ => 64,
+        }
+    }
+
+    /// Compresses `data`, whole blocks (a trailing partial block is never given).
+    fn blocks(&mut self, data: &[u8]) {
+        use sha2::digest::array::Array;
+        use sha2::digest::block_api::UpdateCore;
+        match self {
+            #[cfg(feature = "md5")]
+            BlockCore::Md5(c) => c.update_blocks(Array::slice_as_chunks(data).0),
+            BlockCore::Sha256(c) => c.update_blocks(Array::slice_as_chunks(data).0),
+            #[cfg(feature = "sha512-256")]
+            BlockCore::Sha512_256(c) => c.update_blocks(Array::slice_as_chunks(data).0),
+        }
+    }
+
+    /// Pads `tail` (shorter than a block), finishes, and starts afresh.
+    #[inline]
+    fn finish(&mut self, tail: &[u8]) -> HashOutput {
+        use sha2::digest::block_api::FixedOutputCore;
+        use sha2::digest::block_buffer::BlockBuffer;
+        // Unused bytes zero, as `ct_eq` expects.
+        let mut out = HashOutput::zeroed(0);
+        out.len = match self {
+            #[cfg(feature = "md5")]
+            BlockCore::Md5(c) => {
+                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
+                if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
+                    c.finalize_fixed_core(&mut buffer, dst.into());
+                }
+                *c = Default::default();
+                16
+            }
+            BlockCore::Sha256(c) => {
+                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
+                c.finalize_fixed_core(&mut buffer, (&mut out.bytes).into());
+                *c = Default::default();
+                32
+            }
+            #[cfg(feature = "sha512-256")]
+            BlockCore::Sha512_256(c) => {
+                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
+                c.finalize_fixed_core(&mut buffer, (&mut out.bytes).into());
+                *c = Default::default();
+                32
+            }
+        };
+        out
     }
 }
 
@@ -470,6 +596,11 @@ impl DirectGather {
     /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
     pub(crate) fn put_hex(&mut self, value: &HashOutput) {
         self.h.update_hex(value);
+    }
+
+    /// Appends hex text and `:`.
+    pub(crate) fn put_hex_text_colon(&mut self, hex: &Hex) {
+        self.put_colon(hex.as_bytes());
     }
 
     /// Finishes the hash and starts the next value of the same family.
@@ -538,20 +669,30 @@ mod tests {
 
     /// One case of `gather_hashes_like_one_update` for a gatherer type.
     macro_rules! gather_case {
-        ($gather:ident, $alg:expr, $data:expr, $value:expr, $first:expr, $second:expr) => {{
-            let (alg, data, value, first, second) = ($alg, $data, $value, $first, $second);
+        ($gather:ident, $alg:expr, $data:expr, $value:expr, $short:expr, $first:expr, $second:expr) => {{
+            let (alg, data, value, short, first, second): (_, &[u8], &HashOutput, &HashOutput, usize, usize) =
+                ($alg, $data, $value, $short, $first, $second);
             let name = stringify!($gather);
+            let (hex, short_hex) = (value.to_hex(), short.to_hex());
             let mut g = $gather::start(alg);
             g.put(&data[..first]);
             g.put_hex(value);
             g.put_colon(&data[first..first + second]);
+            g.put_hex_text_colon(&short_hex);
             g.put(&data[..second]);
+            g.put_hex_text_colon(&hex);
+            g.put_hex(short);
             let mut whole = Hasher::start(alg);
             whole.update(&data[..first]);
-            whole.update(value.to_hex().as_bytes());
+            whole.update(hex.as_bytes());
             whole.update(&data[first..first + second]);
             whole.update(b":");
+            whole.update(short_hex.as_bytes());
+            whole.update(b":");
             whole.update(&data[..second]);
+            whole.update(hex.as_bytes());
+            whole.update(b":");
+            whole.update(short_hex.as_bytes());
             assert_eq!(g.finish(), whole.finish(), "{name} {alg:?} {first} {second}");
             // `finish` starts the next value.
             g.put(&data[..first]);
@@ -561,20 +702,26 @@ mod tests {
     }
 
     /// Gathered pieces hash like the same bytes in one update, whatever the lengths around
-    /// the buffer's edge (pieces longer than the buffer, hex that crosses it, empty pieces);
-    /// so do the pieces of the microcontrollers' `DirectGather`.
+    /// the buffer's edge (pieces longer than the buffer, several buffers in one piece, hex
+    /// that crosses the edge or is written in place, empty pieces) and whatever is left for
+    /// the last, padded block (on 64-bit hosts `Gather` runs the block functions itself: this
+    /// compares it with the crates' streaming hashers); so do the pieces of the
+    /// microcontrollers' `DirectGather`.
     #[test]
     fn gather_hashes_like_one_update() {
-        let data: [u8; 700] = core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
+        let data: [u8; 1000] = core::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
         let value = HashOutput::from_slice(&data[..32]).unwrap();
+        // A 16-byte value's hex: fixed-size copies of the whole hex buffer must not count
+        // the bytes past it.
+        let short = HashOutput::from_slice(&data[100..116]).unwrap();
         for alg in [HashAlgorithm::Md5, HashAlgorithm::Sha256, HashAlgorithm::Sha512_256] {
             if !alg.is_enabled() {
                 continue;
             }
-            for first in [0, 1, 63, 64, 127, 128, 200, 224, 225, 255, 256, 257, 300] {
+            for first in [0, 1, 63, 64, 127, 128, 200, 224, 225, 255, 256, 257, 300, 511, 512, 513, 640] {
                 for second in [0, 1, 31, 32, 100, 256, 300] {
-                    gather_case!(Gather, alg, &data, &value, first, second);
-                    gather_case!(DirectGather, alg, &data, &value, first, second);
+                    gather_case!(Gather, alg, &data, &value, &short, first, second);
+                    gather_case!(DirectGather, alg, &data, &value, &short, first, second);
                 }
             }
         }
