@@ -567,19 +567,22 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         if !params {
             return Verdict::Malformed(ParseError::ExpectedParams);
         }
-        let credentials = DigestCredentials::from_slots(slots);
         // On 64-bit hosts read where `from_slots` wrote them, not moved out of the `Result`
         // (a few hundred bytes); on microcontrollers the move is the smaller code.
+        #[cfg(target_pointer_width = "64")]
+        let credentials = DigestCredentials::from_slots(slots);
         #[cfg(target_pointer_width = "64")]
         let c = match &credentials {
             Ok(c) => c,
             Err(e) => return Verdict::Malformed(*e),
         };
         #[cfg(not(target_pointer_width = "64"))]
-        let c = &match credentials {
+        let owned = match DigestCredentials::from_slots(slots) {
             Ok(c) => c,
             Err(e) => return Verdict::Malformed(e),
         };
+        #[cfg(not(target_pointer_width = "64"))]
+        let c = &owned;
         let rules = DigestRules {
             realm: &self.config.realm,
             algorithms: &self.config.algorithms,
