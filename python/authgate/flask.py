@@ -127,7 +127,7 @@ def _app_keys(secret, fallbacks):
         return keys
 
 
-_HOOKED: set = set()
+_EXT = "authgate"
 _INFO = "authgate.authentication_info"
 _ALG = "authgate.algorithm"
 
@@ -142,9 +142,11 @@ def _send_auth_info(response):
 def _hook_app():
     """Registers (once per app) the after_request hook that sends Authentication-Info."""
     app = _cv_app.get().app
-    if id(app) not in _HOOKED:
+    # Marked on the app itself (Flask's `extensions`), not by id(app): a new app can get the
+    # id of one that was collected, and would then never send Authentication-Info.
+    if _EXT not in app.extensions:
         app.after_request_funcs.setdefault(None, []).append(_send_auth_info)
-        _HOOKED.add(id(app))
+        app.extensions[_EXT] = True
 
 
 class _Failed:

@@ -119,6 +119,17 @@ def test_strong_algorithms(alg):
     assert r.headers["Authentication-Info"].startswith('rspauth="')
 
 
+def test_authentication_info_on_every_new_app():
+    # Apps made and dropped one after another (app factories, tests) often reuse the id()
+    # of a collected one; each must still get its Authentication-Info hook.
+    for i in range(200):
+        c = app_with(digest_auth(algorithm="SHA-256", authentication_info=True))
+        d = first_challenge(c)
+        r = c.get("/p", headers={"Authorization": digest_header(d, "john", "bye", "GET", "/p")})
+        assert r.status_code == 200, i
+        assert r.headers.get("Authentication-Info", "").startswith('rspauth="'), i
+
+
 def test_several_algorithms_one_challenge_each():
     c = app_with(digest_auth(algorithm=["SHA-256", "MD5"]))
     r = c.get("/p")
