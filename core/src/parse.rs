@@ -220,6 +220,11 @@ impl<'a> Value<'a> {
     }
     /// Exact comparison of the unescaped value with `other` (not constant-time: for public data).
     pub fn eq_bytes(&self, other: &[u8]) -> bool {
+        // Unescaped (the usual case): one slice comparison, on 64-bit hosts (speed).
+        #[cfg(target_pointer_width = "64")]
+        if !self.escaped {
+            return self.raw == other;
+        }
         let mut rest = other;
         for seg in self.segments() {
             match rest.strip_prefix(seg) {
