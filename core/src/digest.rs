@@ -47,6 +47,14 @@ impl Algorithm {
 
     /// Case-insensitive lookup of a wire token.
     pub fn from_name(name: &[u8]) -> Option<Self> {
+        // The spellings clients send, compared as constants on 64-bit hosts (speed).
+        #[cfg(target_pointer_width = "64")]
+        match name {
+            b"MD5" => return Some(Algorithm::Md5),
+            b"SHA-256" => return Some(Algorithm::Sha256),
+            b"SHA-512-256" => return Some(Algorithm::Sha512_256),
+            _ => {}
+        }
         // The six names have six different lengths: one comparison.
         let a = match name.len() {
             3 => Algorithm::Md5,
@@ -94,6 +102,11 @@ impl Qop {
     }
     /// Case-insensitive lookup of a wire token.
     pub fn from_name(name: &[u8]) -> Option<Self> {
+        // The spellings clients send, compared as constants on 64-bit hosts (speed).
+        #[cfg(target_pointer_width = "64")]
+        if name == b"auth" {
+            return Some(Qop::Auth);
+        }
         let q = if name.len() == 4 { Qop::Auth } else { Qop::AuthInt };
         eq_ignore_case(q.name().as_bytes(), name).then_some(q)
     }
@@ -854,7 +867,18 @@ mod tests {
         for (a, name) in expected {
             assert_eq!(a.name(), name);
             assert_eq!(Algorithm::from_name(name.as_bytes()), Some(a));
+            // Any case (the constants on 64-bit hosts are only the usual spellings).
+            assert_eq!(Algorithm::from_name(name.to_ascii_lowercase().as_bytes()), Some(a));
+            assert_eq!(Algorithm::from_name(name.to_ascii_uppercase().as_bytes()), Some(a));
+            assert_eq!(Algorithm::from_name(&name.as_bytes()[1..]), None);
         }
+        for (q, name) in [(Qop::Auth, "auth"), (Qop::AuthInt, "auth-int")] {
+            assert_eq!(Qop::from_name(name.as_bytes()), Some(q));
+            assert_eq!(Qop::from_name(name.to_ascii_uppercase().as_bytes()), Some(q));
+            assert_eq!(Qop::from_name(&name.as_bytes()[1..]), None);
+        }
+        assert_eq!(Qop::from_name(b"autx"), None);
+        assert_eq!(Algorithm::from_name(b"MD6"), None);
     }
 
     #[test]
