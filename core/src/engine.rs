@@ -743,9 +743,13 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
                 None => UserLookup::Unknown,
             };
         }
-        match (UserName::try_from(username), self.engine.store.lookup(username, realm, Purpose::Digest(hash))) {
-            (Ok(name), Some(cred)) => UserLookup::Found(name, cred),
-            _ => UserLookup::Unknown,
+        // The store first (always asked), then the name copied straight into the answer.
+        match self.engine.store.lookup(username, realm, Purpose::Digest(hash)) {
+            Some(cred) => match UserName::try_from(username) {
+                Ok(name) => UserLookup::Found(name, cred),
+                Err(_) => UserLookup::Unknown,
+            },
+            None => UserLookup::Unknown,
         }
     }
     fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
