@@ -623,19 +623,20 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         };
         let half_life = self.config.lifetime.max_age / 2;
         let nextnonce = ok.issued.filter(|i| ctx.now.saturating_sub(*i) >= half_life).map(|_| self.issue_nonce(ctx));
-        let auth_info = ok.qop.map(|q| AuthInfo {
-            rspauth: ok.rspauth,
-            qop: Some(q),
-            nc: c.nc,
-            cnonce: heapless::Vec::new(),
-            nextnonce,
-        });
-        let mut verdict = Verdict::Authenticated(Authenticated { user: ok.user, scheme: Scheme::Digest, auth_info });
-        // The cnonce is copied into the verdict where it stays: no 256-byte value moved.
-        if let Verdict::Authenticated(Authenticated { auth_info: Some(info), .. }) = &mut verdict {
-            digest_check::copy_cnonce(c, &mut info.cnonce);
+        // The cnonce first, then the verdict built as the returned value (no local verdict
+        // altered after the fact and then copied out whole).
+        let mut cnonce = heapless::Vec::new();
+        if ok.qop.is_some() {
+            digest_check::copy_cnonce(c, &mut cnonce);
         }
-        verdict
+        Verdict::Authenticated(Authenticated {
+            user: ok.user,
+            scheme: Scheme::Digest,
+            auth_info: match ok.qop {
+                Some(q) => Some(AuthInfo { rspauth: ok.rspauth, qop: Some(q), nc: c.nc, cnonce, nextnonce }),
+                None => None,
+            },
+        })
     }
 
     /// How many `WWW-Authenticate` values [`write_challenge`](Self::write_challenge) renders
