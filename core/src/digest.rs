@@ -776,7 +776,15 @@ pub(crate) fn response_with(
     g.put_hex_text_colon(ha1_hex);
     feed_colon(&mut g, &c.nonce);
     if let Some(q) = qop {
-        feed_colon(&mut g, c.nc_text.as_ref()?);
+        let nc = c.nc_text.as_ref()?;
+        // `nc` is eight digits (`from_slots` checked): a fixed-size copy on 64-bit hosts.
+        #[cfg(target_pointer_width = "64")]
+        match nc.as_unescaped().and_then(|b| <&[u8; 8]>::try_from(b).ok()) {
+            Some(digits) => g.put_colon(digits),
+            None => feed_colon(&mut g, nc),
+        }
+        #[cfg(not(target_pointer_width = "64"))]
+        feed_colon(&mut g, nc);
         feed(&mut g, c.cnonce.as_ref()?);
         // ":" qop ":" in one piece.
         g.put(match q {
