@@ -774,6 +774,13 @@ pub(crate) fn response_with(
     // `finish` leaves the hasher fresh: the response reuses it.
     let ha2 = g.finish();
     g.put_hex_text_colon(ha1_hex);
+    // A nonce of this engine's length (the usual case) as a fixed-size copy, on 64-bit hosts.
+    #[cfg(target_pointer_width = "64")]
+    match c.nonce.as_unescaped().and_then(|b| <&[u8; crate::nonce::NONCE_LEN]>::try_from(b).ok()) {
+        Some(nonce) => g.put_colon(nonce),
+        None => feed_colon(&mut g, &c.nonce),
+    }
+    #[cfg(not(target_pointer_width = "64"))]
     feed_colon(&mut g, &c.nonce);
     if let Some(q) = qop {
         let nc = c.nc_text.as_ref()?;
