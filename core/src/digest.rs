@@ -762,6 +762,15 @@ pub(crate) fn response_with(
         return None;
     }
     let mut g = Gather::start(hash);
+    // A three-letter method (GET, PUT: the usual case) as a fixed-size copy, and the empty
+    // one of `rspauth` as the colon alone, on 64-bit hosts.
+    #[cfg(target_pointer_width = "64")]
+    match <&[u8; 3]>::try_from(input.method) {
+        Ok(method) => g.put_colon(method),
+        Err(_) if input.method.is_empty() => g.put(b":"),
+        Err(_) => g.put_colon(input.method),
+    }
+    #[cfg(not(target_pointer_width = "64"))]
     g.put_colon(input.method);
     feed(&mut g, &c.uri);
     if qop == Some(Qop::AuthInt) {
