@@ -772,6 +772,13 @@ pub(crate) fn response_with(
     }
     #[cfg(not(target_pointer_width = "64"))]
     g.put_colon(input.method);
+    // Values without escapes (the usual case) in one piece, on 64-bit hosts.
+    #[cfg(target_pointer_width = "64")]
+    match c.uri.as_unescaped() {
+        Some(uri) => g.put(uri),
+        None => feed(&mut g, &c.uri),
+    }
+    #[cfg(not(target_pointer_width = "64"))]
     feed(&mut g, &c.uri);
     if qop == Some(Qop::AuthInt) {
         if !cfg!(feature = "auth-int") {
@@ -801,7 +808,14 @@ pub(crate) fn response_with(
         }
         #[cfg(not(target_pointer_width = "64"))]
         feed_colon(&mut g, nc);
-        feed(&mut g, c.cnonce.as_ref()?);
+        let cnonce = c.cnonce.as_ref()?;
+        #[cfg(target_pointer_width = "64")]
+        match cnonce.as_unescaped() {
+            Some(cnonce) => g.put(cnonce),
+            None => feed(&mut g, cnonce),
+        }
+        #[cfg(not(target_pointer_width = "64"))]
+        feed(&mut g, cnonce);
         // ":" qop ":" in one piece.
         g.put(match q {
             Qop::Auth => b":auth:",
