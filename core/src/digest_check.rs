@@ -230,9 +230,10 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
         Some(n) if !n.is_empty() => ctx.user(n, userhash, hash),
         _ => UserLookup::Unknown,
     };
-    // The lookup is taken apart, not cloned: a user name is 129 bytes to copy.
+    // The lookup is taken apart, not cloned: a user name is 129 bytes to copy. The credential
+    // is read where it is.
     let (user, ha1, known) = match lookup {
-        UserLookup::Found(user, cred) => {
+        UserLookup::Found(user, ref cred) => {
             let ha1 = cred.digest_ha1(hash, user.as_bytes(), rules.realm.as_bytes());
             (user, ha1, true)
         }

@@ -81,6 +81,23 @@ impl HashOutput {
         if hex.is_empty() || !hex.len().is_multiple_of(2) || hex.len() > 2 * MAX_HASH_LEN {
             return None;
         }
+        // The usual lengths (MD5 and SHA-256 values, nonces) as constants on 64-bit hosts:
+        // loops of known length.
+        #[cfg(target_pointer_width = "64")]
+        {
+            if let Ok(h) = <&[u8; 32]>::try_from(hex) {
+                return Self::decode_known(h, upper);
+            }
+            if let Ok(h) = <&[u8; 64]>::try_from(hex) {
+                return Self::decode_known(h, upper);
+            }
+        }
+        Self::decode_known(hex, upper)
+    }
+
+    /// [`decode_hex`](Self::decode_hex) of a value of valid length.
+    #[inline(always)]
+    fn decode_known(hex: &[u8], upper: bool) -> Option<Self> {
         let mut out = HashOutput { bytes: [0; MAX_HASH_LEN], len: (hex.len() / 2) as u8 };
         // No branch per digit: invalid ones are collected and refused at the end. Each digit
         // on its own first, then the pairs: two simple loops the compiler vectorizes.
@@ -759,19 +776,26 @@ mod tests {
     #[cfg_attr(miri, ignore)] // 32,768 decodes: minutes interpreted; Miri runs from_hex_refuses_exactly_the_non_hex_bytes.
     fn decode_hex_checks_every_byte_at_every_position() {
         let base: [u8; 2 * MAX_HASH_LEN] = core::array::from_fn(|i| HEX_DIGITS[(i * 7) % 16]);
-        for pos in 0..base.len() {
-            for c in 0..=255u8 {
-                let mut hex = base;
-                hex[pos] = c;
-                for upper in [false, true] {
-                    let ok = c.is_ascii_digit() || (b'a'..=b'f').contains(&c) || (upper && (b'A'..=b'F').contains(&c));
-                    let got = HashOutput::decode_hex(&hex, upper);
-                    assert_eq!(got.is_some(), ok, "{c:#x} at {pos}, upper {upper}");
-                    if let Some(got) = got {
-                        let expected: [u8; MAX_HASH_LEN] = core::array::from_fn(|i| {
-                            (hex_value(hex[2 * i]).unwrap() << 4) | hex_value(hex[2 * i + 1]).unwrap()
-                        });
-                        assert_eq!(got.as_bytes(), &expected[..]);
+        // The lengths decoded as constants on 64-bit hosts (64, 32), and one that is not.
+        for len in [base.len(), 32, 30] {
+            for pos in 0..len {
+                for c in 0..=255u8 {
+                    let mut hex = base;
+                    hex[pos] = c;
+                    let hex = &hex[..len];
+                    for upper in [false, true] {
+                        let ok =
+                            c.is_ascii_digit() || (b'a'..=b'f').contains(&c) || (upper && (b'A'..=b'F').contains(&c));
+                        let got = HashOutput::decode_hex(hex, upper);
+                        assert_eq!(got.is_some(), ok, "{c:#x} at {pos} of {len}, upper {upper}");
+                        if let Some(got) = got {
+                            let expected: [u8; MAX_HASH_LEN] = core::array::from_fn(|i| {
+                                hex.get(2 * i..2 * i + 2)
+                                    .map_or(0, |p| (hex_value(p[0]).unwrap() << 4) | hex_value(p[1]).unwrap())
+                            });
+                            assert_eq!(got.as_bytes(), &expected[..len / 2]);
+                            assert_eq!(got.bytes, expected, "unused bytes zero");
+                        }
                     }
                 }
             }
