@@ -119,10 +119,7 @@ impl NonceKey {
                     mac.update(part);
                 }
             }
-            let full = mac.finalize().into_bytes();
-            let mut tag = [0; TAG_LEN];
-            tag.copy_from_slice(&full[..TAG_LEN]);
-            tag
+            truncated(&mac.finalize().into_bytes())
         }
     }
 }
@@ -139,10 +136,12 @@ fn tag_direct(key: &[u8; 32], issued: u64, salt: &[u8; 8], realm: &[u8], opaque:
             mac.update(part);
         }
     }
-    let full = mac.finalize().into_bytes();
-    let mut tag = [0; TAG_LEN];
-    tag.copy_from_slice(&full[..TAG_LEN]);
-    tag
+    truncated(&mac.finalize().into_bytes())
+}
+
+/// The tag: the MAC's first [`TAG_LEN`] bytes.
+fn truncated(mac: &[u8]) -> [u8; TAG_LEN] {
+    mac.first_chunk().copied().unwrap_or([0; TAG_LEN])
 }
 
 /// The identity of a nonce in a replay store: its authentication tag.
