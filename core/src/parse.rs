@@ -439,6 +439,15 @@ pub(crate) fn parse_head(header: &[u8]) -> Result<(&[u8], Rest<'_>), ParseError>
 /// Where [`scan_params`] puts each param it has validated: the span table of [`Params`]
 /// ([`parse`]), or the Digest directive slots (the engine), filled in the same pass.
 pub(crate) trait ParamSink<'a> {
+    /// A name this sink knows, starting at `start` in `body` and followed directly by `=`:
+    /// the index where it ends. Its bytes are then one of the sink's names (tchars, ignoring
+    /// ASCII case), so the scanner skips the byte-wise tchar rule for them; the name is the
+    /// same maximal tchar run the rule finds, because `=` is not a tchar. `None` (the
+    /// default) leaves the name to the rule.
+    #[inline(always)]
+    fn known_name(&mut self, _body: &'a [u8], _start: usize) -> Option<usize> {
+        None
+    }
     /// Takes param number `index` (below [`MAX_PARAMS`]: the scanner counts) of `body`,
     /// or refuses it with [`ParseError::DuplicateParam`] when its name repeats an earlier
     /// one, ignoring ASCII case.
@@ -517,7 +526,10 @@ pub(crate) fn scan_params<'a, S: ParamSink<'a>>(body: &'a [u8], sink: &mut S) ->
     let mut i = skip_class(body, 0, SEP);
     while i < body.len() {
         let name_start = i;
-        i = skip_class(body, i, TCHAR);
+        i = match sink.known_name(body, i) {
+            Some(end) => end,
+            None => skip_class(body, i, TCHAR),
+        };
         if i == name_start {
             return Err(unexpected(i, ParseError::ExpectedParamName));
         }
