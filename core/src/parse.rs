@@ -606,10 +606,10 @@ pub(crate) fn scan_params<'a, S: ParamSink<'a>>(body: &'a [u8], sink: &mut S) ->
             ((start as u16, i as u16), false, false)
         };
         // Then OWS, and `,` or the end; then OWS and empty list elements. `, ` between two
-        // params is the usual case: tested byte by byte before any loop (on 64-bit hosts; on
+        // params is the usual case: tested as one 3-byte slice before any loop (on 64-bit hosts; on
         // microcontrollers the loops alone are the smaller code).
         let fast = cfg!(target_pointer_width = "64");
-        if fast && at(i) == b',' && at(i + 1) == b' ' && CLASS[at(i + 2) as usize] & SEP == 0 {
+        if fast && body.get(i..i + 3).is_some_and(|s| s[..2] == *b", " && CLASS[s[2] as usize] & SEP == 0) {
             i += 2;
         } else if i < body.len() {
             i = skip_class(body, i, OWS);
