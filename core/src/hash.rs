@@ -450,14 +450,8 @@ impl Gather {
 
     /// Finishes the hash and starts the next value of the same family.
     pub(crate) fn finish(&mut self) -> HashOutput {
-        let data = self.buf.get(..self.len).unwrap_or_default();
-        let whole = data.len() - data.len() % self.h.block_size();
-        let (blocks, tail) = data.split_at(whole);
-        if !blocks.is_empty() {
-            self.h.blocks(blocks);
-        }
-        self.len = 0;
-        self.h.finish(tail)
+        let len = core::mem::take(&mut self.len);
+        self.h.finish(&self.buf, len)
     }
 }
 
@@ -491,60 +485,78 @@ impl BlockCore {
         }
     }
 
-    fn block_size(&self) -> usize {
-        match self {
-            #[cfg(feature = "sha512-256")]
-            BlockCore::Sha512_256(_) => 128,
-            _ => 64,
-        }
-    }
-
     /// Compresses `data`, whole blocks (a trailing partial block is never given).
     fn blocks(&mut self, data: &[u8]) {
-        use sha2::digest::array::Array;
-        use sha2::digest::block_api::UpdateCore;
         match self {
             #[cfg(feature = "md5")]
-            BlockCore::Md5(c) => c.update_blocks(Array::slice_as_chunks(data).0),
-            BlockCore::Sha256(c) => c.update_blocks(Array::slice_as_chunks(data).0),
+            BlockCore::Md5(c) => core_blocks(c, data),
+            BlockCore::Sha256(c) => core_blocks(c, data),
             #[cfg(feature = "sha512-256")]
-            BlockCore::Sha512_256(c) => c.update_blocks(Array::slice_as_chunks(data).0),
+            BlockCore::Sha512_256(c) => core_blocks(c, data),
         }
     }
 
-    /// Pads `tail` (shorter than a block), finishes, and starts afresh.
+    /// Hashes the first `len` bytes of `buf` (what is left after the whole buffers already
+    /// compressed), finishes, and starts afresh.
     #[inline]
-    fn finish(&mut self, tail: &[u8]) -> HashOutput {
-        use sha2::digest::block_api::FixedOutputCore;
-        use sha2::digest::block_buffer::BlockBuffer;
+    fn finish(&mut self, buf: &[u8; GATHER], len: usize) -> HashOutput {
         // Unused bytes zero, as `ct_eq` expects.
         let mut out = HashOutput::zeroed(0);
         out.len = match self {
             #[cfg(feature = "md5")]
             BlockCore::Md5(c) => {
-                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
                 if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
-                    c.finalize_fixed_core(&mut buffer, dst.into());
+                    finish_core(c, buf, len, dst.into());
                 }
-                *c = Default::default();
                 16
             }
             BlockCore::Sha256(c) => {
-                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
-                c.finalize_fixed_core(&mut buffer, (&mut out.bytes).into());
-                *c = Default::default();
+                finish_core(c, buf, len, (&mut out.bytes).into());
                 32
             }
             #[cfg(feature = "sha512-256")]
             BlockCore::Sha512_256(c) => {
-                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
-                c.finalize_fixed_core(&mut buffer, (&mut out.bytes).into());
-                *c = Default::default();
+                finish_core(c, buf, len, (&mut out.bytes).into());
                 32
             }
         };
         out
     }
+}
+
+/// Compresses `data` (whole blocks of `C`) with the block function `c`.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn core_blocks<C: sha2::digest::block_api::UpdateCore>(c: &mut C, data: &[u8]) {
+    c.update_blocks(sha2::digest::array::Array::slice_as_chunks(data).0);
+}
+
+/// The last of [`Gather::finish`] for one block function: the whole blocks of `buf[..len]`
+/// compressed, the rest handed to the crate's padding, the state started afresh. The
+/// partial block is passed as the whole block-sized piece of the buffer it begins (a
+/// fixed-size copy; the padding overwrites what follows it), not copied by its length.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn finish_core<C>(c: &mut C, buf: &[u8; GATHER], len: usize, out: &mut sha2::digest::Output<C>)
+where
+    C: sha2::digest::block_api::FixedOutputCore<BufferKind = sha2::digest::block_api::Eager> + Default,
+{
+    use sha2::digest::array::Array;
+    use sha2::digest::block_buffer::BlockBuffer;
+    use sha2::digest::typenum::Unsigned;
+    let bs = C::BlockSize::USIZE;
+    let pos = len % bs;
+    let whole = (len - pos).min(GATHER);
+    if let Some(blocks) = buf.get(..whole).filter(|b| !b.is_empty()) {
+        core_blocks(c, blocks);
+    }
+    let mut buffer = BlockBuffer::<C::BlockSize, _>::default();
+    // Past the buffer's end (a full buffer) nothing is left: the empty buffer.
+    if let Some(block) = buf.get(whole..whole + bs).and_then(|b| Array::try_from(b).ok()) {
+        buffer.set(block, pos);
+    }
+    c.finalize_fixed_core(&mut buffer, out);
+    *c = C::default();
 }
 
 /// On microcontrollers the pieces go straight to the (out-of-line) hasher: no buffer to
