@@ -873,11 +873,11 @@ pub(crate) fn response_with(
         }
         #[cfg(not(target_pointer_width = "64"))]
         feed(&mut g, cnonce);
-        // ":" qop ":" in one piece.
-        g.put(match q {
-            Qop::Auth => b":auth:",
-            Qop::AuthInt => b":auth-int:",
-        });
+        // ":" qop ":" in one piece, each a constant (a fixed-size copy, not one by length).
+        match q {
+            Qop::Auth => g.put(b":auth:"),
+            Qop::AuthInt => g.put(b":auth-int:"),
+        }
     }
     g.put_hex(&ha2);
     Some(g.finish())
