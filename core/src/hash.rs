@@ -382,7 +382,7 @@ impl Gather {
     pub(crate) fn put(&mut self, bytes: &[u8]) {
         match self.buf.get_mut(self.len..self.len + bytes.len()) {
             Some(dst) => {
-                dst.copy_from_slice(bytes);
+                copy_short(dst, bytes);
                 self.len += bytes.len();
             }
             None => self.spill(bytes),
@@ -452,6 +452,39 @@ impl Gather {
     pub(crate) fn finish(&mut self) -> HashOutput {
         let len = core::mem::take(&mut self.len);
         self.h.finish(&self.buf, len)
+    }
+}
+
+/// `dst.copy_from_slice(src)` (equal lengths), without a `memcpy` call for up to 32 bytes
+/// (names, realms, uris, cnonces): two fixed-size copies that overlap, of the first and the
+/// last 16, 8, 4 or 1 bytes (and the middle one of up to 3).
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    #[inline(always)]
+    fn ends<const N: usize>(dst: &mut [u8], src: &[u8]) {
+        if let (Some(d), Some(s)) = (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) {
+            *d = *s;
+        }
+        if let (Some(d), Some(s)) = (dst.last_chunk_mut::<N>(), src.last_chunk::<N>()) {
+            *d = *s;
+        }
+    }
+    let n = src.len();
+    if n != dst.len() {
+        return;
+    }
+    match n {
+        0 => {}
+        1..=3 => {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+        4..=7 => ends::<4>(dst, src),
+        8..=15 => ends::<8>(dst, src),
+        16..=32 => ends::<16>(dst, src),
+        _ => dst.copy_from_slice(src),
     }
 }
 
@@ -736,6 +769,20 @@ mod tests {
                     gather_case!(DirectGather, alg, &data, &value, &short, first, second);
                 }
             }
+        }
+    }
+
+    /// `copy_short` copies exactly the bytes given, whatever the length (each of its
+    /// overlapping-copy cases and the long one), and nothing past them.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn copy_short_copies_every_length() {
+        let src: [u8; 80] = core::array::from_fn(|i| (i as u8).wrapping_mul(29).wrapping_add(3));
+        for n in 0..=src.len() {
+            let mut dst = [0xEEu8; 96];
+            copy_short(&mut dst[5..5 + n], &src[..n]);
+            assert_eq!(&dst[5..5 + n], &src[..n], "{n}");
+            assert!(dst[..5].iter().chain(&dst[5 + n..]).all(|&b| b == 0xEE), "{n}");
         }
     }
 
