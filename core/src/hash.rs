@@ -161,16 +161,51 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 // One copy on microcontrollers (flash).
 #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
-    // On 64-bit hosts both digits of a byte in one table load (512 bytes of table); on
-    // 32-bit targets a digit at a time from the 16-byte table (the smaller code and data).
+    // On 64-bit hosts the usual lengths (MD5, SHA-256 values) in vector arithmetic and the
+    // others with both digits of a byte in one table load (512 bytes of table); on 32-bit
+    // targets a digit at a time from the 16-byte table (the smaller code and data).
     #[cfg(target_pointer_width = "64")]
-    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair.copy_from_slice(&HEX_PAIRS[b as usize]);
+    {
+        if let (Ok(b), Some(o)) = (<&[u8; 16]>::try_from(bytes), out.first_chunk_mut::<32>()) {
+            return encode_hex16(b, o);
+        }
+        if let (Ok(b), Some(o)) = (<&[u8; 32]>::try_from(bytes), out.first_chunk_mut::<64>()) {
+            let (b0, b1) = b.split_at(16);
+            let (o0, o1) = o.split_at_mut(32);
+            if let (Ok(b0), Ok(b1), Ok(o0), Ok(o1)) = (b0.try_into(), b1.try_into(), o0.try_into(), o1.try_into()) {
+                encode_hex16(b0, o0);
+                encode_hex16(b1, o1);
+            }
+            return;
+        }
+        for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+            pair.copy_from_slice(&HEX_PAIRS[b as usize]);
+        }
     }
     #[cfg(not(target_pointer_width = "64"))]
     for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
         pair[0] = HEX_DIGITS[(b >> 4) as usize];
         pair[1] = HEX_DIGITS[(b & 15) as usize];
+    }
+}
+
+/// [`encode_hex`] of 16 bytes (an MD5 value, half a SHA-256 one) on 64-bit hosts: each digit
+/// computed from its nibble without a table or a branch (`n + '0'`, plus 39 past 9), then
+/// the two digits of a byte joined; simple loops of constant length, which the compiler
+/// turns into vector code (8 bytes to 16 digits at a time) instead of a table load and a
+/// store per byte.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn encode_hex16(bytes: &[u8; 16], out: &mut [u8; 32]) {
+    // 0..=9 to '0'..='9', 10..=15 to 'a'..='f'.
+    let digit = |n: u8| n + b'0' + (if n > 9 { 0xff } else { 0 } & (b'a' - b'0' - 10));
+    let (mut hi, mut lo) = ([0u8; 16], [0u8; 16]);
+    for ((h, l), &b) in hi.iter_mut().zip(lo.iter_mut()).zip(bytes) {
+        *h = digit(b >> 4);
+        *l = digit(b & 15);
+    }
+    for ((dst, h), l) in out.chunks_exact_mut(2).zip(hi).zip(lo) {
+        dst.copy_from_slice(&(u16::from(h) | (u16::from(l) << 8)).to_le_bytes());
     }
 }
 
