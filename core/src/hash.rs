@@ -484,6 +484,9 @@ impl Gather {
     }
 
     /// Finishes the hash and starts the next value of the same family.
+    // Inlined: the caller hands the block function its buffer and length itself (one call,
+    // not two, and the value written straight into the caller's slot).
+    #[inline(always)]
     pub(crate) fn finish(&mut self) -> HashOutput {
         let len = core::mem::take(&mut self.len);
         self.h.finish(&self.buf, len)
