@@ -158,8 +158,10 @@ pub(crate) fn ct_eq_words<const N: usize>(a: &[u8; N], b: &[u8; N]) -> subtle::C
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Lower-case hex of `bytes` into the start of `out` (which holds at least twice as many).
-// One copy on microcontrollers (flash).
+// One copy on microcontrollers (flash); inlined on 64-bit hosts, where the callers' known
+// lengths pick the vector form without a call.
 #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+#[cfg_attr(target_pointer_width = "64", inline(always))]
 pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
     // On 64-bit hosts the usual lengths (MD5, SHA-256 values) in vector arithmetic and the
     // others with both digits of a byte in one table load (512 bytes of table); on 32-bit
@@ -452,6 +454,8 @@ impl Gather {
     }
 
     /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
+    // Inlined (as the other pieces): a call per piece cost more than its work.
+    #[inline(always)]
     pub(crate) fn put_hex(&mut self, value: &HashOutput) {
         let bytes = value.bytes.get(..value.len as usize).unwrap_or_default();
         // Encoded straight into the buffer when the longest hex fits.
@@ -468,6 +472,7 @@ impl Gather {
     /// Appends hex text and `:`. When the whole of its buffer fits, that is copied (a
     /// fixed-size copy, no call) and the bytes past the text are left to be overwritten:
     /// nothing past `len` is ever read.
+    #[inline]
     pub(crate) fn put_hex_text_colon(&mut self, hex: &Hex) {
         if let Some(dst) = self.buf.get_mut(self.len..self.len + 2 * MAX_HASH_LEN + 1) {
             let n = usize::from(hex.len).min(2 * MAX_HASH_LEN);
