@@ -489,8 +489,9 @@ impl Gather {
     }
 
     /// Finishes the hash and starts the next value of the same family.
-    // Inlined: the caller hands the block function its buffer and length itself (one call,
-    // not two, and the value written straight into the caller's slot).
+    // Inlined, with `BlockCore::finish`: the caller runs the padding and calls the block
+    // function itself (no call of its own, the value written straight into the caller's
+    // slot).
     #[inline(always)]
     pub(crate) fn finish(&mut self) -> HashOutput {
         let len = core::mem::take(&mut self.len);
@@ -573,8 +574,9 @@ impl BlockCore {
     }
 
     /// Hashes the first `len` bytes of `buf` (what is left after the whole buffers already
-    /// compressed), finishes, and starts afresh.
-    #[inline]
+    /// compressed), finishes, and starts afresh. Inlined into `Gather::finish`'s callers (a
+    /// call's prologue and epilogue cost more than its dispatch).
+    #[inline(always)]
     fn finish(&mut self, buf: &[u8; GATHER], len: usize) -> HashOutput {
         // Unused bytes zero, as `ct_eq` expects.
         let mut out = HashOutput::zeroed(0);
