@@ -518,17 +518,21 @@ pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
     if n != dst.len() {
         return;
     }
-    match n {
-        0 => {}
-        1..=3 => {
-            dst[0] = src[0];
-            dst[n / 2] = src[n / 2];
-            dst[n - 1] = src[n - 1];
+    // The usual lengths (8 to 32 bytes) first, in two tests.
+    if n >= 8 {
+        if n < 16 {
+            ends::<8>(dst, src);
+        } else if n <= 32 {
+            ends::<16>(dst, src);
+        } else {
+            dst.copy_from_slice(src);
         }
-        4..=7 => ends::<4>(dst, src),
-        8..=15 => ends::<8>(dst, src),
-        16..=32 => ends::<16>(dst, src),
-        _ => dst.copy_from_slice(src),
+    } else if n >= 4 {
+        ends::<4>(dst, src);
+    } else if n > 0 {
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
     }
 }
 
