@@ -77,6 +77,9 @@ impl HashOutput {
 
     /// [`from_hex`](Self::from_hex), lower-case digits only when `upper` is false (one
     /// spelling per value: how nonces are read).
+    // Inlined on 64-bit hosts: each caller's case (a 64-digit lower-case nonce, a response
+    // of either case) is decoded by its own code, without a call or the other lengths' tests.
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
     pub(crate) fn decode_hex(hex: &[u8], upper: bool) -> Option<Self> {
         if hex.is_empty() || !hex.len().is_multiple_of(2) || hex.len() > 2 * MAX_HASH_LEN {
             return None;
