@@ -787,10 +787,19 @@ pub fn response(
 /// The HA1 a response is computed from: the stored one, or for a `-sess` algorithm
 /// `H(H(user:realm:pass) ":" nonce ":" cnonce)`. Computed once per check and shared by the
 /// response and `rspauth`.
+// The stored HA1's copy inlined on 64-bit hosts (the usual, non-`-sess` case); the hashing
+// out of line.
+#[cfg_attr(target_pointer_width = "64", inline)]
 pub(crate) fn session_ha1(alg: Algorithm, ha1: &HashOutput, c: &DigestCredentials<'_>) -> Option<HashOutput> {
     if !alg.is_session() {
         return Some(*ha1);
     }
+    session_ha1_hash(alg, ha1, c)
+}
+
+/// [`session_ha1`] of a `-sess` algorithm.
+#[cfg_attr(target_pointer_width = "64", inline(never))]
+fn session_ha1_hash(alg: Algorithm, ha1: &HashOutput, c: &DigestCredentials<'_>) -> Option<HashOutput> {
     if !alg.hash().is_enabled() {
         return None;
     }
