@@ -539,6 +539,35 @@ pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
     }
 }
 
+/// `a == b` without a `memcmp` call for up to 32 bytes (user names): the lengths, then the
+/// first and the last 16, 8, 4 or 1 bytes (and the middle one of up to 3) as overlapping
+/// fixed-size pieces. Not constant-time: for values that are not secret.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+pub(crate) fn eq_short(a: &[u8], b: &[u8]) -> bool {
+    #[inline(always)]
+    fn ends<const N: usize>(a: &[u8], b: &[u8]) -> bool {
+        a.first_chunk::<N>() == b.first_chunk::<N>() && a.last_chunk::<N>() == b.last_chunk::<N>()
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n >= 8 {
+        if n < 16 {
+            ends::<8>(a, b)
+        } else if n <= 32 {
+            ends::<16>(a, b)
+        } else {
+            a == b
+        }
+    } else if n >= 4 {
+        ends::<4>(a, b)
+    } else {
+        n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1])
+    }
+}
+
 /// The block function of a Digest hash family (RustCrypto's block API), for [`Gather`].
 #[cfg(target_pointer_width = "64")]
 enum BlockCore {
@@ -839,6 +868,26 @@ mod tests {
             copy_short(&mut dst[5..5 + n], &src[..n]);
             assert_eq!(&dst[5..5 + n], &src[..n], "{n}");
             assert!(dst[..5].iter().chain(&dst[5 + n..]).all(|&b| b == 0xEE), "{n}");
+        }
+    }
+
+    /// `eq_short` is `==`: every length 0..=40 (each of its cases and the long one), equal
+    /// slices, a different byte at every position, and different lengths.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn eq_short_is_slice_equality() {
+        let a: [u8; 40] = core::array::from_fn(|i| (i as u8).wrapping_mul(53).wrapping_add(7));
+        for n in 0..=a.len() {
+            let b = a;
+            assert!(eq_short(&a[..n], &b[..n]), "{n}");
+            for i in 0..n {
+                let mut b = a;
+                b[i] ^= 0x20;
+                assert!(!eq_short(&a[..n], &b[..n]), "{n} at {i}");
+            }
+            if n > 0 {
+                assert!(!eq_short(&a[..n], &a[..n - 1]), "{n} vs shorter");
+            }
         }
     }
 
