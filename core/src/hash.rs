@@ -403,18 +403,34 @@ const GATHER: usize = 256;
 /// block goes through the crate's padding; no second buffer, no copy into it, no reset of a
 /// state that is started afresh. On microcontrollers [`DirectGather`] feeds the streaming
 /// [`Hasher`] (shared with the other callers) instead: no buffer, the smaller code.
+///
+/// On 64-bit hosts a `Gather` is of one family's block function `C` (chosen once per value
+/// by `with_gather!`): its pieces and its finish are that family's code alone, with no
+/// test of the family on the way.
 #[cfg(target_pointer_width = "64")]
-pub(crate) struct Gather {
-    h: BlockCore,
+pub(crate) struct Gather<C> {
+    h: C,
     buf: [u8; GATHER],
     len: usize,
 }
 
+/// The block function of a Digest hash family (RustCrypto's block API: an eager block core
+/// with its own padding), as a [`Gather`] runs it.
 #[cfg(target_pointer_width = "64")]
-impl Gather {
-    /// A fresh hasher of an enabled family (see [`Hasher::start`]).
-    pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
-        Gather { h: BlockCore::start(algorithm), buf: [0; GATHER], len: 0 }
+pub(crate) trait BlockFn:
+    sha2::digest::block_api::FixedOutputCore<BufferKind = sha2::digest::block_api::Eager> + Default
+{
+}
+
+#[cfg(target_pointer_width = "64")]
+impl<C: sha2::digest::block_api::FixedOutputCore<BufferKind = sha2::digest::block_api::Eager> + Default> BlockFn for C {}
+
+#[cfg(target_pointer_width = "64")]
+impl<C: BlockFn> Gather<C> {
+    /// A fresh hasher of the family.
+    #[inline(always)]
+    pub(crate) fn new() -> Self {
+        Gather { h: C::default(), buf: [0; GATHER], len: 0 }
     }
 
     /// Appends `bytes`.
@@ -444,7 +460,7 @@ impl Gather {
             if self.len < GATHER {
                 return;
             }
-            self.h.blocks(&self.buf);
+            core_blocks(&mut self.h, &self.buf);
             self.len = 0;
         }
     }
@@ -492,13 +508,19 @@ impl Gather {
     }
 
     /// Finishes the hash and starts the next value of the same family.
-    // Inlined, with `BlockCore::finish`: the caller runs the padding and calls the block
-    // function itself (no call of its own, the value written straight into the caller's
-    // slot).
+    // Inlined: the caller runs the padding and calls the block function itself (no call of
+    // its own, the value written straight into the caller's slot).
     #[inline(always)]
     pub(crate) fn finish(&mut self) -> HashOutput {
+        use sha2::digest::typenum::Unsigned;
         let len = core::mem::take(&mut self.len);
-        self.h.finish(&self.buf, len)
+        let n = <C as sha2::digest::OutputSizeUser>::OutputSize::USIZE;
+        // Unused bytes zero, as `ct_eq` expects.
+        let mut out = HashOutput::zeroed(n);
+        if let Some(dst) = out.bytes.get_mut(..n).and_then(|d| <&mut sha2::digest::Output<C>>::try_from(d).ok()) {
+            finish_core(&mut self.h, &self.buf, len, dst);
+        }
+        out
     }
 }
 
@@ -568,77 +590,107 @@ pub(crate) fn eq_short(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
-/// The block function of a Digest hash family (RustCrypto's block API), for [`Gather`].
-#[cfg(target_pointer_width = "64")]
-enum BlockCore {
-    #[cfg(feature = "md5")]
-    Md5(md5::block_api::Md5Core),
-    Sha256(Sha2Core<sha2::block_api::Sha256VarCore>),
-    #[cfg(feature = "sha512-256")]
-    Sha512_256(Sha2Core<sha2::block_api::Sha512VarCore>),
-}
-
 /// A SHA-2 block core with a 32-byte output (SHA-256, SHA-512/256), as `sha2` builds its
 /// hashers.
 #[cfg(target_pointer_width = "64")]
-type Sha2Core<C> = sha2::digest::block_api::CtOutWrapper<C, sha2::digest::consts::U32>;
+pub(crate) type Sha2Core<C> = sha2::digest::block_api::CtOutWrapper<C, sha2::digest::consts::U32>;
+
+/// Runs `$body` with `$g` a fresh [`Gather`] of `$alg`'s family, an enabled one (SHA-256 for
+/// a disabled one, as [`Hasher::start`]): on 64-bit hosts one copy of `$body` per family,
+/// each of that family's code alone.
+#[cfg(target_pointer_width = "64")]
+macro_rules! with_gather {
+    ($alg:expr, $g:ident => $body:expr) => {{
+        #[allow(unreachable_patterns)]
+        match $alg {
+            #[cfg(feature = "md5")]
+            $crate::hash::HashAlgorithm::Md5 => {
+                let mut $g = $crate::hash::Gather::<md5::block_api::Md5Core>::new();
+                $body
+            }
+            #[cfg(feature = "sha512-256")]
+            $crate::hash::HashAlgorithm::Sha512_256 => {
+                let mut $g = $crate::hash::Gather::<$crate::hash::Sha2Core<sha2::block_api::Sha512VarCore>>::new();
+                $body
+            }
+            _ => {
+                let mut $g = $crate::hash::Gather::<$crate::hash::Sha2Core<sha2::block_api::Sha256VarCore>>::new();
+                $body
+            }
+        }
+    }};
+}
+
+/// Runs `$body` with `$g` a fresh gatherer of `$alg`'s family: on microcontrollers one
+/// [`DirectGather`] for every family.
+#[cfg(not(target_pointer_width = "64"))]
+macro_rules! with_gather {
+    ($alg:expr, $g:ident => $body:expr) => {{
+        let mut $g = $crate::hash::DirectGather::start($alg);
+        $body
+    }};
+}
+pub(crate) use with_gather;
+
+/// What the Digest computations ask of a gatherer ([`Gather`], [`DirectGather`]).
+pub(crate) trait Gatherer {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+    /// Appends `bytes` and `:`.
+    fn put_colon(&mut self, bytes: &[u8]);
+    /// Appends the lower-case hex of `value`.
+    fn put_hex(&mut self, value: &HashOutput);
+    /// Appends hex text and `:`.
+    fn put_hex_text_colon(&mut self, hex: &Hex);
+    /// Finishes the hash and starts the next value of the same family.
+    fn finish(&mut self) -> HashOutput;
+}
 
 #[cfg(target_pointer_width = "64")]
-impl BlockCore {
-    /// The initial state of an enabled family (SHA-256 for a disabled one, as
-    /// [`Hasher::start`]). Tests, not a `match`: the compiler made the match a lookup of
-    /// every word of the enum in per-family tables; with the tests, the family's own
-    /// constants are stored.
-    #[cfg_attr(not(any(feature = "md5", feature = "sha512-256")), allow(unused_variables))]
-    fn start(algorithm: HashAlgorithm) -> Self {
-        #[cfg(feature = "md5")]
-        if algorithm == HashAlgorithm::Md5 {
-            return BlockCore::Md5(Default::default());
-        }
-        #[cfg(feature = "sha512-256")]
-        if algorithm == HashAlgorithm::Sha512_256 {
-            return BlockCore::Sha512_256(Default::default());
-        }
-        BlockCore::Sha256(Default::default())
-    }
-
-    /// Compresses `data`, whole blocks (a trailing partial block is never given).
-    fn blocks(&mut self, data: &[u8]) {
-        match self {
-            #[cfg(feature = "md5")]
-            BlockCore::Md5(c) => core_blocks(c, data),
-            BlockCore::Sha256(c) => core_blocks(c, data),
-            #[cfg(feature = "sha512-256")]
-            BlockCore::Sha512_256(c) => core_blocks(c, data),
-        }
-    }
-
-    /// Hashes the first `len` bytes of `buf` (what is left after the whole buffers already
-    /// compressed), finishes, and starts afresh. Inlined into `Gather::finish`'s callers (a
-    /// call's prologue and epilogue cost more than its dispatch).
+impl<C: BlockFn> Gatherer for Gather<C> {
     #[inline(always)]
-    fn finish(&mut self, buf: &[u8; GATHER], len: usize) -> HashOutput {
-        // Unused bytes zero, as `ct_eq` expects.
-        let mut out = HashOutput::zeroed(0);
-        out.len = match self {
-            #[cfg(feature = "md5")]
-            BlockCore::Md5(c) => {
-                if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
-                    finish_core(c, buf, len, dst.into());
-                }
-                16
-            }
-            BlockCore::Sha256(c) => {
-                finish_core(c, buf, len, (&mut out.bytes).into());
-                32
-            }
-            #[cfg(feature = "sha512-256")]
-            BlockCore::Sha512_256(c) => {
-                finish_core(c, buf, len, (&mut out.bytes).into());
-                32
-            }
-        };
-        out
+    fn put(&mut self, bytes: &[u8]) {
+        Gather::put(self, bytes)
+    }
+    #[inline(always)]
+    fn put_colon(&mut self, bytes: &[u8]) {
+        Gather::put_colon(self, bytes)
+    }
+    #[inline(always)]
+    fn put_hex(&mut self, value: &HashOutput) {
+        Gather::put_hex(self, value)
+    }
+    #[inline(always)]
+    fn put_hex_text_colon(&mut self, hex: &Hex) {
+        Gather::put_hex_text_colon(self, hex)
+    }
+    #[inline(always)]
+    fn finish(&mut self) -> HashOutput {
+        Gather::finish(self)
+    }
+}
+
+#[cfg(any(test, not(target_pointer_width = "64")))]
+impl Gatherer for DirectGather {
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        DirectGather::put(self, bytes)
+    }
+    #[inline(always)]
+    fn put_colon(&mut self, bytes: &[u8]) {
+        DirectGather::put_colon(self, bytes)
+    }
+    #[inline(always)]
+    fn put_hex(&mut self, value: &HashOutput) {
+        DirectGather::put_hex(self, value)
+    }
+    #[inline(always)]
+    fn put_hex_text_colon(&mut self, hex: &Hex) {
+        DirectGather::put_hex_text_colon(self, hex)
+    }
+    #[inline(always)]
+    fn finish(&mut self) -> HashOutput {
+        DirectGather::finish(self)
     }
 }
 
@@ -677,13 +729,9 @@ where
     *c = C::default();
 }
 
-/// On microcontrollers the pieces go straight to the (out-of-line) hasher: no buffer to
-/// clear, fill and flush, which is the smaller code there.
-#[cfg(not(target_pointer_width = "64"))]
-pub(crate) type Gather = DirectGather;
-
 /// [`Gather`]'s interface with every piece fed straight to the hasher: the microcontrollers'
-/// `Gather`, built on hosts too for its tests.
+/// gatherer (no buffer to clear, fill and flush, which is the smaller code there), built on
+/// hosts too for its tests.
 #[cfg(any(test, not(target_pointer_width = "64")))]
 pub(crate) struct DirectGather {
     h: Hasher,
@@ -790,12 +838,12 @@ mod tests {
 
     /// One case of `gather_hashes_like_one_update` for a gatherer type.
     macro_rules! gather_case {
-        ($gather:ident, $alg:expr, $data:expr, $value:expr, $short:expr, $first:expr, $second:expr) => {{
+        ($name:expr, $g:expr, $alg:expr, $data:expr, $value:expr, $short:expr, $first:expr, $second:expr) => {{
             let (alg, data, value, short, first, second): (_, &[u8], &HashOutput, &HashOutput, usize, usize) =
                 ($alg, $data, $value, $short, $first, $second);
-            let name = stringify!($gather);
+            let name = $name;
             let (hex, short_hex) = (value.to_hex(), short.to_hex());
-            let mut g = $gather::start(alg);
+            let g = $g;
             g.put(&data[..first]);
             g.put_hex(value);
             g.put_colon(&data[first..first + second]);
@@ -850,8 +898,9 @@ mod tests {
             }
             for &first in firsts {
                 for &second in seconds {
-                    gather_case!(Gather, alg, &data, &value, &short, first, second);
-                    gather_case!(DirectGather, alg, &data, &value, &short, first, second);
+                    with_gather!(alg, g => gather_case!("Gather", &mut g, alg, &data, &value, &short, first, second));
+                    let mut g = DirectGather::start(alg);
+                    gather_case!("DirectGather", &mut g, alg, &data, &value, &short, first, second);
                 }
             }
         }
