@@ -270,6 +270,10 @@ impl<'a> StaticUsers<'a> {
 
 impl CredentialStore for StaticUsers<'_> {
     fn lookup(&self, username: &str, _realm: &str, _purpose: Purpose) -> Option<StoredCredential> {
+        // Short names compared without a `memcmp` call on 64-bit hosts.
+        #[cfg(target_pointer_width = "64")]
+        let (_, pw) = self.users.iter().find(|(u, _)| crate::hash::eq_short(u.as_bytes(), username.as_bytes()))?;
+        #[cfg(not(target_pointer_width = "64"))]
         let (_, pw) = self.users.iter().find(|(u, _)| *u == username)?;
         StoredCredential::plaintext(pw.as_bytes())
     }

@@ -4,7 +4,7 @@
 //! [`response`] and friends hash straight from the borrowed, still-escaped values, so no
 //! intermediate string is ever built.
 
-use crate::hash::{Gather, HashAlgorithm, HashOutput, Hasher, Hex};
+use crate::hash::{with_gather, Gatherer, HashAlgorithm, HashOutput, Hasher, Hex};
 use crate::limits::*;
 use crate::parse::{eq_ignore_case, NameSet, ParamSink, Span, Value};
 use crate::{Authorization, ParseError};
@@ -722,7 +722,7 @@ fn is_attr_char(b: u8) -> bool {
 /// Appends the unescaped bytes of a value, then `:`.
 // One copy on microcontrollers (flash).
 #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
-fn feed_colon(g: &mut Gather, v: &Value<'_>) {
+fn feed_colon<G: Gatherer>(g: &mut G, v: &Value<'_>) {
     // Without escapes (the usual case) the value and `:` in one piece of work, on 64-bit
     // hosts (speed).
     #[cfg(target_pointer_width = "64")]
@@ -735,7 +735,7 @@ fn feed_colon(g: &mut Gather, v: &Value<'_>) {
 }
 
 /// Appends the unescaped bytes of a value.
-fn feed(g: &mut Gather, v: &Value<'_>) {
+fn feed<G: Gatherer>(g: &mut G, v: &Value<'_>) {
     for seg in v.segments() {
         g.put(seg);
     }
@@ -747,11 +747,12 @@ pub fn ha1(alg: HashAlgorithm, username: &[u8], realm: &[u8], password: &[u8]) -
     if !alg.is_enabled() {
         return None;
     }
-    let mut g = Gather::start(alg);
-    g.put_colon(username);
-    g.put_colon(realm);
-    g.put(password);
-    Some(g.finish())
+    Some(with_gather!(alg, g => {
+        g.put_colon(username);
+        g.put_colon(realm);
+        g.put(password);
+        g.finish()
+    }))
 }
 
 /// `H(username ":" realm)`, hex: the `userhash` of RFC 7616 §3.4.4.
@@ -787,19 +788,30 @@ pub fn response(
 /// The HA1 a response is computed from: the stored one, or for a `-sess` algorithm
 /// `H(H(user:realm:pass) ":" nonce ":" cnonce)`. Computed once per check and shared by the
 /// response and `rspauth`.
+// The stored HA1's copy inlined on 64-bit hosts (the usual, non-`-sess` case); the hashing
+// out of line.
+#[cfg_attr(target_pointer_width = "64", inline)]
 pub(crate) fn session_ha1(alg: Algorithm, ha1: &HashOutput, c: &DigestCredentials<'_>) -> Option<HashOutput> {
     if !alg.is_session() {
         return Some(*ha1);
     }
+    session_ha1_hash(alg, ha1, c)
+}
+
+/// [`session_ha1`] of a `-sess` algorithm.
+#[cfg_attr(target_pointer_width = "64", inline(never))]
+fn session_ha1_hash(alg: Algorithm, ha1: &HashOutput, c: &DigestCredentials<'_>) -> Option<HashOutput> {
     if !alg.hash().is_enabled() {
         return None;
     }
-    let mut g = Gather::start(alg.hash());
-    g.put_hex(ha1);
-    g.put(b":");
-    feed_colon(&mut g, &c.nonce);
-    feed(&mut g, c.cnonce.as_ref()?);
-    Some(g.finish())
+    let cnonce = c.cnonce.as_ref()?;
+    Some(with_gather!(alg.hash(), g => {
+        g.put_hex(ha1);
+        g.put(b":");
+        feed_colon(&mut g, &c.nonce);
+        feed(&mut g, cnonce);
+        g.finish()
+    }))
 }
 
 /// [`response`] from the hex of the HA1 [`session_ha1`] gave (encoded once for the
@@ -818,7 +830,19 @@ pub(crate) fn response_with(
     if !hash.is_enabled() {
         return None;
     }
-    let mut g = Gather::start(hash);
+    with_gather!(hash, g => response_in(&mut g, qop, ha1_hex, c, input))
+}
+
+/// [`response_with`] with a fresh gatherer of the family (one copy per family on 64-bit
+/// hosts).
+#[inline(always)]
+fn response_in<G: Gatherer>(
+    g: &mut G,
+    qop: Option<Qop>,
+    ha1_hex: &Hex,
+    c: &DigestCredentials<'_>,
+    input: &ResponseInput<'_>,
+) -> Option<HashOutput> {
     // A three-letter method (GET, PUT: the usual case) as a fixed-size copy, and the empty
     // one of `rspauth` as the colon alone, on 64-bit hosts.
     #[cfg(target_pointer_width = "64")]
@@ -833,10 +857,10 @@ pub(crate) fn response_with(
     #[cfg(target_pointer_width = "64")]
     match c.uri.as_unescaped() {
         Some(uri) => g.put(uri),
-        None => feed(&mut g, &c.uri),
+        None => feed(g, &c.uri),
     }
     #[cfg(not(target_pointer_width = "64"))]
-    feed(&mut g, &c.uri);
+    feed(g, &c.uri);
     if qop == Some(Qop::AuthInt) {
         if !cfg!(feature = "auth-int") {
             return None;
@@ -851,33 +875,33 @@ pub(crate) fn response_with(
     #[cfg(target_pointer_width = "64")]
     match c.nonce.as_unescaped().and_then(|b| <&[u8; crate::nonce::NONCE_LEN]>::try_from(b).ok()) {
         Some(nonce) => g.put_colon(nonce),
-        None => feed_colon(&mut g, &c.nonce),
+        None => feed_colon(g, &c.nonce),
     }
     #[cfg(not(target_pointer_width = "64"))]
-    feed_colon(&mut g, &c.nonce);
+    feed_colon(g, &c.nonce);
     if let Some(q) = qop {
         let nc = c.nc_text.as_ref()?;
         // `nc` is eight digits (`from_slots` checked): a fixed-size copy on 64-bit hosts.
         #[cfg(target_pointer_width = "64")]
         match nc.as_unescaped().and_then(|b| <&[u8; 8]>::try_from(b).ok()) {
             Some(digits) => g.put_colon(digits),
-            None => feed_colon(&mut g, nc),
+            None => feed_colon(g, nc),
         }
         #[cfg(not(target_pointer_width = "64"))]
-        feed_colon(&mut g, nc);
+        feed_colon(g, nc);
         let cnonce = c.cnonce.as_ref()?;
         #[cfg(target_pointer_width = "64")]
         match cnonce.as_unescaped() {
             Some(cnonce) => g.put(cnonce),
-            None => feed(&mut g, cnonce),
+            None => feed(g, cnonce),
         }
         #[cfg(not(target_pointer_width = "64"))]
-        feed(&mut g, cnonce);
-        // ":" qop ":" in one piece.
-        g.put(match q {
-            Qop::Auth => b":auth:",
-            Qop::AuthInt => b":auth-int:",
-        });
+        feed(g, cnonce);
+        // ":" qop ":" in one piece, each a constant (a fixed-size copy, not one by length).
+        match q {
+            Qop::Auth => g.put(b":auth:"),
+            Qop::AuthInt => g.put(b":auth-int:"),
+        }
     }
     g.put_hex(&ha2);
     Some(g.finish())

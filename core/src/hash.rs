@@ -77,6 +77,9 @@ impl HashOutput {
 
     /// [`from_hex`](Self::from_hex), lower-case digits only when `upper` is false (one
     /// spelling per value: how nonces are read).
+    // Inlined on 64-bit hosts: each caller's case (a 64-digit lower-case nonce, a response
+    // of either case) is decoded by its own code, without a call or the other lengths' tests.
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
     pub(crate) fn decode_hex(hex: &[u8], upper: bool) -> Option<Self> {
         if hex.is_empty() || !hex.len().is_multiple_of(2) || hex.len() > 2 * MAX_HASH_LEN {
             return None;
@@ -158,19 +161,56 @@ pub(crate) fn ct_eq_words<const N: usize>(a: &[u8; N], b: &[u8; N]) -> subtle::C
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Lower-case hex of `bytes` into the start of `out` (which holds at least twice as many).
-// One copy on microcontrollers (flash).
+// One copy on microcontrollers (flash); inlined on 64-bit hosts, where the callers' known
+// lengths pick the vector form without a call.
 #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+#[cfg_attr(target_pointer_width = "64", inline(always))]
 pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
-    // On 64-bit hosts both digits of a byte in one table load (512 bytes of table); on
-    // 32-bit targets a digit at a time from the 16-byte table (the smaller code and data).
+    // On 64-bit hosts the usual lengths (MD5, SHA-256 values) in vector arithmetic and the
+    // others with both digits of a byte in one table load (512 bytes of table); on 32-bit
+    // targets a digit at a time from the 16-byte table (the smaller code and data).
     #[cfg(target_pointer_width = "64")]
-    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair.copy_from_slice(&HEX_PAIRS[b as usize]);
+    {
+        if let (Ok(b), Some(o)) = (<&[u8; 16]>::try_from(bytes), out.first_chunk_mut::<32>()) {
+            return encode_hex16(b, o);
+        }
+        if let (Ok(b), Some(o)) = (<&[u8; 32]>::try_from(bytes), out.first_chunk_mut::<64>()) {
+            let (b0, b1) = b.split_at(16);
+            let (o0, o1) = o.split_at_mut(32);
+            if let (Ok(b0), Ok(b1), Ok(o0), Ok(o1)) = (b0.try_into(), b1.try_into(), o0.try_into(), o1.try_into()) {
+                encode_hex16(b0, o0);
+                encode_hex16(b1, o1);
+            }
+            return;
+        }
+        for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+            pair.copy_from_slice(&HEX_PAIRS[b as usize]);
+        }
     }
     #[cfg(not(target_pointer_width = "64"))]
     for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
         pair[0] = HEX_DIGITS[(b >> 4) as usize];
         pair[1] = HEX_DIGITS[(b & 15) as usize];
+    }
+}
+
+/// [`encode_hex`] of 16 bytes (an MD5 value, half a SHA-256 one) on 64-bit hosts: each digit
+/// computed from its nibble without a table or a branch (`n + '0'`, plus 39 past 9), then
+/// the two digits of a byte joined; simple loops of constant length, which the compiler
+/// turns into vector code (8 bytes to 16 digits at a time) instead of a table load and a
+/// store per byte.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn encode_hex16(bytes: &[u8; 16], out: &mut [u8; 32]) {
+    // 0..=9 to '0'..='9', 10..=15 to 'a'..='f'.
+    let digit = |n: u8| n + b'0' + (if n > 9 { 0xff } else { 0 } & (b'a' - b'0' - 10));
+    let (mut hi, mut lo) = ([0u8; 16], [0u8; 16]);
+    for ((h, l), &b) in hi.iter_mut().zip(lo.iter_mut()).zip(bytes) {
+        *h = digit(b >> 4);
+        *l = digit(b & 15);
+    }
+    for ((dst, h), l) in out.chunks_exact_mut(2).zip(hi).zip(lo) {
+        dst.copy_from_slice(&(u16::from(h) | (u16::from(l) << 8)).to_le_bytes());
     }
 }
 
@@ -363,18 +403,34 @@ const GATHER: usize = 256;
 /// block goes through the crate's padding; no second buffer, no copy into it, no reset of a
 /// state that is started afresh. On microcontrollers [`DirectGather`] feeds the streaming
 /// [`Hasher`] (shared with the other callers) instead: no buffer, the smaller code.
+///
+/// On 64-bit hosts a `Gather` is of one family's block function `C` (chosen once per value
+/// by `with_gather!`): its pieces and its finish are that family's code alone, with no
+/// test of the family on the way.
 #[cfg(target_pointer_width = "64")]
-pub(crate) struct Gather {
-    h: BlockCore,
+pub(crate) struct Gather<C> {
+    h: C,
     buf: [u8; GATHER],
     len: usize,
 }
 
+/// The block function of a Digest hash family (RustCrypto's block API: an eager block core
+/// with its own padding), as a [`Gather`] runs it.
 #[cfg(target_pointer_width = "64")]
-impl Gather {
-    /// A fresh hasher of an enabled family (see [`Hasher::start`]).
-    pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
-        Gather { h: BlockCore::start(algorithm), buf: [0; GATHER], len: 0 }
+pub(crate) trait BlockFn:
+    sha2::digest::block_api::FixedOutputCore<BufferKind = sha2::digest::block_api::Eager> + Default
+{
+}
+
+#[cfg(target_pointer_width = "64")]
+impl<C: sha2::digest::block_api::FixedOutputCore<BufferKind = sha2::digest::block_api::Eager> + Default> BlockFn for C {}
+
+#[cfg(target_pointer_width = "64")]
+impl<C: BlockFn> Gather<C> {
+    /// A fresh hasher of the family.
+    #[inline(always)]
+    pub(crate) fn new() -> Self {
+        Gather { h: C::default(), buf: [0; GATHER], len: 0 }
     }
 
     /// Appends `bytes`.
@@ -382,7 +438,7 @@ impl Gather {
     pub(crate) fn put(&mut self, bytes: &[u8]) {
         match self.buf.get_mut(self.len..self.len + bytes.len()) {
             Some(dst) => {
-                dst.copy_from_slice(bytes);
+                copy_short(dst, bytes);
                 self.len += bytes.len();
             }
             None => self.spill(bytes),
@@ -404,7 +460,7 @@ impl Gather {
             if self.len < GATHER {
                 return;
             }
-            self.h.blocks(&self.buf);
+            core_blocks(&mut self.h, &self.buf);
             self.len = 0;
         }
     }
@@ -417,6 +473,8 @@ impl Gather {
     }
 
     /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
+    // Inlined (as the other pieces): a call per piece cost more than its work.
+    #[inline(always)]
     pub(crate) fn put_hex(&mut self, value: &HashOutput) {
         let bytes = value.bytes.get(..value.len as usize).unwrap_or_default();
         // Encoded straight into the buffer when the longest hex fits.
@@ -433,6 +491,7 @@ impl Gather {
     /// Appends hex text and `:`. When the whole of its buffer fits, that is copied (a
     /// fixed-size copy, no call) and the bytes past the text are left to be overwritten:
     /// nothing past `len` is ever read.
+    #[inline]
     pub(crate) fn put_hex_text_colon(&mut self, hex: &Hex) {
         if let Some(dst) = self.buf.get_mut(self.len..self.len + 2 * MAX_HASH_LEN + 1) {
             let n = usize::from(hex.len).min(2 * MAX_HASH_LEN);
@@ -449,111 +508,230 @@ impl Gather {
     }
 
     /// Finishes the hash and starts the next value of the same family.
+    // Inlined: the caller runs the padding and calls the block function itself (no call of
+    // its own, the value written straight into the caller's slot).
+    #[inline(always)]
     pub(crate) fn finish(&mut self) -> HashOutput {
-        let data = self.buf.get(..self.len).unwrap_or_default();
-        let whole = data.len() - data.len() % self.h.block_size();
-        let (blocks, tail) = data.split_at(whole);
-        if !blocks.is_empty() {
-            self.h.blocks(blocks);
+        use sha2::digest::typenum::Unsigned;
+        let len = core::mem::take(&mut self.len);
+        let n = <C as sha2::digest::OutputSizeUser>::OutputSize::USIZE;
+        // Unused bytes zero, as `ct_eq` expects.
+        let mut out = HashOutput::zeroed(n);
+        if let Some(dst) = out.bytes.get_mut(..n).and_then(|d| <&mut sha2::digest::Output<C>>::try_from(d).ok()) {
+            finish_core(&mut self.h, &self.buf, len, dst);
         }
-        self.len = 0;
-        self.h.finish(tail)
+        out
     }
 }
 
-/// The block function of a Digest hash family (RustCrypto's block API), for [`Gather`].
+/// `dst.copy_from_slice(src)` (equal lengths), without a `memcpy` call for up to 32 bytes
+/// (names, realms, uris, cnonces): two fixed-size copies that overlap, of the first and the
+/// last 16, 8, 4 or 1 bytes (and the middle one of up to 3).
 #[cfg(target_pointer_width = "64")]
-enum BlockCore {
-    #[cfg(feature = "md5")]
-    Md5(md5::block_api::Md5Core),
-    Sha256(Sha2Core<sha2::block_api::Sha256VarCore>),
-    #[cfg(feature = "sha512-256")]
-    Sha512_256(Sha2Core<sha2::block_api::Sha512VarCore>),
+#[inline(always)]
+pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
+    #[inline(always)]
+    fn ends<const N: usize>(dst: &mut [u8], src: &[u8]) {
+        if let (Some(d), Some(s)) = (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) {
+            *d = *s;
+        }
+        if let (Some(d), Some(s)) = (dst.last_chunk_mut::<N>(), src.last_chunk::<N>()) {
+            *d = *s;
+        }
+    }
+    let n = src.len();
+    if n != dst.len() {
+        return;
+    }
+    // The usual lengths (8 to 32 bytes) first, in two tests.
+    if n >= 8 {
+        if n < 16 {
+            ends::<8>(dst, src);
+        } else if n <= 32 {
+            ends::<16>(dst, src);
+        } else {
+            dst.copy_from_slice(src);
+        }
+    } else if n >= 4 {
+        ends::<4>(dst, src);
+    } else if n > 0 {
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
+    }
+}
+
+/// `a == b` without a `memcmp` call for up to 32 bytes (user names): the lengths, then the
+/// first and the last 16, 8, 4 or 1 bytes (and the middle one of up to 3) as overlapping
+/// fixed-size pieces. Not constant-time: for values that are not secret.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+pub(crate) fn eq_short(a: &[u8], b: &[u8]) -> bool {
+    #[inline(always)]
+    fn ends<const N: usize>(a: &[u8], b: &[u8]) -> bool {
+        a.first_chunk::<N>() == b.first_chunk::<N>() && a.last_chunk::<N>() == b.last_chunk::<N>()
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n >= 8 {
+        if n < 16 {
+            ends::<8>(a, b)
+        } else if n <= 32 {
+            ends::<16>(a, b)
+        } else {
+            a == b
+        }
+    } else if n >= 4 {
+        ends::<4>(a, b)
+    } else {
+        n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1])
+    }
 }
 
 /// A SHA-2 block core with a 32-byte output (SHA-256, SHA-512/256), as `sha2` builds its
 /// hashers.
 #[cfg(target_pointer_width = "64")]
-type Sha2Core<C> = sha2::digest::block_api::CtOutWrapper<C, sha2::digest::consts::U32>;
+pub(crate) type Sha2Core<C> = sha2::digest::block_api::CtOutWrapper<C, sha2::digest::consts::U32>;
+
+/// Runs `$body` with `$g` a fresh [`Gather`] of `$alg`'s family, an enabled one (SHA-256 for
+/// a disabled one, as [`Hasher::start`]): on 64-bit hosts one copy of `$body` per family,
+/// each of that family's code alone.
+#[cfg(target_pointer_width = "64")]
+macro_rules! with_gather {
+    ($alg:expr, $g:ident => $body:expr) => {{
+        #[allow(unreachable_patterns)]
+        match $alg {
+            #[cfg(feature = "md5")]
+            $crate::hash::HashAlgorithm::Md5 => {
+                let mut $g = $crate::hash::Gather::<md5::block_api::Md5Core>::new();
+                $body
+            }
+            #[cfg(feature = "sha512-256")]
+            $crate::hash::HashAlgorithm::Sha512_256 => {
+                let mut $g = $crate::hash::Gather::<$crate::hash::Sha2Core<sha2::block_api::Sha512VarCore>>::new();
+                $body
+            }
+            _ => {
+                let mut $g = $crate::hash::Gather::<$crate::hash::Sha2Core<sha2::block_api::Sha256VarCore>>::new();
+                $body
+            }
+        }
+    }};
+}
+
+/// Runs `$body` with `$g` a fresh gatherer of `$alg`'s family: on microcontrollers one
+/// [`DirectGather`] for every family.
+#[cfg(not(target_pointer_width = "64"))]
+macro_rules! with_gather {
+    ($alg:expr, $g:ident => $body:expr) => {{
+        let mut $g = $crate::hash::DirectGather::start($alg);
+        $body
+    }};
+}
+pub(crate) use with_gather;
+
+/// What the Digest computations ask of a gatherer ([`Gather`], [`DirectGather`]).
+pub(crate) trait Gatherer {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+    /// Appends `bytes` and `:`.
+    fn put_colon(&mut self, bytes: &[u8]);
+    /// Appends the lower-case hex of `value`.
+    fn put_hex(&mut self, value: &HashOutput);
+    /// Appends hex text and `:`.
+    fn put_hex_text_colon(&mut self, hex: &Hex);
+    /// Finishes the hash and starts the next value of the same family.
+    fn finish(&mut self) -> HashOutput;
+}
 
 #[cfg(target_pointer_width = "64")]
-impl BlockCore {
-    /// The initial state of an enabled family (SHA-256 for a disabled one, as
-    /// [`Hasher::start`]).
-    #[allow(unreachable_patterns)]
-    fn start(algorithm: HashAlgorithm) -> Self {
-        match algorithm {
-            #[cfg(feature = "md5")]
-            HashAlgorithm::Md5 => BlockCore::Md5(Default::default()),
-            #[cfg(feature = "sha512-256")]
-            HashAlgorithm::Sha512_256 => BlockCore::Sha512_256(Default::default()),
-            _ => BlockCore::Sha256(Default::default()),
-        }
+impl<C: BlockFn> Gatherer for Gather<C> {
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        Gather::put(self, bytes)
     }
-
-    fn block_size(&self) -> usize {
-        match self {
-            #[cfg(feature = "sha512-256")]
-            BlockCore::Sha512_256(_) => 128,
-            _ => 64,
-        }
+    #[inline(always)]
+    fn put_colon(&mut self, bytes: &[u8]) {
+        Gather::put_colon(self, bytes)
     }
-
-    /// Compresses `data`, whole blocks (a trailing partial block is never given).
-    fn blocks(&mut self, data: &[u8]) {
-        use sha2::digest::array::Array;
-        use sha2::digest::block_api::UpdateCore;
-        match self {
-            #[cfg(feature = "md5")]
-            BlockCore::Md5(c) => c.update_blocks(Array::slice_as_chunks(data).0),
-            BlockCore::Sha256(c) => c.update_blocks(Array::slice_as_chunks(data).0),
-            #[cfg(feature = "sha512-256")]
-            BlockCore::Sha512_256(c) => c.update_blocks(Array::slice_as_chunks(data).0),
-        }
+    #[inline(always)]
+    fn put_hex(&mut self, value: &HashOutput) {
+        Gather::put_hex(self, value)
     }
-
-    /// Pads `tail` (shorter than a block), finishes, and starts afresh.
-    #[inline]
-    fn finish(&mut self, tail: &[u8]) -> HashOutput {
-        use sha2::digest::block_api::FixedOutputCore;
-        use sha2::digest::block_buffer::BlockBuffer;
-        // Unused bytes zero, as `ct_eq` expects.
-        let mut out = HashOutput::zeroed(0);
-        out.len = match self {
-            #[cfg(feature = "md5")]
-            BlockCore::Md5(c) => {
-                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
-                if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
-                    c.finalize_fixed_core(&mut buffer, dst.into());
-                }
-                *c = Default::default();
-                16
-            }
-            BlockCore::Sha256(c) => {
-                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
-                c.finalize_fixed_core(&mut buffer, (&mut out.bytes).into());
-                *c = Default::default();
-                32
-            }
-            #[cfg(feature = "sha512-256")]
-            BlockCore::Sha512_256(c) => {
-                let mut buffer = BlockBuffer::try_new(tail).unwrap_or_default();
-                c.finalize_fixed_core(&mut buffer, (&mut out.bytes).into());
-                *c = Default::default();
-                32
-            }
-        };
-        out
+    #[inline(always)]
+    fn put_hex_text_colon(&mut self, hex: &Hex) {
+        Gather::put_hex_text_colon(self, hex)
+    }
+    #[inline(always)]
+    fn finish(&mut self) -> HashOutput {
+        Gather::finish(self)
     }
 }
 
-/// On microcontrollers the pieces go straight to the (out-of-line) hasher: no buffer to
-/// clear, fill and flush, which is the smaller code there.
-#[cfg(not(target_pointer_width = "64"))]
-pub(crate) type Gather = DirectGather;
+#[cfg(any(test, not(target_pointer_width = "64")))]
+impl Gatherer for DirectGather {
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        DirectGather::put(self, bytes)
+    }
+    #[inline(always)]
+    fn put_colon(&mut self, bytes: &[u8]) {
+        DirectGather::put_colon(self, bytes)
+    }
+    #[inline(always)]
+    fn put_hex(&mut self, value: &HashOutput) {
+        DirectGather::put_hex(self, value)
+    }
+    #[inline(always)]
+    fn put_hex_text_colon(&mut self, hex: &Hex) {
+        DirectGather::put_hex_text_colon(self, hex)
+    }
+    #[inline(always)]
+    fn finish(&mut self) -> HashOutput {
+        DirectGather::finish(self)
+    }
+}
+
+/// Compresses `data` (whole blocks of `C`) with the block function `c`.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn core_blocks<C: sha2::digest::block_api::UpdateCore>(c: &mut C, data: &[u8]) {
+    c.update_blocks(sha2::digest::array::Array::slice_as_chunks(data).0);
+}
+
+/// The last of [`Gather::finish`] for one block function: the whole blocks of `buf[..len]`
+/// compressed, the rest handed to the crate's padding, the state started afresh. The
+/// partial block is passed as the whole block-sized piece of the buffer it begins (a
+/// fixed-size copy; the padding overwrites what follows it), not copied by its length.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn finish_core<C>(c: &mut C, buf: &[u8; GATHER], len: usize, out: &mut sha2::digest::Output<C>)
+where
+    C: sha2::digest::block_api::FixedOutputCore<BufferKind = sha2::digest::block_api::Eager> + Default,
+{
+    use sha2::digest::array::Array;
+    use sha2::digest::block_buffer::BlockBuffer;
+    use sha2::digest::typenum::Unsigned;
+    let bs = C::BlockSize::USIZE;
+    let pos = len % bs;
+    let whole = (len - pos).min(GATHER);
+    if let Some(blocks) = buf.get(..whole).filter(|b| !b.is_empty()) {
+        core_blocks(c, blocks);
+    }
+    let mut buffer = BlockBuffer::<C::BlockSize, _>::default();
+    // Past the buffer's end (a full buffer) nothing is left: the empty buffer.
+    if let Some(block) = buf.get(whole..whole + bs).and_then(|b| Array::try_from(b).ok()) {
+        buffer.set(block, pos);
+    }
+    c.finalize_fixed_core(&mut buffer, out);
+    *c = C::default();
+}
 
 /// [`Gather`]'s interface with every piece fed straight to the hasher: the microcontrollers'
-/// `Gather`, built on hosts too for its tests.
+/// gatherer (no buffer to clear, fill and flush, which is the smaller code there), built on
+/// hosts too for its tests.
 #[cfg(any(test, not(target_pointer_width = "64")))]
 pub(crate) struct DirectGather {
     h: Hasher,
@@ -660,12 +838,12 @@ mod tests {
 
     /// One case of `gather_hashes_like_one_update` for a gatherer type.
     macro_rules! gather_case {
-        ($gather:ident, $alg:expr, $data:expr, $value:expr, $short:expr, $first:expr, $second:expr) => {{
+        ($name:expr, $g:expr, $alg:expr, $data:expr, $value:expr, $short:expr, $first:expr, $second:expr) => {{
             let (alg, data, value, short, first, second): (_, &[u8], &HashOutput, &HashOutput, usize, usize) =
                 ($alg, $data, $value, $short, $first, $second);
-            let name = stringify!($gather);
+            let name = $name;
             let (hex, short_hex) = (value.to_hex(), short.to_hex());
-            let mut g = $gather::start(alg);
+            let g = $g;
             g.put(&data[..first]);
             g.put_hex(value);
             g.put_colon(&data[first..first + second]);
@@ -720,9 +898,44 @@ mod tests {
             }
             for &first in firsts {
                 for &second in seconds {
-                    gather_case!(Gather, alg, &data, &value, &short, first, second);
-                    gather_case!(DirectGather, alg, &data, &value, &short, first, second);
+                    with_gather!(alg, g => gather_case!("Gather", &mut g, alg, &data, &value, &short, first, second));
+                    let mut g = DirectGather::start(alg);
+                    gather_case!("DirectGather", &mut g, alg, &data, &value, &short, first, second);
                 }
+            }
+        }
+    }
+
+    /// `copy_short` copies exactly the bytes given, whatever the length (each of its
+    /// overlapping-copy cases and the long one), and nothing past them.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn copy_short_copies_every_length() {
+        let src: [u8; 80] = core::array::from_fn(|i| (i as u8).wrapping_mul(29).wrapping_add(3));
+        for n in 0..=src.len() {
+            let mut dst = [0xEEu8; 96];
+            copy_short(&mut dst[5..5 + n], &src[..n]);
+            assert_eq!(&dst[5..5 + n], &src[..n], "{n}");
+            assert!(dst[..5].iter().chain(&dst[5 + n..]).all(|&b| b == 0xEE), "{n}");
+        }
+    }
+
+    /// `eq_short` is `==`: every length 0..=40 (each of its cases and the long one), equal
+    /// slices, a different byte at every position, and different lengths.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn eq_short_is_slice_equality() {
+        let a: [u8; 40] = core::array::from_fn(|i| (i as u8).wrapping_mul(53).wrapping_add(7));
+        for n in 0..=a.len() {
+            let b = a;
+            assert!(eq_short(&a[..n], &b[..n]), "{n}");
+            for i in 0..n {
+                let mut b = a;
+                b[i] ^= 0x20;
+                assert!(!eq_short(&a[..n], &b[..n]), "{n} at {i}");
+            }
+            if n > 0 {
+                assert!(!eq_short(&a[..n], &a[..n - 1]), "{n} vs shorter");
             }
         }
     }
