@@ -217,7 +217,21 @@ impl<'a> DigestCredentials<'a> {
         };
         // The required directives, then the optional ones with a limit, in one loop over the
         // tables (one copy of the code, the same order of errors).
+        // On 64-bit hosts the loop unrolled, each directive's index a constant (speed).
+        #[cfg(target_pointer_width = "64")]
+        let response_bytes = {
+            check_slot(slots, REALM)?;
+            check_slot(slots, NONCE)?;
+            check_slot(slots, URI)?;
+            check_slot(slots, RESPONSE)?;
+            let response_bytes = check_response(slots)?;
+            check_slot(slots, CNONCE)?;
+            check_slot(slots, OPAQUE)?;
+            response_bytes
+        };
+        #[cfg(not(target_pointer_width = "64"))]
         let mut response_bytes = None;
+        #[cfg(not(target_pointer_width = "64"))]
         for i in [REALM, NONCE, URI, RESPONSE, CNONCE, OPAQUE] {
             let name = DIRECTIVE_NAMES[i];
             match slots[i] {
@@ -607,6 +621,34 @@ const DIRECTIVE_ENDS: [(u64, u64); 12] = {
     }
     t
 };
+
+/// A directive's length limit, and for the required ones (up to `response`) its presence
+/// (the 64-bit hosts' unrolled form of the loop in `from_slots`).
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn check_slot(slots: &[Option<Value<'_>>; DIRECTIVE_NAMES.len()], i: usize) -> Result<(), ParseError> {
+    let name = DIRECTIVE_NAMES[i];
+    match slots[i] {
+        Some(v) if v.raw().len() > LIMITS[i] as usize && v.len() > LIMITS[i] as usize => {
+            Err(ParseError::ValueTooLong(name))
+        }
+        None if i <= RESPONSE => Err(ParseError::MissingParam(name)),
+        _ => Ok(()),
+    }
+}
+
+/// The `response` (present: [`check_slot`] came first) is hex: decoded when it is a hash's
+/// length (the usual case), which checks it.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn check_response(slots: &[Option<Value<'_>>; DIRECTIVE_NAMES.len()]) -> Result<Option<HashOutput>, ParseError> {
+    let r = slots[RESPONSE].unwrap_or(Value::plain(b""));
+    let response_bytes = r.as_unescaped().and_then(HashOutput::from_hex);
+    if response_bytes.is_none() && !r.segments().all(|seg| seg.iter().all(u8::is_ascii_hexdigit)) {
+        return Err(ParseError::InvalidResponse);
+    }
+    Ok(response_bytes)
+}
 
 fn limit<'a>(v: Value<'a>, max: usize, name: &'static str) -> Result<Value<'a>, ParseError> {
     if v.raw().len() > max && v.len() > max {
