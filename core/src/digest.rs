@@ -200,7 +200,7 @@ impl<'a> DigestCredentials<'a> {
     pub(crate) fn from_slots(slots: &DigestSlots<'a>) -> Result<Self, ParseError> {
         let slots = &slots.slots;
         // Borrowed, not copied: each slot is read where it is needed.
-        let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, opaque, userhash] = slots;
+        let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, _, userhash] = slots;
         let username = match (username, username_ext) {
             (Some(_), Some(_)) => return Err(ParseError::ConflictingUsername),
             (Some(u), None) => Username::Plain(limit(*u, MAX_USERNAME_LEN, "username")?),
@@ -250,8 +250,6 @@ impl<'a> DigestCredentials<'a> {
                 }
             }
         }
-        let field = |i: usize| slots[i].unwrap_or(Value::plain(b""));
-        let (realm, nonce, uri, response) = (field(REALM), field(NONCE), field(URI), field(RESPONSE));
         // Python's requests quotes algorithm and qop; accept both forms.
         let algorithm = match algorithm {
             None => Known::Known(Algorithm::Md5),
@@ -264,8 +262,7 @@ impl<'a> DigestCredentials<'a> {
             Some(q) => Known::Known(q),
             None => Known::Unknown,
         });
-        let (nc_text, cnonce, opaque) = (*nc, *cnonce, *opaque);
-        let nc = nc_text.map(parse_nc).transpose()?;
+        let nc = nc.map(parse_nc).transpose()?;
         // qop, nc and cnonce come together (RFC 7616 §3.4); -sess also needs cnonce.
         match (qop.is_some(), nc.is_some(), cnonce.is_some()) {
             (true, true, true) | (false, false, false) => {}
@@ -283,18 +280,21 @@ impl<'a> DigestCredentials<'a> {
         if userhash && matches!(username, Username::Extended(_)) {
             return Err(ParseError::ConflictingUsername);
         }
+        // The values are read from the slots only here, straight into the result (not held
+        // in locals across the calls above).
+        let field = |i: usize| slots[i].unwrap_or(Value::plain(b""));
         Ok(DigestCredentials {
             username,
-            realm,
-            nonce,
-            uri,
-            response,
+            realm: field(REALM),
+            nonce: field(NONCE),
+            uri: field(URI),
+            response: field(RESPONSE),
             algorithm,
             qop,
             nc,
-            nc_text,
-            cnonce,
-            opaque,
+            nc_text: slots[NC],
+            cnonce: slots[CNONCE],
+            opaque: slots[OPAQUE],
             userhash,
             response_bytes,
         })
@@ -441,6 +441,7 @@ const REALM: usize = 2;
 const NONCE: usize = 3;
 const URI: usize = 4;
 const RESPONSE: usize = 5;
+const NC: usize = 8;
 const CNONCE: usize = 9;
 const OPAQUE: usize = 10;
 /// The length limit of each directive that has one (`limits.rs`), by index.
