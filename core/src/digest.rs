@@ -661,6 +661,7 @@ fn limit<'a>(v: Value<'a>, max: usize, name: &'static str) -> Result<Value<'a>, 
 
 /// `nc`: eight hex digits, not zero. On 64-bit hosts the eight digits in one word (speed).
 #[cfg(target_pointer_width = "64")]
+#[inline(always)]
 fn parse_nc(v: Value<'_>) -> Result<u32, ParseError> {
     let s = v.as_unescaped().ok_or(ParseError::InvalidNonceCount)?;
     let digits: [u8; 8] = s.try_into().map_err(|_| ParseError::InvalidNonceCount)?;
