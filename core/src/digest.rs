@@ -206,7 +206,7 @@ impl<'a> DigestCredentials<'a> {
         let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, _, userhash] = slots;
         let username = match (username, username_ext) {
             (Some(_), Some(_)) => return Err(ParseError::ConflictingUsername),
-            (Some(u), None) => Username::Plain(limit(*u, MAX_USERNAME_LEN, "username")?),
+            (Some(u), None) => Username::Plain(limit(u, MAX_USERNAME_LEN, "username")?),
             (None, Some(u)) => {
                 let raw = u.as_unescaped().ok_or(ParseError::InvalidExtValue)?;
                 if cfg!(feature = "username-star") {
@@ -654,11 +654,12 @@ fn check_response(slots: &[Option<Value<'_>>; DIRECTIVE_NAMES.len()]) -> Result<
     Ok(response_bytes)
 }
 
-fn limit<'a>(v: Value<'a>, max: usize, name: &'static str) -> Result<Value<'a>, ParseError> {
+/// `v` within its limit. Borrowed: the rare over-long case measures it where it is.
+fn limit<'a>(v: &Value<'a>, max: usize, name: &'static str) -> Result<Value<'a>, ParseError> {
     if v.raw().len() > max && v.len() > max {
         Err(ParseError::ValueTooLong(name))
     } else {
-        Ok(v)
+        Ok(*v)
     }
 }
 
