@@ -319,8 +319,9 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     // The response is right: only now may the nonce count be recorded.
     let issued = match nonce {
         NonceCheck::Expired { .. } => return Err(Refuse(Reason::StaleNonce, true)),
-        NonceCheck::Valid { issued, id } => {
-            match ctx.record(&id, issued, c.nc.unwrap_or(1)) {
+        // The id is passed where it is, not copied out first.
+        NonceCheck::Valid { issued, ref id } => {
+            match ctx.record(id, issued, c.nc.unwrap_or(1)) {
                 ReplayOutcome::Fresh => {}
                 // Without nc (RFC 2069) a reused nonce is the normal case: ask for a new one.
                 ReplayOutcome::Replayed => return Err(Refuse(Reason::Replayed, qop.is_none())),
