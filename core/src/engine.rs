@@ -236,6 +236,8 @@ impl Config {
     pub fn lifetime(&self) -> Lifetime {
         self.lifetime
     }
+    // Inlined on 64-bit hosts: a length test and a slice, asked twice per Digest check.
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
     fn opaque_value(&self) -> Option<&str> {
         (!self.opaque.is_empty()).then_some(self.opaque.as_str())
     }
