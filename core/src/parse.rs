@@ -226,6 +226,7 @@ impl<'a> Value<'a> {
         Some(&buf[..n])
     }
     /// Exact comparison of the unescaped value with `other` (not constant-time: for public data).
+    #[cfg_attr(target_pointer_width = "64", inline)]
     pub fn eq_bytes(&self, other: &[u8]) -> bool {
         // Unescaped (the usual case): one slice comparison, on 64-bit hosts (speed).
         #[cfg(target_pointer_width = "64")]
