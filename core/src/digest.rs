@@ -46,6 +46,8 @@ impl Algorithm {
     }
 
     /// Case-insensitive lookup of a wire token.
+    // Inlined on 64-bit hosts, where the usual spellings are a few constant compares (speed).
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
     pub fn from_name(name: &[u8]) -> Option<Self> {
         // The spellings clients send, compared as constants on 64-bit hosts (speed).
         #[cfg(target_pointer_width = "64")]
@@ -101,6 +103,7 @@ impl Qop {
         }
     }
     /// Case-insensitive lookup of a wire token.
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
     pub fn from_name(name: &[u8]) -> Option<Self> {
         // The spellings clients send, compared as constants on 64-bit hosts (speed).
         #[cfg(target_pointer_width = "64")]
@@ -200,10 +203,10 @@ impl<'a> DigestCredentials<'a> {
     pub(crate) fn from_slots(slots: &DigestSlots<'a>) -> Result<Self, ParseError> {
         let slots = &slots.slots;
         // Borrowed, not copied: each slot is read where it is needed.
-        let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, opaque, userhash] = slots;
+        let [username, username_ext, _, _, _, _, algorithm, qop, nc, cnonce, _, userhash] = slots;
         let username = match (username, username_ext) {
             (Some(_), Some(_)) => return Err(ParseError::ConflictingUsername),
-            (Some(u), None) => Username::Plain(limit(*u, MAX_USERNAME_LEN, "username")?),
+            (Some(u), None) => Username::Plain(limit(u, MAX_USERNAME_LEN, "username")?),
             (None, Some(u)) => {
                 let raw = u.as_unescaped().ok_or(ParseError::InvalidExtValue)?;
                 if cfg!(feature = "username-star") {
@@ -217,7 +220,21 @@ impl<'a> DigestCredentials<'a> {
         };
         // The required directives, then the optional ones with a limit, in one loop over the
         // tables (one copy of the code, the same order of errors).
+        // On 64-bit hosts the loop unrolled, each directive's index a constant (speed).
+        #[cfg(target_pointer_width = "64")]
+        let response_bytes = {
+            check_slot(slots, REALM)?;
+            check_slot(slots, NONCE)?;
+            check_slot(slots, URI)?;
+            check_slot(slots, RESPONSE)?;
+            let response_bytes = check_response(slots)?;
+            check_slot(slots, CNONCE)?;
+            check_slot(slots, OPAQUE)?;
+            response_bytes
+        };
+        #[cfg(not(target_pointer_width = "64"))]
         let mut response_bytes = None;
+        #[cfg(not(target_pointer_width = "64"))]
         for i in [REALM, NONCE, URI, RESPONSE, CNONCE, OPAQUE] {
             let name = DIRECTIVE_NAMES[i];
             match slots[i] {
@@ -236,8 +253,6 @@ impl<'a> DigestCredentials<'a> {
                 }
             }
         }
-        let field = |i: usize| slots[i].unwrap_or(Value::plain(b""));
-        let (realm, nonce, uri, response) = (field(REALM), field(NONCE), field(URI), field(RESPONSE));
         // Python's requests quotes algorithm and qop; accept both forms.
         let algorithm = match algorithm {
             None => Known::Known(Algorithm::Md5),
@@ -250,8 +265,7 @@ impl<'a> DigestCredentials<'a> {
             Some(q) => Known::Known(q),
             None => Known::Unknown,
         });
-        let (nc_text, cnonce, opaque) = (*nc, *cnonce, *opaque);
-        let nc = nc_text.map(parse_nc).transpose()?;
+        let nc = nc.map(parse_nc).transpose()?;
         // qop, nc and cnonce come together (RFC 7616 §3.4); -sess also needs cnonce.
         match (qop.is_some(), nc.is_some(), cnonce.is_some()) {
             (true, true, true) | (false, false, false) => {}
@@ -269,18 +283,21 @@ impl<'a> DigestCredentials<'a> {
         if userhash && matches!(username, Username::Extended(_)) {
             return Err(ParseError::ConflictingUsername);
         }
+        // The values are read from the slots only here, straight into the result (not held
+        // in locals across the calls above).
+        let field = |i: usize| slots[i].unwrap_or(Value::plain(b""));
         Ok(DigestCredentials {
             username,
-            realm,
-            nonce,
-            uri,
-            response,
+            realm: field(REALM),
+            nonce: field(NONCE),
+            uri: field(URI),
+            response: field(RESPONSE),
             algorithm,
             qop,
             nc,
-            nc_text,
-            cnonce,
-            opaque,
+            nc_text: slots[NC],
+            cnonce: slots[CNONCE],
+            opaque: slots[OPAQUE],
             userhash,
             response_bytes,
         })
@@ -427,6 +444,7 @@ const REALM: usize = 2;
 const NONCE: usize = 3;
 const URI: usize = 4;
 const RESPONSE: usize = 5;
+const NC: usize = 8;
 const CNONCE: usize = 9;
 const OPAQUE: usize = 10;
 /// The length limit of each directive that has one (`limits.rs`), by index.
@@ -608,14 +626,54 @@ const DIRECTIVE_ENDS: [(u64, u64); 12] = {
     t
 };
 
-fn limit<'a>(v: Value<'a>, max: usize, name: &'static str) -> Result<Value<'a>, ParseError> {
-    if v.raw().len() > max && v.len() > max {
-        Err(ParseError::ValueTooLong(name))
-    } else {
-        Ok(v)
+/// A directive's length limit, and for the required ones (up to `response`) its presence
+/// (the 64-bit hosts' unrolled form of the loop in `from_slots`).
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn check_slot(slots: &[Option<Value<'_>>; DIRECTIVE_NAMES.len()], i: usize) -> Result<(), ParseError> {
+    let name = DIRECTIVE_NAMES[i];
+    match slots[i] {
+        Some(v) if v.raw().len() > LIMITS[i] as usize && v.len() > LIMITS[i] as usize => {
+            Err(ParseError::ValueTooLong(name))
+        }
+        None if i <= RESPONSE => Err(ParseError::MissingParam(name)),
+        _ => Ok(()),
     }
 }
 
+/// The `response` (present: [`check_slot`] came first) is hex: decoded when it is a hash's
+/// length (the usual case), which checks it.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn check_response(slots: &[Option<Value<'_>>; DIRECTIVE_NAMES.len()]) -> Result<Option<HashOutput>, ParseError> {
+    let r = slots[RESPONSE].unwrap_or(Value::plain(b""));
+    let response_bytes = r.as_unescaped().and_then(HashOutput::from_hex);
+    if response_bytes.is_none() && !r.segments().all(|seg| seg.iter().all(u8::is_ascii_hexdigit)) {
+        return Err(ParseError::InvalidResponse);
+    }
+    Ok(response_bytes)
+}
+
+/// `v` within its limit. Borrowed: the rare over-long case measures it where it is.
+fn limit<'a>(v: &Value<'a>, max: usize, name: &'static str) -> Result<Value<'a>, ParseError> {
+    if v.raw().len() > max && v.len() > max {
+        Err(ParseError::ValueTooLong(name))
+    } else {
+        Ok(*v)
+    }
+}
+
+/// `nc`: eight hex digits, not zero. On 64-bit hosts the eight digits in one word (speed).
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+fn parse_nc(v: Value<'_>) -> Result<u32, ParseError> {
+    let s = v.as_unescaped().ok_or(ParseError::InvalidNonceCount)?;
+    let digits: [u8; 8] = s.try_into().map_err(|_| ParseError::InvalidNonceCount)?;
+    nc_word(u64::from_be_bytes(digits)).ok_or(ParseError::InvalidNonceCount)
+}
+
+/// [`parse_nc`] a digit at a time (the smaller code).
+#[cfg(not(target_pointer_width = "64"))]
 fn parse_nc(v: Value<'_>) -> Result<u32, ParseError> {
     let s = v.as_unescaped().ok_or(ParseError::InvalidNonceCount)?;
     if s.len() != 8 {
@@ -629,6 +687,37 @@ fn parse_nc(v: Value<'_>) -> Result<u32, ParseError> {
         return Err(ParseError::InvalidNonceCount);
     }
     Ok(n)
+}
+
+/// The value of eight hex digits (either case) read as a big-endian word, first digit
+/// highest; `None` when a byte is not a hex digit or the value is zero. Each byte is tested
+/// in its own lane: with the high bits clear, adding at most 0x50 carries into no other
+/// lane, so a lane's high bit after `+ (0x80 - lo)` says `byte >= lo`.
+#[cfg(target_pointer_width = "64")]
+#[inline(always)]
+const fn nc_word(w: u64) -> Option<u32> {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES * 0x80;
+    let ascii = w & HIGH == 0;
+    // '0'..='9': >= 0x30 and not >= 0x3a.
+    let digit = w.wrapping_add(ONES * 0x50) & !w.wrapping_add(ONES * 0x46);
+    // 'a'..='f' after folding the case: >= 0x61 and not >= 0x67.
+    let folded = w | (ONES * 0x20);
+    let letter = folded.wrapping_add(ONES * 0x1f) & !folded.wrapping_add(ONES * 0x19) & HIGH;
+    if !ascii || (digit | letter) & HIGH != HIGH {
+        return None;
+    }
+    // Each lane's digit value: the low nibble, plus 9 for a letter.
+    let nibbles = (w & (ONES * 0x0f)) + (letter >> 7) * 9;
+    // Pairs of digits into the odd lanes' bytes (counting from the lowest), then packed.
+    let pairs = (nibbles | (nibbles >> 4)) & 0x00ff_00ff_00ff_00ff;
+    let halves = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
+    let n = ((halves | (halves >> 16)) & 0xffff_ffff) as u32;
+    if n == 0 {
+        None
+    } else {
+        Some(n)
+    }
 }
 
 /// An RFC 8187 `ext-value`: `charset "'" [ language ] "'" value-chars`.
@@ -921,6 +1010,36 @@ mod tests {
         let ha1 = ha1(HashAlgorithm::Md5, b"Mufasa", b"testrealm@host.com", b"Circle Of Life").unwrap();
         let r = response(Algorithm::Md5, &ha1, &c, &ResponseInput { method: b"GET", body_hash: None }).unwrap();
         assert_eq!(r.to_hex().as_str(), "6629fae49393a05397450978507c4ef1");
+    }
+
+    /// `parse_nc` (one word on 64-bit hosts) against the digit-at-a-time rule: every byte at
+    /// every position, and a spread of values in both cases.
+    #[test]
+    fn parse_nc_is_the_hex_rule() {
+        fn reference(d: &[u8; 8]) -> Option<u32> {
+            let mut n = 0u32;
+            for &c in d {
+                n = (n << 4) | crate::hash::hex_value(c)? as u32;
+            }
+            (n != 0).then_some(n)
+        }
+        for base in [*b"00000001", *b"fFaA0919", *b"00000000", *b"ffffffff", *b"FFFFFFFF"] {
+            for pos in 0..8 {
+                for c in 0..=255u8 {
+                    let mut d = base;
+                    d[pos] = c;
+                    assert_eq!(parse_nc(Value::plain(&d)).ok(), reference(&d), "{d:?}");
+                }
+            }
+        }
+        let mut x = 0x9e37_79b9u32;
+        for _ in 0..10_000 {
+            x = x.wrapping_mul(0x0101_0101).wrapping_add(0x7f4a_7c15).rotate_left(7);
+            for digits in [b"0123456789abcdef", b"0123456789ABCDEF"] {
+                let d: [u8; 8] = core::array::from_fn(|i| digits[(x >> (28 - 4 * i)) as usize & 15]);
+                assert_eq!(parse_nc(Value::plain(&d)).ok(), (x != 0).then_some(x), "{d:?}");
+            }
+        }
     }
 
     /// The engine's path (the scanner filling `DigestSlots` directly) and the public one

@@ -174,7 +174,14 @@ pub(crate) fn cnonce(c: &DigestCredentials<'_>) -> heapless::Vec<u8, MAX_CNONCE_
 }
 
 /// Appends the request's cnonce, unescaped, to `out` (in place: no 256-byte value moved).
+// Inlined on 64-bit hosts, with the unescaped case (the usual one) as one copy (speed).
+#[cfg_attr(target_pointer_width = "64", inline)]
 pub(crate) fn copy_cnonce(c: &DigestCredentials<'_>, out: &mut heapless::Vec<u8, MAX_CNONCE_LEN>) {
+    #[cfg(target_pointer_width = "64")]
+    if let Some(cn) = c.cnonce.as_ref().and_then(Value::as_unescaped) {
+        let _ = out.extend_from_slice(cn);
+        return;
+    }
     if let Some(cn) = c.cnonce {
         for seg in cn.segments() {
             let _ = out.extend_from_slice(seg);
@@ -182,7 +189,23 @@ pub(crate) fn copy_cnonce(c: &DigestCredentials<'_>, out: &mut heapless::Vec<u8,
     }
 }
 
+/// `core::str::from_utf8(b).ok()` by the decoder of `utf8_chunks`: for the few bytes of a user
+/// name, cheaper than `from_utf8`'s word-at-a-time ASCII path (its alignment test is paid per
+/// byte until the start is aligned). Valid exactly when the first chunk has no invalid part:
+/// that chunk is then the whole text.
+#[cfg(target_pointer_width = "64")]
+#[inline]
+fn utf8(b: &[u8]) -> Option<&str> {
+    match b.utf8_chunks().next() {
+        None => Some(""),
+        Some(chunk) => chunk.invalid().is_empty().then_some(chunk.valid()),
+    }
+}
+
 /// The rules of [`check`], in order.
+// Always inlined into the engine's check on 64-bit hosts (it is, by LLVM's choice, today;
+// pinned so that the small helpers it inlines cannot push it out of line).
+#[cfg_attr(target_pointer_width = "64", inline(always))]
 pub(crate) fn verify<C: DigestContext + ?Sized>(
     rules: &DigestRules<'_>,
     c: &DigestCredentials<'_>,
@@ -220,27 +243,45 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     }
 
     let hash = alg.hash();
-    let mut name_buf = [0u8; crate::limits::MAX_USERNAME_LEN];
+    // On 64-bit hosts the buffer is cleared only where it is used.
+    const NAME_BUF: [u8; crate::limits::MAX_USERNAME_LEN] = [0; crate::limits::MAX_USERNAME_LEN];
+    #[cfg(target_pointer_width = "64")]
+    let mut name_buf;
+    #[cfg(not(target_pointer_width = "64"))]
+    let mut name_buf = NAME_BUF;
     let name = match c.username {
-        Username::Plain(v) => v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok()),
-        Username::Extended(ext) if cfg!(feature = "username-star") => ext.decode_into(&mut name_buf),
+        // On 64-bit hosts an unescaped name that fits (the usual case) is read where it is,
+        // not copied first (speed).
+        #[cfg(target_pointer_width = "64")]
+        Username::Plain(v) if v.as_unescaped().is_some_and(|n| n.len() <= NAME_BUF.len()) => utf8(v.raw()),
+        Username::Plain(v) => {
+            #[cfg(target_pointer_width = "64")]
+            {
+                name_buf = NAME_BUF;
+            }
+            v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok())
+        }
+        Username::Extended(ext) if cfg!(feature = "username-star") => {
+            #[cfg(target_pointer_width = "64")]
+            {
+                name_buf = NAME_BUF;
+            }
+            ext.decode_into(&mut name_buf)
+        }
         Username::Extended(_) => None,
     };
     let lookup = match name {
         Some(n) if !n.is_empty() => ctx.user(n, userhash, hash),
         _ => UserLookup::Unknown,
     };
-    // The lookup is taken apart, not cloned: a user name is 129 bytes to copy. The credential
-    // is read where it is.
-    let (user, ha1, known) = match lookup {
-        UserLookup::Found(user, ref cred) => {
-            let ha1 = cred.digest_ha1(hash, user.as_bytes(), rules.realm.as_bytes());
-            (user, ha1, true)
-        }
-        UserLookup::Unusable(user) => (user, None, true),
+    // The lookup is read where it is: the credential (136 bytes) is not copied out, and the
+    // user name (136 bytes) is moved once, into the result.
+    let (ha1, known) = match &lookup {
+        UserLookup::Found(user, cred) => (cred.digest_ha1(hash, user.as_bytes(), rules.realm.as_bytes()), true),
+        UserLookup::Unusable(_) => (None, true),
         UserLookup::Unknown => {
             let decoy = ctx.decoy().digest_ha1(hash, name.unwrap_or("").as_bytes(), rules.realm.as_bytes());
-            (UserName::new(), decoy, false)
+            (decoy, false)
         }
     };
 
@@ -256,7 +297,16 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     // computation.
     let fallback = HashOutput::zeroed(hash.output_len());
     // Its hex serves the response and `rspauth`.
-    let session_ha1 = digest::session_ha1(alg, ha1.as_ref().unwrap_or(&fallback), c).map(|h| h.to_hex());
+    let base_ha1 = ha1.as_ref().unwrap_or(&fallback);
+    // On 64-bit hosts, without `-sess` the HA1 itself is encoded where it is, not copied out
+    // of line first (speed); one call on 32-bit targets (flash).
+    #[cfg(target_pointer_width = "64")]
+    let session_ha1 = match alg.is_session() {
+        true => digest::session_ha1(alg, base_ha1, c).map(|h| h.to_hex()),
+        false => Some(base_ha1.to_hex()),
+    };
+    #[cfg(not(target_pointer_width = "64"))]
+    let session_ha1 = digest::session_ha1(alg, base_ha1, c).map(|h| h.to_hex());
     let expected = session_ha1.as_ref().and_then(|s| digest::response_with(hash, s, c, &input));
     let matches = match (expected, c.response_bytes()) {
         (Some(e), Some(s)) => e.ct_eq(s),
@@ -272,8 +322,9 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     // The response is right: only now may the nonce count be recorded.
     let issued = match nonce {
         NonceCheck::Expired { .. } => return Err(Refuse(Reason::StaleNonce, true)),
-        NonceCheck::Valid { issued, id } => {
-            match ctx.record(&id, issued, c.nc.unwrap_or(1)) {
+        // The id is passed where it is, not copied out first.
+        NonceCheck::Valid { issued, ref id } => {
+            match ctx.record(id, issued, c.nc.unwrap_or(1)) {
                 ReplayOutcome::Fresh => {}
                 // Without nc (RFC 2069) a reused nonce is the normal case: ask for a new one.
                 ReplayOutcome::Replayed => return Err(Refuse(Reason::Replayed, qop.is_none())),
@@ -291,5 +342,44 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
             .and_then(|s| digest::response_with(hash, s, c, &ResponseInput { method: b"", body_hash: None })),
         _ => None,
     };
+    let user = match lookup {
+        UserLookup::Found(user, _) | UserLookup::Unusable(user) => user,
+        UserLookup::Unknown => UserName::new(),
+    };
     Ok(Verified { user, algorithm: alg, qop, rspauth, issued })
+}
+
+#[cfg(test)]
+mod tests {
+    /// `utf8` is `from_utf8(..).ok()`: every sequence of up to two bytes, every three-byte
+    /// one with a valid or invalid lead, and longer mixes.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    #[cfg_attr(miri, ignore)] // About a million decodes: minutes interpreted.
+    fn utf8_is_from_utf8() {
+        let same = |b: &[u8]| assert_eq!(super::utf8(b), core::str::from_utf8(b).ok(), "{b:?}");
+        same(b"");
+        for a in 0..=255u8 {
+            same(&[a]);
+            for b in 0..=255u8 {
+                same(&[a, b]);
+                same(&[b'M', a, b]);
+            }
+        }
+        for a in 0xc0..=0xffu8 {
+            for b in 0x70..=0xc0u8 {
+                for c in 0x70..=0xc0u8 {
+                    same(&[a, b, c]);
+                    same(&[a, b, c, 0x80]);
+                }
+            }
+        }
+        for s in ["Mufasa", "Jäsön", "名前", "🦁 king", "a\u{7f}b"] {
+            same(s.as_bytes());
+            for cut in 0..s.len() {
+                same(&s.as_bytes()[..cut]);
+                same(&s.as_bytes()[cut..]);
+            }
+        }
+    }
 }

@@ -620,7 +620,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             userhash: self.config.userhash,
             check_uri: true,
         };
-        let here = EngineDigest { engine: self, body: req.body, now: ctx.now };
+        let here = EngineDigest { engine: self, body: &req.body, now: ctx.now };
         let ok = match digest_check::verify(&rules, c, req.method.as_bytes(), req.target.as_bytes(), &here) {
             Ok(ok) => ok,
             Err(f) => return self.refused(f, ctx),
@@ -725,7 +725,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
 /// The engine as a [`DigestContext`]: keyed nonces, its stores, the request's body.
 struct EngineDigest<'e, 'b, S, R> {
     engine: &'e Engine<S, R>,
-    body: Body<'b>,
+    body: &'b Body<'b>,
     now: u64,
 }
 
@@ -766,7 +766,7 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
         self.engine.store.decoy(&self.engine.config.realm)
     }
     fn body_hash(&self, hash: HashAlgorithm) -> Option<HashOutput> {
-        match self.body {
+        match *self.body {
             Body::Bytes(b) => {
                 let mut h = Hasher::new(hash)?;
                 h.update(b);

@@ -485,3 +485,35 @@ fn inconsistent_configurations_are_refused() {
     let v = engine.check(&Request::new("GET", "/", None), ctx(NOW));
     assert_eq!(challenges(&engine, &v), ["Basic realm=\"testrealm@host.com\", charset=\"UTF-8\""]);
 }
+
+/// A user name read where it is (unescaped) or copied out (escaped) names the same user: a
+/// name with a quote and a backslash, a plain name sent with a needless escape, and a
+/// name one byte over the limit (400 whichever way it is sent).
+#[test]
+fn escaped_and_unescaped_user_names() {
+    let users: &'static [(&str, &str)] = &[("Mufasa", "Circle Of Life"), ("Mu\"fa\\sa", "Circle Of Life")];
+    let engine = Engine::new(
+        Config::new(REALM).unwrap().algorithms(&[Algorithm::Md5]).unwrap(),
+        &KEY,
+        StaticUsers::new(users),
+        Mutex::new(ReplayTable::<8>::new()),
+    )
+    .unwrap();
+    let nonce = nonce_of(&engine.check(&Request::new("GET", "/dir/index.html", None), ctx(NOW)));
+    let get = |header: &str| engine.check(&Request::new("GET", "/dir/index.html", Some(header.as_bytes())), ctx(NOW));
+    let c = DigestClient { username: "Mu\"fa\\sa", nc: 1, ..mufasa("MD5", nonce) };
+    assert!(c.header().contains(r#"username="Mu\"fa\\sa""#));
+    assert_eq!(ok(&get(&c.header())).user, "Mu\"fa\\sa");
+    let c = DigestClient { nc: 2, ..mufasa("MD5", nonce) };
+    let needless = c.header().replace(r#"username="Mufasa""#, r#"username="Mu\fasa""#);
+    assert_ne!(needless, c.header());
+    assert_eq!(ok(&get(&needless)).user, "Mufasa");
+    let c = DigestClient { nc: 3, ..mufasa("MD5", nonce) };
+    let unknown = c.header().replace(r#"username="Mufasa""#, r#"username="Mufasa\x""#);
+    assert_eq!(reason(&get(&unknown)), (Reason::UnknownUser, false));
+    let long = "u".repeat(authgate::limits::MAX_USERNAME_LEN);
+    for name in [format!("{long}u"), format!("{long}\\u")] {
+        let header = c.header().replace(r#"username="Mufasa""#, &format!("username=\"{name}\""));
+        assert_eq!(get(&header), Verdict::Malformed(ParseError::ValueTooLong("username")));
+    }
+}
