@@ -561,9 +561,9 @@ pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
     }
 }
 
-/// `a == b` without a `memcmp` call for up to 32 bytes (user names): the lengths, then the
-/// first and the last 16, 8, 4 or 1 bytes (and the middle one of up to 3) as overlapping
-/// fixed-size pieces. Not constant-time: for values that are not secret.
+/// `a == b` without a `memcmp` call for up to 32 bytes (user names, realms, request-targets):
+/// the lengths, then the first and the last 16, 8, 4 or 1 bytes (and the middle one of up to
+/// 3) as overlapping fixed-size pieces. Not constant-time: for values that are not secret.
 #[cfg(target_pointer_width = "64")]
 #[inline(always)]
 pub(crate) fn eq_short(a: &[u8], b: &[u8]) -> bool {

@@ -228,10 +228,11 @@ impl<'a> Value<'a> {
     /// Exact comparison of the unescaped value with `other` (not constant-time: for public data).
     #[cfg_attr(target_pointer_width = "64", inline)]
     pub fn eq_bytes(&self, other: &[u8]) -> bool {
-        // Unescaped (the usual case): one slice comparison, on 64-bit hosts (speed).
+        // Unescaped (the usual case): one comparison, with no call for short values, on
+        // 64-bit hosts (speed).
         #[cfg(target_pointer_width = "64")]
         if !self.escaped {
-            return eq_words(self.raw, other);
+            return crate::hash::eq_short(self.raw, other);
         }
         self.eq_bytes_escaped(other)
     }
@@ -257,29 +258,6 @@ impl<'a> Value<'a> {
             rest = &rest[seg.len()..];
         }
         rest.is_empty()
-    }
-}
-
-/// `a == b`, values of 8 to 32 bytes (realms, request-targets) compared as two overlapping
-/// words from each end, with no call.
-#[cfg(target_pointer_width = "64")]
-#[inline(always)]
-fn eq_words(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    match (a.first_chunk::<16>(), a.last_chunk::<16>(), b.first_chunk::<16>(), b.last_chunk::<16>()) {
-        (Some(ah), Some(at), Some(bh), Some(bt)) if a.len() <= 32 => {
-            let w = |c: &[u8; 16]| u128::from_le_bytes(*c);
-            (w(ah) ^ w(bh)) | (w(at) ^ w(bt)) == 0
-        }
-        _ => match (a.first_chunk::<8>(), a.last_chunk::<8>(), b.first_chunk::<8>(), b.last_chunk::<8>()) {
-            (Some(ah), Some(at), Some(bh), Some(bt)) if a.len() <= 16 => {
-                let w = |c: &[u8; 8]| u64::from_le_bytes(*c);
-                (w(ah) ^ w(bh)) | (w(at) ^ w(bt)) == 0
-            }
-            _ => a == b,
-        },
     }
 }
 
