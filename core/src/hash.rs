@@ -433,18 +433,6 @@ impl<C: BlockFn> Gather<C> {
         Gather { h: C::default(), buf: [0; GATHER], len: 0 }
     }
 
-    /// Appends `bytes`.
-    #[inline]
-    pub(crate) fn put(&mut self, bytes: &[u8]) {
-        match self.buf.get_mut(self.len..self.len + bytes.len()) {
-            Some(dst) => {
-                copy_short(dst, bytes);
-                self.len += bytes.len();
-            }
-            None => self.spill(bytes),
-        }
-    }
-
     /// Fills the buffer up with `bytes`, compresses it (whole blocks: [`GATHER`] is a
     /// multiple of every block size), and so on until what is left fits.
     #[inline(never)]
@@ -463,64 +451,6 @@ impl<C: BlockFn> Gather<C> {
             core_blocks(&mut self.h, &self.buf);
             self.len = 0;
         }
-    }
-
-    /// Appends `bytes` and `:`.
-    #[inline]
-    pub(crate) fn put_colon(&mut self, bytes: &[u8]) {
-        self.put(bytes);
-        self.put(b":");
-    }
-
-    /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
-    // Inlined (as the other pieces): a call per piece cost more than its work.
-    #[inline(always)]
-    pub(crate) fn put_hex(&mut self, value: &HashOutput) {
-        let bytes = value.bytes.get(..value.len as usize).unwrap_or_default();
-        // Encoded straight into the buffer when the longest hex fits.
-        if let Some(dst) = self.buf.get_mut(self.len..self.len + 2 * MAX_HASH_LEN) {
-            encode_hex(bytes, dst);
-            self.len += 2 * bytes.len();
-            return;
-        }
-        let mut hex = [0u8; 2 * MAX_HASH_LEN];
-        encode_hex(bytes, &mut hex);
-        self.put(hex.get(..2 * bytes.len()).unwrap_or_default());
-    }
-
-    /// Appends hex text and `:`. When the whole of its buffer fits, that is copied (a
-    /// fixed-size copy, no call) and the bytes past the text are left to be overwritten:
-    /// nothing past `len` is ever read.
-    #[inline]
-    pub(crate) fn put_hex_text_colon(&mut self, hex: &Hex) {
-        if let Some(dst) = self.buf.get_mut(self.len..self.len + 2 * MAX_HASH_LEN + 1) {
-            let n = usize::from(hex.len).min(2 * MAX_HASH_LEN);
-            if let Some(text) = dst.get_mut(..2 * MAX_HASH_LEN) {
-                text.copy_from_slice(&hex.buf);
-            }
-            if let Some(colon) = dst.get_mut(n) {
-                *colon = b':';
-            }
-            self.len += n + 1;
-            return;
-        }
-        self.put_colon(hex.as_bytes());
-    }
-
-    /// Finishes the hash and starts the next value of the same family.
-    // Inlined: the caller runs the padding and calls the block function itself (no call of
-    // its own, the value written straight into the caller's slot).
-    #[inline(always)]
-    pub(crate) fn finish(&mut self) -> HashOutput {
-        use sha2::digest::typenum::Unsigned;
-        let len = core::mem::take(&mut self.len);
-        let n = <C as sha2::digest::OutputSizeUser>::OutputSize::USIZE;
-        // Unused bytes zero, as `ct_eq` expects.
-        let mut out = HashOutput::zeroed(n);
-        if let Some(dst) = out.bytes.get_mut(..n).and_then(|d| <&mut sha2::digest::Output<C>>::try_from(d).ok()) {
-            finish_core(&mut self.h, &self.buf, len, dst);
-        }
-        out
     }
 }
 
@@ -648,49 +578,103 @@ pub(crate) trait Gatherer {
 
 #[cfg(target_pointer_width = "64")]
 impl<C: BlockFn> Gatherer for Gather<C> {
-    #[inline(always)]
+    /// Appends `bytes`.
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        Gather::put(self, bytes)
+        match self.buf.get_mut(self.len..self.len + bytes.len()) {
+            Some(dst) => {
+                copy_short(dst, bytes);
+                self.len += bytes.len();
+            }
+            None => self.spill(bytes),
+        }
     }
-    #[inline(always)]
+
+    /// Appends `bytes` and `:`.
+    #[inline]
     fn put_colon(&mut self, bytes: &[u8]) {
-        Gather::put_colon(self, bytes)
+        self.put(bytes);
+        self.put(b":");
     }
+
+    /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
+    // Inlined (as the other pieces): a call per piece cost more than its work.
     #[inline(always)]
     fn put_hex(&mut self, value: &HashOutput) {
-        Gather::put_hex(self, value)
+        let bytes = value.bytes.get(..value.len as usize).unwrap_or_default();
+        // Encoded straight into the buffer when the longest hex fits.
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + 2 * MAX_HASH_LEN) {
+            encode_hex(bytes, dst);
+            self.len += 2 * bytes.len();
+            return;
+        }
+        let mut hex = [0u8; 2 * MAX_HASH_LEN];
+        encode_hex(bytes, &mut hex);
+        self.put(hex.get(..2 * bytes.len()).unwrap_or_default());
     }
-    #[inline(always)]
+
+    /// Appends hex text and `:`. When the whole of its buffer fits, that is copied (a
+    /// fixed-size copy, no call) and the bytes past the text are left to be overwritten:
+    /// nothing past `len` is ever read.
+    #[inline]
     fn put_hex_text_colon(&mut self, hex: &Hex) {
-        Gather::put_hex_text_colon(self, hex)
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + 2 * MAX_HASH_LEN + 1) {
+            let n = usize::from(hex.len).min(2 * MAX_HASH_LEN);
+            if let Some(text) = dst.get_mut(..2 * MAX_HASH_LEN) {
+                text.copy_from_slice(&hex.buf);
+            }
+            if let Some(colon) = dst.get_mut(n) {
+                *colon = b':';
+            }
+            self.len += n + 1;
+            return;
+        }
+        self.put_colon(hex.as_bytes());
     }
+
+    /// Finishes the hash and starts the next value of the same family.
+    // Inlined: the caller runs the padding and calls the block function itself (no call of
+    // its own, the value written straight into the caller's slot).
     #[inline(always)]
     fn finish(&mut self) -> HashOutput {
-        Gather::finish(self)
+        use sha2::digest::typenum::Unsigned;
+        let len = core::mem::take(&mut self.len);
+        let n = <C as sha2::digest::OutputSizeUser>::OutputSize::USIZE;
+        // Unused bytes zero, as `ct_eq` expects.
+        let mut out = HashOutput::zeroed(n);
+        if let Some(dst) = out.bytes.get_mut(..n).and_then(|d| <&mut sha2::digest::Output<C>>::try_from(d).ok()) {
+            finish_core(&mut self.h, &self.buf, len, dst);
+        }
+        out
     }
 }
 
 #[cfg(any(test, not(target_pointer_width = "64")))]
 impl Gatherer for DirectGather {
-    #[inline(always)]
+    /// Appends `bytes`.
     fn put(&mut self, bytes: &[u8]) {
-        DirectGather::put(self, bytes)
+        self.h.update(bytes);
     }
-    #[inline(always)]
+
+    /// Appends `bytes` and `:`.
     fn put_colon(&mut self, bytes: &[u8]) {
-        DirectGather::put_colon(self, bytes)
+        self.h.update(bytes);
+        self.h.update(b":");
     }
-    #[inline(always)]
+
+    /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
     fn put_hex(&mut self, value: &HashOutput) {
-        DirectGather::put_hex(self, value)
+        self.h.update_hex(value);
     }
-    #[inline(always)]
+
+    /// Appends hex text and `:`.
     fn put_hex_text_colon(&mut self, hex: &Hex) {
-        DirectGather::put_hex_text_colon(self, hex)
+        self.put_colon(hex.as_bytes());
     }
-    #[inline(always)]
+
+    /// Finishes the hash and starts the next value of the same family.
     fn finish(&mut self) -> HashOutput {
-        DirectGather::finish(self)
+        self.h.finish()
     }
 }
 
@@ -742,32 +726,6 @@ impl DirectGather {
     /// A fresh hasher of an enabled family (see [`Hasher::start`]).
     pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
         DirectGather { h: Hasher::start(algorithm) }
-    }
-
-    /// Appends `bytes`.
-    pub(crate) fn put(&mut self, bytes: &[u8]) {
-        self.h.update(bytes);
-    }
-
-    /// Appends `bytes` and `:`.
-    pub(crate) fn put_colon(&mut self, bytes: &[u8]) {
-        self.h.update(bytes);
-        self.h.update(b":");
-    }
-
-    /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
-    pub(crate) fn put_hex(&mut self, value: &HashOutput) {
-        self.h.update_hex(value);
-    }
-
-    /// Appends hex text and `:`.
-    pub(crate) fn put_hex_text_colon(&mut self, hex: &Hex) {
-        self.put_colon(hex.as_bytes());
-    }
-
-    /// Finishes the hash and starts the next value of the same family.
-    pub(crate) fn finish(&mut self) -> HashOutput {
-        self.h.finish()
     }
 }
 

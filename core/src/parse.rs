@@ -685,6 +685,13 @@ const WORD: usize = core::mem::size_of::<usize>();
 mod tests {
     use super::*;
 
+    /// xorshift64: the test inputs' pseudo-random source.
+    fn step(x: &mut u64) {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+    }
+
     /// Quoted strings against a byte-at-a-time reading of RFC 9110's `quoted-string`, with
     /// qdtext that the word loop flags (HTAB, SP, `!`, obs-text), escapes and ends at every
     /// offset from a word boundary.
@@ -705,9 +712,7 @@ mod tests {
         }
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..100_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            step(&mut x);
             let len = (x % 24) as usize;
             let mut header = heapless::Vec::<u8, 40>::new();
             header.extend_from_slice(b"Digest x=\"").unwrap();
@@ -742,9 +747,7 @@ mod tests {
         };
         let mut x = 0x1234_5678_9abc_def1u64;
         for _ in 0..50_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            step(&mut x);
             let len = (x % 9) as usize;
             let s: [u8; 8] = core::array::from_fn(|j| ALPHABET[((x >> (4 * j + 8)) % 10) as usize]);
             assert_eq!(is_token68(&s[..len]), reference(&s[..len]), "{:?}", s[..len].escape_ascii());
@@ -777,9 +780,7 @@ mod tests {
         let flagged = |b: u8| b < 0x23 || b == b'\\' || b >= 0x7f;
         let mut x = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..200_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            step(&mut x);
             // Mostly plain lanes, so that words with no flag and late flags are common too.
             let lanes: [u8; 8] = core::array::from_fn(|j| {
                 let r = (x >> (8 * j)) as u8;
