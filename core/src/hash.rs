@@ -459,7 +459,7 @@ impl<C: BlockFn> Gather<C> {
 /// last 16, 8, 4 or 1 bytes (and the middle one of up to 3).
 #[cfg(target_pointer_width = "64")]
 #[inline(always)]
-pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
+fn copy_short(dst: &mut [u8], src: &[u8]) {
     #[inline(always)]
     fn ends<const N: usize>(dst: &mut [u8], src: &[u8]) {
         if let (Some(d), Some(s)) = (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) {

@@ -12,17 +12,13 @@
 //! Two keys are tried, so a key can be rotated without failing clients mid-session.
 
 use crate::hash::{ct_eq_words, encode_hex, HashOutput};
-use hmac::KeyInit;
-#[cfg(any(test, not(target_pointer_width = "64")))]
-use hmac::Mac;
+use hmac::{KeyInit, Mac};
 
 // 64-bit hosts: the block-level HMAC, which keeps both keyed states (two fewer SHA-256
-// blocks per tag), used through its block API (the message laid out in a block here, the
-// crates finishing it). Small targets: `SimpleHmac` over the engine's own out-of-line
-// SHA-256 calls (`Hasher::update`, `Hasher::finish`), so the MAC links no hashing code of
-// its own.
+// blocks per tag). Small targets: `SimpleHmac` over the engine's own out-of-line SHA-256
+// calls (`Hasher::update`, `Hasher::finish`), so the MAC links no hashing code of its own.
 #[cfg(target_pointer_width = "64")]
-type MacCore = hmac::block_api::HmacCore<sha2::Sha256>;
+type Mac256 = hmac::Hmac<sha2::Sha256>;
 
 /// `sha2::Sha256` through the engine's [`Hasher`](crate::hash::Hasher): the same
 /// hashing, called rather than inlined.
@@ -75,7 +71,7 @@ pub struct NonceKey {
     // 64-bit hosts: the keyed HMAC state, cloned per use (saves two SHA-256 blocks per
     // nonce). Small targets: the key, keyed per use (no state of ~180 bytes to copy).
     #[cfg(target_pointer_width = "64")]
-    mac: MacCore,
+    mac: Mac256,
     #[cfg(not(target_pointer_width = "64"))]
     key: KeyBytes,
 }
@@ -97,7 +93,7 @@ impl NonceKey {
     /// A key from 32 bytes of entropy.
     pub fn new(key: &[u8; 32]) -> Self {
         #[cfg(target_pointer_width = "64")]
-        return NonceKey { mac: <MacCore as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length") };
+        return NonceKey { mac: <Mac256 as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length") };
         #[cfg(not(target_pointer_width = "64"))]
         NonceKey { key: KeyBytes(*key) }
     }
@@ -106,40 +102,24 @@ impl NonceKey {
         #[cfg(not(target_pointer_width = "64"))]
         return tag_direct(&self.key.0, issued, salt, realm, opaque);
         // Domain, issue time, salt, and the realm's length (so realm/opaque boundaries cannot
-        // be shifted), then realm and opaque, laid out in a block here (64-bit hosts: the
-        // fixed-size prefix as fixed-size copies, the rest by `copy_short`); each full block
-        // is compressed, and the last, partial one handed to the crates' padding and HMAC
-        // finish in place (no streaming buffer to copy in, no MAC state moved into
-        // `finalize`).
+        // be shifted), then realm and opaque. 64-bit hosts: the fixed-size prefix in one
+        // piece; a loop, not three calls: one copy of the inlined HMAC update code. An empty
+        // part (no opaque) adds nothing to the MAC's input, so it is not fed.
         #[cfg(target_pointer_width = "64")]
         {
-            use sha2::digest::block_api::{FixedOutputCore, UpdateCore};
             let mut mac = self.mac.clone();
-            let mut block = [0u8; 64];
-            let (domain, rest) = block.split_at_mut(DOMAIN.len());
+            let mut head = [0u8; DOMAIN.len() + 8 + 8 + 4];
+            let (domain, rest) = head.split_at_mut(DOMAIN.len());
             domain.copy_from_slice(DOMAIN);
             rest[..8].copy_from_slice(&issued.to_be_bytes());
             rest[8..16].copy_from_slice(salt);
             rest[16..20].copy_from_slice(&(realm.len() as u32).to_be_bytes());
-            let mut pos = DOMAIN.len() + 20;
-            for mut part in [realm, opaque] {
-                // What fills the block, then the block compressed, until the rest fits.
-                while let Some(room) = block.get_mut(pos..).filter(|room| part.len() >= room.len()) {
-                    let (now, later) = part.split_at(room.len());
-                    room.copy_from_slice(now);
-                    mac.update_blocks(core::slice::from_ref(&block.into()));
-                    (pos, part) = (0, later);
+            for part in [&head[..], realm, opaque] {
+                if !part.is_empty() {
+                    mac.update(part);
                 }
-                if let Some(dst) = block.get_mut(pos..pos + part.len()) {
-                    crate::hash::copy_short(dst, part);
-                }
-                pos += part.len();
             }
-            let mut buffer = sha2::digest::block_buffer::BlockBuffer::default();
-            buffer.set(block.into(), pos % 64);
-            let mut out = Default::default();
-            mac.finalize_fixed_core(&mut buffer, &mut out);
-            truncated(&out)
+            truncated(&mac.finalize().into_bytes())
         }
     }
 }
@@ -293,8 +273,8 @@ mod tests {
                 (b"testrealm@host.com", b"5ccc069c"),
                 (&[b'x'; 128], &[b'y'; 128]),
                 (&[b'z'; 200], b"o"),
-                // The 37-byte prefix and these fill a block exactly, one byte short or
-                // over, or two blocks exactly (the block laid out by hand on 64-bit hosts).
+                // With the 37-byte prefix these fill a block exactly, one byte short or
+                // over, or two blocks exactly.
                 (&[b'a'; 26], b""),
                 (&[b'a'; 27], b""),
                 (&[b'a'; 27], b"o"),
