@@ -189,19 +189,6 @@ pub(crate) fn copy_cnonce(c: &DigestCredentials<'_>, out: &mut heapless::Vec<u8,
     }
 }
 
-/// `core::str::from_utf8(b).ok()` by the decoder of `utf8_chunks`: for the few bytes of a user
-/// name, cheaper than `from_utf8`'s word-at-a-time ASCII path (its alignment test is paid per
-/// byte until the start is aligned). Valid exactly when the first chunk has no invalid part:
-/// that chunk is then the whole text.
-#[cfg(target_pointer_width = "64")]
-#[inline]
-fn utf8(b: &[u8]) -> Option<&str> {
-    match b.utf8_chunks().next() {
-        None => Some(""),
-        Some(chunk) => chunk.invalid().is_empty().then_some(chunk.valid()),
-    }
-}
-
 /// The rules of [`check`], in order.
 // Always inlined into the engine's check on 64-bit hosts (it is, by LLVM's choice, today;
 // pinned so that the small helpers it inlines cannot push it out of line).
@@ -253,7 +240,9 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
         // On 64-bit hosts an unescaped name that fits (the usual case) is read where it is,
         // not copied first (speed).
         #[cfg(target_pointer_width = "64")]
-        Username::Plain(v) if v.as_unescaped().is_some_and(|n| n.len() <= NAME_BUF.len()) => utf8(v.raw()),
+        Username::Plain(v) if v.as_unescaped().is_some_and(|n| n.len() <= NAME_BUF.len()) => {
+            core::str::from_utf8(v.raw()).ok()
+        }
         Username::Plain(v) => {
             #[cfg(target_pointer_width = "64")]
             {
@@ -347,39 +336,4 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
         UserLookup::Unknown => UserName::new(),
     };
     Ok(Verified { user, algorithm: alg, qop, rspauth, issued })
-}
-
-#[cfg(test)]
-mod tests {
-    /// `utf8` is `from_utf8(..).ok()`: every sequence of up to two bytes, every three-byte
-    /// one with a valid or invalid lead, and longer mixes.
-    #[cfg(target_pointer_width = "64")]
-    #[test]
-    #[cfg_attr(miri, ignore)] // About a million decodes: minutes interpreted.
-    fn utf8_is_from_utf8() {
-        let same = |b: &[u8]| assert_eq!(super::utf8(b), core::str::from_utf8(b).ok(), "{b:?}");
-        same(b"");
-        for a in 0..=255u8 {
-            same(&[a]);
-            for b in 0..=255u8 {
-                same(&[a, b]);
-                same(&[b'M', a, b]);
-            }
-        }
-        for a in 0xc0..=0xffu8 {
-            for b in 0x70..=0xc0u8 {
-                for c in 0x70..=0xc0u8 {
-                    same(&[a, b, c]);
-                    same(&[a, b, c, 0x80]);
-                }
-            }
-        }
-        for s in ["Mufasa", "Jäsön", "名前", "🦁 king", "a\u{7f}b"] {
-            same(s.as_bytes());
-            for cut in 0..s.len() {
-                same(&s.as_bytes()[..cut]);
-                same(&s.as_bytes()[cut..]);
-            }
-        }
-    }
 }
