@@ -286,16 +286,7 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     // computation.
     let fallback = HashOutput::zeroed(hash.output_len());
     // Its hex serves the response and `rspauth`.
-    let base_ha1 = ha1.as_ref().unwrap_or(&fallback);
-    // On 64-bit hosts, without `-sess` the HA1 itself is encoded where it is, not copied out
-    // of line first (speed); one call on 32-bit targets (flash).
-    #[cfg(target_pointer_width = "64")]
-    let session_ha1 = match alg.is_session() {
-        true => digest::session_ha1(alg, base_ha1, c).map(|h| h.to_hex()),
-        false => Some(base_ha1.to_hex()),
-    };
-    #[cfg(not(target_pointer_width = "64"))]
-    let session_ha1 = digest::session_ha1(alg, base_ha1, c).map(|h| h.to_hex());
+    let session_ha1 = digest::session_ha1(alg, ha1.as_ref().unwrap_or(&fallback), c).map(|h| h.to_hex());
     let expected = session_ha1.as_ref().and_then(|s| digest::response_with(hash, s, c, &input));
     let matches = match (expected, c.response_bytes()) {
         (Some(e), Some(s)) => e.ct_eq(s),
