@@ -218,9 +218,9 @@ impl<'a> DigestCredentials<'a> {
             }
             (None, None) => return Err(ParseError::MissingParam("username")),
         };
-        // The required directives, then the optional ones with a limit, in one loop over the
-        // tables (one copy of the code, the same order of errors).
-        // On 64-bit hosts the loop unrolled, each directive's index a constant (speed).
+        // The required directives, then the optional ones with a limit, in the order of
+        // their errors. 64-bit hosts: one after the other, each index a constant (speed);
+        // elsewhere a loop over the indices (the smaller code).
         #[cfg(target_pointer_width = "64")]
         let response_bytes = {
             check_slot(slots, REALM)?;
@@ -236,21 +236,9 @@ impl<'a> DigestCredentials<'a> {
         let mut response_bytes = None;
         #[cfg(not(target_pointer_width = "64"))]
         for i in [REALM, NONCE, URI, RESPONSE, CNONCE, OPAQUE] {
-            let name = DIRECTIVE_NAMES[i];
-            match slots[i] {
-                Some(v) if v.raw().len() > LIMITS[i] as usize && v.len() > LIMITS[i] as usize => {
-                    return Err(ParseError::ValueTooLong(name))
-                }
-                None if i <= RESPONSE => return Err(ParseError::MissingParam(name)),
-                _ => {}
-            }
+            check_slot(slots, i)?;
             if i == RESPONSE {
-                // Hex of a hash's length (the usual case) is checked by decoding it.
-                let r = slots[i].unwrap_or(Value::plain(b""));
-                response_bytes = r.as_unescaped().and_then(HashOutput::from_hex);
-                if response_bytes.is_none() && !r.segments().all(|seg| seg.iter().all(u8::is_ascii_hexdigit)) {
-                    return Err(ParseError::InvalidResponse);
-                }
+                response_bytes = check_response(slots)?;
             }
         }
         // Python's requests quotes algorithm and qop; accept both forms.
@@ -626,9 +614,7 @@ const DIRECTIVE_ENDS: [(u64, u64); 12] = {
     t
 };
 
-/// A directive's length limit, and for the required ones (up to `response`) its presence
-/// (the 64-bit hosts' unrolled form of the loop in `from_slots`).
-#[cfg(target_pointer_width = "64")]
+/// A directive's length limit, and for the required ones (up to `response`) its presence.
 #[inline(always)]
 fn check_slot(slots: &[Option<Value<'_>>; DIRECTIVE_NAMES.len()], i: usize) -> Result<(), ParseError> {
     let name = DIRECTIVE_NAMES[i];
@@ -643,7 +629,6 @@ fn check_slot(slots: &[Option<Value<'_>>; DIRECTIVE_NAMES.len()], i: usize) -> R
 
 /// The `response` (present: [`check_slot`] came first) is hex: decoded when it is a hash's
 /// length (the usual case), which checks it.
-#[cfg(target_pointer_width = "64")]
 #[inline(always)]
 fn check_response(slots: &[Option<Value<'_>>; DIRECTIVE_NAMES.len()]) -> Result<Option<HashOutput>, ParseError> {
     let r = slots[RESPONSE].unwrap_or(Value::plain(b""));
