@@ -648,17 +648,7 @@ fn limit<'a>(v: &Value<'a>, max: usize, name: &'static str) -> Result<Value<'a>,
     }
 }
 
-/// `nc`: eight hex digits, not zero. On 64-bit hosts the eight digits in one word (speed).
-#[cfg(target_pointer_width = "64")]
-#[inline(always)]
-fn parse_nc(v: Value<'_>) -> Result<u32, ParseError> {
-    let s = v.as_unescaped().ok_or(ParseError::InvalidNonceCount)?;
-    let digits: [u8; 8] = s.try_into().map_err(|_| ParseError::InvalidNonceCount)?;
-    nc_word(u64::from_be_bytes(digits)).ok_or(ParseError::InvalidNonceCount)
-}
-
-/// [`parse_nc`] a digit at a time (the smaller code).
-#[cfg(not(target_pointer_width = "64"))]
+/// `nc`: eight hex digits, not zero.
 fn parse_nc(v: Value<'_>) -> Result<u32, ParseError> {
     let s = v.as_unescaped().ok_or(ParseError::InvalidNonceCount)?;
     if s.len() != 8 {
@@ -672,37 +662,6 @@ fn parse_nc(v: Value<'_>) -> Result<u32, ParseError> {
         return Err(ParseError::InvalidNonceCount);
     }
     Ok(n)
-}
-
-/// The value of eight hex digits (either case) read as a big-endian word, first digit
-/// highest; `None` when a byte is not a hex digit or the value is zero. Each byte is tested
-/// in its own lane: with the high bits clear, adding at most 0x50 carries into no other
-/// lane, so a lane's high bit after `+ (0x80 - lo)` says `byte >= lo`.
-#[cfg(target_pointer_width = "64")]
-#[inline(always)]
-const fn nc_word(w: u64) -> Option<u32> {
-    const ONES: u64 = u64::MAX / 255;
-    const HIGH: u64 = ONES * 0x80;
-    let ascii = w & HIGH == 0;
-    // '0'..='9': >= 0x30 and not >= 0x3a.
-    let digit = w.wrapping_add(ONES * 0x50) & !w.wrapping_add(ONES * 0x46);
-    // 'a'..='f' after folding the case: >= 0x61 and not >= 0x67.
-    let folded = w | (ONES * 0x20);
-    let letter = folded.wrapping_add(ONES * 0x1f) & !folded.wrapping_add(ONES * 0x19) & HIGH;
-    if !ascii || (digit | letter) & HIGH != HIGH {
-        return None;
-    }
-    // Each lane's digit value: the low nibble, plus 9 for a letter.
-    let nibbles = (w & (ONES * 0x0f)) + (letter >> 7) * 9;
-    // Pairs of digits into the odd lanes' bytes (counting from the lowest), then packed.
-    let pairs = (nibbles | (nibbles >> 4)) & 0x00ff_00ff_00ff_00ff;
-    let halves = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
-    let n = ((halves | (halves >> 16)) & 0xffff_ffff) as u32;
-    if n == 0 {
-        None
-    } else {
-        Some(n)
-    }
 }
 
 /// An RFC 8187 `ext-value`: `charset "'" [ language ] "'" value-chars`.
@@ -997,8 +956,8 @@ mod tests {
         assert_eq!(r.to_hex().as_str(), "6629fae49393a05397450978507c4ef1");
     }
 
-    /// `parse_nc` (one word on 64-bit hosts) against the digit-at-a-time rule: every byte at
-    /// every position, and a spread of values in both cases.
+    /// `parse_nc` against the hex rule: every byte at every position, and a spread of values
+    /// written in both cases.
     #[test]
     fn parse_nc_is_the_hex_rule() {
         fn reference(d: &[u8; 8]) -> Option<u32> {
