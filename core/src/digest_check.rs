@@ -230,33 +230,10 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     }
 
     let hash = alg.hash();
-    // On 64-bit hosts the buffer is cleared only where it is used.
-    const NAME_BUF: [u8; crate::limits::MAX_USERNAME_LEN] = [0; crate::limits::MAX_USERNAME_LEN];
-    #[cfg(target_pointer_width = "64")]
-    let mut name_buf;
-    #[cfg(not(target_pointer_width = "64"))]
-    let mut name_buf = NAME_BUF;
+    let mut name_buf = [0u8; crate::limits::MAX_USERNAME_LEN];
     let name = match c.username {
-        // On 64-bit hosts an unescaped name that fits (the usual case) is read where it is,
-        // not copied first (speed).
-        #[cfg(target_pointer_width = "64")]
-        Username::Plain(v) if v.as_unescaped().is_some_and(|n| n.len() <= NAME_BUF.len()) => {
-            core::str::from_utf8(v.raw()).ok()
-        }
-        Username::Plain(v) => {
-            #[cfg(target_pointer_width = "64")]
-            {
-                name_buf = NAME_BUF;
-            }
-            v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok())
-        }
-        Username::Extended(ext) if cfg!(feature = "username-star") => {
-            #[cfg(target_pointer_width = "64")]
-            {
-                name_buf = NAME_BUF;
-            }
-            ext.decode_into(&mut name_buf)
-        }
+        Username::Plain(v) => v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok()),
+        Username::Extended(ext) if cfg!(feature = "username-star") => ext.decode_into(&mut name_buf),
         Username::Extended(_) => None,
     };
     let lookup = match name {
