@@ -166,9 +166,8 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 #[cfg_attr(target_pointer_width = "64", inline(always))]
 pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
-    // On 64-bit hosts the usual lengths (MD5, SHA-256 values) in vector arithmetic and the
-    // others with both digits of a byte in one table load (512 bytes of table); on 32-bit
-    // targets a digit at a time from the 16-byte table (the smaller code and data).
+    // On 64-bit hosts the lengths of hash values (16 and 32 bytes) in vector arithmetic;
+    // otherwise a digit at a time from the 16-byte table (the smaller code and data).
     #[cfg(target_pointer_width = "64")]
     {
         if let (Ok(b), Some(o)) = (<&[u8; 16]>::try_from(bytes), out.first_chunk_mut::<32>()) {
@@ -183,11 +182,7 @@ pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
             }
             return;
         }
-        for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
-            pair.copy_from_slice(&HEX_PAIRS[b as usize]);
-        }
     }
-    #[cfg(not(target_pointer_width = "64"))]
     for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
         pair[0] = HEX_DIGITS[(b >> 4) as usize];
         pair[1] = HEX_DIGITS[(b & 15) as usize];
@@ -213,18 +208,6 @@ fn encode_hex16(bytes: &[u8; 16], out: &mut [u8; 32]) {
         dst.copy_from_slice(&(u16::from(h) | (u16::from(l) << 8)).to_le_bytes());
     }
 }
-
-/// The two lower-case hex digits of every byte.
-#[cfg(target_pointer_width = "64")]
-static HEX_PAIRS: [[u8; 2]; 256] = {
-    let mut t = [[0u8; 2]; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = [HEX_DIGITS[b >> 4], HEX_DIGITS[b & 15]];
-        b += 1;
-    }
-    t
-};
 
 pub(crate) fn hex_value(c: u8) -> Option<u8> {
     match c {
