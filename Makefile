@@ -24,6 +24,7 @@ core-test: toolchain
 	$(CARGO) test $(CORE_CRATES) --all-targets
 	$(CARGO) test -p authgate --doc
 	$(CARGO) test -p authgate --lib --no-default-features --features md5,basic
+	$(CARGO) test -p authgate --lib --no-default-features --features sha256,basic
 	$(MAKE) md5-vendor-test
 	$(MAKE) core-test-32
 	$(CARGO) build -p authgate --no-default-features
