@@ -711,7 +711,8 @@ mod tests {
             }
         }
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..100_000 {
+        // Fewer under Miri (interpreted: minutes otherwise).
+        for _ in 0..if cfg!(miri) { 2_000 } else { 100_000 } {
             step(&mut x);
             let len = (x % 24) as usize;
             let mut header = heapless::Vec::<u8, 40>::new();
@@ -746,7 +747,8 @@ mod tests {
             body > 0 && s[body..].iter().all(|&b| b == b'=')
         };
         let mut x = 0x1234_5678_9abc_def1u64;
-        for _ in 0..50_000 {
+        // Fewer under Miri (interpreted: minutes otherwise).
+        for _ in 0..if cfg!(miri) { 2_000 } else { 50_000 } {
             step(&mut x);
             let len = (x % 9) as usize;
             let s: [u8; 8] = core::array::from_fn(|j| ALPHABET[((x >> (4 * j + 8)) % 10) as usize]);
@@ -779,7 +781,8 @@ mod tests {
         ];
         let flagged = |b: u8| b < 0x23 || b == b'\\' || b >= 0x7f;
         let mut x = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..200_000 {
+        // Fewer under Miri (interpreted: minutes otherwise).
+        for _ in 0..if cfg!(miri) { 2_000 } else { 200_000 } {
             step(&mut x);
             // Mostly plain lanes, so that words with no flag and late flags are common too.
             let lanes: [u8; 8] = core::array::from_fn(|j| {
