@@ -968,7 +968,9 @@ mod tests {
             }
             (n != 0).then_some(n)
         }
-        for base in [*b"00000001", *b"fFaA0919", *b"00000000", *b"ffffffff", *b"FFFFFFFF"] {
+        let bases = [*b"00000001", *b"fFaA0919", *b"00000000", *b"ffffffff", *b"FFFFFFFF"];
+        // Two bases under Miri (interpreted: half a minute with all five).
+        for &base in &bases[..if cfg!(miri) { 2 } else { 5 }] {
             for pos in 0..8 {
                 for c in 0..=255u8 {
                     let mut d = base;

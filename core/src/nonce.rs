@@ -266,7 +266,8 @@ mod tests {
     #[test]
     fn tag_follows_the_documented_layout() {
         use hmac::{KeyInit, Mac};
-        for k in 0..8u8 {
+        // Two keys under Miri (a minute and a half interpreted with eight).
+        for k in 0..if cfg!(miri) { 2u8 } else { 8 } {
             let key: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(29) ^ k.wrapping_mul(101));
             for (realm, opaque) in [
                 (&b"r"[..], &b""[..]),
