@@ -336,11 +336,8 @@ impl<'a> DigestSlots<'a> {
 
 impl<'a> ParamSink<'a> for DigestSlots<'a> {
     /// On 64-bit hosts: a directive spelt out in full up to `=` (the usual form), found from
-    /// the word at `start` alone: the first `=` gives the length, and [`DIRECTIVE_HASH`] the
-    /// one candidate, which the folded word (and a ninth byte) must equal. Directives are
-    /// letters but for the ninth byte of `username*`, and a byte folded by `| 0x20` equals a
-    /// lower-case letter only when it is that letter in either case; the ninth byte is
-    /// folded only when it is a letter (`\n | 0x20` is `*`).
+    /// the word at `start` alone: the first `=` gives the length, [`directive_of_word`] the
+    /// directive. The name's bytes are then that directive's letters, hence tchars.
     #[cfg(target_pointer_width = "64")]
     #[inline(always)]
     fn known_name(&mut self, body: &'a [u8], start: usize) -> Option<usize> {
@@ -352,19 +349,8 @@ impl<'a> ParamSink<'a> for DigestSlots<'a> {
             None if body.get(start + 9) == Some(&b'=') => 9,
             None => return None,
         };
-        if len == 0 {
-            return None;
-        }
-        let word = (w | 0x2020_2020_2020_2020) & (u64::MAX >> (64 - 8 * len.min(8)));
-        let (head, n, ninth, i) = DIRECTIVE_HASH[directive_hash(word, len)];
-        let same = head == word
-            && n as usize == len
-            && (len < 9
-                || body.get(start + 8).map(|b| if b.is_ascii_alphabetic() { b | 0x20 } else { *b }) == Some(ninth));
-        if !same {
-            return None;
-        }
-        self.known = i + 1;
+        let i = directive_of_word(w, len, body.get(start + 8).copied())?;
+        self.known = i as u8 + 1;
         Some(start + len)
     }
 
@@ -485,23 +471,35 @@ fn candidate(len: usize, first: u8, last: u8) -> Option<usize> {
 
 /// [`directive`] of the name at `start..end` in `body`. On 64-bit hosts, when a word can be
 /// read from the name's start (a name is followed by at least `=` and a value, so nearly
-/// always), the name's first eight bytes, folded and masked to its length, and the length
-/// pick the one candidate by a multiplicative hash; the word, the length and a ninth byte
-/// confirm it.
+/// always), by [`directive_of_word`].
 #[inline]
 fn directive_in(body: &[u8], start: usize, end: usize) -> Option<usize> {
     let name = body.get(start..end)?;
     #[cfg(target_pointer_width = "64")]
-    if let (Some(word), 1..=9) = (body.get(start..start + 8), name.len()) {
-        let len = name.len();
-        let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) | 0x2020_2020_2020_2020;
-        let word = word & (u64::MAX >> (64 - 8 * len.min(8)));
-        let (head, n, ninth, i) = DIRECTIVE_HASH[directive_hash(word, len)];
-        let last = name.last().copied().unwrap_or(0) | 0x20;
-        let same = head == word && n as usize == len && (len < 9 || last == ninth);
-        return same.then_some(i as usize);
+    if let Some(word) = body.get(start..).and_then(<[u8]>::first_chunk::<8>) {
+        return directive_of_word(u64::from_le_bytes(*word), name.len(), name.get(8).copied());
     }
     directive(name)
+}
+
+/// The directive whose name is `len` bytes long, its first eight (or fewer) the word `w`
+/// (little-endian; bytes past the name ignored) and its ninth `ninth`, ignoring ASCII case.
+/// The folded, masked word and the length pick the one candidate by [`directive_hash`]; the
+/// word, the length and the ninth byte confirm it. Directives are letters but for the ninth
+/// byte of `username*`, and a byte folded by `| 0x20` equals a lower-case letter only when
+/// it is that letter in either case, so the first eight need no other test; the ninth is
+/// folded only when it is a letter (`\n | 0x20` is `*`).
+#[cfg(target_pointer_width = "64")]
+#[inline]
+fn directive_of_word(w: u64, len: usize, ninth: Option<u8>) -> Option<usize> {
+    if len == 0 || len > 9 {
+        return None;
+    }
+    let word = (w | 0x2020_2020_2020_2020) & (u64::MAX >> (64 - 8 * len.min(8)));
+    let (head, n, want, i) = DIRECTIVE_HASH[directive_hash(word, len)];
+    let fold = |b: u8| if b.is_ascii_alphabetic() { b | 0x20 } else { b };
+    let same = head == word && n as usize == len && (len < 9 || ninth.map(fold) == Some(want));
+    same.then_some(i as usize)
 }
 
 /// The lane of the first `=` in `w` (little-endian), if any: the classic zero-byte test,
