@@ -754,19 +754,20 @@ fn is_attr_char(b: u8) -> bool {
 // One copy on microcontrollers (flash).
 #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 fn feed_colon<G: Gatherer>(g: &mut G, v: &Value<'_>) {
-    // Without escapes (the usual case) the value and `:` in one piece of work, on 64-bit
-    // hosts (speed).
-    #[cfg(target_pointer_width = "64")]
-    if let Some(bytes) = v.as_unescaped() {
-        g.put_colon(bytes);
-        return;
-    }
     feed(g, v);
     g.put(b":");
 }
 
 /// Appends the unescaped bytes of a value.
+// Inlined on 64-bit hosts, where an unescaped value is one piece (speed).
+#[cfg_attr(target_pointer_width = "64", inline(always))]
 fn feed<G: Gatherer>(g: &mut G, v: &Value<'_>) {
+    // Without escapes (the usual case) in one piece, on 64-bit hosts (speed).
+    #[cfg(target_pointer_width = "64")]
+    if let Some(bytes) = v.as_unescaped() {
+        g.put(bytes);
+        return;
+    }
     for seg in v.segments() {
         g.put(seg);
     }
@@ -874,23 +875,7 @@ fn response_in<G: Gatherer>(
     c: &DigestCredentials<'_>,
     input: &ResponseInput<'_>,
 ) -> Option<HashOutput> {
-    // A three-letter method (GET, PUT: the usual case) as a fixed-size copy, and the empty
-    // one of `rspauth` as the colon alone, on 64-bit hosts.
-    #[cfg(target_pointer_width = "64")]
-    match <&[u8; 3]>::try_from(input.method) {
-        Ok(method) => g.put_colon(method),
-        Err(_) if input.method.is_empty() => g.put(b":"),
-        Err(_) => g.put_colon(input.method),
-    }
-    #[cfg(not(target_pointer_width = "64"))]
     g.put_colon(input.method);
-    // Values without escapes (the usual case) in one piece, on 64-bit hosts.
-    #[cfg(target_pointer_width = "64")]
-    match c.uri.as_unescaped() {
-        Some(uri) => g.put(uri),
-        None => feed(g, &c.uri),
-    }
-    #[cfg(not(target_pointer_width = "64"))]
     feed(g, &c.uri);
     if qop == Some(Qop::AuthInt) {
         if !cfg!(feature = "auth-int") {
@@ -911,23 +896,8 @@ fn response_in<G: Gatherer>(
     #[cfg(not(target_pointer_width = "64"))]
     feed_colon(g, &c.nonce);
     if let Some(q) = qop {
-        let nc = c.nc_text.as_ref()?;
-        // `nc` is eight digits (`from_slots` checked): a fixed-size copy on 64-bit hosts.
-        #[cfg(target_pointer_width = "64")]
-        match nc.as_unescaped().and_then(|b| <&[u8; 8]>::try_from(b).ok()) {
-            Some(digits) => g.put_colon(digits),
-            None => feed_colon(g, nc),
-        }
-        #[cfg(not(target_pointer_width = "64"))]
-        feed_colon(g, nc);
-        let cnonce = c.cnonce.as_ref()?;
-        #[cfg(target_pointer_width = "64")]
-        match cnonce.as_unescaped() {
-            Some(cnonce) => g.put(cnonce),
-            None => feed(g, cnonce),
-        }
-        #[cfg(not(target_pointer_width = "64"))]
-        feed(g, cnonce);
+        feed_colon(g, c.nc_text.as_ref()?);
+        feed(g, c.cnonce.as_ref()?);
         // ":" qop ":" in one piece, each a constant (a fixed-size copy, not one by length).
         match q {
             Qop::Auth => g.put(b":auth:"),
