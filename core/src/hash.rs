@@ -674,10 +674,7 @@ fn core_blocks<C: sha2::digest::block_api::UpdateCore>(c: &mut C, data: &[u8]) {
 /// fixed-size copy; the padding overwrites what follows it), not copied by its length.
 #[cfg(target_pointer_width = "64")]
 #[inline(always)]
-fn finish_core<C>(c: &mut C, buf: &[u8; GATHER], len: usize, out: &mut sha2::digest::Output<C>)
-where
-    C: sha2::digest::block_api::FixedOutputCore<BufferKind = sha2::digest::block_api::Eager> + Default,
-{
+fn finish_core<C: BlockFn>(c: &mut C, buf: &[u8; GATHER], len: usize, out: &mut sha2::digest::Output<C>) {
     use sha2::digest::array::Array;
     use sha2::digest::block_buffer::BlockBuffer;
     use sha2::digest::typenum::Unsigned;
@@ -777,38 +774,42 @@ mod tests {
         }
     }
 
-    /// One case of `gather_hashes_like_one_update` for a gatherer type.
-    macro_rules! gather_case {
-        ($name:expr, $g:expr, $alg:expr, $data:expr, $value:expr, $short:expr, $first:expr, $second:expr) => {{
-            let (alg, data, value, short, first, second): (_, &[u8], &HashOutput, &HashOutput, usize, usize) =
-                ($alg, $data, $value, $short, $first, $second);
-            let name = $name;
-            let (hex, short_hex) = (value.to_hex(), short.to_hex());
-            let g = $g;
-            g.put(&data[..first]);
-            g.put_hex(value);
-            g.put_colon(&data[first..first + second]);
-            g.put_hex_text_colon(&short_hex);
-            g.put(&data[..second]);
-            g.put_hex_text_colon(&hex);
-            g.put_hex(short);
-            let mut whole = Hasher::start(alg);
-            whole.update(&data[..first]);
-            whole.update(hex.as_bytes());
-            whole.update(&data[first..first + second]);
-            whole.update(b":");
-            whole.update(short_hex.as_bytes());
-            whole.update(b":");
-            whole.update(&data[..second]);
-            whole.update(hex.as_bytes());
-            whole.update(b":");
-            whole.update(short_hex.as_bytes());
-            assert_eq!(g.finish(), whole.finish(), "{name} {alg:?} {first} {second}");
-            // `finish` starts the next value.
-            g.put(&data[..first]);
-            whole.update(&data[..first]);
-            assert_eq!(g.finish(), whole.finish(), "{name} {alg:?} {first} again");
-        }};
+    /// One case of `gather_hashes_like_one_update` for a gatherer.
+    #[allow(clippy::too_many_arguments)]
+    fn gather_case<G: Gatherer>(
+        name: &str,
+        g: &mut G,
+        alg: HashAlgorithm,
+        data: &[u8],
+        value: &HashOutput,
+        short: &HashOutput,
+        first: usize,
+        second: usize,
+    ) {
+        let (hex, short_hex) = (value.to_hex(), short.to_hex());
+        g.put(&data[..first]);
+        g.put_hex(value);
+        g.put_colon(&data[first..first + second]);
+        g.put_hex_text_colon(&short_hex);
+        g.put(&data[..second]);
+        g.put_hex_text_colon(&hex);
+        g.put_hex(short);
+        let mut whole = Hasher::start(alg);
+        whole.update(&data[..first]);
+        whole.update(hex.as_bytes());
+        whole.update(&data[first..first + second]);
+        whole.update(b":");
+        whole.update(short_hex.as_bytes());
+        whole.update(b":");
+        whole.update(&data[..second]);
+        whole.update(hex.as_bytes());
+        whole.update(b":");
+        whole.update(short_hex.as_bytes());
+        assert_eq!(g.finish(), whole.finish(), "{name} {alg:?} {first} {second}");
+        // `finish` starts the next value.
+        g.put(&data[..first]);
+        whole.update(&data[..first]);
+        assert_eq!(g.finish(), whole.finish(), "{name} {alg:?} {first} again");
     }
 
     /// Gathered pieces hash like the same bytes in one update, whatever the lengths around
@@ -839,9 +840,9 @@ mod tests {
             }
             for &first in firsts {
                 for &second in seconds {
-                    with_gather!(alg, g => gather_case!("Gather", &mut g, alg, &data, &value, &short, first, second));
+                    with_gather!(alg, g => gather_case("Gather", &mut g, alg, &data, &value, &short, first, second));
                     let mut g = DirectGather::start(alg);
-                    gather_case!("DirectGather", &mut g, alg, &data, &value, &short, first, second);
+                    gather_case("DirectGather", &mut g, alg, &data, &value, &short, first, second);
                 }
             }
         }
