@@ -74,6 +74,9 @@ pub struct Config {
     rfc2069: bool,
     userhash: bool,
     opaque: heapless::String<MAX_OPAQUE_LEN>,
+    /// What a web-framework layer sets ([`crate::app`]).
+    #[cfg(feature = "app-hooks")]
+    pub(crate) app: crate::app::AppOptions,
 }
 
 impl Config {
@@ -106,6 +109,8 @@ impl Config {
             rfc2069: false,
             userhash: false,
             opaque: heapless::String::new(),
+            #[cfg(feature = "app-hooks")]
+            app: crate::app::AppOptions::new(),
         })
     }
 
@@ -236,6 +241,12 @@ impl Config {
     pub fn lifetime(&self) -> Lifetime {
         self.lifetime
     }
+    /// How long a replay store must remember a nonce's counts, in seconds after its issue
+    /// time: its lifetime and the clock skew allowed. After that it is refused as expired
+    /// before its count is looked at.
+    pub fn replay_retention(&self) -> u64 {
+        self.lifetime.max_age.saturating_add(self.lifetime.max_skew)
+    }
     // Inlined on 64-bit hosts: a length test, called twice per check.
     #[cfg_attr(target_pointer_width = "64", inline(always))]
     fn opaque_value(&self) -> Option<&str> {
@@ -309,6 +320,9 @@ pub struct Authenticated {
     pub user: UserName,
     /// How.
     pub scheme: Scheme,
+    /// For Digest: the algorithm of the accepted response.
+    #[cfg(feature = "app-hooks")]
+    pub algorithm: Option<Algorithm>,
     /// For Digest: the `Authentication-Info` to send back.
     pub auth_info: Option<AuthInfo>,
 }
@@ -429,6 +443,10 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let Some(header) = req.authorization else {
             return Verdict::Challenge(self.challenge(Reason::NoCredentials, false, ctx));
         };
+        #[cfg(all(feature = "app-hooks", feature = "bearer"))]
+        if self.config.app.token_syntax == crate::app::TokenSyntax::WholeValue {
+            return self.verdict(crate::app::whole_value_token(header).and_then(|t| self.bearer_user(t)), ctx);
+        }
         // One pass over the header: the head, then each param straight into the Digest
         // directive slots (whatever the scheme: the same syntax errors and duplicates as
         // `parse`, and no span table or second pass).
@@ -436,6 +454,27 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             Ok(h) => h,
             Err(e) => return Verdict::Malformed(e),
         };
+        // The usual spelling first, as a constant on 64-bit hosts (speed).
+        let offered = |s: Scheme| {
+            (cfg!(target_pointer_width = "64") && scheme == s.name().as_bytes()
+                || scheme_is(scheme, s.name().as_bytes())
+                || self.config.is_named(scheme, s))
+                && self.config.schemes.contains(&s)
+        };
+        let which = if offered(Scheme::Digest) {
+            Scheme::Digest
+        } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
+            Scheme::Basic
+        } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
+            Scheme::Bearer
+        } else {
+            // A scheme this engine does not check: its syntax is not ours to judge.
+            return self.refused(unsupported_scheme(rest), ctx);
+        };
+        #[cfg(all(feature = "app-hooks", feature = "bearer"))]
+        if which == Scheme::Bearer && self.config.app.token_syntax == crate::app::TokenSyntax::FreeForm {
+            return self.verdict(crate::app::free_form_token(rest).and_then(|t| self.bearer_user(t)), ctx);
+        }
         let mut slots = DigestSlots::new();
         if let Rest::Params(body) = rest {
             if let Err(e) = parse::scan_params(body, &mut slots) {
@@ -446,23 +485,23 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             Rest::Token68(t) => Some(t),
             _ => None,
         };
-        // The usual spelling first, as a constant on 64-bit hosts (speed).
-        let offered = |s: Scheme| {
-            (cfg!(target_pointer_width = "64") && scheme == s.name().as_bytes()
-                || scheme_is(scheme, s.name().as_bytes()))
-                && self.config.schemes.contains(&s)
-        };
         // Digest and Basic verdicts are returned as is: built where the caller keeps them,
         // not moved out of a `Result`.
-        let outcome = if offered(Scheme::Digest) {
-            return self.check_digest(matches!(rest, Rest::Params(_)), &slots, req, ctx);
-        } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
-            return self.check_basic(token68, ctx);
-        } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
-            self.check_bearer(token68)
-        } else {
-            Err(Failure::Challenge(Reason::UnsupportedScheme, false))
+        let outcome = match which {
+            Scheme::Digest => return self.check_digest(matches!(rest, Rest::Params(_)), &slots, req, ctx),
+            Scheme::Basic if cfg!(feature = "basic") => return self.check_basic(token68, ctx),
+            Scheme::Bearer if cfg!(feature = "bearer") => self.check_bearer(token68),
+            _ => Err(Failure::Challenge(Reason::UnsupportedScheme, false)),
         };
+        match outcome {
+            Ok(a) => Verdict::Authenticated(a),
+            Err(f) => self.refused(f, ctx),
+        }
+    }
+
+    /// The verdict for an outcome.
+    #[cfg(all(feature = "app-hooks", feature = "bearer"))]
+    fn verdict(&self, outcome: Result<Authenticated, Failure>, ctx: Context) -> Verdict {
         match outcome {
             Ok(a) => Verdict::Authenticated(a),
             Err(f) => self.refused(f, ctx),
@@ -485,7 +524,13 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let mut buf: BasicBuffer = [0; MAX_BASIC_DECODED];
         let mut name_buf = [0u8; MAX_USERNAME_LEN];
         match self.basic_user(token68, &mut buf, &mut name_buf) {
-            Ok(user) => Verdict::Authenticated(Authenticated { user, scheme: Scheme::Basic, auth_info: None }),
+            Ok(user) => Verdict::Authenticated(Authenticated {
+                user,
+                scheme: Scheme::Basic,
+                #[cfg(feature = "app-hooks")]
+                algorithm: None,
+                auth_info: None,
+            }),
             Err(f) => self.refused(f, ctx),
         }
     }
@@ -502,6 +547,12 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let creds = BasicCredentials::decode(token.as_bytes(), buf)?;
         let user = creds.user(name_buf).ok_or(ParseError::ValueTooLong("username"))?;
         let realm = self.config.realm.as_str();
+        // The application checks the password itself (a callback, a slow hash): only now,
+        // with every limit applied.
+        #[cfg(feature = "app-hooks")]
+        if let Some(ok) = self.store.verify_basic(user, &creds, realm) {
+            return if ok { to_username(user) } else { Err(Failure::Challenge(Reason::BadCredentials, false)) };
+        }
         let stored = self.store.lookup(user, realm, Purpose::Basic);
         // Unknown users are checked against the store's decoy, so timing does not reveal them.
         let decoy;
@@ -525,9 +576,29 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         if token.len() > MAX_BEARER_LEN {
             return Err(ParseError::ValueTooLong("bearer").into());
         }
+        self.bearer_user(token)
+    }
+
+    /// The user a well-formed Bearer token authenticates.
+    fn bearer_user(&self, token: &str) -> Result<Authenticated, Failure> {
+        let accepted = |user| Authenticated {
+            user,
+            scheme: Scheme::Bearer,
+            #[cfg(feature = "app-hooks")]
+            algorithm: None,
+            auth_info: None,
+        };
+        #[cfg(feature = "app-hooks")]
+        if let Some(ok) = self.store.verify_token(token) {
+            return if ok {
+                Ok(accepted(UserName::new()))
+            } else {
+                Err(Failure::Challenge(Reason::InvalidToken, false))
+            };
+        }
         let digest = crate::hash::sha256(&[token.as_bytes()]);
         match self.store.lookup_bearer(&digest) {
-            Some(user) => Ok(Authenticated { user, scheme: Scheme::Bearer, auth_info: None }),
+            Some(user) => Ok(accepted(user)),
             None => Err(Failure::Challenge(Reason::InvalidToken, false)),
         }
     }
@@ -562,13 +633,25 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             qop: self.config.qop,
             rfc2069: self.config.rfc2069,
             userhash: self.config.userhash,
-            check_uri: true,
+            check_uri: self.config.checks_uri(),
+            rspauth: self.config.sends_authentication_info(),
         };
         let here = EngineDigest { engine: self, body: &req.body, now: ctx.now };
         let ok = match digest_check::verify(&rules, c, req.method.as_bytes(), req.target.as_bytes(), &here) {
             Ok(ok) => ok,
             Err(f) => return self.refused(f, ctx),
         };
+        #[cfg(feature = "app-hooks")]
+        let algorithm = Some(ok.algorithm);
+        if !self.config.sends_authentication_info() {
+            return Verdict::Authenticated(Authenticated {
+                user: ok.user,
+                scheme: Scheme::Digest,
+                #[cfg(feature = "app-hooks")]
+                algorithm,
+                auth_info: None,
+            });
+        }
         let half_life = self.config.lifetime.max_age / 2;
         let nextnonce = ok.issued.filter(|i| ctx.now.saturating_sub(*i) >= half_life).map(|_| self.issue_nonce(ctx));
         // The cnonce first, then the verdict built as the returned value (no local verdict
@@ -580,6 +663,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         Verdict::Authenticated(Authenticated {
             user: ok.user,
             scheme: Scheme::Digest,
+            #[cfg(feature = "app-hooks")]
+            algorithm,
             auth_info: match ok.qop {
                 Some(q) => Some(AuthInfo { rspauth: ok.rspauth, qop: Some(q), nc: c.nc, cnonce, nextnonce }),
                 None => None,
@@ -596,35 +681,57 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// Renders the `index`-th challenge (in order of preference) into `buf`. Send each as
     /// its own `WWW-Authenticate` field: clients parse those more reliably than one joined list.
     pub fn write_challenge(&self, ch: &Challenge, index: usize, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        let nonce = ch.nonce.as_ref().map_or("", Nonce::as_str);
+        self.render_challenge(ch, index, nonce, self.config.opaque_value(), buf)
+    }
+
+    /// [`write_challenge`](Self::write_challenge) with the application's Digest `nonce` and
+    /// `opaque` (from its own generators) instead of the challenge's and the configuration's.
+    #[cfg(feature = "app-hooks")]
+    pub fn write_challenge_with(
+        &self,
+        ch: &Challenge,
+        index: usize,
+        nonce: Option<&str>,
+        opaque: Option<&str>,
+        buf: &mut [u8],
+    ) -> Result<usize, BufferTooSmall> {
+        let nonce = nonce.unwrap_or_else(|| ch.nonce.as_ref().map_or("", Nonce::as_str));
+        self.render_challenge(ch, index, nonce, opaque.or(self.config.opaque_value()), buf)
+    }
+
+    fn render_challenge(
+        &self,
+        ch: &Challenge,
+        index: usize,
+        nonce: &str,
+        opaque: Option<&str>,
+        buf: &mut [u8],
+    ) -> Result<usize, BufferTooSmall> {
         let mut i = index;
         for s in &self.config.schemes {
             match s {
                 Scheme::Digest => {
                     if let Some(alg) = self.config.algorithms.get(i) {
-                        let nonce = ch.nonce.as_ref().map_or("", Nonce::as_str);
-                        return render::digest_challenge(
-                            &DigestChallenge {
-                                realm: &self.config.realm,
-                                qop: self.config.qop,
-                                algorithm: *alg,
-                                nonce,
-                                opaque: self.config.opaque_value(),
-                                stale: ch.stale,
-                                userhash: self.config.userhash,
-                            },
-                            buf,
-                        );
+                        let c = DigestChallenge {
+                            realm: &self.config.realm,
+                            qop: self.config.qop,
+                            algorithm: *alg,
+                            nonce,
+                            opaque,
+                            stale: ch.stale,
+                            userhash: self.config.userhash,
+                        };
+                        return self.config.render_digest(&c, buf);
                     }
                     i -= self.config.algorithms.len();
                 }
                 // A scheme compiled out is never in an engine's config (Engine::new refuses it):
                 // its renderer need not be linked.
-                Scheme::Basic if cfg!(feature = "basic") && i == 0 => {
-                    return render::basic_challenge(&self.config.realm, buf)
-                }
+                Scheme::Basic if cfg!(feature = "basic") && i == 0 => return self.config.render_basic(buf),
                 Scheme::Bearer if cfg!(feature = "bearer") && i == 0 => {
                     let error = (ch.reason == Reason::InvalidToken).then_some(BearerError::InvalidToken);
-                    return render::bearer_challenge(&self.config.realm, error, None, buf);
+                    return self.config.render_bearer(error, buf);
                 }
                 _ => i -= 1,
             }
@@ -675,6 +782,10 @@ struct EngineDigest<'e, 'b, S, R> {
 
 impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, S, R> {
     fn opaque_ok(&self, opaque: Option<&Value<'_>>) -> bool {
+        #[cfg(feature = "app-hooks")]
+        if let Some(ok) = self.engine.store.verify_opaque(opaque) {
+            return ok;
+        }
         match self.engine.config.opaque_value() {
             Some(expected) => opaque.is_some_and(|o| o.eq_bytes(expected.as_bytes())),
             None => true,
@@ -683,6 +794,15 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
     // Inlined into the check on 64-bit hosts: a forwarding call to `nonce::verify`.
     #[cfg_attr(target_pointer_width = "64", inline(always))]
     fn nonce(&self, nonce: &Value<'_>, _opaque: Option<&Value<'_>>) -> NonceCheck {
+        // The application's own nonces: replay-tracked like ours, from their first use.
+        #[cfg(feature = "app-hooks")]
+        if let Some(ok) = self.engine.store.verify_nonce(nonce) {
+            return if ok {
+                NonceCheck::Valid { issued: self.now, id: crate::app::nonce_id(nonce) }
+            } else {
+                NonceCheck::Invalid
+            };
+        }
         // Our nonces are lowercase hex: never escaped.
         self.engine.verify_nonce(nonce.as_unescaped().unwrap_or(b""), self.now).into()
     }
@@ -719,6 +839,17 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
             Body::Hashed(a, d) if a == hash => Some(d),
             _ => None,
         }
+    }
+}
+
+/// A scheme the engine does not check: 401, whatever follows it, unless it holds a control
+/// character (not allowed in any field value).
+fn unsupported_scheme(rest: Rest<'_>) -> Failure {
+    match rest {
+        Rest::Params(body) if body.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) => {
+            ParseError::ControlCharacter.into()
+        }
+        _ => Failure::Challenge(Reason::UnsupportedScheme, false),
     }
 }
 

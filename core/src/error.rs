@@ -164,6 +164,8 @@ error_table! {
         /// A Digest option is asked for (`auth-int`, RFC 2069, `userhash`) whose Cargo feature
         /// is not compiled in.
         FeatureDisabled = 108, "Digest option asked for but compiled out (Cargo feature)";
+        /// A custom scheme name is empty, longer than 32 bytes, or not a token.
+        InvalidSchemeName = 109, "scheme name must be a token of 1-32 characters";
     }
 }
 

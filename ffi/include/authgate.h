@@ -148,6 +148,10 @@ enum authgate_result
    */
   AUTHGATE_RESULT_CONFIG_FEATURE_DISABLED = 108,
   /**
+   * A custom scheme name is empty, longer than 32 bytes, or not a token.
+   */
+  AUTHGATE_RESULT_CONFIG_INVALID_SCHEME_NAME = 109,
+  /**
    * Another configuration error.
    */
   AUTHGATE_RESULT_CONFIG_OTHER = 199,

@@ -94,6 +94,8 @@ pub enum authgate_result {
     /// A Digest option is asked for (`auth-int`, RFC 2069, `userhash`) that is not compiled
     /// into this library.
     ConfigFeatureDisabled = 108,
+    /// A custom scheme name is empty, longer than 32 bytes, or not a token.
+    ConfigInvalidSchemeName = 109,
     /// Another configuration error.
     ConfigOther = 199,
 
@@ -155,7 +157,7 @@ pub enum authgate_result {
 
 impl authgate_result {
     /// Every code, for the message table and tests.
-    const ALL: [authgate_result; 47] = {
+    const ALL: [authgate_result; 48] = {
         use authgate_result::*;
         [
             Ok,
@@ -177,6 +179,7 @@ impl authgate_result {
             ConfigTooMany,
             ConfigSchemeDisabled,
             ConfigFeatureDisabled,
+            ConfigInvalidSchemeName,
             ConfigOther,
             MalformedEmpty,
             MalformedTooLong,

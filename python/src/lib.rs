@@ -1321,6 +1321,7 @@ impl DigestAuthenticator {
             rfc2069: self.qop.is_empty(),
             userhash: false,
             check_uri: self.check_uri,
+            rspauth: self.auth_info,
         };
         let ctx = FlaskDigest {
             authn: self,
