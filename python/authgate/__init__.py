@@ -1,34 +1,38 @@
 """authgate: HTTP authentication (Basic, Digest, Bearer) by a Rust engine.
 
-The low-level API is the engine itself (:class:`Engine`), its parser
-(:func:`parse_authorization`, :func:`decode_basic`), renderers
-(:func:`basic_challenge`, :func:`digest_challenge`, :func:`bearer_challenge`), keyed
-nonces (:func:`issue_nonce`, :func:`verify_nonce`) and replay stores
-(:class:`MemoryReplayStore`, :class:`RedisNonceStore`).
+The low-level API is the engine itself (:class:`Engine`, with :class:`Credential` for stored
+HA1 / PBKDF2 / werkzeug hashes), its parser (:func:`parse_authorization`,
+:func:`decode_basic`), renderers (:func:`basic_challenge`, :func:`digest_challenge`,
+:func:`bearer_challenge`), keyed nonces (:func:`issue_nonce`, :func:`verify_nonce`) and replay
+stores (:class:`MemoryReplayStore`, :class:`RedisNonceStore`, :func:`default_replay_store`).
 
 ``authgate.flask`` is a drop-in replacement for Flask-HTTPAuth, plus decorators in the
 style of Flask-Kerberos / Flask-SSPI.
 """
 from ._authgate import (
+    NONCE_LIFETIME,
     WINDOW,
     AuthgateError,
     Authorization,
     ConfigError,
-    DigestAuthenticator,
+    Credential,
     Engine,
     MalformedHeader,
     MemoryReplayStore,
+    Refusal,
     Verdict,
     basic_challenge,
     bearer_challenge,
     check_password,
     ct_eq,
     decode_basic,
+    default_replay_store,
     derive_key,
     digest_challenge,
     ha1,
     issue_nonce,
     parse_authorization,
+    pbkdf2_sha256,
     random_key,
     verify_nonce,
     window_record,
@@ -40,7 +44,7 @@ MalformedHeader.code = property(lambda self: self.args[1] if len(self.args) > 1 
 MalformedHeader.status = 400  # type: ignore[attr-defined]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
     # Imported lazily: redis-py is optional.
     if name == "RedisNonceStore":
         from .redis_store import RedisNonceStore
@@ -50,26 +54,30 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "NONCE_LIFETIME",
     "WINDOW",
     "AuthgateError",
     "Authorization",
     "ConfigError",
-    "DigestAuthenticator",
+    "Credential",
     "Engine",
     "MalformedHeader",
     "MemoryReplayStore",
     "RedisNonceStore",
+    "Refusal",
     "Verdict",
     "basic_challenge",
     "bearer_challenge",
     "check_password",
     "ct_eq",
     "decode_basic",
+    "default_replay_store",
     "derive_key",
     "digest_challenge",
     "ha1",
     "issue_nonce",
     "parse_authorization",
+    "pbkdf2_sha256",
     "random_key",
     "verify_nonce",
     "window_record",

@@ -1,0 +1,363 @@
+//! The request path of `authgate.flask`: one call per protected request reads Flask's current
+//! request, checks it with the route's [`Engine`], calls the application's callbacks through
+//! the engine's store, and on success sets the user in `g`.
+//!
+//! Flask is reached through its public API (`flask.request`, `flask.g`, `flask.current_app`,
+//! `flask.after_this_request`) or, when `flask.globals` still has them, through the context
+//! variables behind those proxies (`_cv_request`, `_cv_app`): see [`Access`].
+
+use std::sync::Mutex;
+
+use authgate::{app::cgi_request_target, Body, Reason, Scheme, Verdict as CoreVerdict};
+use pyo3::prelude::*;
+use pyo3::intern;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyString};
+
+use crate::convert::{header_bytes, now_secs, render};
+use crate::credentials::accepts;
+use crate::engine::{environ_header, Engine};
+
+/// How Flask's request, app and `g` are reached.
+enum Access {
+    /// `flask.globals._cv_request.get()` and `_cv_app.get()`: the context variables behind
+    /// Flask's proxies, and `g`'s class whose `__setattr__` only writes `__dict__`.
+    Private { request_cv: Py<PyAny>, app_cv: Py<PyAny>, globals_class: Py<PyAny> },
+    /// The public proxies' `_get_current_object()`.
+    Public { request: Py<PyAny>, app: Py<PyAny>, g: Py<PyAny> },
+}
+
+impl Access {
+    /// The current request and its app.
+    fn request<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        match self {
+            Access::Private { request_cv, .. } => {
+                let ctx = request_cv.bind(py).call_method0(intern!(py, "get"))?;
+                Ok((ctx.getattr(intern!(py, "request"))?, ctx.getattr(intern!(py, "app"))?))
+            }
+            Access::Public { request, app, .. } => {
+                let get = intern!(py, "_get_current_object");
+                Ok((request.bind(py).call_method0(get)?, app.bind(py).call_method0(get)?))
+            }
+        }
+    }
+
+    /// `g.<name> = value`.
+    fn set_g(&self, py: Python<'_>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        match self {
+            Access::Private { app_cv, globals_class, .. } => {
+                let g = app_cv.bind(py).call_method0(intern!(py, "get"))?.getattr(intern!(py, "g"))?;
+                if g.get_type().is(globals_class.bind(py)) {
+                    // Its __setattr__ is `self.__dict__[name] = value`: done without the call.
+                    return g.getattr(intern!(py, "__dict__"))?.set_item(name, value);
+                }
+                g.setattr(name, value)
+            }
+            Access::Public { g, .. } => g.bind(py).call_method0(intern!(py, "_get_current_object"))?.setattr(name, value),
+        }
+    }
+}
+
+/// Which engine checks the request: one for the route, or one per app (its keys come from
+/// the app's `SECRET_KEY`), found by `resolve(app) -> (engine, secret, fallbacks)` and kept
+/// while the app's `SECRET_KEY` and `SECRET_KEY_FALLBACKS` stay the same objects.
+enum Source {
+    Fixed(Py<Engine>),
+    PerApp { resolve: Py<PyAny>, last: Mutex<Option<Resolved>> },
+}
+
+struct Resolved {
+    app: Py<PyAny>,
+    engine: Py<Engine>,
+    /// `None`: the engine does not depend on the app's keys.
+    keys: Option<(Py<PyAny>, Py<PyAny>)>,
+}
+
+/// An accepted request on a route with roles: what the role check needs.
+#[pyclass(frozen, module = "authgate._authgate")]
+pub(crate) struct Accepted {
+    /// What the verify callback returned (`True` included), the user name for a stored
+    /// credential, `True` for Digest (as Flask-HTTPAuth's `authenticate`).
+    #[pyo3(get)]
+    user: Py<PyAny>,
+    /// The user name the credentials carried (`None` for a token).
+    #[pyo3(get)]
+    username: Option<String>,
+    /// "Basic", "Digest" or "Bearer".
+    #[pyo3(get)]
+    scheme: &'static str,
+    /// The Digest algorithm.
+    #[pyo3(get)]
+    algorithm: Option<&'static str>,
+}
+
+/// Adds `Authentication-Info` to the response (given to `flask.after_this_request`).
+#[pyclass(frozen, module = "authgate._authgate")]
+struct AddAuthenticationInfo {
+    value: String,
+}
+
+#[pymethods]
+impl AddAuthenticationInfo {
+    fn __call__<'py>(&self, response: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = response.py();
+        let headers = response.getattr(intern!(py, "headers"))?;
+        if !headers.contains(intern!(py, "Authentication-Info"))? {
+            headers.set_item(intern!(py, "Authentication-Info"), &self.value)?;
+        }
+        Ok(response)
+    }
+}
+
+/// One protected route's check.
+#[pyclass(frozen, module = "authgate._authgate")]
+pub(crate) struct FlaskCheck {
+    source: Source,
+    /// The environ key of the credentials' header (`HTTP_AUTHORIZATION`, or a custom one).
+    env_key: Py<PyString>,
+    /// Basic's `verify_password`, asked with `("", "")` when the request carries no Basic
+    /// credentials (Flask-HTTPAuth lets an application admit anonymous users that way).
+    absent: Option<Py<PyAny>>,
+    /// A malformed value is a 400; otherwise it counts as no credentials (Flask-HTTPAuth).
+    strict: bool,
+    /// What a refusal leaves in `g` on an `optional` route without a callback result
+    /// (Flask-HTTPAuth: `False` for Digest, `None` otherwise).
+    refused: Py<PyAny>,
+    /// The name `g` keeps the user under.
+    user_attr: Py<PyString>,
+    auth_int: bool,
+    flask: Access,
+    after_this_request: Py<PyAny>,
+}
+
+#[pymethods]
+impl FlaskCheck {
+    /// `engine`: an `Engine`, or `resolve(app) -> (engine, secret, fallbacks)` for one engine
+    /// per app (`secret`, `fallbacks`: the `SECRET_KEY` and `SECRET_KEY_FALLBACKS` its keys
+    /// came from, `None` when it does not depend on them). `private`: `(flask.globals._cv_request,
+    /// flask.globals._cv_app, flask.ctx._AppCtxGlobals)` to read Flask without its proxies.
+    #[new]
+    #[pyo3(signature = (engine, *, header = None, absent = None, strict = true, refused = None,
+        user_attr = "flask_httpauth_user", auth_int = false, private = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        engine: &Bound<'_, PyAny>,
+        header: Option<&str>,
+        absent: Option<Py<PyAny>>,
+        strict: bool,
+        refused: Option<Py<PyAny>>,
+        user_attr: &str,
+        auth_int: bool,
+        private: Option<(Py<PyAny>, Py<PyAny>, Py<PyAny>)>,
+    ) -> PyResult<Self> {
+        let source = match engine.cast::<Engine>() {
+            Ok(e) => Source::Fixed(e.clone().unbind()),
+            Err(_) => Source::PerApp { resolve: engine.clone().unbind(), last: Mutex::new(None) },
+        };
+        let header = header.unwrap_or("Authorization");
+        let env_key = format!("HTTP_{}", header.to_ascii_uppercase().replace('-', "_"));
+        let flask = py.import("flask")?;
+        let flask_access = match private {
+            Some((request_cv, app_cv, globals_class)) => Access::Private { request_cv, app_cv, globals_class },
+            None => Access::Public {
+                request: flask.getattr("request")?.unbind(),
+                app: flask.getattr("current_app")?.unbind(),
+                g: flask.getattr("g")?.unbind(),
+            },
+        };
+        Ok(FlaskCheck {
+            source,
+            env_key: PyString::intern(py, &env_key).unbind(),
+            absent,
+            strict,
+            refused: refused.unwrap_or_else(|| py.None()),
+            user_attr: PyString::intern(py, user_attr).unbind(),
+            auth_int,
+            flask: flask_access,
+            after_this_request: flask.getattr("after_this_request")?.unbind(),
+        })
+    }
+
+    /// Checks the current request. `None`: let it through (accepted, the user set in `g`;
+    /// or an OPTIONS request). Otherwise a `Refusal`, or with `details` for an accepted
+    /// request an `Accepted` (the route has roles to check).
+    #[pyo3(signature = (details = false))]
+    fn enter<'py>(&self, py: Python<'py>, details: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let (req, app) = self.flask.request(py)?;
+        let method = req.getattr(intern!(py, "method"))?;
+        // Flask answers OPTIONS itself unless told not to; when the view gets it, it passes
+        // without credentials (CORS preflights carry none).
+        if method.eq(intern!(py, "OPTIONS"))? {
+            return Ok(None);
+        }
+        let environ = req.getattr(intern!(py, "environ"))?.cast_into::<PyDict>()?;
+        let engine = self.engine(py, &app)?;
+        let engine = engine.get();
+        let value = environ_header(&environ, self.env_key.bind(py))?;
+        let header = value.as_ref().map(header_bytes).transpose()?;
+        let body_bytes;
+        let (method, target) = if header.is_some() && engine.offers_digest() {
+            (method.cast::<PyString>()?.to_cow()?.into_owned(), request_target(&environ)?)
+        } else {
+            (String::new(), String::new())
+        };
+        let body = if self.auth_int && header.is_some() {
+            body_bytes = req.call_method1(intern!(py, "get_data"), (true,))?;
+            Body::Bytes(body_bytes.cast::<PyBytes>()?.as_bytes())
+        } else {
+            Body::Unavailable
+        };
+        let d = engine.decide(&method, &target, header.as_deref(), body, now_secs())?;
+        if let CoreVerdict::Authenticated(a) = &d.verdict {
+            let true_ = PyBool::new(py, true);
+            let username = || PyString::new(py, a.user.as_str()).into_any();
+            let raw = match (d.result, a.scheme) {
+                (Some(r), _) => r.into_bound(py),
+                (None, Scheme::Digest) => true_.to_owned().into_any(),
+                (None, _) => username(),
+            };
+            let user = match a.scheme {
+                _ if !raw.is(&true_) => raw.clone(),
+                Scheme::Bearer => py.None().into_bound(py),
+                _ => username(),
+            };
+            self.flask.set_g(py, self.user_attr.bind(py), &user)?;
+            if let Some(alg) = a.algorithm {
+                environ.set_item(intern!(py, "authgate.algorithm"), alg.name())?;
+            }
+            if let Some(info) = engine.authentication_info(a) {
+                self.after_this_request.bind(py).call1((AddAuthenticationInfo { value: info },))?;
+            }
+            if !details {
+                return Ok(None);
+            }
+            let username = (a.scheme != Scheme::Bearer).then(|| a.user.as_str().to_owned());
+            let accepted = Accepted { user: raw.unbind(), username, scheme: a.scheme.name(), algorithm: a.algorithm.map(|a| a.name()) };
+            return Ok(Some(Bound::new(py, accepted)?.into_any()));
+        }
+        let absent = match &d.verdict {
+            CoreVerdict::Challenge(ch) => matches!(ch.reason, Reason::NoCredentials | Reason::UnsupportedScheme),
+            _ => !self.strict,
+        };
+        let mut result = d.result.map(|r| r.into_bound(py));
+        if absent {
+            if let Some(verify) = &self.absent {
+                let r = verify.bind(py).call1(("", ""))?;
+                if accepts(&r)? {
+                    let user = if r.is(PyBool::new(py, true)) { py.None().into_bound(py) } else { r.clone() };
+                    self.flask.set_g(py, self.user_attr.bind(py), &user)?;
+                    if !details {
+                        return Ok(None);
+                    }
+                    let accepted = Accepted { user: r.unbind(), username: None, scheme: "Basic", algorithm: None };
+                    return Ok(Some(Bound::new(py, accepted)?.into_any()));
+                }
+                result = Some(r);
+            }
+        }
+        let remote = environ.get_item(intern!(py, "REMOTE_ADDR"))?.and_then(|r| r.extract::<String>().ok());
+        let refusal = engine.refusal(py, &d.verdict, header.as_deref());
+        let refusal = refusal.with_result(result.map_or_else(|| self.refused.clone_ref(py), Bound::unbind));
+        let refusal = if absent { refusal.as_absent() } else { refusal };
+        Ok(Some(Bound::new(py, refusal.with_remote(remote))?.into_any()))
+    }
+
+    /// The challenges of the engine for the current app (see `Engine.challenges`).
+    #[pyo3(signature = (stale = false, nonce = None, opaque = None))]
+    fn challenges(&self, py: Python<'_>, stale: bool, nonce: Option<&str>, opaque: Option<&str>) -> PyResult<Vec<String>> {
+        Ok(self.current_engine(py)?.get().challenge_values(stale, nonce, opaque, now_secs()))
+    }
+
+    /// The engine for the current app.
+    fn current_engine<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, Engine>> {
+        match &self.source {
+            Source::Fixed(e) => Ok(e.bind(py).clone()),
+            Source::PerApp { .. } => {
+                let (_, app) = self.flask.request(py)?;
+                self.engine(py, &app)
+            }
+        }
+    }
+}
+
+impl FlaskCheck {
+    fn engine<'py>(&self, py: Python<'py>, app: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Engine>> {
+        let (resolve, last) = match &self.source {
+            Source::Fixed(e) => return Ok(e.bind(py).clone()),
+            Source::PerApp { resolve, last } => (resolve, last),
+        };
+        {
+            let last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(r) = last.as_ref().filter(|r| r.app.bind(py).is(app)) {
+                let current = match &r.keys {
+                    None => true,
+                    Some((secret, fallbacks)) => {
+                        let config = app.getattr(intern!(py, "config"))?.cast_into::<PyDict>()?;
+                        let same = |key: &Bound<'py, PyString>, held: &Py<PyAny>| -> PyResult<bool> {
+                            Ok(match config.get_item(key)? {
+                                Some(v) => v.is(held.bind(py)),
+                                None => held.is_none(py),
+                            })
+                        };
+                        same(intern!(py, "SECRET_KEY"), secret)? && same(intern!(py, "SECRET_KEY_FALLBACKS"), fallbacks)?
+                    }
+                };
+                if current {
+                    return Ok(r.engine.bind(py).clone());
+                }
+            }
+        }
+        let (engine, secret, fallbacks): (Bound<'py, Engine>, Bound<'py, PyAny>, Bound<'py, PyAny>) =
+            resolve.bind(py).call1((app,))?.extract()?;
+        let keys = (!secret.is_none()).then(|| (secret.unbind(), fallbacks.unbind()));
+        let mut last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *last = Some(Resolved { app: app.clone().unbind(), engine: engine.clone().unbind(), keys });
+        Ok(engine)
+    }
+}
+
+/// The request-target as the client sent it (path and query), from a WSGI environ: what a
+/// Digest `uri` is compared with (the core's rule, `cgi_request_target`).
+#[pyfunction]
+fn request_target<'py>(environ: &Bound<'py, PyDict>) -> PyResult<String> {
+    let py = environ.py();
+    let get = |k: &Bound<'py, PyString>| -> PyResult<Option<Bound<'py, PyAny>>> {
+        Ok(environ.get_item(k)?.filter(|v| v.is_truthy().unwrap_or(false)))
+    };
+    let raw = match get(intern!(py, "RAW_URI"))? {
+        Some(r) => Some(r),
+        None => get(intern!(py, "REQUEST_URI"))?,
+    };
+    let query = get(intern!(py, "QUERY_STRING"))?;
+    // The usual case: the raw target, with its query or without one.
+    if let Some(raw) = &raw {
+        let b = header_bytes(raw)?;
+        if query.is_none() || b.contains(&b'?') {
+            return Ok(String::from_utf8_lossy(&b).into_owned());
+        }
+    }
+    let raw = raw.as_ref().map(header_bytes).transpose()?;
+    let script = get(intern!(py, "SCRIPT_NAME"))?;
+    let path = get(intern!(py, "PATH_INFO"))?;
+    let script = script.as_ref().map(header_bytes).transpose()?;
+    let path = path.as_ref().map(header_bytes).transpose()?;
+    let query = query.as_ref().map(header_bytes).transpose()?;
+    let target = render(|b| {
+        cgi_request_target(
+            raw.as_deref(),
+            script.as_deref().unwrap_or(b""),
+            path.as_deref().unwrap_or(b""),
+            query.as_deref().unwrap_or(b""),
+            b,
+        )
+    });
+    Ok(target)
+}
+
+/// The module's Flask classes.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<FlaskCheck>()?;
+    m.add_class::<Accepted>()?;
+    m.add_class::<AddAuthenticationInfo>()?;
+    m.add_function(wrap_pyfunction!(request_target, m)?)
+}

@@ -1,0 +1,190 @@
+//! Replay stores: the core's table in this process ([`MemoryReplayStore`]), or any Python
+//! object with `check_and_record(nonce_id: bytes, issued: int, nc: int) -> str` (e.g.
+//! `authgate.RedisNonceStore`), behind one seam ([`Replay`]). [`default_store`] is the one
+//! place that says what an engine uses when the application names no store.
+
+use std::sync::Mutex;
+
+use authgate::nonce::NonceId;
+use authgate::replay::NcWindow;
+use authgate::{ReplayOutcome, ReplayStore, ReplayTable};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::convert::now_secs;
+use crate::credentials::Call;
+
+fn outcome_name(o: ReplayOutcome) -> &'static str {
+    match o {
+        ReplayOutcome::Fresh => "fresh",
+        ReplayOutcome::Replayed => "replayed",
+        ReplayOutcome::Stale => "stale",
+    }
+}
+
+enum Table {
+    Small(Box<ReplayTable<256>>),
+    Medium(Box<ReplayTable<1024>>),
+    Large(Box<ReplayTable<4096>>),
+}
+
+struct TableState {
+    table: Table,
+    calls: u32,
+}
+
+/// The core's replay table, in this process.
+#[pyclass(frozen, module = "authgate._authgate")]
+pub(crate) struct MemoryReplayStore {
+    inner: Mutex<TableState>,
+    /// Nonces tracked at most (256, 1024 or 4096).
+    #[pyo3(get)]
+    capacity: usize,
+    /// Entries issued longer ago than this many seconds are purged now and then.
+    #[pyo3(get)]
+    max_age: u64,
+}
+
+impl MemoryReplayStore {
+    pub(crate) fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        let mut st = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.calls = st.calls.wrapping_add(1);
+        if st.calls.is_multiple_of(256) {
+            let cutoff = now_secs().saturating_sub(self.max_age);
+            match &mut st.table {
+                Table::Small(t) => t.purge_before(cutoff),
+                Table::Medium(t) => t.purge_before(cutoff),
+                Table::Large(t) => t.purge_before(cutoff),
+            }
+        }
+        match &mut st.table {
+            Table::Small(t) => t.check_and_record(id, issued, nc),
+            Table::Medium(t) => t.check_and_record(id, issued, nc),
+            Table::Large(t) => t.check_and_record(id, issued, nc),
+        }
+    }
+}
+
+#[pymethods]
+impl MemoryReplayStore {
+    /// `capacity` is rounded up to 256, 1024 or 4096 nonces (at most 4096); `max_age` is how
+    /// long a nonce's counts are kept (an engine's `replay_retention`).
+    #[new]
+    #[pyo3(signature = (capacity = 4096, max_age = 600))]
+    fn new(capacity: usize, max_age: u64) -> Self {
+        let (table, capacity) = match capacity {
+            0..=256 => (Table::Small(Box::new(ReplayTable::new())), 256),
+            257..=1024 => (Table::Medium(Box::new(ReplayTable::new())), 1024),
+            _ => (Table::Large(Box::new(ReplayTable::new())), 4096),
+        };
+        MemoryReplayStore { inner: Mutex::new(TableState { table, calls: 0 }), capacity, max_age }
+    }
+
+    /// `"fresh"`, `"replayed"` or `"stale"` for this (nonce id, nc); records it when fresh.
+    fn check_and_record(&self, py: Python<'_>, nonce_id: &[u8], issued: u64, nc: u32) -> PyResult<&'static str> {
+        let id: NonceId = nonce_id.try_into().map_err(|_| PyValueError::new_err("nonce ids are 16 bytes"))?;
+        Ok(outcome_name(py.detach(|| self.record(&id, issued, nc))))
+    }
+
+    fn __len__(&self) -> usize {
+        let st = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &st.table {
+            Table::Small(t) => t.len(),
+            Table::Medium(t) => t.len(),
+            Table::Large(t) => t.len(),
+        }
+    }
+}
+
+/// The core's per-nonce window, for stores that keep it elsewhere: given the stored state
+/// (12 bytes, or `None` for a nonce never used) and an nc, returns `(outcome, new_state)`,
+/// outcome `"fresh"` or `"replayed"`. The state only changes when the outcome is fresh.
+#[pyfunction]
+fn window_record<'py>(
+    py: Python<'py>,
+    state: Option<&[u8]>,
+    nc: u32,
+) -> PyResult<(&'static str, Bound<'py, PyBytes>)> {
+    let mut w = match state {
+        None => NcWindow::new(),
+        Some(s) => NcWindow::from_bytes(s).ok_or_else(|| PyValueError::new_err("window state is 12 bytes"))?,
+    };
+    let o = w.record(nc);
+    Ok((outcome_name(o), PyBytes::new(py, &w.to_bytes())))
+}
+
+/// The store an engine uses when the application names none: the in-process table, keeping
+/// counts for `retention` seconds.
+pub(crate) fn default_store(py: Python<'_>, retention: u64) -> PyResult<Replay> {
+    Ok(Replay::Memory(Py::new(py, MemoryReplayStore::new(4096, retention))?))
+}
+
+/// The replay store authgate uses when none is named, keeping counts for `retention`
+/// seconds (an engine's `replay_retention`).
+#[pyfunction]
+fn default_replay_store(py: Python<'_>, retention: u64) -> PyResult<Py<PyAny>> {
+    Ok(default_store(py, retention)?.object(py))
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<MemoryReplayStore>()?;
+    m.add_function(wrap_pyfunction!(window_record, m)?)?;
+    m.add_function(wrap_pyfunction!(default_replay_store, m)?)?;
+    m.add("WINDOW", authgate::replay::WINDOW)
+}
+
+/// A replay store: a built-in one, called directly, or a Python object.
+pub(crate) enum Replay {
+    Memory(Py<MemoryReplayStore>),
+    Python(Py<PyAny>),
+}
+
+impl Replay {
+    /// The store `obj` names (`None`: [`default_store`]).
+    pub(crate) fn of(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>, retention: u64) -> PyResult<Replay> {
+        match obj {
+            None => default_store(py, retention),
+            Some(o) if o.is_none() => default_store(py, retention),
+            Some(o) => match o.cast::<MemoryReplayStore>() {
+                Ok(m) => Ok(Replay::Memory(m.clone().unbind())),
+                Err(_) if o.hasattr("check_and_record")? => Ok(Replay::Python(o.clone().unbind())),
+                Err(_) => Err(PyTypeError::new_err("a replay store needs check_and_record(nonce_id, issued, nc)")),
+            },
+        }
+    }
+
+    /// The Python object.
+    pub(crate) fn object(&self, py: Python<'_>) -> Py<PyAny> {
+        match self {
+            Replay::Memory(m) => m.clone_ref(py).into_any(),
+            Replay::Python(o) => o.clone_ref(py),
+        }
+    }
+}
+
+impl ReplayStore for Replay {
+    fn check_and_record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        match self {
+            Replay::Memory(m) => m.get().record(id, issued, nc),
+            Replay::Python(obj) => Python::attach(|py| {
+                let r = obj
+                    .bind(py)
+                    .call_method1("check_and_record", (PyBytes::new(py, id), issued, nc))
+                    .and_then(|v| v.extract::<String>());
+                match r.as_deref() {
+                    Ok("fresh") => ReplayOutcome::Fresh,
+                    Ok("replayed") => ReplayOutcome::Replayed,
+                    Ok(_) => ReplayOutcome::Stale,
+                    Err(_) => {
+                        // Never fresh on failure; the exception is raised after the check.
+                        if let Err(e) = r {
+                            Call::keep_error(e);
+                        }
+                        ReplayOutcome::Stale
+                    }
+                }
+            }),
+        }
+    }
+}
