@@ -303,13 +303,13 @@ class HTTPAuth:
     def _protect(self, f: View, role: Any = None, optional: Optional[bool] = None,
                  others: Sequence["HTTPAuth"] = ()) -> View:
         call = _sync_view(f)
-        roles = role is not None
+        enter = "enter" if role is None else "enter_details"
 
         @wraps(f)
         def decorated(*args: Any, **kwargs: Any) -> Any:
             # One engine call: OPTIONS passes; accepted, g.flask_httpauth_user is set and
-            # None comes back (roles: an Accepted to check); refused, a Refusal.
-            outcome = (self._check or self._make_check()).enter(roles)
+            # None comes back (with roles: an Accepted to check); refused, a Refusal.
+            outcome = getattr(self._check or self._make_check(), enter)()
             if outcome is not None:
                 response = self._settle(outcome, role, optional, others)
                 if response is not None:
@@ -931,7 +931,7 @@ class AuthGate:
         """Authenticates the current request: ``(user, None)`` or ``(None, response)``."""
         state = _state(current_app._get_current_object())
         check = self._flask_check(state)
-        outcome = check.enter(True)
+        outcome = check.enter_details()
         if isinstance(outcome, Accepted):
             g.authgate_scheme = outcome.scheme
             g.authgate_algorithm = outcome.algorithm

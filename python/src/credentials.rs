@@ -35,13 +35,15 @@ thread_local! {
 }
 
 impl Call {
-    /// Runs `check` with a fresh [`Call`] for this thread (a check inside a callback gets its
-    /// own) and returns what its callbacks left.
-    pub(crate) fn around<T>(check: impl FnOnce() -> T) -> (T, Call) {
-        let outer = CALL.with(|c| c.take());
-        let out = check();
-        let mine = CALL.with(|c| c.replace(outer));
-        (out, mine)
+    /// Starts a check: a fresh [`Call`] for this thread (a check inside a callback gets its
+    /// own); give what this returns to [`end`](Self::end).
+    pub(crate) fn begin() -> Call {
+        CALL.with(|c| c.take())
+    }
+
+    /// Ends a check: what its callbacks left; the outer check's state is back.
+    pub(crate) fn end(outer: Call) -> Call {
+        CALL.with(|c| c.replace(outer))
     }
 
     /// Keeps the first exception of this check.
@@ -178,10 +180,10 @@ fn found(obj: &Bound<'_, PyAny>, ha1_strings: bool, purpose: Purpose) -> PyResul
         }
         return Ok((!all.is_empty()).then_some(Found::Many(all)));
     }
-    let text;
+    let utf8;
     let bytes: &[u8] = if let Ok(s) = obj.cast::<PyString>() {
-        text = s.to_cow()?;
-        text.as_bytes()
+        utf8 = s.encode_utf8()?;
+        utf8.as_bytes()
     } else if let Ok(b) = obj.cast::<PyBytes>() {
         b.as_bytes()
     } else {

@@ -47,7 +47,21 @@ impl Engine {
     ) -> PyResult<Decision> {
         let mut req = Request::new(method, target, authorization);
         req.body = body;
-        let (verdict, call) = Call::around(|| self.core.check(&req, Context { now, salt: salt() }));
+        // Most checks issue no nonce: the OS's entropy (a system call) is asked for only when
+        // one is, and the nonce the check made with a blank salt is made again with it.
+        let outer = Call::begin();
+        let mut verdict = self.core.check(&req, Context { now, salt: [0; 8] });
+        let call = Call::end(outer);
+        let fresh = || self.core.issue_nonce(Context { now, salt: salt() });
+        match &mut verdict {
+            CoreVerdict::Challenge(ch) if ch.nonce.is_some() => ch.nonce = Some(fresh()),
+            CoreVerdict::Authenticated(a) => {
+                if let Some(next) = a.auth_info.as_mut().and_then(|i| i.nextnonce.as_mut()) {
+                    *next = fresh();
+                }
+            }
+            _ => {}
+        }
         match call.error {
             Some(e) => Err(e),
             None => Ok(Decision { verdict, result: call.result }),

@@ -19,25 +19,40 @@ use crate::engine::{environ_header, Engine};
 
 /// How Flask's request, app and `g` are reached.
 enum Access {
-    /// `flask.globals._cv_request.get()` and `_cv_app.get()`: the context variables behind
-    /// Flask's proxies, and `g`'s class whose `__setattr__` only writes `__dict__`.
+    /// `flask.globals._cv_request.get` and `_cv_app.get` (bound): the context variables
+    /// behind Flask's proxies, and `g`'s class whose `__setattr__` only writes `__dict__`.
     Private { request_cv: Py<PyAny>, app_cv: Py<PyAny>, globals_class: Py<PyAny> },
     /// The public proxies' `_get_current_object()`.
     Public { request: Py<PyAny>, app: Py<PyAny>, g: Py<PyAny> },
 }
 
+/// The current request, and its request context when read without the proxies.
+struct Current<'py> {
+    request: Bound<'py, PyAny>,
+    ctx: Option<Bound<'py, PyAny>>,
+}
+
 impl Access {
-    /// The current request and its app.
-    fn request<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    /// The current request.
+    fn request<'py>(&self, py: Python<'py>) -> PyResult<Current<'py>> {
         match self {
             Access::Private { request_cv, .. } => {
-                let ctx = request_cv.bind(py).call_method0(intern!(py, "get"))?;
-                Ok((ctx.getattr(intern!(py, "request"))?, ctx.getattr(intern!(py, "app"))?))
+                let ctx = request_cv.bind(py).call0()?;
+                Ok(Current { request: ctx.getattr(intern!(py, "request"))?, ctx: Some(ctx) })
             }
-            Access::Public { request, app, .. } => {
-                let get = intern!(py, "_get_current_object");
-                Ok((request.bind(py).call_method0(get)?, app.bind(py).call_method0(get)?))
+            Access::Public { request, .. } => {
+                let request = request.bind(py).call_method0(intern!(py, "_get_current_object"))?;
+                Ok(Current { request, ctx: None })
             }
+        }
+    }
+
+    /// The current request's app.
+    fn app<'py>(&self, py: Python<'py>, current: &Current<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match (self, &current.ctx) {
+            (_, Some(ctx)) => ctx.getattr(intern!(py, "app")),
+            (Access::Public { app, .. }, None) => app.bind(py).call_method0(intern!(py, "_get_current_object")),
+            (Access::Private { .. }, None) => unreachable!("a private read keeps its context"),
         }
     }
 
@@ -45,7 +60,7 @@ impl Access {
     fn set_g(&self, py: Python<'_>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         match self {
             Access::Private { app_cv, globals_class, .. } => {
-                let g = app_cv.bind(py).call_method0(intern!(py, "get"))?.getattr(intern!(py, "g"))?;
+                let g = app_cv.bind(py).call0()?.getattr(intern!(py, "g"))?;
                 if g.get_type().is(globals_class.bind(py)) {
                     // Its __setattr__ is `self.__dict__[name] = value`: done without the call.
                     return g.getattr(intern!(py, "__dict__"))?.set_item(name, value);
@@ -158,7 +173,11 @@ impl FlaskCheck {
         let env_key = format!("HTTP_{}", header.to_ascii_uppercase().replace('-', "_"));
         let flask = py.import("flask")?;
         let flask_access = match private {
-            Some((request_cv, app_cv, globals_class)) => Access::Private { request_cv, app_cv, globals_class },
+            Some((request_cv, app_cv, globals_class)) => Access::Private {
+                request_cv: request_cv.bind(py).getattr("get")?.unbind(),
+                app_cv: app_cv.bind(py).getattr("get")?.unbind(),
+                globals_class,
+            },
             None => Access::Public {
                 request: flask.getattr("request")?.unbind(),
                 app: flask.getattr("current_app")?.unbind(),
@@ -179,35 +198,67 @@ impl FlaskCheck {
     }
 
     /// Checks the current request. `None`: let it through (accepted, the user set in `g`;
-    /// or an OPTIONS request). Otherwise a `Refusal`, or with `details` for an accepted
-    /// request an `Accepted` (the route has roles to check).
-    #[pyo3(signature = (details = false))]
-    fn enter<'py>(&self, py: Python<'py>, details: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let (req, app) = self.flask.request(py)?;
-        let method = req.getattr(intern!(py, "method"))?;
+    /// or an OPTIONS request). Otherwise a `Refusal`.
+    fn enter<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.check(py, false)
+    }
+
+    /// `enter` for a route with roles to check: an accepted request gives an `Accepted`.
+    fn enter_details<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.check(py, true)
+    }
+
+    /// The challenges of the engine for the current app (see `Engine.challenges`).
+    #[pyo3(signature = (stale = false, nonce = None, opaque = None))]
+    fn challenges(&self, py: Python<'_>, stale: bool, nonce: Option<&str>, opaque: Option<&str>) -> PyResult<Vec<String>> {
+        Ok(self.current_engine(py)?.get().challenge_values(stale, nonce, opaque, now_secs()))
+    }
+
+    /// The engine for the current app.
+    fn current_engine<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, Engine>> {
+        match &self.source {
+            Source::Fixed(e) => Ok(e.bind(py).clone()),
+            Source::PerApp { .. } => {
+                let current = self.flask.request(py)?;
+                self.engine(py, &current)
+            }
+        }
+    }
+}
+
+impl FlaskCheck {
+    fn check<'py>(&self, py: Python<'py>, details: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let current = self.flask.request(py)?;
+        let req = &current.request;
+        let method = req.getattr(intern!(py, "method"))?.cast_into::<PyString>()?;
         // Flask answers OPTIONS itself unless told not to; when the view gets it, it passes
-        // without credentials (CORS preflights carry none).
-        if method.eq(intern!(py, "OPTIONS"))? {
+        // without credentials (CORS preflights carry none). (The length first: no compare
+        // for GET, POST, ...)
+        if method.len()? == 7 && method.as_any().eq(intern!(py, "OPTIONS"))? {
             return Ok(None);
         }
         let environ = req.getattr(intern!(py, "environ"))?.cast_into::<PyDict>()?;
-        let engine = self.engine(py, &app)?;
+        let engine = self.engine(py, &current)?;
         let engine = engine.get();
         let value = environ_header(&environ, self.env_key.bind(py))?;
         let header = value.as_ref().map(header_bytes).transpose()?;
         let body_bytes;
         let (method, target) = if header.is_some() && engine.offers_digest() {
-            (method.cast::<PyString>()?.to_cow()?.into_owned(), request_target(&environ)?)
+            (Some(method.encode_utf8()?), Some(target_of(&environ)?))
         } else {
-            (String::new(), String::new())
+            (None, None)
         };
+        let method = method.as_ref().map_or("", |m| std::str::from_utf8(m.as_bytes()).unwrap_or(""));
+        let target = target.as_ref().map_or("", Target::as_str);
         let body = if self.auth_int && header.is_some() {
             body_bytes = req.call_method1(intern!(py, "get_data"), (true,))?;
             Body::Bytes(body_bytes.cast::<PyBytes>()?.as_bytes())
         } else {
             Body::Unavailable
         };
-        let d = engine.decide(&method, &target, header.as_deref(), body, now_secs())?;
+        // The clock matters for Digest nonces only.
+        let now = if engine.offers_digest() { now_secs() } else { 0 };
+        let d = engine.decide(method, target, header.as_deref(), body, now)?;
         if let CoreVerdict::Authenticated(a) = &d.verdict {
             let true_ = PyBool::new(py, true);
             let username = || PyString::new(py, a.user.as_str()).into_any();
@@ -262,30 +313,12 @@ impl FlaskCheck {
         Ok(Some(Bound::new(py, refusal.with_remote(remote))?.into_any()))
     }
 
-    /// The challenges of the engine for the current app (see `Engine.challenges`).
-    #[pyo3(signature = (stale = false, nonce = None, opaque = None))]
-    fn challenges(&self, py: Python<'_>, stale: bool, nonce: Option<&str>, opaque: Option<&str>) -> PyResult<Vec<String>> {
-        Ok(self.current_engine(py)?.get().challenge_values(stale, nonce, opaque, now_secs()))
-    }
-
-    /// The engine for the current app.
-    fn current_engine<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, Engine>> {
-        match &self.source {
-            Source::Fixed(e) => Ok(e.bind(py).clone()),
-            Source::PerApp { .. } => {
-                let (_, app) = self.flask.request(py)?;
-                self.engine(py, &app)
-            }
-        }
-    }
-}
-
-impl FlaskCheck {
-    fn engine<'py>(&self, py: Python<'py>, app: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Engine>> {
+    fn engine<'py>(&self, py: Python<'py>, current: &Current<'py>) -> PyResult<Bound<'py, Engine>> {
         let (resolve, last) = match &self.source {
             Source::Fixed(e) => return Ok(e.bind(py).clone()),
             Source::PerApp { resolve, last } => (resolve, last),
         };
+        let app = &self.flask.app(py, current)?;
         {
             let last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(r) = last.as_ref().filter(|r| r.app.bind(py).is(app)) {
@@ -319,7 +352,27 @@ impl FlaskCheck {
 /// The request-target as the client sent it (path and query), from a WSGI environ: what a
 /// Digest `uri` is compared with (the core's rule, `cgi_request_target`).
 #[pyfunction]
-fn request_target<'py>(environ: &Bound<'py, PyDict>) -> PyResult<String> {
+fn request_target(environ: &Bound<'_, PyDict>) -> PyResult<String> {
+    Ok(target_of(environ)?.as_str().to_owned())
+}
+
+/// A request-target: the server's own bytes (the usual case), or rebuilt.
+pub(crate) enum Target<'py> {
+    Raw(Bound<'py, PyBytes>),
+    Rebuilt(String),
+}
+
+impl Target<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // Not UTF-8 (a client sending raw non-ASCII): no Digest uri can equal it.
+            Target::Raw(b) => std::str::from_utf8(b.as_bytes()).unwrap_or("\u{fffd}"),
+            Target::Rebuilt(s) => s,
+        }
+    }
+}
+
+fn target_of<'py>(environ: &Bound<'py, PyDict>) -> PyResult<Target<'py>> {
     let py = environ.py();
     let get = |k: &Bound<'py, PyString>| -> PyResult<Option<Bound<'py, PyAny>>> {
         Ok(environ.get_item(k)?.filter(|v| v.is_truthy().unwrap_or(false)))
@@ -330,10 +383,10 @@ fn request_target<'py>(environ: &Bound<'py, PyDict>) -> PyResult<String> {
     };
     let query = get(intern!(py, "QUERY_STRING"))?;
     // The usual case: the raw target, with its query or without one.
-    if let Some(raw) = &raw {
-        let b = header_bytes(raw)?;
-        if query.is_none() || b.contains(&b'?') {
-            return Ok(String::from_utf8_lossy(&b).into_owned());
+    if let Some(s) = raw.as_ref().and_then(|r| r.cast::<PyString>().ok()) {
+        let b = s.encode_utf8()?;
+        if b.as_bytes().is_ascii() && (query.is_none() || b.as_bytes().contains(&b'?')) {
+            return Ok(Target::Raw(b));
         }
     }
     let raw = raw.as_ref().map(header_bytes).transpose()?;
@@ -342,7 +395,7 @@ fn request_target<'py>(environ: &Bound<'py, PyDict>) -> PyResult<String> {
     let script = script.as_ref().map(header_bytes).transpose()?;
     let path = path.as_ref().map(header_bytes).transpose()?;
     let query = query.as_ref().map(header_bytes).transpose()?;
-    let target = render(|b| {
+    Ok(Target::Rebuilt(render(|b| {
         cgi_request_target(
             raw.as_deref(),
             script.as_deref().unwrap_or(b""),
@@ -350,8 +403,7 @@ fn request_target<'py>(environ: &Bound<'py, PyDict>) -> PyResult<String> {
             query.as_deref().unwrap_or(b""),
             b,
         )
-    });
-    Ok(target)
+    })))
 }
 
 /// The module's Flask classes.
