@@ -28,7 +28,7 @@ from flask import Flask, Response, current_app, g, has_request_context, make_res
 from werkzeug.datastructures import Authorization
 
 from . import _authgate as _ag
-from ._authgate import Accepted, Engine, FlaskCheck, MalformedHeader, Refusal
+from ._authgate import Accepted, CheckSlot, Engine, FlaskCheck, MalformedHeader, Refusal
 
 __all__ = [
     "HTTPAuth",
@@ -158,8 +158,8 @@ class HTTPAuth:
     def __init__(self, scheme: Optional[str] = None, realm: Optional[str] = None, header: Optional[str] = None,
                  *, strict: bool = True) -> None:
         self._generation = 0
-        self._check: Optional[FlaskCheck] = None
-        self._error_takes_reason = False
+        # The current FlaskCheck, made from the settings on first use (see _settings_changed).
+        self._slot = CheckSlot(self._make_check)
         # Flask-HTTPAuth's base class keeps None; every class here passes its scheme word.
         self.scheme: str = scheme if scheme is not None else ""
         self.realm = realm or "Authentication Required"
@@ -184,7 +184,9 @@ class HTTPAuth:
             self._settings_changed()
 
     def _settings_changed(self) -> None:
-        self.__dict__["_check"] = None
+        slot = self.__dict__.get("_slot")
+        if slot is not None:
+            slot.clear()
         self.__dict__["_generation"] = self.__dict__.get("_generation", 0) + 1
 
     # -- callbacks ------------------------------------------------------------------------
@@ -227,17 +229,15 @@ class HTTPAuth:
         raise NotImplementedError
 
     def _make_check(self) -> FlaskCheck:
-        check = FlaskCheck(Engine(self.realm, _ag.random_key(), **self._engine_options()),
-                           header=self.header, strict=self.strict, refused=self._REFUSED, private=_PRIVATE,
-                           absent=self._absent_callback())
-        self.__dict__["_check"] = check
-        return check
+        return FlaskCheck(Engine(self.realm, _ag.random_key(), **self._engine_options()),
+                          header=self.header, strict=self.strict, refused=self._REFUSED, private=_PRIVATE,
+                          absent=self._absent_callback())
 
     def _absent_callback(self) -> Optional[Callback]:
         return None
 
     def _flask_check(self) -> FlaskCheck:
-        return self._check or self._make_check()
+        return self._slot.get()
 
     # -- challenges -----------------------------------------------------------------------
 
@@ -308,13 +308,15 @@ class HTTPAuth:
     def _protect(self, f: View, role: Any = None, optional: Optional[bool] = None,
                  others: Sequence["HTTPAuth"] = ()) -> View:
         call = _sync_view(f)
-        enter = "enter" if role is None else "enter_details"
+        enter = self._slot.enter if role is None else self._slot.enter_details
 
+        # A plain function (Flask asks inspect.iscoroutinefunction of every view it calls,
+        # which is slow for other callables). One call into the engine: OPTIONS passes;
+        # accepted, g.flask_httpauth_user is set and the view runs; refused (or, with roles,
+        # accepted), _settle decides: the error response, or None to run the view.
         @wraps(f)
         def decorated(*args: Any, **kwargs: Any) -> Any:
-            # One engine call: OPTIONS passes; accepted, g.flask_httpauth_user is set and
-            # None comes back (with roles: an Accepted to check); refused, a Refusal.
-            outcome = getattr(self._check or self._make_check(), enter)()
+            outcome = enter()
             if outcome is not None:
                 response = self._settle(outcome, role, optional, others)
                 if response is not None:
@@ -639,10 +641,8 @@ class HTTPDigestAuth(HTTPAuth):
 
     def _make_check(self) -> FlaskCheck:
         source: Any = self._resolve if self.key is None else self._engine_for(self.key, None)
-        check = FlaskCheck(source, header=self.header, strict=self.strict, refused=False, private=_PRIVATE,
-                           auth_int="auth-int" in (self.qop or ()))
-        self.__dict__["_check"] = check
-        return check
+        return FlaskCheck(source, header=self.header, strict=self.strict, refused=False, private=_PRIVATE,
+                          auth_int="auth-int" in (self.qop or ()))
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "replay_store":

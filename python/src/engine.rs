@@ -52,20 +52,25 @@ impl Engine {
         let outer = Call::begin();
         let mut verdict = self.core.check(&req, Context { now, salt: [0; 8] });
         let call = Call::end(outer);
-        let fresh = || self.core.issue_nonce(Context { now, salt: salt() });
-        match &mut verdict {
-            CoreVerdict::Challenge(ch) if ch.nonce.is_some() => ch.nonce = Some(fresh()),
-            CoreVerdict::Authenticated(a) => {
-                if let Some(next) = a.auth_info.as_mut().and_then(|i| i.nextnonce.as_mut()) {
-                    *next = fresh();
-                }
-            }
-            _ => {}
+        let issued = match &mut verdict {
+            CoreVerdict::Challenge(ch) => ch.nonce.as_mut(),
+            CoreVerdict::Authenticated(a) => a.auth_info.as_mut().and_then(|i| i.nextnonce.as_mut()),
+            CoreVerdict::Malformed(_) => None,
+        };
+        if let Some(nonce) = issued {
+            *nonce = self.fresh_nonce(now);
         }
         match call.error {
             Some(e) => Err(e),
             None => Ok(Decision { verdict, result: call.result }),
         }
+    }
+
+    /// A nonce issued with the OS's entropy.
+    #[cold]
+    #[inline(never)]
+    fn fresh_nonce(&self, now: u64) -> authgate::Nonce {
+        self.core.issue_nonce(Context { now, salt: salt() })
     }
 
     /// Whether Digest is offered (the request-target and method matter).
@@ -265,11 +270,7 @@ impl Engine {
         store.verify_token = verify_token;
         store.verify_nonce = verify_nonce;
         store.verify_opaque = verify_opaque;
-        store.tokens = tokens
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(t, u)| (sha256(t.as_bytes()), u))
-            .collect();
+        store.tokens = tokens.unwrap_or_default().into_iter().map(|(t, u)| (sha256(t.as_bytes()), u)).collect();
         let replay = Replay::of(py, replay_store, config.replay_retention())?;
         let mut core = CoreEngine::new(config, &key32(key)?, store, replay).map_err(config_err)?;
         if let Some(p) = previous_key {

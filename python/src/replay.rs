@@ -101,11 +101,7 @@ impl MemoryReplayStore {
 /// (12 bytes, or `None` for a nonce never used) and an nc, returns `(outcome, new_state)`,
 /// outcome `"fresh"` or `"replayed"`. The state only changes when the outcome is fresh.
 #[pyfunction]
-fn window_record<'py>(
-    py: Python<'py>,
-    state: Option<&[u8]>,
-    nc: u32,
-) -> PyResult<(&'static str, Bound<'py, PyBytes>)> {
+fn window_record<'py>(py: Python<'py>, state: Option<&[u8]>, nc: u32) -> PyResult<(&'static str, Bound<'py, PyBytes>)> {
     let mut w = match state {
         None => NcWindow::new(),
         Some(s) => NcWindow::from_bytes(s).ok_or_else(|| PyValueError::new_err("window state is 12 bytes"))?,
