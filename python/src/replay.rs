@@ -1,7 +1,9 @@
 //! Replay stores: the core's table in this process ([`MemoryReplayStore`]), or any Python
 //! object with `check_and_record(nonce_id: bytes, issued: int, nc: int) -> str` (e.g.
-//! `authgate.RedisNonceStore`), behind one seam ([`Replay`]). [`default_store`] is the one
-//! place that says what an engine uses when the application names no store.
+//! `authgate.RedisNonceStore`), behind one seam ([`Replay`]). A store built into this
+//! extension implements [`NativeStore`] and is recognised in [`Replay::of`];
+//! [`default_store`] is the one place that says what an engine uses when the application
+//! names no store.
 
 use std::sync::Mutex;
 
@@ -113,7 +115,7 @@ fn window_record<'py>(py: Python<'py>, state: Option<&[u8]>, nc: u32) -> PyResul
 /// The store an engine uses when the application names none: the in-process table, keeping
 /// counts for `retention` seconds.
 pub(crate) fn default_store(py: Python<'_>, retention: u64) -> PyResult<Replay> {
-    Ok(Replay::Memory(Py::new(py, MemoryReplayStore::new(4096, retention))?))
+    Ok(Replay::Native(Box::new(Py::new(py, MemoryReplayStore::new(4096, retention))?)))
 }
 
 /// The replay store authgate uses when none is named, keeping counts for `retention`
@@ -130,30 +132,44 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("WINDOW", authgate::replay::WINDOW)
 }
 
-/// A replay store: a built-in one, called directly, or a Python object.
+/// A store built into this extension, called without going through Python.
+pub(crate) trait NativeStore: Send + Sync {
+    fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome;
+    fn object(&self, py: Python<'_>) -> Py<PyAny>;
+}
+
+impl NativeStore for Py<MemoryReplayStore> {
+    fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        self.get().record(id, issued, nc)
+    }
+    fn object(&self, py: Python<'_>) -> Py<PyAny> {
+        self.clone_ref(py).into_any()
+    }
+}
+
+/// A replay store: a built-in one, or any Python object with `check_and_record`.
 pub(crate) enum Replay {
-    Memory(Py<MemoryReplayStore>),
+    Native(Box<dyn NativeStore>),
     Python(Py<PyAny>),
 }
 
 impl Replay {
     /// The store `obj` names (`None`: [`default_store`]).
     pub(crate) fn of(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>, retention: u64) -> PyResult<Replay> {
-        match obj {
-            None => default_store(py, retention),
-            Some(o) if o.is_none() => default_store(py, retention),
-            Some(o) => match o.cast::<MemoryReplayStore>() {
-                Ok(m) => Ok(Replay::Memory(m.clone().unbind())),
-                Err(_) if o.hasattr("check_and_record")? => Ok(Replay::Python(o.clone().unbind())),
-                Err(_) => Err(PyTypeError::new_err("a replay store needs check_and_record(nonce_id, issued, nc)")),
-            },
+        let Some(o) = obj.filter(|o| !o.is_none()) else { return default_store(py, retention) };
+        if let Ok(m) = o.cast::<MemoryReplayStore>() {
+            return Ok(Replay::Native(Box::new(m.clone().unbind())));
         }
+        if !o.hasattr("check_and_record")? {
+            return Err(PyTypeError::new_err("a replay store needs check_and_record(nonce_id, issued, nc)"));
+        }
+        Ok(Replay::Python(o.clone().unbind()))
     }
 
     /// The Python object.
     pub(crate) fn object(&self, py: Python<'_>) -> Py<PyAny> {
         match self {
-            Replay::Memory(m) => m.clone_ref(py).into_any(),
+            Replay::Native(n) => n.object(py),
             Replay::Python(o) => o.clone_ref(py),
         }
     }
@@ -162,7 +178,7 @@ impl Replay {
 impl ReplayStore for Replay {
     fn check_and_record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         match self {
-            Replay::Memory(m) => m.get().record(id, issued, nc),
+            Replay::Native(n) => n.record(id, issued, nc),
             Replay::Python(obj) => Python::attach(|py| {
                 let r = obj
                     .bind(py)
