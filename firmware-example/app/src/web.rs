@@ -5,6 +5,7 @@
 //! | `GET /`                       | open (a static page that calls the API)  |
 //! | `GET /api/status`             | protected unless `protect_reads` is off  |
 //! | `POST /api/led/{on,off,toggle}` | always protected                       |
+//! | `POST /api/password`          | always protected: `password=NEW` (form)  |
 //!
 //! Protection is a picoserve extractor ([`Authenticated`] / [`ReadAccess`]) that hands the
 //! request's method, target and `Authorization` header to [`crate::auth::Guard`]; when authgate
@@ -22,10 +23,13 @@ use picoserve::routing::{PathRouter, get, get_service, parse_path_segment, post}
 
 use crate::auth::{AuthenticationInfo, Challenges, Decision, Guard};
 use crate::device::Device;
+use crate::login::{Login, MAX_PASSWORD_LEN};
 use authgate::UserName;
 
 /// The longest request-target the device accepts (path and query as sent).
 pub const TARGET_LEN: usize = 256;
+/// The longest `POST /api/password` body: `password=` and a 128-byte password, %-escaped.
+pub const PASSWORD_FORM_LEN: usize = 9 + 3 * MAX_PASSWORD_LEN;
 
 /// What every handler can reach.
 #[derive(Clone, Copy)]
@@ -53,6 +57,7 @@ pub fn router(state: &'static AppState) -> picoserve::Router<impl PathRouter> {
         .route("/", get_service(File::html(INDEX_HTML)))
         .route("/api/status", get(status))
         .route(("/api/led", parse_path_segment::<LedCommand>()), post(switch_led))
+        .route("/api/password", post(change_password))
         .with_state(state)
 }
 
@@ -88,6 +93,78 @@ async fn switch_led(command: LedCommand, auth: Authenticated, State(Dev(device))
     push_json_str(&mut body, &auth.user);
     let _ = body.push_str("}\n");
     json(body, auth.info)
+}
+
+/// `password=NEW` (`application/x-www-form-urlencoded`, as an HTML form or
+/// `curl --digest -u user:old -d password=NEW` sends it): the device keeps only the new
+/// password's HA1s, writes them to flash, and from then on the old password is refused.
+/// The password crosses the network as Basic's does: change it from the local network.
+async fn change_password(
+    auth: Authenticated,
+    State(guard): State<GuardRef>,
+    body: String<PASSWORD_FORM_LEN>,
+) -> impl IntoResponse {
+    let refuse = |reason: &'static str| {
+        warn!("password change by {} refused: {}", auth.user.as_str(), reason);
+        Err((StatusCode::BAD_REQUEST, reason))
+    };
+    let result = match form_field::<{ MAX_PASSWORD_LEN * 3 }>(&body, "password") {
+        None => refuse("expected password=NEW (application/x-www-form-urlencoded)"),
+        Some(Err(())) => refuse("the password field is not valid url-encoded UTF-8 or is too long"),
+        Some(Ok(new)) => match Login::from_password(guard.0.settings().realm, &new) {
+            Err(e) => refuse(e.message()),
+            Ok(login) => match crate::store::change_login(login).await {
+                Ok(()) => {
+                    info!("password changed by {}; the new login is in flash", auth.user.as_str());
+                    Ok(())
+                }
+                Err(e) => {
+                    warn!("password change by {} failed: {}", auth.user.as_str(), e.message());
+                    Err((StatusCode::SERVICE_UNAVAILABLE, "the new password could not be stored; the old one stays"))
+                }
+            },
+        },
+    };
+    let mut body: String<192> = String::new();
+    let (status, info) = match result {
+        Ok(()) => {
+            let _ = body.push_str("{\"changed\":true,\"user\":");
+            push_json_str(&mut body, &auth.user);
+            let _ = body.push_str("}\n");
+            (StatusCode::OK, auth.info)
+        }
+        Err((status, reason)) => {
+            let _ = body.push_str("{\"changed\":false,\"reason\":");
+            push_json_str(&mut body, reason);
+            let _ = body.push_str("}\n");
+            (status, None)
+        }
+    };
+    Response::new(status, body)
+        .with_content_type("application/json")
+        .with_header("Cache-Control", "no-store")
+        .with_headers(info.map(|i| ("Authentication-Info", i)))
+}
+
+/// The url-decoded value of `name` in a form body: `None` if absent, `Err` if it does not
+/// decode into `N` bytes of UTF-8.
+fn form_field<const N: usize>(body: &str, name: &str) -> Option<Result<String<N>, ()>> {
+    let value = body.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then_some(v)
+    })?;
+    // picoserve decodes the %XX escapes and HTML forms' '+' for a space.
+    Some(picoserve::url_encoded::UrlEncodedString(value).try_into_string::<N>().map_err(|_| ()))
+}
+
+/// Extractor state for the guard.
+#[derive(Clone, Copy)]
+struct GuardRef(&'static Guard);
+
+impl picoserve::extract::FromRef<AppState> for GuardRef {
+    fn from_ref(state: &AppState) -> Self {
+        GuardRef(state.guard)
+    }
 }
 
 /// A JSON answer, with `Authentication-Info` when Digest produced one.
