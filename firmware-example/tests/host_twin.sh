@@ -335,11 +335,30 @@ changed_ok "after a restart on the same flash"
 check "the restarted twin read the changed login from flash" grep -q "login: the password changed on the device (from flash)" "$WORK/log"
 stop_twin
 
+factory_reset_ok() { # the build password is back, the changed one is gone
+    local code
+    code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" "$BASE/api/status")
+    check "$1: the build password -> 200" test "$code" = 200
+    code=$(http "$R" --digest -u "$USER_NAME:$NEW_PASSWORD" "$BASE/api/status")
+    check "$1: the changed password -> 401" test "$code" = 401
+}
+# The boards' factory reset: the UF2 that `make uf2` writes, applied to the flash file as the
+# boot ROM would write it (the store's sectors, 0xFF).
+if [ -n "${FACTORY_RESET_UF2:-}" ]; then
+    python3 "$HERE/tests/uf2_check.py" apply pico-w "$FACTORY_RESET_UF2" "$WORK/flash.bin" >/dev/null
+    mark=$(wc -l <"$WORK/log")
+    start_twin
+    factory_reset_ok "after the factory-reset UF2"
+    check "the twin booted with the build login" bash -c 'tail -n +$(($1 + 1)) "$2" | grep -q "login: from this image.s build"' _ "$mark" "$WORK/log"
+    code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -X POST --data "$(form "$NEW_PASSWORD")" "$BASE/api/password")
+    check "the password can be changed again after the reset" test "$code" = 200
+    stop_twin
+else
+    skip "the factory-reset UF2 (FACTORY_RESET_UF2 not given)"
+fi
+# The twin's own switch for the same thing (LoginStore::erase).
 start_twin --factory-reset
-code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" "$BASE/api/status")
-check "after a factory reset: the build password -> 200" test "$code" = 200
-code=$(http "$R" --digest -u "$USER_NAME:$NEW_PASSWORD" "$BASE/api/status")
-check "after a factory reset: the changed password -> 401" test "$code" = 401
+factory_reset_ok "after --factory-reset"
 stop_twin
 
 # --- the log: refusals with their reason, never a secret ---------------------------------
