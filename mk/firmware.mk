@@ -22,14 +22,17 @@ FIRMWARE_PY := $(CURDIR)/$(FIRMWARE_DIR)/.venv/bin/python
 TEST_TARGETS += firmware-test
 SIZE_TARGETS += firmware-size
 
-.PHONY: firmware-test firmware-size firmware-image firmware-twin firmware-deps firmware-stack uf2
+.PHONY: firmware-test firmware-size firmware-image firmware-twin firmware-deps firmware-targets firmware-stack uf2
 
-## Toolchain targets, the tools the twin test and size report use, and python-zeroconf
-## (the mDNS client the test resolves the twin's .local name with) in a venv.
-firmware-deps:
+## The two images' Rust targets (all `make uf2` needs besides cargo and python3).
+firmware-targets:
 	@for t in thumbv6m-none-eabi thumbv8m.main-none-eabihf; do \
 	  rustup target list --installed | grep -qx $$t || rustup target add $$t; \
 	done
+
+## The tools the twin test and size report use, and python-zeroconf (the mDNS client the
+## test resolves the twin's .local name with) in a venv.
+firmware-deps: firmware-targets
 	@missing=; \
 	for t in ip:iproute2 curl:curl python3:python3 readelf:binutils nm:binutils; do \
 	  command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; \
@@ -43,28 +46,29 @@ firmware-deps:
 	  $(FIRMWARE_PY) -m pip install -q --disable-pip-version-check 'zeroconf>=0.132'; }
 
 ## Both images, on stable Rust, without Wi-Fi credentials (CI).
-firmware-image: firmware-deps
+firmware-image: firmware-targets
 	cd $(FIRMWARE_DIR)/pico-w && $(CARGO) build --release -j$(FIRMWARE_JOBS)
 	cd $(FIRMWARE_DIR)/pico2-w && $(CARGO) build --release -j$(FIRMWARE_JOBS)
 
 ## The Linux twin (dev profile) and the UF2 writer.
-firmware-twin: firmware-deps
+firmware-twin:
 	cd $(FIRMWARE_DIR) && $(CARGO) build -j$(FIRMWARE_JOBS) -p authgate-fw-host -p authgate-fw-uf2
 
-firmware-test: firmware-image firmware-twin
+firmware-test: firmware-deps firmware-image firmware-twin
 	$(FIRMWARE_DIR)/size.sh --max-flash $(PICO_W_MAX_FLASH) $(PICO_W_ELF)
 	$(FIRMWARE_DIR)/size.sh $(PICO2_W_ELF)
 	$(MAKE) --no-print-directory uf2-files
 	TWIN=$(FIRMWARE_TARGET)/debug/authgate-twin PYTHON=$(FIRMWARE_PY) \
 	  FACTORY_RESET_UF2=$(UF2_OUT)/authgate-factory-reset-pico-w.uf2 $(FIRMWARE_DIR)/tests/host_twin.sh
 
-firmware-size: firmware-image
+firmware-size: firmware-deps firmware-image
 	$(FIRMWARE_DIR)/size.sh $(PICO_W_ELF)
 	$(FIRMWARE_DIR)/size.sh $(PICO2_W_ELF)
 
 ## UF2 files for a board without a debug probe (see firmware-example/README.md). Set
 ## WIFI_NETWORK, WIFI_PASSWORD and AUTHGATE_CREDENTIAL (or AUTHGATE_PASSWORD) first.
-uf2: firmware-image firmware-twin
+uf2: firmware-image
+	cd $(FIRMWARE_DIR) && $(CARGO) build -j$(FIRMWARE_JOBS) -p authgate-fw-uf2
 	$(MAKE) --no-print-directory uf2-files
 
 .PHONY: uf2-files
