@@ -224,8 +224,8 @@ async fn store_task(store: LoginStore<FileFlash>, guard: &'static Guard) -> ! {
 }
 
 #[embassy_executor::task]
-async fn mdns_task(stack: Stack<'static>, hostname: &'static str, seed: u64) -> ! {
-    mdns::respond(stack, hostname, seed).await
+async fn mdns_task(stack: Stack<'static>, hostname: &'static str) -> ! {
+    mdns::respond(stack, hostname).await
 }
 
 /// The TAP device as the link: "joined" while the interface is up (the test's `ip link set
@@ -305,7 +305,7 @@ async fn main_task(
     spawner.spawn(led_task().unwrap());
     spawner.spawn(store_task(store, state.guard).unwrap());
     spawner.spawn(supervisor_task(stack, tap.clone(), hostname, port).unwrap());
-    spawner.spawn(mdns_task(stack, hostname, seed.rotate_left(17)).unwrap());
+    spawner.spawn(mdns_task(stack, hostname).unwrap());
 
     stack.wait_config_up().await;
     let addr = stack.config_v4().unwrap().address.address();

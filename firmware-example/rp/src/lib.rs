@@ -66,8 +66,8 @@ async fn store_task(store: LoginStore<StoreFlash>, guard: &'static Guard) -> ! {
 }
 
 #[embassy_executor::task]
-async fn mdns_task(stack: Stack<'static>, hostname: &'static str, seed: u64) -> ! {
-    authgate_fw_app::mdns::respond(stack, hostname, seed).await
+async fn mdns_task(stack: Stack<'static>, hostname: &'static str) -> ! {
+    authgate_fw_app::mdns::respond(stack, hostname).await
 }
 
 #[embassy_executor::task]
@@ -140,7 +140,7 @@ pub async fn run(spawner: Spawner, p: Peripherals) -> ! {
         }
         None => spawner.spawn(unwrap!(wifi::no_network_task(control))),
     }
-    spawner.spawn(unwrap!(mdns_task(stack, hostname, seed.rotate_left(23))));
+    spawner.spawn(unwrap!(mdns_task(stack, hostname)));
 
     static GUARD: StaticCell<Guard> = StaticCell::new();
     static APP_STATE: StaticCell<AppState> = StaticCell::new();
