@@ -16,8 +16,8 @@ use core::fmt::Write as _;
 use core::str::FromStr;
 
 use heapless::String;
-use picoserve::extract::{FromRequestParts, State};
-use picoserve::request::RequestParts;
+use picoserve::extract::{FromRequest, FromRequestParts, State};
+use picoserve::request::{RequestBody, RequestParts};
 use picoserve::response::{File, IntoResponse, Response, StatusCode};
 use picoserve::routing::{PathRouter, get, get_service, parse_path_segment, post};
 
@@ -28,8 +28,6 @@ use authgate::UserName;
 
 /// The longest request-target the device accepts (path and query as sent).
 pub const TARGET_LEN: usize = 256;
-/// The longest `POST /api/password` body: `password=` and a 128-byte password, %-escaped.
-pub const PASSWORD_FORM_LEN: usize = 9 + 3 * MAX_PASSWORD_LEN;
 
 /// What every handler can reach.
 #[derive(Clone, Copy)]
@@ -95,76 +93,62 @@ async fn switch_led(command: LedCommand, auth: Authenticated, State(Dev(device))
     json(body, auth.info)
 }
 
-/// `password=NEW` (`application/x-www-form-urlencoded`, as an HTML form or
-/// `curl --digest -u user:old -d password=NEW` sends it): the device keeps only the new
-/// password's HA1s, writes them to flash, and from then on the old password is refused.
+/// `password=NEW` (`application/x-www-form-urlencoded`, as the page's form or
+/// `curl --digest -u user:old --data-urlencode password=NEW` sends it): the device keeps only
+/// the new password's HA1s, writes them to flash, and from then on refuses the old password.
 /// The password crosses the network as Basic's does: change it from the local network.
-async fn change_password(
-    auth: Authenticated,
-    State(guard): State<GuardRef>,
-    body: String<PASSWORD_FORM_LEN>,
-) -> impl IntoResponse {
-    let refuse = |reason: &'static str| {
-        warn!("password change by {} refused: {}", auth.user.as_str(), reason);
-        Err((StatusCode::BAD_REQUEST, reason))
-    };
-    let result = match form_field::<{ MAX_PASSWORD_LEN * 3 }>(&body, "password") {
-        None => refuse("expected password=NEW (application/x-www-form-urlencoded)"),
-        Some(Err(())) => refuse("the password field is not valid url-encoded UTF-8 or is too long"),
-        Some(Ok(new)) => match Login::from_password(guard.0.settings().realm, &new) {
-            Err(e) => refuse(e.message()),
-            Ok(login) => match crate::store::change_login(login).await {
-                Ok(()) => {
-                    info!("password changed by {}; the new login is in flash", auth.user.as_str());
-                    Ok(())
-                }
-                Err(e) => {
-                    warn!("password change by {} failed: {}", auth.user.as_str(), e.message());
-                    Err((StatusCode::SERVICE_UNAVAILABLE, "the new password could not be stored; the old one stays"))
-                }
-            },
-        },
-    };
-    let mut body: String<192> = String::new();
-    let (status, info) = match result {
+async fn change_password(auth: Authenticated, NewLogin(login): NewLogin) -> Result<impl IntoResponse, Refused> {
+    match crate::store::change_login(login).await {
         Ok(()) => {
+            info!("password changed by {}; the new login is in flash", auth.user.as_str());
+            let mut body: String<192> = String::new();
             let _ = body.push_str("{\"changed\":true,\"user\":");
             push_json_str(&mut body, &auth.user);
             let _ = body.push_str("}\n");
-            (StatusCode::OK, auth.info)
+            Ok(json(body, auth.info))
         }
-        Err((status, reason)) => {
-            let _ = body.push_str("{\"changed\":false,\"reason\":");
-            push_json_str(&mut body, reason);
-            let _ = body.push_str("}\n");
-            (status, None)
+        Err(e) => {
+            warn!("password change by {} failed: {}", auth.user.as_str(), e.message());
+            Err(Refused::Unavailable("the new password could not be stored; the old one stays"))
         }
-    };
-    Response::new(status, body)
-        .with_content_type("application/json")
-        .with_header("Cache-Control", "no-store")
-        .with_headers(info.map(|i| ("Authentication-Info", i)))
-}
-
-/// The url-decoded value of `name` in a form body: `None` if absent, `Err` if it does not
-/// decode into `N` bytes of UTF-8.
-fn form_field<const N: usize>(body: &str, name: &str) -> Option<Result<String<N>, ()>> {
-    let value = body.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then_some(v)
-    })?;
-    // picoserve decodes the %XX escapes and HTML forms' '+' for a space.
-    Some(picoserve::url_encoded::UrlEncodedString(value).try_into_string::<N>().map_err(|_| ()))
-}
-
-/// Extractor state for the guard.
-#[derive(Clone, Copy)]
-struct GuardRef(&'static Guard);
-
-impl picoserve::extract::FromRef<AppState> for GuardRef {
-    fn from_ref(state: &AppState) -> Self {
-        GuardRef(state.guard)
     }
+}
+
+/// The new login from a `password=NEW` form body, read in place in the request buffer; the
+/// extractor runs after [`Authenticated`], so only a logged-in user gets this far.
+pub struct NewLogin(Login);
+
+impl<'r> FromRequest<'r, AppState> for NewLogin {
+    type Rejection = Refused;
+
+    async fn from_request<R: picoserve::io::Read>(
+        state: &'r AppState,
+        _parts: RequestParts<'r>,
+        body: RequestBody<'r, R>,
+    ) -> Result<Self, Refused> {
+        let result = match body.read_all().await {
+            Ok(form) => new_login(state.guard.settings().realm, form),
+            Err(_) => Err("the form could not be read (longer than the request buffer?)"),
+        };
+        result.map(NewLogin).map_err(|reason| {
+            warn!("password change refused: {}", reason);
+            Refused::Invalid(reason)
+        })
+    }
+}
+
+fn new_login(realm: &str, form: &[u8]) -> Result<Login, &'static str> {
+    const MISSING: &str = "expected password=NEW (application/x-www-form-urlencoded)";
+    let form = core::str::from_utf8(form).map_err(|_| MISSING)?;
+    let value = form
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("password="))
+        .ok_or(MISSING)?;
+    // picoserve decodes the %XX escapes and HTML forms' '+' for a space.
+    let password: String<MAX_PASSWORD_LEN> = picoserve::url_encoded::UrlEncodedString(value)
+        .try_into_string()
+        .map_err(|_| "the password is not valid url-encoded UTF-8, or longer than 128 bytes")?;
+    Login::from_password(realm, &password).map_err(|e| e.message())
 }
 
 /// A JSON answer, with `Authentication-Info` when Digest produced one.
@@ -220,10 +204,13 @@ pub struct Authenticated {
 /// Read access: authenticated, or anonymous when reads are open (`None`).
 pub struct ReadAccess(pub Option<Authenticated>);
 
-/// Why a request was refused: the response is the 401 or 400 authgate asked for.
+/// Why a request was refused: the 401 or 400 authgate asked for, or a bad form (400), or a
+/// store that failed (503).
 pub enum Refused {
     Challenge(Challenges),
     BadRequest(&'static str),
+    Invalid(&'static str),
+    Unavailable(&'static str),
 }
 
 impl IntoResponse for Refused {
@@ -240,10 +227,14 @@ impl IntoResponse for Refused {
                     .write_to(connection, response_writer)
                     .await
             }
-            Refused::BadRequest(reason) => {
-                (StatusCode::BAD_REQUEST, format_args!("bad Authorization header: {reason}\n"))
-                    .write_to(connection, response_writer)
-                    .await
+            // One response type for the three texts: one copy of picoserve's writer.
+            Refused::BadRequest(reason) | Refused::Invalid(reason) | Refused::Unavailable(reason) => {
+                let (status, prefix) = match self {
+                    Refused::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad Authorization header: "),
+                    Refused::Invalid(_) => (StatusCode::BAD_REQUEST, ""),
+                    _ => (StatusCode::SERVICE_UNAVAILABLE, ""),
+                };
+                (status, format_args!("{prefix}{reason}\n")).write_to(connection, response_writer).await
             }
         }
     }
