@@ -150,8 +150,16 @@ pub fn reset_now() {
     RESET.signal(());
 }
 
-/// Feeds the hardware watchdog every 2 s; 8 s without (a hung executor, a crash: the panic
-/// handler stops in a fault loop) resets the chip.
+/// Reset the chip now, from the panic handler (no executor needed).
+pub fn reset_on_panic() -> ! {
+    // The trigger resets through the watchdog's reset selection, which the watchdog task
+    // sets up at boot; before that, the core's own reset request does.
+    pac::WATCHDOG.ctrl().modify(|w| w.set_trigger(true));
+    cortex_m::peripheral::SCB::sys_reset()
+}
+
+/// Feeds the hardware watchdog every 2 s; 8 s without (a hung executor, a fault) resets the
+/// chip.
 #[embassy_executor::task]
 pub async fn watchdog_task(p: Peri<'static, WATCHDOG>) -> ! {
     const TIMEOUT: Duration = Duration::from_secs(8);

@@ -31,7 +31,7 @@ use embassy_rp::pio::Pio;
 use embassy_rp::{Peripherals, dma};
 use picoserve::routing::PathRouter;
 use static_cell::StaticCell;
-use {defmt_rtt as _, panic_probe as _};
+use defmt_rtt as _;
 
 use crate::board::{BOARD, Irqs, StoreFlash};
 use crate::wifi::WifiLink;
@@ -73,6 +73,19 @@ async fn mdns_task(stack: Stack<'static>, hostname: &'static str) -> ! {
 #[embassy_executor::task]
 async fn supervisor_task(stack: Stack<'static>, mut link: WifiLink, hostname: &'static str) -> ! {
     net::supervise(stack, &mut link, &Names { hostname, port: HTTP_PORT }).await
+}
+
+/// A panic: say where (over RTT, for a probe) and reset at once through the watchdog; the
+/// next boot logs "watchdog (forced)". The message is not formatted: formatting it would
+/// link every error type's `Debug` and core's Unicode tables (some KiB) for a line only a
+/// probe would see.
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    match info.location() {
+        Some(l) => defmt::error!("panic at {=str}:{=u32}", l.file(), l.line()),
+        None => defmt::error!("panic"),
+    }
+    board::reset_on_panic()
 }
 
 /// The device. Never returns.
