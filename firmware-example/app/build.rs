@@ -48,8 +48,7 @@ fn main() {
     let (user, realm, lines, source) = match (credential, password) {
         (Some(_), Some(_)) => fail("set AUTHGATE_CREDENTIAL or AUTHGATE_PASSWORD, not both"),
         (Some(text), None) => {
-            let lines: Vec<String> =
-                text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+            let lines: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
             let (mut line_user, mut line_realm, mut families) = (None::<String>, None::<String>, Vec::new());
             for (i, l) in lines.iter().enumerate() {
                 let parsed = credential_line::parse(l)
@@ -121,7 +120,9 @@ fn main() {
     if user.contains(':') || user.len() > authgate::limits::MAX_USERNAME_LEN {
         fail("the user name must not contain ':' and must be at most 128 bytes");
     }
-    if realm.len() > authgate::limits::MAX_REALM_LEN || realm.contains(['"', '\\']) || realm.chars().any(char::is_control)
+    if realm.len() > authgate::limits::MAX_REALM_LEN
+        || realm.contains(['"', '\\'])
+        || realm.chars().any(char::is_control)
     {
         fail("the realm must be at most 128 bytes, without quotes, backslashes or control characters");
     }
@@ -149,12 +150,18 @@ fn main() {
     let mut out = String::new();
     writeln!(out, "/// The one user's name.\npub const USER: &str = {user:?};").unwrap();
     writeln!(out, "/// The realm the HA1 lines were made for.\npub const REALM: &str = {realm:?};").unwrap();
-    writeln!(out, "/// htdigest lines (`user:realm:HA1`): the build-time login.\npub const LINES: &[&str] = &{lines:?};")
-        .unwrap();
+    writeln!(
+        out,
+        "/// htdigest lines (`user:realm:HA1`): the build-time login.\npub const LINES: &[&str] = &{lines:?};"
+    )
+    .unwrap();
     writeln!(out, "/// Identifies [`LINES`] (see `store.rs`).\npub const FINGERPRINT: [u8; 8] = {fingerprint:?};")
         .unwrap();
-    writeln!(out, "/// Where the login came from: `credential`, `password` or `demo`.\npub const SOURCE: &str = {source:?};")
-        .unwrap();
+    writeln!(
+        out,
+        "/// Where the login came from: `credential`, `password` or `demo`.\npub const SOURCE: &str = {source:?};"
+    )
+    .unwrap();
     writeln!(out, "/// `AUTHGATE_HOSTNAME`, if set.\npub const HOSTNAME: Option<&str> = {hostname:?};").unwrap();
     let path = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("build_settings.rs");
     std::fs::write(path, out).unwrap();

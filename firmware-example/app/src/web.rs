@@ -142,10 +142,7 @@ impl<'r> FromRequest<'r, AppState> for NewLogin {
 fn new_login(realm: &str, form: &[u8]) -> Result<Login, &'static str> {
     const MISSING: &str = "expected password=NEW (application/x-www-form-urlencoded)";
     let form = core::str::from_utf8(form).map_err(|_| MISSING)?;
-    let value = form
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("password="))
-        .ok_or(MISSING)?;
+    let value = form.split('&').find_map(|pair| pair.strip_prefix("password=")).ok_or(MISSING)?;
     // picoserve decodes the %XX escapes and HTML forms' '+' for a space.
     let password: String<MAX_PASSWORD_LEN> = picoserve::url_encoded::UrlEncodedString(value)
         .try_into_string()

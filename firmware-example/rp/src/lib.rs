@@ -22,6 +22,7 @@ use authgate_fw_app::store::{self, LoginStore};
 use authgate_fw_app::web::{self, AppState};
 use cyw43_pio::{DEFAULT_CLOCK_DIVIDER, PioSpi};
 use defmt::{info, unwrap};
+use defmt_rtt as _;
 use embassy_executor::Spawner;
 use embassy_net::{Stack, StackResources};
 use embassy_rp::clocks::RoscRng;
@@ -31,7 +32,6 @@ use embassy_rp::pio::Pio;
 use embassy_rp::{Peripherals, dma};
 use picoserve::routing::PathRouter;
 use static_cell::StaticCell;
-use defmt_rtt as _;
 
 use crate::board::{BOARD, Irqs, StoreFlash};
 use crate::wifi::WifiLink;
@@ -129,8 +129,7 @@ pub async fn run(spawner: Spawner, p: Peripherals) -> ! {
     );
     static CYW43_STATE: StaticCell<cyw43::State> = StaticCell::new();
     let state = CYW43_STATE.init(cyw43::State::new());
-    let (net_device, mut control, runner) =
-        cyw43::new(state, pwr, spi, wifi::FIRMWARE, nvram::NVRAM).await;
+    let (net_device, mut control, runner) = cyw43::new(state, pwr, spi, wifi::FIRMWARE, nvram::NVRAM).await;
     spawner.spawn(unwrap!(cyw43_task(runner)));
     control.init(wifi::CLM).await;
     control.set_power_management(cyw43::PowerManagementMode::PowerSave).await;
@@ -166,7 +165,11 @@ pub async fn run(spawner: Spawner, p: Peripherals) -> ! {
     // sockets are served side by side here rather than in a pool of spawned tasks.
     let app = web::router(app_state);
     static CONFIG: picoserve::Config = picoserve::Config::const_default().keep_connection_alive();
-    info!("{} HTTP sockets, {} bytes of state each", WEB_SOCKETS, core::mem::size_of_val(&serve(0, stack, &app, &CONFIG)));
+    info!(
+        "{} HTTP sockets, {} bytes of state each",
+        WEB_SOCKETS,
+        core::mem::size_of_val(&serve(0, stack, &app, &CONFIG))
+    );
     embassy_futures::join::join_array(core::array::from_fn::<_, WEB_SOCKETS, _>(|id| serve(id, stack, &app, &CONFIG)))
         .await;
     unreachable!("the web sockets serve forever")

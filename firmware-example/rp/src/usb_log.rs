@@ -115,7 +115,10 @@ async fn greet(
 }
 
 /// Writes `text` in packets, with CR LF line ends for terminals.
-async fn write_text(tx: &mut Sender<'static, UsbDriver>, text: &[u8]) -> Result<(), embassy_usb::driver::EndpointError> {
+async fn write_text(
+    tx: &mut Sender<'static, UsbDriver>,
+    text: &[u8],
+) -> Result<(), embassy_usb::driver::EndpointError> {
     let mut packet: heapless::Vec<u8, PACKET> = heapless::Vec::new();
     for &b in text {
         if packet.len() + 2 > PACKET {

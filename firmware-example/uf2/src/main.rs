@@ -42,7 +42,9 @@ fn board(name: &str) -> Board {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: authgate-uf2 image (pico-w|pico2-w) ELF OUT.uf2\n       authgate-uf2 factory-reset (pico-w|pico2-w) OUT.uf2");
+    eprintln!(
+        "usage: authgate-uf2 image (pico-w|pico2-w) ELF OUT.uf2\n       authgate-uf2 factory-reset (pico-w|pico2-w) OUT.uf2"
+    );
     exit(2)
 }
 
