@@ -258,4 +258,6 @@ class AsyncRedisNonceStore(_RedisRules):
         return await getattr(pipe, name)(*args)
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        """Closes the store's connections (``close`` before redis-py 5.0.1)."""
+        close = getattr(self.client, "aclose", None) or self.client.close
+        await close()
