@@ -816,6 +816,12 @@ mod segment {
             if libc::ftruncate(fd.as_raw_fd(), 0) != 0 || libc::ftruncate(fd.as_raw_fd(), size as libc::off_t) != 0 {
                 return Err(os_error("ftruncate"));
             }
+            // The pages are reserved now: a full /dev/shm is an error here, not a SIGBUS
+            // at a later write to the mapping.
+            let e = libc::posix_fallocate(fd.as_raw_fd(), 0, size as libc::off_t);
+            if e != 0 {
+                return Err(format!("posix_fallocate: {}", std::io::Error::from_raw_os_error(e)));
+            }
         }
         let map = map::<N>(fd)?;
         let p = map.as_ptr();

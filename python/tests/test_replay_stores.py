@@ -145,6 +145,31 @@ def test_a_segment_left_by_a_killed_process_is_collected():
     assert not os.path.exists(other.stdout.split()[0]), "removed at exit"
 
 
+def test_a_segment_it_cannot_trust_is_not_used_private_table_and_one_warning(caplog):
+    name = unique("untrusted")
+    a = SharedMemoryReplayStore(name=name)
+    path = a.path
+    del a
+    # Someone else's (here: readable by others) file where the segment would be.
+    with open(path, "wb"):
+        pass
+    os.chmod(path, 0o644)
+    try:
+        caplog.set_level(logging.WARNING, logger="authgate")
+        b = SharedMemoryReplayStore(name=name)
+        assert (b.shared, b.path) == (False, None)
+        assert "private to this process" in repr(b)
+        now = int(time.time())
+        assert b.check_and_record(b"\x09" * 16, now, 1) == "fresh"
+        assert b.check_and_record(b"\x09" * 16, now, 1) == "replayed"
+        assert SharedMemoryReplayStore(name=name).shared is False
+        warnings = [r.getMessage() for r in caplog.records if "no shared-memory replay store" in r.getMessage()]
+        assert len(warnings) == 1 and "mode is 644" in warnings[0], warnings
+        assert os.stat(path).st_mode & 0o777 == 0o644, "left as it was"
+    finally:
+        os.unlink(path)
+
+
 def test_memory_store_has_a_horizon_too():
     m = authgate.MemoryReplayStore()
     now = int(time.time())
