@@ -241,7 +241,7 @@ pub(crate) struct CallbackStore {
     /// The decoy for unknown users, modelled on the costliest credential the callback has
     /// returned, so a miss costs what a hit costs once the store's form has been seen.
     pub(crate) decoy: Mutex<Option<StoredCredential>>,
-    /// `cost_rank + 1` of `decoy` (0: none yet), read without the lock on every lookup.
+    /// `StoredCredential::cost() + 1` of `decoy` (0: none yet), read without the lock on every lookup.
     pub(crate) decoy_rank: AtomicU64,
 }
 
@@ -257,15 +257,6 @@ fn nul_terminated<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
     dst[..s.len()].copy_from_slice(s.as_bytes());
     dst[s.len()] = 0;
     Some(dst)
-}
-
-/// Orders credential forms by what checking them costs: plaintext < HA1 < PBKDF2 by iterations.
-fn cost_rank(c: &StoredCredential) -> u64 {
-    match c {
-        StoredCredential::Plaintext(_) => 0,
-        StoredCredential::Ha1 { .. } => 1,
-        StoredCredential::Pbkdf2Sha256 { iterations, .. } => 2 + u64::from(*iterations),
-    }
 }
 
 impl CredentialStore for CallbackStore {
@@ -292,7 +283,7 @@ impl CredentialStore for CallbackStore {
         };
         if let Some(cred) = &out.cred {
             // The lock is taken only when a costlier form shows up: once or twice per engine.
-            let rank = cost_rank(cred) + 1;
+            let rank = cred.cost() + 1;
             if rank > self.decoy_rank.load(Ordering::Relaxed) {
                 let mut decoy = self.decoy.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 if rank > self.decoy_rank.load(Ordering::Relaxed) {
