@@ -507,5 +507,22 @@ impl<T: AsRef<[u8]>> CredentialStore for Htdigest<T> {
     }
 }
 
-#[cfg(test)]
+// The tests use lines of every format.
+#[cfg(all(
+    test,
+    feature = "htpasswd-bcrypt",
+    feature = "htpasswd-apr1",
+    feature = "htpasswd-sha-crypt",
+    feature = "htpasswd-sha1",
+    feature = "htpasswd-crypt"
+))]
 mod tests;
+
+#[cfg(all(test, not(feature = "htpasswd-bcrypt")))]
+#[test]
+fn a_format_compiled_out_is_refused_by_line() {
+    let e =
+        Htpasswd::parse(&b"\nu:$2y$04$hClqlN0COVwY9xJeXgDWZuQG7eStcm.jN5yFQuhRVmLG3gnJ6cVZC\n"[..], Policy::DEFAULT);
+    assert_eq!(e.unwrap_err(), LineError { line: 2, kind: ErrorKind::Hash(HashError::Disabled(Format::Bcrypt)) });
+    assert!(!Format::Bcrypt.is_enabled());
+}

@@ -28,6 +28,7 @@ fn file() -> Htpasswd<&'static [u8]> {
 }
 
 #[test]
+#[cfg_attr(miri, ignore)] // bcrypt and SHA-crypt: minutes under Miri.
 fn every_format_htpasswd_writes_verifies() {
     let f = file();
     for user in ["bcrypt", "apr1", "sha256r", "sha512r", "sha256", "sha1", "crypt"] {
@@ -60,6 +61,7 @@ fn formats_are_recognised() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore)] // bcrypt and SHA-crypt: minutes under Miri.
 fn the_formats_own_length_limits_hold() {
     let f = file();
     // DES crypt reads 8 characters; htpasswd -d warned and hashed "longpass".
@@ -82,6 +84,7 @@ fn a_password_with_a_nul_matches_nothing() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore)] // bcrypt and SHA-crypt: minutes under Miri.
 fn latin1_basic_passwords_are_transcoded() {
     let f = file();
     let latin1 = b"p\xe4ssword";
@@ -183,7 +186,7 @@ fn long_lines_and_garbage() {
     at_limit[0] = b'#';
     assert!(Htpasswd::parse(&at_limit[..], Policy::DEFAULT).is_ok());
     let mut rng = 0x2545_f491_4f6c_dd1du64;
-    for _ in 0..2000 {
+    for _ in 0..if cfg!(miri) { 20 } else { 2000 } {
         let mut buf = [0u8; 64];
         for b in buf.iter_mut() {
             rng ^= rng << 13;
@@ -198,6 +201,7 @@ fn long_lines_and_garbage() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore)] // bcrypt and SHA-crypt: minutes under Miri.
 fn plaintext_only_when_allowed() {
     let policy = Policy { allow_plaintext: true, ..Policy::DEFAULT };
     let f = Htpasswd::parse(&b"alice:s3cret:comment\n"[..], policy).unwrap();
@@ -231,6 +235,7 @@ fn cost_caps_are_configurable() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore)] // bcrypt and SHA-crypt: minutes under Miri.
 fn unknown_users_are_checked_against_the_costliest_line() {
     let f = file();
     match CredentialStore::decoy(&f, "r") {
