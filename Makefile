@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 TEST_TARGETS :=
 SIZE_TARGETS :=
 
-.PHONY: all test size apache2-utils core-test core-test-32 md5-vendor-test core-embedded core-size core-size-inline toolchain bench
+.PHONY: all test size apache2-utils core-size-htfile core-test core-test-32 md5-vendor-test core-embedded core-size core-size-inline toolchain bench
 
 all: test
 
@@ -66,12 +66,16 @@ core-embedded: toolchain
 core-size: toolchain
 	cd core/size-probe && ./size-report.sh
 
+## The flash each htpasswd format (and an htdigest line) adds to that image.
+core-size-htfile: toolchain
+	cd core/size-probe && ./htfile-size.sh
+
 ## The same flash attributed to the authgate functions it was inlined from (needs llvm tools).
 core-size-inline: toolchain
 	@command -v llvm-addr2line >/dev/null || ls /usr/bin/llvm-addr2line-* >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq llvm; }
 	core/size-probe/inline-report.py
 
-size: core-size $(SIZE_TARGETS)
+size: core-size core-size-htfile $(SIZE_TARGETS)
 
 ## Criterion figures, then the engine / raw-hashing ratio in instructions (callgrind).
 bench:
