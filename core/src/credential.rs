@@ -3,7 +3,7 @@
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::basic::{for_each_utf8_chunk, Charset};
-use crate::engine::Reason;
+use crate::error::Reason;
 use crate::hash::{sha256, HashAlgorithm, HashOutput, Hasher};
 use crate::htfile::{HashError, PasswordHash, Policy};
 use crate::limits::{MAX_SALT_LEN, MAX_SECRET_LEN, MAX_USERNAME_LEN};

@@ -143,6 +143,15 @@ enum authgate_result
    */
   AUTHGATE_RESULT_CONFIG_TOO_MANY = 106,
   /**
+   * A scheme is offered whose Cargo feature is not compiled into this library.
+   */
+  AUTHGATE_RESULT_CONFIG_SCHEME_DISABLED = 107,
+  /**
+   * A Digest option is asked for (`auth-int`, RFC 2069, `userhash`) that is not compiled
+   * into this library.
+   */
+  AUTHGATE_RESULT_CONFIG_FEATURE_DISABLED = 108,
+  /**
    * Another configuration error.
    */
   AUTHGATE_RESULT_CONFIG_OTHER = 199,
@@ -715,6 +724,14 @@ bool authgate_result_is_malformed(uint32_t result);
  * Returns: never NULL; static, must not be freed. Thread-safe.
  */
 const char *authgate_version(void);
+
+/**
+ * A static, NUL-terminated English description of a reason (the core's own text).
+ *
+ * `reason` is an `authgate_reason` value; any other number gets "unknown reason".
+ * Returns: never NULL; the string is static and must not be freed. Thread-safe.
+ */
+const char *authgate_reason_message(uint32_t reason);
 
 /**
  * Creates a configuration for `realm` (UTF-8, 1-128 bytes, no control characters):

@@ -39,40 +39,8 @@ create_exception!(
 );
 create_exception!(_authgate, ConfigError, AuthgateError, "An invalid configuration value.");
 
-fn code_of(e: &ParseError) -> &'static str {
-    match e {
-        ParseError::Empty => "Empty",
-        ParseError::TooLong => "TooLong",
-        ParseError::InvalidScheme => "InvalidScheme",
-        ParseError::SchemeTooLong => "SchemeTooLong",
-        ParseError::ControlCharacter => "ControlCharacter",
-        ParseError::UnterminatedQuotedString => "UnterminatedQuotedString",
-        ParseError::ExpectedParamName => "ExpectedParamName",
-        ParseError::ExpectedEquals => "ExpectedEquals",
-        ParseError::ExpectedValue => "ExpectedValue",
-        ParseError::ExpectedComma => "ExpectedComma",
-        ParseError::TooManyParams => "TooManyParams",
-        ParseError::DuplicateParam => "DuplicateParam",
-        ParseError::ExpectedToken68 => "ExpectedToken68",
-        ParseError::ExpectedParams => "ExpectedParams",
-        ParseError::InvalidToken68 => "InvalidToken68",
-        ParseError::InvalidBase64 => "InvalidBase64",
-        ParseError::MissingColon => "MissingColon",
-        ParseError::MissingParam(_) => "MissingParam",
-        ParseError::ValueTooLong(_) => "ValueTooLong",
-        ParseError::ConflictingUsername => "ConflictingUsername",
-        ParseError::InvalidExtValue => "InvalidExtValue",
-        ParseError::InvalidNonceCount => "InvalidNonceCount",
-        ParseError::QopMismatch => "QopMismatch",
-        ParseError::InvalidUserhash => "InvalidUserhash",
-        ParseError::InvalidResponse => "InvalidResponse",
-        ParseError::UriMismatch => "UriMismatch",
-        _ => "Malformed",
-    }
-}
-
 fn malformed(e: ParseError) -> PyErr {
-    MalformedHeader::new_err((e.to_string(), code_of(&e)))
+    MalformedHeader::new_err((e.to_string(), e.name()))
 }
 
 fn config_err(e: impl std::fmt::Display) -> PyErr {
@@ -1818,11 +1786,11 @@ impl Engine {
                     a.auth_info.as_ref().map(|i| render_with(|b| self.engine.write_authentication_info(i, b)));
             }
             CoreVerdict::Challenge(ch) => {
-                out.reason = Some(format!("{:?}", ch.reason));
+                out.reason = Some(ch.reason.name().to_owned());
                 out.stale = ch.stale;
                 out.www_authenticate = self.render_challenges(&ch);
             }
-            CoreVerdict::Malformed(e) => out.error = Some((e.to_string(), code_of(&e))),
+            CoreVerdict::Malformed(e) => out.error = Some((e.to_string(), e.name())),
         }
         out
     }

@@ -5,7 +5,7 @@ extern crate std;
 
 use super::*;
 use crate::credential::check_basic;
-use crate::engine::Reason;
+use crate::error::Reason;
 
 /// `pässword` (UTF-8) in every format htpasswd writes, then two truncation cases.
 const APACHE: &[u8] = "\
