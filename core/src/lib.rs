@@ -53,6 +53,7 @@ pub mod digest_check;
 mod engine;
 mod error;
 pub mod hash;
+pub mod htfile;
 pub mod limits;
 pub mod nonce;
 mod parse;
@@ -67,6 +68,7 @@ pub use engine::{
 };
 pub use error::{BufferTooSmall, ConfigError, ParseError, Reason};
 pub use hash::{HashAlgorithm, HashOutput};
+pub use htfile::{Htdigest, Htpasswd};
 pub use nonce::{Nonce, NonceKey, NonceStatus};
 pub use parse::{parse, Authorization, Credentials, Param, ParamIter, Params, Segments, Value};
 pub use render::{AuthInfo, BearerError, QopSet};

@@ -6,7 +6,8 @@ The low-level API is the engine itself (:class:`Engine`), its parser
 nonces (:func:`issue_nonce`, :func:`verify_nonce`) and replay stores
 (:class:`SharedMemoryReplayStore`, the default, shared by a server's processes;
 :class:`MemoryReplayStore`, one process; :class:`RedisNonceStore` and
-:class:`AsyncRedisNonceStore`, several hosts).
+:class:`AsyncRedisNonceStore`, several hosts). Apache credential files:
+:class:`HtpasswdFile` (every format ``htpasswd`` writes) and :class:`HtdigestFile`.
 
 ``authgate.flask`` is a drop-in replacement for Flask-HTTPAuth, plus decorators in the
 style of Flask-Kerberos / Flask-SSPI.
@@ -18,6 +19,8 @@ from ._authgate import (
     ConfigError,
     DigestAuthenticator,
     Engine,
+    HtdigestFile,
+    HtpasswdFile,
     MalformedHeader,
     MemoryReplayStore,
     SharedMemoryReplayStore,
@@ -60,6 +63,8 @@ __all__ = [
     "ConfigError",
     "DigestAuthenticator",
     "Engine",
+    "HtdigestFile",
+    "HtpasswdFile",
     "MalformedHeader",
     "MemoryReplayStore",
     "RedisNonceStore",
