@@ -26,6 +26,7 @@ written once (:meth:`_RedisRules._steps`); each only runs the Redis commands.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from typing import Any, Generator, Optional, Tuple
@@ -34,15 +35,19 @@ from ._authgate import window_record
 
 log = logging.getLogger("authgate.redis")
 
-# What a transaction step asks the driver to run: (method, *args); see _RedisRules._steps.
+# What a step of the check asks the driver to run: (command, *args); see _RedisRules._command.
 _Op = Tuple[Any, ...]
 
 
 class _RedisRules:
-    """What both stores share: keys, the transaction's steps, the horizon, failure handling."""
+    """What both stores share: the client, keys, the transaction's steps, the horizon,
+    failure handling. ``redis_class`` and ``retry_class`` are redis-py's sync or asyncio ones."""
 
-    def __init__(self, prefix: str, ttl: int, retries: int, timeout: float, connect_timeout: Optional[float],
-                 retry_after: float):
+    def __init__(self, client: Any, url: Optional[str], redis_class: Any, retry_class: Any, prefix: str, ttl: int,
+                 retries: int, timeout: float, connect_timeout: Optional[float], retry_after: float):
+        import redis
+        from redis.backoff import NoBackoff
+
         self.prefix = prefix
         self.epoch_key = prefix + "epoch"
         self.ttl = int(ttl)
@@ -53,10 +58,19 @@ class _RedisRules:
         self._down_until = 0.0
         self._incident: Optional[str] = None
         self._policy_checked = False
+        if client is None:
+            if url is None:
+                raise TypeError(f"give a {redis_class.__module__}.Redis client or url=")
+            client = redis_class.from_url(url)
+        self.client = _own_client(client, self, retry_class(NoBackoff(), 0))
+        self._errors = (redis.RedisError, OSError)
+        self._watch_error = redis.WatchError
+        # CONFIG GET refused (managed Redis): the eviction policy goes unchecked.
+        self._refused = redis.ResponseError
 
     def _steps(self, nonce_id: bytes, issued: int, nc: int) -> Generator[_Op, Any, str]:
-        """The check as Redis commands: each ``yield`` is one command, answered with its
-        result (``"transaction"`` answers whether EXEC committed). Returns the outcome."""
+        """The check as Redis commands: each ``yield`` is one command (see ``_command``),
+        answered with its result. Returns the outcome."""
         if not self._policy_checked:
             policy = yield ("config_get", "maxmemory-policy")
             self._policy_checked = True
@@ -69,17 +83,33 @@ class _RedisRules:
                 # New, restarted empty, or flushed: this Redis's memory begins now.
                 log.warning("authgate: Redis holds no replay epoch %s (new, restarted empty or flushed): its "
                             "memory begins now; nonces issued before are answered stale", self.epoch_key)
-                yield ("set", self.epoch_key, int(time.time()), True)
+                yield ("set_nx", self.epoch_key, int(time.time()))
                 yield ("unwatch",)
                 continue
             outcome, new_state = window_record(state, nc, issued, int(epoch))
             if outcome != "fresh":
                 yield ("unwatch",)
                 return outcome
-            if (yield ("transaction", key, new_state, self.ttl)):
+            yield ("multi",)
+            yield ("set_ex", key, new_state, self.ttl)
+            if (yield ("execute",)):
                 return "fresh"
         log.warning("authgate: nonce window %s kept changing; answering stale", key)
         return "stale"
+
+    def _command(self, pipe: Any, op: _Op) -> Tuple[Any, Tuple[type, ...], Any]:
+        """``(call, errors, answer)``: the redis-py call for a step, and the errors that
+        answer it (EXEC losing the WATCH race: False; CONFIG GET refused: None)."""
+        name, *args = op
+        if name == "set_nx":
+            return lambda: pipe.set(args[0], args[1], nx=True), (), None
+        if name == "set_ex":
+            return lambda: pipe.set(args[0], args[1], ex=args[2]), (), None
+        if name == "execute":
+            return pipe.execute, (self._watch_error,), False
+        if name == "config_get":
+            return lambda: self.client.config_get(*args), (self._refused,), None
+        return lambda: getattr(pipe, name)(*args), (), None
 
     def _skip(self) -> bool:
         """Whether Redis failed less than ``retry_after`` seconds ago (answer stale at once)."""
@@ -140,19 +170,9 @@ class RedisNonceStore(_RedisRules):
                  url: Optional[str] = None, timeout: float = 0.25, connect_timeout: Optional[float] = None,
                  retry_after: float = 1.0):
         import redis
-        from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        super().__init__(prefix, ttl, retries, timeout, connect_timeout, retry_after)
-        if client is None:
-            if url is None:
-                raise TypeError("give a redis.Redis client or url=")
-            client = redis.Redis.from_url(url)
-        self.client = _own_client(client, self, Retry(NoBackoff(), 0))
-        self._errors = (redis.RedisError, OSError)
-        self._watch_error = redis.WatchError
-        # CONFIG GET refused (managed Redis): the eviction policy goes unchecked.
-        self._refused = redis.ResponseError
+        super().__init__(client, url, redis.Redis, Retry, prefix, ttl, retries, timeout, connect_timeout, retry_after)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> "RedisNonceStore":
@@ -165,33 +185,18 @@ class RedisNonceStore(_RedisRules):
         steps = self._steps(nonce_id, issued, nc)
         try:
             with self.client.pipeline() as pipe:
-                done, answer = _advance(steps, None)
+                done, op = _advance(steps, None)
                 while not done:
-                    done, answer = _advance(steps, self._run(pipe, answer))
+                    call, errors, answer = self._command(pipe, op)
+                    try:
+                        answer = call()
+                    except errors:
+                        pass
+                    done, op = _advance(steps, answer)
         except self._errors as e:
             return self._failed(e)
         self._answered()
-        return answer
-
-    def _run(self, pipe: Any, op: _Op) -> Any:
-        name, *args = op
-        if name == "transaction":
-            key, state, ttl = args
-            pipe.multi()
-            pipe.set(key, state, ex=ttl)
-            try:
-                pipe.execute()
-            except self._watch_error:
-                return False
-            return True
-        if name == "set":
-            return pipe.set(args[0], args[1], nx=args[2])
-        if name == "config_get":
-            try:
-                return self.client.config_get(args[0])
-            except self._refused:
-                return None
-        return getattr(pipe, name)(*args)
+        return op
 
 
 class AsyncRedisNonceStore(_RedisRules):
@@ -202,21 +207,11 @@ class AsyncRedisNonceStore(_RedisRules):
     def __init__(self, client: Any = None, prefix: str = "authgate:nc:", ttl: int = 900, retries: int = 32, *,
                  url: Optional[str] = None, timeout: float = 0.25, connect_timeout: Optional[float] = None,
                  retry_after: float = 1.0):
-        import redis
         import redis.asyncio
         from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
 
-        super().__init__(prefix, ttl, retries, timeout, connect_timeout, retry_after)
-        if client is None:
-            if url is None:
-                raise TypeError("give a redis.asyncio.Redis client or url=")
-            client = redis.asyncio.Redis.from_url(url)
-        self.client = _own_client(client, self, Retry(NoBackoff(), 0))
-        self._errors = (redis.RedisError, OSError)
-        self._watch_error = redis.WatchError
-        # CONFIG GET refused (managed Redis): the eviction policy goes unchecked.
-        self._refused = redis.ResponseError
+        super().__init__(client, url, redis.asyncio.Redis, Retry, prefix, ttl, retries, timeout, connect_timeout,
+                         retry_after)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> "AsyncRedisNonceStore":
@@ -229,33 +224,20 @@ class AsyncRedisNonceStore(_RedisRules):
         steps = self._steps(nonce_id, issued, nc)
         try:
             async with self.client.pipeline() as pipe:
-                done, answer = _advance(steps, None)
+                done, op = _advance(steps, None)
                 while not done:
-                    done, answer = _advance(steps, await self._run(pipe, answer))
+                    call, errors, answer = self._command(pipe, op)
+                    try:
+                        # MULTI and commands queued after it answer at once, the rest are awaited.
+                        result = call()
+                        answer = await result if inspect.isawaitable(result) else result
+                    except errors:
+                        pass
+                    done, op = _advance(steps, answer)
         except self._errors as e:
             return self._failed(e)
         self._answered()
-        return answer
-
-    async def _run(self, pipe: Any, op: _Op) -> Any:
-        name, *args = op
-        if name == "transaction":
-            key, state, ttl = args
-            pipe.multi()
-            pipe.set(key, state, ex=ttl)
-            try:
-                await pipe.execute()
-            except self._watch_error:
-                return False
-            return True
-        if name == "set":
-            return await pipe.set(args[0], args[1], nx=args[2])
-        if name == "config_get":
-            try:
-                return await self.client.config_get(args[0])
-            except self._refused:
-                return None
-        return await getattr(pipe, name)(*args)
+        return op
 
     async def aclose(self) -> None:
         """Closes the store's connections (``close`` before redis-py 5.0.1)."""
