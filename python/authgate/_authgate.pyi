@@ -1,6 +1,6 @@
 """Type stubs for the Rust extension authgate._authgate."""
 import os
-from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Sequence, Union
+from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Sequence, Union, final
 
 _Value = Union[str, bytes]
 Outcome = Literal["fresh", "replayed", "stale"]
@@ -37,6 +37,7 @@ class MemoryReplayStore:
     def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> Outcome: ...
     def __len__(self) -> int: ...
 
+@final
 class SharedMemoryReplayStore:
     """The default replay store: the core's replay table in a shared-memory segment
     (/dev/shm, mode 0600), one per app (nonce key and realm) and user, shared by every
@@ -46,7 +47,7 @@ class SharedMemoryReplayStore:
     Linux) it keeps a table per process and logs a warning once."""
     capacity: int
     max_age: int
-    def __init__(self, capacity: int = 4096, max_age: int = 600, *, name: Optional[str] = None) -> None: ...
+    def __new__(cls, capacity: int = 4096, max_age: int = 600, *, name: Optional[str] = None) -> "SharedMemoryReplayStore": ...
     def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> Outcome: ...
     def __len__(self) -> int: ...
     @property

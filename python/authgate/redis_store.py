@@ -29,7 +29,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from typing import Any, Generator, Optional, Tuple
+from typing import Any, Generator, Optional, Tuple, Type
 
 from ._authgate import window_record
 
@@ -63,7 +63,7 @@ class _RedisRules:
                 raise TypeError(f"give a {redis_class.__module__}.Redis client or url=")
             client = redis_class.from_url(url)
         self.client = _own_client(client, self, retry_class(NoBackoff(), 0))
-        self._errors = (redis.RedisError, OSError)
+        self._errors: Tuple[Type[BaseException], ...] = (redis.RedisError, OSError)
         self._watch_error = redis.WatchError
         # CONFIG GET refused (managed Redis): the eviction policy goes unchecked.
         self._refused = redis.ResponseError
@@ -97,7 +97,7 @@ class _RedisRules:
         log.warning("authgate: nonce window %s kept changing; answering stale", key)
         return "stale"
 
-    def _command(self, pipe: Any, op: _Op) -> Tuple[Any, Tuple[type, ...], Any]:
+    def _command(self, pipe: Any, op: _Op) -> Tuple[Any, Tuple[Type[BaseException], ...], Any]:
         """``(call, errors, answer)``: the redis-py call for a step, and the errors that
         answer it (EXEC losing the WATCH race: False; CONFIG GET refused: None)."""
         name, *args = op
@@ -115,7 +115,7 @@ class _RedisRules:
         """Whether Redis failed less than ``retry_after`` seconds ago (answer stale at once)."""
         return self._incident is not None and time.monotonic() < self._down_until
 
-    def _failed(self, e: Exception) -> str:
+    def _failed(self, e: BaseException) -> str:
         self._down_until = time.monotonic() + self.retry_after
         if self._incident is None:
             self._incident = f"{type(e).__name__}: {e}"
@@ -151,7 +151,7 @@ def _warn_on_eviction(policy: Any) -> None:
 def _own_client(client: Any, rules: _RedisRules, retry: Any) -> Any:
     """A client on the same server, database and credentials as ``client``, with the store's
     timeouts and no retries (its own pool: the application's client is left as it is)."""
-    pool = getattr(client, "connection_pool", None)
+    pool: Any = getattr(client, "connection_pool", None)
     kwargs = getattr(pool, "connection_kwargs", None)
     if kwargs is None:
         log.warning("authgate: cannot set timeouts on %s; a hung Redis may block requests", type(client).__name__)
