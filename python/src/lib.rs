@@ -847,6 +847,13 @@ impl Replay {
                             "a replay store needs check_and_record(nonce_id, issued, nc)",
                         ));
                     }
+                    let inspect = o.py().import("inspect")?;
+                    if inspect.call_method1("iscoroutinefunction", (o.getattr("check_and_record")?,))?.is_truthy()? {
+                        return Err(PyTypeError::new_err(
+                            "this replay store is async (e.g. AsyncRedisNonceStore, for ASGI layers that await it): \
+                             give a synchronous engine RedisNonceStore",
+                        ));
+                    }
                     Ok(Replay::Python(o.clone().unbind(), Mutex::new(None)))
                 }
             },

@@ -282,6 +282,11 @@ async def test_async_store_same_rules_atomic_and_shared_with_the_sync_one(redis_
         await store.aclose()
 
 
+def test_a_sync_engine_refuses_an_async_store_at_configuration(redis_server):
+    with pytest.raises(TypeError, match="async"):
+        Engine("r", KEY, users={}, replay_store=AsyncRedisNonceStore.from_url(redis_server))
+
+
 async def test_async_store_on_a_hung_redis_is_stale_and_leaves_the_loop_running(redis_process):
     store = AsyncRedisNonceStore.from_url(redis_process.url, timeout=0.3, retry_after=0.5)
     try:
