@@ -10,7 +10,7 @@
 //! | `AUTHGATE_HOSTNAME`   | the DHCP and mDNS name (default `authgate-` + 6 hex digits of the board's unique id) |
 //!
 //! Without `AUTHGATE_CREDENTIAL` or `AUTHGATE_PASSWORD` the image gets the demo login
-//! `admin:authgate-demo`, with a warning. Whatever the source, the image holds HA1 lines only,
+//! `admin:authgate-demo`, with a warning. Whatever the source, the image holds HA1s only,
 //! never a password.
 
 use std::env;
@@ -20,9 +20,51 @@ use std::path::PathBuf;
 use authgate::HashAlgorithm;
 use authgate::hash::Hasher;
 
-#[path = "src/credential_line.rs"]
-#[allow(dead_code)]
-mod credential_line;
+/// One `AUTHGATE_CREDENTIAL` line, read with the core's own parsers. Forms today:
+///
+/// * an htdigest line `user:realm:HA1` with an MD5 HA1 (32 lower-case hex digits, what
+///   Apache's `htdigest` writes): `authgate::Htdigest`, Apache's rules;
+/// * the same with a SHA-256 HA1 (64 hex digits), which Apache has no file for:
+///   `StoredCredential::ha1_hex`.
+///
+/// An htpasswd line (`user:$2y$…`) is one more arm here once the device's login can hold a
+/// password hash besides HA1s (it would serve Basic only): `authgate::Htpasswd` reads it.
+mod credential_line {
+    use authgate::{HashAlgorithm, HashOutput, Htdigest, StoredCredential};
+
+    pub struct CredentialLine {
+        pub user: String,
+        pub realm: String,
+        pub algorithm: HashAlgorithm,
+        pub ha1: HashOutput,
+    }
+
+    pub fn parse(line: &str) -> Result<CredentialLine, String> {
+        let hash = line.rsplit_once(':').map_or("", |(_, h)| h);
+        if hash.len() == 64 {
+            let (user, rest) = line.split_once(':').ok_or("expected user:realm:HA1")?;
+            let (realm, _) = rest.rsplit_once(':').ok_or("expected user:realm:HA1")?;
+            if user.is_empty() || user.chars().any(char::is_control) {
+                return Err("the user name is empty or has a control character".into());
+            }
+            let Some(StoredCredential::Ha1 { digest, .. }) =
+                StoredCredential::ha1_hex(HashAlgorithm::Sha256, hash.as_bytes())
+            else {
+                return Err("a SHA-256 HA1 must be 64 hex digits".into());
+            };
+            return Ok(CredentialLine {
+                user: user.into(),
+                realm: realm.into(),
+                algorithm: HashAlgorithm::Sha256,
+                ha1: digest,
+            });
+        }
+        let file = Htdigest::parse(line.as_bytes()).map_err(|e| e.kind.message().to_string())?;
+        let (_, user, realm) = file.users().next().ok_or("expected user:realm:HA1")?;
+        let ha1 = file.ha1(user, realm).ok_or("expected user:realm:HA1")?;
+        Ok(CredentialLine { user: user.into(), realm: realm.into(), algorithm: HashAlgorithm::Md5, ha1 })
+    }
+}
 
 const DEFAULT_USER: &str = "admin";
 const DEMO_PASSWORD: &str = "authgate-demo";
@@ -52,19 +94,16 @@ fn main() {
             let (mut line_user, mut line_realm, mut families) = (None::<String>, None::<String>, Vec::new());
             for (i, l) in lines.iter().enumerate() {
                 let parsed = credential_line::parse(l)
-                    .unwrap_or_else(|e| fail(&format!("AUTHGATE_CREDENTIAL line {}: {}", i + 1, e.message())));
-                let family = match parsed.credential {
-                    authgate::StoredCredential::Ha1 { algorithm, .. } => algorithm,
-                    _ => unreachable!("credential_line only yields HA1 values"),
-                };
+                    .unwrap_or_else(|e| fail(&format!("AUTHGATE_CREDENTIAL line {}: {e}", i + 1)));
+                let family = parsed.algorithm;
                 if families.contains(&family) {
                     fail(&format!("AUTHGATE_CREDENTIAL line {}: a second {family:?} HA1", i + 1));
                 }
                 families.push(family);
-                if line_user.get_or_insert_with(|| parsed.user.into()) != parsed.user {
+                if *line_user.get_or_insert_with(|| parsed.user.clone()) != parsed.user {
                     fail("AUTHGATE_CREDENTIAL: the lines name different users (the device has one)");
                 }
-                if line_realm.get_or_insert_with(|| parsed.realm.into()) != parsed.realm {
+                if *line_realm.get_or_insert_with(|| parsed.realm.clone()) != parsed.realm {
                     fail("AUTHGATE_CREDENTIAL: the lines name different realms");
                 }
             }
@@ -150,13 +189,33 @@ fn main() {
     let mut out = String::new();
     writeln!(out, "/// The one user's name.\npub const USER: &str = {user:?};").unwrap();
     writeln!(out, "/// The realm the HA1 lines were made for.\npub const REALM: &str = {realm:?};").unwrap();
+    // The device gets the HA1 bytes (parsed here, once, by the core): no parser in the image.
+    let (mut sha256, mut md5) = (None, None);
+    for l in &lines {
+        let parsed = credential_line::parse(l).expect("checked above");
+        let bytes = parsed.ha1.as_bytes().to_vec();
+        match parsed.algorithm {
+            HashAlgorithm::Sha256 => sha256 = Some(bytes),
+            _ => md5 = Some(bytes),
+        }
+    }
     writeln!(
         out,
-        "/// htdigest lines (`user:realm:HA1`): the build-time login.\npub const LINES: &[&str] = &{lines:?};"
+        "/// The build-time login's SHA-256 HA1, if given.\npub const HA1_SHA256: Option<[u8; 32]> = {};",
+        opt(&sha256)
     )
     .unwrap();
-    writeln!(out, "/// Identifies [`LINES`] (see `store.rs`).\npub const FINGERPRINT: [u8; 8] = {fingerprint:?};")
-        .unwrap();
+    writeln!(
+        out,
+        "/// The build-time login's MD5 HA1, if given.\npub const HA1_MD5: Option<[u8; 16]> = {};",
+        opt(&md5)
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "/// Identifies the build login (see `store.rs`).\npub const FINGERPRINT: [u8; 8] = {fingerprint:?};"
+    )
+    .unwrap();
     writeln!(
         out,
         "/// Where the login came from: `credential`, `password` or `demo`.\npub const SOURCE: &str = {source:?};"
@@ -165,5 +224,8 @@ fn main() {
     writeln!(out, "/// `AUTHGATE_HOSTNAME`, if set.\npub const HOSTNAME: Option<&str> = {hostname:?};").unwrap();
     let path = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("build_settings.rs");
     std::fs::write(path, out).unwrap();
-    println!("cargo:rerun-if-changed=src/credential_line.rs");
+}
+
+fn opt(bytes: &Option<Vec<u8>>) -> String {
+    bytes.as_ref().map_or_else(|| "None".into(), |b| format!("Some({b:?})"))
 }

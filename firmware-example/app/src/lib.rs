@@ -2,7 +2,7 @@
 //!
 //! * [`device`] — the state of the one output (the on-board LED, a relay stand-in).
 //! * [`settings`] — build-time configuration (login, realm, hostname, whether reads are protected).
-//! * [`login`] — the one login as HA1 values; [`credential_line`] reads the build-time form.
+//! * [`login`] — the one login as HA1 values.
 //! * [`store`] — the changed login in flash (sequential-storage), and the task that writes it.
 //! * [`auth`] — the only place that talks to authgate: it turns a request's method, target and
 //!   `Authorization` header into "let it in", "challenge" (401) or "malformed" (400).
@@ -20,7 +20,6 @@
 mod fmt;
 
 pub mod auth;
-pub mod credential_line;
 pub mod device;
 pub mod login;
 pub mod mdns;

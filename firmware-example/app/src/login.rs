@@ -7,7 +7,6 @@
 
 use authgate::{Algorithm, CredentialStore, HashAlgorithm, HashOutput, Purpose, StoredCredential};
 
-use crate::credential_line::{self, LineError};
 use crate::settings::{self, build};
 
 /// Shortest and longest password `POST /api/password` accepts (authgate's limit on secrets).
@@ -46,27 +45,12 @@ impl PasswordError {
 }
 
 impl Login {
-    /// The login compiled in (`build.rs` checked the lines; this cannot fail for them).
-    pub fn from_build() -> Result<Login, LineError> {
-        Login::from_lines(build::LINES)
-    }
-
-    /// htdigest lines for [`settings::USER`] in `realm`; a later line of the same family wins.
-    pub fn from_lines(lines: &[&str]) -> Result<Login, LineError> {
-        let mut login = Login { sha256: None, md5: None };
-        for l in lines {
-            let line = credential_line::parse(l)?;
-            if line.user != settings::USER || line.realm != build::REALM {
-                return Err(LineError::User);
-            }
-            if let StoredCredential::Ha1 { algorithm, digest } = line.credential {
-                login.set(algorithm, digest);
-            }
-        }
-        if login.sha256.is_none() && login.md5.is_none() {
-            return Err(LineError::Shape);
-        }
-        Ok(login)
+    /// The login compiled in (`build.rs` read `AUTHGATE_CREDENTIAL` / `AUTHGATE_PASSWORD`
+    /// into HA1 bytes with the core's parsers; it refuses a build without one).
+    pub fn from_build() -> Login {
+        let sha256 = build::HA1_SHA256.as_ref().map(|h| &h[..]);
+        let md5 = build::HA1_MD5.as_ref().map(|h| &h[..]);
+        Login::from_parts(sha256, md5).unwrap_or(Login { sha256: None, md5: None })
     }
 
     /// Both HA1s of a new password (what `POST /api/password` stores).
@@ -94,14 +78,6 @@ impl Login {
     /// The raw HA1s, for a store.
     pub fn parts(&self) -> (Option<&[u8]>, Option<&[u8]>) {
         (self.sha256.as_ref().map(HashOutput::as_bytes), self.md5.as_ref().map(HashOutput::as_bytes))
-    }
-
-    fn set(&mut self, algorithm: HashAlgorithm, digest: HashOutput) {
-        match algorithm {
-            HashAlgorithm::Sha256 => self.sha256 = Some(digest),
-            HashAlgorithm::Md5 => self.md5 = Some(digest),
-            HashAlgorithm::Sha512_256 => {}
-        }
     }
 
     /// The Digest algorithms this login can serve, strongest first (the challenges offered).

@@ -90,7 +90,9 @@ impl<F: NorFlash> LoginStore<F> {
     /// `range` is in the flash driver's offsets: whole sectors, at least two of them.
     pub fn new(flash: F, range: Range<u32>) -> Self {
         assert!(
-            range.start % SECTOR == 0 && range.end % SECTOR == 0 && range.end - range.start >= 2 * SECTOR,
+            range.start.is_multiple_of(SECTOR)
+                && range.end.is_multiple_of(SECTOR)
+                && range.end - range.start >= 2 * SECTOR,
             "the login store needs two or more whole sectors"
         );
         LoginStore { flash, range }
@@ -116,7 +118,7 @@ impl<F: NorFlash> LoginStore<F> {
             if offset >= self.range.end {
                 offset = self.range.start;
             }
-            if offset % SECTOR == 0 {
+            if offset.is_multiple_of(SECTOR) {
                 self.flash.erase(offset, offset + SECTOR).await.map_err(|_| StoreError::Flash)?;
             }
             if self.is_blank(offset).await? {
@@ -221,7 +223,7 @@ pub async fn login_at_boot<F: NorFlash>(store: &mut LoginStore<F>) -> Login {
     if crate::settings::USING_DEMO_LOGIN {
         warn!("the demo login {}:authgate-demo is in use: change it (POST /api/password)", crate::settings::USER);
     }
-    Login::from_build().expect("build.rs checked the build login")
+    Login::from_build()
 }
 
 /// New logins on their way to the flash, and the answers.

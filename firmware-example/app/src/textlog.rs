@@ -55,7 +55,7 @@ pub async fn read(buf: &mut [u8]) -> usize {
     if dropped > 0 {
         DROPPED.store(0, Ordering::Relaxed);
         let mut note: heapless::String<48> = heapless::String::new();
-        let _ = write!(note, "[{dropped} log lines dropped]\n");
+        let _ = writeln!(note, "[{dropped} log lines dropped]");
         let n = note.len().min(buf.len());
         buf[..n].copy_from_slice(&note.as_bytes()[..n]);
         return n;

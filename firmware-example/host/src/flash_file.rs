@@ -82,7 +82,7 @@ impl NorFlash for FileFlash {
     const ERASE_SIZE: usize = ERASE_SIZE;
 
     async fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
-        if from % ERASE_SIZE as u32 != 0 || to % ERASE_SIZE as u32 != 0 || from > to {
+        if !from.is_multiple_of(ERASE_SIZE as u32) || !to.is_multiple_of(ERASE_SIZE as u32) || from > to {
             return Err(FlashError::Nor(NorFlashErrorKind::NotAligned));
         }
         self.check(from, (to - from) as usize)?;

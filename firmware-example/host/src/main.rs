@@ -67,7 +67,7 @@ fn usage() -> ! {
 }
 
 fn parse_hex(s: &str) -> Option<Vec<u8>> {
-    (s.len() % 2 == 0 && !s.is_empty())
+    (s.len().is_multiple_of(2) && !s.is_empty())
         .then(|| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect())
         .flatten()
 }
