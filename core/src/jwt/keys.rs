@@ -5,6 +5,7 @@
 //! an asymmetric algorithm and a public key is never an HMAC secret.
 
 use hmac::{KeyInit, Mac};
+#[cfg(feature = "jwt-hs512")]
 use sha2::Digest as _;
 use subtle::ConstantTimeEq;
 
@@ -16,9 +17,9 @@ use crate::limits::{MAX_JWT_HMAC_KEY_LEN, MAX_JWT_KID_LEN};
 pub enum JwsAlgorithm {
     /// HMAC with SHA-256.
     Hs256,
-    /// HMAC with SHA-384.
+    /// HMAC with SHA-384 (feature `jwt-hs512`).
     Hs384,
-    /// HMAC with SHA-512.
+    /// HMAC with SHA-512 (feature `jwt-hs512`).
     Hs512,
     /// ECDSA on P-256 with SHA-256 (feature `jwt-es256`).
     Es256,
@@ -79,7 +80,7 @@ impl JwsAlgorithm {
     /// Whether this build verifies it (its Cargo feature is on).
     pub const fn is_enabled(self) -> bool {
         match self.family() {
-            Family::Hmac => true,
+            Family::Hmac => matches!(self, JwsAlgorithm::Hs256) || cfg!(feature = "jwt-hs512"),
             Family::P256 => cfg!(feature = "jwt-es256"),
             Family::Ed25519 => cfg!(feature = "jwt-eddsa"),
             Family::Rsa => cfg!(feature = "jwt-std"),
@@ -106,7 +107,13 @@ impl JwsAlgorithm {
 #[derive(Clone)]
 pub(crate) enum HmacSecret {
     Raw(heapless::Vec<u8, MAX_JWT_HMAC_KEY_LEN>),
-    Hashed { sha256: [u8; 32], sha384: [u8; 48], sha512: [u8; 64] },
+    Hashed {
+        sha256: [u8; 32],
+        #[cfg(feature = "jwt-hs512")]
+        sha384: [u8; 48],
+        #[cfg(feature = "jwt-hs512")]
+        sha512: [u8; 64],
+    },
 }
 
 impl HmacSecret {
@@ -114,8 +121,10 @@ impl HmacSecret {
         match heapless::Vec::from_slice(secret) {
             Ok(raw) => HmacSecret::Raw(raw),
             Err(_) => HmacSecret::Hashed {
-                sha256: sha2::Sha256::digest(secret).into(),
+                sha256: crate::hash::sha256(&[secret]),
+                #[cfg(feature = "jwt-hs512")]
                 sha384: sha2::Sha384::digest(secret).into(),
+                #[cfg(feature = "jwt-hs512")]
                 sha512: sha2::Sha512::digest(secret).into(),
             },
         }
@@ -124,9 +133,11 @@ impl HmacSecret {
     fn for_hash(&self, alg: JwsAlgorithm) -> &[u8] {
         match (self, alg) {
             (HmacSecret::Raw(k), _) => k,
-            (HmacSecret::Hashed { sha256, .. }, JwsAlgorithm::Hs256) => sha256,
+            #[cfg(feature = "jwt-hs512")]
             (HmacSecret::Hashed { sha384, .. }, JwsAlgorithm::Hs384) => sha384,
-            (HmacSecret::Hashed { sha512, .. }, _) => sha512,
+            #[cfg(feature = "jwt-hs512")]
+            (HmacSecret::Hashed { sha512, .. }, JwsAlgorithm::Hs512) => sha512,
+            (HmacSecret::Hashed { sha256, .. }, _) => sha256,
         }
     }
 }
@@ -289,10 +300,18 @@ pub(crate) fn hmac_verify(alg: JwsAlgorithm, key: &[u8], signing_input: &[u8], s
         out[..t.len()].copy_from_slice(&t);
         t.len()
     }
+    // 64-bit hosts: the block-level HMAC. Small targets: `SimpleHmac` over the engine's own
+    // out-of-line SHA-256 (as the nonces use it), so HS256 links no hashing code of its own.
+    #[cfg(target_pointer_width = "64")]
+    type Hs256 = hmac::Hmac<sha2::Sha256>;
+    #[cfg(not(target_pointer_width = "64"))]
+    type Hs256 = hmac::SimpleHmac<crate::nonce::shared::Sha256>;
     let mut expected = [0u8; 64];
     let n = match alg {
-        JwsAlgorithm::Hs256 => tag::<hmac::Hmac<sha2::Sha256>>(key, signing_input, &mut expected),
+        JwsAlgorithm::Hs256 => tag::<Hs256>(key, signing_input, &mut expected),
+        #[cfg(feature = "jwt-hs512")]
         JwsAlgorithm::Hs384 => tag::<hmac::Hmac<sha2::Sha384>>(key, signing_input, &mut expected),
+        #[cfg(feature = "jwt-hs512")]
         JwsAlgorithm::Hs512 => tag::<hmac::Hmac<sha2::Sha512>>(key, signing_input, &mut expected),
         _ => return false,
     };
