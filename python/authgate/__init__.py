@@ -7,7 +7,8 @@ nonces (:func:`issue_nonce`, :func:`verify_nonce`) and replay stores
 (:class:`MemoryReplayStore`, :class:`RedisNonceStore`).
 
 ``authgate.flask`` is a drop-in replacement for Flask-HTTPAuth, plus decorators in the
-style of Flask-Kerberos / Flask-SSPI.
+style of Flask-Kerberos / Flask-SSPI. :class:`JwtVerifier` verifies JWT bearer tokens;
+``authgate.flask_jwt`` is the verifying side of Flask-JWT-Extended.
 """
 from ._authgate import (
     WINDOW,
@@ -16,6 +17,8 @@ from ._authgate import (
     ConfigError,
     DigestAuthenticator,
     Engine,
+    JwtError,
+    JwtVerifier,
     MalformedHeader,
     MemoryReplayStore,
     Verdict,
@@ -38,6 +41,9 @@ from ._authgate import (
 MalformedHeader.message = property(lambda self: self.args[0])  # type: ignore[attr-defined]
 MalformedHeader.code = property(lambda self: self.args[1] if len(self.args) > 1 else "Malformed")  # type: ignore[attr-defined]
 MalformedHeader.status = 400  # type: ignore[attr-defined]
+JwtError.message = property(lambda self: self.args[0])  # type: ignore[attr-defined]
+JwtError.reason = property(lambda self: self.args[1] if len(self.args) > 1 else "Other")  # type: ignore[attr-defined]
+JwtError.status = 401  # type: ignore[attr-defined]
 
 
 def __getattr__(name: str):
@@ -56,6 +62,8 @@ __all__ = [
     "ConfigError",
     "DigestAuthenticator",
     "Engine",
+    "JwtError",
+    "JwtVerifier",
     "MalformedHeader",
     "MemoryReplayStore",
     "RedisNonceStore",

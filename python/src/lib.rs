@@ -30,6 +30,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyString, PyTuple};
 use subtle::ConstantTimeEq;
 
+mod jwt;
+
 create_exception!(_authgate, AuthgateError, PyException, "Base class of authgate's exceptions.");
 create_exception!(
     _authgate,
@@ -1809,6 +1811,7 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<DigestRequestCheck>()?;
     m.add_class::<Engine>()?;
     m.add_class::<Verdict>()?;
+    jwt::register(m)?;
     m.add_function(wrap_pyfunction!(derive_key, m)?)?;
     m.add_function(wrap_pyfunction!(random_key, m)?)?;
     m.add_function(wrap_pyfunction!(ct_eq, m)?)?;
