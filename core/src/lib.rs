@@ -56,6 +56,7 @@ pub mod digest_check;
 mod engine;
 mod error;
 pub mod hash;
+pub mod htfile;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod limits;
@@ -72,6 +73,7 @@ pub use engine::{
 };
 pub use error::{BufferTooSmall, ConfigError, ParseError, Reason};
 pub use hash::{HashAlgorithm, HashOutput};
+pub use htfile::{Htdigest, Htpasswd};
 pub use nonce::{Nonce, NonceKey, NonceStatus};
 pub use parse::{parse, Authorization, Credentials, Param, ParamIter, Params, Segments, Value};
 pub use render::{AuthInfo, BearerError, QopSet};

@@ -4,7 +4,8 @@ The low-level API is the engine itself (:class:`Engine`), its parser
 (:func:`parse_authorization`, :func:`decode_basic`), renderers
 (:func:`basic_challenge`, :func:`digest_challenge`, :func:`bearer_challenge`), keyed
 nonces (:func:`issue_nonce`, :func:`verify_nonce`) and replay stores
-(:class:`MemoryReplayStore`, :class:`RedisNonceStore`).
+(:class:`MemoryReplayStore`, :class:`RedisNonceStore`). Apache credential files:
+:class:`HtpasswdFile` (every format ``htpasswd`` writes) and :class:`HtdigestFile`.
 
 ``authgate.flask`` is a drop-in replacement for Flask-HTTPAuth, plus decorators in the
 style of Flask-Kerberos / Flask-SSPI. :class:`JwtVerifier` verifies JWT bearer tokens;
@@ -17,6 +18,8 @@ from ._authgate import (
     ConfigError,
     DigestAuthenticator,
     Engine,
+    HtdigestFile,
+    HtpasswdFile,
     JwtError,
     JwtVerifier,
     MalformedHeader,
@@ -62,6 +65,8 @@ __all__ = [
     "ConfigError",
     "DigestAuthenticator",
     "Engine",
+    "HtdigestFile",
+    "HtpasswdFile",
     "JwtError",
     "JwtVerifier",
     "MalformedHeader",

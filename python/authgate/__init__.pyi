@@ -5,6 +5,8 @@ from ._authgate import (
     ConfigError as ConfigError,
     DigestAuthenticator as DigestAuthenticator,
     Engine as Engine,
+    HtdigestFile as HtdigestFile,
+    HtpasswdFile as HtpasswdFile,
     JwtError as JwtError,
     JwtVerifier as JwtVerifier,
     MalformedHeader as MalformedHeader,

@@ -1798,9 +1798,12 @@ impl Engine {
     }
 }
 
+mod htfile;
+
 #[pymodule]
 fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    htfile::register(m)?;
     m.add("AuthgateError", py.get_type::<AuthgateError>())?;
     m.add("MalformedHeader", py.get_type::<MalformedHeader>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;

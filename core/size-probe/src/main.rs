@@ -12,6 +12,18 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 
 static HEADER: [u8; 256] = [0; 256];
 
+#[cfg(feature = "htpasswd-bcrypt")]
+static HTFILE_LINE: &[u8] = b"admin:$2y$05$F09reEW7pFgC7wHd7J/YNuIMaJbcMVZT9IQxcRy9ErMDW4icZpq96";
+#[cfg(feature = "htpasswd-apr1")]
+static HTFILE_LINE: &[u8] = b"admin:$apr1$TIHWr3VY$2jP5YqtOr9dPSiTtMuzJ./";
+#[cfg(feature = "htpasswd-sha-crypt")]
+static HTFILE_LINE: &[u8] = b"admin:$5$Eo22L.GDgjmhNhuK$ahJYMc4eydgfOskbOBfEodtHGfOdfDF4301s1kfVHG0";
+#[cfg(feature = "htpasswd-sha1")]
+static HTFILE_LINE: &[u8] = b"admin:{SHA}I7dElEdfX4dJgLdnbVEeI9iG2mQ=";
+#[cfg(feature = "htpasswd-crypt")]
+static HTFILE_LINE: &[u8] = b"admin:YyYFE00gMVVrE";
+#[cfg(feature = "htdigest")]
+static HTFILE_LINE: &[u8] = b"admin:device:669bb5c539f096809dc379871fe1c6bc";
 /// A hub's keys, as a device would hold them: an HMAC secret, and the public keys the
 /// features add (from `black_box`ed bytes, so nothing is folded away).
 #[cfg(feature = "jwt")]
@@ -44,9 +56,30 @@ fn jwt() -> authgate::jwt::JwtConfig {
 fn main() -> ! {
     #[cfg(feature = "authgate")]
     {
+        #[allow(unused_imports)] // StaticUsers: replaced by a file line in htfile-size.sh's builds.
         use authgate::{Config, Context, Engine, ReplayTable, Request, StaticUsers, Verdict};
         let replay = core::cell::RefCell::new(ReplayTable::<16>::new());
+        #[cfg(not(any(
+            feature = "htpasswd-bcrypt",
+            feature = "htpasswd-apr1",
+            feature = "htpasswd-sha-crypt",
+            feature = "htpasswd-sha1",
+            feature = "htpasswd-crypt",
+            feature = "htdigest"
+        )))]
         let users = StaticUsers::new(&[("admin", "secret")]);
+        // One line given at build time, as a device would take it (htfile-size.sh).
+        #[cfg(feature = "htdigest")]
+        let users = authgate::Htdigest::parse(black_box(HTFILE_LINE)).unwrap_or_else(|_| loop {});
+        #[cfg(all(not(feature = "htdigest"), any(
+            feature = "htpasswd-bcrypt",
+            feature = "htpasswd-apr1",
+            feature = "htpasswd-sha-crypt",
+            feature = "htpasswd-sha1",
+            feature = "htpasswd-crypt"
+        )))]
+        let users = authgate::Htpasswd::parse(black_box(HTFILE_LINE), authgate::htfile::Policy::DEFAULT)
+            .unwrap_or_else(|_| loop {});
         let config = Config::new("device").unwrap_or_else(|_| loop {});
         #[cfg(all(feature = "bearer", not(feature = "jwt")))]
         let config = config.schemes(&[authgate::Scheme::Digest, authgate::Scheme::Bearer]).unwrap_or_else(|_| loop {});
