@@ -2,14 +2,12 @@
 //! `jwt` module (every rule lives there; this file turns Python keys and options into a
 //! `JwtConfig` and the verdict into a dict or an exception).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use authgate::jwt::{jwks, public_key_pem, Claim, JwsAlgorithm, JwtBuffer, JwtConfig, JwtKey};
 use pyo3::create_exception;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
 
-use crate::{config_err, AuthgateError};
+use crate::{config_err, now_secs, value_bytes_utf8 as key_bytes, AuthgateError};
 
 create_exception!(
     _authgate,
@@ -37,21 +35,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyclass(frozen, module = "authgate._authgate")]
 pub(crate) struct JwtVerifier {
     config: JwtConfig,
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// Text or bytes of a key value.
-fn key_bytes(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
-    }
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(s.to_cow()?.into_owned().into_bytes());
-    }
-    Err(pyo3::exceptions::PyTypeError::new_err("a key is str, bytes or dict"))
 }
 
 /// The keys one Python value holds, named `kid` when given.
