@@ -4,7 +4,9 @@ The low-level API is the engine itself (:class:`Engine`), its parser
 (:func:`parse_authorization`, :func:`decode_basic`), renderers
 (:func:`basic_challenge`, :func:`digest_challenge`, :func:`bearer_challenge`), keyed
 nonces (:func:`issue_nonce`, :func:`verify_nonce`) and replay stores
-(:class:`MemoryReplayStore`, :class:`RedisNonceStore`). Apache credential files:
+(:class:`SharedMemoryReplayStore`, the default, shared by a server's processes;
+:class:`MemoryReplayStore`, one process; :class:`RedisNonceStore` and
+:class:`AsyncRedisNonceStore`, several hosts). Apache credential files:
 :class:`HtpasswdFile` (every format ``htpasswd`` writes) and :class:`HtdigestFile`.
 
 ``authgate.flask`` is a drop-in replacement for Flask-HTTPAuth, plus decorators in the
@@ -24,6 +26,7 @@ from ._authgate import (
     JwtVerifier,
     MalformedHeader,
     MemoryReplayStore,
+    SharedMemoryReplayStore,
     Verdict,
     basic_challenge,
     bearer_challenge,
@@ -51,15 +54,16 @@ JwtError.status = 401  # type: ignore[attr-defined]
 
 def __getattr__(name: str):
     # Imported lazily: redis-py is optional.
-    if name == "RedisNonceStore":
-        from .redis_store import RedisNonceStore
+    if name in ("RedisNonceStore", "AsyncRedisNonceStore"):
+        from . import redis_store
 
-        return RedisNonceStore
+        return getattr(redis_store, name)
     raise AttributeError(name)
 
 
 __all__ = [
     "WINDOW",
+    "AsyncRedisNonceStore",
     "AuthgateError",
     "Authorization",
     "ConfigError",
@@ -72,6 +76,7 @@ __all__ = [
     "MalformedHeader",
     "MemoryReplayStore",
     "RedisNonceStore",
+    "SharedMemoryReplayStore",
     "Verdict",
     "basic_challenge",
     "bearer_challenge",

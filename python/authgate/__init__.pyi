@@ -11,6 +11,7 @@ from ._authgate import (
     JwtVerifier as JwtVerifier,
     MalformedHeader as MalformedHeader,
     MemoryReplayStore as MemoryReplayStore,
+    SharedMemoryReplayStore as SharedMemoryReplayStore,
     Verdict as Verdict,
     basic_challenge as basic_challenge,
     bearer_challenge as bearer_challenge,
@@ -26,4 +27,5 @@ from ._authgate import (
     verify_nonce as verify_nonce,
     window_record as window_record,
 )
+from .redis_store import AsyncRedisNonceStore as AsyncRedisNonceStore
 from .redis_store import RedisNonceStore as RedisNonceStore

@@ -24,7 +24,7 @@ from functools import wraps
 
 from flask import Blueprint, Flask, g, jsonify, render_template_string, request
 
-from authgate import HtpasswdFile, MemoryReplayStore
+from authgate import HtpasswdFile
 from authgate.flask import (
     HTTPBasicAuth,
     HTTPDigestAuth,
@@ -132,7 +132,7 @@ def create_app(users: dict | None = None, secret_key: str | None = None, redis_u
         redis_client = redis.Redis.from_url(redis_url)
         replay = RedisNonceStore(redis_client)
     else:
-        replay = MemoryReplayStore()
+        replay = None  # the default: one table in shared memory for all the server's workers
     light = LightStore(redis_client)
 
     if htpasswd:
