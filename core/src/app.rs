@@ -214,17 +214,24 @@ impl Config {
     }
 
     #[inline(always)]
-    pub(crate) fn render_bearer(&self, error: Option<BearerError>, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+    pub(crate) fn render_bearer(
+        &self,
+        error: Option<BearerError>,
+        description: Option<&str>,
+        buf: &mut [u8],
+    ) -> Result<usize, BufferTooSmall> {
         #[cfg(feature = "app-hooks")]
         {
             let scheme = self.scheme_word(Scheme::Bearer);
             match self.app.style {
-                ChallengeStyle::Rfc7616 => render::bearer_challenge_named(scheme, self.realm(), error, None, buf),
+                ChallengeStyle::Rfc7616 => {
+                    render::bearer_challenge_named(scheme, self.realm(), error, description, buf)
+                }
                 ChallengeStyle::Compact => compact_realm(scheme, self.realm(), buf),
             }
         }
         #[cfg(not(feature = "app-hooks"))]
-        render::bearer_challenge(self.realm(), error, None, buf)
+        render::bearer_challenge(self.realm(), error, description, buf)
     }
 }
 

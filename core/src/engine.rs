@@ -10,7 +10,7 @@ use crate::limits::*;
 use crate::nonce::{self, Lifetime, Nonce, NonceId, NonceKey, NonceStatus};
 use crate::parse;
 use crate::parse::{Rest, Value};
-use crate::render::{self, AuthInfo, BearerError, DigestChallenge, QopSet};
+use crate::render::{self, AuthInfo, DigestChallenge, QopSet};
 use crate::replay::{ReplayOutcome, ReplayStore};
 
 /// Whether `s` holds a control character (`char::is_control`: U+0000-U+001F, U+007F-U+009F),
@@ -74,6 +74,8 @@ pub struct Config {
     rfc2069: bool,
     userhash: bool,
     opaque: heapless::String<MAX_OPAQUE_LEN>,
+    #[cfg(feature = "jwt")]
+    jwt: crate::jwt::JwtConfig,
     /// What a web-framework layer sets ([`crate::app`]).
     #[cfg(feature = "app-hooks")]
     pub(crate) app: crate::app::AppOptions,
@@ -109,9 +111,26 @@ impl Config {
             rfc2069: false,
             userhash: false,
             opaque: heapless::String::new(),
+            #[cfg(feature = "jwt")]
+            jwt: crate::jwt::JwtConfig::new(),
             #[cfg(feature = "app-hooks")]
             app: crate::app::AppOptions::new(),
         })
+    }
+
+    /// Verify Bearer tokens that look like a JWS (two dots) as JWTs with `jwt`'s keys; the
+    /// user is the identity claim. Other Bearer tokens still go to the credential store.
+    #[cfg(feature = "jwt")]
+    pub fn jwt(mut self, jwt: crate::jwt::JwtConfig) -> Result<Config, ConfigError> {
+        jwt.validate()?;
+        self.jwt = jwt;
+        Ok(self)
+    }
+
+    /// The JWT configuration (no keys: JWT off).
+    #[cfg(feature = "jwt")]
+    pub fn jwt_config(&self) -> &crate::jwt::JwtConfig {
+        &self.jwt
     }
 
     /// The schemes to offer, in order of preference (the order of the challenges).
@@ -218,6 +237,8 @@ impl Config {
         if self.schemes.is_empty() {
             return Err(ConfigError::NoScheme);
         }
+        #[cfg(feature = "jwt")]
+        self.jwt.validate()?;
         Ok(())
     }
 
@@ -445,7 +466,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         };
         #[cfg(all(feature = "app-hooks", feature = "bearer"))]
         if self.config.app.token_syntax == crate::app::TokenSyntax::WholeValue {
-            return self.verdict(crate::app::whole_value_token(header).and_then(|t| self.bearer_user(t)), ctx);
+            return self.verdict(crate::app::whole_value_token(header).and_then(|t| self.bearer_user(t, ctx.now)), ctx);
         }
         // One pass over the header: the head, then each param straight into the Digest
         // directive slots (whatever the scheme: the same syntax errors and duplicates as
@@ -473,7 +494,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         };
         #[cfg(all(feature = "app-hooks", feature = "bearer"))]
         if which == Scheme::Bearer && self.config.app.token_syntax == crate::app::TokenSyntax::FreeForm {
-            return self.verdict(crate::app::free_form_token(rest).and_then(|t| self.bearer_user(t)), ctx);
+            return self.verdict(crate::app::free_form_token(rest).and_then(|t| self.bearer_user(t, ctx.now)), ctx);
         }
         let mut slots = DigestSlots::new();
         if let Rest::Params(body) = rest {
@@ -490,7 +511,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let outcome = match which {
             Scheme::Digest => return self.check_digest(matches!(rest, Rest::Params(_)), &slots, req, ctx),
             Scheme::Basic if cfg!(feature = "basic") => return self.check_basic(token68, ctx),
-            Scheme::Bearer if cfg!(feature = "bearer") => self.check_bearer(token68),
+            Scheme::Bearer if cfg!(feature = "bearer") => self.check_bearer(token68, ctx.now),
             _ => Err(Failure::Challenge(Reason::UnsupportedScheme, false)),
         };
         match outcome {
@@ -571,16 +592,19 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
-    fn check_bearer(&self, token68: Option<&str>) -> Result<Authenticated, Failure> {
+    // Out of line on microcontrollers: the JWT buffers stay off the other schemes' stack.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    fn check_bearer(&self, token68: Option<&str>, now: u64) -> Result<Authenticated, Failure> {
         let token = token68.ok_or(ParseError::ExpectedToken68)?;
         if token.len() > MAX_BEARER_LEN {
             return Err(ParseError::ValueTooLong("bearer").into());
         }
-        self.bearer_user(token)
+        self.bearer_user(token, now)
     }
 
-    /// The user a well-formed Bearer token authenticates.
-    fn bearer_user(&self, token: &str) -> Result<Authenticated, Failure> {
+    /// The user a well-formed Bearer token authenticates: the application's verdict, else a
+    /// JWT's (when keys are configured), else the store's token.
+    fn bearer_user(&self, token: &str, _now: u64) -> Result<Authenticated, Failure> {
         let accepted = |user| Authenticated {
             user,
             scheme: Scheme::Bearer,
@@ -595,6 +619,10 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             } else {
                 Err(Failure::Challenge(Reason::InvalidToken, false))
             };
+        }
+        #[cfg(feature = "jwt")]
+        if let Some(jwt) = self.config.jwt.authenticate(token.as_bytes(), _now) {
+            return jwt.map(accepted).map_err(|reason| Failure::Challenge(reason, false));
         }
         let digest = crate::hash::sha256(&[token.as_bytes()]);
         match self.store.lookup_bearer(&digest) {
@@ -730,8 +758,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
                 // its renderer need not be linked.
                 Scheme::Basic if cfg!(feature = "basic") && i == 0 => return self.config.render_basic(buf),
                 Scheme::Bearer if cfg!(feature = "bearer") && i == 0 => {
-                    let error = (ch.reason == Reason::InvalidToken).then_some(BearerError::InvalidToken);
-                    return self.config.render_bearer(error, buf);
+                    let (error, description) = bearer_error(ch.reason);
+                    return self.config.render_bearer(error, description, buf);
                 }
                 _ => i -= 1,
             }
@@ -851,6 +879,15 @@ fn unsupported_scheme(rest: Rest<'_>) -> Failure {
         }
         _ => Failure::Challenge(Reason::UnsupportedScheme, false),
     }
+}
+
+/// The RFC 6750 error and description of a Bearer challenge for `reason`.
+#[cfg(feature = "jwt")]
+use crate::jwt::bearer_error;
+
+#[cfg(not(feature = "jwt"))]
+fn bearer_error(reason: Reason) -> (Option<render::BearerError>, Option<&'static str>) {
+    ((reason == Reason::InvalidToken).then_some(render::BearerError::InvalidToken), None)
 }
 
 fn to_username(s: &str) -> Result<UserName, Failure> {

@@ -513,9 +513,10 @@ class HTTPDigestAuth(HTTPAuth):
     * nonces are stateless and keyed (HMAC of ``app.config["SECRET_KEY"]``, or ``key=``), so
       no session cookie is needed and every worker sharing the key accepts them; they expire
       after ``nonce_lifetime`` seconds with ``stale=true``;
-    * a (nonce, nc) pair is accepted once (``replay_store``: see ``authgate.default_replay_store``,
-      ``authgate.RedisNonceStore`` across hosts); an RFC 2069 response (no ``qop``) once per
-      nonce, and not at all with ``allow_rfc2069=False``;
+    * a (nonce, nc) pair is accepted once (``replay_store``: by default a table in shared
+      memory, one for all the server's worker processes; ``authgate.RedisNonceStore`` across
+      hosts); an RFC 2069 response (no ``qop``) once per nonce, and not at all with
+      ``allow_rfc2069=False``;
     * the ``uri`` parameter must match the request-target (``check_uri=False`` behind a
       rewriting proxy); the realm must match;
     * ``algorithm`` may also be SHA-256, SHA-512-256 and their ``-sess`` variants, or a list
@@ -546,7 +547,6 @@ class HTTPDigestAuth(HTTPAuth):
         allow_rfc2069: bool = True,
         strict: bool = True,
     ) -> None:
-        self._store: Any = None
         self.generate_nonce_callback: Optional[Callback] = None
         self.verify_nonce_callback: Optional[Callback] = None
         self.generate_opaque_callback: Optional[Callback] = None
@@ -562,6 +562,7 @@ class HTTPDigestAuth(HTTPAuth):
         self.nonce_lifetime = nonce_lifetime
         self.check_uri = check_uri
         self.allow_rfc2069 = allow_rfc2069
+        # None: the engine's default, shared by the server's processes (SharedMemoryReplayStore).
         self.replay_store = replay_store
         # Bound once, so "is the default still in place?" is an identity test.
         self._dgn = self._default_generate_nonce
@@ -616,15 +617,13 @@ class HTTPDigestAuth(HTTPAuth):
             options["verify_opaque"] = _sync(self.verify_opaque_callback)
         if self.verify_nonce_callback is not self._dvn:
             options["verify_nonce"] = _sync(self.verify_nonce_callback)
-        options["replay_store"] = self._store if self._store is not None else self.replay_store
+        # None: each engine's default, one table per nonce key and realm shared by the
+        # server's processes, found again by name when an engine is rebuilt.
+        options["replay_store"] = self.replay_store
         return options
 
     def _engine_for(self, key: bytes, previous: Optional[bytes]) -> Engine:
-        engine = Engine(self.realm, key, previous_key=previous, **self._engine_options())
-        # Every engine of this object (one per app and key) shares the first one's replay
-        # store (the default one unless replay_store= names one): settings changes keep it.
-        self.__dict__["_store"] = engine.replay_store
-        return engine
+        return Engine(self.realm, key, previous_key=previous, **self._engine_options())
 
     def _resolve(self, app: Flask) -> Tuple[Engine, Any, Any]:
         """This object's engine for ``app`` (kept in the app's state)."""
@@ -643,11 +642,6 @@ class HTTPDigestAuth(HTTPAuth):
         source: Any = self._resolve if self.key is None else self._engine_for(self.key, None)
         return FlaskCheck(source, header=self.header, strict=self.strict, refused=False, private=_PRIVATE,
                           auth_int="auth-int" in (self.qop or ()))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "replay_store":
-            self.__dict__["_store"] = None
-        super().__setattr__(name, value)
 
     # -- nonce and opaque callbacks -------------------------------------------------------
 
@@ -907,7 +901,6 @@ class AuthGate:
             previous, secret, fallbacks = None, None, None
         else:
             key, previous, secret, fallbacks = _app_keys(config)
-        store = entry[1].replay_store if entry is not None else o.get("replay_store")
         engine = Engine(
             o.get("realm") or config.get("AUTHGATE_REALM") or "Authentication Required",
             key,
@@ -920,7 +913,7 @@ class AuthGate:
             qop=list(o.get("qop", ("auth",))),
             nonce_lifetime=o.get("nonce_lifetime", 300),
             opaque=o.get("opaque"),
-            replay_store=store,
+            replay_store=o.get("replay_store"),
             previous_key=previous,
         )
         state.engines[self] = (0, engine, secret, fallbacks)

@@ -20,6 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyString};
 
 use crate::convert::{algorithm, value_text};
+use crate::htfile::HtStore;
 
 /// What the callbacks of one check left behind.
 #[derive(Default)]
@@ -153,7 +154,7 @@ impl Found {
     fn costliest(&self) -> Option<&StoredCredential> {
         match self {
             Found::One(c) => Some(c),
-            Found::Many(all) => all.iter().max_by_key(|c| c.check_cost()),
+            Found::Many(all) => all.iter().max_by_key(|c| c.cost()),
         }
     }
 }
@@ -221,6 +222,8 @@ pub(crate) fn accepts(user: &Bound<'_, PyAny>) -> PyResult<bool> {
 #[derive(Default)]
 pub(crate) struct PyStore {
     users: HashMap<String, Found>,
+    /// An `HtpasswdFile` or `HtdigestFile` given as the users.
+    file: Option<HtStore>,
     pub(crate) lookup: Option<Py<PyAny>>,
     /// `str` results of `lookup` are HA1 hex (Flask-HTTPAuth's `use_ha1_pw`).
     pub(crate) ha1_strings: bool,
@@ -237,8 +240,15 @@ pub(crate) struct PyStore {
 
 /// What `authgate.Engine(users=...)` accepts, as a store.
 impl PyStore {
-    pub(crate) fn with_users(users: Option<&Bound<'_, PyDict>>) -> PyResult<PyStore> {
+    pub(crate) fn with_users(users: Option<&Bound<'_, PyAny>>) -> PyResult<PyStore> {
         let store = PyStore::default();
+        if let Some(file) = users.and_then(HtStore::of) {
+            return Ok(PyStore { file: Some(file), ..store });
+        }
+        let users = users
+            .map(|u| u.cast::<PyDict>())
+            .transpose()
+            .map_err(|_| PyTypeError::new_err("users is a dict, an HtpasswdFile or an HtdigestFile"))?;
         let mut map = HashMap::new();
         for (name, value) in users.into_iter().flat_map(|d| d.iter()) {
             let name: String = name.extract()?;
@@ -253,7 +263,7 @@ impl PyStore {
     /// Remembers the costliest form seen, so unknown users cost what known ones do.
     fn seen(&self, f: &Found) {
         let Some(c) = f.costliest() else { return };
-        let cost = c.check_cost() + 1;
+        let cost = c.cost() + 1;
         if cost > self.decoy_cost.load(Ordering::Relaxed) {
             let mut d = self.decoy.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if cost > self.decoy_cost.load(Ordering::Relaxed) {
@@ -279,7 +289,10 @@ impl PyStore {
 }
 
 impl CredentialStore for PyStore {
-    fn lookup(&self, username: &str, _realm: &str, purpose: Purpose) -> Option<StoredCredential> {
+    fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential> {
+        if let Some(file) = &self.file {
+            return file.lookup(username, realm, purpose);
+        }
         if let Some(f) = self.users.get(username) {
             return f.pick(purpose);
         }
@@ -300,7 +313,10 @@ impl CredentialStore for PyStore {
         })
     }
 
-    fn decoy(&self, _realm: &str) -> StoredCredential {
+    fn decoy(&self, realm: &str) -> StoredCredential {
+        if let Some(file) = &self.file {
+            return file.decoy(realm);
+        }
         if self.decoy_cost.load(Ordering::Relaxed) == 0 {
             return StoredCredential::plaintext_decoy();
         }

@@ -197,7 +197,8 @@ impl Verdict {
 
 #[pymethods]
 impl Engine {
-    /// `users`: name -> password (`str`), `Credential` or `{algorithm: HA1 hex}`; or
+    /// `users`: name -> password (`str`), `Credential` or `{algorithm: HA1 hex}`, or an
+    /// `HtpasswdFile` / `HtdigestFile`; or
     /// `lookup(name)` returning one of those or `None` (`ha1_lookup`: a `str` it returns is the
     /// HA1 hex). `verify_password(name, password)` and `verify_token(token)` check Basic
     /// passwords and Bearer tokens themselves (werkzeug.security, bcrypt), returning the
@@ -217,7 +218,7 @@ impl Engine {
         py: Python<'_>,
         realm: &str,
         key: &[u8],
-        users: Option<&Bound<'_, PyDict>>,
+        users: Option<&Bound<'_, PyAny>>,
         lookup: Option<Py<PyAny>>,
         ha1_lookup: bool,
         verify_password: Option<Py<PyAny>>,
@@ -271,8 +272,10 @@ impl Engine {
         store.verify_nonce = verify_nonce;
         store.verify_opaque = verify_opaque;
         store.tokens = tokens.unwrap_or_default().into_iter().map(|(t, u)| (sha256(t.as_bytes()), u)).collect();
-        let replay = Replay::of(py, replay_store, config.replay_retention())?;
-        let mut core = CoreEngine::new(config, &key32(key)?, store, replay).map_err(config_err)?;
+        let key = key32(key)?;
+        let namespace = crate::shared_store::namespace(&key, realm);
+        let replay = Replay::of(py, replay_store, config.replay_retention(), namespace)?;
+        let mut core = CoreEngine::new(config, &key, store, replay).map_err(config_err)?;
         if let Some(p) = previous_key {
             core = core.with_previous_key(&key32(p)?);
         }
