@@ -53,7 +53,8 @@ impl Access {
         match (self, &current.ctx) {
             (_, Some(ctx)) => ctx.getattr(intern!(py, "app")),
             (Access::Public { app, .. }, None) => app.bind(py).call_method0(intern!(py, "_get_current_object")),
-            (Access::Private { .. }, None) => unreachable!("a private read keeps its context"),
+            // Not reached: a read through the context variables keeps the request context.
+            (Access::Private { .. }, None) => Err(pyo3::exceptions::PyRuntimeError::new_err("no request context")),
         }
     }
 
