@@ -34,12 +34,14 @@ mod credential;
 mod engine;
 mod helpers;
 mod verdict;
+mod version;
 
 pub use config::*;
 pub use credential::*;
 pub use engine::*;
 pub use helpers::*;
 pub use verdict::*;
+pub use version::*;
 
 /// The outcome of an API call.
 ///
