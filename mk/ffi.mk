@@ -3,6 +3,7 @@
 #   make ffi-test               unit tests + clippy, header drift check, C tests (static/dynamic x plain/ASan+UBSan/
 #                               valgrind), curl against the libmicrohttpd example, install test
 #   make ffi-header             regenerate ffi/include/authgate.h with cbindgen
+#   make ffi-example            build the libmicrohttpd example server (target/ffi/authgate_server)
 #   make install                stripped libauthgate.a and libauthgate.so (SONAME libauthgate.so.0.1 while 0.x),
 #                               header, authgate.pc, licences; PREFIX, LIBDIR, INCLUDEDIR, PKGCONFIGDIR, DOCDIR,
 #                               DESTDIR (see "Install" below)
@@ -38,7 +39,7 @@ FFI_C_TESTS := $(addprefix $(FFI_BUILD)/,test_static test_dynamic test_static_as
 TEST_TARGETS += ffi-test
 
 .PHONY: ffi-test ffi-rust-test ffi-deps ffi-lib ffi-stripped ffi-header ffi-header-check ffi-c-tests ffi-interop \
-	ffi-install-test ffi-bench ffi-bench-smoke install uninstall
+	ffi-install-test ffi-bench ffi-bench-smoke ffi-example install uninstall
 
 ffi-test: ffi-rust-test ffi-header-check ffi-c-tests ffi-interop ffi-install-test ffi-bench-smoke
 	@echo "ffi-test: all checks passed"
@@ -115,6 +116,9 @@ ffi-c-tests: ffi-deps $(FFI_C_TESTS)
 ## The libmicrohttpd example server, driven by curl on 127.0.0.1.
 $(FFI_BUILD)/authgate_server: ffi/examples/authgate_server.c ffi/include/authgate.h ffi-lib
 	$(FFI_CC) $(FFI_CFLAGS) -O2 $< $(FFI_LIBDIR)/libauthgate.a -lmicrohttpd $(FFI_STATIC_LIBS) -o $@
+
+ffi-example: ffi-deps $(FFI_BUILD)/authgate_server
+	@echo "built $(FFI_BUILD)/authgate_server: run it with --help (ffi/README.md)"
 
 ffi-interop: ffi-deps $(FFI_BUILD)/authgate_server
 	@echo "== ffi: curl against the libmicrohttpd example"
