@@ -4,7 +4,7 @@ use crate::basic::{BasicBuffer, BasicCredentials};
 use crate::credential::{CredentialStore, Purpose, StoredCredential, UserName};
 use crate::digest::{Algorithm, DigestCredentials, DigestSlots, Known, Qop};
 use crate::digest_check::{self, DigestContext, DigestFailure as Failure, DigestRules, NonceCheck, UserLookup};
-use crate::error::{BufferTooSmall, ConfigError, ParseError};
+use crate::error::{BufferTooSmall, ConfigError, ParseError, Reason};
 use crate::hash::{HashAlgorithm, HashOutput, Hasher};
 use crate::limits::*;
 use crate::nonce::{self, Lifetime, Nonce, NonceId, NonceKey, NonceStatus};
@@ -289,62 +289,6 @@ impl<'a> Request<'a> {
     }
     /// Marker value meaning "more than one Authorization field": yields a 400.
     pub const DUPLICATE_AUTHORIZATION: &'static [u8] = b"";
-}
-
-/// Why a request was challenged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Reason {
-    /// No `Authorization` field.
-    NoCredentials,
-    /// A scheme that is not offered.
-    UnsupportedScheme,
-    /// An algorithm that is not offered.
-    UnsupportedAlgorithm,
-    /// A qop that is not offered (or none, when RFC 2069 is off).
-    UnsupportedQop,
-    /// The realm is not ours.
-    RealmMismatch,
-    /// The opaque is not ours.
-    OpaqueMismatch,
-    /// The nonce is not ours (garbage, forged, old key).
-    InvalidNonce,
-    /// The credentials were right but the nonce expired, or its history was evicted.
-    StaleNonce,
-    /// This (nonce, nc) pair was already used.
-    Replayed,
-    /// No such user.
-    UnknownUser,
-    /// Wrong password or response.
-    BadCredentials,
-    /// The stored credential cannot serve this scheme/algorithm (e.g. PBKDF2 for Digest).
-    CredentialUnusable,
-    /// `auth-int` without a body.
-    BodyUnavailable,
-    /// An unknown Bearer token.
-    InvalidToken,
-}
-
-impl Reason {
-    /// A short fixed description, for logs.
-    pub const fn message(self) -> &'static str {
-        match self {
-            Reason::NoCredentials => "no credentials",
-            Reason::UnsupportedScheme => "scheme not offered",
-            Reason::UnsupportedAlgorithm => "algorithm not offered",
-            Reason::UnsupportedQop => "qop not offered",
-            Reason::RealmMismatch => "wrong realm",
-            Reason::OpaqueMismatch => "wrong opaque",
-            Reason::InvalidNonce => "invalid nonce",
-            Reason::StaleNonce => "stale nonce",
-            Reason::Replayed => "replayed nonce count",
-            Reason::UnknownUser => "unknown user",
-            Reason::BadCredentials => "bad credentials",
-            Reason::CredentialUnusable => "stored credential cannot serve this algorithm",
-            Reason::BodyUnavailable => "auth-int without a body",
-            Reason::InvalidToken => "invalid token",
-        }
-    }
 }
 
 /// Answer 401 with these challenges.

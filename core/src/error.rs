@@ -1,97 +1,114 @@
-//! Errors. A [`ParseError`] means the request is malformed (HTTP 400); failing
-//! authentication is not an error but a [`Challenge`](crate::Challenge) (HTTP 401).
+//! Errors and refusal reasons, each declared once with its stable numeric code, its stable
+//! name and its message: the C ABI and the Python binding read all three from here.
+//!
+//! A [`ParseError`] means the request is malformed (HTTP 400); failing authentication is not
+//! an error but a [`Challenge`](crate::Challenge) (HTTP 401) whose [`Reason`] says why.
 
 use core::fmt;
 
-/// Why an `Authorization` value is malformed. Each maps to HTTP 400.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ParseError {
-    /// The value is empty or only whitespace.
-    Empty,
-    /// The value is longer than [`MAX_HEADER_LEN`](crate::limits::MAX_HEADER_LEN).
-    TooLong,
-    /// The scheme is not a token, or is not followed by a space.
-    InvalidScheme,
-    /// The scheme is longer than [`MAX_SCHEME_LEN`](crate::limits::MAX_SCHEME_LEN).
-    SchemeTooLong,
-    /// A control character (NUL, CR, LF, ...) where none is allowed.
-    ControlCharacter,
-    /// A quoted-string has no closing quote, or ends in a lone backslash.
-    UnterminatedQuotedString,
-    /// An auth-param name was expected.
-    ExpectedParamName,
-    /// An auth-param name is not followed by `=`.
-    ExpectedEquals,
-    /// An auth-param has no value.
-    ExpectedValue,
-    /// Something other than `,` follows an auth-param.
-    ExpectedComma,
-    /// More than [`MAX_PARAMS`](crate::limits::MAX_PARAMS) auth-params.
-    TooManyParams,
-    /// The same auth-param name occurs twice (RFC 9110 §11.2).
-    DuplicateParam,
-    /// The scheme needs a token68 (Basic, Bearer) and got params or nothing.
-    ExpectedToken68,
-    /// The scheme needs auth-params (Digest) and got a token68 or nothing.
-    ExpectedParams,
-    /// A token68 is not valid for its scheme (e.g. a Bearer b64token).
-    InvalidToken68,
-    /// Basic credentials are not canonical padded base64 (RFC 4648 §4).
-    InvalidBase64,
-    /// Decoded Basic credentials have no `:` (RFC 7617 §2).
-    MissingColon,
-    /// A required Digest param is missing; the name says which.
-    MissingParam(&'static str),
-    /// A value is longer than its limit; the name says which.
-    ValueTooLong(&'static str),
-    /// Both `username` and `username*` were sent (RFC 7616 §3.4).
-    ConflictingUsername,
-    /// `username*` is not a valid RFC 8187 ext-value.
-    InvalidExtValue,
-    /// `nc` is not exactly 8 hex digits, or is zero.
-    InvalidNonceCount,
-    /// `qop` was sent without `nc`/`cnonce`, or `nc`/`cnonce` without `qop`.
-    QopMismatch,
-    /// `userhash` is neither `true` nor `false`.
-    InvalidUserhash,
-    /// `response` is not hex.
-    InvalidResponse,
-    /// The Digest `uri` does not match the request-target (RFC 7616 §3.4.6).
-    UriMismatch,
+/// Declares an enum whose variants each carry a code, a name and a message in one row, and
+/// its `code`, `name`, `message` and `TABLE`.
+macro_rules! error_table {
+    (
+        $(#[$meta:meta])*
+        pub enum $Enum:ident {
+            $(
+                $(#[$vmeta:meta])*
+                $Variant:ident $(($field:ty))? = $code:literal, $message:literal;
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $Enum {
+            $( $(#[$vmeta])* $Variant $(($field))?, )*
+        }
+
+        impl $Enum {
+            /// Every variant as `(code, name, message)`, in declaration order.
+            pub const TABLE: &'static [(u16, &'static str, &'static str)] =
+                &[$(($code, stringify!($Variant), $message)),*];
+
+            /// The stable numeric code (the C ABI's value for it).
+            pub const fn code(&self) -> u16 {
+                match self {
+                    $(Self::$Variant { .. } => $code,)*
+                }
+            }
+
+            /// The stable name (the variant's), for logs and bindings.
+            pub const fn name(&self) -> &'static str {
+                match self {
+                    $(Self::$Variant { .. } => stringify!($Variant),)*
+                }
+            }
+
+            /// A fixed, human-readable description.
+            pub const fn message(&self) -> &'static str {
+                match self {
+                    $(Self::$Variant { .. } => $message,)*
+                }
+            }
+        }
+    };
 }
 
-impl ParseError {
-    /// A fixed, human-readable description.
-    pub const fn message(&self) -> &'static str {
-        match self {
-            ParseError::Empty => "empty Authorization value",
-            ParseError::TooLong => "Authorization value too long",
-            ParseError::InvalidScheme => "invalid authentication scheme",
-            ParseError::SchemeTooLong => "authentication scheme too long",
-            ParseError::ControlCharacter => "control character in Authorization value",
-            ParseError::UnterminatedQuotedString => "unterminated quoted-string",
-            ParseError::ExpectedParamName => "expected an auth-param name",
-            ParseError::ExpectedEquals => "expected '=' after an auth-param name",
-            ParseError::ExpectedValue => "expected an auth-param value",
-            ParseError::ExpectedComma => "expected ',' between auth-params",
-            ParseError::TooManyParams => "too many auth-params",
-            ParseError::DuplicateParam => "duplicate auth-param",
-            ParseError::ExpectedToken68 => "scheme expects a token68",
-            ParseError::ExpectedParams => "scheme expects auth-params",
-            ParseError::InvalidToken68 => "invalid token",
-            ParseError::InvalidBase64 => "invalid base64 in Basic credentials",
-            ParseError::MissingColon => "Basic credentials without ':'",
-            ParseError::MissingParam(_) => "missing required Digest parameter",
-            ParseError::ValueTooLong(_) => "parameter value too long",
-            ParseError::ConflictingUsername => "both username and username* sent",
-            ParseError::InvalidExtValue => "invalid username* ext-value",
-            ParseError::InvalidNonceCount => "nc must be 8 hex digits, not zero",
-            ParseError::QopMismatch => "qop, nc and cnonce must be sent together",
-            ParseError::InvalidUserhash => "userhash must be true or false",
-            ParseError::InvalidResponse => "response is not hex",
-            ParseError::UriMismatch => "Digest uri does not match the request-target",
-        }
+error_table! {
+    /// Why an `Authorization` value is malformed. Each maps to HTTP 400.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum ParseError {
+        /// The value is empty or only whitespace.
+        Empty = 200, "empty Authorization value";
+        /// The value is longer than [`MAX_HEADER_LEN`](crate::limits::MAX_HEADER_LEN).
+        TooLong = 201, "Authorization value too long";
+        /// The scheme is not a token, or is not followed by a space.
+        InvalidScheme = 202, "invalid authentication scheme";
+        /// The scheme is longer than [`MAX_SCHEME_LEN`](crate::limits::MAX_SCHEME_LEN).
+        SchemeTooLong = 203, "authentication scheme too long";
+        /// A control character (NUL, CR, LF, ...) where none is allowed.
+        ControlCharacter = 204, "control character in Authorization value";
+        /// A quoted-string has no closing quote, or ends in a lone backslash.
+        UnterminatedQuotedString = 205, "unterminated quoted-string";
+        /// An auth-param name was expected.
+        ExpectedParamName = 206, "expected an auth-param name";
+        /// An auth-param name is not followed by `=`.
+        ExpectedEquals = 207, "expected '=' after an auth-param name";
+        /// An auth-param has no value.
+        ExpectedValue = 208, "expected an auth-param value";
+        /// Something other than `,` follows an auth-param.
+        ExpectedComma = 209, "expected ',' between auth-params";
+        /// More than [`MAX_PARAMS`](crate::limits::MAX_PARAMS) auth-params.
+        TooManyParams = 210, "too many auth-params";
+        /// The same auth-param name occurs twice (RFC 9110 §11.2).
+        DuplicateParam = 211, "duplicate auth-param";
+        /// The scheme needs a token68 (Basic, Bearer) and got params or nothing.
+        ExpectedToken68 = 212, "scheme expects a token68";
+        /// The scheme needs auth-params (Digest) and got a token68 or nothing.
+        ExpectedParams = 213, "scheme expects auth-params";
+        /// A token68 is not valid for its scheme (e.g. a Bearer b64token).
+        InvalidToken68 = 214, "invalid token";
+        /// Basic credentials are not canonical padded base64 (RFC 4648 §4).
+        InvalidBase64 = 215, "invalid base64 in Basic credentials";
+        /// Decoded Basic credentials have no `:` (RFC 7617 §2).
+        MissingColon = 216, "Basic credentials without ':'";
+        /// A required Digest param is missing; the name says which.
+        MissingParam(&'static str) = 217, "missing required Digest parameter";
+        /// A value is longer than its limit; the name says which.
+        ValueTooLong(&'static str) = 218, "parameter value too long";
+        /// Both `username` and `username*` were sent (RFC 7616 §3.4).
+        ConflictingUsername = 219, "both username and username* sent";
+        /// `username*` is not a valid RFC 8187 ext-value.
+        InvalidExtValue = 220, "invalid username* ext-value";
+        /// `nc` is not exactly 8 hex digits, or is zero.
+        InvalidNonceCount = 221, "nc must be 8 hex digits, not zero";
+        /// `qop` was sent without `nc`/`cnonce`, or `nc`/`cnonce` without `qop`.
+        QopMismatch = 222, "qop, nc and cnonce must be sent together";
+        /// `userhash` is neither `true` nor `false`.
+        InvalidUserhash = 223, "userhash must be true or false";
+        /// `response` is not hex.
+        InvalidResponse = 224, "response is not hex";
+        /// The Digest `uri` does not match the request-target (RFC 7616 §3.4.6).
+        UriMismatch = 225, "Digest uri does not match the request-target";
     }
 }
 
@@ -123,45 +140,109 @@ impl fmt::Display for BufferTooSmall {
 
 impl core::error::Error for BufferTooSmall {}
 
-/// An invalid configuration value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The realm is empty, too long, or holds a control character.
-    InvalidRealm,
-    /// The opaque value is too long or not a token68-safe string.
-    InvalidOpaque,
-    /// No scheme is offered.
-    NoScheme,
-    /// A scheme is offered whose Cargo feature (`basic`, `bearer`) is not compiled in.
-    SchemeDisabled,
-    /// Digest is offered without an algorithm this build supports.
-    NoAlgorithm,
-    /// Digest is offered without qop and without RFC 2069 compatibility.
-    NoQop,
-    /// The nonce lifetime is zero.
-    InvalidLifetime,
-    /// Too many entries in a list.
-    TooMany,
-    /// A Digest option is asked for (`auth-int`, RFC 2069, `userhash`) whose Cargo feature
-    /// is not compiled in.
-    FeatureDisabled,
+error_table! {
+    /// An invalid configuration value.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum ConfigError {
+        /// The realm is empty, too long, or holds a control character.
+        InvalidRealm = 100, "realm must be 1-128 bytes of UTF-8 without control characters";
+        /// The opaque value is too long or not a token68-safe string.
+        InvalidOpaque = 101, "opaque must be 1-128 token68 characters";
+        /// No scheme is offered.
+        NoScheme = 102, "no authentication scheme offered";
+        /// Digest is offered without an algorithm this build supports.
+        NoAlgorithm = 103, "Digest offered without a supported algorithm";
+        /// Digest is offered without qop and without RFC 2069 compatibility.
+        NoQop = 104, "Digest offered without qop and without RFC 2069 mode";
+        /// The nonce lifetime is zero.
+        InvalidLifetime = 105, "nonce lifetime must be positive";
+        /// Too many entries in a list.
+        TooMany = 106, "too many entries";
+        /// A scheme is offered whose Cargo feature (`basic`, `bearer`) is not compiled in.
+        SchemeDisabled = 107, "scheme offered but compiled out (Cargo feature)";
+        /// A Digest option is asked for (`auth-int`, RFC 2069, `userhash`) whose Cargo feature
+        /// is not compiled in.
+        FeatureDisabled = 108, "Digest option asked for but compiled out (Cargo feature)";
+    }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ConfigError::InvalidRealm => "realm must be 1-128 bytes of UTF-8 without control characters",
-            ConfigError::InvalidOpaque => "opaque must be 1-128 token68 characters",
-            ConfigError::NoScheme => "no authentication scheme offered",
-            ConfigError::SchemeDisabled => "scheme offered but compiled out (Cargo feature)",
-            ConfigError::NoAlgorithm => "Digest offered without a supported algorithm",
-            ConfigError::NoQop => "Digest offered without qop and without RFC 2069 mode",
-            ConfigError::InvalidLifetime => "nonce lifetime must be positive",
-            ConfigError::TooMany => "too many entries",
-            ConfigError::FeatureDisabled => "Digest option asked for but compiled out (Cargo feature)",
-        })
+        f.write_str(self.message())
     }
 }
 
 impl core::error::Error for ConfigError {}
+
+error_table! {
+    /// Why a request was challenged (HTTP 401). For logs: tell the client no more than the
+    /// challenges do.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum Reason {
+        /// No `Authorization` field.
+        NoCredentials = 1, "no credentials";
+        /// A scheme that is not offered.
+        UnsupportedScheme = 2, "scheme not offered";
+        /// An algorithm that is not offered.
+        UnsupportedAlgorithm = 3, "algorithm not offered";
+        /// A qop that is not offered (or none, when RFC 2069 is off).
+        UnsupportedQop = 4, "qop not offered";
+        /// The realm is not ours.
+        RealmMismatch = 5, "wrong realm";
+        /// The opaque is not ours.
+        OpaqueMismatch = 6, "wrong opaque";
+        /// The nonce is not ours (garbage, forged, old key).
+        InvalidNonce = 7, "invalid nonce";
+        /// The credentials were right but the nonce expired, or its history was evicted.
+        StaleNonce = 8, "stale nonce";
+        /// This (nonce, nc) pair was already used.
+        Replayed = 9, "replayed nonce count";
+        /// No such user.
+        UnknownUser = 10, "unknown user";
+        /// Wrong password or response.
+        BadCredentials = 11, "bad credentials";
+        /// The stored credential cannot serve this scheme/algorithm (e.g. PBKDF2 for Digest).
+        CredentialUnusable = 12, "stored credential cannot serve this algorithm";
+        /// `auth-int` without a body.
+        BodyUnavailable = 13, "auth-int without a body";
+        /// An unknown Bearer token.
+        InvalidToken = 14, "invalid token";
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Codes and names are what bindings key on: unique within each table, codes in each
+    /// table's own range, and every row's code, name and message those of its variant.
+    #[test]
+    fn tables_are_unique_and_agree_with_the_variants() {
+        fn unique(table: &[(u16, &str, &str)], range: core::ops::RangeInclusive<u16>) {
+            for (i, (code, name, message)) in table.iter().enumerate() {
+                assert!(range.contains(code), "{name}: {code}");
+                assert!(!message.is_empty());
+                for (c, n, m) in &table[..i] {
+                    assert!(c != code && n != name && m != message, "{name} repeats {n}");
+                }
+            }
+        }
+        unique(ParseError::TABLE, 200..=299);
+        unique(ConfigError::TABLE, 100..=199);
+        unique(Reason::TABLE, 1..=99);
+        let rows = |e: ParseError| (e.code(), e.name(), e.message());
+        assert_eq!(rows(ParseError::Empty), ParseError::TABLE[0]);
+        assert_eq!(rows(ParseError::MissingParam("nonce")), (217, "MissingParam", "missing required Digest parameter"));
+        assert_eq!(rows(ParseError::UriMismatch), *ParseError::TABLE.last().unwrap());
+        assert_eq!(ConfigError::FeatureDisabled.code(), 108);
+        assert_eq!((Reason::InvalidToken.code(), Reason::InvalidToken.name()), (14, "InvalidToken"));
+    }
+}

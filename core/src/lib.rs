@@ -54,6 +54,7 @@ pub mod digest_check;
 mod engine;
 mod error;
 pub mod hash;
+pub mod htfile;
 pub mod limits;
 pub mod nonce;
 mod parse;
@@ -64,10 +65,11 @@ pub use basic::{BasicCredentials, Charset};
 pub use credential::{CredentialStore, Purpose, StaticUsers, StoredCredential, UserName};
 pub use digest::{Algorithm, DigestCredentials, Qop};
 pub use engine::{
-    body_hash_algorithm, Authenticated, Body, Challenge, Config, Context, Engine, Reason, Request, Scheme, Verdict,
+    body_hash_algorithm, Authenticated, Body, Challenge, Config, Context, Engine, Request, Scheme, Verdict,
 };
-pub use error::{BufferTooSmall, ConfigError, ParseError};
+pub use error::{BufferTooSmall, ConfigError, ParseError, Reason};
 pub use hash::{HashAlgorithm, HashOutput};
+pub use htfile::{Htdigest, Htpasswd};
 pub use nonce::{Nonce, NonceKey, NonceStatus};
 pub use parse::{parse, Authorization, Credentials, Param, ParamIter, Params, Segments, Value};
 pub use render::{AuthInfo, BearerError, QopSet};

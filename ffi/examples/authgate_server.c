@@ -162,7 +162,7 @@ static enum MHD_Result protected(struct server *s, struct MHD_Connection *connec
     for (size_t i = 0; resp && i < authgate_engine_challenge_count(s->engine); i++)
       if (authgate_engine_write_challenge(s->engine, v, i, value, sizeof value, &len) == AUTHGATE_RESULT_OK)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, value);
-    fprintf(stderr, "%s %s -> 401 reason=%u stale=%d\n", method, target, (unsigned)authgate_verdict_reason(v),
+    fprintf(stderr, "%s %s -> 401 reason=%s stale=%d\n", method, target, authgate_reason_message(authgate_verdict_reason(v)),
             authgate_verdict_stale(v));
     ret = reply(connection, MHD_HTTP_UNAUTHORIZED, NULL, resp);
   } else if (fields > 1) {

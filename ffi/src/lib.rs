@@ -23,16 +23,19 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
 
 use authgate_core as core_api;
+use core_api::htfile::{ErrorKind, Format, HashError};
 use core_api::{Algorithm, ConfigError, HashAlgorithm, ParseError, Reason, Scheme};
 
 mod config;
 mod credential;
 mod engine;
 mod helpers;
+mod htfile;
 mod verdict;
 mod version;
 
@@ -40,6 +43,7 @@ pub use config::*;
 pub use credential::*;
 pub use engine::*;
 pub use helpers::*;
+pub use htfile::*;
 pub use verdict::*;
 pub use version::*;
 
@@ -75,6 +79,8 @@ pub enum authgate_result {
     InvalidCredential = 8,
     /// The algorithm, qop or hash family is not supported by this build or this request.
     Unsupported = 9,
+    /// No such entry (e.g. no user of that name and realm in an htdigest file).
+    NotFound = 10,
 
     /// The realm is empty, longer than 128 bytes, or holds a control character.
     ConfigInvalidRealm = 100,
@@ -90,6 +96,11 @@ pub enum authgate_result {
     ConfigInvalidLifetime = 105,
     /// Too many entries in a list.
     ConfigTooMany = 106,
+    /// A scheme is offered whose Cargo feature is not compiled into this library.
+    ConfigSchemeDisabled = 107,
+    /// A Digest option is asked for (`auth-int`, RFC 2069, `userhash`) that is not compiled
+    /// into this library.
+    ConfigFeatureDisabled = 108,
     /// Another configuration error.
     ConfigOther = 199,
 
@@ -147,11 +158,42 @@ pub enum authgate_result {
     MalformedUriMismatch = 225,
     /// Another reason the value is malformed (a newer core than this ABI knows).
     MalformedOther = 299,
+
+    /// An htpasswd/htdigest file cannot be read (missing, no permission, ...).
+    FileUnreadable = 300,
+    /// A line is longer than 8192 bytes.
+    FileLineTooLong = 301,
+    /// A line holds a control character (NUL, a CR inside the line, ...).
+    FileControlCharacter = 302,
+    /// A line has no `:` after the user name (htdigest: after the realm).
+    FileMissingColon = 303,
+    /// A line's user name is empty.
+    FileEmptyUser = 304,
+    /// A line's user name is longer than 128 bytes or not UTF-8.
+    FileInvalidUser = 305,
+    /// An htdigest line's realm is empty, longer than 128 bytes or not UTF-8.
+    FileInvalidRealm = 306,
+    /// An htdigest line's HA1 is not 32 lower-case hex digits.
+    FileInvalidHa1 = 307,
+    /// A password hash is empty.
+    FileHashEmpty = 310,
+    /// A `$id$` or `{scheme}` hash Apache's htpasswd does not write.
+    FileHashUnknown = 311,
+    /// A `*` or `!` entry: crypt's failure token or a locked user.
+    FileHashLocked = 312,
+    /// A plaintext password, and the policy does not allow plaintext.
+    FileHashPlaintext = 313,
+    /// A password hash is damaged for its format.
+    FileHashMalformed = 314,
+    /// A bcrypt cost or SHA-crypt rounds above the policy's maximum.
+    FileHashCostTooHigh = 315,
+    /// The hash format is not compiled into this build.
+    FileHashDisabled = 316,
 }
 
 impl authgate_result {
     /// Every code, for the message table and tests.
-    const ALL: [authgate_result; 45] = {
+    const ALL: [authgate_result; 63] = {
         use authgate_result::*;
         [
             Ok,
@@ -164,6 +206,7 @@ impl authgate_result {
             WrongVerdict,
             InvalidCredential,
             Unsupported,
+            NotFound,
             ConfigInvalidRealm,
             ConfigInvalidOpaque,
             ConfigNoScheme,
@@ -171,6 +214,8 @@ impl authgate_result {
             ConfigNoQop,
             ConfigInvalidLifetime,
             ConfigTooMany,
+            ConfigSchemeDisabled,
+            ConfigFeatureDisabled,
             ConfigOther,
             MalformedEmpty,
             MalformedTooLong,
@@ -199,6 +244,21 @@ impl authgate_result {
             MalformedInvalidResponse,
             MalformedUriMismatch,
             MalformedOther,
+            FileUnreadable,
+            FileLineTooLong,
+            FileControlCharacter,
+            FileMissingColon,
+            FileEmptyUser,
+            FileInvalidUser,
+            FileInvalidRealm,
+            FileInvalidHa1,
+            FileHashEmpty,
+            FileHashUnknown,
+            FileHashLocked,
+            FileHashPlaintext,
+            FileHashMalformed,
+            FileHashCostTooHigh,
+            FileHashDisabled,
         ]
     };
 
@@ -207,8 +267,7 @@ impl authgate_result {
     }
 }
 
-/// Turns a compile-time `&'static str` into a `&'static CStr` (the core's messages are
-/// `const`, so the C messages for malformed values are the core's own text).
+/// Turns a compile-time `&'static str` into a `&'static CStr`.
 macro_rules! c_message {
     ($s:expr) => {{
         const S: &str = $s;
@@ -230,8 +289,24 @@ macro_rules! c_message {
     }};
 }
 
+/// The messages of the codes the core declares (its error tables), as C strings.
+fn core_message(code: u32) -> Option<&'static CStr> {
+    static MESSAGES: OnceLock<Vec<(u32, CString)>> = OnceLock::new();
+    let table = MESSAGES.get_or_init(|| {
+        [ParseError::TABLE, ConfigError::TABLE, Reason::TABLE]
+            .concat()
+            .into_iter()
+            .map(|(code, _, message)| (code.into(), CString::new(message).expect("core messages hold no NUL")))
+            .collect()
+    });
+    table.iter().find(|(c, _)| *c == code).map(|(_, m)| m.as_c_str())
+}
+
 fn message(r: authgate_result) -> &'static CStr {
     use authgate_result::*;
+    if let Some(m) = core_message(r as u32).filter(|_| r as u32 >= 100) {
+        return m;
+    }
     match r {
         Ok => c"success",
         NullParameter => c"a required pointer argument was NULL",
@@ -243,92 +318,37 @@ fn message(r: authgate_result) -> &'static CStr {
         WrongVerdict => c"the verdict is not of the kind this call needs",
         InvalidCredential => c"invalid credential value",
         Unsupported => c"algorithm, qop or hash family not supported",
-        ConfigInvalidRealm => c"realm must be 1-128 bytes of UTF-8 without control characters",
-        ConfigInvalidOpaque => c"opaque must be 1-128 token68 characters",
-        ConfigNoScheme => c"no authentication scheme offered",
-        ConfigNoAlgorithm => c"Digest offered without a supported algorithm",
-        ConfigNoQop => c"Digest offered without qop and without RFC 2069 mode",
-        ConfigInvalidLifetime => c"nonce lifetime must be positive",
-        ConfigTooMany => c"too many entries",
         ConfigOther => c"invalid configuration",
-        MalformedEmpty => c_message!(ParseError::Empty.message()),
-        MalformedTooLong => c_message!(ParseError::TooLong.message()),
-        MalformedInvalidScheme => c_message!(ParseError::InvalidScheme.message()),
-        MalformedSchemeTooLong => c_message!(ParseError::SchemeTooLong.message()),
-        MalformedControlCharacter => c_message!(ParseError::ControlCharacter.message()),
-        MalformedUnterminatedQuotedString => c_message!(ParseError::UnterminatedQuotedString.message()),
-        MalformedExpectedParamName => c_message!(ParseError::ExpectedParamName.message()),
-        MalformedExpectedEquals => c_message!(ParseError::ExpectedEquals.message()),
-        MalformedExpectedValue => c_message!(ParseError::ExpectedValue.message()),
-        MalformedExpectedComma => c_message!(ParseError::ExpectedComma.message()),
-        MalformedTooManyParams => c_message!(ParseError::TooManyParams.message()),
-        MalformedDuplicateParam => c_message!(ParseError::DuplicateParam.message()),
-        MalformedExpectedToken68 => c_message!(ParseError::ExpectedToken68.message()),
-        MalformedExpectedParams => c_message!(ParseError::ExpectedParams.message()),
-        MalformedInvalidToken68 => c_message!(ParseError::InvalidToken68.message()),
-        MalformedInvalidBase64 => c_message!(ParseError::InvalidBase64.message()),
-        MalformedMissingColon => c_message!(ParseError::MissingColon.message()),
-        MalformedMissingParam => c_message!(ParseError::MissingParam("").message()),
-        MalformedValueTooLong => c_message!(ParseError::ValueTooLong("").message()),
-        MalformedConflictingUsername => c_message!(ParseError::ConflictingUsername.message()),
-        MalformedInvalidExtValue => c_message!(ParseError::InvalidExtValue.message()),
-        MalformedInvalidNonceCount => c_message!(ParseError::InvalidNonceCount.message()),
-        MalformedQopMismatch => c_message!(ParseError::QopMismatch.message()),
-        MalformedInvalidUserhash => c_message!(ParseError::InvalidUserhash.message()),
-        MalformedInvalidResponse => c_message!(ParseError::InvalidResponse.message()),
-        MalformedUriMismatch => c_message!(ParseError::UriMismatch.message()),
-        MalformedOther => c"malformed Authorization value",
+        NotFound => c"no such entry",
+        FileUnreadable => c"the file cannot be read",
+        FileLineTooLong => c_message!(ErrorKind::LineTooLong.message()),
+        FileControlCharacter => c_message!(ErrorKind::ControlCharacter.message()),
+        FileMissingColon => c_message!(ErrorKind::MissingColon.message()),
+        FileEmptyUser => c_message!(ErrorKind::EmptyUser.message()),
+        FileInvalidUser => c_message!(ErrorKind::InvalidUser.message()),
+        FileInvalidRealm => c_message!(ErrorKind::InvalidRealm.message()),
+        FileInvalidHa1 => c_message!(ErrorKind::InvalidHa1.message()),
+        FileHashEmpty => c_message!(ErrorKind::Hash(HashError::Empty).message()),
+        FileHashUnknown => c_message!(ErrorKind::Hash(HashError::Unknown).message()),
+        FileHashLocked => c_message!(ErrorKind::Hash(HashError::Locked).message()),
+        FileHashPlaintext => c_message!(ErrorKind::Hash(HashError::Plaintext).message()),
+        FileHashMalformed => c_message!(ErrorKind::Hash(HashError::Malformed(Format::Bcrypt)).message()),
+        FileHashCostTooHigh => c_message!(ErrorKind::Hash(HashError::CostTooHigh(Format::Bcrypt)).message()),
+        FileHashDisabled => c_message!(ErrorKind::Hash(HashError::Disabled(Format::Bcrypt)).message()),
+        _ => c"malformed Authorization value",
     }
 }
 
+// The core's codes are the ABI's values: a conversion is a lookup by number.
 impl From<ParseError> for authgate_result {
     fn from(e: ParseError) -> Self {
-        use authgate_result::*;
-        match e {
-            ParseError::Empty => MalformedEmpty,
-            ParseError::TooLong => MalformedTooLong,
-            ParseError::InvalidScheme => MalformedInvalidScheme,
-            ParseError::SchemeTooLong => MalformedSchemeTooLong,
-            ParseError::ControlCharacter => MalformedControlCharacter,
-            ParseError::UnterminatedQuotedString => MalformedUnterminatedQuotedString,
-            ParseError::ExpectedParamName => MalformedExpectedParamName,
-            ParseError::ExpectedEquals => MalformedExpectedEquals,
-            ParseError::ExpectedValue => MalformedExpectedValue,
-            ParseError::ExpectedComma => MalformedExpectedComma,
-            ParseError::TooManyParams => MalformedTooManyParams,
-            ParseError::DuplicateParam => MalformedDuplicateParam,
-            ParseError::ExpectedToken68 => MalformedExpectedToken68,
-            ParseError::ExpectedParams => MalformedExpectedParams,
-            ParseError::InvalidToken68 => MalformedInvalidToken68,
-            ParseError::InvalidBase64 => MalformedInvalidBase64,
-            ParseError::MissingColon => MalformedMissingColon,
-            ParseError::MissingParam(_) => MalformedMissingParam,
-            ParseError::ValueTooLong(_) => MalformedValueTooLong,
-            ParseError::ConflictingUsername => MalformedConflictingUsername,
-            ParseError::InvalidExtValue => MalformedInvalidExtValue,
-            ParseError::InvalidNonceCount => MalformedInvalidNonceCount,
-            ParseError::QopMismatch => MalformedQopMismatch,
-            ParseError::InvalidUserhash => MalformedInvalidUserhash,
-            ParseError::InvalidResponse => MalformedInvalidResponse,
-            ParseError::UriMismatch => MalformedUriMismatch,
-            _ => MalformedOther,
-        }
+        authgate_result::from_code(e.code().into()).unwrap_or(authgate_result::MalformedOther)
     }
 }
 
 impl From<ConfigError> for authgate_result {
     fn from(e: ConfigError) -> Self {
-        use authgate_result::*;
-        match e {
-            ConfigError::InvalidRealm => ConfigInvalidRealm,
-            ConfigError::InvalidOpaque => ConfigInvalidOpaque,
-            ConfigError::NoScheme => ConfigNoScheme,
-            ConfigError::NoAlgorithm => ConfigNoAlgorithm,
-            ConfigError::NoQop => ConfigNoQop,
-            ConfigError::InvalidLifetime => ConfigInvalidLifetime,
-            ConfigError::TooMany => ConfigTooMany,
-            _ => ConfigOther,
-        }
+        authgate_result::from_code(e.code().into()).unwrap_or(authgate_result::ConfigOther)
     }
 }
 
@@ -492,26 +512,46 @@ pub enum authgate_reason {
 }
 
 impl authgate_reason {
+    /// Every reason, for conversions and tests.
+    const ALL: [authgate_reason; 16] = {
+        use authgate_reason::*;
+        [
+            None,
+            NoCredentials,
+            UnsupportedScheme,
+            UnsupportedAlgorithm,
+            UnsupportedQop,
+            RealmMismatch,
+            OpaqueMismatch,
+            InvalidNonce,
+            StaleNonce,
+            Replayed,
+            UnknownUser,
+            BadCredentials,
+            CredentialUnusable,
+            BodyUnavailable,
+            InvalidToken,
+            Other,
+        ]
+    };
+
     fn from_core(r: Reason) -> Self {
-        use authgate_reason as A;
-        match r {
-            Reason::NoCredentials => A::NoCredentials,
-            Reason::UnsupportedScheme => A::UnsupportedScheme,
-            Reason::UnsupportedAlgorithm => A::UnsupportedAlgorithm,
-            Reason::UnsupportedQop => A::UnsupportedQop,
-            Reason::RealmMismatch => A::RealmMismatch,
-            Reason::OpaqueMismatch => A::OpaqueMismatch,
-            Reason::InvalidNonce => A::InvalidNonce,
-            Reason::StaleNonce => A::StaleNonce,
-            Reason::Replayed => A::Replayed,
-            Reason::UnknownUser => A::UnknownUser,
-            Reason::BadCredentials => A::BadCredentials,
-            Reason::CredentialUnusable => A::CredentialUnusable,
-            Reason::BodyUnavailable => A::BodyUnavailable,
-            Reason::InvalidToken => A::InvalidToken,
-            _ => A::Other,
-        }
+        let code = u32::from(r.code());
+        Self::ALL.into_iter().find(|a| *a as u32 == code).unwrap_or(authgate_reason::Other)
     }
+}
+
+/// A static, NUL-terminated English description of a reason (the core's own text).
+///
+/// `reason` is an `authgate_reason` value; any other number gets "unknown reason".
+/// Returns: never NULL; the string is static and must not be freed. Thread-safe.
+#[no_mangle]
+pub extern "C" fn authgate_reason_message(reason: u32) -> *const c_char {
+    guard(c"unknown reason".as_ptr(), || match reason {
+        0 => c"not a challenge".as_ptr(),
+        1..=99 => core_message(reason).unwrap_or(c"unknown reason").as_ptr(),
+        _ => c"unknown reason".as_ptr(),
+    })
 }
 
 // ---- shared glue -------------------------------------------------------------------------
@@ -663,6 +703,27 @@ mod tests {
         }
         let unknown = unsafe { CStr::from_ptr(authgate_result_message(12345)) };
         assert_eq!(unknown, c"unknown result code");
+    }
+
+    /// Every code the core declares has its ABI value, under the same name.
+    #[test]
+    fn every_core_code_has_its_abi_value() {
+        for (table, prefix) in [(ParseError::TABLE, "Malformed"), (ConfigError::TABLE, "Config")] {
+            for (code, name, message) in table {
+                let r = authgate_result::from_code((*code).into()).unwrap_or_else(|| panic!("{name}: no ABI value"));
+                assert_eq!(format!("{r:?}"), format!("{prefix}{name}"));
+                let m = unsafe { CStr::from_ptr(authgate_result_message((*code).into())) };
+                assert_eq!(m.to_str().unwrap(), *message);
+            }
+        }
+        for (code, name, message) in Reason::TABLE {
+            let r = authgate_reason::ALL.into_iter().find(|r| *r as u32 == u32::from(*code)).expect(name);
+            assert_eq!(format!("{r:?}"), *name);
+            let m = unsafe { CStr::from_ptr(authgate_reason_message((*code).into())) };
+            assert_eq!(m.to_str().unwrap(), *message);
+        }
+        assert_eq!(authgate_result::from(ConfigError::FeatureDisabled), authgate_result::ConfigFeatureDisabled);
+        assert_eq!(authgate_reason::from_core(Reason::Replayed), authgate_reason::Replayed);
     }
 
     #[test]

@@ -128,8 +128,8 @@ if [ -z "$captured" ]; then
     not_ok "captured a Digest Authorization header" "$TMP/digest.trace"
 else
     fetch replay -H "Authorization: $captured" "$URL_main"
-    # The server logs the reason: 9 is AUTHGATE_REASON_REPLAYED.
-    [ "$(code replay)" = 401 ] && tail -n 1 "$TMP/main.log" | grep -q 'reason=9 ' &&
+    # The server logs the reason, in the core's words (authgate_reason_message).
+    [ "$(code replay)" = 401 ] && tail -n 1 "$TMP/main.log" | grep -q 'reason=replayed nonce count stale=' &&
         ok "replayed Digest header (same nonce, same nc): 401 (replayed)" ||
         not_ok "replayed Digest header: 401 (got $(code replay))" "$TMP/replay.headers" "$TMP/main.log"
 fi
