@@ -260,25 +260,22 @@ pub enum Purpose {
 /// Where the engine looks users up. Lookups are by name; timing of the lookup itself may
 /// depend on the name (names are not secret), never on a password.
 ///
-/// A store over lines as Apache's `htdigest` writes them (`user:realm:MD5(user:realm:password)`):
-/// one HA1 serves Digest MD5 and Basic alike.
+/// A store over the rows of a user table that keeps MD5 HA1 hashes, as a database would
+/// (for files, [`Htdigest`](crate::Htdigest) and [`Htpasswd`](crate::Htpasswd) are stores
+/// already): one HA1 serves Digest MD5 and Basic alike.
 ///
 /// ```
 /// use authgate::{Config, Context, CredentialStore, Engine, HashAlgorithm, Purpose, ReplayTable};
 /// use authgate::{Request, StoredCredential, Verdict};
 /// use core::cell::RefCell;
 ///
-/// struct Htdigest<'a>(&'a [&'a str]);
+/// /// (user, realm, hex of MD5(user ":" realm ":" password))
+/// struct UserTable<'a>(&'a [(&'a str, &'a str, &'a str)]);
 ///
-/// impl CredentialStore for Htdigest<'_> {
+/// impl CredentialStore for UserTable<'_> {
 ///     fn lookup(&self, username: &str, realm: &str, _purpose: Purpose) -> Option<StoredCredential> {
-///         self.0.iter().find_map(|line| {
-///             let mut field = line.splitn(3, ':');
-///             if field.next()? != username || field.next()? != realm {
-///                 return None;
-///             }
-///             StoredCredential::ha1_hex(HashAlgorithm::Md5, field.next()?.as_bytes())
-///         })
+///         let (_, _, ha1) = self.0.iter().find(|(u, r, _)| *u == username && *r == realm)?;
+///         StoredCredential::ha1_hex(HashAlgorithm::Md5, ha1.as_bytes())
 ///     }
 ///
 ///     // An unknown user's Basic password is hashed too, so timing does not tell who exists.
@@ -287,8 +284,8 @@ pub enum Purpose {
 ///     }
 /// }
 ///
-/// // `htdigest -c users home Mufasa`, password "Circle Of Life".
-/// let users = Htdigest(&["Mufasa:home:029df3bc0185e9defd32373c627a3482"]);
+/// // Mufasa's password is "Circle Of Life".
+/// let users = UserTable(&[("Mufasa", "home", "029df3bc0185e9defd32373c627a3482")]);
 /// let replay = RefCell::new(ReplayTable::<16>::new());
 /// let engine = Engine::new(Config::new("home")?, &[7; 32], users, &replay)?;
 ///
