@@ -8,7 +8,8 @@
 #                       metadata, stripping), auditwheel, then packaging/check-dist.sh (installed as users do:
 #                       the wheel in a fresh venv of each CPython 3.9-3.13 found, the sdist by `pip install`
 #                       in a fresh venv, the C archive through pkg-config)
-#   make crate-package  `cargo package` of the published crate: warnings are errors, licences and README in it
+#   make crate-package  `cargo package` of the published crate: warnings are errors, licences and README in it;
+#                       its API docs with every feature (as docs.rs builds them) without a rustdoc warning
 #   make msrv           the published crate checked with its rust-version (rustup installs that toolchain)
 #   make dist-test      all of them, in `make test`, with DIST_FULL=0: the wheel in the oldest and newest
 #                       CPython only, and no second compile for `pip install` of the sdist (the wheel itself
@@ -74,7 +75,8 @@ dist-c:
 		PC_PREFIX='$$$${pcfiledir}/../..' DESTDIR=
 	$(DIST_TAR) -C $(DIST_BUILD)/c -czf $(DIST_DIR)/$(DIST_C_DIR)-$(DIST_TRIPLE).tar.gz $(DIST_C_DIR)
 
-dist-check: dist-tools
+## ffi-deps: pkg-config, for the C archive's check.
+dist-check: dist-tools ffi-deps
 	$(DIST_TOOLS_PY) packaging/check_artifacts.py $(DIST_DIR) $(DIST_VERSION)
 	@echo "== auditwheel show"
 	@$(DIST_TOOLS)/bin/auditwheel show $(DIST_DIR)/authgate-*.whl | tee $(DIST_BUILD)/auditwheel.txt
@@ -92,6 +94,8 @@ crate-package:
 	for f in LICENSE-MIT LICENSE-APACHE README.md; do \
 		echo "$$list" | grep -qx $$f || { echo "not ok - the crate package lacks $$f"; exit 1; }; \
 	done; echo "ok - cargo package: no warnings; LICENSE-MIT, LICENSE-APACHE, README.md packaged"
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p authgate --all-features --no-deps -q
+	@echo "ok - API docs with all features: no rustdoc warning"
 
 ## rust-version is a promise: that Rust compiles the crate, with every feature and with none.
 msrv:
