@@ -33,14 +33,17 @@ check(prefix + "malformed header: 400", v.status == 400, v.status)
 expected = hashlib.md5(b"Mufasa:http-auth@example.org:Circle of Life").hexdigest()
 check(prefix + "ha1 (RFC 7616 example)", authgate.ha1("Mufasa", "http-auth@example.org", "Circle of Life") == expected)
 
-# authgate.flask: without Flask, an ImportError that says which extra to install.
+# The Flask modules: without Flask, an ImportError that says which extra to install.
 if importlib.util.find_spec("flask") is None:
-    try:
-        import authgate.flask  # noqa: F401
-    except ImportError as exc:
-        check(prefix + "import authgate.flask without Flask names authgate[flask]", "authgate[flask]" in str(exc), exc)
-    else:
-        check(prefix + "import authgate.flask without Flask fails", False, "it imported")
+    for name in ("authgate.flask", "authgate.flask_jwt"):
+        if importlib.util.find_spec(name) is None:
+            continue
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            check(prefix + f"import {name} without Flask names authgate[flask]", "authgate[flask]" in str(exc), exc)
+        else:
+            check(prefix + f"import {name} without Flask fails", False, "it imported")
 
 # What pip, type checkers and licence scanners read.
 dist = importlib.metadata.distribution("authgate")

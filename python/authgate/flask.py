@@ -16,12 +16,9 @@ import logging
 from functools import wraps
 from typing import Any, Callable, Optional
 
-try:
-    import flask as _flask  # noqa: F401  (Flask is the optional extra "flask")
-except ModuleNotFoundError as exc:
-    raise ModuleNotFoundError(
-        f"authgate.flask needs Flask (no module named {exc.name!r}): pip install 'authgate[flask]'", name=exc.name
-    ) from exc
+from ._extras import require
+
+require("flask", extra="flask", needed_by="authgate.flask")
 
 from flask import Response, current_app, g, make_response, request
 from flask.ctx import _AppCtxGlobals
