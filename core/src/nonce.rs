@@ -1,18 +1,45 @@
 //! Stateless, keyed, expiring Digest nonces.
 //!
 //! ```text
-//! nonce = lowercase-hex( issued:u64be || salt:[u8; 8] || tag:[u8; 16] )     (64 characters)
-//! tag   = HMAC-SHA256(key, "authgate nonce v1" || issued || salt || len(realm) || realm || opaque)[..16]
+//! nonce = lowercase-hex( issued:u64be || sequence:u32be || salt:[u8; 4] || tag:[u8; 16] )   (64 characters)
+//! tag   = HMAC-SHA256(key, "authgate nonce v1" || issued || sequence || salt || len(realm) || realm || opaque)[..16]
 //! ```
 //!
 //! A nonce proves it was issued by a holder of the key, for this realm and opaque, at
 //! `issued` (seconds, caller's clock). No server state is needed to verify it, so any
-//! process that shares the key accepts it. The salt comes from the caller's entropy and
-//! makes every nonce unique; the tag doubles as the nonce's identity in the replay store.
-//! Two keys are tried, so a key can be rotated without failing clients mid-session.
+//! process that shares the key accepts it.
+//!
+//! The sequence counts the nonces this process issued (all keys and engines alike): within
+//! one second it orders them by issue, which the replay table needs to evict the oldest
+//! nonce without making the nonces issued after it in the same second stale
+//! ([`ReplayTable`](crate::ReplayTable)). The salt (the caller's 8 random bytes, folded to 4)
+//! keeps nonces of processes sharing a key apart. The sequence and the tag make the nonce's
+//! identity in the replay store ([`NonceId`]). Two keys are tried, so a key can be rotated
+//! without failing clients mid-session.
 
 use crate::hash::{ct_eq_words, encode_hex, HashOutput};
+use core::sync::atomic::{AtomicU32, Ordering};
 use hmac::{KeyInit, Mac};
+
+/// The sequence of the next nonce this process issues.
+static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+
+/// Takes the next issue sequence number (wrapping: the replay table compares them in serial
+/// number arithmetic, RFC 1982, so the order holds while fewer than 2^31 nonces are issued in
+/// one second).
+fn next_sequence() -> u32 {
+    #[cfg(target_has_atomic = "32")]
+    return SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    // Cortex-M0+ has no read-modify-write instruction: a load and a store. Two issues that
+    // interleave there (from an interrupt) may share a number; the nonces still differ by
+    // salt and tag, only their order in that second is a tie.
+    #[cfg(not(target_has_atomic = "32"))]
+    {
+        let s = SEQUENCE.load(Ordering::Relaxed);
+        SEQUENCE.store(s.wrapping_add(1), Ordering::Relaxed);
+        s
+    }
+}
 
 // 64-bit hosts: the block-level HMAC, which keeps both keyed states (two fewer SHA-256
 // blocks per tag). Small targets: `SimpleHmac` over the engine's own out-of-line SHA-256
@@ -144,8 +171,15 @@ fn truncated(mac: &[u8]) -> [u8; TAG_LEN] {
     mac.first_chunk().copied().unwrap_or([0; TAG_LEN])
 }
 
-/// The identity of a nonce in a replay store: its authentication tag.
-pub type NonceId = [u8; TAG_LEN];
+/// The identity of a nonce in a replay store: its sequence number (big-endian, as in the
+/// nonce) and the first 12 bytes of its tag. Unique for every nonce a key issues, and
+/// ordered by issue within one second of one process ([`id_sequence`]).
+pub type NonceId = [u8; 16];
+
+/// The sequence number a [`NonceId`] carries.
+pub fn id_sequence(id: &NonceId) -> u32 {
+    u32::from_be_bytes([id[0], id[1], id[2], id[3]])
+}
 
 /// An encoded nonce (lowercase hex: the code that hex-encodes Digest hashes serves it too,
 /// so no base64url codec is linked).
@@ -157,12 +191,18 @@ pub struct Nonce {
 }
 
 impl Nonce {
-    /// Issues a nonce at `now` with the caller's random `salt`.
+    /// Issues a nonce at `now` with the caller's random `salt` and the process's next
+    /// sequence number.
     pub fn issue(key: &NonceKey, realm: &[u8], opaque: &[u8], now: u64, salt: [u8; 8]) -> Nonce {
-        let tag = key.tag(now, &salt, realm, opaque);
+        let mut unique = [0u8; 8];
+        unique[..4].copy_from_slice(&next_sequence().to_be_bytes());
+        for (i, u) in unique[4..].iter_mut().enumerate() {
+            *u = salt[i] ^ salt[i + 4];
+        }
+        let tag = key.tag(now, &unique, realm, opaque);
         let mut raw = [0u8; RAW_LEN];
         raw[..8].copy_from_slice(&now.to_be_bytes());
-        raw[8..16].copy_from_slice(&salt);
+        raw[8..16].copy_from_slice(&unique);
         raw[16..].copy_from_slice(&tag);
         let mut text = [0u8; NONCE_LEN];
         encode_hex(&raw, &mut text);
@@ -247,7 +287,9 @@ pub fn verify(
     if !bool::from(ok) {
         return NonceStatus::Invalid;
     }
-    let id = sent;
+    let mut id = [0u8; 16];
+    id[..4].copy_from_slice(&salt[..4]);
+    id[4..].copy_from_slice(&sent[..12]);
     // Too old, or from too far in the future (one u64 comparison and subtraction each way).
     let expired = if issued <= now { now - issued > lifetime.max_age } else { issued - now > lifetime.max_skew };
     if expired {
@@ -342,6 +384,25 @@ mod tests {
         }
     }
 
+    /// Nonces issued one after the other carry increasing sequence numbers (other tests
+    /// issue nonces concurrently: later, never equal).
+    #[test]
+    fn sequence_orders_issues() {
+        let k = NonceKey::new(&[5; 32]);
+        let mut last = None;
+        for _ in 0..100 {
+            let n = Nonce::issue(&k, b"r", b"", 9, [1; 8]);
+            let NonceStatus::Valid { id, .. } = verify(n.as_str().as_bytes(), &k, None, b"r", b"", 9, LIFE) else {
+                panic!()
+            };
+            let seq = id_sequence(&id);
+            if let Some(prev) = last {
+                assert!((seq.wrapping_sub(prev) as i32) > 0, "{prev} then {seq}");
+            }
+            last = Some(seq);
+        }
+    }
+
     #[test]
     fn issue_verify_expire_rotate() {
         let k1 = NonceKey::new(&[1; 32]);
@@ -368,7 +429,11 @@ mod tests {
         // refused; so are other lengths.
         let raw = decode(n).unwrap();
         assert_eq!(raw[..8], 1000u64.to_be_bytes());
-        assert_eq!(raw[8..16], [7; 8]);
+        // The salt folded to four bytes after the sequence; the id is the sequence and the tag.
+        assert_eq!(raw[12..16], [0; 4]);
+        let NonceStatus::Valid { id, .. } = verify(n, &k1, None, b"realm", b"op", 1000, LIFE) else { panic!() };
+        assert_eq!(id[..4], raw[8..12]);
+        assert_eq!(id[4..], raw[16..28]);
         let mut upper = [0u8; NONCE_LEN];
         upper.copy_from_slice(n);
         upper.make_ascii_uppercase();

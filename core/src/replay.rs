@@ -3,7 +3,7 @@
 //! Record a pair only *after* the response has been verified: recording first would let an
 //! attacker without the password burn an honest client's counts.
 
-use crate::nonce::NonceId;
+use crate::nonce::{id_sequence, NonceId};
 
 /// Width of the sliding window of nonce counts kept per nonce.
 pub const WINDOW: u32 = 64;
@@ -100,13 +100,49 @@ impl NcWindow {
 ///
 /// Per nonce it keeps the highest nc seen and a [`WINDOW`]-wide bitmap below it, so
 /// pipelined requests arriving out of order pass while any repeated pair is refused.
-/// When full, the entry with the oldest issue time is evicted and the *horizon* moves up to
-/// that time: any nonce issued at or before the horizon that is not in the table is
-/// answered [`ReplayOutcome::Stale`], so an evicted nonce can never start over as fresh.
+///
+/// When full, the oldest nonce is evicted: the one issued first, by issue time and, within
+/// one second, by the sequence number every nonce carries ([`crate::nonce`]). The *horizon*
+/// moves up to it: a nonce the table does not hold that was issued at or before the horizon
+/// is answered [`ReplayOutcome::Stale`], so an evicted nonce can never start over as fresh.
+/// Because the horizon is that one nonce's place in the issue order, not its second, a
+/// nonce issued after it is never refused, however many nonces were used in that second: a
+/// client doing a thousand logins a second fills the table without locking anyone else out.
+/// Only nonces really older than an evicted one, and never used, are answered stale.
+/// [`purge_before`](Self::purge_before) moves the horizon by whole seconds.
 #[derive(Clone, Debug)]
 pub struct ReplayTable<const N: usize> {
     entries: heapless::Vec<Entry, N>,
-    horizon: Option<u64>,
+    horizon: Option<Horizon>,
+}
+
+/// The newest evicted place in the issue order: a second, and the sequence number of the
+/// last nonce evicted from it (`None`: the whole second).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Horizon {
+    issued: u64,
+    sequence: Option<u32>,
+}
+
+impl Horizon {
+    /// Whether a nonce issued at `issued` with `sequence` is at or before the horizon.
+    fn covers(&self, issued: u64, sequence: u32) -> bool {
+        issued < self.issued || (issued == self.issued && self.sequence.is_none_or(|s| !serial_after(sequence, s)))
+    }
+}
+
+/// `a` comes after `b` in serial number arithmetic (RFC 1982): exact while fewer than 2^31
+/// nonces lie between them, which holds within one second.
+fn serial_after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+impl Entry {
+    /// Whether this entry was issued before `other`.
+    fn older_than(&self, other: &Entry) -> bool {
+        self.issued < other.issued
+            || (self.issued == other.issued && serial_after(id_sequence(&other.id), id_sequence(&self.id)))
+    }
 }
 
 impl<const N: usize> Default for ReplayTable<N> {
@@ -143,18 +179,28 @@ impl<const N: usize> ReplayTable<N> {
         if let Some(e) = self.entries.iter_mut().find(|e| e.id == *id) {
             return e.window.record(nc);
         }
-        if self.horizon.is_some_and(|h| issued <= h) || N == 0 {
+        let sequence = id_sequence(id);
+        if self.horizon.is_some_and(|h| h.covers(issued, sequence)) || N == 0 {
             return ReplayOutcome::Stale;
         }
+        let mut e = Entry { id: *id, issued, window: NcWindow::new() };
         if self.entries.is_full() {
-            let oldest = self.entries.iter().enumerate().min_by_key(|(_, e)| e.issued).map_or(0, |(i, _)| i);
-            let evicted = self.take(oldest);
-            self.horizon = Some(self.horizon.map_or(evicted.issued, |h| h.max(evicted.issued)));
-            if issued <= evicted.issued {
+            let mut oldest = 0;
+            for (i, x) in self.entries.iter().enumerate() {
+                if x.older_than(&self.entries[oldest]) {
+                    oldest = i;
+                }
+            }
+            // The new nonce is older than every one held: it is the one to forget.
+            if e.older_than(&self.entries[oldest]) {
+                self.horizon = Some(Horizon { issued, sequence: Some(sequence) });
                 return ReplayOutcome::Stale;
             }
+            let evicted = self.take(oldest);
+            // Every entry lies after the horizon (none is added at or before it), so the
+            // evicted one moves it up.
+            self.horizon = Some(Horizon { issued: evicted.issued, sequence: Some(id_sequence(&evicted.id)) });
         }
-        let mut e = Entry { id: *id, issued, window: NcWindow::new() };
         let outcome = e.window.record(nc);
         // Cannot fail: a slot was freed above when the table was full.
         let _ = self.entries.push(e);
@@ -182,7 +228,9 @@ impl<const N: usize> ReplayTable<N> {
         while i < self.entries.len() {
             if self.entries[i].issued < cutoff {
                 let e = self.take(i);
-                self.horizon = Some(self.horizon.map_or(e.issued, |h| h.max(e.issued)));
+                if self.horizon.is_none_or(|h| h.issued <= e.issued) {
+                    self.horizon = Some(Horizon { issued: e.issued, sequence: None });
+                }
             } else {
                 i += 1;
             }
@@ -261,6 +309,59 @@ mod tests {
         assert_eq!(t.check_and_record(&id(3), 30, 1), ReplayOutcome::Replayed);
     }
 
+    /// A nonce id with issue sequence `seq` (the rest of it distinct too).
+    fn seq_id(seq: u32) -> NonceId {
+        let mut id = [0xa5; 16];
+        id[..4].copy_from_slice(&seq.to_be_bytes());
+        id[4..8].copy_from_slice(&seq.wrapping_mul(0x9e37_79b9).to_le_bytes());
+        id
+    }
+
+    /// A burst of 100 times the table's size, all in one second, each nonce used once (as a
+    /// client logging in again and again): every never-used nonce issued after the burst is
+    /// fresh, and so is every new nonce during it; an evicted nonce is stale, never fresh;
+    /// a held one replayed is refused; a never-used nonce issued before the evicted ones is
+    /// stale. The sequence numbers cross the u32 wrap in the middle of the second.
+    #[test]
+    fn burst_far_larger_than_the_table_refuses_no_fresh_nonce() {
+        const N: usize = 64;
+        let mut t = ReplayTable::<N>::new();
+        let first = u32::MAX - 3000;
+        // Issued before the burst, in the same second, used only after it.
+        let early = seq_id(first.wrapping_sub(1));
+        let burst = 100 * N as u32;
+        for k in 0..burst {
+            assert_eq!(t.check_and_record(&seq_id(first.wrapping_add(k)), 500, 1), ReplayOutcome::Fresh, "{k}");
+        }
+        assert_eq!(t.len(), N);
+        let after = first.wrapping_add(burst);
+        for k in 0..1000 {
+            assert_eq!(t.check_and_record(&seq_id(after.wrapping_add(k)), 500, 1), ReplayOutcome::Fresh, "{k}");
+            assert_eq!(t.check_and_record(&seq_id(after.wrapping_add(k)), 500, 1), ReplayOutcome::Replayed, "{k}");
+        }
+        for k in [0, 1, burst / 2, burst - 1] {
+            assert_eq!(t.check_and_record(&seq_id(first.wrapping_add(k)), 500, 2), ReplayOutcome::Stale, "{k}");
+        }
+        assert_eq!(t.check_and_record(&early, 500, 1), ReplayOutcome::Stale);
+        // Earlier seconds are behind the horizon; later ones are fresh whatever their sequence.
+        assert_eq!(t.check_and_record(&seq_id(after.wrapping_add(5000)), 499, 1), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&seq_id(first), 501, 1), ReplayOutcome::Fresh);
+    }
+
+    /// A never-used nonce older than every one held, in a full table, is the one forgotten:
+    /// stale, and the nonces held stay.
+    #[test]
+    fn the_oldest_newcomer_is_the_one_forgotten() {
+        let mut t = ReplayTable::<2>::new();
+        assert_eq!(t.check_and_record(&seq_id(10), 7, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&seq_id(11), 7, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&seq_id(9), 7, 1), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&seq_id(10), 7, 1), ReplayOutcome::Replayed);
+        assert_eq!(t.check_and_record(&seq_id(11), 7, 2), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&seq_id(12), 7, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&seq_id(10), 7, 2), ReplayOutcome::Stale);
+    }
+
     #[test]
     fn purge_moves_horizon() {
         let mut t = ReplayTable::<8>::new();
@@ -269,5 +370,8 @@ mod tests {
         t.purge_before(20);
         assert_eq!(t.len(), 1);
         assert_eq!(t.check_and_record(&id(1), 10, 2), ReplayOutcome::Stale);
+        // By whole seconds: any sequence of the purged second is stale.
+        assert_eq!(t.check_and_record(&id(200), 10, 1), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&id(200), 11, 1), ReplayOutcome::Fresh);
     }
 }
