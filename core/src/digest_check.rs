@@ -173,15 +173,10 @@ pub(crate) fn cnonce(c: &DigestCredentials<'_>) -> heapless::Vec<u8, MAX_CNONCE_
     cnonce
 }
 
-/// Appends the request's cnonce, unescaped, to `out` (in place: no 256-byte value moved).
-// Inlined on 64-bit hosts, with the unescaped case (the usual one) as one copy (speed).
-#[cfg_attr(target_pointer_width = "64", inline)]
+/// Appends the request's cnonce, unescaped, to `out` (in place: no 256-byte value moved;
+/// without escapes, the usual case, one piece).
+#[cfg_attr(not(authgate_backend = "compact"), inline)]
 pub(crate) fn copy_cnonce(c: &DigestCredentials<'_>, out: &mut heapless::Vec<u8, MAX_CNONCE_LEN>) {
-    #[cfg(target_pointer_width = "64")]
-    if let Some(cn) = c.cnonce.as_ref().and_then(Value::as_unescaped) {
-        let _ = out.extend_from_slice(cn);
-        return;
-    }
     if let Some(cn) = c.cnonce {
         for seg in cn.segments() {
             let _ = out.extend_from_slice(seg);
@@ -190,9 +185,9 @@ pub(crate) fn copy_cnonce(c: &DigestCredentials<'_>, out: &mut heapless::Vec<u8,
 }
 
 /// The rules of [`check`], in order.
-// Always inlined into the engine's check on 64-bit hosts (it is, by LLVM's choice, today;
-// pinned so that the small helpers it inlines cannot push it out of line).
-#[cfg_attr(target_pointer_width = "64", inline(always))]
+// Always inlined into the engine's check for speed (pinned so that the small helpers it
+// inlines cannot push it out of line).
+#[cfg_attr(not(authgate_backend = "compact"), inline(always))]
 pub(crate) fn verify<C: DigestContext + ?Sized>(
     rules: &DigestRules<'_>,
     c: &DigestCredentials<'_>,

@@ -2,12 +2,12 @@
 
 use crate::basic::{BasicBuffer, BasicCredentials};
 use crate::credential::{CredentialStore, Purpose, StoredCredential, UserName};
-use crate::digest::{Algorithm, DigestCredentials, DigestSlots, Known, Qop};
+use crate::digest::{Algorithm, DigestCredentials, DigestParams, Known, Qop};
 use crate::digest_check::{self, DigestContext, DigestFailure as Failure, DigestRules, NonceCheck, UserLookup};
 use crate::error::{BufferTooSmall, ConfigError, ParseError, Reason};
 use crate::hash::{HashAlgorithm, HashOutput, Hasher};
 use crate::limits::*;
-use crate::nonce::{self, Lifetime, Nonce, NonceId, NonceKey, NonceStatus};
+use crate::nonce::{self, Lifetime, Nonce, NonceId, NonceKey, NonceSequence, NonceStatus};
 use crate::parse;
 use crate::parse::{Rest, Value};
 use crate::render::{self, AuthInfo, BearerError, DigestChallenge, QopSet};
@@ -30,26 +30,6 @@ pub enum Scheme {
     Digest,
     /// RFC 6750.
     Bearer,
-}
-
-/// Whether the scheme word is `name` (a scheme name: letters only, 4 to 8 of them),
-/// ignoring ASCII case: on 64-bit hosts its first and last four bytes (overlapping), as
-/// two words, `| 0x20` on both sides (a tchar folds to a letter only from that letter).
-#[cfg(target_pointer_width = "64")]
-#[inline(never)]
-fn scheme_is(scheme: &[u8], name: &[u8]) -> bool {
-    let n = name.len();
-    let word = |b: &[u8]| {
-        let head = b.first_chunk::<4>().copied().unwrap_or_default();
-        let tail = b.last_chunk::<4>().copied().unwrap_or_default();
-        (u32::from_le_bytes(head) as u64 | (u32::from_le_bytes(tail) as u64) << 32) | 0x2020_2020_2020_2020
-    };
-    scheme.len() == n && (4..=8).contains(&n) && word(scheme) == word(name)
-}
-
-#[cfg(not(target_pointer_width = "64"))]
-fn scheme_is(scheme: &[u8], name: &[u8]) -> bool {
-    parse::eq_ignore_case(scheme, name)
 }
 
 impl Scheme {
@@ -236,8 +216,8 @@ impl Config {
     pub fn lifetime(&self) -> Lifetime {
         self.lifetime
     }
-    // Inlined on 64-bit hosts: a length test, called twice per check.
-    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    // Inlined for speed: a length test, called twice per check.
+    #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
     fn opaque_value(&self) -> Option<&str> {
         (!self.opaque.is_empty()).then_some(self.opaque.as_str())
     }
@@ -347,6 +327,8 @@ pub struct Engine<S, R> {
     previous_key: Option<NonceKey>,
     store: S,
     replay: R,
+    /// Orders this engine's nonces within a second, for the replay table's eviction.
+    sequence: NonceSequence,
 }
 
 impl<S, R> core::fmt::Debug for Engine<S, R> {
@@ -368,7 +350,14 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// An engine with a 32-byte nonce key from a good entropy source.
     pub fn new(config: Config, key: &[u8; 32], store: S, replay: R) -> Result<Self, ConfigError> {
         config.validate()?;
-        Ok(Engine { config, key: NonceKey::new(key), previous_key: None, store, replay })
+        Ok(Engine {
+            config,
+            key: NonceKey::new(key),
+            previous_key: None,
+            store,
+            replay,
+            sequence: NonceSequence::new(),
+        })
     }
 
     /// Also accept nonces issued under `key` (the key before a rotation).
@@ -399,12 +388,13 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// Issues a nonce for this realm and opaque.
     pub fn issue_nonce(&self, ctx: Context) -> Nonce {
         let opaque = self.config.opaque_value().unwrap_or("");
-        Nonce::issue(&self.key, self.config.realm.as_bytes(), opaque.as_bytes(), ctx.now, ctx.salt)
+        let (realm, sequence) = (self.config.realm.as_bytes(), self.sequence.next());
+        Nonce::issue_in_sequence(&self.key, realm, opaque.as_bytes(), ctx.now, sequence, ctx.salt)
     }
 
     /// Checks a nonce of ours (authenticity and age; not replay).
-    // Inlined into the check on 64-bit hosts (as `EngineDigest::nonce`): it forwards.
-    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    // Inlined into the check for speed (as `EngineDigest::nonce`): it forwards.
+    #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
     pub fn verify_nonce(&self, nonce: &[u8], now: u64) -> NonceStatus {
         let opaque = self.config.opaque_value().unwrap_or("");
         nonce::verify(
@@ -430,15 +420,15 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             return Verdict::Challenge(self.challenge(Reason::NoCredentials, false, ctx));
         };
         // One pass over the header: the head, then each param straight into the Digest
-        // directive slots (whatever the scheme: the same syntax errors and duplicates as
-        // `parse`, and no span table or second pass).
+        // directives (whatever the scheme: the same syntax errors and duplicates as `parse`,
+        // and no span table or second pass).
         let (scheme, rest) = match parse::parse_head(header) {
             Ok(h) => h,
             Err(e) => return Verdict::Malformed(e),
         };
-        let mut slots = DigestSlots::new();
+        let mut params = DigestParams::new();
         if let Rest::Params(body) = rest {
-            if let Err(e) = parse::scan_params(body, &mut slots) {
+            if let Err(e) = params.read(body) {
                 return Verdict::Malformed(e);
             }
         }
@@ -446,16 +436,12 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             Rest::Token68(t) => Some(t),
             _ => None,
         };
-        // The usual spelling first, as a constant on 64-bit hosts (speed).
-        let offered = |s: Scheme| {
-            (cfg!(target_pointer_width = "64") && scheme == s.name().as_bytes()
-                || scheme_is(scheme, s.name().as_bytes()))
-                && self.config.schemes.contains(&s)
-        };
+        let offered =
+            |s: Scheme| crate::accel::scheme_is(scheme, s.name().as_bytes()) && self.config.schemes.contains(&s);
         // Digest and Basic verdicts are returned as is: built where the caller keeps them,
         // not moved out of a `Result`.
         let outcome = if offered(Scheme::Digest) {
-            return self.check_digest(matches!(rest, Rest::Params(_)), &slots, req, ctx);
+            return self.check_digest(matches!(rest, Rest::Params(_)), &params, req, ctx);
         } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
             return self.check_basic(token68, ctx);
         } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
@@ -470,8 +456,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     }
 
     /// The verdict for a refused request.
-    // One copy on microcontrollers (flash).
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    // One copy in the compact form (flash).
+    #[cfg_attr(authgate_backend = "compact", inline(never))]
     fn refused(&self, failure: Failure, ctx: Context) -> Verdict {
         match failure {
             Failure::Malformed(e) => Verdict::Malformed(e),
@@ -479,8 +465,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
-    // Out of line on microcontrollers (flash).
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    // Out of line in the compact form (flash).
+    #[cfg_attr(authgate_backend = "compact", inline(never))]
     fn check_basic(&self, token68: Option<&str>, ctx: Context) -> Verdict {
         let mut buf: BasicBuffer = [0; MAX_BASIC_DECODED];
         let mut name_buf = [0u8; MAX_USERNAME_LEN];
@@ -532,30 +518,20 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
-    // Out of line on microcontrollers (flash).
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
-    fn check_digest(&self, params: bool, slots: &DigestSlots<'_>, req: &Request<'_>, ctx: Context) -> Verdict {
-        // `check` only comes here for the Digest scheme word, with the params (if any) in
-        // `slots`: what `DigestCredentials::from_authorization` does after the scheme word.
-        if !params {
+    // Out of line in the compact form (flash).
+    #[cfg_attr(authgate_backend = "compact", inline(never))]
+    fn check_digest(&self, has_params: bool, params: &DigestParams<'_>, req: &Request<'_>, ctx: Context) -> Verdict {
+        // `check` only comes here for the Digest scheme word, with the params (if any) read:
+        // what `DigestCredentials::from_authorization` does after the scheme word.
+        if !has_params {
             return Verdict::Malformed(ParseError::ExpectedParams);
         }
-        // On 64-bit hosts read where `from_slots` wrote them, not moved out of the `Result`
-        // (a few hundred bytes); on microcontrollers the move is the smaller code.
-        #[cfg(target_pointer_width = "64")]
-        let credentials = DigestCredentials::from_slots(slots);
-        #[cfg(target_pointer_width = "64")]
+        // Read where `from_params` wrote them, not moved out of the `Result`.
+        let credentials = DigestCredentials::from_params(params);
         let c = match &credentials {
             Ok(c) => c,
             Err(e) => return Verdict::Malformed(*e),
         };
-        #[cfg(not(target_pointer_width = "64"))]
-        let owned = match DigestCredentials::from_slots(slots) {
-            Ok(c) => c,
-            Err(e) => return Verdict::Malformed(e),
-        };
-        #[cfg(not(target_pointer_width = "64"))]
-        let c = &owned;
         let rules = DigestRules {
             realm: &self.config.realm,
             algorithms: &self.config.algorithms,
@@ -680,8 +656,8 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
             None => true,
         }
     }
-    // Inlined into the check on 64-bit hosts: a forwarding call to `nonce::verify`.
-    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    // Inlined into the check for speed: a forwarding call to `nonce::verify`.
+    #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
     fn nonce(&self, nonce: &Value<'_>, _opaque: Option<&Value<'_>>) -> NonceCheck {
         // Our nonces are lowercase hex: never escaped.
         self.engine.verify_nonce(nonce.as_unescaped().unwrap_or(b""), self.now).into()
@@ -728,34 +704,6 @@ fn to_username(s: &str) -> Result<UserName, Failure> {
 
 #[cfg(test)]
 mod tests {
-    /// The 64-bit hosts' word comparison of scheme words agrees with `eq_ignore_case` for
-    /// every case of each name, other tchars in each position, and other lengths.
-    #[test]
-    fn scheme_is_matches_eq_ignore_case() {
-        for s in [Scheme::Basic, Scheme::Digest, Scheme::Bearer] {
-            let name = s.name().as_bytes();
-            for mask in 0..(1u32 << name.len()) {
-                let mut w = name.to_vec();
-                for (k, b) in w.iter_mut().enumerate() {
-                    if mask & (1 << k) != 0 {
-                        *b ^= 0x20;
-                    }
-                }
-                assert!(super::scheme_is(&w, name));
-                for k in 0..w.len() {
-                    for t in b"!#$%&'*+-.^_`|~0123456789AZaz@[{" {
-                        let mut v = w.clone();
-                        v[k] = *t;
-                        assert_eq!(super::scheme_is(&v, name), parse::eq_ignore_case(&v, name));
-                    }
-                }
-                for extra in [&w[..w.len() - 1], &[w.as_slice(), b"x"].concat()[..], b"", b"Basi", b"Digests"] {
-                    assert_eq!(super::scheme_is(extra, name), parse::eq_ignore_case(extra, name));
-                }
-            }
-        }
-    }
-
     use super::*;
     use crate::{ReplayTable, StaticUsers};
     use core::cell::RefCell;

@@ -46,6 +46,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod accel;
 pub mod basic;
 pub mod credential;
 pub mod digest;
@@ -67,7 +68,7 @@ pub use engine::{
 };
 pub use error::{BufferTooSmall, ConfigError, ParseError, Reason};
 pub use hash::{HashAlgorithm, HashOutput};
-pub use nonce::{Nonce, NonceKey, NonceStatus};
+pub use nonce::{Nonce, NonceKey, NonceSequence, NonceStatus};
 pub use parse::{parse, Authorization, Credentials, Param, ParamIter, Params, Segments, Value};
 pub use render::{AuthInfo, BearerError, QopSet};
 pub use replay::{ReplayOutcome, ReplayStore, ReplayTable};

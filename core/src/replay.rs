@@ -173,8 +173,8 @@ impl<const N: usize> ReplayTable<N> {
     }
 
     /// Checks and records a pair. See [`ReplayStore::check_and_record`].
-    // Inlined into the locking wrappers on 64-bit hosts (speed).
-    #[cfg_attr(target_pointer_width = "64", inline)]
+    // Inlined into the locking wrappers for speed.
+    #[cfg_attr(not(authgate_backend = "compact"), inline)]
     pub fn check_and_record(&mut self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         if let Some(e) = self.entries.iter_mut().find(|e| e.id == *id) {
             return e.window.record(nc);

@@ -1,0 +1,172 @@
+//! The portable form: a byte at a time, out of line (microcontrollers, selected with
+//! `--cfg authgate_backend="compact"`; built on hosts too, for the tests comparing the forms).
+
+use crate::digest::Directive;
+use crate::hash::{Gatherer, HashAlgorithm, HashOutput, Hasher, Hex};
+use crate::parse::{eq_ignore_case, skip_class, QDTEXT};
+
+/// The index of the first byte at or after `i` in `body` that is not `qdtext`.
+#[inline]
+pub(crate) fn skip_qdtext(body: &[u8], i: usize) -> usize {
+    skip_class(body, i, QDTEXT)
+}
+
+/// No shortcut: the case-insensitive rule decides.
+#[inline(always)]
+pub(crate) fn usual_algorithm(_name: &[u8]) -> Option<crate::Algorithm> {
+    None
+}
+
+/// No shortcut: the scan decides.
+#[inline(always)]
+pub(crate) fn surely_not_token68(_s: &[u8]) -> bool {
+    false
+}
+
+/// No shortcut: the separator loops decide.
+#[inline(always)]
+pub(crate) fn comma_space_before_name(_body: &[u8], _i: usize) -> bool {
+    false
+}
+
+/// No shortcut: the scheme is found by the scan.
+#[inline(always)]
+pub(crate) fn starts_with_digest_word(_value: &[u8]) -> bool {
+    false
+}
+
+/// Whether the scheme word is `name`, ignoring ASCII case.
+#[inline(always)]
+pub(crate) fn scheme_is(scheme: &[u8], name: &[u8]) -> bool {
+    eq_ignore_case(scheme, name)
+}
+
+/// No shortcut: directive names are read by the byte rule, then [`directive_in`].
+#[inline(always)]
+pub(crate) fn directive_at(_body: &[u8], _start: usize) -> Option<(Directive, usize)> {
+    None
+}
+
+/// The directive named at `start..end` in `body`.
+#[inline(always)]
+pub(crate) fn directive_in(body: &[u8], start: usize, end: usize) -> Option<Directive> {
+    Directive::of(body.get(start..end)?)
+}
+
+/// `a == b`, for values that are not secret.
+#[inline(always)]
+pub(crate) fn eq_short(a: &[u8], b: &[u8]) -> bool {
+    a == b
+}
+
+/// Lower-case hex of `bytes` into the start of `out`: a digit at a time from a 16-byte table,
+/// one copy for every caller.
+#[inline(never)]
+pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
+    crate::hash::encode_hex_digits(bytes, out)
+}
+
+/// [`HashOutput::decode_hex`]: one loop for every length.
+#[inline(always)]
+pub(crate) fn decode_hex(hex: &[u8], upper: bool) -> Option<HashOutput> {
+    HashOutput::decode_valid(hex, upper)
+}
+
+/// The nonce MAC's key, keyed per use (no state of ~200 bytes to keep or copy).
+#[derive(Clone)]
+// Word-aligned: copied as words (as bytes, the engine's moves of it became a `memmove`
+// call, which links 1.3 KiB of builtins on Cortex-M0+).
+#[repr(align(4))]
+pub(crate) struct NonceMac([u8; 32]);
+
+impl NonceMac {
+    /// The key.
+    pub(crate) fn new(key: &[u8; 32]) -> Self {
+        NonceMac(*key)
+    }
+
+    /// HMAC-SHA256 (RFC 2104) of the parts, in order, through the engine's one out-of-line
+    /// SHA-256 hasher: the inner hash, once finished, leaves the hasher fresh for the outer
+    /// one. Written out here rather than taken from the `hmac` crate because its
+    /// `SimpleHmac` holds two hasher states and builds a third to finish (~900 bytes of
+    /// stack on Cortex-M0+, the deepest frame of a check); this holds one and the 64-byte
+    /// padded key. The tests compare it with `hmac::Hmac<Sha256>`.
+    #[inline(never)]
+    pub(crate) fn mac(&self, parts: [&[u8]; 3]) -> [u8; 32] {
+        const IPAD: u8 = 0x36;
+        const OPAD: u8 = 0x5c;
+        // The key is shorter than the block: zero-padded, XORed with the pads (zeroed first:
+        // a fill with another byte would link a `memset` of its own).
+        let mut pad = [0u8; 64];
+        pad[..32].copy_from_slice(&self.0);
+        for p in &mut pad {
+            *p ^= IPAD;
+        }
+        let mut h = Hasher::sha256();
+        h.update(&pad);
+        for part in parts {
+            if !part.is_empty() {
+                h.update(part);
+            }
+        }
+        let inner = h.finish();
+        for p in &mut pad {
+            *p ^= IPAD ^ OPAD;
+        }
+        h.update(&pad);
+        h.update(inner.as_bytes());
+        h.finish().bytes
+    }
+}
+
+/// Runs `$body` with `$g` a fresh gatherer of `$alg`'s family: on microcontrollers one
+/// [`DirectGather`] for every family.
+macro_rules! with_gather_portable {
+    ($alg:expr, $g:ident => $body:expr) => {{
+        let mut $g = $crate::accel::portable::DirectGather::start($alg);
+        $body
+    }};
+}
+pub(crate) use with_gather_portable as with_gather;
+
+impl Gatherer for DirectGather {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]) {
+        self.h.update(bytes);
+    }
+
+    /// Appends `bytes` and `:`.
+    fn put_colon(&mut self, bytes: &[u8]) {
+        self.h.update(bytes);
+        self.h.update(b":");
+    }
+
+    /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
+    fn put_hex(&mut self, value: &HashOutput) {
+        self.h.update_hex(value);
+    }
+
+    /// Appends hex text and `:`.
+    fn put_hex_text_colon(&mut self, hex: &Hex) {
+        self.put_colon(hex.as_bytes());
+    }
+
+    /// Finishes the hash and starts the next value of the same family.
+    fn finish(&mut self) -> HashOutput {
+        self.h.finish()
+    }
+}
+
+/// [`Gather`]'s interface with every piece fed straight to the hasher: the microcontrollers'
+/// gatherer (no buffer to clear, fill and flush, which is the smaller code there), built on
+/// hosts too for its tests.
+pub(crate) struct DirectGather {
+    h: Hasher,
+}
+
+impl DirectGather {
+    /// A fresh hasher of an enabled family (see [`Hasher::start`]).
+    pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
+        DirectGather { h: Hasher::start(algorithm) }
+    }
+}
