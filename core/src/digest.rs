@@ -170,22 +170,34 @@ impl<'a> DigestCredentials<'a> {
             return Err(ParseError::InvalidScheme);
         }
         let params = auth.params().ok_or(ParseError::ExpectedParams)?;
-        // The one Digest path, as the engine takes it: the param text scanned into the
-        // directives, then validated (`parse` has already refused every syntax error and
-        // duplicate the scan could find).
+        // The engine's path (`parse` has already refused every syntax error and duplicate
+        // the scan could find).
+        Self::read(params.text())
+    }
+
+    /// The one Digest parameter path, the engine's and
+    /// [`from_authorization`](Self::from_authorization)'s: the text of an auth-param list
+    /// scanned into the directives ([`DigestParams::read`]), then validated
+    /// ([`from_params`](Self::from_params)). Out of line in the compact form, so that the
+    /// directives' table lives only in this call's frame.
+    #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
+    #[cfg_attr(authgate_backend = "compact", inline(never))]
+    pub(crate) fn read(body: &'a [u8]) -> Result<Self, ParseError> {
         let mut d = DigestParams::new();
-        d.read(params.text())?;
+        d.read(body)?;
         Self::from_params(&d)
     }
 
     /// Validates the directives [`DigestParams::read`] found: one set of rules, one order of
     /// errors, for the engine and [`from_authorization`](Self::from_authorization) alike.
-    #[cfg_attr(authgate_backend = "compact", inline(never))]
     pub(crate) fn from_params(params: &DigestParams<'a>) -> Result<Self, ParseError> {
         let d = &params.directives;
         let username = match (d.username(), d.username_star()) {
             (Some(_), Some(_)) => return Err(ParseError::ConflictingUsername),
-            (Some(u), None) => Username::Plain(within_limit(u, Directive::Username)?),
+            (Some(u), None) => {
+                within_limit(u, Directive::Username)?;
+                Username::Plain(*u)
+            }
             (None, Some(u)) => {
                 let raw = u.as_unescaped().ok_or(ParseError::InvalidExtValue)?;
                 if cfg!(feature = "username-star") {
@@ -201,9 +213,9 @@ impl<'a> DigestCredentials<'a> {
         // their errors.
         let mut response_bytes = None;
         for dir in [Directive::Realm, Directive::Nonce, Directive::Uri, Directive::Response] {
-            within_limit(d.get(dir).ok_or(ParseError::MissingParam(dir.name()))?, dir)?;
+            within_limit(d.get(dir).as_ref().ok_or(ParseError::MissingParam(dir.name()))?, dir)?;
             if dir == Directive::Response {
-                response_bytes = check_response(d.response())?;
+                response_bytes = check_response(*d.response())?;
             }
         }
         for dir in [Directive::Cnonce, Directive::Opaque] {
@@ -243,7 +255,7 @@ impl<'a> DigestCredentials<'a> {
         }
         // The values are read from the directives only here, straight into the result (not
         // held in locals across the calls above).
-        let present = |v: Option<Value<'a>>| v.unwrap_or(Value::plain(b""));
+        let present = |v: &Option<Value<'a>>| v.unwrap_or(Value::plain(b""));
         Ok(DigestCredentials {
             username,
             realm: present(d.realm()),
@@ -253,9 +265,9 @@ impl<'a> DigestCredentials<'a> {
             algorithm,
             qop,
             nc,
-            nc_text: d.nc(),
-            cnonce: d.cnonce(),
-            opaque: d.opaque(),
+            nc_text: *d.nc(),
+            cnonce: *d.cnonce(),
+            opaque: *d.opaque(),
             userhash,
             response_bytes,
         })
@@ -287,7 +299,7 @@ macro_rules! directives {
         impl<'a> Directives<'a> {
             $(
                 #[doc = concat!("The value of `", $name, "`, if sent.")]
-                pub(crate) fn $field(&self) -> Option<Value<'a>> {
+                pub(crate) fn $field(&self) -> &Option<Value<'a>> {
                     self.get(Directive::$variant)
                 }
             )*
@@ -341,8 +353,8 @@ pub(crate) struct Directives<'a> {
 
 impl<'a> Directives<'a> {
     /// The value of `d`, if sent.
-    pub(crate) fn get(&self, d: Directive) -> Option<Value<'a>> {
-        self.values[d as usize]
+    pub(crate) fn get(&self, d: Directive) -> &Option<Value<'a>> {
+        &self.values[d as usize]
     }
 }
 
@@ -427,12 +439,11 @@ fn check_response(r: Option<Value<'_>>) -> Result<Option<HashOutput>, ParseError
 }
 
 /// `v` within the limit of `d`. Borrowed: the rare over-long case measures it where it is.
-fn within_limit<'a>(v: Value<'a>, d: Directive) -> Result<Value<'a>, ParseError> {
+fn within_limit(v: &Value<'_>, d: Directive) -> Result<(), ParseError> {
     if v.raw().len() > d.limit() && v.len() > d.limit() {
-        Err(ParseError::ValueTooLong(d.name()))
-    } else {
-        Ok(v)
+        return Err(ParseError::ValueTooLong(d.name()));
     }
+    Ok(())
 }
 
 /// `nc`: eight hex digits, not zero.

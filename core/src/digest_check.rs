@@ -144,9 +144,10 @@ pub fn check<C: DigestContext + ?Sized>(
     target: &[u8],
     ctx: &C,
 ) -> Result<DigestSuccess, DigestFailure> {
-    let ok = verify(rules, c, method, target, ctx)?;
+    let mut user = UserName::new();
+    let ok = verify(rules, c, method, target, ctx, &mut user)?;
     Ok(DigestSuccess {
-        user: ok.user,
+        user,
         algorithm: ok.algorithm,
         qop: ok.qop,
         nc: c.nc,
@@ -156,10 +157,10 @@ pub fn check<C: DigestContext + ?Sized>(
     })
 }
 
-/// [`DigestSuccess`] without the cnonce copy, which the engine makes straight into its
+/// [`DigestSuccess`] without the user name, which [`verify`] writes where the caller keeps it,
+/// and without the cnonce copy, which the engine makes straight into its
 /// `Authentication-Info` (and only when it sends one).
 pub(crate) struct Verified {
-    pub(crate) user: UserName,
     pub(crate) algorithm: Algorithm,
     pub(crate) qop: Option<Qop>,
     pub(crate) rspauth: Option<HashOutput>,
@@ -194,6 +195,7 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     method: &[u8],
     target: &[u8],
     ctx: &C,
+    user: &mut UserName,
 ) -> Result<Verified, DigestFailure> {
     use DigestFailure::Challenge as Refuse;
     if rules.check_uri && !c.uri.eq_bytes(target) {
@@ -225,26 +227,7 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     }
 
     let hash = alg.hash();
-    let mut name_buf = [0u8; crate::limits::MAX_USERNAME_LEN];
-    let name = match c.username {
-        Username::Plain(v) => v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok()),
-        Username::Extended(ext) if cfg!(feature = "username-star") => ext.decode_into(&mut name_buf),
-        Username::Extended(_) => None,
-    };
-    let lookup = match name {
-        Some(n) if !n.is_empty() => ctx.user(n, userhash, hash),
-        _ => UserLookup::Unknown,
-    };
-    // The lookup is read where it is: the credential (136 bytes) is not copied out, and the
-    // user name (136 bytes) is moved once, into the result.
-    let (ha1, known) = match &lookup {
-        UserLookup::Found(user, cred) => (cred.digest_ha1(hash, user.as_bytes(), rules.realm.as_bytes()), true),
-        UserLookup::Unusable(_) => (None, true),
-        UserLookup::Unknown => {
-            let decoy = ctx.decoy().digest_ha1(hash, name.unwrap_or("").as_bytes(), rules.realm.as_bytes());
-            (decoy, false)
-        }
-    };
+    let (ha1, known) = user_ha1(rules, c, hash, userhash, ctx, user);
 
     let body_hash = match qop {
         Some(Qop::AuthInt) if cfg!(feature = "auth-int") => match ctx.body_hash(hash) {
@@ -294,9 +277,47 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
             .and_then(|s| digest::response_with(hash, s, c, &ResponseInput { method: b"", body_hash: None })),
         _ => None,
     };
-    let user = match lookup {
-        UserLookup::Found(user, _) | UserLookup::Unusable(user) => user,
-        UserLookup::Unknown => UserName::new(),
+    Ok(Verified { algorithm: alg, qop, rspauth, issued })
+}
+
+/// The HA1 of the user the request names, and whether the store knows the user (an unknown
+/// one gets the decoy's HA1, so that a miss costs what a hit costs); the user's name goes to
+/// `user`. A call of its own in the compact form: the name's buffer and the store's answer
+/// (~400 bytes) are gone before the response is computed.
+#[cfg_attr(not(authgate_backend = "compact"), inline(always))]
+#[cfg_attr(authgate_backend = "compact", inline(never))]
+fn user_ha1<C: DigestContext + ?Sized>(
+    rules: &DigestRules<'_>,
+    c: &DigestCredentials<'_>,
+    hash: HashAlgorithm,
+    userhash: bool,
+    ctx: &C,
+    user: &mut UserName,
+) -> (Option<HashOutput>, bool) {
+    let mut name_buf = [0u8; crate::limits::MAX_USERNAME_LEN];
+    let name = match c.username {
+        Username::Plain(v) => v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok()),
+        Username::Extended(ext) if cfg!(feature = "username-star") => ext.decode_into(&mut name_buf),
+        Username::Extended(_) => None,
     };
-    Ok(Verified { user, algorithm: alg, qop, rspauth, issued })
+    let lookup = match name {
+        Some(n) if !n.is_empty() => ctx.user(n, userhash, hash),
+        _ => UserLookup::Unknown,
+    };
+    // The credential (136 bytes) is read where it is; the user name (136 bytes) is moved
+    // once, to `user`.
+    match lookup {
+        UserLookup::Found(name, cred) => {
+            let ha1 = cred.digest_ha1(hash, name.as_bytes(), rules.realm.as_bytes());
+            *user = name;
+            (ha1, true)
+        }
+        UserLookup::Unusable(name) => {
+            *user = name;
+            (None, true)
+        }
+        UserLookup::Unknown => {
+            (ctx.decoy().digest_ha1(hash, name.unwrap_or("").as_bytes(), rules.realm.as_bytes()), false)
+        }
+    }
 }

@@ -85,29 +85,6 @@ impl HashOutput {
         crate::accel::decode_hex(hex, upper)
     }
 
-    /// [`decode_hex`](Self::decode_hex) of a value of valid length.
-    #[inline(always)]
-    pub(crate) fn decode_valid(hex: &[u8], upper: bool) -> Option<Self> {
-        let mut out = HashOutput { bytes: [0; MAX_HASH_LEN], len: (hex.len() / 2) as u8 };
-        // No branch per digit: invalid ones are collected and refused at the end. Each digit
-        // on its own first, then the pairs: two simple loops the compiler vectorizes.
-        let fold = if upper { 0x20 } else { 0 };
-        let mut nibbles = [0u8; 2 * MAX_HASH_LEN];
-        let mut invalid = 0u8;
-        for (n, &c) in nibbles.iter_mut().zip(hex) {
-            let digit = c.wrapping_sub(b'0');
-            let letter = (c | fold).wrapping_sub(b'a');
-            let v = if digit < 10 { digit } else { letter.wrapping_add(10) };
-            invalid |= u8::from(digit >= 10 && letter >= 6);
-            *n = v;
-        }
-        // Past the value the nibbles are zero, and so are the bytes, as `ct_eq` expects.
-        for (o, pair) in out.bytes.iter_mut().zip(nibbles.chunks_exact(2)) {
-            *o = (pair[0] << 4) | (pair[1] & 15);
-        }
-        (invalid == 0).then_some(out)
-    }
-
     /// Constant-time equality of two values of the same length (lengths are public): the
     /// whole buffers, unused bytes being zero in every value.
     pub(crate) fn ct_eq(&self, other: &HashOutput) -> bool {
@@ -146,6 +123,29 @@ pub(crate) fn ct_eq_words<const N: usize>(a: &[u8; N], b: &[u8; N]) -> subtle::C
 }
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// [`HashOutput::decode_hex`] of a value of valid length.
+#[inline(always)]
+pub(crate) fn decode_digits(hex: &[u8], upper: bool) -> Option<HashOutput> {
+    let mut out = HashOutput { bytes: [0; MAX_HASH_LEN], len: (hex.len() / 2) as u8 };
+    // No branch per digit: invalid ones are collected and refused at the end. Each digit
+    // on its own first, then the pairs: two simple loops the compiler vectorizes.
+    let fold = if upper { 0x20 } else { 0 };
+    let mut nibbles = [0u8; 2 * MAX_HASH_LEN];
+    let mut invalid = 0u8;
+    for (n, &c) in nibbles.iter_mut().zip(hex) {
+        let digit = c.wrapping_sub(b'0');
+        let letter = (c | fold).wrapping_sub(b'a');
+        let v = if digit < 10 { digit } else { letter.wrapping_add(10) };
+        invalid |= u8::from(digit >= 10 && letter >= 6);
+        *n = v;
+    }
+    // Past the value the nibbles are zero, and so are the bytes, as `ct_eq` expects.
+    for (o, pair) in out.bytes.iter_mut().zip(nibbles.chunks_exact(2)) {
+        *o = (pair[0] << 4) | (pair[1] & 15);
+    }
+    (invalid == 0).then_some(out)
+}
 
 pub(crate) use crate::accel::encode_hex;
 
@@ -284,35 +284,29 @@ impl Hasher {
     }
 
     /// Finishes the hash through `&mut self` (no copy of the state into a call) and leaves
-    /// the hasher fresh, ready for the next value of the same family: a fresh one from the
-    /// out-of-line `start` is swapped in and the old one finished, so no family's reset code
-    /// is spelt out here. Unused output bytes stay zero, as `ct_eq` expects.
+    /// the hasher fresh, ready for the next value of the same family: finished and reset in
+    /// place, with no second state on the stack. Unused output bytes stay zero, as `ct_eq`
+    /// expects.
     #[inline(never)]
     pub(crate) fn finish(&mut self) -> HashOutput {
+        use sha2::digest::FixedOutputReset;
         let mut out = HashOutput::zeroed(0);
-        #[allow(unreachable_patterns)]
-        let fresh = Hasher::start(match self {
-            #[cfg(feature = "md5")]
-            Hasher::Md5(_) => HashAlgorithm::Md5,
-            #[cfg(feature = "sha512-256")]
-            Hasher::Sha512_256(_) => HashAlgorithm::Sha512_256,
-            _ => HashAlgorithm::Sha256,
-        });
-        out.len = match core::mem::replace(self, fresh) {
+        // In place: finished and reset where it is (no second state on the stack).
+        out.len = match self {
             #[cfg(feature = "md5")]
             Hasher::Md5(h) => {
                 if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
-                    h.finalize_into(dst.into());
+                    FixedOutputReset::finalize_into_reset(h, dst.into());
                 }
                 16
             }
             Hasher::Sha256(h) => {
-                h.finalize_into((&mut out.bytes).into());
+                FixedOutputReset::finalize_into_reset(h, (&mut out.bytes).into());
                 32
             }
             #[cfg(feature = "sha512-256")]
             Hasher::Sha512_256(h) => {
-                h.finalize_into((&mut out.bytes).into());
+                FixedOutputReset::finalize_into_reset(h, (&mut out.bytes).into());
                 32
             }
         };
@@ -515,6 +509,8 @@ mod tests {
                         let ok =
                             c.is_ascii_digit() || (b'a'..=b'f').contains(&c) || (upper && (b'A'..=b'F').contains(&c));
                         let got = HashOutput::decode_hex(hex, upper);
+                        assert_eq!(got, crate::accel::portable::decode_hex(hex, upper), "the forms agree");
+                        assert_eq!(got, crate::accel::word::decode_hex(hex, upper), "the forms agree");
                         assert_eq!(got.is_some(), ok, "{c:#x} at {pos} of {len}, upper {upper}");
                         if let Some(got) = got {
                             let expected: [u8; MAX_HASH_LEN] = core::array::from_fn(|i| {

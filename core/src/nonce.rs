@@ -14,8 +14,8 @@
 //! The sequence counts the nonces an engine issued ([`NonceSequence`]): within one second it
 //! orders them by issue, which the replay table needs to evict the oldest nonce without
 //! making the nonces issued after it in the same second stale
-//! ([`ReplayTable`](crate::ReplayTable)). The salt (the caller's 8 random bytes, folded to 4)
-//! keeps nonces of processes sharing a key apart. Issue is a function of its inputs: two
+//! ([`ReplayTable`](crate::ReplayTable)). The salt (the last 4 of the caller's 8 random
+//! bytes) keeps nonces of processes sharing a key apart. Issue is a function of its inputs: two
 //! engines given the same requests issue the same nonces. The first 4 bytes of `unique` and
 //! the tag make the nonce's identity in the replay store ([`NonceId`]). Two keys are tried,
 //! so a key can be rotated without failing clients mid-session.
@@ -126,7 +126,7 @@ impl Nonce {
     }
 
     /// Issues a nonce at `now`, number `sequence` of its issuer ([`NonceSequence::next`]),
-    /// with the caller's random `salt` (folded to 4 bytes).
+    /// with the caller's random `salt` (its last 4 bytes).
     pub fn issue_in_sequence(
         key: &NonceKey,
         realm: &[u8],
@@ -135,11 +135,8 @@ impl Nonce {
         sequence: u32,
         salt: [u8; 8],
     ) -> Nonce {
-        let mut unique = [0u8; 8];
+        let mut unique = salt;
         unique[..4].copy_from_slice(&sequence.to_be_bytes());
-        for (i, u) in unique[4..].iter_mut().enumerate() {
-            *u = salt[i] ^ salt[i + 4];
-        }
         Self::issue_unique(key, realm, opaque, now, unique)
     }
 

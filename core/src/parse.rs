@@ -211,12 +211,6 @@ impl<'a> Value<'a> {
     }
     /// Copies the unescaped value into `buf`; `None` when it does not fit.
     pub fn unescape_into<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {
-        // Unescaped (the usual case): one copy.
-        if !self.escaped {
-            let dst = buf.get_mut(..self.raw.len())?;
-            dst.copy_from_slice(self.raw);
-            return Some(dst);
-        }
         let mut n = 0;
         for seg in self.segments() {
             buf.get_mut(n..n + seg.len())?.copy_from_slice(seg);
@@ -227,9 +221,9 @@ impl<'a> Value<'a> {
     /// Exact comparison of the unescaped value with `other` (not constant-time: for public data).
     #[cfg_attr(not(authgate_backend = "compact"), inline)]
     pub fn eq_bytes(&self, other: &[u8]) -> bool {
-        // Unescaped (the usual case): one comparison.
-        if !self.escaped {
-            return crate::accel::eq_short(self.raw, other);
+        // Unescaped (the usual case): one comparison, in the word form.
+        if let Some(eq) = (!self.escaped).then(|| crate::accel::eq_unescaped(self.raw, other)).flatten() {
+            return eq;
         }
         self.eq_bytes_escaped(other)
     }

@@ -125,24 +125,25 @@ struct Horizon {
 }
 
 impl Horizon {
-    /// Whether a nonce issued at `issued` with `sequence` is at or before the horizon.
-    fn covers(&self, issued: u64, sequence: u32) -> bool {
-        issued < self.issued || (issued == self.issued && self.sequence.is_none_or(|s| !serial_after(sequence, s)))
+    /// Whether a nonce at place `p` is at or before the horizon.
+    fn covers(&self, p: (u64, u32)) -> bool {
+        match self.sequence {
+            None => p.0 <= self.issued,
+            Some(s) => not_after(p, (self.issued, s)),
+        }
     }
 }
 
-/// `a` comes after `b` in serial number arithmetic (RFC 1982): exact while fewer than 2^31
-/// nonces lie between them, which holds within one second.
-fn serial_after(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) > 0
+/// A nonce's place in the issue order: its second, and its issuer's sequence number.
+fn place(issued: u64, id: &NonceId) -> (u64, u32) {
+    (issued, id_sequence(id))
 }
 
-impl Entry {
-    /// Whether this entry was issued before `other`.
-    fn older_than(&self, other: &Entry) -> bool {
-        self.issued < other.issued
-            || (self.issued == other.issued && serial_after(id_sequence(&other.id), id_sequence(&self.id)))
-    }
+/// Whether place `a` comes at or before place `b`: by second, then by sequence in serial
+/// number arithmetic (RFC 1982: exact while fewer than 2^31 nonces lie between them, which
+/// holds within one second).
+fn not_after(a: (u64, u32), b: (u64, u32)) -> bool {
+    a.0 < b.0 || (a.0 == b.0 && (a.1.wrapping_sub(b.1) as i32) <= 0)
 }
 
 impl<const N: usize> Default for ReplayTable<N> {
@@ -179,28 +180,26 @@ impl<const N: usize> ReplayTable<N> {
         if let Some(e) = self.entries.iter_mut().find(|e| e.id == *id) {
             return e.window.record(nc);
         }
-        let sequence = id_sequence(id);
-        if self.horizon.is_some_and(|h| h.covers(issued, sequence)) || N == 0 {
+        if self.horizon.is_some_and(|h| h.covers(place(issued, id))) || N == 0 {
             return ReplayOutcome::Stale;
         }
-        let mut e = Entry { id: *id, issued, window: NcWindow::new() };
         if self.entries.is_full() {
-            let mut oldest = 0;
+            // The oldest held (the last of equals), whose history is forgotten; the horizon
+            // moves up to it (never down: a nonce older than every one held gets in, and
+            // the nonces evicted before stay behind the horizon).
+            let (mut oldest, mut first) = (0, None);
             for (i, x) in self.entries.iter().enumerate() {
-                if x.older_than(&self.entries[oldest]) {
-                    oldest = i;
+                let p = place(x.issued, &x.id);
+                if first.is_none_or(|f| not_after(p, f)) {
+                    (oldest, first) = (i, Some(p));
                 }
             }
-            // The new nonce is older than every one held: it is the one to forget.
-            if e.older_than(&self.entries[oldest]) {
+            self.take(oldest);
+            if let Some((issued, sequence)) = first.filter(|&f| self.horizon.is_none_or(|h| !h.covers(f))) {
                 self.horizon = Some(Horizon { issued, sequence: Some(sequence) });
-                return ReplayOutcome::Stale;
             }
-            let evicted = self.take(oldest);
-            // Every entry lies after the horizon (none is added at or before it), so the
-            // evicted one moves it up.
-            self.horizon = Some(Horizon { issued: evicted.issued, sequence: Some(id_sequence(&evicted.id)) });
         }
+        let mut e = Entry { id: *id, issued, window: NcWindow::new() };
         let outcome = e.window.record(nc);
         // Cannot fail: a slot was freed above when the table was full.
         let _ = self.entries.push(e);
@@ -348,18 +347,23 @@ mod tests {
         assert_eq!(t.check_and_record(&seq_id(first), 501, 1), ReplayOutcome::Fresh);
     }
 
-    /// A never-used nonce older than every one held, in a full table, is the one forgotten:
-    /// stale, and the nonces held stay.
+    /// A never-used nonce older than every one held, but after the horizon, gets in (it is
+    /// older than no evicted one); the oldest held goes, and the horizon never moves down.
     #[test]
-    fn the_oldest_newcomer_is_the_one_forgotten() {
+    fn an_older_newcomer_gets_in_and_the_oldest_held_goes() {
         let mut t = ReplayTable::<2>::new();
         assert_eq!(t.check_and_record(&seq_id(10), 7, 1), ReplayOutcome::Fresh);
         assert_eq!(t.check_and_record(&seq_id(11), 7, 1), ReplayOutcome::Fresh);
-        assert_eq!(t.check_and_record(&seq_id(9), 7, 1), ReplayOutcome::Stale);
-        assert_eq!(t.check_and_record(&seq_id(10), 7, 1), ReplayOutcome::Replayed);
-        assert_eq!(t.check_and_record(&seq_id(11), 7, 2), ReplayOutcome::Fresh);
-        assert_eq!(t.check_and_record(&seq_id(12), 7, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&seq_id(9), 7, 1), ReplayOutcome::Fresh);
+        // 10 went (the oldest held); 9 and 11 stay.
         assert_eq!(t.check_and_record(&seq_id(10), 7, 2), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&seq_id(9), 7, 1), ReplayOutcome::Replayed);
+        assert_eq!(t.check_and_record(&seq_id(11), 7, 1), ReplayOutcome::Replayed);
+        // 9 goes next; the horizon stays at 10, so 8 (older than an evicted one) is stale.
+        assert_eq!(t.check_and_record(&seq_id(12), 7, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&seq_id(9), 7, 2), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&seq_id(8), 7, 1), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&seq_id(11), 7, 2), ReplayOutcome::Fresh);
     }
 
     #[test]

@@ -243,13 +243,6 @@ fn full_table_in_one_second_keeps_newer_nonces_fresh() {
     ok(&get(&engine, &mufasa("SHA-256", nonce_of(&v)).header(), NOW));
 }
 
-fn reason_of(v: &Verdict) -> Option<(Reason, bool)> {
-    match v {
-        Verdict::Challenge(c) => Some((c.reason, c.stale)),
-        _ => None,
-    }
-}
-
 /// A table of capacity 0 remembers nothing: every Digest request is stale, never fresh.
 #[test]
 fn zero_capacity_replay_table_is_always_stale() {

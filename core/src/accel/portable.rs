@@ -59,6 +59,12 @@ pub(crate) fn eq_short(a: &[u8], b: &[u8]) -> bool {
     a == b
 }
 
+/// No shortcut for an unescaped value: the segment rule decides.
+#[inline(always)]
+pub(crate) fn eq_unescaped(_raw: &[u8], _other: &[u8]) -> Option<bool> {
+    None
+}
+
 /// Lower-case hex of `bytes` into the start of `out`: a digit at a time from a 16-byte table,
 /// one copy for every caller.
 #[inline(never)]
@@ -69,7 +75,7 @@ pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
 /// [`HashOutput::decode_hex`]: one loop for every length.
 #[inline(always)]
 pub(crate) fn decode_hex(hex: &[u8], upper: bool) -> Option<HashOutput> {
-    HashOutput::decode_valid(hex, upper)
+    crate::hash::decode_digits(hex, upper)
 }
 
 /// The nonce MAC's key, keyed per use (no state of ~200 bytes to keep or copy).

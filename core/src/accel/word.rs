@@ -204,6 +204,12 @@ const DIRECTIVE_HASH: [(u64, u8, u8, u8); 16] = {
     t
 };
 
+/// An unescaped value's comparison with `other`, by [`eq_short`].
+#[inline(always)]
+pub(crate) fn eq_unescaped(raw: &[u8], other: &[u8]) -> Option<bool> {
+    Some(eq_short(raw, other))
+}
+
 /// `a == b` without a `memcmp` call for up to 32 bytes (user names, realms, request-targets):
 /// the lengths, then the first and the last 16, 8, 4 or 1 bytes (and the middle one of up to
 /// 3) as overlapping fixed-size pieces. Not constant-time: for values that are not secret.
@@ -275,12 +281,12 @@ fn encode_hex16(bytes: &[u8; 16], out: &mut [u8; 32]) {
 #[inline(always)]
 pub(crate) fn decode_hex(hex: &[u8], upper: bool) -> Option<HashOutput> {
     if let Ok(h) = <&[u8; 32]>::try_from(hex) {
-        return HashOutput::decode_valid(h, upper);
+        return crate::hash::decode_digits(h, upper);
     }
     if let Ok(h) = <&[u8; 64]>::try_from(hex) {
-        return HashOutput::decode_valid(h, upper);
+        return crate::hash::decode_digits(h, upper);
     }
-    HashOutput::decode_valid(hex, upper)
+    crate::hash::decode_digits(hex, upper)
 }
 
 /// The nonce MAC's key: the keyed HMAC-SHA256 state, cloned per use (saves two SHA-256
