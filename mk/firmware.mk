@@ -2,7 +2,8 @@
 #
 #   make firmware-test   build the Pico W image (release, thumbv6m) and run the host-twin curl test
 #   make firmware-size   flash / static RAM of the image and authgate's share of the flash
-#   make firmware-stack  stack high-water of one authgate check (thumbv6m under QEMU)
+#   make firmware-stack  stack high-water of one authgate check (thumbv6m under QEMU); fails above
+#                        the probe's budget (part of `make test`)
 #
 # firmware-example is a cargo workspace of its own (target dir firmware-example/target).
 # FIRMWARE_JOBS sets cargo's -j (1 by default: the image build is mostly one long LTO step).
@@ -10,7 +11,7 @@
 FIRMWARE_DIR := firmware-example
 FIRMWARE_JOBS ?= 1
 
-TEST_TARGETS += firmware-test
+TEST_TARGETS += firmware-test firmware-stack
 SIZE_TARGETS += firmware-size
 
 .PHONY: firmware-test firmware-size firmware-image firmware-twin firmware-deps firmware-stack
@@ -41,7 +42,8 @@ firmware-test: firmware-image firmware-twin
 firmware-size: firmware-image
 	$(FIRMWARE_DIR)/size.sh $(FIRMWARE_DIR)/target/thumbv6m-none-eabi/release/authgate-pico-w
 
-## Stack high-water of one authgate check: thumbv6m code under QEMU (not part of `make test`).
+## Stack high-water of one authgate check: thumbv6m code under QEMU; the probe exits with a
+## failure above its budget (STACK_BUDGET in stack-probe/src/main.rs).
 firmware-stack: firmware-deps
 	@command -v qemu-system-arm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm; }
 	cd $(FIRMWARE_DIR)/stack-probe && $(CARGO) run --release -j$(FIRMWARE_JOBS)

@@ -569,8 +569,7 @@ fn feed<G: Gatherer>(g: &mut G, v: &Value<'_>) {
     }
 }
 
-/// `H(username ":" realm ":" password)`; the username and password are fed by the caller's
-/// closures so Latin-1 input can be transcoded on the fly.
+/// `H(username ":" realm ":" password)`, of the bytes as given.
 pub fn ha1(alg: HashAlgorithm, username: &[u8], realm: &[u8], password: &[u8]) -> Option<HashOutput> {
     if !alg.is_enabled() {
         return None;
@@ -699,13 +698,12 @@ fn response_in<G: Gatherer>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse;
 
     #[test]
     #[cfg(feature = "md5")]
     fn rfc2617_example() {
         let header = br#"Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", opaque="5ccc069c403ebaf9f0171e9517f40e41""#;
-        let auth = parse(header).unwrap();
+        let auth = crate::parse(header).unwrap();
         let c = DigestCredentials::from_authorization(&auth).unwrap();
         assert_eq!(c.nc, Some(1));
         let ha1 = ha1(HashAlgorithm::Md5, b"Mufasa", b"testrealm@host.com", b"Circle Of Life").unwrap();
@@ -882,7 +880,10 @@ mod tests {
         let mut checked = 0;
         for d in Directive::ALL.iter().map(|d| d.name().as_bytes()).chain([&b"x"[..], b"nc2", b"ab", b"usernameX"]) {
             for pos in 0..=d.len() {
-                for b in core::iter::once(None).chain((0..=255u8).filter(|&b| crate::parse::is_tchar(b)).map(Some)) {
+                // Every tchar; under Miri (interpreted: minutes) one in seven.
+                let step = if cfg!(miri) { 7 } else { 1 };
+                let tchars = (0..=255u8).filter(|&b| crate::parse::is_tchar(b)).step_by(step);
+                for b in core::iter::once(None).chain(tchars.map(Some)) {
                     let mut name = [0u8; 12];
                     name[..d.len()].copy_from_slice(d);
                     let mut len = d.len();
