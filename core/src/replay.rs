@@ -352,19 +352,26 @@ mod tests {
     /// older than no evicted one); the oldest held goes, and the horizon never moves down.
     #[test]
     fn an_older_newcomer_gets_in_and_the_oldest_held_goes() {
+        use ReplayOutcome::{Fresh, Replayed, Stale};
         let mut t = ReplayTable::<2>::new();
-        assert_eq!(t.check_and_record(&seq_id(10), 7, 1), ReplayOutcome::Fresh);
-        assert_eq!(t.check_and_record(&seq_id(11), 7, 1), ReplayOutcome::Fresh);
-        assert_eq!(t.check_and_record(&seq_id(9), 7, 1), ReplayOutcome::Fresh);
-        // 10 went (the oldest held); 9 and 11 stay.
-        assert_eq!(t.check_and_record(&seq_id(10), 7, 2), ReplayOutcome::Stale);
-        assert_eq!(t.check_and_record(&seq_id(9), 7, 1), ReplayOutcome::Replayed);
-        assert_eq!(t.check_and_record(&seq_id(11), 7, 1), ReplayOutcome::Replayed);
-        // 9 goes next; the horizon stays at 10, so 8 (older than an evicted one) is stale.
-        assert_eq!(t.check_and_record(&seq_id(12), 7, 1), ReplayOutcome::Fresh);
-        assert_eq!(t.check_and_record(&seq_id(9), 7, 2), ReplayOutcome::Stale);
-        assert_eq!(t.check_and_record(&seq_id(8), 7, 1), ReplayOutcome::Stale);
-        assert_eq!(t.check_and_record(&seq_id(11), 7, 2), ReplayOutcome::Fresh);
+        // (sequence, nc, outcome), all in second 7.
+        let steps = [
+            (10, 1, Fresh),
+            (11, 1, Fresh),
+            // Older than both held, after the horizon: in; 10 (the oldest held) goes.
+            (9, 1, Fresh),
+            (10, 2, Stale),
+            (9, 1, Replayed),
+            (11, 1, Replayed),
+            // 9 goes next; the horizon stays at 10, so 8 (older than an evicted one) is stale.
+            (12, 1, Fresh),
+            (9, 2, Stale),
+            (8, 1, Stale),
+            (11, 2, Fresh),
+        ];
+        for (i, (seq, nc, want)) in steps.into_iter().enumerate() {
+            assert_eq!(t.check_and_record(&seq_id(seq), 7, nc), want, "step {i}");
+        }
     }
 
     #[test]
