@@ -54,6 +54,7 @@ pub mod digest_check;
 mod engine;
 mod error;
 pub mod hash;
+pub mod htfile;
 pub mod limits;
 pub mod nonce;
 mod parse;
@@ -68,6 +69,7 @@ pub use engine::{
 };
 pub use error::{BufferTooSmall, ConfigError, ParseError, Reason};
 pub use hash::{HashAlgorithm, HashOutput};
+pub use htfile::{Htdigest, Htpasswd};
 pub use nonce::{Nonce, NonceKey, NonceSequence, NonceStatus};
 pub use parse::{parse, Authorization, Credentials, Param, ParamIter, Params, Segments, Value};
 pub use render::{AuthInfo, BearerError, QopSet};

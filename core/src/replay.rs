@@ -158,6 +158,19 @@ impl<const N: usize> ReplayTable<N> {
         ReplayTable { entries: heapless::Vec::new(), horizon: None }
     }
 
+    /// An empty table whose memory begins at second `t`: a nonce issued before `t` is
+    /// answered [`ReplayOutcome::Stale`], as if evicted, because its earlier uses (recorded by
+    /// a store that has since lost them: a restart, a recreated shared segment) are unknown.
+    /// Nonces issued in second `t` itself are admitted, so that a client's retry with a
+    /// fresh nonce succeeds at once.
+    pub const fn since(t: u64) -> Self {
+        let horizon = match t.checked_sub(1) {
+            Some(issued) => Some(Horizon { issued, sequence: None }),
+            None => None,
+        };
+        ReplayTable { entries: heapless::Vec::new(), horizon }
+    }
+
     /// Nonces currently tracked.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -372,6 +385,19 @@ mod tests {
         for (i, (seq, nc, want)) in steps.into_iter().enumerate() {
             assert_eq!(t.check_and_record(&seq_id(seq), 7, nc), want, "step {i}");
         }
+    }
+
+    #[test]
+    fn a_table_since_t_refuses_older_nonces_as_stale() {
+        let mut t = ReplayTable::<4>::since(100);
+        assert_eq!(t.check_and_record(&id(1), 99, 1), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&id(1), 99, 2), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&id(2), 100, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&id(2), 100, 1), ReplayOutcome::Replayed);
+        assert_eq!(t.check_and_record(&id(3), 101, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.len(), 2);
+        let mut zero = ReplayTable::<4>::since(0);
+        assert_eq!(zero.check_and_record(&id(1), 0, 1), ReplayOutcome::Fresh);
     }
 
     #[test]
