@@ -99,6 +99,46 @@ pub trait DigestContext {
     fn decoy(&self) -> StoredCredential {
         StoredCredential::plaintext_decoy()
     }
+    /// The HA1 in `hash` of the user `username` names (decoded; with `userhash`, the hex of
+    /// H(user:realm)), with the user's name written to `user`, and whether the user is known.
+    /// An unknown user gets the [`decoy`](Self::decoy)'s HA1, so that a miss costs what a hit
+    /// costs; a known user whose credential cannot serve `hash` gets `None`. The default asks
+    /// [`user`](Self::user) ([`ha1_by_lookup`]); a context whose store answers in place may
+    /// override it to keep less on the stack (the engine does).
+    fn user_ha1(
+        &self,
+        username: &str,
+        userhash: bool,
+        hash: HashAlgorithm,
+        realm: &str,
+        user: &mut UserName,
+    ) -> (Option<HashOutput>, bool) {
+        ha1_by_lookup(self, username, userhash, hash, realm, user)
+    }
+}
+
+/// [`DigestContext::user_ha1`] through [`DigestContext::user`]: the credential is read where
+/// it is, the user name moved once, to `user`.
+pub fn ha1_by_lookup<C: DigestContext + ?Sized>(
+    ctx: &C,
+    username: &str,
+    userhash: bool,
+    hash: HashAlgorithm,
+    realm: &str,
+    user: &mut UserName,
+) -> (Option<HashOutput>, bool) {
+    match ctx.user(username, userhash, hash) {
+        UserLookup::Found(name, cred) => {
+            let ha1 = cred.digest_ha1(hash, name.as_bytes(), realm.as_bytes());
+            *user = name;
+            (ha1, true)
+        }
+        UserLookup::Unusable(name) => {
+            *user = name;
+            (None, true)
+        }
+        UserLookup::Unknown => (ctx.decoy().digest_ha1(hash, username.as_bytes(), realm.as_bytes()), false),
+    }
 }
 
 /// A verified Digest request.
@@ -300,24 +340,8 @@ fn user_ha1<C: DigestContext + ?Sized>(
         Username::Extended(ext) if cfg!(feature = "username-star") => ext.decode_into(&mut name_buf),
         Username::Extended(_) => None,
     };
-    let lookup = match name {
-        Some(n) if !n.is_empty() => ctx.user(n, userhash, hash),
-        _ => UserLookup::Unknown,
-    };
-    // The credential (136 bytes) is read where it is; the user name (136 bytes) is moved
-    // once, to `user`.
-    match lookup {
-        UserLookup::Found(name, cred) => {
-            let ha1 = cred.digest_ha1(hash, name.as_bytes(), rules.realm.as_bytes());
-            *user = name;
-            (ha1, true)
-        }
-        UserLookup::Unusable(name) => {
-            *user = name;
-            (None, true)
-        }
-        UserLookup::Unknown => {
-            (ctx.decoy().digest_ha1(hash, name.unwrap_or("").as_bytes(), rules.realm.as_bytes()), false)
-        }
+    match name {
+        Some(n) if !n.is_empty() => ctx.user_ha1(n, userhash, hash, rules.realm, user),
+        _ => (ctx.decoy().digest_ha1(hash, name.unwrap_or("").as_bytes(), rules.realm.as_bytes()), false),
     }
 }

@@ -446,8 +446,13 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         };
         let offered =
             |s: Scheme| crate::accel::scheme_is(scheme, s.name().as_bytes()) && self.config.schemes.contains(&s);
+        // A refusal's verdict (and its nonce) is written here, after `check_digest`'s frame
+        // is gone.
         if offered(Scheme::Digest) {
-            return self.check_digest(params, req, ctx, out);
+            if let Err(f) = self.check_digest(params, req, ctx, out) {
+                self.refuse(f, ctx, out);
+            }
+            return;
         }
         if let Some(Err(e)) = params.map(validate_params) {
             return *out = Verdict::Malformed(e);
@@ -526,16 +531,20 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
 
     // Out of line in the compact form (flash).
     #[cfg_attr(authgate_backend = "compact", inline(never))]
-    fn check_digest(&self, params: Option<&[u8]>, req: &Request<'_>, ctx: Context, out: &mut Verdict) {
+    fn check_digest(
+        &self,
+        params: Option<&[u8]>,
+        req: &Request<'_>,
+        ctx: Context,
+        out: &mut Verdict,
+    ) -> Result<(), Failure> {
         // What `DigestCredentials::from_authorization` does after the scheme word.
-        let Some(params) = params else {
-            return *out = Verdict::Malformed(ParseError::ExpectedParams);
-        };
+        let params = params.ok_or(ParseError::ExpectedParams)?;
         // Read where `read` wrote them, not moved out of the `Result`.
         let credentials = DigestCredentials::read(params);
         let c = match &credentials {
             Ok(c) => c,
-            Err(e) => return *out = Verdict::Malformed(*e),
+            Err(e) => return Err((*e).into()),
         };
         let rules = DigestRules {
             realm: &self.config.realm,
@@ -548,12 +557,9 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let here = EngineDigest { engine: self, body: &req.body, now: ctx.now };
         // The user name and the cnonce are written where the caller keeps the verdict.
         *out = Verdict::Authenticated(Authenticated { user: UserName::new(), scheme: Scheme::Digest, auth_info: None });
-        let Verdict::Authenticated(a) = out else { return };
+        let Verdict::Authenticated(a) = out else { return Ok(()) };
         let method = req.method.as_bytes();
-        let ok = match digest_check::verify(&rules, c, method, req.target.as_bytes(), &here, &mut a.user) {
-            Ok(ok) => ok,
-            Err(f) => return self.refuse(f, ctx, out),
-        };
+        let ok = digest_check::verify(&rules, c, method, req.target.as_bytes(), &here, &mut a.user)?;
         if let Some(q) = ok.qop {
             let half_life = self.config.lifetime.max_age / 2;
             let late = ok.issued.is_some_and(|i| ctx.now.saturating_sub(i) >= half_life);
@@ -569,6 +575,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
                 info.nextnonce = Some(self.issue_nonce(ctx));
             }
         }
+        Ok(())
     }
 
     /// How many `WWW-Authenticate` values [`write_challenge`](Self::write_challenge) renders
@@ -686,6 +693,28 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
             },
             None => UserLookup::Unknown,
         }
+    }
+    /// The store's answer read where it is (no `UserLookup` of a name and a credential), the
+    /// name copied straight into the verdict.
+    fn user_ha1(
+        &self,
+        username: &str,
+        userhash: bool,
+        hash: HashAlgorithm,
+        realm: &str,
+        user: &mut UserName,
+    ) -> (Option<HashOutput>, bool) {
+        if userhash {
+            return digest_check::ha1_by_lookup(self, username, userhash, hash, realm, user);
+        }
+        let found = self.engine.store.lookup(username, realm, Purpose::Digest(hash));
+        let known = found.is_some() && user.push_str(username).is_ok();
+        // One credential in the frame: the user's, or the decoy in its place.
+        let cred = match found {
+            Some(cred) if known => cred,
+            _ => self.decoy(),
+        };
+        (cred.digest_ha1(hash, username.as_bytes(), realm.as_bytes()), known)
     }
     fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         self.engine.replay.check_and_record(id, issued, nc)
