@@ -36,6 +36,11 @@
 //! 400 stay the same in every build, except that a build without `username-star` does not
 //! read the `username*` ext-value at all), never a panic.
 //!
+//! A build for a microcontroller sets `--cfg authgate_backend="compact"` (in its
+//! `.cargo/config.toml`, beside sha2's `sha2_backend_soft="compact"`): the few hot spots then
+//! take their byte-at-a-time, out-of-line forms, the smaller code and stack (`src/accel/`).
+//! Without it they take their word-at-a-time forms, the faster code. Both behave the same.
+//!
 //! Lower layers are public too: [`parse`] (zero-copy `Authorization` parsing),
 //! [`BasicCredentials`], [`DigestCredentials`] with [`digest::response`], [`nonce`],
 //! [`ReplayTable`] and the [`render`] functions.

@@ -628,7 +628,7 @@ mod tests {
         for _ in 0..if cfg!(miri) { 2_000 } else { 200_000 } {
             step(&mut x);
             // Mostly plain lanes, so that words with no flag and late flags are common too.
-            let lanes: [u8; 8] = core::array::from_fn(|j| {
+            let lanes: [u8; WORD] = core::array::from_fn(|j| {
                 let r = (x >> (8 * j)) as u8;
                 if r.is_multiple_of(3) {
                     EDGES[r as usize % EDGES.len()]
@@ -645,7 +645,7 @@ mod tests {
         // Everything that is not qdtext is flagged.
         for b in 0..=255u8 {
             if !is_qdtext(b) {
-                assert!(look_mask(usize::from_le_bytes([b; 8])) != 0, "{b:#x}");
+                assert!(look_mask(usize::from_le_bytes([b; WORD])) != 0, "{b:#x}");
             }
         }
     }
