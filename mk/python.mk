@@ -6,8 +6,9 @@
 PY_DIR      := python
 PY_VENV     := $(PY_DIR)/.venv
 PY          := $(PY_VENV)/bin/python
-PY_STAMP    := $(PY_VENV)/.deps-4
-PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright
+PY_STAMP    := $(PY_VENV)/.deps-5
+PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright \
+               "PyJWT[crypto]==2.15.1" jwcrypto==1.6.1 Flask-JWT-Extended==4.7.4
 PY_APT_PKGS := redis-server chromium curl openssl
 ARGS        ?=
 

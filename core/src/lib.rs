@@ -36,6 +36,9 @@
 //! 400 stay the same in every build, except that a build without `username-star` does not
 //! read the `username*` ext-value at all), never a panic.
 //!
+//! `jwt` adds JWT bearer tokens (HS256/384/512) verified without allocation, `jwt-es256`
+//! and `jwt-eddsa` ES256 and EdDSA, `jwt-std` (std layers) RSA, JWKS and PEM keys: see [`jwt`].
+//!
 //! A build for a microcontroller sets `--cfg authgate_backend="compact"` (in its
 //! `.cargo/config.toml`, beside sha2's `sha2_backend_soft="compact"`): the few hot spots then
 //! take their byte-at-a-time, out-of-line forms, the smaller code and stack (`src/accel/`).
@@ -60,6 +63,8 @@ mod engine;
 mod error;
 pub mod hash;
 pub mod htfile;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 pub mod limits;
 pub mod nonce;
 mod parse;

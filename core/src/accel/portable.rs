@@ -78,6 +78,49 @@ pub(crate) fn decode_hex(hex: &[u8], upper: bool) -> Option<HashOutput> {
     crate::hash::decode_digits(hex, upper)
 }
 
+/// HMAC-SHA256 for JWT's HS256 (keys of any length): the `hmac` crate's `SimpleHmac` over
+/// [`SharedSha256`], so the MAC links no hashing code of its own.
+#[cfg(any(test, feature = "jwt"))]
+pub(crate) type Hs256 = hmac::SimpleHmac<SharedSha256>;
+
+/// `sha2::Sha256` through the engine's [`Hasher`]: the same hashing, called rather than
+/// inlined.
+#[cfg(any(test, feature = "jwt"))]
+#[derive(Clone)]
+pub(crate) struct SharedSha256(Hasher);
+
+#[cfg(any(test, feature = "jwt"))]
+mod shared_sha256 {
+    use super::{Hasher, SharedSha256};
+    use hmac::digest::common::BlockSizeUser;
+    use hmac::digest::{FixedOutput, HashMarker, Output, OutputSizeUser, Update};
+
+    impl Default for SharedSha256 {
+        fn default() -> Self {
+            // Out of line: the initial state is not spelt out at each use.
+            SharedSha256(Hasher::start(crate::hash::HashAlgorithm::Sha256))
+        }
+    }
+    impl HashMarker for SharedSha256 {}
+    impl BlockSizeUser for SharedSha256 {
+        type BlockSize = <sha2::Sha256 as BlockSizeUser>::BlockSize;
+    }
+    impl OutputSizeUser for SharedSha256 {
+        type OutputSize = <sha2::Sha256 as OutputSizeUser>::OutputSize;
+    }
+    impl Update for SharedSha256 {
+        fn update(&mut self, data: &[u8]) {
+            self.0.update(data);
+        }
+    }
+    impl FixedOutput for SharedSha256 {
+        fn finalize_into(mut self, out: &mut Output<Self>) {
+            let h = self.0.finish();
+            out.copy_from_slice(h.as_bytes());
+        }
+    }
+}
+
 /// The nonce MAC's key, keyed per use (no state of ~200 bytes to keep or copy).
 #[derive(Clone)]
 // Word-aligned: copied as words (as bytes, the engine's moves of it became a `memmove`
@@ -174,5 +217,30 @@ impl DirectGather {
     /// A fresh hasher of an enabled family (see [`Hasher::start`]).
     pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
         DirectGather { h: Hasher::start(algorithm) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The compact HS256 (`SimpleHmac` over the engine's `Hasher`) is HMAC-SHA256: against
+    /// the block-level `Hmac`, with keys and messages of lengths around the block size.
+    #[test]
+    fn hs256_is_hmac_sha256() {
+        use hmac::{KeyInit, Mac};
+        for key_len in [0, 1, 32, 63, 64, 65, 100] {
+            let key: [u8; 100] = core::array::from_fn(|i| (i as u8).wrapping_mul(73) ^ key_len as u8);
+            for msg_len in [0, 1, 55, 56, 64, 65, 200] {
+                let msg: [u8; 200] = core::array::from_fn(|i| (i as u8).wrapping_mul(11).wrapping_add(msg_len as u8));
+                let mut a = <super::Hs256 as KeyInit>::new_from_slice(&key[..key_len]).unwrap();
+                let mut b = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key[..key_len]).unwrap();
+                a.update(&msg[..msg_len]);
+                b.update(&msg[..msg_len]);
+                assert_eq!(
+                    a.finalize().into_bytes()[..],
+                    b.finalize().into_bytes()[..],
+                    "key {key_len}, msg {msg_len}"
+                );
+            }
+        }
     }
 }

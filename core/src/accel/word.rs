@@ -289,6 +289,10 @@ pub(crate) fn decode_hex(hex: &[u8], upper: bool) -> Option<HashOutput> {
     crate::hash::decode_digits(hex, upper)
 }
 
+/// HMAC-SHA256 for JWT's HS256: the `hmac` crate's block-level form over sha2.
+#[cfg(any(test, feature = "jwt"))]
+pub(crate) type Hs256 = hmac::Hmac<sha2::Sha256>;
+
 /// The nonce MAC's key: the keyed HMAC-SHA256 state, cloned per use (saves two SHA-256
 /// blocks per nonce).
 #[derive(Clone)]
