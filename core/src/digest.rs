@@ -5,7 +5,7 @@
 //! intermediate string is ever built.
 
 use crate::accel::with_gather;
-use crate::hash::{Gatherer, HashAlgorithm, HashOutput, Hasher, Hex};
+use crate::hash::{Gatherer, HashAlgorithm, HashOutput, Hasher};
 use crate::limits::*;
 use crate::parse::{eq_ignore_case, NameSet, ParamSink, Span, Value};
 use crate::{Authorization, ParseError};
@@ -609,7 +609,7 @@ pub fn response(
     input: &ResponseInput<'_>,
 ) -> Option<HashOutput> {
     let ha1 = session_ha1(alg, ha1, c)?;
-    response_with(alg.hash(), &ha1.to_hex(), c, input)
+    response_with(alg.hash(), &ha1, c, input)
 }
 
 /// The HA1 a response is computed from: the stored one, or for a `-sess` algorithm
@@ -640,11 +640,11 @@ fn session_ha1_hash(alg: Algorithm, ha1: &HashOutput, c: &DigestCredentials<'_>)
     }))
 }
 
-/// [`response`] from the hex of the HA1 [`session_ha1`] gave (encoded once for the
-/// response and `rspauth`).
+/// [`response`] from the HA1 [`session_ha1`] gave (its hex written by the gatherer, for the
+/// response and again for `rspauth`: no hex text held across the check).
 pub(crate) fn response_with(
     hash: HashAlgorithm,
-    ha1_hex: &Hex,
+    ha1: &HashOutput,
     c: &DigestCredentials<'_>,
     input: &ResponseInput<'_>,
 ) -> Option<HashOutput> {
@@ -656,7 +656,7 @@ pub(crate) fn response_with(
     if !hash.is_enabled() {
         return None;
     }
-    with_gather!(hash, g => response_in(&mut g, qop, ha1_hex, c, input))
+    with_gather!(hash, g => response_in(&mut g, qop, ha1, c, input))
 }
 
 /// [`response_with`] with a fresh gatherer of the family (one copy per family in the word
@@ -665,7 +665,7 @@ pub(crate) fn response_with(
 fn response_in<G: Gatherer>(
     g: &mut G,
     qop: Option<Qop>,
-    ha1_hex: &Hex,
+    ha1: &HashOutput,
     c: &DigestCredentials<'_>,
     input: &ResponseInput<'_>,
 ) -> Option<HashOutput> {
@@ -680,7 +680,8 @@ fn response_in<G: Gatherer>(
     }
     // `finish` leaves the hasher fresh: the response reuses it.
     let ha2 = g.finish();
-    g.put_hex_text_colon(ha1_hex);
+    g.put_hex(ha1);
+    g.put(b":");
     feed_colon(g, &c.nonce);
     if let Some(q) = qop {
         feed_colon(g, c.nc_text.as_ref()?);

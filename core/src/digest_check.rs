@@ -280,8 +280,8 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     // Unknown users (from the decoy's HA1) and unusable credentials still cost one response
     // computation.
     let fallback = HashOutput::zeroed(hash.output_len());
-    // Its hex serves the response and `rspauth`.
-    let session_ha1 = digest::session_ha1(alg, ha1.as_ref().unwrap_or(&fallback), c).map(|h| h.to_hex());
+    // It serves the response and `rspauth`.
+    let session_ha1 = digest::session_ha1(alg, ha1.as_ref().unwrap_or(&fallback), c);
     let expected = session_ha1.as_ref().and_then(|s| digest::response_with(hash, s, c, &input));
     let matches = match (expected, c.response_bytes()) {
         (Some(e), Some(s)) => e.ct_eq(s),

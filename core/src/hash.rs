@@ -322,8 +322,6 @@ pub(crate) trait Gatherer {
     fn put_colon(&mut self, bytes: &[u8]);
     /// Appends the lower-case hex of `value`.
     fn put_hex(&mut self, value: &HashOutput);
-    /// Appends hex text and `:`.
-    fn put_hex_text_colon(&mut self, hex: &Hex);
     /// Finishes the hash and starts the next value of the same family.
     fn finish(&mut self) -> HashOutput;
 }
@@ -409,9 +407,11 @@ mod tests {
         g.put(&data[..first]);
         g.put_hex(value);
         g.put_colon(&data[first..first + second]);
-        g.put_hex_text_colon(&short_hex);
+        g.put_hex(short);
+        g.put(b":");
         g.put(&data[..second]);
-        g.put_hex_text_colon(&hex);
+        g.put_hex(value);
+        g.put(b":");
         g.put_hex(short);
         let mut whole = Hasher::start(alg);
         whole.update(&data[..first]);

@@ -2,7 +2,7 @@
 //! `--cfg authgate_backend="compact"`; built on hosts too, for the tests comparing the forms).
 
 use crate::digest::Directive;
-use crate::hash::{Gatherer, HashAlgorithm, HashOutput, Hasher, Hex};
+use crate::hash::{Gatherer, HashAlgorithm, HashOutput, Hasher};
 use crate::parse::{eq_ignore_case, skip_class, QDTEXT};
 
 /// The index of the first byte at or after `i` in `body` that is not `qdtext`.
@@ -193,11 +193,6 @@ impl Gatherer for DirectGather {
     /// Appends the lower-case hex of `value` (Digest hashes hex, not bytes).
     fn put_hex(&mut self, value: &HashOutput) {
         self.h.update_hex(value);
-    }
-
-    /// Appends hex text and `:`.
-    fn put_hex_text_colon(&mut self, hex: &Hex) {
-        self.put_colon(hex.as_bytes());
     }
 
     /// Finishes the hash and starts the next value of the same family.

@@ -3,7 +3,7 @@
 use crate::digest::Directive;
 #[cfg(doc)]
 use crate::hash::Hasher;
-use crate::hash::{Gatherer, HashOutput, Hex, MAX_HASH_LEN};
+use crate::hash::{Gatherer, HashOutput, MAX_HASH_LEN};
 use crate::parse::{is_token68_char, CLASS, QDTEXT, SEP};
 
 /// RFC 9110 §5.6.4 `qdtext`.
@@ -480,25 +480,6 @@ impl<C: BlockFn> Gatherer for Gather<C> {
         let mut hex = [0u8; 2 * MAX_HASH_LEN];
         encode_hex(bytes, &mut hex);
         self.put(hex.get(..2 * bytes.len()).unwrap_or_default());
-    }
-
-    /// Appends hex text and `:`. When the whole of its buffer fits, that is copied (a
-    /// fixed-size copy, no call) and the bytes past the text are left to be overwritten:
-    /// nothing past `len` is ever read.
-    #[inline]
-    fn put_hex_text_colon(&mut self, hex: &Hex) {
-        if let Some(dst) = self.buf.get_mut(self.len..self.len + 2 * MAX_HASH_LEN + 1) {
-            let n = usize::from(hex.len).min(2 * MAX_HASH_LEN);
-            if let Some(text) = dst.get_mut(..2 * MAX_HASH_LEN) {
-                text.copy_from_slice(&hex.buf);
-            }
-            if let Some(colon) = dst.get_mut(n) {
-                *colon = b':';
-            }
-            self.len += n + 1;
-            return;
-        }
-        self.put_colon(hex.as_bytes());
     }
 
     /// Finishes the hash and starts the next value of the same family.
