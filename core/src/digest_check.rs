@@ -105,29 +105,33 @@ pub trait DigestContext {
     /// costs; a known user whose credential cannot serve `hash` gets `None`. The default asks
     /// [`user`](Self::user) ([`ha1_by_lookup`]); a context whose store answers in place may
     /// override it to keep less on the stack (the engine does).
-    fn user_ha1(
-        &self,
-        username: &str,
-        userhash: bool,
-        hash: HashAlgorithm,
-        realm: &str,
-        user: &mut UserName,
-    ) -> (Option<HashOutput>, bool) {
-        ha1_by_lookup(self, username, userhash, hash, realm, user)
+    fn user_ha1(&self, q: &UserQuery<'_>, user: &mut UserName) -> (Option<HashOutput>, bool) {
+        ha1_by_lookup(self, q, user)
     }
+}
+
+/// Who a Digest request names, as [`DigestContext::user_ha1`] is asked.
+#[derive(Clone, Copy, Debug)]
+pub struct UserQuery<'a> {
+    /// The name, decoded (with `userhash`, the hex of H(user:realm) in `hash`).
+    pub username: &'a str,
+    /// Whether `username` is a userhash (RFC 7616 §3.4.4).
+    pub userhash: bool,
+    /// The request's hash family.
+    pub hash: HashAlgorithm,
+    /// The realm.
+    pub realm: &'a str,
 }
 
 /// [`DigestContext::user_ha1`] through [`DigestContext::user`]: the credential is read where
 /// it is, the user name moved once, to `user`.
 pub fn ha1_by_lookup<C: DigestContext + ?Sized>(
     ctx: &C,
-    username: &str,
-    userhash: bool,
-    hash: HashAlgorithm,
-    realm: &str,
+    q: &UserQuery<'_>,
     user: &mut UserName,
 ) -> (Option<HashOutput>, bool) {
-    match ctx.user(username, userhash, hash) {
+    let (hash, realm) = (q.hash, q.realm);
+    match ctx.user(q.username, q.userhash, hash) {
         UserLookup::Found(name, cred) => {
             let ha1 = cred.digest_ha1(hash, name.as_bytes(), realm.as_bytes());
             *user = name;
@@ -137,7 +141,7 @@ pub fn ha1_by_lookup<C: DigestContext + ?Sized>(
             *user = name;
             (None, true)
         }
-        UserLookup::Unknown => (ctx.decoy().digest_ha1(hash, username.as_bytes(), realm.as_bytes()), false),
+        UserLookup::Unknown => (ctx.decoy().digest_ha1(hash, q.username.as_bytes(), realm.as_bytes()), false),
     }
 }
 
@@ -341,7 +345,7 @@ fn user_ha1<C: DigestContext + ?Sized>(
         Username::Extended(_) => None,
     };
     match name {
-        Some(n) if !n.is_empty() => ctx.user_ha1(n, userhash, hash, rules.realm, user),
+        Some(n) if !n.is_empty() => ctx.user_ha1(&UserQuery { username: n, userhash, hash, realm: rules.realm }, user),
         _ => (ctx.decoy().digest_ha1(hash, name.unwrap_or("").as_bytes(), rules.realm.as_bytes()), false),
     }
 }

@@ -3,7 +3,9 @@
 use crate::basic::{BasicBuffer, BasicCredentials};
 use crate::credential::{CredentialStore, Purpose, StoredCredential, UserName};
 use crate::digest::{Algorithm, DigestCredentials, DigestParams, Known, Qop};
-use crate::digest_check::{self, DigestContext, DigestFailure as Failure, DigestRules, NonceCheck, UserLookup};
+use crate::digest_check::{
+    self, DigestContext, DigestFailure as Failure, DigestRules, NonceCheck, UserLookup, UserQuery,
+};
 use crate::error::{BufferTooSmall, ConfigError, ParseError, Reason};
 use crate::hash::{HashAlgorithm, HashOutput, Hasher};
 use crate::limits::*;
@@ -724,25 +726,18 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
     }
     /// The store's answer read where it is (no `UserLookup` of a name and a credential), the
     /// name copied straight into the verdict.
-    fn user_ha1(
-        &self,
-        username: &str,
-        userhash: bool,
-        hash: HashAlgorithm,
-        realm: &str,
-        user: &mut UserName,
-    ) -> (Option<HashOutput>, bool) {
-        if userhash {
-            return digest_check::ha1_by_lookup(self, username, userhash, hash, realm, user);
+    fn user_ha1(&self, q: &UserQuery<'_>, user: &mut UserName) -> (Option<HashOutput>, bool) {
+        if q.userhash {
+            return digest_check::ha1_by_lookup(self, q, user);
         }
-        let found = self.engine.store.lookup(username, realm, Purpose::Digest(hash));
-        let known = found.is_some() && user.push_str(username).is_ok();
+        let found = self.engine.store.lookup(q.username, q.realm, Purpose::Digest(q.hash));
+        let known = found.is_some() && user.push_str(q.username).is_ok();
         // One credential in the frame: the user's, or the decoy in its place.
         let cred = match found {
             Some(cred) if known => cred,
             _ => self.decoy(),
         };
-        (cred.digest_ha1(hash, username.as_bytes(), realm.as_bytes()), known)
+        (cred.digest_ha1(q.hash, q.username.as_bytes(), q.realm.as_bytes()), known)
     }
     fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         self.engine.replay.check_and_record(id, issued, nc)
