@@ -188,7 +188,15 @@ PY
         not_ok "after stale: 200 (got $(code after_stale))" "$TMP/after_stale.headers"
 fi
 
-# 10. Option errors name the bad value (exit status 2, nothing started); SHA-512-256 is offered.
+# 10. A login burst larger than the replay table (AUTHGATE_REPLAY_CAPACITY, 1,024 nonces), each
+# login on a nonce of its own, then logins on nonces never used: none answered stale.
+if python3 "$(dirname "$0")/login_burst.py" "$URL_main" "$USER_NAME" "$USER_PASS" 1200 100 >"$TMP/burst.out" 2>&1; then
+    ok "1,200 logins then 100 never-used nonces: none refused ($(head -n 1 "$TMP/burst.out" | cut -d: -f1))"
+else
+    not_ok "login burst: no nonce refused as stale" "$TMP/burst.out"
+fi
+
+# 11. Option errors name the bad value (exit status 2, nothing started); SHA-512-256 is offered.
 option_error() { # option_error DESCRIPTION EXPECTED-STDERR-TEXT ARGS...
     local what=$1 expect=$2
     shift 2
@@ -212,7 +220,7 @@ if start_server sha512 --algorithms SHA-512-256,SHA-256; then
         not_ok "--algorithms SHA-512-256,SHA-256: both offered" "$TMP/sha512.headers"
 fi
 
-# 11. The servers stop on SIGTERM, by pid.
+# 12. The servers stop on SIGTERM, by pid.
 stopped=0
 for pid in "${PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null
