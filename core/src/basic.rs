@@ -91,7 +91,7 @@ impl<'b> BasicCredentials<'b> {
 /// refused once, at the end, as `Base64::decode` does.
 // One copy on microcontrollers (flash).
 #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
-fn decode_base64<'b>(token: &[u8], buf: &'b mut BasicBuffer) -> Option<&'b [u8]> {
+pub(crate) fn decode_base64<'b>(token: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
     const PAD: u8 = b'=';
     // Whole blocks only, and no more than `buf` holds (the caller's length limit).
     if !token.len().is_multiple_of(4) || token.len() / 4 * 3 > buf.len() {

@@ -31,6 +31,9 @@ pub enum StoredCredential {
         /// Derived key.
         hash: [u8; 32],
     },
+    /// The NT hash (MD4 of the UTF-16LE password), as Windows and Samba keep it. Serves NTLM
+    /// and Basic (with the `ntlm` feature).
+    NtHash([u8; 16]),
 }
 
 impl core::fmt::Debug for StoredCredential {
@@ -40,6 +43,7 @@ impl core::fmt::Debug for StoredCredential {
             StoredCredential::Plaintext(_) => f.write_str("Plaintext(..)"),
             StoredCredential::Ha1 { algorithm, .. } => write!(f, "Ha1({algorithm:?}, ..)"),
             StoredCredential::Pbkdf2Sha256 { iterations, .. } => write!(f, "Pbkdf2Sha256(i={iterations}, ..)"),
+            StoredCredential::NtHash(_) => f.write_str("NtHash(..)"),
         }
     }
 }
@@ -75,6 +79,24 @@ impl StoredCredential {
             StoredCredential::Ha1 { algorithm, .. } => {
                 StoredCredential::Ha1 { algorithm: *algorithm, digest: HashOutput::zeroed(algorithm.output_len()) }
             }
+            StoredCredential::NtHash(_) => StoredCredential::NtHash([0; 16]),
+        }
+    }
+
+    /// An NT hash from its hex form (as `pwdump` and Samba's `pdbedit -w` print it); `None`
+    /// unless 32 hex digits.
+    pub fn nt_hash_hex(hex: &[u8]) -> Option<Self> {
+        let h = HashOutput::from_hex(hex)?;
+        Some(StoredCredential::NtHash(h.as_bytes().try_into().ok()?))
+    }
+
+    /// The NT hash NTLM verifies with: a plaintext password's (UTF-8), or the stored one.
+    #[cfg(feature = "ntlm")]
+    pub fn nt_hash(&self) -> Option<crate::ntlm::NtHash> {
+        match self {
+            StoredCredential::Plaintext(pw) => crate::ntlm::nt_hash(pw),
+            StoredCredential::NtHash(h) => Some(*h),
+            _ => None,
         }
     }
 
@@ -123,6 +145,10 @@ impl StoredCredential {
                     None => Choice::from(0),
                 }
             }
+            StoredCredential::NtHash(hash) => match nt_hash_utf8(password, charset) {
+                Some(h) => h.ct_eq(hash),
+                None => Choice::from(0),
+            },
         };
         ok.into()
     }
@@ -168,6 +194,19 @@ fn pbkdf2_utf8(password: &[u8], charset: Charset, salt: &[u8], iterations: u32) 
     Some(pbkdf2_sha256(pw.as_bytes(), salt, iterations))
 }
 
+/// The NT hash of a Basic password; `None` without the `ntlm` feature (MD4 is not linked).
+#[cfg(feature = "ntlm")]
+fn nt_hash_utf8(password: &[u8], charset: Charset) -> Option<[u8; 16]> {
+    let mut buf = [0u8; 2 * crate::limits::MAX_BASIC_DECODED];
+    let pw = crate::basic::to_utf8(password, charset, &mut buf)?;
+    crate::ntlm::nt_hash(pw.as_bytes())
+}
+
+#[cfg(not(feature = "ntlm"))]
+fn nt_hash_utf8(_: &[u8], _: Charset) -> Option<[u8; 16]> {
+    None
+}
+
 #[cfg(not(feature = "pbkdf2"))]
 fn pbkdf2_utf8(_: &[u8], _: Charset, _: &[u8], _: u32) -> Option<[u8; 32]> {
     None
@@ -194,6 +233,8 @@ pub enum Purpose {
     Basic,
     /// A Digest check with this hash family: plaintext or an HA1 of this family.
     Digest(HashAlgorithm),
+    /// An NTLM check: plaintext or an NT hash.
+    Ntlm,
 }
 
 /// Where the engine looks users up. Lookups are by name; timing of the lookup itself may
