@@ -30,6 +30,11 @@ pub enum Scheme {
     Digest,
     /// RFC 6750.
     Bearer,
+    /// NTLM (MS-NTHT): connection-bound, through [`Engine::check_connection`].
+    Ntlm,
+    /// Negotiate (RFC 4559): Kerberos through a [`NegotiateAcceptor`](crate::NegotiateAcceptor),
+    /// NTLM inside it through the core; connection-bound, through [`Engine::check_connection`].
+    Negotiate,
 }
 
 /// Whether the scheme word is `name` (a scheme name: letters only, 4 to 8 of them),
@@ -59,6 +64,8 @@ impl Scheme {
             Scheme::Basic => "Basic",
             Scheme::Digest => "Digest",
             Scheme::Bearer => "Bearer",
+            Scheme::Ntlm => "NTLM",
+            Scheme::Negotiate => "Negotiate",
         }
     }
 }
@@ -67,7 +74,7 @@ impl Scheme {
 #[derive(Clone, Debug)]
 pub struct Config {
     realm: heapless::String<MAX_REALM_LEN>,
-    schemes: heapless::Vec<Scheme, 3>,
+    schemes: heapless::Vec<Scheme, 5>,
     algorithms: heapless::Vec<Algorithm, 6>,
     qop: QopSet,
     lifetime: Lifetime,
@@ -201,6 +208,8 @@ impl Config {
         let compiled_out = |s: Scheme, on: bool| self.schemes.contains(&s) && !on;
         if compiled_out(Scheme::Basic, cfg!(feature = "basic"))
             || compiled_out(Scheme::Bearer, cfg!(feature = "bearer"))
+            || compiled_out(Scheme::Ntlm, cfg!(feature = "ntlm"))
+            || compiled_out(Scheme::Negotiate, cfg!(feature = "negotiate"))
         {
             return Err(ConfigError::SchemeDisabled);
         }
@@ -625,6 +634,12 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
                 Scheme::Bearer if cfg!(feature = "bearer") && i == 0 => {
                     let error = (ch.reason == Reason::InvalidToken).then_some(BearerError::InvalidToken);
                     return render::bearer_challenge(&self.config.realm, error, None, buf);
+                }
+                // The offer alone; a handshake's next token comes from `Connection::token`.
+                Scheme::Ntlm | Scheme::Negotiate if i == 0 => {
+                    let mut w = render::Writer::new(buf);
+                    w.str(s.name());
+                    return w.finish();
                 }
                 _ => i -= 1,
             }
