@@ -247,6 +247,8 @@ pub struct Connection<'c> {
     handshakes: Option<&'c dyn HandshakeStore>,
     #[cfg(feature = "negotiate")]
     acceptor: Option<&'c dyn crate::NegotiateAcceptor>,
+    /// Whether an acceptor's authentication holds for the rest of the connection.
+    bind_negotiate: bool,
     /// The token for the client: its scheme, and where it lies in `scratch`.
     token: Option<(Scheme, usize, usize)>,
 }
@@ -306,6 +308,7 @@ impl<'c> Connection<'c> {
             handshakes: None,
             #[cfg(feature = "negotiate")]
             acceptor: None,
+            bind_negotiate: false,
             token: None,
         }
     }
@@ -320,6 +323,18 @@ impl<'c> Connection<'c> {
     #[cfg(feature = "negotiate")]
     pub fn acceptor(mut self, acceptor: &'c dyn crate::NegotiateAcceptor) -> Self {
         self.acceptor = Some(acceptor);
+        self
+    }
+
+    /// Whether a Negotiate authentication by the acceptor (Kerberos) also authenticates the
+    /// later requests of the connection that carry no credentials, as IIS does by default
+    /// and mod_auth_gssapi with `GssapiConnectionBound`. Off by default: behind a proxy that
+    /// reuses its upstream connections for several clients, those clients' requests would be
+    /// taken for this one's. NTLM's authentication always holds for the connection (its
+    /// clients send credentials only once per connection); NTLM therefore needs a direct
+    /// connection, or a proxy that pins each client to its own upstream connection.
+    pub fn bind_negotiate(mut self, bind: bool) -> Self {
+        self.bind_negotiate = bind;
         self
     }
 
@@ -391,6 +406,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             return Verdict::Challenge(self.challenge(Reason::ConnectionRequired, false, ctx));
         };
         let id = conn.id;
+        let bind_negotiate = conn.bind_negotiate;
         #[cfg(feature = "negotiate")]
         let acceptor = conn.acceptor;
         // Decoded into the input area; the server's token goes to the output area.
@@ -410,7 +426,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
                 ParseError::InvalidTokenBase64
             });
         };
-        let mut round = Round { engine: self, store, id, ctx, out, token: None };
+        let mut round = Round { engine: self, store, id, ctx, out, token: None, bind_negotiate };
         let verdict = match scheme {
             Scheme::Ntlm => round.ntlm(decoded, Wrap::Ntlm),
             _ => {
@@ -449,6 +465,9 @@ struct Round<'r, S, R> {
     out: &'r mut [u8],
     /// The token written: scheme, offset, length.
     token: Option<(Scheme, usize, usize)>,
+    /// [`Connection::bind_negotiate`].
+    #[cfg_attr(not(feature = "negotiate"), allow(dead_code))]
+    bind_negotiate: bool,
 }
 
 impl<S: CredentialStore, R: ReplayStore> Round<'_, S, R> {
@@ -516,6 +535,13 @@ impl<S: CredentialStore, R: ReplayStore> Round<'_, S, R> {
             AcceptorStep::Complete { principal, output_len } if output_len <= cap => {
                 if output_len > 0 {
                     self.token = Some((Scheme::Negotiate, 0, output_len));
+                }
+                if !self.bind_negotiate {
+                    return Verdict::Authenticated(Authenticated {
+                        user: principal,
+                        scheme: Scheme::Negotiate,
+                        auth_info: None,
+                    });
                 }
                 self.authenticated(principal, Scheme::Negotiate)
             }
@@ -638,14 +664,16 @@ impl<S: CredentialStore, R: ReplayStore> Round<'_, S, R> {
             use crate::negotiate::{write_neg_token_resp, NegState};
             use crate::ntlm::message::flags;
             scheme = Scheme::Negotiate;
-            // The mechListMIC: the client's checked, ours sent back. It needs the NTLMv2
-            // signing keys of extended session security.
+            // The mechListMIC: the client's checked, ours sent back. It needs the signing
+            // keys of extended session security with SIGN negotiated: NTLM's all-zero
+            // "dummy" signature would let the mechanism list be altered, so it is refused.
             let session_key = r.session_key(&nt);
             let ours = match mech_list_mic {
                 Some(mic) => {
-                    let ess = r.flags() & flags::EXTENDED_SESSIONSECURITY != 0;
+                    let needed = flags::EXTENDED_SESSIONSECURITY | flags::SIGN;
+                    let signed = r.flags() & needed == needed;
                     let expected = crate::ntlm::signature(&session_key, true, types);
-                    if !ess || !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], mic)) {
+                    if !signed || !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], mic)) {
                         return self.challenge(Reason::BadCredentials);
                     }
                     Some(crate::ntlm::signature(&session_key, false, types))

@@ -66,10 +66,12 @@ impl NtlmClient {
             timestamp: None,
             v1: false,
             lm_only: false,
-            // UNICODE OEM REQUEST_TARGET NTLM ALWAYS_SIGN ESS VERSION 128 KEY_EXCH 56
+            // UNICODE OEM REQUEST_TARGET SIGN SEAL NTLM ALWAYS_SIGN ESS VERSION 128 KEY_EXCH 56
             flags: 0x0000_0001
                 | 0x2
                 | 0x4
+                | 0x10
+                | 0x20
                 | 0x200
                 | 0x8000
                 | 0x8_0000

@@ -102,8 +102,13 @@ impl Server {
     }
 
     fn request(&self, conn: u64, header: Option<&str>, now: u64) -> Answer {
+        self.request_bound(conn, header, now, false)
+    }
+
+    fn request_bound(&self, conn: u64, header: Option<&str>, now: u64, bind: bool) -> Answer {
         let mut scratch = vec![0u8; 20_000];
-        let mut c = Connection::new(conn, &mut scratch).handshakes(&self.table).acceptor(&self.acceptor);
+        let mut c =
+            Connection::new(conn, &mut scratch).handshakes(&self.table).acceptor(&self.acceptor).bind_negotiate(bind);
         let req = Request::new("GET", "/", header.map(str::as_bytes));
         let verdict = self.engine.check_connection(&req, Context { now, salt: now.to_le_bytes() }, &mut c);
         let token = c.token().map(|t| {
@@ -161,10 +166,9 @@ fn clients_without_mic_and_oem_clients_as_curl() {
 }
 
 #[test]
-fn the_challenge_grants_no_session_security() {
+fn the_challenge_grants_no_key_exchange() {
     let s = Server::new(&[Scheme::Ntlm]);
-    let mut c = NtlmClient::new("alice", "Secret-1");
-    c.flags |= 0x10 | 0x20; // SIGN SEAL, besides KEY_EXCH
+    let c = NtlmClient::new("alice", "Secret-1");
     let a = s.request(1, Some(&format!("NTLM {}", B64.encode(c.negotiate()))), NOW);
     let ch = a.token_bytes("NTLM");
     let flags = u32::from_le_bytes(ch[20..24].try_into().unwrap());
@@ -302,6 +306,18 @@ fn ntlm_inside_negotiate_raw_and_spnego() {
     let (auth, key) = c.authenticate(&neg, &challenge.unwrap());
     let resp = neg_token_resp(&auth, Some(&signature(&key, false, &types)));
     assert_eq!(s.request(3, Some(&format!("Negotiate {}", B64.encode(&resp))), NOW).reason(), Reason::BadCredentials);
+    // Without SIGN, NTLM's "dummy" signature (version 1, all zeros): it protects nothing.
+    let mut unsigned = NtlmClient::new("bob", "hunter2");
+    unsigned.flags &= !0x10;
+    let neg = unsigned.negotiate();
+    let init = neg_token_init(&types, &neg);
+    let first = s.request(4, Some(&format!("Negotiate {}", B64.encode(&init))), NOW);
+    let (_, challenge, _) = read_neg_token_resp(&first.token_bytes("Negotiate"));
+    let (auth, _) = unsigned.authenticate(&neg, &challenge.unwrap());
+    let mut dummy = [0u8; 16];
+    dummy[0] = 1;
+    let resp = neg_token_resp(&auth, Some(&dummy));
+    assert_eq!(s.request(4, Some(&format!("Negotiate {}", B64.encode(&resp))), NOW).reason(), Reason::BadCredentials);
 }
 
 #[test]
@@ -325,7 +341,11 @@ fn negotiate_through_the_acceptor() {
     let a = s.request(4, Some(&format!("Negotiate {}", B64.encode(krb_token(b"krb:alice@HOME.TEST")))), NOW);
     assert_eq!(a.user(), ("alice@HOME.TEST".into(), Scheme::Negotiate));
     assert_eq!(a.token_bytes("Negotiate"), b"rep");
-    assert_eq!(s.request(4, None, NOW).user().0, "alice@HOME.TEST");
+    // Kerberos is per request unless the connection is bound.
+    assert_eq!(s.request(4, None, NOW).reason(), Reason::NoCredentials);
+    let b = s.request_bound(9, Some(&format!("Negotiate {}", B64.encode(krb_token(b"krb:bob@HOME.TEST")))), NOW, true);
+    assert_eq!(b.user().0, "bob@HOME.TEST");
+    assert_eq!(s.request(9, None, NOW).user(), ("bob@HOME.TEST".into(), Scheme::Negotiate));
     let more = s.request(5, Some(&format!("Negotiate {}", B64.encode(krb_token(b"more")))), NOW);
     assert_eq!((more.reason(), more.token_bytes("Negotiate")), (Reason::HandshakeContinues, b"cont".to_vec()));
     let no = s.request(5, Some(&format!("Negotiate {}", B64.encode(krb_token(b"forged")))), NOW);
@@ -333,7 +353,7 @@ fn negotiate_through_the_acceptor() {
     // SPNEGO offering Kerberos goes to the acceptor too, with the connection id.
     let init = neg_token_init(&mech_types(&[KRB5_OID, NTLM_OID]), b"x");
     s.request(6, Some(&format!("Negotiate {}", B64.encode(init))), NOW);
-    assert_eq!(*s.acceptor.0.lock().unwrap(), [4, 5, 5, 6]);
+    assert_eq!(*s.acceptor.0.lock().unwrap(), [4, 9, 5, 5, 6]);
 }
 
 #[test]

@@ -59,10 +59,14 @@ pub mod av {
 /// MsvAvFlags bit: the MIC field of the AUTHENTICATE message is filled.
 pub const AV_FLAG_MIC: u32 = 0x2;
 
-/// The flags a CHALLENGE can offer: what HTTP authentication needs and nothing of session
-/// security, whose keys would need RC4 (`KEY_EXCH`) or sealing.
+/// The flags a CHALLENGE can offer, when the client asks: what HTTP authentication needs,
+/// and SIGN (with SEAL, which clients ask for together) so that SPNEGO's mechListMIC is a
+/// real signature rather than NTLM's all-zero "dummy" one. Never `KEY_EXCH`: its session
+/// key is RC4-encrypted, and the server would then need RC4 to check the MIC.
 const OFFERED: u32 = flags::UNICODE
     | flags::REQUEST_TARGET
+    | flags::SIGN
+    | flags::SEAL
     | flags::NTLM
     | flags::ALWAYS_SIGN
     | flags::EXTENDED_SESSIONSECURITY
@@ -351,9 +355,12 @@ mod tests {
     }
 
     #[test]
-    fn challenge_flags_offer_no_session_security() {
+    fn challenge_flags_offer_no_key_exchange() {
         let all = Negotiate { flags: u32::MAX }.challenge_flags();
-        assert_eq!(all & (flags::KEY_EXCH | flags::SIGN | flags::SEAL | flags::OEM | flags::ANONYMOUS), 0);
+        assert_eq!(all & (flags::KEY_EXCH | flags::OEM | flags::ANONYMOUS), 0);
+        assert_eq!(all & (flags::SIGN | flags::SEAL), flags::SIGN | flags::SEAL);
+        let plain = Negotiate { flags: flags::UNICODE | flags::NTLM }.challenge_flags();
+        assert_eq!(plain & (flags::SIGN | flags::SEAL | flags::VERSION), 0);
         assert_eq!(all & flags::UNICODE, flags::UNICODE);
         let oem = Negotiate { flags: flags::OEM | flags::NTLM }.challenge_flags();
         assert_eq!(oem & (flags::UNICODE | flags::OEM | flags::TARGET_INFO), flags::OEM | flags::TARGET_INFO);

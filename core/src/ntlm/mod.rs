@@ -246,7 +246,7 @@ impl<'m> Response<'m> {
     }
 }
 
-/// The NTLM signature (MS-NLMP §3.4.4.2: extended session security, no key exchange) of
+/// The NTLM signature (MS-NLMP §3.4.4.2: extended session security and SIGN, no key exchange) of
 /// `data` as the first message in one direction: SPNEGO's mechListMIC over the mechanism
 /// list. `from_client` picks the client-to-server signing key.
 pub fn signature(session_key: &[u8; 16], from_client: bool, data: &[u8]) -> [u8; 16] {
