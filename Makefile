@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 TEST_TARGETS :=
 SIZE_TARGETS :=
 
-.PHONY: all test size core-test core-test-32 md5-vendor-test core-embedded core-size core-size-inline toolchain bench
+.PHONY: all test size apache2-utils core-size-htfile core-test core-test-32 md5-vendor-test core-embedded core-size core-size-inline toolchain bench
 
 all: test
 
@@ -19,7 +19,7 @@ toolchain:
 ## The Rust workspace: unit, conformance (shared vectors) and property tests, benches in test mode.
 CORE_CRATES := -p authgate -p authgate-tests -p authgate-benches
 
-core-test: toolchain
+core-test: toolchain apache2-utils
 	python3 tests/vectors/generate.py --check
 	$(CARGO) test $(CORE_CRATES) --all-targets
 	$(CARGO) test -p authgate --doc
@@ -32,6 +32,11 @@ core-test: toolchain
 	$(CARGO) fmt --all --check
 	cd firmware-example && $(CARGO) fmt --all --check
 	$(MAKE) core-embedded
+
+## Apache's htpasswd and htdigest, which write the files the htfile tests read (core, C, Python).
+apache2-utils:
+	@command -v htpasswd >/dev/null && command -v htdigest >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils; }
 
 ## The same tests on a 32-bit target (i686 Linux, run natively): the code paths the core keeps
 ## for microcontrollers (`cfg(not(target_pointer_width = "64"))`: smaller flash) run here too,
@@ -61,12 +66,16 @@ core-embedded: toolchain
 core-size: toolchain
 	cd core/size-probe && ./size-report.sh
 
+## The flash each htpasswd format (and an htdigest line) adds to that image.
+core-size-htfile: toolchain
+	cd core/size-probe && ./htfile-size.sh
+
 ## The same flash attributed to the authgate functions it was inlined from (needs llvm tools).
 core-size-inline: toolchain
 	@command -v llvm-addr2line >/dev/null || ls /usr/bin/llvm-addr2line-* >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq llvm; }
 	core/size-probe/inline-report.py
 
-size: core-size $(SIZE_TARGETS)
+size: core-size core-size-htfile $(SIZE_TARGETS)
 
 ## Criterion figures, then the engine / raw-hashing ratio in instructions (callgrind).
 bench:

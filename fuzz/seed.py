@@ -17,7 +17,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS = os.path.join(HERE, "..", "tests", "vectors", "authgate.vectors")
 CORPUS = os.path.join(HERE, "corpus")
-TARGETS = ("parse", "basic", "digest", "render", "ffi")
+TARGETS = ("parse", "basic", "digest", "render", "htfile", "ffi")
 
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "vectors"))
 from generate import unesc  # noqa: E402  (the vector file's own unescaping, FORMAT.md)
@@ -92,9 +92,25 @@ def digest_step(c, splice=b""):
     ])
 
 
+# htfile: files as Apache's htpasswd/htdigest write them (fuzz_targets/htfile.rs LINES).
+HTFILE_TEXT = (
+    "# htpasswd 2.4.71\r\n"
+    "bcrypt:$2y$04$hClqlN0COVwY9xJeXgDWZuQG7eStcm.jN5yFQuhRVmLG3gnJ6cVZC\n"
+    "apr1:$apr1$z.Dy0sDS$nc39arAsmX4c7O6IqjytW0\n"
+    "sha256r:$5$rounds=1000$53TD6bJFR0DzDGqB$GgZ41QMZMT.KvkgoErd713sZjY5ZdIngp0PJE8XZoz2\n"
+    "sha1:{SHA}I7dElEdfX4dJgLdnbVEeI9iG2mQ=\n"
+    "crypt:AmjrzmO2b.JO2\n"
+    "apr1:$1$saltstri$MNjlxGV3mAY2WdNxjTT21/\n"
+).encode()
+HTDIGEST_TEXT = b"dave:my realm:669bb5c539f096809dc379871fe1c6bc\r\nerin:other:00000000000000000000000000000000\n"
+
+
 def seeds(cases):
     headers = [c["header"] for c in cases if "header" in c]
     out = {t: [] for t in TARGETS}
+    out["htfile"] = [u8(0) + u8(p) + t for p in (0, 3) for t in (HTFILE_TEXT, HTDIGEST_TEXT)]
+    out["htfile"] += [u8(1) + u8(2) + u8(which) + u8(at) + splice
+                      for which in range(8) for at, splice in ((0, b""), (12, b"x"), (40, b"$"), (255, b"\n#"))]
     out["parse"] = list(headers)
 
     # basic: raw headers (mode 0), structured users (mode 1), raw tokens (mode 2), Bearer (3).

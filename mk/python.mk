@@ -1,6 +1,6 @@
 # authgate for Python: the PyO3 package in python/, its tests, the demo and the benchmark.
-#   make python-test   venv + pip + Debian packages as needed, build, pytest (unit, Flask,
-#                      real gunicorn/redis/curl/requests/httpx/chromium)
+#   make python-test   venv + pip + Debian packages as needed, build, the replay store's Rust
+#                      tests, pytest (unit, Flask, real gunicorn/redis/curl/requests/httpx/chromium)
 #   make demo          the home-automation demo on 127.0.0.1 (ARGS="--user alice --password secret")
 #   make python-bench  authgate.flask vs Flask-HTTPAuth 4.8.1, per-request auth overhead
 PY_DIR      := python
@@ -41,8 +41,10 @@ python-build: python-venv
 	cd $(PY_DIR) && VIRTUAL_ENV=$(abspath $(PY_VENV)) PATH=$(abspath $(PY_VENV))/bin:$$PATH \
 	  CARGO_TARGET_DIR=$(abspath $(PY_DIR))/target maturin develop --release -q
 
-## pytest's exit code 5 (no tests collected) is a failure.
+## The shared-memory replay store's own Rust tests (forked processes; no Python needed at
+## run time), then pytest; pytest's exit code 5 (no tests collected) is a failure.
 python-test: python-sysdeps python-build
+	cd $(PY_DIR) && CARGO_TARGET_DIR=$(abspath $(PY_DIR))/target cargo test -q --lib --no-default-features
 	cd $(PY_DIR) && ./.venv/bin/python -m pytest -q -rs tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "python-test: pytest collected no tests"; exit 1; fi; exit $$rc
 

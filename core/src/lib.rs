@@ -55,6 +55,7 @@ pub mod digest_check;
 mod engine;
 mod error;
 pub mod hash;
+pub mod htfile;
 pub mod limits;
 #[cfg(feature = "negotiate")]
 pub mod negotiate;
@@ -75,6 +76,7 @@ pub use engine::{
 };
 pub use error::{BufferTooSmall, ConfigError, ParseError, Reason};
 pub use hash::{HashAlgorithm, HashOutput};
+pub use htfile::{Htdigest, Htpasswd};
 #[cfg(feature = "negotiate")]
 pub use negotiate::{AcceptorStep, NegotiateAcceptor};
 pub use nonce::{Nonce, NonceKey, NonceStatus};

@@ -121,6 +121,15 @@ impl<const N: usize> ReplayTable<N> {
         ReplayTable { entries: heapless::Vec::new(), horizon: None }
     }
 
+    /// An empty table whose memory begins at second `t`: a nonce issued before `t` is
+    /// answered [`ReplayOutcome::Stale`], as if evicted, because its earlier uses (recorded by
+    /// a store that has since lost them: a restart, a recreated shared segment) are unknown.
+    /// Nonces issued in second `t` itself are admitted, so that a client's retry with a
+    /// fresh nonce succeeds at once.
+    pub const fn since(t: u64) -> Self {
+        ReplayTable { entries: heapless::Vec::new(), horizon: t.checked_sub(1) }
+    }
+
     /// Nonces currently tracked.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -259,6 +268,19 @@ mod tests {
         assert_eq!(t.check_and_record(&id(9), 5, 1), ReplayOutcome::Stale);
         assert_eq!(t.check_and_record(&id(4), 40, 1), ReplayOutcome::Fresh);
         assert_eq!(t.check_and_record(&id(3), 30, 1), ReplayOutcome::Replayed);
+    }
+
+    #[test]
+    fn a_table_since_t_refuses_older_nonces_as_stale() {
+        let mut t = ReplayTable::<4>::since(100);
+        assert_eq!(t.check_and_record(&id(1), 99, 1), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&id(1), 99, 2), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&id(2), 100, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.check_and_record(&id(2), 100, 1), ReplayOutcome::Replayed);
+        assert_eq!(t.check_and_record(&id(3), 101, 1), ReplayOutcome::Fresh);
+        assert_eq!(t.len(), 2);
+        let mut zero = ReplayTable::<4>::since(0);
+        assert_eq!(zero.check_and_record(&id(1), 0, 1), ReplayOutcome::Fresh);
     }
 
     #[test]

@@ -111,6 +111,10 @@ enum authgate_result
    */
   AUTHGATE_RESULT_UNSUPPORTED = 9,
   /**
+   * No such entry (e.g. no user of that name and realm in an htdigest file).
+   */
+  AUTHGATE_RESULT_NOT_FOUND = 10,
+  /**
    * The realm is empty, longer than 128 bytes, or holds a control character.
    */
   AUTHGATE_RESULT_CONFIG_INVALID_REALM = 100,
@@ -259,6 +263,66 @@ enum authgate_result
    * Another reason the value is malformed (a newer core than this ABI knows).
    */
   AUTHGATE_RESULT_MALFORMED_OTHER = 299,
+  /**
+   * An htpasswd/htdigest file cannot be read (missing, no permission, ...).
+   */
+  AUTHGATE_RESULT_FILE_UNREADABLE = 300,
+  /**
+   * A line is longer than 8192 bytes.
+   */
+  AUTHGATE_RESULT_FILE_LINE_TOO_LONG = 301,
+  /**
+   * A line holds a control character (NUL, a CR inside the line, ...).
+   */
+  AUTHGATE_RESULT_FILE_CONTROL_CHARACTER = 302,
+  /**
+   * A line has no `:` after the user name (htdigest: after the realm).
+   */
+  AUTHGATE_RESULT_FILE_MISSING_COLON = 303,
+  /**
+   * A line's user name is empty.
+   */
+  AUTHGATE_RESULT_FILE_EMPTY_USER = 304,
+  /**
+   * A line's user name is longer than 128 bytes or not UTF-8.
+   */
+  AUTHGATE_RESULT_FILE_INVALID_USER = 305,
+  /**
+   * An htdigest line's realm is empty, longer than 128 bytes or not UTF-8.
+   */
+  AUTHGATE_RESULT_FILE_INVALID_REALM = 306,
+  /**
+   * An htdigest line's HA1 is not 32 lower-case hex digits.
+   */
+  AUTHGATE_RESULT_FILE_INVALID_HA1 = 307,
+  /**
+   * A password hash is empty.
+   */
+  AUTHGATE_RESULT_FILE_HASH_EMPTY = 310,
+  /**
+   * A `$id$` or `{scheme}` hash Apache's htpasswd does not write.
+   */
+  AUTHGATE_RESULT_FILE_HASH_UNKNOWN = 311,
+  /**
+   * A `*` or `!` entry: crypt's failure token or a locked user.
+   */
+  AUTHGATE_RESULT_FILE_HASH_LOCKED = 312,
+  /**
+   * A plaintext password, and the policy does not allow plaintext.
+   */
+  AUTHGATE_RESULT_FILE_HASH_PLAINTEXT = 313,
+  /**
+   * A password hash is damaged for its format.
+   */
+  AUTHGATE_RESULT_FILE_HASH_MALFORMED = 314,
+  /**
+   * A bcrypt cost or SHA-crypt rounds above the policy's maximum.
+   */
+  AUTHGATE_RESULT_FILE_HASH_COST_TOO_HIGH = 315,
+  /**
+   * The hash format is not compiled into this build.
+   */
+  AUTHGATE_RESULT_FILE_HASH_DISABLED = 316,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -550,6 +614,15 @@ typedef struct authgate_credential authgate_credential;
 typedef struct authgate_engine authgate_engine;
 
 /**
+ * An htpasswd or htdigest file on disk. Opened with `authgate_htpasswd_open` or
+ * `authgate_htdigest_open`, released with `authgate_htfile_free`. The file is read again
+ * whenever it changed (length, time or inode), at each use, as Apache does; a file that
+ * becomes unreadable or damaged fails closed (no user is found) until it is mended.
+ * Thread-safe: every function taking a `const authgate_htfile *` may run on any thread.
+ */
+typedef struct authgate_htfile authgate_htfile;
+
+/**
  * The out-parameter of an `authgate_bearer_callback`: set the owner's name with
  * `authgate_user_set_name` when the token is known. Valid only during the callback.
  */
@@ -608,6 +681,25 @@ typedef void (*authgate_bearer_callback)(void *userdata,
  * from several threads at once.
  */
 typedef int32_t (*authgate_entropy_callback)(void *userdata, uint8_t *out, size_t len);
+
+/**
+ * What an htpasswd file may ask for. `authgate_htpasswd_policy_default()` gives bcrypt
+ * cost up to 12, SHA-crypt up to 500,000 rounds, no plaintext.
+ */
+typedef struct authgate_htpasswd_policy {
+  /**
+   * Highest bcrypt cost accepted; a line above it is refused when the file is read.
+   */
+  uint32_t max_bcrypt_cost;
+  /**
+   * Highest SHA-crypt `rounds=` accepted.
+   */
+  uint32_t max_sha_crypt_rounds;
+  /**
+   * Whether plaintext lines (`htpasswd -p`) are accepted.
+   */
+  bool allow_plaintext;
+} authgate_htpasswd_policy;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1155,6 +1247,139 @@ authgate_result authgate_pbkdf2_sha256(const uint8_t *password,
                                        size_t salt_len,
                                        uint32_t iterations,
                                        uint8_t *hash_out);
+
+/**
+ * The default policy. Returns a value; nothing to free. Thread-safe.
+ */
+struct authgate_htpasswd_policy authgate_htpasswd_policy_default(void);
+
+/**
+ * Opens an htpasswd file (`user:hash` lines in any format Apache's `htpasswd` writes:
+ * bcrypt, MD5-crypt/apr1, SHA-256/512-crypt, SHA-1, DES crypt, and plaintext when
+ * `policy` allows it). Every line is checked now; the first line named by a user wins.
+ *
+ * - `path`: the file name (bytes, not necessarily NUL-terminated).
+ * - `policy`: NULL for `authgate_htpasswd_policy_default()`.
+ * - `error_line_out`: may be NULL; on a refused line receives its number (from 1), on an
+ *   unreadable file 0.
+ *
+ * On success `*file_out` receives a new handle owned by the caller
+ * (`authgate_htfile_free`). Results: OK, NULL_PARAMETER, FILE_UNREADABLE, one of the
+ * FILE_* line codes, PANIC. Thread-safe.
+ *
+ * # Safety
+ * `path` must point to `path_len` readable bytes; `policy` NULL or readable;
+ * `file_out` writable; `error_line_out` NULL or writable.
+ */
+authgate_result authgate_htpasswd_open(const char *path,
+                                       size_t path_len,
+                                       const struct authgate_htpasswd_policy *policy,
+                                       struct authgate_htfile **file_out,
+                                       size_t *error_line_out);
+
+/**
+ * Opens an htdigest file (`user:realm:HA1` lines, as Apache's `htdigest` writes them).
+ * As an engine's user source it serves Digest MD5 and MD5-sess (and Basic) for users of
+ * the engine's realm. Arguments and results as `authgate_htpasswd_open`.
+ *
+ * # Safety
+ * As `authgate_htpasswd_open`.
+ */
+authgate_result authgate_htdigest_open(const char *path,
+                                       size_t path_len,
+                                       struct authgate_htfile **file_out,
+                                       size_t *error_line_out);
+
+/**
+ * Releases the caller's handle. NULL is ignored. Engines configured with the file keep
+ * using it (they hold their own reference).
+ *
+ * # Safety
+ * `file` must be NULL or a handle from `authgate_ht*_open` not yet freed.
+ */
+void authgate_htfile_free(struct authgate_htfile *file);
+
+/**
+ * Reads the file again if it changed and says whether it can be used: OK, or the
+ * FILE_UNREADABLE / FILE_* code with the line in `*error_line_out` (may be NULL).
+ *
+ * # Safety
+ * `file` a live handle; `error_line_out` NULL or writable.
+ */
+authgate_result authgate_htfile_check(const struct authgate_htfile *file, size_t *error_line_out);
+
+/**
+ * Checks a password (UTF-8 bytes) in constant time: `*ok_out` is true when `user` is in
+ * the file and the password is right. An unknown user costs what the file's costliest
+ * line costs. For an htdigest file, `realm` selects the lines (NULL for an htpasswd
+ * file, where it is ignored).
+ *
+ * Results: OK (see `*ok_out`), NULL_PARAMETER, INVALID_UTF8, FILE_UNREADABLE or a FILE_*
+ * code when the file changed and can no longer be used (`*ok_out` false), PANIC.
+ *
+ * # Safety
+ * `file` a live handle; `user`, `password` (and `realm` unless NULL) readable for their
+ * lengths; `ok_out` writable.
+ */
+authgate_result authgate_htfile_verify(const struct authgate_htfile *file,
+                                       const char *user,
+                                       size_t user_len,
+                                       const char *realm,
+                                       size_t realm_len,
+                                       const uint8_t *password,
+                                       size_t password_len,
+                                       bool *ok_out);
+
+/**
+ * The HA1 (32 lower-case hex digits) of `user` in `realm` from an htdigest file, as
+ * `HTTPDigestAuth`-style code wants it. snprintf-style buffer rules (see the header).
+ *
+ * Results: OK, NOT_FOUND (no such user in that realm, or an htpasswd file),
+ * BUFFER_TOO_SMALL, NULL_PARAMETER, INVALID_UTF8, FILE_UNREADABLE or a FILE_* code, PANIC.
+ *
+ * # Safety
+ * `file` a live handle; `user`, `realm` readable; `buf` writable for `buf_len`;
+ * `out_len` writable.
+ */
+authgate_result authgate_htdigest_ha1(const struct authgate_htfile *file,
+                                      const char *user,
+                                      size_t user_len,
+                                      const char *realm,
+                                      size_t realm_len,
+                                      char *buf,
+                                      size_t buf_len,
+                                      size_t *out_len);
+
+/**
+ * Makes engines built from `config` look users up in `file` instead of the credential
+ * callback (a Bearer callback is still used for tokens). The engine keeps its own
+ * reference: the caller may free its handle afterwards. NULL `file` goes back to the
+ * callback. For an htdigest file, offer Digest MD5 / MD5-sess (`authgate_config_set_algorithms`):
+ * its HA1s cannot serve SHA-256. Results: OK, NULL_PARAMETER, PANIC. Not synchronized.
+ *
+ * # Safety
+ * `config` a live config; `file` NULL or a live handle.
+ */
+authgate_result authgate_config_set_htfile(struct authgate_config *config,
+                                           const struct authgate_htfile *file);
+
+/**
+ * Sets a credential from the password field of an htpasswd line (`$2y$…`, `$apr1$…`,
+ * `$5$…`, `$6$…`, `{SHA}…`, a DES hash), checked under the default policy (copied).
+ * Serves Basic only. For callbacks that keep htpasswd-style hashes in their own store.
+ *
+ * Results: OK, NULL_PARAMETER, one of the FILE_HASH_* codes, PANIC.
+ *
+ * Call it only from the callback that received `credential`, on that thread, before the
+ * callback returns.
+ *
+ * # Safety
+ * `credential` must be the pointer passed to the running callback; `hash` must point to
+ * `hash_len` readable bytes.
+ */
+authgate_result authgate_credential_set_htpasswd(struct authgate_credential *credential,
+                                                 const char *hash,
+                                                 size_t hash_len);
 
 /**
  * Allocates an empty verdict (kind NONE). Owned by the caller: release it with

@@ -21,6 +21,8 @@ pub struct authgate_config {
     pub(crate) bearer_userdata: *mut c_void,
     pub(crate) entropy: authgate_entropy_callback,
     pub(crate) entropy_userdata: *mut c_void,
+    /// `authgate_config_set_htfile`: looked up instead of the credential callback.
+    pub(crate) htfile: Option<std::sync::Arc<crate::htfile::HtFile>>,
 }
 
 /// Applies a fallible core builder step, keeping the old value on error.
@@ -69,6 +71,7 @@ pub unsafe extern "C" fn authgate_config_new(
             bearer_userdata: std::ptr::null_mut(),
             entropy: None,
             entropy_userdata: std::ptr::null_mut(),
+            htfile: None,
         });
         // SAFETY: checked non-NULL above.
         unsafe { store(config_out, Box::into_raw(boxed)) }

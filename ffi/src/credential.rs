@@ -44,6 +44,12 @@ pub struct authgate_credential {
     cred: Option<StoredCredential>,
 }
 
+impl authgate_credential {
+    pub(crate) fn set(&mut self, cred: StoredCredential) {
+        self.cred = Some(cred);
+    }
+}
+
 /// The out-parameter of an `authgate_bearer_callback`: set the owner's name with
 /// `authgate_user_set_name` when the token is known. Valid only during the callback.
 pub struct authgate_user {
@@ -241,8 +247,10 @@ pub(crate) struct CallbackStore {
     /// The decoy for unknown users, modelled on the costliest credential the callback has
     /// returned, so a miss costs what a hit costs once the store's form has been seen.
     pub(crate) decoy: Mutex<Option<StoredCredential>>,
-    /// `cost_rank + 1` of `decoy` (0: none yet), read without the lock on every lookup.
+    /// `StoredCredential::cost() + 1` of `decoy` (0: none yet), read without the lock on every lookup.
     pub(crate) decoy_rank: AtomicU64,
+    /// An htpasswd or htdigest file that replaces the credential callback.
+    pub(crate) file: Option<std::sync::Arc<crate::htfile::HtFile>>,
 }
 
 // SAFETY: the store only holds function pointers and opaque userdata that it passes back
@@ -259,17 +267,11 @@ fn nul_terminated<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
     Some(dst)
 }
 
-/// Orders credential forms by what checking them costs: plaintext < HA1 < PBKDF2 by iterations.
-fn cost_rank(c: &StoredCredential) -> u64 {
-    match c {
-        StoredCredential::Plaintext(_) => 0,
-        StoredCredential::Ha1 { .. } => 1,
-        StoredCredential::Pbkdf2Sha256 { iterations, .. } => 2 + u64::from(*iterations),
-    }
-}
-
 impl CredentialStore for CallbackStore {
     fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential> {
+        if let Some(file) = &self.file {
+            return file.lookup(username, realm, purpose);
+        }
         let callback = self.lookup?;
         let mut name_buf = [0u8; MAX_USERNAME_LEN + 1];
         let mut realm_buf = [0u8; MAX_REALM_LEN + 1];
@@ -292,7 +294,7 @@ impl CredentialStore for CallbackStore {
         };
         if let Some(cred) = &out.cred {
             // The lock is taken only when a costlier form shows up: once or twice per engine.
-            let rank = cost_rank(cred) + 1;
+            let rank = cred.cost() + 1;
             if rank > self.decoy_rank.load(Ordering::Relaxed) {
                 let mut decoy = self.decoy.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 if rank > self.decoy_rank.load(Ordering::Relaxed) {
@@ -304,7 +306,10 @@ impl CredentialStore for CallbackStore {
         out.cred
     }
 
-    fn decoy(&self, _realm: &str) -> StoredCredential {
+    fn decoy(&self, realm: &str) -> StoredCredential {
+        if let Some(file) = &self.file {
+            return file.decoy(realm);
+        }
         let decoy = self.decoy.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         match &*decoy {
             Some(d) => d.clone(),
@@ -354,6 +359,7 @@ mod tests {
             bearer_userdata: core::ptr::null_mut(),
             decoy: Mutex::new(None),
             decoy_rank: AtomicU64::new(0),
+            file: None,
         }
     }
 

@@ -79,6 +79,7 @@ pub unsafe extern "C" fn authgate_engine_new(
             bearer_userdata: c.bearer_userdata,
             decoy: Mutex::new(None),
             decoy_rank: std::sync::atomic::AtomicU64::new(0),
+            file: c.htfile.clone(),
         };
         let mut engine = Engine::new(c.config.clone(), key, store, Mutex::new(ReplayTable::new()))?;
         if let Some(prev) = &c.previous_key {

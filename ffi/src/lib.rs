@@ -28,18 +28,21 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
 use authgate_core as core_api;
+use core_api::htfile::{ErrorKind, Format, HashError};
 use core_api::{Algorithm, ConfigError, HashAlgorithm, ParseError, Reason, Scheme};
 
 mod config;
 mod credential;
 mod engine;
 mod helpers;
+mod htfile;
 mod verdict;
 
 pub use config::*;
 pub use credential::*;
 pub use engine::*;
 pub use helpers::*;
+pub use htfile::*;
 pub use verdict::*;
 
 /// The outcome of an API call.
@@ -74,6 +77,8 @@ pub enum authgate_result {
     InvalidCredential = 8,
     /// The algorithm, qop or hash family is not supported by this build or this request.
     Unsupported = 9,
+    /// No such entry (e.g. no user of that name and realm in an htdigest file).
+    NotFound = 10,
 
     /// The realm is empty, longer than 128 bytes, or holds a control character.
     ConfigInvalidRealm = 100,
@@ -151,11 +156,42 @@ pub enum authgate_result {
     MalformedUriMismatch = 225,
     /// Another reason the value is malformed (a newer core than this ABI knows).
     MalformedOther = 299,
+
+    /// An htpasswd/htdigest file cannot be read (missing, no permission, ...).
+    FileUnreadable = 300,
+    /// A line is longer than 8192 bytes.
+    FileLineTooLong = 301,
+    /// A line holds a control character (NUL, a CR inside the line, ...).
+    FileControlCharacter = 302,
+    /// A line has no `:` after the user name (htdigest: after the realm).
+    FileMissingColon = 303,
+    /// A line's user name is empty.
+    FileEmptyUser = 304,
+    /// A line's user name is longer than 128 bytes or not UTF-8.
+    FileInvalidUser = 305,
+    /// An htdigest line's realm is empty, longer than 128 bytes or not UTF-8.
+    FileInvalidRealm = 306,
+    /// An htdigest line's HA1 is not 32 lower-case hex digits.
+    FileInvalidHa1 = 307,
+    /// A password hash is empty.
+    FileHashEmpty = 310,
+    /// A `$id$` or `{scheme}` hash Apache's htpasswd does not write.
+    FileHashUnknown = 311,
+    /// A `*` or `!` entry: crypt's failure token or a locked user.
+    FileHashLocked = 312,
+    /// A plaintext password, and the policy does not allow plaintext.
+    FileHashPlaintext = 313,
+    /// A password hash is damaged for its format.
+    FileHashMalformed = 314,
+    /// A bcrypt cost or SHA-crypt rounds above the policy's maximum.
+    FileHashCostTooHigh = 315,
+    /// The hash format is not compiled into this build.
+    FileHashDisabled = 316,
 }
 
 impl authgate_result {
     /// Every code, for the message table and tests.
-    const ALL: [authgate_result; 47] = {
+    const ALL: [authgate_result; 63] = {
         use authgate_result::*;
         [
             Ok,
@@ -168,6 +204,7 @@ impl authgate_result {
             WrongVerdict,
             InvalidCredential,
             Unsupported,
+            NotFound,
             ConfigInvalidRealm,
             ConfigInvalidOpaque,
             ConfigNoScheme,
@@ -205,6 +242,21 @@ impl authgate_result {
             MalformedInvalidResponse,
             MalformedUriMismatch,
             MalformedOther,
+            FileUnreadable,
+            FileLineTooLong,
+            FileControlCharacter,
+            FileMissingColon,
+            FileEmptyUser,
+            FileInvalidUser,
+            FileInvalidRealm,
+            FileInvalidHa1,
+            FileHashEmpty,
+            FileHashUnknown,
+            FileHashLocked,
+            FileHashPlaintext,
+            FileHashMalformed,
+            FileHashCostTooHigh,
+            FileHashDisabled,
         ]
     };
 
@@ -265,6 +317,22 @@ fn message(r: authgate_result) -> &'static CStr {
         InvalidCredential => c"invalid credential value",
         Unsupported => c"algorithm, qop or hash family not supported",
         ConfigOther => c"invalid configuration",
+        NotFound => c"no such entry",
+        FileUnreadable => c"the file cannot be read",
+        FileLineTooLong => c_message!(ErrorKind::LineTooLong.message()),
+        FileControlCharacter => c_message!(ErrorKind::ControlCharacter.message()),
+        FileMissingColon => c_message!(ErrorKind::MissingColon.message()),
+        FileEmptyUser => c_message!(ErrorKind::EmptyUser.message()),
+        FileInvalidUser => c_message!(ErrorKind::InvalidUser.message()),
+        FileInvalidRealm => c_message!(ErrorKind::InvalidRealm.message()),
+        FileInvalidHa1 => c_message!(ErrorKind::InvalidHa1.message()),
+        FileHashEmpty => c_message!(ErrorKind::Hash(HashError::Empty).message()),
+        FileHashUnknown => c_message!(ErrorKind::Hash(HashError::Unknown).message()),
+        FileHashLocked => c_message!(ErrorKind::Hash(HashError::Locked).message()),
+        FileHashPlaintext => c_message!(ErrorKind::Hash(HashError::Plaintext).message()),
+        FileHashMalformed => c_message!(ErrorKind::Hash(HashError::Malformed(Format::Bcrypt)).message()),
+        FileHashCostTooHigh => c_message!(ErrorKind::Hash(HashError::CostTooHigh(Format::Bcrypt)).message()),
+        FileHashDisabled => c_message!(ErrorKind::Hash(HashError::Disabled(Format::Bcrypt)).message()),
         _ => c"malformed Authorization value",
     }
 }

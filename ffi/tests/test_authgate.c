@@ -1,11 +1,13 @@
 /*
  * C tests of the authgate ABI: the shared vectors (tests/vectors/authgate.vectors), a full
- * Digest/Basic/Bearer round trip, NULL pointers, small buffers, invalid UTF-8 and threads.
+ * Digest/Basic/Bearer round trip, NULL pointers, small buffers, invalid UTF-8, threads, and
+ * htpasswd/htdigest files written by Apache's own tools (apache2-utils).
  *
  * Usage: test_authgate PATH/TO/authgate.vectors
  * Prints one line per failure and a closing "N passed, N failed"; exits 1 on any failure.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* mkdtemp */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -934,6 +936,192 @@ static void test_threads(void) {
   authgate_engine_free(engine);
 }
 
+/* ---- htpasswd / htdigest files (written by Apache's htpasswd and htdigest) ------------- */
+
+static char htdir[64];
+
+/* Runs a shell command (the Apache tools); 1 on success. */
+static int sh(const char *fmt, const char *arg) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, fmt, htdir, arg);
+  return system(cmd) == 0;
+}
+
+static int verify(const authgate_htfile *f, const char *user, const char *password) {
+  bool ok = true;
+  if (authgate_htfile_verify(f, STR(user), NULL, 0, BYTES(password), &ok) != AUTHGATE_RESULT_OK) return -1;
+  return ok ? 1 : 0;
+}
+
+static const char *HTPASSWD_FLAGS[][2] = {
+    {"bcrypt", "-B -C 4"}, {"apr1", "-m"}, {"sha256", "-2"}, {"sha512", "-5 -r 1000"}, {"sha1", "-s"}, {"crypt", "-d"},
+};
+
+static void lookup_htpasswd_hash(void *userdata, const char *username, size_t username_len, const char *realm,
+                                 size_t realm_len, authgate_purpose purpose, authgate_credential *out) {
+  (void)realm, (void)realm_len, (void)purpose;
+  if (username_len == 5 && memcmp(username, "alice", 5) == 0)
+    authgate_credential_set_htpasswd(out, STR((const char *)userdata));
+}
+
+static void test_htfiles(void) {
+  char path[128];
+  size_t err_line = 99, len = 0;
+  authgate_htfile *f = NULL, *d = NULL;
+  authgate_config *config = NULL;
+  authgate_engine *engine = NULL;
+  authgate_verdict *v = authgate_verdict_new();
+
+  case_begin("htfile-every-format-from-htpasswd");
+  strcpy(htdir, "/tmp/authgate-c-htfile-XXXXXX");
+  EXPECT(mkdtemp(htdir) != NULL, "mkdtemp");
+  for (size_t i = 0; i < sizeof HTPASSWD_FLAGS / sizeof HTPASSWD_FLAGS[0]; i++) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "htpasswd -b%s %s %%s/htpasswd %%s pw1 2>/dev/null", i == 0 ? "c" : "",
+             HTPASSWD_FLAGS[i][1]);
+    EXPECT(sh(cmd, HTPASSWD_FLAGS[i][0]), "htpasswd %s (apache2-utils installed?)", HTPASSWD_FLAGS[i][1]);
+  }
+  snprintf(path, sizeof path, "%s/htpasswd", htdir);
+  EXPECT_RESULT(authgate_htpasswd_open(STR(path), NULL, &f, &err_line), AUTHGATE_RESULT_OK);
+  for (size_t i = 0; f && i < sizeof HTPASSWD_FLAGS / sizeof HTPASSWD_FLAGS[0]; i++) {
+    EXPECT(verify(f, HTPASSWD_FLAGS[i][0], "pw1") == 1, "%s right password", HTPASSWD_FLAGS[i][0]);
+    EXPECT(verify(f, HTPASSWD_FLAGS[i][0], "pw2") == 0, "%s wrong password", HTPASSWD_FLAGS[i][0]);
+  }
+  EXPECT(verify(f, "nobody", "pw1") == 0, "unknown user");
+  EXPECT_RESULT(authgate_htfile_check(f, NULL), AUTHGATE_RESULT_OK);
+  case_end();
+
+  case_begin("htfile-engine-basic");
+  EXPECT(sh("htpasswd -bB -C 4 %s/htpasswd %s pw1 2>/dev/null", "alice"), "htpasswd alice");
+  EXPECT_RESULT(authgate_config_new(STR(REALM), &config), AUTHGATE_RESULT_OK);
+  authgate_scheme basic_only[] = {AUTHGATE_SCHEME_BASIC};
+  EXPECT_RESULT(authgate_config_set_schemes(config, basic_only, 1), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_htfile(config, f), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &engine), AUTHGATE_RESULT_OK);
+  /* The engine holds its own reference. */
+  authgate_htfile_free(f);
+  f = NULL;
+  if (engine) {
+    check(engine, "Basic YWxpY2U6cHcx", NOW, v); /* alice:pw1, added after the file was opened */
+    EXPECT(authgate_verdict_status(v) == 200, "alice: %u", (unsigned)authgate_verdict_reason(v));
+    check(engine, "Basic YWxpY2U6cHcy", NOW, v); /* alice:pw2 */
+    EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_BAD_CREDENTIALS, "alice wrong");
+    check(engine, "Basic TXVmYXNhOkNpcmNsZSBPZiBMaWZl", NOW, v);
+    EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_UNKNOWN_USER, "Mufasa is not in the file");
+  }
+  authgate_engine_free(engine);
+  engine = NULL;
+  case_end();
+
+  case_begin("htfile-damaged-and-policy");
+  snprintf(path, sizeof path, "%s/damaged", htdir);
+  FILE *out = fopen(path, "w");
+  if (out) {
+    fputs("# comment\r\nalice:$apr1$z.Dy0sDS$nc39arAsmX4c7O6Iq\r\n", out);
+    fclose(out);
+  }
+  EXPECT_RESULT(authgate_htpasswd_open(STR(path), NULL, &f, &err_line), AUTHGATE_RESULT_FILE_HASH_MALFORMED);
+  EXPECT(err_line == 2 && f == NULL, "line %zu", err_line);
+  EXPECT(strcmp(authgate_result_message(AUTHGATE_RESULT_FILE_HASH_MALFORMED), "malformed password hash") == 0, "message");
+  EXPECT(sh("htpasswd -cbp %s/plain %s s3cret 2>/dev/null", "alice"), "htpasswd -p");
+  snprintf(path, sizeof path, "%s/plain", htdir);
+  EXPECT_RESULT(authgate_htpasswd_open(STR(path), NULL, &f, &err_line), AUTHGATE_RESULT_FILE_HASH_PLAINTEXT);
+  EXPECT(err_line == 1, "line %zu", err_line);
+  authgate_htpasswd_policy policy = authgate_htpasswd_policy_default();
+  EXPECT(policy.max_bcrypt_cost == 12 && !policy.allow_plaintext, "default policy");
+  policy.allow_plaintext = true;
+  EXPECT_RESULT(authgate_htpasswd_open(STR(path), &policy, &f, &err_line), AUTHGATE_RESULT_OK);
+  EXPECT(verify(f, "alice", "s3cret") == 1, "plaintext allowed");
+  /* Damaged after opening: fails closed, with the line. */
+  out = fopen(path, "a");
+  if (out) {
+    fputs("bob:$2y$99$x\n", out);
+    fclose(out);
+  }
+  EXPECT_RESULT(authgate_htfile_check(f, &err_line), AUTHGATE_RESULT_FILE_HASH_MALFORMED);
+  EXPECT(err_line == 2, "line %zu", err_line);
+  bool ok = true;
+  EXPECT_RESULT(authgate_htfile_verify(f, STR("alice"), NULL, 0, BYTES("s3cret"), &ok),
+                AUTHGATE_RESULT_FILE_HASH_MALFORMED);
+  EXPECT(!ok, "fails closed");
+  authgate_htfile_free(f);
+  f = NULL;
+  policy = authgate_htpasswd_policy_default();
+  policy.max_bcrypt_cost = 3;
+  snprintf(path, sizeof path, "%s/htpasswd", htdir);
+  EXPECT_RESULT(authgate_htpasswd_open(STR(path), &policy, &f, &err_line), AUTHGATE_RESULT_FILE_HASH_COST_TOO_HIGH);
+  EXPECT(err_line == 1, "line %zu", err_line);
+  snprintf(path, sizeof path, "%s/missing", htdir);
+  EXPECT_RESULT(authgate_htpasswd_open(STR(path), NULL, &f, &err_line), AUTHGATE_RESULT_FILE_UNREADABLE);
+  EXPECT(err_line == 0, "line %zu", err_line);
+  EXPECT_RESULT(authgate_htpasswd_open(NULL, 0, NULL, &f, NULL), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_htfile_check(NULL, NULL), AUTHGATE_RESULT_NULL_PARAMETER);
+  case_end();
+
+  case_begin("htfile-htdigest-digest-md5");
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "printf 'Circle Of Life\\nCircle Of Life\\n' | htdigest -c %%s/htdigest '%s' %%s >/dev/null 2>&1",
+           REALM);
+  EXPECT(sh(cmd, "Mufasa"), "htdigest");
+  snprintf(path, sizeof path, "%s/htdigest", htdir);
+  EXPECT_RESULT(authgate_htdigest_open(STR(path), &d, &err_line), AUTHGATE_RESULT_OK);
+  char ha1[33], want[33];
+  EXPECT_RESULT(authgate_htdigest_ha1(d, STR("Mufasa"), STR(REALM), ha1, sizeof ha1, &len), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_digest_ha1_hex(AUTHGATE_HASH_MD5, BYTES("Mufasa"), BYTES(REALM), BYTES("Circle Of Life"), want,
+                                        sizeof want, &len),
+                AUTHGATE_RESULT_OK);
+  EXPECT(strcmp(ha1, want) == 0, "%s vs %s", ha1, want);
+  EXPECT_RESULT(authgate_htdigest_ha1(d, STR("Mufasa"), STR("other"), ha1, sizeof ha1, &len), AUTHGATE_RESULT_NOT_FOUND);
+  bool dok = false;
+  EXPECT_RESULT(authgate_htfile_verify(d, STR("Mufasa"), STR(REALM), BYTES("Circle Of Life"), &dok), AUTHGATE_RESULT_OK);
+  EXPECT(dok, "Basic against the HA1");
+  authgate_algorithm md5[] = {AUTHGATE_ALGORITHM_MD5, AUTHGATE_ALGORITHM_MD5_SESS};
+  EXPECT_RESULT(authgate_config_set_algorithms(config, md5, 2), AUTHGATE_RESULT_OK);
+  authgate_scheme digest_only[] = {AUTHGATE_SCHEME_DIGEST};
+  EXPECT_RESULT(authgate_config_set_schemes(config, digest_only, 1), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_htfile(config, d), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &engine), AUTHGATE_RESULT_OK);
+  if (engine) {
+    char nonce[128], header[1024];
+    EXPECT(fresh_nonce(engine, v, NOW, nonce, sizeof nonce), "nonce");
+    EXPECT(digest_header(header, sizeof header, "MD5", nonce, 1, "auth", "Circle Of Life", NULL), "header");
+    check(engine, header, NOW, v);
+    EXPECT(authgate_verdict_status(v) == 200, "digest md5 from htdigest: %u", (unsigned)authgate_verdict_reason(v));
+    EXPECT(digest_header(header, sizeof header, "MD5-sess", nonce, 2, "auth", "Circle Of Life", NULL), "header");
+    check(engine, header, NOW, v);
+    EXPECT(authgate_verdict_status(v) == 200, "digest md5-sess: %u", (unsigned)authgate_verdict_reason(v));
+    EXPECT(digest_header(header, sizeof header, "MD5", nonce, 3, "auth", "circle of life", NULL), "header");
+    check(engine, header, NOW, v);
+    EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_BAD_CREDENTIALS, "wrong password");
+  }
+  authgate_engine_free(engine);
+  engine = NULL;
+  authgate_htfile_free(d);
+  case_end();
+
+  case_begin("htfile-credential-set-htpasswd");
+  /* alice:pw1 in SHA-1 ({SHA} of "pw1"), handed over by a callback. */
+  EXPECT_RESULT(authgate_config_set_htfile(config, NULL), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_schemes(config, basic_only, 1), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_credential_callback(config, lookup_htpasswd_hash,
+                                                        (void *)"{SHA}AsWT/Zr4JUuFnUJqdrbNQoR/vsE="),
+                AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &engine), AUTHGATE_RESULT_OK);
+  if (engine) {
+    check(engine, "Basic YWxpY2U6cHcx", NOW, v);
+    EXPECT(authgate_verdict_status(v) == 200, "set_htpasswd: %u", (unsigned)authgate_verdict_reason(v));
+    check(engine, "Basic YWxpY2U6cHcy", NOW, v);
+    EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_BAD_CREDENTIALS, "wrong");
+  }
+  EXPECT_RESULT(authgate_credential_set_htpasswd(NULL, STR("{SHA}x")), AUTHGATE_RESULT_NULL_PARAMETER);
+  case_end();
+
+  authgate_engine_free(engine);
+  authgate_config_free(config);
+  authgate_verdict_free(v);
+  sh("rm -rf %s%s", "");
+}
+
 int main(int argc, char **argv) {
   const char *vectors = argc > 1 ? argv[1] : "tests/vectors/authgate.vectors";
   printf("authgate %s\n", authgate_version());
@@ -946,6 +1134,7 @@ int main(int argc, char **argv) {
   test_null_and_invalid_arguments();
   test_previous_key();
   test_threads();
+  test_htfiles();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

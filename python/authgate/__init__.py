@@ -4,7 +4,10 @@ The low-level API is the engine itself (:class:`Engine`), its parser
 (:func:`parse_authorization`, :func:`decode_basic`), renderers
 (:func:`basic_challenge`, :func:`digest_challenge`, :func:`bearer_challenge`), keyed
 nonces (:func:`issue_nonce`, :func:`verify_nonce`) and replay stores
-(:class:`MemoryReplayStore`, :class:`RedisNonceStore`).
+(:class:`SharedMemoryReplayStore`, the default, shared by a server's processes;
+:class:`MemoryReplayStore`, one process; :class:`RedisNonceStore` and
+:class:`AsyncRedisNonceStore`, several hosts). Apache credential files:
+:class:`HtpasswdFile` (every format ``htpasswd`` writes) and :class:`HtdigestFile`.
 
 ``authgate.flask`` is a drop-in replacement for Flask-HTTPAuth, plus decorators in the
 style of Flask-Kerberos / Flask-SSPI.
@@ -16,8 +19,11 @@ from ._authgate import (
     ConfigError,
     DigestAuthenticator,
     Engine,
+    HtdigestFile,
+    HtpasswdFile,
     MalformedHeader,
     MemoryReplayStore,
+    SharedMemoryReplayStore,
     Verdict,
     basic_challenge,
     bearer_challenge,
@@ -42,23 +48,27 @@ MalformedHeader.status = 400  # type: ignore[attr-defined]
 
 def __getattr__(name: str):
     # Imported lazily: redis-py is optional.
-    if name == "RedisNonceStore":
-        from .redis_store import RedisNonceStore
+    if name in ("RedisNonceStore", "AsyncRedisNonceStore"):
+        from . import redis_store
 
-        return RedisNonceStore
+        return getattr(redis_store, name)
     raise AttributeError(name)
 
 
 __all__ = [
     "WINDOW",
+    "AsyncRedisNonceStore",
     "AuthgateError",
     "Authorization",
     "ConfigError",
     "DigestAuthenticator",
     "Engine",
+    "HtdigestFile",
+    "HtpasswdFile",
     "MalformedHeader",
     "MemoryReplayStore",
     "RedisNonceStore",
+    "SharedMemoryReplayStore",
     "Verdict",
     "basic_challenge",
     "bearer_challenge",

@@ -5,8 +5,11 @@ from ._authgate import (
     ConfigError as ConfigError,
     DigestAuthenticator as DigestAuthenticator,
     Engine as Engine,
+    HtdigestFile as HtdigestFile,
+    HtpasswdFile as HtpasswdFile,
     MalformedHeader as MalformedHeader,
     MemoryReplayStore as MemoryReplayStore,
+    SharedMemoryReplayStore as SharedMemoryReplayStore,
     Verdict as Verdict,
     basic_challenge as basic_challenge,
     bearer_challenge as bearer_challenge,
@@ -22,4 +25,5 @@ from ._authgate import (
     verify_nonce as verify_nonce,
     window_record as window_record,
 )
+from .redis_store import AsyncRedisNonceStore as AsyncRedisNonceStore
 from .redis_store import RedisNonceStore as RedisNonceStore

@@ -1,5 +1,6 @@
 """Type stubs for the Rust extension authgate._authgate."""
-from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Sequence, Union
+import os
+from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Sequence, Union, final
 
 _Value = Union[str, bytes]
 Outcome = Literal["fresh", "replayed", "stale"]
@@ -28,11 +29,35 @@ class Authorization:
     def get(self, name: str) -> Optional[str]: ...
 
 class MemoryReplayStore:
+    """The core's replay table in this process only. Its memory begins when it is made:
+    nonces issued before are answered stale."""
     capacity: int
     max_age: int
     def __init__(self, capacity: int = 4096, max_age: int = 600) -> None: ...
     def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> Outcome: ...
     def __len__(self) -> int: ...
+
+@final
+class SharedMemoryReplayStore:
+    """The default replay store: the core's replay table in a shared-memory segment
+    (/dev/shm, mode 0600), one per app (nonce key and realm) and user, shared by every
+    process of the server (gunicorn/uwsgi workers, with or without preload). Nonces issued
+    before its memory began (``since``) are answered stale. A store made without ``name``
+    takes the namespace of the first engine it is handed to. Without /dev/shm (or off
+    Linux) it keeps a table per process and logs a warning once."""
+    capacity: int
+    max_age: int
+    def __new__(cls, capacity: int = 4096, max_age: int = 600, *, name: Optional[str] = None) -> "SharedMemoryReplayStore": ...
+    def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> Outcome: ...
+    def __len__(self) -> int: ...
+    @property
+    def path(self) -> Optional[str]:
+        """The segment's path; None when this process keeps a private table."""
+    @property
+    def shared(self) -> bool: ...
+    @property
+    def since(self) -> int:
+        """The second the table's memory began."""
 
 class Verdict:
     status: int
@@ -196,4 +221,35 @@ def verify_nonce(
     skew: int = 5,
     previous_key: Optional[bytes] = None,
 ) -> tuple[Literal["valid", "expired", "invalid"], int, bytes]: ...
-def window_record(state: Optional[bytes], nc: int) -> tuple[Literal["fresh", "replayed"], bytes]: ...
+def window_record(state: Optional[bytes], nc: int, issued: int = 0, since: Optional[int] = None) -> tuple[Outcome, bytes]:
+    """The core's per-nonce window: ``(outcome, new_state)``. With ``since``, a nonce never
+    used (``state`` None) issued before it is ``"stale"``."""
+
+class HtpasswdFile:
+    """An htpasswd file (bcrypt, MD5-crypt/apr1, SHA-256/512-crypt, SHA-1, DES crypt; plaintext
+    with allow_plaintext=True), read again when it changes. A damaged line raises ValueError
+    naming the line; an unreadable file OSError."""
+    def __init__(
+        self,
+        path: Union[str, "os.PathLike[str]"],
+        *,
+        max_bcrypt_cost: int = 12,
+        max_sha_crypt_rounds: int = 500000,
+        allow_plaintext: bool = False,
+    ) -> None: ...
+    @property
+    def path(self) -> "os.PathLike[str]": ...
+    def verify(self, username: str, password: str) -> bool: ...
+    def users(self) -> list[str]: ...
+    def __contains__(self, username: str) -> bool: ...
+    def __len__(self) -> int: ...
+
+class HtdigestFile:
+    """An htdigest file (user:realm:HA1), read again when it changes."""
+    def __init__(self, path: Union[str, "os.PathLike[str]"], realm: Optional[str] = None) -> None: ...
+    @property
+    def path(self) -> "os.PathLike[str]": ...
+    def ha1(self, username: str, realm: Optional[str] = None) -> Optional[str]: ...
+    def verify(self, username: str, password: str, realm: Optional[str] = None) -> bool: ...
+    def users(self) -> list[tuple[str, str]]: ...
+    def __len__(self) -> int: ...

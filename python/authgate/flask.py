@@ -515,8 +515,9 @@ class HTTPDigestAuth(HTTPAuth):
     * nonces are stateless and keyed (HMAC of ``app.config["SECRET_KEY"]``, or ``key=``), so
       no session cookie is needed and every worker sharing the key accepts them; they expire
       after ``nonce_lifetime`` seconds with ``stale=true``;
-    * a (nonce, nc) pair is accepted once (``replay_store``: in-process by default,
-      ``authgate.RedisNonceStore`` across workers);
+    * a (nonce, nc) pair is accepted once (``replay_store``: by default a table in shared
+      memory, one for all the server's worker processes; ``authgate.RedisNonceStore`` across
+      hosts);
     * the ``uri`` parameter must match the request-target; the realm must match;
     * ``algorithm`` may also be SHA-256, SHA-512-256 and their ``-sess`` variants, or a list
       (one challenge each, in order); ``qop`` may include ``auth-int``.
@@ -553,7 +554,8 @@ class HTTPDigestAuth(HTTPAuth):
         self.key = key
         self.nonce_lifetime = nonce_lifetime
         self.check_uri = check_uri
-        self.replay_store = replay_store if replay_store is not None else _ag.MemoryReplayStore(max_age=nonce_lifetime + 65)
+        # None: the engine's default, shared by the server's processes (SharedMemoryReplayStore).
+        self.replay_store = replay_store
         self._cache_key = None
         self._authn = None
         self._plan = None
@@ -997,8 +999,6 @@ class AuthGate:
             key = _ag.derive_key(key)
         eng = self._engines.get((key, previous))
         if eng is None:
-            if "replay_store" not in o or o["replay_store"] is None:
-                o["replay_store"] = _ag.MemoryReplayStore(max_age=o.get("nonce_lifetime", 300) + 65)
             eng = _ag.Engine(
                 o.get("realm") or current_app.config.get("AUTHGATE_REALM") or "Authentication Required",
                 key,
@@ -1010,7 +1010,7 @@ class AuthGate:
                 qop=list(o.get("qop", ("auth",))),
                 nonce_lifetime=o.get("nonce_lifetime", 300),
                 opaque=o.get("opaque"),
-                replay_store=o["replay_store"],
+                replay_store=o.get("replay_store"),
                 previous_key=previous,
             )
             self._engines[(key, previous)] = eng

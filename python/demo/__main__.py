@@ -16,6 +16,7 @@ def main(argv=None) -> int:
     p.add_argument("--user", action="append", default=[], help="user name (repeatable, pairs with --password)")
     p.add_argument("--password", action="append", default=[], help="password for the --user at the same position")
     p.add_argument("--users-file", help="file of user:password lines")
+    p.add_argument("--htpasswd", help="Apache htpasswd file (any format htpasswd writes): Basic for its users")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080, help="0 picks a free port (default 8080, or a free one if busy)")
     p.add_argument("--cert", help="TLS certificate (PEM): serve HTTPS")
@@ -24,6 +25,8 @@ def main(argv=None) -> int:
     p.add_argument("--realm", default="authgate demo")
     a = p.parse_args(argv)
 
+    if a.htpasswd and (a.user or a.users_file):
+        p.error("--htpasswd replaces --user and --users-file")
     users = {}
     if a.users_file:
         users.update(load_users(a.users_file))
@@ -31,12 +34,17 @@ def main(argv=None) -> int:
         p.error("--password without --user")
     for i, name in enumerate(a.user):
         users[name] = a.password[i] if i < len(a.password) else secrets.token_urlsafe(9)
-    if not users:
+    if not users and not a.htpasswd:
         users["admin"] = secrets.token_urlsafe(9)
     if bool(a.cert) != bool(a.key):
         p.error("--cert and --key go together")
 
-    app = create_app(users=users, secret_key=os.environ.get("AUTHGATE_DEMO_SECRET"), redis_url=a.redis, realm=a.realm)
+    htpasswd = os.path.abspath(a.htpasswd) if a.htpasswd else None
+    try:
+        app = create_app(users=users, secret_key=os.environ.get("AUTHGATE_DEMO_SECRET"), redis_url=a.redis,
+                         realm=a.realm, htpasswd=htpasswd)
+    except (ValueError, OSError) as e:
+        p.error(str(e))
     ssl_context = (a.cert, a.key) if a.cert else None
     try:
         server = make_server(a.host, a.port, app, threaded=True, ssl_context=ssl_context)
@@ -46,12 +54,20 @@ def main(argv=None) -> int:
         server = make_server(a.host, 0, app, threaded=True, ssl_context=ssl_context)
     scheme = "https" if ssl_context else "http"
     url = f"{scheme}://{a.host}:{server.server_port}/"
-    name, password = next(iter(users.items()))
     insecure = " -k" if ssl_context else ""
-    print(f"authgate demo: {url}  (users: {', '.join(users)})")
-    print(f"  page:  open {url} and sign in as {name}")
-    print(f"  try:   curl{insecure} --digest -u {name}:{password} {url}api/secret")
-    print(f"         curl{insecure} --digest -u {name}:{password} -H 'Content-Type: application/json' -d '{{\"on\": true}}' {url}api/light")
+    if htpasswd:
+        from authgate import HtpasswdFile
+
+        names = HtpasswdFile(htpasswd).users()
+        print(f"authgate demo: {url}  (users of {a.htpasswd}: {', '.join(names)})")
+        print(f"  page:  open {url} and sign in (Basic)")
+        print(f"  try:   curl{insecure} -u {names[0] if names else 'USER'}:PASSWORD {url}api/secret")
+    else:
+        name, password = next(iter(users.items()))
+        print(f"authgate demo: {url}  (users: {', '.join(users)})")
+        print(f"  page:  open {url} and sign in as {name}")
+        print(f"  try:   curl{insecure} --digest -u {name}:{password} {url}api/secret")
+        print(f"         curl{insecure} --digest -u {name}:{password} -H 'Content-Type: application/json' -d '{{\"on\": true}}' {url}api/light")
     print("  Ctrl-C to stop", flush=True)
     try:
         server.serve_forever()

@@ -31,6 +31,8 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyString, PyTuple};
 use subtle::ConstantTimeEq;
 
 mod connection;
+mod shared_store;
+use shared_store::SharedMemoryReplayStore;
 
 create_exception!(_authgate, AuthgateError, PyException, "Base class of authgate's exceptions.");
 create_exception!(
@@ -718,12 +720,26 @@ fn verify_nonce<'py>(
 /// The core's per-nonce window, for stores that keep it elsewhere: given the stored state
 /// (12 bytes, or `None` for a nonce never used) and an nc, returns `(outcome, new_state)`,
 /// outcome `"fresh"` or `"replayed"`. The state only changes when the outcome is fresh.
+/// With `since` (the second the store's memory began), a nonce never used that was
+/// `issued` before it is `"stale"`: the core's table with that horizon decides.
 #[pyfunction]
-fn window_record<'py>(py: Python<'py>, state: Option<&[u8]>, nc: u32) -> PyResult<(&'static str, Bound<'py, PyBytes>)> {
+#[pyo3(signature = (state, nc, issued = 0, since = None))]
+fn window_record<'py>(
+    py: Python<'py>,
+    state: Option<&[u8]>,
+    nc: u32,
+    issued: u64,
+    since: Option<u64>,
+) -> PyResult<(&'static str, Bound<'py, PyBytes>)> {
     let mut w = match state {
         None => NcWindow::new(),
         Some(s) => NcWindow::from_bytes(s).ok_or_else(|| PyValueError::new_err("window state is 12 bytes"))?,
     };
+    if let (None, Some(since)) = (state, since) {
+        if ReplayTable::<1>::since(since).check_and_record(&[0; 16], issued, nc) == ReplayOutcome::Stale {
+            return Ok((outcome_name(ReplayOutcome::Stale), PyBytes::new(py, &w.to_bytes())));
+        }
+    }
     let o = w.record(nc);
     Ok((outcome_name(o), PyBytes::new(py, &w.to_bytes())))
 }
@@ -739,7 +755,9 @@ struct TableState {
     calls: u32,
 }
 
-/// The core's in-process replay table (per process: use `RedisNonceStore` across workers).
+/// The core's replay table in this process only (the default, `SharedMemoryReplayStore`,
+/// is shared by the processes of a server; `RedisNonceStore` by several hosts). Its memory
+/// begins when it is made: nonces issued before are answered stale.
 #[pyclass(frozen, module = "authgate._authgate")]
 struct MemoryReplayStore {
     inner: Mutex<TableState>,
@@ -777,9 +795,9 @@ impl MemoryReplayStore {
     #[pyo3(signature = (capacity = 4096, max_age = 600))]
     fn new(capacity: usize, max_age: u64) -> Self {
         let (table, capacity) = match capacity {
-            0..=256 => (Table::Small(Box::new(ReplayTable::new())), 256),
-            257..=1024 => (Table::Medium(Box::new(ReplayTable::new())), 1024),
-            _ => (Table::Large(Box::new(ReplayTable::new())), 4096),
+            0..=256 => (Table::Small(Box::new(ReplayTable::since(now_secs()))), 256),
+            257..=1024 => (Table::Medium(Box::new(ReplayTable::since(now_secs()))), 1024),
+            _ => (Table::Large(Box::new(ReplayTable::since(now_secs()))), 4096),
         };
         MemoryReplayStore { inner: Mutex::new(TableState { table, calls: 0 }), capacity, max_age }
     }
@@ -800,24 +818,41 @@ impl MemoryReplayStore {
     }
 }
 
-/// A replay store: the built-in table, called directly, or any Python object with
+/// A replay store: a built-in table, called directly, or any Python object with
 /// `check_and_record(nonce_id: bytes, issued: int, nc: int) -> str` (e.g. RedisNonceStore).
 enum Replay {
     Memory(Py<MemoryReplayStore>),
+    Shared(Py<SharedMemoryReplayStore>),
     Python(Py<PyAny>, Mutex<Option<PyErr>>),
 }
 
 impl Replay {
-    fn from_py(obj: Option<&Bound<'_, PyAny>>, max_age: u64) -> PyResult<Replay> {
+    /// `obj`, or the default store: shared by the server's processes, named after the
+    /// engine's `namespace` (its key and realm, `shared_store::namespace`).
+    fn from_py(obj: Option<&Bound<'_, PyAny>>, max_age: u64, namespace: [u8; 16]) -> PyResult<Replay> {
+        let default =
+            |py: Python<'_>| Py::new(py, SharedMemoryReplayStore::for_engine(max_age, namespace)).map(Replay::Shared);
         match obj {
-            None => Ok(Replay::Memory(Python::attach(|py| Py::new(py, MemoryReplayStore::new(4096, max_age)))?)),
-            Some(o) if o.is_none() => Ok(Replay::Memory(Py::new(o.py(), MemoryReplayStore::new(4096, max_age))?)),
+            None => Python::attach(default),
+            Some(o) if o.is_none() => default(o.py()),
             Some(o) => match o.cast::<MemoryReplayStore>() {
                 Ok(m) => Ok(Replay::Memory(m.clone().unbind())),
+                Err(_) if o.is_instance_of::<SharedMemoryReplayStore>() => {
+                    let s = o.cast::<SharedMemoryReplayStore>()?;
+                    s.get().bind(namespace);
+                    Ok(Replay::Shared(s.clone().unbind()))
+                }
                 Err(_) => {
                     if !o.hasattr("check_and_record")? {
                         return Err(PyTypeError::new_err(
                             "a replay store needs check_and_record(nonce_id, issued, nc)",
+                        ));
+                    }
+                    let inspect = o.py().import("inspect")?;
+                    if inspect.call_method1("iscoroutinefunction", (o.getattr("check_and_record")?,))?.is_truthy()? {
+                        return Err(PyTypeError::new_err(
+                            "this replay store is async (e.g. AsyncRedisNonceStore, for ASGI layers that await it): \
+                             give a synchronous engine RedisNonceStore",
                         ));
                     }
                     Ok(Replay::Python(o.clone().unbind(), Mutex::new(None)))
@@ -829,7 +864,7 @@ impl Replay {
     fn take_error(&self) -> Option<PyErr> {
         match self {
             Replay::Python(_, e) => e.lock().ok()?.take(),
-            Replay::Memory(_) => None,
+            Replay::Memory(_) | Replay::Shared(_) => None,
         }
     }
 }
@@ -838,6 +873,7 @@ impl ReplayStore for Replay {
     fn check_and_record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         match self {
             Replay::Memory(m) => m.get().record(id, issued, nc),
+            Replay::Shared(s) => s.get().record(id, issued, nc),
             Replay::Python(obj, err) => Python::attach(|py| {
                 let r = obj
                     .bind(py)
@@ -998,6 +1034,7 @@ impl DigestAuthenticator {
         let qop_names: Vec<String> = qop.iter().map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()).collect();
         let qop = qop_set(&qop_names)?;
         let key = key32(key)?;
+        let namespace = shared_store::namespace(&key, realm);
         // Not a secret (nonces are bound to it, not keyed by it): the same across key rotations.
         let default_opaque =
             hex(&sha256(&[b"authgate opaque v1:".as_slice(), realm.as_bytes()].concat()).as_bytes()[..16]);
@@ -1012,7 +1049,7 @@ impl DigestAuthenticator {
             key: NonceKey::new(&key),
             previous_key: previous_key.map(key32).transpose()?.map(|k| NonceKey::new(&k)),
             lifetime: Lifetime { max_age: lifetime, max_skew: skew },
-            replay: Replay::from_py(replay_store, lifetime + skew + 60)?,
+            replay: Replay::from_py(replay_store, lifetime + skew + 60, namespace)?,
             use_ha1_pw,
             check_uri,
             auth_info,
@@ -1711,7 +1748,11 @@ impl Engine {
             .map(|(u, h)| Ok((u, connection::nt_hash(&h)?)))
             .collect::<PyResult<_>>()?;
         let store = PyStore { users, lookup, nt_hashes, tokens, error: Mutex::new(None) };
-        let replay = Replay::from_py(replay_store, nonce_lifetime + max_clock_skew + 60)?;
+        let replay = Replay::from_py(
+            replay_store,
+            nonce_lifetime + max_clock_skew + 60,
+            shared_store::namespace(&key32(key)?, realm),
+        )?;
         let mut engine = CoreEngine::new(config, &key32(key)?, store, replay).map_err(config_err)?;
         if let Some(p) = previous_key {
             engine = engine.with_previous_key(&key32(p)?);
@@ -1845,14 +1886,18 @@ impl Engine {
     }
 }
 
+mod htfile;
+
 #[pymodule]
 fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    htfile::register(m)?;
     m.add("AuthgateError", py.get_type::<AuthgateError>())?;
     m.add("MalformedHeader", py.get_type::<MalformedHeader>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add_class::<Authorization>()?;
     m.add_class::<MemoryReplayStore>()?;
+    m.add_class::<SharedMemoryReplayStore>()?;
     m.add_class::<DigestAuthenticator>()?;
     m.add_class::<CallbackCheck>()?;
     m.add_class::<DigestRequestCheck>()?;

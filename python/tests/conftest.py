@@ -4,6 +4,7 @@ import importlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -122,6 +123,47 @@ def redis_server(tmp_path_factory):
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+class RedisProcess:
+    """A redis-server of one test's own on a free loopback port, which the test may stop,
+    restart empty on the same port, or freeze (SIGSTOP) and thaw, always by its pid."""
+
+    def __init__(self, tmp_path):
+        self.exe = shutil.which("redis-server")
+        if self.exe is None:
+            pytest.fail("redis-server is not installed (make python-test installs it)")
+        self.port = free_port()
+        self.dir = tmp_path
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen([self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", str(self.dir), "--maxmemory-policy", "noeviction"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, proc=self.proc)
+
+    def stop(self):
+        self.resume()
+        stop(self.proc)
+
+    def pause(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGCONT)
+
+
+@pytest.fixture
+def redis_process(tmp_path):
+    r = RedisProcess(tmp_path)
+    try:
+        yield r
+    finally:
+        r.stop()
 
 
 KDC_SH = ROOT / "tests" / "kdc" / "kdc.sh"

@@ -12,13 +12,47 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 
 static HEADER: [u8; 256] = [0; 256];
 
+#[cfg(feature = "htpasswd-bcrypt")]
+static HTFILE_LINE: &[u8] = b"admin:$2y$05$F09reEW7pFgC7wHd7J/YNuIMaJbcMVZT9IQxcRy9ErMDW4icZpq96";
+#[cfg(feature = "htpasswd-apr1")]
+static HTFILE_LINE: &[u8] = b"admin:$apr1$TIHWr3VY$2jP5YqtOr9dPSiTtMuzJ./";
+#[cfg(feature = "htpasswd-sha-crypt")]
+static HTFILE_LINE: &[u8] = b"admin:$5$Eo22L.GDgjmhNhuK$ahJYMc4eydgfOskbOBfEodtHGfOdfDF4301s1kfVHG0";
+#[cfg(feature = "htpasswd-sha1")]
+static HTFILE_LINE: &[u8] = b"admin:{SHA}I7dElEdfX4dJgLdnbVEeI9iG2mQ=";
+#[cfg(feature = "htpasswd-crypt")]
+static HTFILE_LINE: &[u8] = b"admin:YyYFE00gMVVrE";
+#[cfg(feature = "htdigest")]
+static HTFILE_LINE: &[u8] = b"admin:device:669bb5c539f096809dc379871fe1c6bc";
+
 #[cortex_m_rt::entry]
 fn main() -> ! {
     #[cfg(feature = "authgate")]
     {
+        #[allow(unused_imports)] // StaticUsers: replaced by a file line in htfile-size.sh's builds.
         use authgate::{Config, Context, Engine, ReplayTable, Request, StaticUsers, Verdict};
         let replay = core::cell::RefCell::new(ReplayTable::<16>::new());
+        #[cfg(not(any(
+            feature = "htpasswd-bcrypt",
+            feature = "htpasswd-apr1",
+            feature = "htpasswd-sha-crypt",
+            feature = "htpasswd-sha1",
+            feature = "htpasswd-crypt",
+            feature = "htdigest"
+        )))]
         let users = StaticUsers::new(&[("admin", "secret")]);
+        // One line given at build time, as a device would take it (htfile-size.sh).
+        #[cfg(feature = "htdigest")]
+        let users = authgate::Htdigest::parse(black_box(HTFILE_LINE)).unwrap_or_else(|_| loop {});
+        #[cfg(all(not(feature = "htdigest"), any(
+            feature = "htpasswd-bcrypt",
+            feature = "htpasswd-apr1",
+            feature = "htpasswd-sha-crypt",
+            feature = "htpasswd-sha1",
+            feature = "htpasswd-crypt"
+        )))]
+        let users = authgate::Htpasswd::parse(black_box(HTFILE_LINE), authgate::htfile::Policy::DEFAULT)
+            .unwrap_or_else(|_| loop {});
         let config = Config::new("device").unwrap_or_else(|_| loop {});
         let engine = Engine::new(config, black_box(&[7; 32]), users, &replay).unwrap_or_else(|_| loop {});
         let header: &[u8] = black_box(&HEADER[..]);
