@@ -17,7 +17,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS = os.path.join(HERE, "..", "tests", "vectors", "authgate.vectors")
 CORPUS = os.path.join(HERE, "corpus")
-TARGETS = ("parse", "basic", "digest", "render", "htfile", "ffi")
+TARGETS = ("parse", "basic", "digest", "render", "htfile", "ffi", "jwt")
 
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "vectors"))
 from generate import unesc  # noqa: E402  (the vector file's own unescaping, FORMAT.md)
@@ -155,6 +155,21 @@ def seeds(cases):
         check_raw = u8(6 << 3 | (i & 0x47)) + u8(2) + s16(h) + s8(b"body") + s8(b"Circle Of Life") + u16(i * 7) + u8(i)
         out["ffi"].append(u32(200 + i % 120) + s8(b"testrealm@host.com") + u8(i & 0x3F) + u8(0x07) + u8(1)
                           + u8(2) + check_none + check_digest + check_raw)
+    # jwt: every vector token raw (mode 0), and the header and claims of each structured
+    # (mode 1, re-signed by the target with HMAC).
+    import base64
+    for c in cases:
+        if c.get("kind") != b"jwt":
+            continue
+        token = c["token"]
+        out["jwt"].append(u8(0) + token)
+        parts = token.split(b".")
+        if len(parts) == 3:
+            try:
+                h, p = (base64.urlsafe_b64decode(x + b"=" * (-len(x) % 4)) for x in parts[:2])
+            except ValueError:
+                continue
+            out["jwt"].append(u8(1) + u8(len(token) % 3) + s16(h) + s16(p))
     return out
 
 

@@ -6,8 +6,9 @@
 PY_DIR      := python
 PY_VENV     := $(PY_DIR)/.venv
 PY          := $(PY_VENV)/bin/python
-PY_STAMP    := $(PY_VENV)/.deps-5
+PY_STAMP    := $(PY_VENV)/.deps-6
 PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright \
+               "PyJWT[crypto]==2.15.1" jwcrypto==1.6.1 Flask-JWT-Extended==4.7.4 \
                gssapi pyspnego requests-gssapi waitress
 # The MIT KDC, kinit and the headers python-gssapi builds against (tests/kdc/kdc.sh).
 PY_APT_PKGS := redis-server chromium curl openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev

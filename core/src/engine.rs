@@ -10,7 +10,7 @@ use crate::limits::*;
 use crate::nonce::{self, Lifetime, Nonce, NonceId, NonceKey, NonceStatus};
 use crate::parse;
 use crate::parse::{Rest, Value};
-use crate::render::{self, AuthInfo, BearerError, DigestChallenge, QopSet};
+use crate::render::{self, AuthInfo, DigestChallenge, QopSet};
 use crate::replay::{ReplayOutcome, ReplayStore};
 
 /// Whether `s` holds a control character (`char::is_control`: U+0000-U+001F, U+007F-U+009F),
@@ -81,6 +81,8 @@ pub struct Config {
     rfc2069: bool,
     userhash: bool,
     opaque: heapless::String<MAX_OPAQUE_LEN>,
+    #[cfg(feature = "jwt")]
+    jwt: crate::jwt::JwtConfig,
 }
 
 impl Config {
@@ -113,7 +115,24 @@ impl Config {
             rfc2069: false,
             userhash: false,
             opaque: heapless::String::new(),
+            #[cfg(feature = "jwt")]
+            jwt: crate::jwt::JwtConfig::new(),
         })
+    }
+
+    /// Verify Bearer tokens that look like a JWS (two dots) as JWTs with `jwt`'s keys; the
+    /// user is the identity claim. Other Bearer tokens still go to the credential store.
+    #[cfg(feature = "jwt")]
+    pub fn jwt(mut self, jwt: crate::jwt::JwtConfig) -> Result<Config, ConfigError> {
+        jwt.validate()?;
+        self.jwt = jwt;
+        Ok(self)
+    }
+
+    /// The JWT configuration (no keys: JWT off).
+    #[cfg(feature = "jwt")]
+    pub fn jwt_config(&self) -> &crate::jwt::JwtConfig {
+        &self.jwt
     }
 
     /// The schemes to offer, in order of preference (the order of the challenges).
@@ -222,6 +241,8 @@ impl Config {
         if self.schemes.is_empty() {
             return Err(ConfigError::NoScheme);
         }
+        #[cfg(feature = "jwt")]
+        self.jwt.validate()?;
         Ok(())
     }
 
@@ -468,7 +489,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
             return self.check_basic(token68, ctx);
         } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
-            self.check_bearer(token68)
+            self.check_bearer(token68, ctx.now)
         } else {
             Err(Failure::Challenge(Reason::UnsupportedScheme, false))
         };
@@ -529,10 +550,18 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
-    fn check_bearer(&self, token68: Option<&str>) -> Result<Authenticated, Failure> {
+    // Out of line on microcontrollers: the JWT buffers stay off the other schemes' stack.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    fn check_bearer(&self, token68: Option<&str>, _now: u64) -> Result<Authenticated, Failure> {
         let token = token68.ok_or(ParseError::ExpectedToken68)?;
         if token.len() > MAX_BEARER_LEN {
             return Err(ParseError::ValueTooLong("bearer").into());
+        }
+        #[cfg(feature = "jwt")]
+        if let Some(jwt) = self.config.jwt.authenticate(token.as_bytes(), _now) {
+            return jwt
+                .map(|user| Authenticated { user, scheme: Scheme::Bearer, auth_info: None })
+                .map_err(|reason| Failure::Challenge(reason, false));
         }
         let digest = crate::hash::sha256(&[token.as_bytes()]);
         match self.store.lookup_bearer(&digest) {
@@ -632,8 +661,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
                     return render::basic_challenge(&self.config.realm, buf)
                 }
                 Scheme::Bearer if cfg!(feature = "bearer") && i == 0 => {
-                    let error = (ch.reason == Reason::InvalidToken).then_some(BearerError::InvalidToken);
-                    return render::bearer_challenge(&self.config.realm, error, None, buf);
+                    let (error, description) = bearer_error(ch.reason);
+                    return render::bearer_challenge(&self.config.realm, error, description, buf);
                 }
                 // The offer alone; a handshake's next token comes from `Connection::token`.
                 Scheme::Ntlm | Scheme::Negotiate if i == 0 => {
@@ -735,6 +764,15 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
             _ => None,
         }
     }
+}
+
+/// The RFC 6750 error and description of a Bearer challenge for `reason`.
+#[cfg(feature = "jwt")]
+use crate::jwt::bearer_error;
+
+#[cfg(not(feature = "jwt"))]
+fn bearer_error(reason: Reason) -> (Option<render::BearerError>, Option<&'static str>) {
+    ((reason == Reason::InvalidToken).then_some(render::BearerError::InvalidToken), None)
 }
 
 fn to_username(s: &str) -> Result<UserName, Failure> {

@@ -171,6 +171,18 @@ error_table! {
         /// A Digest option is asked for (`auth-int`, RFC 2069, `userhash`) whose Cargo feature
         /// is not compiled in.
         FeatureDisabled = 108, "Digest option asked for but compiled out (Cargo feature)";
+        /// A JWT key is invalid: an empty HMAC secret or one that is a public key, a point
+        /// not on the curve, an RSA modulus outside 2048-4096 bits, a `kid` too long, an
+        /// algorithm of another family.
+        InvalidJwtKey = 109, "invalid JWT key";
+        /// JWT keys are configured but no allowed algorithm is served by one of them.
+        NoJwtAlgorithm = 110, "JWT keys without an allowed algorithm they serve";
+        /// A JWT issuer, audience or identity claim name is empty, too long or holds a
+        /// control character.
+        InvalidJwtOption = 111, "invalid JWT issuer, audience or identity claim";
+        /// A JWT algorithm is allowed whose Cargo feature (`jwt-es256`, `jwt-eddsa`,
+        /// `jwt-std`) is not compiled in.
+        JwtAlgorithmDisabled = 112, "JWT algorithm compiled out (Cargo feature)";
     }
 }
 
@@ -216,6 +228,41 @@ error_table! {
         BodyUnavailable = 13, "auth-int without a body";
         /// An unknown Bearer token.
         InvalidToken = 14, "invalid token";
+        // JWT refusals (codes 20-39): Bearer challenges carry `error="invalid_token"` and
+        // the message as `error_description`. Messages follow PyJWT's where it has one.
+        /// Not three base64url parts separated by dots (e.g. a JWE, or a stripped token).
+        MalformedToken = 20, "token is not a compact JWS (three base64url parts)";
+        /// A part is not canonical unpadded base64url.
+        InvalidBase64Url = 21, "invalid base64url in token";
+        /// The header or claims set is not a JSON object in UTF-8 (RFC 8259).
+        InvalidJson = 22, "invalid JSON in token header or claims";
+        /// A header parameter or claim name occurs twice.
+        DuplicateName = 23, "duplicate name in token header or claims";
+        /// A part, the member count or the nesting exceeds its limit.
+        TokenTooLarge = 24, "token too large (length, members or nesting)";
+        /// `alg` is absent, `none`, unknown, or not allowed by the configuration.
+        AlgorithmNotAllowed = 25, "The specified alg value is not allowed";
+        /// The header has `crit` (no extension is understood).
+        UnsupportedCritical = 26, "unsupported critical header parameter";
+        /// No configured key serves the token's `alg` (and `kid`).
+        UnknownKey = 27, "no key for the token's alg and kid";
+        /// The signature does not verify.
+        BadSignature = 28, "Signature verification failed";
+        /// `exp` has passed.
+        TokenExpired = 29, "Signature has expired";
+        /// `nbf` is in the future.
+        TokenNotYetValid = 30, "The token is not yet valid (nbf)";
+        /// `iat` is in the future.
+        TokenIssuedInFuture = 31, "The token is not yet valid (iat)";
+        /// `aud` names none of the expected audiences, or an unexpected one.
+        WrongAudience = 32, "Invalid audience";
+        /// `iss` is not the expected issuer.
+        WrongIssuer = 33, "Invalid issuer";
+        /// A required claim is absent; the name says which.
+        MissingClaim(&'static str) = 34, "Token is missing a required claim";
+        /// A claim has the wrong type (a date that is not a number, a non-string `iss`, ...);
+        /// the name says which.
+        InvalidClaim(&'static str) = 35, "invalid claim type";
         /// Not a refusal: a connection-bound handshake (NTLM, Negotiate) needs another round;
         /// the 401 carries the server's token.
         HandshakeContinues = 40, "handshake continues";
@@ -246,7 +293,12 @@ error_table! {
 
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message())
+        match self {
+            // PyJWT's wording.
+            Reason::MissingClaim(c) => write!(f, "Token is missing the \"{c}\" claim"),
+            Reason::InvalidClaim(c) => write!(f, "{}: {}", self.message(), c),
+            _ => f.write_str(self.message()),
+        }
     }
 }
 

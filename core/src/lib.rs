@@ -36,6 +36,9 @@
 //! 400 stay the same in every build, except that a build without `username-star` does not
 //! read the `username*` ext-value at all), never a panic.
 //!
+//! `jwt` adds JWT bearer tokens (HS256/384/512) verified without allocation, `jwt-es256`
+//! and `jwt-eddsa` ES256 and EdDSA, `jwt-std` (std layers) RSA, JWKS and PEM keys: see [`jwt`].
+//!
 //! Lower layers are public too: [`parse`] (zero-copy `Authorization` parsing),
 //! [`BasicCredentials`], [`DigestCredentials`] with [`digest::response`], [`nonce`],
 //! [`ReplayTable`] and the [`render`] functions.
@@ -56,6 +59,8 @@ mod engine;
 mod error;
 pub mod hash;
 pub mod htfile;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 pub mod limits;
 #[cfg(feature = "negotiate")]
 pub mod negotiate;

@@ -23,7 +23,7 @@ type Mac256 = hmac::Hmac<sha2::Sha256>;
 /// `sha2::Sha256` through the engine's [`Hasher`](crate::hash::Hasher): the same
 /// hashing, called rather than inlined.
 #[cfg(any(test, not(target_pointer_width = "64")))]
-mod shared {
+pub(crate) mod shared {
     use crate::hash::Hasher;
     use hmac::digest::common::BlockSizeUser;
     use hmac::digest::{FixedOutput, HashMarker, Output, OutputSizeUser, Update};

@@ -1,6 +1,6 @@
 /*
  * authgate: an allocation-free, sans-IO HTTP authentication engine (Basic, Digest RFC 7616,
- * Bearer), for C. Link with `pkg-config --cflags --libs authgate`.
+ * Bearer with JWT verification), for C. Link with `pkg-config --cflags --libs authgate`.
  *
  * Every decision is made by the Rust core; this header is its C ABI.
  *
@@ -151,6 +151,24 @@ enum authgate_result
    * into this library.
    */
   AUTHGATE_RESULT_CONFIG_FEATURE_DISABLED = 108,
+  /**
+   * A JWT key is invalid: an empty HMAC secret or one that is a public key, a point not on
+   * the curve, an RSA modulus outside 2048-4096 bits, a kid over 128 bytes, not a JWKS.
+   */
+  AUTHGATE_RESULT_CONFIG_INVALID_JWT_KEY = 109,
+  /**
+   * JWT keys without an allowed algorithm one of them serves.
+   */
+  AUTHGATE_RESULT_CONFIG_NO_JWT_ALGORITHM = 110,
+  /**
+   * A JWT issuer, audience or identity claim name is empty, too long or holds a control
+   * character.
+   */
+  AUTHGATE_RESULT_CONFIG_INVALID_JWT_OPTION = 111,
+  /**
+   * A JWT algorithm is not compiled into this library.
+   */
+  AUTHGATE_RESULT_CONFIG_JWT_ALGORITHM_DISABLED = 112,
   /**
    * Another configuration error.
    */
@@ -440,36 +458,63 @@ typedef uint32_t authgate_purpose;
 #endif // __cplusplus
 
 /**
- * What the engine decided.
+ * A JWS algorithm (the `alg` a token may use).
  */
-enum authgate_verdict_kind
+enum authgate_jwt_algorithm
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * No verdict: the verdict is new, or the last check returned an error.
+   * HMAC SHA-256
    */
-  AUTHGATE_VERDICT_KIND_NONE = 0,
+  AUTHGATE_JWT_ALGORITHM_HS256 = 1,
   /**
-   * Serve the request (HTTP 200); read the user with `authgate_verdict_user`, send
-   * `authgate_engine_write_authentication_info` when it is not empty.
+   * HMAC SHA-384
    */
-  AUTHGATE_VERDICT_KIND_AUTHENTICATED = 1,
+  AUTHGATE_JWT_ALGORITHM_HS384 = 2,
   /**
-   * Answer 401 with the `WWW-Authenticate` values of `authgate_engine_write_challenge`.
+   * HMAC SHA-512
    */
-  AUTHGATE_VERDICT_KIND_CHALLENGE = 2,
+  AUTHGATE_JWT_ALGORITHM_HS512 = 3,
   /**
-   * Answer 400: the `Authorization` value is malformed (`authgate_verdict_error`).
+   * ECDSA P-256 SHA-256
    */
-  AUTHGATE_VERDICT_KIND_MALFORMED = 3,
+  AUTHGATE_JWT_ALGORITHM_ES256 = 4,
+  /**
+   * Ed25519
+   */
+  AUTHGATE_JWT_ALGORITHM_ED_DSA = 5,
+  /**
+   * RSASSA-PKCS1-v1_5 SHA-256
+   */
+  AUTHGATE_JWT_ALGORITHM_RS256 = 6,
+  /**
+   * RSASSA-PKCS1-v1_5 SHA-384
+   */
+  AUTHGATE_JWT_ALGORITHM_RS384 = 7,
+  /**
+   * RSASSA-PKCS1-v1_5 SHA-512
+   */
+  AUTHGATE_JWT_ALGORITHM_RS512 = 8,
+  /**
+   * RSASSA-PSS SHA-256
+   */
+  AUTHGATE_JWT_ALGORITHM_PS256 = 9,
+  /**
+   * RSASSA-PSS SHA-384
+   */
+  AUTHGATE_JWT_ALGORITHM_PS384 = 10,
+  /**
+   * RSASSA-PSS SHA-512
+   */
+  AUTHGATE_JWT_ALGORITHM_PS512 = 11,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
-typedef enum authgate_verdict_kind authgate_verdict_kind;
+typedef enum authgate_jwt_algorithm authgate_jwt_algorithm;
 #else
-typedef uint32_t authgate_verdict_kind;
+typedef uint32_t authgate_jwt_algorithm;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -543,6 +588,70 @@ enum authgate_reason
    */
   AUTHGATE_REASON_INVALID_TOKEN = 14,
   /**
+   * JWT: not three base64url parts separated by dots.
+   */
+  AUTHGATE_REASON_MALFORMED_TOKEN = 20,
+  /**
+   * JWT: a part is not canonical unpadded base64url.
+   */
+  AUTHGATE_REASON_INVALID_BASE64_URL = 21,
+  /**
+   * JWT: the header or claims are not a JSON object in UTF-8.
+   */
+  AUTHGATE_REASON_INVALID_JSON = 22,
+  /**
+   * JWT: a header parameter or claim name occurs twice.
+   */
+  AUTHGATE_REASON_DUPLICATE_NAME = 23,
+  /**
+   * JWT: a part, the member count or the nesting exceeds its limit.
+   */
+  AUTHGATE_REASON_TOKEN_TOO_LARGE = 24,
+  /**
+   * JWT: `alg` absent, `none`, unknown or not allowed.
+   */
+  AUTHGATE_REASON_ALGORITHM_NOT_ALLOWED = 25,
+  /**
+   * JWT: a `crit` header.
+   */
+  AUTHGATE_REASON_UNSUPPORTED_CRITICAL = 26,
+  /**
+   * JWT: no key serves the token's `alg` and `kid`.
+   */
+  AUTHGATE_REASON_UNKNOWN_KEY = 27,
+  /**
+   * JWT: the signature does not verify.
+   */
+  AUTHGATE_REASON_BAD_SIGNATURE = 28,
+  /**
+   * JWT: `exp` has passed.
+   */
+  AUTHGATE_REASON_TOKEN_EXPIRED = 29,
+  /**
+   * JWT: `nbf` is in the future.
+   */
+  AUTHGATE_REASON_TOKEN_NOT_YET_VALID = 30,
+  /**
+   * JWT: `iat` is in the future.
+   */
+  AUTHGATE_REASON_TOKEN_ISSUED_IN_FUTURE = 31,
+  /**
+   * JWT: `aud` names none of the expected audiences (or one is unexpected).
+   */
+  AUTHGATE_REASON_WRONG_AUDIENCE = 32,
+  /**
+   * JWT: `iss` is not the expected issuer.
+   */
+  AUTHGATE_REASON_WRONG_ISSUER = 33,
+  /**
+   * JWT: a required claim is absent.
+   */
+  AUTHGATE_REASON_MISSING_CLAIM = 34,
+  /**
+   * JWT: a claim has the wrong type.
+   */
+  AUTHGATE_REASON_INVALID_CLAIM = 35,
+  /**
    * Another reason (a newer core than this ABI knows).
    */
   AUTHGATE_REASON_OTHER = 99,
@@ -552,6 +661,40 @@ enum authgate_reason
 typedef enum authgate_reason authgate_reason;
 #else
 typedef uint32_t authgate_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What the engine decided.
+ */
+enum authgate_verdict_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No verdict: the verdict is new, or the last check returned an error.
+   */
+  AUTHGATE_VERDICT_KIND_NONE = 0,
+  /**
+   * Serve the request (HTTP 200); read the user with `authgate_verdict_user`, send
+   * `authgate_engine_write_authentication_info` when it is not empty.
+   */
+  AUTHGATE_VERDICT_KIND_AUTHENTICATED = 1,
+  /**
+   * Answer 401 with the `WWW-Authenticate` values of `authgate_engine_write_challenge`.
+   */
+  AUTHGATE_VERDICT_KIND_CHALLENGE = 2,
+  /**
+   * Answer 400: the `Authorization` value is malformed (`authgate_verdict_error`).
+   */
+  AUTHGATE_VERDICT_KIND_MALFORMED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum authgate_verdict_kind authgate_verdict_kind;
+#else
+typedef uint32_t authgate_verdict_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -621,6 +764,16 @@ typedef struct authgate_engine authgate_engine;
  * Thread-safe: every function taking a `const authgate_htfile *` may run on any thread.
  */
 typedef struct authgate_htfile authgate_htfile;
+
+/**
+ * A JWT verifier under construction. Create with `authgate_jwt_new`, add keys and set the
+ * allowed algorithms, then verify tokens with `authgate_jwt_verify` or give it to a config
+ * with `authgate_config_set_jwt`. Release with `authgate_jwt_free`.
+ *
+ * Setters are not synchronized; `authgate_jwt_verify` may run on many threads at once
+ * while no setter runs.
+ */
+typedef struct authgate_jwt authgate_jwt;
 
 /**
  * The out-parameter of an `authgate_bearer_callback`: set the owner's name with
@@ -1380,6 +1533,188 @@ authgate_result authgate_config_set_htfile(struct authgate_config *config,
 authgate_result authgate_credential_set_htpasswd(struct authgate_credential *credential,
                                                  const char *hash,
                                                  size_t hash_len);
+
+/**
+ * Creates an empty verifier: no keys, no algorithms, no issuer or audience, no leeway,
+ * identity claim `sub`. `*jwt_out` receives it (owned by the caller) on success.
+ *
+ * Results: OK, NULL_PARAMETER, PANIC. Thread-safe.
+ *
+ * # Safety
+ * `jwt_out` must be writable.
+ */
+authgate_result authgate_jwt_new(struct authgate_jwt **jwt_out);
+
+/**
+ * Releases a verifier. NULL is ignored. Configs it was given to keep their copy.
+ *
+ * # Safety
+ * `jwt` must be NULL or a pointer from `authgate_jwt_new` not yet freed.
+ */
+void authgate_jwt_free(struct authgate_jwt *jwt);
+
+/**
+ * Adds an HMAC secret (HS256/384/512), named `kid` (UTF-8, NULL for none). A secret that
+ * is a PEM or OpenSSH public key is refused (algorithm confusion).
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_JWT_KEY (empty, a public key,
+ * kid over 128 bytes), CONFIG_TOO_MANY (32 keys), PANIC.
+ *
+ * # Safety
+ * `jwt` live; `secret` readable for `secret_len`; `kid` NULL or readable for `kid_len`.
+ */
+authgate_result authgate_jwt_add_hmac_key(struct authgate_jwt *jwt,
+                                          const char *kid,
+                                          size_t kid_len,
+                                          const uint8_t *secret,
+                                          size_t secret_len);
+
+/**
+ * Adds a PEM public key (`BEGIN PUBLIC KEY`: RSA 2048-4096 bits, P-256 or Ed25519; or
+ * `BEGIN RSA PUBLIC KEY`), named `kid` (NULL for none).
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_JWT_KEY, CONFIG_TOO_MANY, PANIC.
+ *
+ * # Safety
+ * As `authgate_jwt_add_hmac_key`.
+ */
+authgate_result authgate_jwt_add_pem_key(struct authgate_jwt *jwt,
+                                         const char *kid,
+                                         size_t kid_len,
+                                         const char *pem,
+                                         size_t pem_len);
+
+/**
+ * Adds the signature keys of a JWKS document (`{"keys": [...]}`) or of one JWK: `oct`,
+ * `EC` P-256, `OKP` Ed25519 and `RSA` keys with their `kid` and `alg`. Keys for
+ * encryption, or of a type or curve this library does not verify, are skipped;
+ * `*added_out` (when not NULL) receives how many were added. authgate never fetches a
+ * JWKS URL: pass the document.
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_JWT_KEY (not a JWKS, or a
+ * malformed key: nothing is added), CONFIG_TOO_MANY, PANIC.
+ *
+ * # Safety
+ * `jwt` live; `json` readable for `json_len`; `added_out` NULL or writable.
+ */
+authgate_result authgate_jwt_add_jwks(struct authgate_jwt *jwt,
+                                      const char *json,
+                                      size_t json_len,
+                                      size_t *added_out);
+
+/**
+ * Sets the algorithms a token may use: `count` `authgate_jwt_algorithm` values. A token's
+ * `alg` only picks among these (`none` never is one).
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_ARGUMENT (unknown value), CONFIG_TOO_MANY, PANIC.
+ *
+ * # Safety
+ * `jwt` live; `algorithms` readable for `count` values.
+ */
+authgate_result authgate_jwt_set_algorithms(struct authgate_jwt *jwt,
+                                            const authgate_jwt_algorithm *algorithms,
+                                            size_t count);
+
+/**
+ * The `authgate_jwt_algorithm` an `alg` name denotes (`"RS256"`, exact case), 0 for none.
+ * Thread-safe.
+ *
+ * # Safety
+ * `name` readable for `name_len` bytes.
+ */
+uint32_t authgate_jwt_algorithm_from_name(const char *name, size_t name_len);
+
+/**
+ * Requires `iss` to be `issuer` (UTF-8, 1-128 bytes).
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_JWT_OPTION, PANIC.
+ *
+ * # Safety
+ * `jwt` live; `issuer` readable for `issuer_len`.
+ */
+authgate_result authgate_jwt_set_issuer(struct authgate_jwt *jwt,
+                                        const char *issuer,
+                                        size_t issuer_len);
+
+/**
+ * Adds an expected audience (up to 4): a token's `aud` must name one. Without any, a token
+ * carrying an `aud` is refused.
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_JWT_OPTION, CONFIG_TOO_MANY, PANIC.
+ *
+ * # Safety
+ * `jwt` live; `audience` readable for `audience_len`.
+ */
+authgate_result authgate_jwt_add_audience(struct authgate_jwt *jwt,
+                                          const char *audience,
+                                          size_t audience_len);
+
+/**
+ * Seconds of clock skew allowed on `exp`, `nbf` and `iat` (default 0).
+ *
+ * Results: OK, NULL_PARAMETER, PANIC.
+ *
+ * # Safety
+ * `jwt` NULL or live.
+ */
+authgate_result authgate_jwt_set_leeway(struct authgate_jwt *jwt, uint64_t seconds);
+
+/**
+ * The claim naming the user when an engine authenticates a token (default `sub`).
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_JWT_OPTION, PANIC.
+ *
+ * # Safety
+ * `jwt` live; `name` readable for `name_len`.
+ */
+authgate_result authgate_jwt_set_identity_claim(struct authgate_jwt *jwt,
+                                                const char *name,
+                                                size_t name_len);
+
+/**
+ * Verifies `token` at `now` (seconds since the Unix epoch). A result of OK means a decision
+ * was made: `*reason_out` is `AUTHGATE_REASON_NONE` when the token is valid (its claims set,
+ * a JSON object, is then copied into `claims_buf` with the buffer contract of
+ * `authgate_engine_write_challenge`; `claims_buf` may be NULL with `claims_buf_len` 0 and
+ * `claims_len_out` NULL to skip it), or the reason it is refused (`AUTHGATE_REASON_TOKEN_*`,
+ * `..._BAD_SIGNATURE`, ...; `authgate_reason_name` names it).
+ *
+ * Results: OK, NULL_PARAMETER, CONFIG_NO_JWT_ALGORITHM (keys but no allowed algorithm
+ * they serve), BUFFER_TOO_SMALL (valid token, claims did not fit), PANIC. Thread-safe with
+ * other verifications.
+ *
+ * # Safety
+ * `jwt` live; `token` readable for `token_len`; `reason_out` writable; `claims_buf`
+ * writable for `claims_buf_len` (NULL if 0); `claims_len_out` NULL or writable.
+ */
+authgate_result authgate_jwt_verify(const struct authgate_jwt *jwt,
+                                    const uint8_t *token,
+                                    size_t token_len,
+                                    uint64_t now,
+                                    authgate_reason *reason_out,
+                                    char *claims_buf,
+                                    size_t claims_buf_len,
+                                    size_t *claims_len_out);
+
+/**
+ * The stable name of a reason (`"TokenExpired"`, `"BadSignature"`, ...: the core's), or
+ * "unknown reason". Never NULL; static. Thread-safe.
+ */
+const char *authgate_reason_name(uint32_t reason);
+
+/**
+ * Gives `jwt`'s keys and rules (copied) to `config`: the engines built from it verify
+ * Bearer tokens that look like a JWS (two dots) as JWTs, and authenticate the identity
+ * claim (`sub` unless set) as the user; other Bearer tokens still go to the bearer
+ * callback. Offer the Bearer scheme (`authgate_config_set_schemes`) for it to be used.
+ *
+ * Results: OK, NULL_PARAMETER, CONFIG_NO_JWT_ALGORITHM, PANIC. Not synchronized.
+ *
+ * # Safety
+ * `config` and `jwt` live.
+ */
+authgate_result authgate_config_set_jwt(struct authgate_config *config,
+                                        const struct authgate_jwt *jwt);
 
 /**
  * Allocates an empty verdict (kind NONE). Owned by the caller: release it with

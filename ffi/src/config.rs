@@ -340,7 +340,7 @@ pub unsafe extern "C" fn authgate_config_set_entropy_callback(
 ///
 /// # Safety
 /// `ptr` must be NULL or valid for reads of `count` aligned `u32`.
-unsafe fn u32_slice<'a>(ptr: *const u32, count: usize) -> Result<&'a [u32], authgate_result> {
+pub(crate) unsafe fn u32_slice<'a>(ptr: *const u32, count: usize) -> Result<&'a [u32], authgate_result> {
     if ptr.is_null() {
         return Err(authgate_result::NullParameter);
     }

@@ -36,6 +36,7 @@ mod credential;
 mod engine;
 mod helpers;
 mod htfile;
+mod jwt;
 mod verdict;
 
 pub use config::*;
@@ -43,6 +44,7 @@ pub use credential::*;
 pub use engine::*;
 pub use helpers::*;
 pub use htfile::*;
+pub use jwt::*;
 pub use verdict::*;
 
 /// The outcome of an API call.
@@ -99,6 +101,16 @@ pub enum authgate_result {
     /// A Digest option is asked for (`auth-int`, RFC 2069, `userhash`) that is not compiled
     /// into this library.
     ConfigFeatureDisabled = 108,
+    /// A JWT key is invalid: an empty HMAC secret or one that is a public key, a point not on
+    /// the curve, an RSA modulus outside 2048-4096 bits, a kid over 128 bytes, not a JWKS.
+    ConfigInvalidJwtKey = 109,
+    /// JWT keys without an allowed algorithm one of them serves.
+    ConfigNoJwtAlgorithm = 110,
+    /// A JWT issuer, audience or identity claim name is empty, too long or holds a control
+    /// character.
+    ConfigInvalidJwtOption = 111,
+    /// A JWT algorithm is not compiled into this library.
+    ConfigJwtAlgorithmDisabled = 112,
     /// Another configuration error.
     ConfigOther = 199,
 
@@ -191,7 +203,7 @@ pub enum authgate_result {
 
 impl authgate_result {
     /// Every code, for the message table and tests.
-    const ALL: [authgate_result; 63] = {
+    const ALL: [authgate_result; 67] = {
         use authgate_result::*;
         [
             Ok,
@@ -214,6 +226,10 @@ impl authgate_result {
             ConfigTooMany,
             ConfigSchemeDisabled,
             ConfigFeatureDisabled,
+            ConfigInvalidJwtKey,
+            ConfigNoJwtAlgorithm,
+            ConfigInvalidJwtOption,
+            ConfigJwtAlgorithmDisabled,
             ConfigOther,
             MalformedEmpty,
             MalformedTooLong,
@@ -298,6 +314,18 @@ fn core_message(code: u32) -> Option<&'static CStr> {
             .collect()
     });
     table.iter().find(|(c, _)| *c == code).map(|(_, m)| m.as_c_str())
+}
+
+/// The names of the core's reasons (its `Reason` table), as C strings.
+pub(crate) fn core_name(code: u32) -> Option<&'static CStr> {
+    static NAMES: OnceLock<Vec<(u32, CString)>> = OnceLock::new();
+    let table = NAMES.get_or_init(|| {
+        Reason::TABLE
+            .iter()
+            .map(|(code, name, _)| (u32::from(*code), CString::new(*name).expect("names hold no NUL")))
+            .collect()
+    });
+    table.iter().find(|(c, _)| *c == code).map(|(_, n)| n.as_c_str())
 }
 
 fn message(r: authgate_result) -> &'static CStr {
@@ -505,13 +533,45 @@ pub enum authgate_reason {
     BodyUnavailable = 13,
     /// An unknown Bearer token.
     InvalidToken = 14,
+    /// JWT: not three base64url parts separated by dots.
+    MalformedToken = 20,
+    /// JWT: a part is not canonical unpadded base64url.
+    InvalidBase64Url = 21,
+    /// JWT: the header or claims are not a JSON object in UTF-8.
+    InvalidJson = 22,
+    /// JWT: a header parameter or claim name occurs twice.
+    DuplicateName = 23,
+    /// JWT: a part, the member count or the nesting exceeds its limit.
+    TokenTooLarge = 24,
+    /// JWT: `alg` absent, `none`, unknown or not allowed.
+    AlgorithmNotAllowed = 25,
+    /// JWT: a `crit` header.
+    UnsupportedCritical = 26,
+    /// JWT: no key serves the token's `alg` and `kid`.
+    UnknownKey = 27,
+    /// JWT: the signature does not verify.
+    BadSignature = 28,
+    /// JWT: `exp` has passed.
+    TokenExpired = 29,
+    /// JWT: `nbf` is in the future.
+    TokenNotYetValid = 30,
+    /// JWT: `iat` is in the future.
+    TokenIssuedInFuture = 31,
+    /// JWT: `aud` names none of the expected audiences (or one is unexpected).
+    WrongAudience = 32,
+    /// JWT: `iss` is not the expected issuer.
+    WrongIssuer = 33,
+    /// JWT: a required claim is absent.
+    MissingClaim = 34,
+    /// JWT: a claim has the wrong type.
+    InvalidClaim = 35,
     /// Another reason (a newer core than this ABI knows).
     Other = 99,
 }
 
 impl authgate_reason {
     /// Every reason, for conversions and tests.
-    const ALL: [authgate_reason; 16] = {
+    const ALL: [authgate_reason; 32] = {
         use authgate_reason::*;
         [
             None,
@@ -529,6 +589,22 @@ impl authgate_reason {
             CredentialUnusable,
             BodyUnavailable,
             InvalidToken,
+            MalformedToken,
+            InvalidBase64Url,
+            InvalidJson,
+            DuplicateName,
+            TokenTooLarge,
+            AlgorithmNotAllowed,
+            UnsupportedCritical,
+            UnknownKey,
+            BadSignature,
+            TokenExpired,
+            TokenNotYetValid,
+            TokenIssuedInFuture,
+            WrongAudience,
+            WrongIssuer,
+            MissingClaim,
+            InvalidClaim,
             Other,
         ]
     };

@@ -300,6 +300,100 @@ static void vector_basic(const struct vector *vec) {
   authgate_engine_free(engine);
 }
 
+
+/* kind=jwt: the verifier the vector describes, then the token through authgate_jwt_verify and
+ * through an engine offering Bearer with that verifier. */
+static authgate_jwt *vector_jwt_verifier(const struct vector *vec) {
+  authgate_jwt *j = NULL;
+  EXPECT_RESULT(authgate_jwt_new(&j), AUTHGATE_RESULT_OK);
+  if (!j) return NULL;
+  const struct field *jwks = get(vec, "jwks"), *algs = get(vec, "algorithms"), *iss = get(vec, "issuer"),
+                     *aud = get(vec, "audience"), *leeway = get(vec, "leeway");
+  size_t added = 0;
+  EXPECT_RESULT(authgate_jwt_add_jwks(j, jwks->val, jwks->len, &added), AUTHGATE_RESULT_OK);
+  EXPECT(added == 4, "%zu keys from the JWKS", added);
+  authgate_jwt_algorithm list[16];
+  size_t n = 0;
+  for (const char *p = algs->val; *p && n < 16;) {
+    size_t len = strcspn(p, ",");
+    uint32_t a = authgate_jwt_algorithm_from_name(p, len);
+    EXPECT(a != 0, "unknown algorithm %.*s", (int)len, p);
+    list[n++] = (authgate_jwt_algorithm)a;
+    p += len + (p[len] == ',');
+  }
+  EXPECT_RESULT(authgate_jwt_set_algorithms(j, list, n), AUTHGATE_RESULT_OK);
+  if (iss) EXPECT_RESULT(authgate_jwt_set_issuer(j, iss->val, iss->len), AUTHGATE_RESULT_OK);
+  if (aud) EXPECT_RESULT(authgate_jwt_add_audience(j, aud->val, aud->len), AUTHGATE_RESULT_OK);
+  if (leeway) EXPECT_RESULT(authgate_jwt_set_leeway(j, strtoull(leeway->val, NULL, 10)), AUTHGATE_RESULT_OK);
+  return j;
+}
+
+static void vector_jwt(const struct vector *vec) {
+  const struct field *token = get(vec, "token"), *expect = get(vec, "expect"), *now_f = get(vec, "now"),
+                     *sub = get(vec, "sub");
+  EXPECT(token && expect && now_f, "missing token/expect/now");
+  if (!token || !expect || !now_f) return;
+  uint64_t now = strtoull(now_f->val, NULL, 10);
+  int ok = strcmp(expect->val, "ok") == 0;
+  authgate_jwt *j = vector_jwt_verifier(vec);
+  if (!j) return;
+  authgate_reason reason = AUTHGATE_REASON_OTHER;
+  char claims[2048];
+  size_t claims_len = 0;
+  EXPECT_RESULT(authgate_jwt_verify(j, (const uint8_t *)token->val, token->len, now, &reason, claims, sizeof claims,
+                                    &claims_len),
+                AUTHGATE_RESULT_OK);
+  if (ok) {
+    EXPECT(reason == AUTHGATE_REASON_NONE, "refused: %s", authgate_reason_name(reason));
+    EXPECT(claims_len > 2 && claims[0] == '{' && claims[claims_len - 1] == '}', "claims %s", claims);
+  } else {
+    EXPECT(strcmp(authgate_reason_name(reason), expect->val) == 0, "reason %s, vector expects %s",
+           authgate_reason_name(reason), expect->val);
+  }
+
+  /* Through the engine: Bearer with this verifier. */
+  authgate_config *config = NULL;
+  EXPECT_RESULT(authgate_config_new(STR("hub"), &config), AUTHGATE_RESULT_OK);
+  authgate_scheme schemes[] = {AUTHGATE_SCHEME_BEARER};
+  EXPECT_RESULT(authgate_config_set_schemes(config, schemes, 1), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_jwt(config, j), AUTHGATE_RESULT_OK);
+  authgate_engine *engine = NULL;
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &engine), AUTHGATE_RESULT_OK);
+  authgate_config_free(config);
+  authgate_jwt_free(j);
+  if (!engine) return;
+  static char header[8192];
+  snprintf(header, sizeof header, "Bearer %s", token->val);
+  authgate_verdict *v = authgate_verdict_new();
+  EXPECT_RESULT(authgate_engine_check(engine, STR("GET"), STR("/"), BYTES(header), now, SALT, v), AUTHGATE_RESULT_OK);
+  uint16_t status = authgate_verdict_status(v);
+  int dots = 0;
+  for (size_t i = 0; i < token->len; i++) dots += token->val[i] == '.';
+  if (ok) {
+    const char *user;
+    size_t user_len;
+    EXPECT(status == 200, "status %u, reason %s", status, authgate_reason_name(authgate_verdict_reason(v)));
+    if (status == 200) {
+      EXPECT_RESULT(authgate_verdict_user(v, &user, &user_len), AUTHGATE_RESULT_OK);
+      EXPECT(sub && user_len == sub->len && memcmp(user, sub->val, user_len) == 0, "user %s", user);
+    }
+  } else if (status == 400) {
+    /* Over the Bearer limit, or not a token68 ('=' inside): malformed before any JWT work. */
+    EXPECT(token->len > 2048 || memchr(token->val, '=', token->len), "status 400");
+  } else {
+    const char *want = dots == 2 ? expect->val : "InvalidToken"; /* not a JWS: an opaque token */
+    EXPECT(status == 401, "status %u", status);
+    EXPECT(strcmp(authgate_reason_name(authgate_verdict_reason(v)), want) == 0, "reason %s, want %s",
+           authgate_reason_name(authgate_verdict_reason(v)), want);
+    char buf[1024];
+    size_t len;
+    EXPECT_RESULT(authgate_engine_write_challenge(engine, v, 0, buf, sizeof buf, &len), AUTHGATE_RESULT_OK);
+    EXPECT(strncmp(buf, "Bearer realm=\"hub\", error=\"invalid_token\"", 41) == 0, "challenge %s", buf);
+  }
+  authgate_verdict_free(v);
+  authgate_engine_free(engine);
+}
+
 static void run_vectors(const char *path) {
   FILE *f = fopen(path, "r");
   case_begin("vectors-file");
@@ -312,7 +406,7 @@ static void run_vectors(const char *path) {
   char *line = NULL;
   size_t cap = 0;
   ssize_t n;
-  int counts[3] = {0, 0, 0};
+  int counts[4] = {0, 0, 0, 0};
   static char name[256];
   while ((n = getline(&line, &cap, f)) >= 0) {
     struct vector vec;
@@ -331,6 +425,9 @@ static void run_vectors(const char *path) {
     } else if (strcmp(kind->val, "basic") == 0) {
       vector_basic(&vec);
       counts[2]++;
+    } else if (strcmp(kind->val, "jwt") == 0) {
+      vector_jwt(&vec);
+      counts[3]++;
     } else {
       EXPECT(0, "unknown kind %s", kind->val);
     }
@@ -340,9 +437,9 @@ static void run_vectors(const char *path) {
   fclose(f);
   authgate_verdict_free(v);
   authgate_engine_free(engine);
-  printf("vectors: %d malformed, %d digest, %d basic\n", counts[0], counts[1], counts[2]);
+  printf("vectors: %d malformed, %d digest, %d basic, %d jwt\n", counts[0], counts[1], counts[2], counts[3]);
   case_begin("vectors-present");
-  EXPECT(counts[0] > 0 && counts[1] > 0 && counts[2] > 0, "a kind is missing");
+  EXPECT(counts[0] > 0 && counts[1] > 0 && counts[2] > 0 && counts[3] > 0, "a kind is missing");
   case_end();
 }
 
@@ -936,6 +1033,48 @@ static void test_threads(void) {
   authgate_engine_free(engine);
 }
 
+
+/* The JWT functions' argument checks and error codes. */
+static void test_jwt_api(void) {
+  case_begin("jwt-api");
+  authgate_jwt *j = NULL;
+  EXPECT_RESULT(authgate_jwt_new(NULL), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_jwt_new(&j), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_jwt_add_hmac_key(NULL, NULL, 0, BYTES("k")), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_jwt_add_hmac_key(j, NULL, 0, BYTES("")), AUTHGATE_RESULT_CONFIG_INVALID_JWT_KEY);
+  EXPECT_RESULT(authgate_jwt_add_hmac_key(j, NULL, 0, BYTES("-----BEGIN PUBLIC KEY-----\nMFkw")),
+                AUTHGATE_RESULT_CONFIG_INVALID_JWT_KEY);
+  EXPECT_RESULT(authgate_jwt_add_pem_key(j, NULL, 0, STR("not a key")), AUTHGATE_RESULT_CONFIG_INVALID_JWT_KEY);
+  EXPECT_RESULT(authgate_jwt_add_jwks(j, STR("{\"nokeys\":1}"), NULL), AUTHGATE_RESULT_CONFIG_INVALID_JWT_KEY);
+  EXPECT_RESULT(authgate_jwt_add_hmac_key(j, STR("k1"), BYTES("a secret of thirty-two bytes ok!")),
+                AUTHGATE_RESULT_OK);
+  authgate_config *config = NULL;
+  EXPECT_RESULT(authgate_config_new(STR("hub"), &config), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_jwt(config, j), AUTHGATE_RESULT_CONFIG_NO_JWT_ALGORITHM);
+  uint32_t bad[] = {0, 99};
+  EXPECT_RESULT(authgate_jwt_set_algorithms(j, (const authgate_jwt_algorithm *)bad, 2),
+                AUTHGATE_RESULT_INVALID_ARGUMENT);
+  authgate_jwt_algorithm hs256 = (authgate_jwt_algorithm)authgate_jwt_algorithm_from_name(STR("HS256"));
+  EXPECT(hs256 == AUTHGATE_JWT_ALGORITHM_HS256, "HS256 is %u", (unsigned)hs256);
+  EXPECT(authgate_jwt_algorithm_from_name(STR("none")) == 0, "none is an algorithm");
+  EXPECT_RESULT(authgate_jwt_set_algorithms(j, &hs256, 1), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_jwt(config, j), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_jwt_set_issuer(j, STR("")), AUTHGATE_RESULT_CONFIG_INVALID_JWT_OPTION);
+  /* RFC 7515 A.1's shape, signed with our key: header {"alg":"HS256","kid":"k1"}, claims {"sub":"x"}. */
+  const char *token = "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ4In0.AAAA";
+  authgate_reason reason = AUTHGATE_REASON_NONE;
+  EXPECT_RESULT(authgate_jwt_verify(j, BYTES(token), NOW, NULL, NULL, 0, NULL), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_jwt_verify(j, BYTES(token), NOW, &reason, NULL, 0, NULL), AUTHGATE_RESULT_OK);
+  EXPECT(reason == AUTHGATE_REASON_BAD_SIGNATURE, "reason %s", authgate_reason_name(reason));
+  EXPECT(strcmp(authgate_reason_name(AUTHGATE_REASON_TOKEN_EXPIRED), "TokenExpired") == 0, "name");
+  EXPECT(strcmp(authgate_reason_message(AUTHGATE_REASON_TOKEN_EXPIRED), "Signature has expired") == 0, "message");
+  EXPECT(strcmp(authgate_reason_name(12345), "unknown reason") == 0, "unknown");
+  authgate_config_free(config);
+  authgate_jwt_free(j);
+  authgate_jwt_free(NULL);
+  case_end();
+}
+
 /* ---- htpasswd / htdigest files (written by Apache's htpasswd and htdigest) ------------- */
 
 static char htdir[64];
@@ -1130,6 +1269,7 @@ int main(int argc, char **argv) {
   test_credential_forms();
   test_setter_validation();
   test_bearer();
+  test_jwt_api();
   test_challenges_and_buffers();
   test_null_and_invalid_arguments();
   test_previous_key();

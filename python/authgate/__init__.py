@@ -10,7 +10,8 @@ nonces (:func:`issue_nonce`, :func:`verify_nonce`) and replay stores
 :class:`HtpasswdFile` (every format ``htpasswd`` writes) and :class:`HtdigestFile`.
 
 ``authgate.flask`` is a drop-in replacement for Flask-HTTPAuth, plus decorators in the
-style of Flask-Kerberos / Flask-SSPI.
+style of Flask-Kerberos / Flask-SSPI. :class:`JwtVerifier` verifies JWT bearer tokens;
+``authgate.flask_jwt`` is the verifying side of Flask-JWT-Extended.
 """
 from ._authgate import (
     WINDOW,
@@ -21,6 +22,8 @@ from ._authgate import (
     Engine,
     HtdigestFile,
     HtpasswdFile,
+    JwtError,
+    JwtVerifier,
     MalformedHeader,
     MemoryReplayStore,
     SharedMemoryReplayStore,
@@ -44,6 +47,9 @@ from ._authgate import (
 MalformedHeader.message = property(lambda self: self.args[0])  # type: ignore[attr-defined]
 MalformedHeader.code = property(lambda self: self.args[1] if len(self.args) > 1 else "Malformed")  # type: ignore[attr-defined]
 MalformedHeader.status = 400  # type: ignore[attr-defined]
+JwtError.message = property(lambda self: self.args[0])  # type: ignore[attr-defined]
+JwtError.reason = property(lambda self: self.args[1] if len(self.args) > 1 else "Other")  # type: ignore[attr-defined]
+JwtError.status = 401  # type: ignore[attr-defined]
 
 
 def __getattr__(name: str):
@@ -65,6 +71,8 @@ __all__ = [
     "Engine",
     "HtdigestFile",
     "HtpasswdFile",
+    "JwtError",
+    "JwtVerifier",
     "MalformedHeader",
     "MemoryReplayStore",
     "RedisNonceStore",

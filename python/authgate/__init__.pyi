@@ -7,6 +7,8 @@ from ._authgate import (
     Engine as Engine,
     HtdigestFile as HtdigestFile,
     HtpasswdFile as HtpasswdFile,
+    JwtError as JwtError,
+    JwtVerifier as JwtVerifier,
     MalformedHeader as MalformedHeader,
     MemoryReplayStore as MemoryReplayStore,
     SharedMemoryReplayStore as SharedMemoryReplayStore,

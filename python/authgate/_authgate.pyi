@@ -1,5 +1,6 @@
 """Type stubs for the Rust extension authgate._authgate."""
 import os
+from datetime import timedelta
 from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Sequence, Union, final
 
 _Value = Union[str, bytes]
@@ -17,6 +18,43 @@ class MalformedHeader(AuthgateError):
     status: int
 
 class ConfigError(AuthgateError): ...
+
+class JwtError(AuthgateError):
+    """A JWT is refused (HTTP 401). args = (message, reason); reason is the core's stable
+    name: 'TokenExpired', 'BadSignature', 'AlgorithmNotAllowed', 'WrongAudience', ..."""
+    message: str
+    reason: str
+    status: int
+
+JWT_ALGORITHMS: list[str]
+
+_JwtKey = Union[str, bytes, Mapping[str, Any]]
+
+class JwtVerifier:
+    """Verifies JWTs (compact JWS) in the Rust core: HS256/384/512, RS256/384/512,
+    PS256/384/512, ES256, EdDSA. `keys`: an HMAC secret, a PEM public key, a JWKS/JWK
+    document (str or dict), or a dict kid -> any of those."""
+    def __init__(
+        self,
+        keys: Union[_JwtKey, Mapping[str, _JwtKey]],
+        algorithms: Sequence[str],
+        issuer: Optional[str] = None,
+        audience: Optional[Union[str, Sequence[str]]] = None,
+        leeway: Optional[Union[int, float, timedelta]] = None,
+        *,
+        require: Sequence[str] = (),
+        identity_claim: str = "sub",
+        accept_any_audience: bool = False,
+    ) -> None: ...
+    def verify(self, token: Union[str, bytes], now: Optional[float] = None) -> dict[str, Any]: ...
+    def verify_complete(
+        self, token: Union[str, bytes], now: Optional[float] = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]: ...
+    def __call__(self, token: Union[str, bytes]) -> Optional[dict[str, Any]]: ...
+    @property
+    def identity_claim(self) -> str: ...
+    @property
+    def algorithms(self) -> list[str]: ...
 
 class ReplayStoreProtocol(Protocol):
     def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> str: ...

@@ -31,6 +31,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyString, PyTuple};
 use subtle::ConstantTimeEq;
 
 mod connection;
+mod jwt;
 mod shared_store;
 use shared_store::SharedMemoryReplayStore;
 
@@ -1903,6 +1904,7 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<DigestRequestCheck>()?;
     m.add_class::<Engine>()?;
     m.add_class::<Verdict>()?;
+    jwt::register(m)?;
     m.add_function(wrap_pyfunction!(derive_key, m)?)?;
     m.add_function(wrap_pyfunction!(random_key, m)?)?;
     m.add_function(wrap_pyfunction!(ct_eq, m)?)?;

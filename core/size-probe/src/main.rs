@@ -24,6 +24,33 @@ static HTFILE_LINE: &[u8] = b"admin:{SHA}I7dElEdfX4dJgLdnbVEeI9iG2mQ=";
 static HTFILE_LINE: &[u8] = b"admin:YyYFE00gMVVrE";
 #[cfg(feature = "htdigest")]
 static HTFILE_LINE: &[u8] = b"admin:device:669bb5c539f096809dc379871fe1c6bc";
+/// A hub's keys, as a device would hold them: an HMAC secret, and the public keys the
+/// features add (from `black_box`ed bytes, so nothing is folded away).
+#[cfg(feature = "jwt")]
+fn jwt() -> authgate::jwt::JwtConfig {
+    use authgate::jwt::{JwsAlgorithm, JwtConfig, JwtKey};
+    let mut c = JwtConfig::new();
+    if let Ok(k) = JwtKey::hmac(black_box(&[7u8; 32])) {
+        c = c.key(k).unwrap_or_else(|_| loop {});
+    }
+    #[cfg(feature = "jwt-es256")]
+    if let Ok(k) = JwtKey::p256_sec1(black_box(&[4u8; 65])) {
+        c = c.key(k).unwrap_or_else(|_| loop {});
+    }
+    #[cfg(feature = "jwt-eddsa")]
+    if let Ok(k) = JwtKey::ed25519(black_box(&[9u8; 32])) {
+        c = c.key(k).unwrap_or_else(|_| loop {});
+    }
+    let mut algs = [JwsAlgorithm::Hs256; 5];
+    let mut n = 0;
+    for a in [JwsAlgorithm::Hs256, JwsAlgorithm::Hs384, JwsAlgorithm::Hs512, JwsAlgorithm::Es256, JwsAlgorithm::EdDsa] {
+        if a.is_enabled() {
+            algs[n] = a;
+            n += 1;
+        }
+    }
+    c.algorithms(&algs[..n]).unwrap_or_else(|_| loop {})
+}
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
@@ -54,6 +81,10 @@ fn main() -> ! {
         let users = authgate::Htpasswd::parse(black_box(HTFILE_LINE), authgate::htfile::Policy::DEFAULT)
             .unwrap_or_else(|_| loop {});
         let config = Config::new("device").unwrap_or_else(|_| loop {});
+        #[cfg(all(feature = "bearer", not(feature = "jwt")))]
+        let config = config.schemes(&[authgate::Scheme::Digest, authgate::Scheme::Bearer]).unwrap_or_else(|_| loop {});
+        #[cfg(feature = "jwt")]
+        let config = config.schemes(&[authgate::Scheme::Digest, authgate::Scheme::Bearer]).and_then(|c| c.jwt(jwt())).unwrap_or_else(|_| loop {});
         let engine = Engine::new(config, black_box(&[7; 32]), users, &replay).unwrap_or_else(|_| loop {});
         let header: &[u8] = black_box(&HEADER[..]);
         let ctx = Context { now: black_box(1), salt: black_box([1; 8]) };
