@@ -35,6 +35,8 @@ pub struct authgate_engine {
     pub(crate) engine: CoreEngine,
     entropy: authgate_entropy_callback,
     entropy_userdata: *mut c_void,
+    /// NTLM handshakes, authenticated connections and the Negotiate acceptor.
+    pub(crate) connections: crate::connection::Connections,
 }
 
 // SAFETY: the core engine is Sync with these stores (the replay table is behind a Mutex);
@@ -85,7 +87,12 @@ pub unsafe extern "C" fn authgate_engine_new(
         if let Some(prev) = &c.previous_key {
             engine = engine.with_previous_key(prev);
         }
-        let boxed = Box::new(authgate_engine { engine, entropy: c.entropy, entropy_userdata: c.entropy_userdata });
+        let boxed = Box::new(authgate_engine {
+            engine,
+            entropy: c.entropy,
+            entropy_userdata: c.entropy_userdata,
+            connections: crate::connection::Connections::new(&c.negotiate),
+        });
         // SAFETY: checked non-NULL above.
         unsafe { store_ptr(engine_out, Box::into_raw(boxed)) }
     })
@@ -240,7 +247,7 @@ unsafe fn check(
 }
 
 impl authgate_engine {
-    fn entropy(&self) -> Result<[u8; 8], authgate_result> {
+    pub(crate) fn entropy(&self) -> Result<[u8; 8], authgate_result> {
         let callback = self.entropy.ok_or(authgate_result::EntropyFailed)?;
         let mut salt = [0u8; 8];
         // SAFETY: `salt` is a live local of the length passed; the callback's contract is
