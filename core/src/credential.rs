@@ -165,7 +165,14 @@ impl StoredCredential {
                 feed_utf8(&mut h, password, charset);
                 Choice::from(u8::from(h.finalize().ct_eq(digest)))
             }
-            StoredCredential::Ha1 { .. } => Choice::from(0),
+            #[cfg(feature = "ntlm")]
+            StoredCredential::NtHash(hash) => match nt_hash_utf8(password, charset) {
+                Some(h) => h.ct_eq(hash),
+                None => Choice::from(0),
+            },
+            // An HA1 of a family compiled out; an NT hash without the `ntlm` feature.
+            #[cfg_attr(feature = "ntlm", allow(unreachable_patterns))]
+            StoredCredential::Ha1 { .. } | StoredCredential::NtHash(_) => Choice::from(0),
             StoredCredential::Pbkdf2Sha256 { iterations, salt, hash } => {
                 let derived = pbkdf2_utf8(password, charset, salt, *iterations);
                 match derived {
@@ -173,10 +180,6 @@ impl StoredCredential {
                     None => Choice::from(0),
                 }
             }
-            StoredCredential::NtHash(hash) => match nt_hash_utf8(password, charset) {
-                Some(h) => h.ct_eq(hash),
-                None => Choice::from(0),
-            },
             StoredCredential::Htpasswd(h) => Choice::from(u8::from(htpasswd_utf8(h, password, charset))),
         };
         ok.into()
@@ -231,17 +234,12 @@ fn pbkdf2_utf8(password: &[u8], charset: Charset, salt: &[u8], iterations: u32) 
     Some(pbkdf2_sha256(pw.as_bytes(), salt, iterations))
 }
 
-/// The NT hash of a Basic password; `None` without the `ntlm` feature (MD4 is not linked).
+/// The NT hash of a Basic password.
 #[cfg(feature = "ntlm")]
 fn nt_hash_utf8(password: &[u8], charset: Charset) -> Option<[u8; 16]> {
     let mut buf = [0u8; 2 * crate::limits::MAX_BASIC_DECODED];
     let pw = crate::basic::to_utf8(password, charset, &mut buf)?;
     crate::ntlm::nt_hash(pw.as_bytes())
-}
-
-#[cfg(not(feature = "ntlm"))]
-fn nt_hash_utf8(_: &[u8], _: Charset) -> Option<[u8; 16]> {
-    None
 }
 
 #[cfg(not(feature = "pbkdf2"))]

@@ -58,6 +58,17 @@ fn scheme_is(scheme: &[u8], name: &[u8]) -> bool {
 }
 
 impl Scheme {
+    /// Whether this build has the scheme (its Cargo feature).
+    const fn is_compiled_in(self) -> bool {
+        match self {
+            Scheme::Digest => true,
+            Scheme::Basic => cfg!(feature = "basic"),
+            Scheme::Bearer => cfg!(feature = "bearer"),
+            Scheme::Ntlm => cfg!(feature = "ntlm"),
+            Scheme::Negotiate => cfg!(feature = "negotiate"),
+        }
+    }
+
     /// The scheme's name.
     pub const fn name(self) -> &'static str {
         match self {
@@ -70,11 +81,15 @@ impl Scheme {
     }
 }
 
+/// Schemes a [`Config`] offers at most: Basic, Digest, Bearer, and NTLM and Negotiate when
+/// compiled in (a larger list than needed makes Cortex-M0+ images link a `memmove`).
+const MAX_SCHEMES: usize = 3 + cfg!(feature = "ntlm") as usize + cfg!(feature = "negotiate") as usize;
+
 /// What the engine offers and accepts.
 #[derive(Clone, Debug)]
 pub struct Config {
     realm: heapless::String<MAX_REALM_LEN>,
-    schemes: heapless::Vec<Scheme, 5>,
+    schemes: heapless::Vec<Scheme, MAX_SCHEMES>,
     algorithms: heapless::Vec<Algorithm, 6>,
     qop: QopSet,
     lifetime: Lifetime,
@@ -224,12 +239,7 @@ impl Config {
         if digest && self.qop.is_empty() && !self.rfc2069 {
             return Err(ConfigError::NoQop);
         }
-        let compiled_out = |s: Scheme, on: bool| self.schemes.contains(&s) && !on;
-        if compiled_out(Scheme::Basic, cfg!(feature = "basic"))
-            || compiled_out(Scheme::Bearer, cfg!(feature = "bearer"))
-            || compiled_out(Scheme::Ntlm, cfg!(feature = "ntlm"))
-            || compiled_out(Scheme::Negotiate, cfg!(feature = "negotiate"))
-        {
+        if self.schemes.iter().any(|s| !s.is_compiled_in()) {
             return Err(ConfigError::SchemeDisabled);
         }
         if (self.qop.auth_int && !cfg!(feature = "auth-int"))
@@ -665,7 +675,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
                     return render::bearer_challenge(&self.config.realm, error, description, buf);
                 }
                 // The offer alone; a handshake's next token comes from `Connection::token`.
-                Scheme::Ntlm | Scheme::Negotiate if i == 0 => {
+                Scheme::Ntlm | Scheme::Negotiate if cfg!(any(feature = "ntlm", feature = "negotiate")) && i == 0 => {
                     let mut w = render::Writer::new(buf);
                     w.str(s.name());
                     return w.finish();
