@@ -92,6 +92,12 @@ impl<'b> BasicCredentials<'b> {
 // One copy on microcontrollers (flash).
 #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 pub(crate) fn decode_base64<'b>(token: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
+    // 64-bit hosts: base64ct's whole-token decoder, the same rules in one call (a third of
+    // the instructions for an NTLM AUTHENTICATE's 400 characters); its division is free there.
+    #[cfg(target_pointer_width = "64")]
+    if token.len() / 4 * 3 <= buf.len() {
+        return <base64ct::Base64 as base64ct::Encoding>::decode(token, buf).ok();
+    }
     const PAD: u8 = b'=';
     // Whole blocks only, and no more than `buf` holds (the caller's length limit).
     if !token.len().is_multiple_of(4) || token.len() / 4 * 3 > buf.len() {

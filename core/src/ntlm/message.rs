@@ -315,9 +315,10 @@ pub fn filetime(unix: u64) -> u64 {
     unix.saturating_add(FILETIME_UNIX_OFFSET).saturating_mul(10_000_000)
 }
 
-/// A FILETIME as Unix seconds (0 for times before 1970).
-pub fn unix_seconds(filetime: u64) -> u64 {
-    (filetime / 10_000_000).saturating_sub(FILETIME_UNIX_OFFSET)
+/// Whether the FILETIME `t` lies within `window` seconds of Unix time `now`: compared in
+/// FILETIME units, so that no 64-bit division is linked (Cortex-M0+ has none).
+pub fn within(t: u64, now: u64, window: u64) -> bool {
+    t.abs_diff(filetime(now)) <= window.saturating_mul(10_000_000)
 }
 
 #[cfg(test)]
@@ -383,9 +384,13 @@ mod tests {
     }
 
     #[test]
-    fn filetime_round_trips() {
-        assert_eq!(unix_seconds(filetime(1_700_000_000)), 1_700_000_000);
-        assert_eq!(unix_seconds(0), 0);
+    fn filetime_window() {
+        let now = 1_700_000_000;
+        assert_eq!(filetime(now), 133_444_736_000_000_000);
+        assert!(within(filetime(now - 300), now, 300) && within(filetime(now + 300), now, 300));
+        assert!(!within(filetime(now + 300) + 1, now, 300));
+        assert!(!within(filetime(now - 301), now, 300) && !within(filetime(now + 301), now, 300));
+        assert!(!within(0, now, 300) && !within(u64::MAX, now, 300));
         assert_eq!(filetime(u64::MAX), u64::MAX);
     }
 }

@@ -140,7 +140,7 @@ impl<'m> Response<'m> {
         if now.saturating_sub(pending.issued) > window {
             return Err(Refusal::Challenge(Reason::HandshakeExpired));
         }
-        if message::unix_seconds(blob.timestamp).abs_diff(now) > window {
+        if !message::within(blob.timestamp, now, window) {
             return Err(Refusal::Challenge(Reason::ClockSkew));
         }
         let mut user = UserName::new();
@@ -148,6 +148,10 @@ impl<'m> Response<'m> {
             let c = c.ok_or(ParseError::NtlmMessage)?;
             if c.is_control() {
                 return Err(ParseError::NtlmMessage.into());
+            }
+            // A name this build cannot upper-case as Windows does: no user it can verify.
+            if !cfg!(feature = "ntlm-unicode-names") && !c.is_ascii() {
+                return Err(Refusal::Challenge(Reason::UnknownUser));
             }
             user.push(c).map_err(|_| ParseError::ValueTooLong("username"))?;
         }
@@ -175,10 +179,7 @@ impl<'m> Response<'m> {
     ) -> bool {
         let ntowf = self.ntowf_v2(nt);
         let (proof, blob) = self.msg.nt_response.split_at(16);
-        let mut mac = hmac(&ntowf);
-        mac.update(server_challenge);
-        mac.update(blob);
-        let expected: [u8; 16] = mac.finalize().into_bytes().into();
+        let expected = hmac_md5(&ntowf, &[server_challenge, blob]);
         let mut ok = expected.ct_eq(proof);
         if self.has_mic() {
             // A MIC claimed where there is no room for one, or with an encrypted session key
@@ -187,16 +188,9 @@ impl<'m> Response<'m> {
             let mic_ok = match (checkable, m.get(..MIC_OFFSET), m.get(MIC_OFFSET..MIC_OFFSET + 16)) {
                 (true, Some(head), Some(sent)) => {
                     // Without key exchange the session key is the session base key.
-                    let mut mac = hmac(&ntowf);
-                    mac.update(proof);
-                    let session_key: [u8; 16] = mac.finalize().into_bytes().into();
-                    let mut mac = hmac(&session_key);
-                    mac.update(negotiate);
-                    mac.update(challenge);
-                    mac.update(head);
-                    mac.update(&[0; 16]);
-                    mac.update(m.get(MIC_OFFSET + 16..).unwrap_or_default());
-                    let mic: [u8; 16] = mac.finalize().into_bytes().into();
+                    let session_key = hmac_md5(&ntowf, &[proof]);
+                    let tail = m.get(MIC_OFFSET + 16..).unwrap_or_default();
+                    let mic = hmac_md5(&session_key, &[negotiate, challenge, head, &[0; 16], tail]);
                     mic.ct_eq(sent)
                 }
                 _ => subtle::Choice::from(0),
@@ -209,9 +203,7 @@ impl<'m> Response<'m> {
     /// The session key (without key exchange: the session base key), for SPNEGO's
     /// mechListMIC. Meaningful only once [`verify`](Self::verify) said yes.
     pub fn session_key(&self, nt: &NtHash) -> [u8; 16] {
-        let mut mac = hmac(&self.ntowf_v2(nt));
-        mac.update(self.msg.nt_response.get(..16).unwrap_or_default());
-        mac.finalize().into_bytes().into()
+        hmac_md5(&self.ntowf_v2(nt), &[self.msg.nt_response.get(..16).unwrap_or_default()])
     }
 
     /// The negotiated flags (the AUTHENTICATE message's).
@@ -223,13 +215,7 @@ impl<'m> Response<'m> {
     fn ntowf_v2(&self, nt: &NtHash) -> [u8; 16] {
         let mut mac = hmac(nt);
         for c in chars(self.msg.user, self.msg.unicode()).flatten() {
-            // Windows upper-cases one UTF-16 unit to one: a character whose upper case is
-            // several (ß) stays as it is.
-            let mut up = c.to_uppercase();
-            let c = match (up.next(), up.next()) {
-                (Some(u), None) => u,
-                _ => c,
-            };
+            let c = upper(c);
             let mut units = [0u16; 2];
             for u in c.encode_utf16(&mut units) {
                 mac.update(&u.to_le_bytes());
@@ -259,18 +245,43 @@ pub fn signature(session_key: &[u8; 16], from_client: bool, data: &[u8]) -> [u8;
     h.update(session_key);
     h.update(magic);
     let signing_key = h.finalize();
-    let mut mac = hmac(&signing_key);
-    mac.update(&0u32.to_le_bytes());
-    mac.update(data);
-    let checksum = mac.finalize().into_bytes();
+    let checksum = hmac_md5(&signing_key, &[&0u32.to_le_bytes(), data]);
     let mut out = [0u8; 16];
     out[0] = 1;
     out[4..12].copy_from_slice(&checksum[..8]);
     out
 }
 
+/// The upper case NTOWFv2 takes of a user name's character. Windows maps one UTF-16 unit to
+/// one: a character whose upper case is several (ß) stays as it is.
+#[cfg(feature = "ntlm-unicode-names")]
+fn upper(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// Without `ntlm-unicode-names` (whose case tables are ~12 KiB of flash) names are ASCII
+/// (`Response::parse` refuses others).
+#[cfg(not(feature = "ntlm-unicode-names"))]
+fn upper(c: char) -> char {
+    c.to_ascii_uppercase()
+}
+
 fn hmac(key: &[u8]) -> HmacMd5 {
     <HmacMd5 as KeyInit>::new_from_slice(key).expect("HMAC takes any key length")
+}
+
+/// HMAC-MD5 of the concatenated `parts`: one out-of-line copy for the five uses (flash).
+#[inline(never)]
+fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
+    let mut mac = hmac(key);
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
 }
 
 /// The characters of an NTLM string: UTF-16LE, or OEM bytes read as Latin-1 (curl writes
@@ -337,14 +348,20 @@ mod tests {
             ntowf,
             [0x0c, 0x86, 0x8a, 0x40, 0x3b, 0xfd, 0x7a, 0x93, 0xa3, 0x00, 0x1e, 0xf2, 0x2e, 0xf0, 0x2e, 0x3f]
         );
-        let mut mac = hmac(&ntowf);
-        mac.update(&[0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]);
-        mac.update(&blob);
-        let proof: [u8; 16] = mac.finalize().into_bytes().into();
+        let proof = hmac_md5(&ntowf, &[&[0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef], &blob]);
         assert_eq!(
             proof,
             [0x68, 0xcd, 0x0a, 0xb8, 0x51, 0xe5, 0x1c, 0x96, 0xaa, 0xbc, 0x92, 0x7b, 0xeb, 0xef, 0x6a, 0x1c]
         );
+    }
+
+    #[test]
+    fn upper_case_one_unit_to_one() {
+        assert_eq!((upper('a'), upper('Z'), upper('1')), ('A', 'Z', '1'));
+        #[cfg(feature = "ntlm-unicode-names")]
+        assert_eq!((upper('ü'), upper('я'), upper('ß'), upper('ﬀ')), ('Ü', 'Я', 'ß', 'ﬀ'));
+        #[cfg(not(feature = "ntlm-unicode-names"))]
+        assert_eq!(upper('ü'), 'ü');
     }
 
     #[test]
