@@ -117,7 +117,8 @@ impl NegotiateAcceptor for CallbackAcceptor {
         match answer {
             authgate_negotiate_step::Continue => AcceptorStep::Continue { output_len },
             authgate_negotiate_step::Complete => {
-                let name = std::str::from_utf8(&principal[..principal_len]).ok().and_then(|p| UserName::try_from(p).ok());
+                let name =
+                    std::str::from_utf8(&principal[..principal_len]).ok().and_then(|p| UserName::try_from(p).ok());
                 match name {
                     Some(principal) if !principal.is_empty() => AcceptorStep::Complete { principal, output_len },
                     _ => AcceptorStep::Refused,
@@ -243,13 +244,13 @@ pub unsafe extern "C" fn authgate_engine_check_connection(
         };
         let c = &e.connections;
         let mut scratch = vec![0u8; MAX_CONNECTION_HEADER_LEN + MAX_SERVER_TOKEN_LEN];
-        let mut conn = Connection::new(connection, &mut scratch)
-            .handshakes(&*c.table)
-            .bind_negotiate(c.acceptor.0.bind);
+        let mut conn =
+            Connection::new(connection, &mut scratch).handshakes(&*c.table).bind_negotiate(c.acceptor.0.bind);
         if c.acceptor.0.step.is_some() {
             conn = conn.acceptor(&c.acceptor);
         }
-        let v = e.engine.check_connection(&Request::new(method, target, authorization), Context { now, salt }, &mut conn);
+        let v =
+            e.engine.check_connection(&Request::new(method, target, authorization), Context { now, salt }, &mut conn);
         if let Some(t) = conn.token() {
             let mut buf = vec![0u8; 16 + 4 * MAX_SERVER_TOKEN_LEN.div_ceil(3)];
             let n = t.write(&mut buf).map_err(|_| authgate_result::Panic)?;
