@@ -14,7 +14,7 @@ use crate::config::authgate_config;
 use crate::credential::authgate_credential;
 use crate::engine::authgate_engine;
 use crate::verdict::authgate_verdict;
-use crate::{authgate_result, bytes, opt_bytes, run, text, OutBuf};
+use crate::{authgate_result, bytes, run, OutBuf};
 
 /// Connections an engine tracks at once: NTLM handshakes in progress and connections
 /// authenticated by NTLM (or Negotiate, with `authgate_config_bind_negotiate`). A full
@@ -229,37 +229,46 @@ pub unsafe extern "C" fn authgate_engine_check_connection(
     salt: *const u8,
     verdict_out: *mut authgate_verdict,
 ) -> authgate_result {
-    run(|| {
-        // SAFETY: every pointer is NULL or valid, as promised by the caller.
-        let verdict = unsafe { verdict_out.as_mut() }.ok_or(authgate_result::NullParameter)?;
-        verdict.clear();
-        let e = unsafe { engine.as_ref() }.ok_or(authgate_result::NullParameter)?;
-        let method = unsafe { text(method, method_len) }?;
-        let target = unsafe { text(target, target_len) }?;
-        let authorization = unsafe { opt_bytes(authorization, authorization_len) }?;
-        let salt: [u8; 8] = if salt.is_null() {
-            e.entropy()?
-        } else {
-            unsafe { bytes(salt, 8) }?.try_into().map_err(|_| authgate_result::InvalidArgument)?
-        };
-        let c = &e.connections;
-        let mut scratch = vec![0u8; MAX_CONNECTION_HEADER_LEN + MAX_SERVER_TOKEN_LEN];
-        let mut conn =
-            Connection::new(connection, &mut scratch).handshakes(&*c.table).bind_negotiate(c.acceptor.0.bind);
-        if c.acceptor.0.step.is_some() {
-            conn = conn.acceptor(&c.acceptor);
-        }
-        let v =
-            e.engine.check_connection(&Request::new(method, target, authorization), Context { now, salt }, &mut conn);
-        if let Some(t) = conn.token() {
-            let mut buf = vec![0u8; 16 + 4 * MAX_SERVER_TOKEN_LEN.div_ceil(3)];
-            let n = t.write(&mut buf).map_err(|_| authgate_result::Panic)?;
-            buf.truncate(n);
-            verdict.token = buf;
-        }
-        verdict.set(v);
-        Ok(())
-    })
+    // SAFETY: forwarded.
+    unsafe {
+        crate::engine::check(
+            engine,
+            (method, method_len),
+            (target, target_len),
+            (authorization, authorization_len),
+            None,
+            now,
+            salt,
+            verdict_out,
+            Some(connection),
+        )
+    }
+}
+
+/// `Engine::check_connection` with the engine's table and acceptor; the token for the client
+/// rendered into the verdict.
+pub(crate) fn check_on(
+    e: &authgate_engine,
+    req: &Request<'_>,
+    ctx: Context,
+    connection: u64,
+    verdict: &mut authgate_verdict,
+) -> Result<(), authgate_result> {
+    let c = &e.connections;
+    let mut scratch = vec![0u8; MAX_CONNECTION_HEADER_LEN + MAX_SERVER_TOKEN_LEN];
+    let mut conn = Connection::new(connection, &mut scratch).handshakes(&*c.table).bind_negotiate(c.acceptor.0.bind);
+    if c.acceptor.0.step.is_some() {
+        conn = conn.acceptor(&c.acceptor);
+    }
+    let v = e.engine.check_connection(req, ctx, &mut conn);
+    if let Some(t) = conn.token() {
+        let mut buf = vec![0u8; 16 + 4 * MAX_SERVER_TOKEN_LEN.div_ceil(3)];
+        let n = t.write(&mut buf).map_err(|_| authgate_result::Panic)?;
+        buf.truncate(n);
+        verdict.token = buf;
+    }
+    verdict.set(v);
+    Ok(())
 }
 
 /// The connection `connection` closed: the engine forgets its handshake or

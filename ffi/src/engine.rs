@@ -171,6 +171,7 @@ pub unsafe extern "C" fn authgate_engine_check(
             now,
             salt,
             verdict_out,
+            None,
         )
     }
 }
@@ -208,12 +209,15 @@ pub unsafe extern "C" fn authgate_engine_check_body(
             now,
             salt,
             verdict_out,
+            None,
         )
     }
 }
 
+/// The check of every `authgate_engine_check*`; `connection` for
+/// `authgate_engine_check_connection`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn check(
+pub(crate) unsafe fn check(
     engine: *const authgate_engine,
     method: (*const c_char, usize),
     target: (*const c_char, usize),
@@ -222,6 +226,7 @@ unsafe fn check(
     now: u64,
     salt: *const u8,
     verdict_out: *mut authgate_verdict,
+    connection: Option<u64>,
 ) -> authgate_result {
     run(|| {
         // SAFETY: every pointer is NULL or valid, as promised by the caller.
@@ -241,7 +246,10 @@ unsafe fn check(
             unsafe { bytes(salt, 8) }?.try_into().map_err(|_| authgate_result::InvalidArgument)?
         };
         let req = Request { method, target, authorization, body };
-        verdict.set(e.engine.check(&req, Context { now, salt }));
+        match connection {
+            None => verdict.set(e.engine.check(&req, Context { now, salt })),
+            Some(id) => crate::connection::check_on(e, &req, Context { now, salt }, id, verdict)?,
+        }
         Ok(())
     })
 }

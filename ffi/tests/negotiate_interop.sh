@@ -8,29 +8,10 @@ set -uo pipefail
 SERVER=${1:?usage: negotiate_interop.sh PATH/TO/authgate_server}
 HERE=$(cd "$(dirname "$0")" && pwd)
 KDC=$HERE/../../tests/kdc/kdc.sh
-TMP=$(mktemp -d)
-PIDS=()
-passed=0
-failed=0
+# shellcheck source=ffi/tests/harness.sh
+. "$HERE/harness.sh"
+trap 'stop_servers; bash "$KDC" stop "$TMP/kdc"; rm -rf "$TMP"' EXIT
 
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
-    bash "$KDC" stop "$TMP/kdc"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() {
-    failed=$((failed + 1))
-    echo "not ok - $1"
-    shift
-    local f
-    for f in "$@"; do [ -f "$f" ] && sed 's/^/    | /' "$f" | tail -n 20; done
-}
 check() { # check DESCRIPTION EXPECTED ACTUAL [FILES...]
     local what=$1 want=$2 got=$3
     shift 3
@@ -53,16 +34,6 @@ done
 [ -n "$port" ] || { not_ok "server starts" "$TMP/server.log"; exit 1; }
 URL=http://localhost:$port/protected
 
-# fetch NAME CURL-ARGS...: status into NAME.code, headers NAME.headers, body NAME.body,
-# curl -v into NAME.trace.
-fetch() {
-    local name=$1
-    shift
-    curl -s -S -v --max-time 10 -o "$TMP/$name.body" -D "$TMP/$name.headers" -w '%{http_code}' \
-        "$@" >"$TMP/$name.code" 2>"$TMP/$name.trace"
-}
-code() { cat "$TMP/$1.code"; }
-sent() { sed -n 's/^> Authorization: //p' "$TMP/$1.trace" | tail -n 1 | tr -d '\r'; }
 # After --next (which resets curl's options): where the second answer goes.
 NEXT=(--next -s -o /dev/null -w '%{http_code}')
 b64() { base64 -w0; }
@@ -118,7 +89,7 @@ grep -qi '^WWW-Authenticate: Negotiate [A-Za-z0-9+/=]' "$TMP/krb.headers" &&
     ok "Kerberos: the 200 carries the mutual-authentication token" || not_ok "mutual token" "$TMP/krb.headers"
 
 # 6. The AP-REQ curl sent, replayed: GSSAPI's replay cache refuses it.
-apreq=$(sent krb)
+apreq=$(sent_authorization krb)
 fetch krb_replay -H "Authorization: $apreq" "$URL"
 check "Kerberos AP-REQ replayed: 401" 401 "$(code krb_replay)" "$TMP/server.log"
 grep -q 'Request is a replay' "$TMP/server.log" && ok "the replay is GSSAPI's refusal, logged" ||
