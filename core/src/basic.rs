@@ -89,12 +89,13 @@ impl<'b> BasicCredentials<'b> {
 /// 3 for its length checks, which pulls a software division routine into Cortex-M0+ images
 /// (no divide instruction). Invalid characters and non-canonical padding are collected and
 /// refused once, at the end, as `Base64::decode` does.
-// One copy on microcontrollers (flash).
-#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+// One copy in the compact form (flash).
+#[cfg_attr(authgate_backend = "compact", inline(never))]
 pub(crate) fn decode_base64<'b>(token: &[u8], buf: &'b mut [u8]) -> Option<&'b [u8]> {
-    // 64-bit hosts: base64ct's whole-token decoder, the same rules in one call (a third of
-    // the instructions for an NTLM AUTHENTICATE's 400 characters); its division is free there.
-    #[cfg(target_pointer_width = "64")]
+    // The default (word) form: base64ct's whole-token decoder, the same rules in one call
+    // (a third of the instructions for an NTLM AUTHENTICATE's 400 characters); the compact
+    // form keeps the block loop below, which links no division.
+    #[cfg(not(authgate_backend = "compact"))]
     if token.len() / 4 * 3 <= buf.len() {
         return <base64ct::Base64 as base64ct::Encoding>::decode(token, buf).ok();
     }

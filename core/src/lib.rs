@@ -39,6 +39,11 @@
 //! `jwt` adds JWT bearer tokens (HS256/384/512) verified without allocation, `jwt-es256`
 //! and `jwt-eddsa` ES256 and EdDSA, `jwt-std` (std layers) RSA, JWKS and PEM keys: see [`jwt`].
 //!
+//! A build for a microcontroller sets `--cfg authgate_backend="compact"` (in its
+//! `.cargo/config.toml`, beside sha2's `sha2_backend_soft="compact"`): the few hot spots then
+//! take their byte-at-a-time, out-of-line forms, the smaller code and stack (`src/accel/`).
+//! Without it they take their word-at-a-time forms, the faster code. Both behave the same.
+//!
 //! Lower layers are public too: [`parse`] (zero-copy `Authorization` parsing),
 //! [`BasicCredentials`], [`DigestCredentials`] with [`digest::response`], [`nonce`],
 //! [`ReplayTable`] and the [`render`] functions.
@@ -49,6 +54,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod accel;
 pub mod basic;
 #[cfg(any(feature = "ntlm", feature = "negotiate"))]
 mod connection;
@@ -84,7 +90,7 @@ pub use hash::{HashAlgorithm, HashOutput};
 pub use htfile::{Htdigest, Htpasswd};
 #[cfg(feature = "negotiate")]
 pub use negotiate::{AcceptorStep, NegotiateAcceptor};
-pub use nonce::{Nonce, NonceKey, NonceStatus};
+pub use nonce::{Nonce, NonceKey, NonceSequence, NonceStatus};
 pub use parse::{parse, Authorization, Credentials, Param, ParamIter, Params, Segments, Value};
 pub use render::{AuthInfo, BearerError, QopSet};
 pub use replay::{ReplayOutcome, ReplayStore, ReplayTable};
