@@ -27,7 +27,7 @@ FFI_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 FFI_STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 FFI_VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible
 FFI_VECTORS := tests/vectors/authgate.vectors
-FFI_APT_PACKAGES := libmicrohttpd-dev valgrind curl pkg-config
+FFI_APT_PACKAGES := libmicrohttpd-dev valgrind curl pkg-config libkrb5-dev krb5-kdc krb5-admin-server krb5-user
 FFI_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # The SONAME of a built shared library (ffi/build.rs sets it: its one definition).
 FFI_SONAME_OF = readelf -d $(1) | sed -n 's/.*Library soname: \[\(.*\)\]$$/\1/p'
@@ -115,7 +115,7 @@ ffi-c-tests: ffi-deps $(FFI_C_TESTS)
 
 ## The libmicrohttpd example server, driven by curl on 127.0.0.1.
 $(FFI_BUILD)/authgate_server: ffi/examples/authgate_server.c ffi/include/authgate.h ffi-lib
-	$(FFI_CC) $(FFI_CFLAGS) -O2 $< $(FFI_LIBDIR)/libauthgate.a -lmicrohttpd $(FFI_STATIC_LIBS) -o $@
+	$(FFI_CC) $(FFI_CFLAGS) -O2 $< $(FFI_LIBDIR)/libauthgate.a -lmicrohttpd -lgssapi_krb5 $(FFI_STATIC_LIBS) -o $@
 
 ffi-example: ffi-deps $(FFI_BUILD)/authgate_server
 	@echo "built $(FFI_BUILD)/authgate_server: run it with --help (ffi/README.md)"
@@ -123,6 +123,8 @@ ffi-example: ffi-deps $(FFI_BUILD)/authgate_server
 ffi-interop: ffi-deps $(FFI_BUILD)/authgate_server
 	@echo "== ffi: curl against the libmicrohttpd example"
 	bash ffi/tests/curl_interop.sh $(FFI_BUILD)/authgate_server
+	@echo "== ffi: NTLM and Kerberos (a real MIT KDC) against the example"
+	bash ffi/tests/negotiate_interop.sh $(FFI_BUILD)/authgate_server
 
 ## Install. PREFIX (default /usr/local); LIBDIR (default PREFIX/lib; on Debian's multiarch
 ## layout, LIBDIR=/usr/lib/x86_64-linux-gnu), INCLUDEDIR, PKGCONFIGDIR, DOCDIR (README and
