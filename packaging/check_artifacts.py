@@ -101,6 +101,8 @@ def main(dist, version):
         check("sdist holds regular files only (no links out of it)",
               all(m.isfile() or m.isdir() for m in members.values()),
               [n for n, m in members.items() if not (m.isfile() or m.isdir())])
+        built = [n for n in names if n.endswith((".so", ".pyd", ".dylib", ".o", ".a")) or "/.venv/" in n or "/target/" in n]
+        check("sdist holds no build output (extensions, venvs, target/)", not built, built)
         check("sdist: no [patch] to a path outside it",
               "[patch" not in t.extractfile(f"{top}/Cargo.toml").read().decode())
         check_metadata("sdist", metadata(t.extractfile(f"{top}/PKG-INFO").read().decode()), version)

@@ -35,7 +35,7 @@ check(prefix + "ha1 (RFC 7616 example)", authgate.ha1("Mufasa", "http-auth@examp
 
 # The Flask modules: without Flask, an ImportError that says which extra to install.
 if importlib.util.find_spec("flask") is None:
-    for name in ("authgate.flask", "authgate.flask_jwt"):
+    for name in ("authgate.flask", "authgate.flask_jwt", "authgate.flask_kerberos", "authgate.flask_sspi"):
         if importlib.util.find_spec(name) is None:
             continue
         try:
