@@ -11,9 +11,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
-IFS=. read -r MAJOR MINOR _ <<<"$VERSION"
-# 0.x: a minor version may break the ABI, so the SONAME carries it (as cargo-c names it).
-if [ "$MAJOR" = 0 ]; then SONAME=libauthgate.so.0.$MINOR; else SONAME=libauthgate.so.$MAJOR; fi
+IFS=. read -r MAJOR MINOR PATCH <<<"$VERSION"
+# 0.x: a minor version may break the ABI, so the SONAME carries it (cargo-c's rule).
+case "$MAJOR.$MINOR" in
+0.0) SONAME=libauthgate.so.0.0.$PATCH ;;
+0.*) SONAME=libauthgate.so.0.$MINOR ;;
+*) SONAME=libauthgate.so.$MAJOR ;;
+esac
 LIB=$PREFIX/lib
 passed=0
 failed=0
