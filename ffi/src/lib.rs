@@ -39,6 +39,7 @@ mod helpers;
 mod htfile;
 mod jwt;
 mod verdict;
+mod version;
 
 pub use config::*;
 pub use connection::*;
@@ -48,6 +49,7 @@ pub use helpers::*;
 pub use htfile::*;
 pub use jwt::*;
 pub use verdict::*;
+pub use version::*;
 
 /// The outcome of an API call.
 ///
