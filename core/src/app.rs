@@ -63,8 +63,8 @@ pub enum ChallengeStyle {
 #[cfg(feature = "app-hooks")]
 #[derive(Clone, Debug)]
 pub(crate) struct AppOptions {
-    /// A custom scheme word for Digest, Basic and Bearer (empty: none).
-    names: [heapless::String<MAX_SCHEME_LEN>; 3],
+    /// A custom scheme word per scheme (empty: none).
+    names: [heapless::String<MAX_SCHEME_LEN>; 5],
     check_uri: bool,
     authentication_info: bool,
     pub(crate) token_syntax: TokenSyntax,
@@ -75,7 +75,7 @@ pub(crate) struct AppOptions {
 impl AppOptions {
     pub(crate) const fn new() -> Self {
         AppOptions {
-            names: [heapless::String::new(), heapless::String::new(), heapless::String::new()],
+            names: [const { heapless::String::new() }; 5],
             check_uri: true,
             authentication_info: true,
             token_syntax: TokenSyntax::B64Token,
@@ -90,6 +90,8 @@ const fn slot(s: Scheme) -> usize {
         Scheme::Digest => 0,
         Scheme::Basic => 1,
         Scheme::Bearer => 2,
+        Scheme::Ntlm => 3,
+        Scheme::Negotiate => 4,
     }
 }
 
@@ -338,7 +340,7 @@ impl<S: crate::CredentialStore, R: crate::ReplayStore> Engine<S, R> {
     pub fn claimed_user<'b>(&self, header: &[u8], buf: &'b mut [u8; MAX_USERNAME_LEN]) -> Option<&'b str> {
         let auth = parse::parse(header).ok()?;
         match self.config().scheme_of(auth.scheme().as_bytes())? {
-            Scheme::Digest => match DigestCredentials::from_digest_authorization(&auth).ok()?.username {
+            Scheme::Digest => match DigestCredentials::read(auth.params()?.text()).ok()?.username {
                 Username::Plain(v) => v.unescape_into(buf).and_then(|b| core::str::from_utf8(b).ok()),
                 Username::Extended(ext) => ext.decode_into(buf),
             },
@@ -347,7 +349,7 @@ impl<S: crate::CredentialStore, R: crate::ReplayStore> Engine<S, R> {
                 let creds = crate::BasicCredentials::decode(auth.token68()?.as_bytes(), &mut decoded).ok()?;
                 creds.user(buf)
             }
-            Scheme::Bearer => None,
+            _ => None,
         }
     }
 }

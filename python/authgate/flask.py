@@ -24,6 +24,10 @@ import logging
 from functools import wraps
 from typing import Any, Callable, Optional, Sequence, Tuple, Union, cast
 
+from ._extras import require
+
+require("flask", extra="flask", needed_by="authgate.flask")
+
 from flask import Flask, Response, current_app, g, has_request_context, make_response, request
 from werkzeug.datastructures import Authorization
 

@@ -196,8 +196,9 @@ fn found(obj: &Bound<'_, PyAny>, ha1_strings: bool, purpose: Purpose) -> PyResul
     let stored = if ha1_strings {
         let hash = match purpose {
             Purpose::Digest(h) => h,
-            Purpose::Basic if bytes.len() == 32 => HashAlgorithm::Md5,
-            Purpose::Basic => HashAlgorithm::Sha256,
+            // An HA1 serves Basic too (never NTLM: the core refuses it there).
+            Purpose::Basic | Purpose::Ntlm if bytes.len() == 32 => HashAlgorithm::Md5,
+            Purpose::Basic | Purpose::Ntlm => HashAlgorithm::Sha256,
         };
         StoredCredential::ha1_hex(hash, bytes)
     } else {
@@ -233,6 +234,8 @@ pub(crate) struct PyStore {
     pub(crate) verify_opaque: Option<Py<PyAny>>,
     /// SHA-256 of a bearer token -> its user.
     pub(crate) tokens: HashMap<[u8; 32], String>,
+    /// Stored NT hashes, for NTLM (looked up before users / lookup).
+    pub(crate) nt_hashes: HashMap<String, [u8; 16]>,
     /// The decoy for unknown users: the costliest credential seen, and its cost + 1.
     decoy: Mutex<Option<StoredCredential>>,
     decoy_cost: AtomicU64,
@@ -290,6 +293,10 @@ impl PyStore {
 
 impl CredentialStore for PyStore {
     fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential> {
+        // A user with a stored NT hash has only that (it serves NTLM and Basic).
+        if let Some(h) = self.nt_hashes.get(username) {
+            return Some(StoredCredential::NtHash(*h));
+        }
         if let Some(file) = &self.file {
             return file.lookup(username, realm, purpose);
         }

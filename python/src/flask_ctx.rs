@@ -264,7 +264,7 @@ impl FlaskCheck {
             self.decide_digest(engine, req, &method, &environ, header.as_deref())?
         } else {
             // Basic and tokens need no method, target, body or clock.
-            engine.decide("", "", header.as_deref(), Body::Unavailable, 0)?
+            engine.decide("", "", header.as_deref(), Body::Unavailable, 0, None)?
         };
         let CoreVerdict::Authenticated(a) = &d.verdict else {
             return self.refused(py, engine, &environ, d, header.as_deref(), details);
@@ -320,7 +320,7 @@ impl FlaskCheck {
         } else {
             Body::Unavailable
         };
-        engine.decide(method, target.as_str(), header, body, now_secs())
+        engine.decide(method, target.as_str(), header, body, now_secs(), None)
     }
 
     /// After an accepted Digest request: the algorithm for `accepted_algorithm()`, and the

@@ -3,8 +3,9 @@
 //! One engine ([`engine::Engine`], the core's) checks every request; this crate converts
 //! values, keeps the application's users and callbacks ([`credentials`], [`htfile`]) and
 //! replay stores ([`replay`], [`shared_store`]), and reads Flask's request ([`flask_ctx`]);
-//! [`jwt`] verifies JWTs. Rules, limits, error codes and header shapes are the core's.
+//! [`connection`] keeps NTLM / Negotiate handshakes per TCP connection; [`jwt`] verifies JWTs. Rules, limits, error codes and header shapes are the core's.
 
+mod connection;
 mod convert;
 mod credentials;
 mod engine;
