@@ -115,6 +115,8 @@ pub enum authgate_result {
     ConfigInvalidJwtOption = 111,
     /// A JWT algorithm is not compiled into this library.
     ConfigJwtAlgorithmDisabled = 112,
+    /// A custom scheme name is empty, longer than 32 bytes, or not a token.
+    ConfigInvalidSchemeName = 113,
     /// Another configuration error.
     ConfigOther = 199,
 
@@ -213,7 +215,7 @@ pub enum authgate_result {
 
 impl authgate_result {
     /// Every code, for the message table and tests.
-    const ALL: [authgate_result; 70] = {
+    const ALL: [authgate_result; 71] = {
         use authgate_result::*;
         [
             Ok,
@@ -240,6 +242,7 @@ impl authgate_result {
             ConfigNoJwtAlgorithm,
             ConfigInvalidJwtOption,
             ConfigJwtAlgorithmDisabled,
+            ConfigInvalidSchemeName,
             ConfigOther,
             MalformedEmpty,
             MalformedTooLong,
