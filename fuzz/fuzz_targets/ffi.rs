@@ -328,7 +328,7 @@ unsafe fn run(r: &mut Reader<'_>) {
     let set = r.u8();
     if set & 1 != 0 {
         let n = r.u8() as usize % 5;
-        let codes: Vec<u32> = (0..n).map(|_| r.u8() as u32 % 5).collect();
+        let codes: Vec<u32> = (0..n).map(|_| r.u8() as u32 % 7).collect();
         let res = unsafe { authgate_config_set_schemes(config, codes.as_ptr().cast(), n) };
         let schemes: Option<Vec<Scheme>> = codes
             .iter()
@@ -336,6 +336,8 @@ unsafe fn run(r: &mut Reader<'_>) {
                 1 => Some(Scheme::Basic),
                 2 => Some(Scheme::Digest),
                 3 => Some(Scheme::Bearer),
+                4 => Some(Scheme::Ntlm),
+                5 => Some(Scheme::Negotiate),
                 _ => None,
             })
             .collect();
