@@ -4,9 +4,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 TEST_TARGETS :=
+TEST_DEPS :=
+APT_PACKAGES := apache2-utils gcc-multilib
 SIZE_TARGETS :=
 
-.PHONY: all test size apache2-utils core-size-htfile core-test core-test-compact core-test-32 md5-vendor-test core-embedded core-size core-size-inline toolchain bench
+
+.PHONY: all test test-deps size apache2-utils core-size-htfile core-test core-test-compact core-test-32 md5-vendor-test core-embedded core-size core-size-inline toolchain bench
 
 all: test
 
@@ -99,5 +102,38 @@ bench:
 	$(CARGO) bench -p authgate-benches
 	benches/ratio.sh
 
-test: core-test $(TEST_TARGETS)
-	@echo "make test: all checks passed"
+## Every check, in parts that run TEST_JOBS at a time (they wait on each other only for a
+## shared cargo target directory): first what they install (one apt-get for every part's
+## Debian packages: dpkg takes one install at a time), then the parts, longest first, each
+## into $(TEST_LOG_DIR)/PART.log, then a table of their times. A failing part's log is printed.
+TEST_JOBS ?= 2
+TEST_LOG_DIR := $(or $(CARGO_TARGET_DIR),target)/test-logs
+TEST_ORDER := core-test python-release-test firmware-test fuzz-smoke ffi-test miri-smoke ct-smoke firmware-stack
+TEST_PARTS := $(foreach p,$(TEST_ORDER),$(filter $(p),core-test $(TEST_TARGETS))) $(filter-out $(TEST_ORDER),core-test $(TEST_TARGETS))
+
+test-deps: toolchain
+	@missing=""; for p in $(sort $(APT_PACKAGES)); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "test-deps: apt-get install$$missing"; SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@rustup target list --installed | grep -qx $(I686) || rustup target add $(I686)
+	$(MAKE) --no-print-directory -j1 $(TEST_DEPS)
+
+test: test-deps
+	@rm -rf $(TEST_LOG_DIR) && mkdir -p $(TEST_LOG_DIR)
+	@start=$$(date +%s); echo "make test: $(words $(TEST_PARTS)) parts, $(TEST_JOBS) at a time, logs in $(TEST_LOG_DIR)/"; \
+	$(MAKE) --no-print-directory -k -j$(TEST_JOBS) $(addprefix test-part/,$(TEST_PARTS)); rc=$$?; \
+	bash mk/test-report.sh $(TEST_LOG_DIR) $$(( $$(date +%s) - start )) $(TEST_PARTS); \
+	exit $$rc
+
+## One part, alone in its make (-j1: its own recipes keep their order).
+test-part/%:
+	@echo "== $*: started"
+	@start=$$(date +%s); $(MAKE) --no-print-directory -j1 $* > $(TEST_LOG_DIR)/$*.log 2>&1; rc=$$?; \
+	echo "$* $$rc $$(( $$(date +%s) - start ))" >> $(TEST_LOG_DIR)/times; \
+	if [ $$rc = 0 ]; then echo "== $*: passed in $$(( $$(date +%s) - start )) s"; \
+	else echo "== $*: FAILED (exit $$rc) after $$(( $$(date +%s) - start )) s; its log:"; cat $(TEST_LOG_DIR)/$*.log; fi; \
+	exit $$rc

@@ -38,7 +38,8 @@ DIST_C_DIR := libauthgate-$(DIST_VERSION)
 DIST_EPOCH = $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 DIST_TAR = tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(DIST_EPOCH) --format=gnu
 
-TEST_TARGETS += dist-test
+# dist-test runs in `make test` as the first half of python-release-test (mk/python.mk).
+TEST_DEPS += dist-tools
 .PHONY: dist dist-tools dist-sdist dist-wheel dist-c dist-check crate-package msrv dist-test
 
 $(DIST_TOOLS_STAMP): mk/dist.mk

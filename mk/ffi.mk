@@ -37,6 +37,8 @@ FFI_TEST_SRC := ffi/tests/test_authgate.c
 FFI_C_TESTS := $(addprefix $(FFI_BUILD)/,test_static test_dynamic test_static_asan test_dynamic_asan)
 
 TEST_TARGETS += ffi-test
+TEST_DEPS += ffi-deps
+APT_PACKAGES += $(FFI_APT_PACKAGES)
 
 .PHONY: ffi-test ffi-rust-test ffi-deps ffi-lib ffi-stripped ffi-header ffi-header-check ffi-c-tests ffi-interop \
 	ffi-install-test ffi-bench ffi-bench-smoke ffi-example install uninstall

@@ -28,6 +28,8 @@ FIRMWARE_REMAP = --config 'target.$(1).rustflags=["--remap-path-prefix=$(CARGO_R
 FIRMWARE_CI_WIFI = WIFI_NETWORK="$${WIFI_NETWORK:-authgate-ci-placeholder}" WIFI_PASSWORD="$${WIFI_PASSWORD:-placeholder-passphrase}"
 
 TEST_TARGETS += firmware-test firmware-stack
+TEST_DEPS += firmware-deps
+APT_PACKAGES += iproute2 curl binutils qemu-system-arm
 SIZE_TARGETS += firmware-size
 
 .PHONY: firmware-test firmware-size firmware-image firmware-twin firmware-deps firmware-targets firmware-stack uf2

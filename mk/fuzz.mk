@@ -17,6 +17,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_ASAN_TARGETS ?= ffi
 
 TEST_TARGETS += fuzz-smoke
+TEST_DEPS += fuzz-deps
 
 .PHONY: fuzz fuzz-smoke fuzz-deps
 

@@ -16,8 +16,10 @@ PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.
 PY_APT_PKGS := redis-server chromium curl openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
 ARGS        ?=
 
-TEST_TARGETS += python-test
-.PHONY: python-sysdeps python-venv python-build python-test demo python-bench
+TEST_TARGETS += python-release-test
+TEST_DEPS += python-venv
+APT_PACKAGES += $(PY_APT_PKGS)
+.PHONY: python-sysdeps python-venv python-build python-test python-release-test python-test-suite demo python-bench
 
 ## Debian packages the real-server tests use, installed only when missing.
 python-sysdeps:
@@ -44,9 +46,22 @@ python-build: python-venv
 	cd $(PY_DIR) && VIRTUAL_ENV=$(abspath $(PY_VENV)) PATH=$(abspath $(PY_VENV))/bin:$$PATH \
 	  CARGO_TARGET_DIR=$(abspath $(PY_DIR))/target maturin develop --release -q
 
-## The shared-memory replay store's own Rust tests (forked processes; no Python needed at
-## run time), then pytest; pytest's exit code 5 (no tests collected) is a failure.
 python-test: python-sysdeps python-build
+	$(MAKE) --no-print-directory python-test-suite
+
+## In `make test`: the release artefacts first (dist-test: the crate package, the MSRV, the
+## sdist, the wheel built from it, the C archive, their checks), then the suite against the
+## wheel's extension, the binary users install: one fat-LTO build of the extension, not two.
+python-release-test: python-sysdeps python-venv dist-test
+	rm -f $(PY_DIR)/authgate/_authgate*.so
+	$(PY) -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); so = [n for n in z.namelist() if n.startswith("authgate/_authgate") and n.endswith(".so")]; assert len(so) == 1, so; z.extract(so[0], sys.argv[2]); print("python-release-test: the extension of", sys.argv[1])' \
+		$(wildcard $(DIST_DIR)/authgate-*.whl) $(PY_DIR)
+	$(MAKE) --no-print-directory python-test-suite
+
+## The shared-memory replay store's own Rust tests (forked processes; no Python needed at
+## run time), then pytest against the extension in python/authgate; pytest's exit code 5 (no
+## tests collected) is a failure; then stubtest.
+python-test-suite:
 	cd $(PY_DIR) && CARGO_TARGET_DIR=$(abspath $(PY_DIR))/target cargo test -q --lib --no-default-features
 	cd $(PY_DIR) && ./.venv/bin/python -m pytest -q -rs tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "python-test: pytest collected no tests"; exit 1; fi; exit $$rc

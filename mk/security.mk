@@ -45,6 +45,7 @@ MIRI_SUBSET := parse::tests::token68_and_params parse::tests::rejects parse::tes
 	basic::tests::strict_base64 render::tests error::tests accel::word::tests::eq_short
 
 TEST_TARGETS += ct-smoke miri-smoke
+TEST_DEPS += miri-toolchain
 
 .PHONY: ct ct-smoke miri miri-smoke miri-toolchain
 
