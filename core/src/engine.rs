@@ -323,6 +323,9 @@ pub struct Authenticated {
     /// For Digest: the algorithm of the accepted response.
     #[cfg(feature = "app-hooks")]
     pub algorithm: Option<Algorithm>,
+    /// For Digest: the qop of the accepted response (`None` for RFC 2069).
+    #[cfg(feature = "app-hooks")]
+    pub qop: Option<Qop>,
     /// For Digest: the `Authentication-Info` to send back.
     pub auth_info: Option<AuthInfo>,
 }
@@ -511,7 +514,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// The verdict for a refused request.
     // One copy on microcontrollers (flash).
     #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
-    fn refused(&self, failure: Failure, ctx: Context) -> Verdict {
+    pub(crate) fn refused(&self, failure: Failure, ctx: Context) -> Verdict {
         match failure {
             Failure::Malformed(e) => Verdict::Malformed(e),
             Failure::Challenge(reason, stale) => Verdict::Challenge(self.challenge(reason, stale, ctx)),
@@ -529,6 +532,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
                 scheme: Scheme::Basic,
                 #[cfg(feature = "app-hooks")]
                 algorithm: None,
+                #[cfg(feature = "app-hooks")]
+                qop: None,
                 auth_info: None,
             }),
             Err(f) => self.refused(f, ctx),
@@ -586,6 +591,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             scheme: Scheme::Bearer,
             #[cfg(feature = "app-hooks")]
             algorithm: None,
+            #[cfg(feature = "app-hooks")]
+            qop: None,
             auth_info: None,
         };
         #[cfg(feature = "app-hooks")]
@@ -649,6 +656,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
                 scheme: Scheme::Digest,
                 #[cfg(feature = "app-hooks")]
                 algorithm,
+                #[cfg(feature = "app-hooks")]
+                qop: ok.qop,
                 auth_info: None,
             });
         }
@@ -665,6 +674,8 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             scheme: Scheme::Digest,
             #[cfg(feature = "app-hooks")]
             algorithm,
+            #[cfg(feature = "app-hooks")]
+            qop: ok.qop,
             auth_info: match ok.qop {
                 Some(q) => Some(AuthInfo { rspauth: ok.rspauth, qop: Some(q), nc: c.nc, cnonce, nextnonce }),
                 None => None,
