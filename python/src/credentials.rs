@@ -28,6 +28,11 @@ pub(crate) struct Call {
     pub(crate) error: Option<PyErr>,
     /// What `verify_password` / `verify_token` returned.
     pub(crate) result: Option<Py<PyAny>>,
+    /// A Python replay store is asked by the caller after the check (an async layer awaits it):
+    /// the engine's store answers fresh and keeps what it was asked in `pending`.
+    pub(crate) defer_replay: bool,
+    /// The (nonce id, issue time, nc) a deferred replay store is to be asked about.
+    pub(crate) pending: Option<(authgate::nonce::NonceId, u64, u32)>,
 }
 
 thread_local! {
@@ -54,6 +59,23 @@ impl Call {
                 c.error = Some(e);
             }
         });
+    }
+
+    /// Whether this check leaves the replay store to its caller; if so, keeps what the store
+    /// is to be asked.
+    pub(crate) fn defer_replay(id: &authgate::nonce::NonceId, issued: u64, nc: u32) -> bool {
+        CALL.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.defer_replay {
+                c.pending = Some((*id, issued, nc));
+            }
+            c.defer_replay
+        })
+    }
+
+    /// Starts a check whose Python replay store the caller asks afterwards.
+    pub(crate) fn begin_deferring() -> Call {
+        CALL.with(|c| c.replace(Call { defer_replay: true, ..Call::default() }))
     }
 
     fn keep_result(r: Py<PyAny>) {

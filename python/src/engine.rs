@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use authgate::app::{ChallengeStyle, TokenSyntax};
 use authgate::limits::MAX_USERNAME_LEN;
+use authgate::nonce::NonceId;
 use authgate::{
-    Authenticated, Body, Challenge, Config, Context, Engine as CoreEngine, Reason, Request, Scheme,
+    Authenticated, Body, Challenge, Config, Context, Engine as CoreEngine, Reason, ReplayOutcome, Request, Scheme,
     Verdict as CoreVerdict,
 };
 use pyo3::exceptions::PyValueError;
@@ -32,6 +33,9 @@ pub(crate) struct Decision {
     pub(crate) verdict: CoreVerdict,
     /// What `verify_password` / `verify_token` returned, when one was called.
     pub(crate) result: Option<Py<PyAny>>,
+    /// For [`Engine::decide_deferring`]: the (nonce id, issue time, nc) the Python replay
+    /// store is still to be asked about; the verdict then holds until [`Engine::settle`].
+    pub(crate) pending: Option<(NonceId, u64, u32)>,
 }
 
 impl Engine {
@@ -45,15 +49,48 @@ impl Engine {
         body: Body<'_>,
         now: u64,
     ) -> PyResult<Decision> {
+        self.decide_with(Call::begin(), method, target, authorization, body, now)
+    }
+
+    /// [`decide`](Self::decide) for an async layer: a Python replay store is not called
+    /// (an async one cannot be, and a sync one may block); the decision's `pending` says what
+    /// to ask it, and [`settle`](Self::settle) gives the verdict with its answer.
+    pub(crate) fn decide_deferring(
+        &self,
+        method: &str,
+        target: &str,
+        authorization: Option<&[u8]>,
+        body: Body<'_>,
+        now: u64,
+    ) -> PyResult<Decision> {
+        self.decide_with(Call::begin_deferring(), method, target, authorization, body, now)
+    }
+
+    fn decide_with(
+        &self,
+        outer: Call,
+        method: &str,
+        target: &str,
+        authorization: Option<&[u8]>,
+        body: Body<'_>,
+        now: u64,
+    ) -> PyResult<Decision> {
         let mut req = Request::new(method, target, authorization);
         req.body = body;
-        // Most checks issue no nonce: the OS's entropy (a system call) is asked for only when
-        // one is, and the nonce the check made with a blank salt is made again with it.
-        let outer = Call::begin();
         let mut verdict = self.core.check(&req, Context { now, salt: [0; 8] });
         let call = Call::end(outer);
+        self.salt_nonces(&mut verdict, now);
+        match call.error {
+            Some(e) => Err(e),
+            None => Ok(Decision { verdict, result: call.result, pending: call.pending }),
+        }
+    }
+
+    /// Most checks issue no nonce: the OS's entropy (a system call) is asked for only when
+    /// one is, and the nonce the check made with a blank salt is made again with it.
+    fn salt_nonces(&self, verdict: &mut CoreVerdict, now: u64) {
         let fresh = || self.core.issue_nonce(Context { now, salt: salt() });
-        match &mut verdict {
+        match verdict {
             CoreVerdict::Challenge(ch) if ch.nonce.is_some() => ch.nonce = Some(fresh()),
             CoreVerdict::Authenticated(a) => {
                 if let Some(next) = a.auth_info.as_mut().and_then(|i| i.nextnonce.as_mut()) {
@@ -62,10 +99,36 @@ impl Engine {
             }
             _ => {}
         }
-        match call.error {
-            Some(e) => Err(e),
-            None => Ok(Decision { verdict, result: call.result }),
+    }
+
+    /// The verdict of a deferred check once its replay store answered `outcome` (the core's
+    /// `settle_replay`: unchanged when fresh, else the refusal the check would have given).
+    pub(crate) fn settle(&self, verdict: CoreVerdict, outcome: ReplayOutcome, now: u64) -> CoreVerdict {
+        let mut v = self.core.settle_replay(verdict, outcome, Context { now, salt: [0; 8] });
+        if !matches!(v, CoreVerdict::Authenticated(_)) {
+            self.salt_nonces(&mut v, now);
         }
+        v
+    }
+
+    /// The replay store's Python object.
+    pub(crate) fn replay_object(&self, py: Python<'_>) -> Py<PyAny> {
+        self.core.replay().object(py)
+    }
+
+    /// Whether this engine checks the scheme of an `Authorization` value.
+    pub(crate) fn checks_scheme_of(&self, h: &[u8]) -> bool {
+        scheme_word(h).is_some_and(|w| self.core.config().scheme_of(w).is_some())
+    }
+
+    /// Whether Digest `qop=auth-int` is offered (the body is then needed).
+    pub(crate) fn offers_auth_int(&self) -> bool {
+        self.offers_digest() && self.core.config().offered_qop().auth_int
+    }
+
+    /// Whether the replay store is a Python object (asked by the caller of a deferred check).
+    pub(crate) fn replay_is_python(&self) -> bool {
+        matches!(self.core.replay(), Replay::Python(..))
     }
 
     /// Whether Digest is offered (the request-target and method matter).
@@ -87,7 +150,7 @@ impl Engine {
         self.render_challenges(&ch, nonce, opaque)
     }
 
-    fn render_challenges(&self, ch: &Challenge, nonce: Option<&str>, opaque: Option<&str>) -> Vec<String> {
+    pub(crate) fn render_challenges(&self, ch: &Challenge, nonce: Option<&str>, opaque: Option<&str>) -> Vec<String> {
         (0..self.core.challenge_count())
             .map(|i| render(|b| self.core.write_challenge_with(ch, i, nonce, opaque, b)))
             .collect()
@@ -349,8 +412,7 @@ impl Engine {
     /// Whether this engine checks the scheme of an `Authorization` value (its scheme word is
     /// an offered scheme's name or custom name, ignoring case).
     fn selects(&self, authorization: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let h = header_bytes(authorization)?;
-        Ok(scheme_word(&h).is_some_and(|w| self.core.config().scheme_of(w).is_some()))
+        Ok(self.checks_scheme_of(&header_bytes(authorization)?))
     }
 
     /// The user name an `Authorization` value claims (Basic user-id, Digest `username`),
@@ -376,7 +438,7 @@ impl Engine {
     /// The replay store.
     #[getter]
     fn replay_store(&self, py: Python<'_>) -> Py<PyAny> {
-        self.core.replay().object(py)
+        self.replay_object(py)
     }
 
     fn __repr__(&self) -> String {

@@ -2,9 +2,10 @@
 //!
 //! One engine ([`engine::Engine`], the core's) checks every request; this crate converts
 //! values, keeps the application's users and callbacks ([`credentials`]) and replay stores
-//! ([`replay`]), and reads Flask's request ([`flask_ctx`]). Rules, limits, error codes and
-//! header shapes are the core's.
+//! ([`replay`]), and reads Flask's request ([`flask_ctx`]) and ASGI scopes ([`asgi_ctx`]).
+//! Rules, limits, error codes and header shapes are the core's.
 
+mod asgi_ctx;
 mod convert;
 mod credentials;
 mod engine;
@@ -23,5 +24,6 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     replay::register(m)?;
     engine::register(m)?;
     flask_ctx::register(m)?;
+    asgi_ctx::register(m)?;
     Ok(())
 }
