@@ -124,7 +124,7 @@ async def _credentials(accepted: Authenticated, auth: Any) -> AuthCredentials:
 class AuthgateMiddleware:
     """Authenticates every HTTP and WebSocket request with one of ``auths`` (see the module).
     ``optional=True`` lets a request without valid credentials through as anonymous (a
-    malformed header is still a 400). Roles (``get_user_roles`` of the scheme) become the
+    malformed header is still a 400), and adds the challenges to a 401 the app answers. Roles (``get_user_roles`` of the scheme) become the
     ``scope["auth"].scopes`` that Starlette's ``@requires`` checks. Lifespan and other scope
     types pass through. A refused WebSocket handshake is answered 401 where the server
     supports the ``websocket.http.response`` extension, else closed (code 1008)."""
@@ -164,6 +164,8 @@ class AuthgateMiddleware:
             scope["user"] = UnauthenticatedUser()
             scope["auth"] = AuthCredentials()
             scope["authgate.refusal"] = outcome
+            if kind == "http":
+                send = _challenging(send, lambda: challenge_values(self.auths, i, outcome))
             await self.app(scope, receive, send)
             return
         values = challenge_values(self.auths, i, outcome)
@@ -180,6 +182,21 @@ def _with_authentication_info(send: Send, info: str) -> Send:
             if not any(k.lower() == b"authentication-info" for k, _ in headers):
                 headers.append((b"authentication-info", info.encode("latin-1")))
             message = dict(message, headers=headers)
+        await send(message)
+
+    return sending
+
+
+def _challenging(send: Send, values: Callable[[], List[str]]) -> Send:
+    """Adds the challenges to a 401 the app answers itself (on an optional route: e.g.
+    Starlette's ``@requires(..., status_code=401)``) when it gives none."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 401:
+            headers = list(message.get("headers", []))
+            if not any(k.lower() == b"www-authenticate" for k, _ in headers):
+                headers += [(b"www-authenticate", v.encode("latin-1")) for v in values()]
+                message = dict(message, headers=headers)
         await send(message)
 
     return sending
