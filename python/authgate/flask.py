@@ -22,7 +22,7 @@ import hashlib
 import inspect
 import logging
 from functools import wraps
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Optional, Sequence, Tuple, Union, cast
 
 from flask import Flask, Response, current_app, g, has_request_context, make_response, request
 from werkzeug.datastructures import Authorization
@@ -105,6 +105,10 @@ class _AppState:
         self.engines: dict = {}
 
 
+def _current_app() -> Flask:
+    return cast(Any, current_app)._get_current_object()
+
+
 def _state(app: Flask) -> _AppState:
     state = app.extensions.get("authgate")
     if not isinstance(state, _AppState):
@@ -154,7 +158,8 @@ class HTTPAuth:
         self._generation = 0
         self._check: Optional[FlaskCheck] = None
         self._error_takes_reason = False
-        self.scheme = scheme
+        # Flask-HTTPAuth's base class keeps None; every class here passes its scheme word.
+        self.scheme: str = scheme if scheme is not None else ""
         self.realm = realm or "Authentication Required"
         self.header = header
         self.strict = strict
@@ -261,7 +266,7 @@ class HTTPAuth:
 
     def get_auth_password(self, auth: Optional[Authorization]) -> Any:
         password = None
-        if auth and auth.username:
+        if auth and auth.username and self.get_password_callback is not None:
             password = current_app.ensure_sync(self.get_password_callback)(auth.username)
         return password
 
@@ -415,6 +420,7 @@ class HTTPBasicAuth(HTTPAuth):
 
     def _check_hashed(self, username: str, password: str) -> Optional[str]:
         """get_password + hash_password, as Flask-HTTPAuth compares them (in constant time)."""
+        assert self.hash_password_callback is not None and self.get_password_callback is not None
         hash_password = current_app.ensure_sync(self.hash_password_callback)
         try:
             client_password = hash_password(password)
@@ -445,11 +451,12 @@ class HTTPBasicAuth(HTTPAuth):
             return current_app.ensure_sync(self.verify_password_callback)(username, client_password)
         if not auth:
             return None
-        if self.hash_password_callback:
+        hash_password = self.hash_password_callback
+        if hash_password:
             try:
-                client_password = current_app.ensure_sync(self.hash_password_callback)(client_password)
+                client_password = current_app.ensure_sync(hash_password)(client_password)
             except TypeError:
-                client_password = current_app.ensure_sync(self.hash_password_callback)(username, client_password)
+                client_password = current_app.ensure_sync(hash_password)(username, client_password)
         ok = client_password is not None and stored_password is not None and _ag.ct_eq(client_password, stored_password)
         return auth.username if ok else None
 
@@ -508,6 +515,9 @@ class HTTPDigestAuth(HTTPAuth):
                                       "authentication_info", "allow_rfc2069", "verify_nonce_callback",
                                       "verify_opaque_callback"}
     _REFUSED = False
+    _algorithm: Union[str, list]
+    _qop: Optional[list]
+    key: Optional[bytes]
 
     def __init__(
         self,
@@ -535,7 +545,7 @@ class HTTPDigestAuth(HTTPAuth):
         self.use_ha1_pw = use_ha1_pw
         self.qop = qop
         self.algorithm = algorithm
-        if key is not None and len(key) != 32:
+        if key is not None and (isinstance(key, str) or len(key) != 32):
             key = _ag.derive_key(key)
         self.key = key
         self.nonce_lifetime = nonce_lifetime
@@ -884,7 +894,7 @@ class AuthGate:
                                             and entry[3] is config.get("SECRET_KEY_FALLBACKS"))):
             return entry[1], entry[2], entry[3]
         if keyed:
-            key = o["key"] if len(o["key"]) == 32 else _ag.derive_key(o["key"])
+            key = o["key"] if isinstance(o["key"], bytes) and len(o["key"]) == 32 else _ag.derive_key(o["key"])
             previous, secret, fallbacks = None, None, None
         else:
             key, previous, secret, fallbacks = _app_keys(config)
@@ -909,7 +919,7 @@ class AuthGate:
 
     def engine(self) -> Engine:
         """The engine of the current app."""
-        return self._resolve(current_app._get_current_object())[0]
+        return self._resolve(_current_app())[0]
 
     def _flask_check(self, state: _AppState) -> FlaskCheck:
         if state.check is None:
@@ -920,7 +930,7 @@ class AuthGate:
 
     def check(self) -> Tuple[Optional[str], Optional[Response]]:
         """Authenticates the current request: ``(user, None)`` or ``(None, response)``."""
-        state = _state(current_app._get_current_object())
+        state = _state(_current_app())
         check = self._flask_check(state)
         outcome = check.enter_details()
         if isinstance(outcome, Accepted):

@@ -24,6 +24,8 @@ def main(argv=None) -> int:
     p.add_argument("--realm", default="authgate demo")
     a = p.parse_args(argv)
 
+    if a.users_file and not os.path.isfile(a.users_file):
+        p.error(f"--users-file {a.users_file}: no such file (relative paths are taken from {os.getcwd()})")
     users = {}
     if a.users_file:
         users.update(load_users(a.users_file))
@@ -35,6 +37,9 @@ def main(argv=None) -> int:
         users["admin"] = secrets.token_urlsafe(9)
     if bool(a.cert) != bool(a.key):
         p.error("--cert and --key go together")
+    for option, path in (("--cert", a.cert), ("--key", a.key)):
+        if path and not os.path.isfile(path):
+            p.error(f"{option} {path}: no such file (relative paths are taken from {os.getcwd()})")
 
     app = create_app(users=users, secret_key=os.environ.get("AUTHGATE_DEMO_SECRET"), redis_url=a.redis, realm=a.realm)
     ssl_context = (a.cert, a.key) if a.cert else None
@@ -49,7 +54,7 @@ def main(argv=None) -> int:
     name, password = next(iter(users.items()))
     insecure = " -k" if ssl_context else ""
     print(f"authgate demo: {url}  (users: {', '.join(users)})")
-    print(f"  page:  open {url} and sign in as {name}")
+    print(f"  page:  open {url} and sign in as {name} with password {password}")
     print(f"  try:   curl{insecure} --digest -u {name}:{password} {url}api/secret")
     print(f"         curl{insecure} --digest -u {name}:{password} -H 'Content-Type: application/json' -d '{{\"on\": true}}' {url}api/light")
     print("  Ctrl-C to stop", flush=True)

@@ -18,7 +18,6 @@ import threading
 
 from flask import Blueprint, Flask, g, jsonify, render_template_string, request
 
-from authgate import MemoryReplayStore
 from authgate.flask import (
     HTTPBasicAuth,
     HTTPDigestAuth,
@@ -94,7 +93,7 @@ def create_app(users: dict | None = None, secret_key: str | None = None, redis_u
         redis_client = redis.Redis.from_url(redis_url)
         replay = RedisNonceStore(redis_client)
     else:
-        replay = MemoryReplayStore()
+        replay = None  # authgate's default store
     light = LightStore(redis_client)
 
     init_authgate(app, realm=realm, users=users, schemes=("Digest", "Basic"),
