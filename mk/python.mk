@@ -8,8 +8,8 @@
 PY_DIR      := python
 PY_VENV     := $(PY_DIR)/.venv
 PY          := $(PY_VENV)/bin/python
-PY_STAMP    := $(PY_VENV)/.deps-5
-PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright mypy
+PY_STAMP    := $(PY_VENV)/.deps-6
+PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright mypy fastapi uvicorn
 PY_APT_PKGS := redis-server chromium curl openssl
 ARGS        ?=
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, MutableMapping, Optional, Sequence, Tuple, Union
 
 import anyio
 import anyio.from_thread
@@ -24,7 +24,7 @@ log = logging.getLogger("authgate")
 
 Callback = Callable[..., Any]
 Outcome = Union[Authenticated, Refusal]
-Scope = Dict[str, Any]
+Scope = MutableMapping[str, Any]
 
 # Refusals that mean "no credentials for this route": an optional route lets them through.
 ABSENT = ("NoCredentials", "UnsupportedScheme")

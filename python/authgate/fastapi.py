@@ -35,8 +35,8 @@ try:
     from fastapi.openapi.models import SecurityBase as SecurityBaseModel
     from fastapi.security.base import SecurityBase
     from starlette.datastructures import Headers
-except ImportError as e:  # pragma: no cover - tested in a subprocess
-    raise ImportError(f"authgate.fastapi needs FastAPI ({e}): pip install 'authgate[fastapi]'") from e
+except ImportError:  # tested in a subprocess; the original error stays chained as the context
+    raise ImportError("authgate.fastapi needs FastAPI: pip install 'authgate[fastapi]'")
 
 from . import _asgi
 from ._asgi import Authenticated, Refusal, challenge_values, select
@@ -51,8 +51,8 @@ class _Scheme(SecurityBase):
     description: Optional[str]
     auto_error: bool
 
-    @property  # type: ignore[override]
-    def model(self) -> SecurityBaseModel:
+    @property
+    def model(self) -> SecurityBaseModel:  # type: ignore[override]  # read-only here
         name = type(self).scheme.lower()  # type: ignore[attr-defined]
         if name == "bearer":
             return HTTPBearerModel(bearerFormat=getattr(self, "bearer_format", None), description=self.description)
@@ -103,8 +103,8 @@ class _Requirement(SecurityBase):
         # What FastAPI injects (read by inspect.signature).
         self.__signature__ = inspect.Signature(params)
 
-    @property  # type: ignore[override]
-    def model(self) -> SecurityBaseModel:
+    @property
+    def model(self) -> SecurityBaseModel:  # type: ignore[override]  # read-only here
         return self.auths[0].model  # type: ignore[attr-defined, no-any-return]
 
     async def __call__(self, request: Request, response: Response, **declared: Any) -> Any:
@@ -118,8 +118,8 @@ class _Declaration(SecurityBase):
         self.auth = auth
         self.scheme_name = auth.scheme_name
 
-    @property  # type: ignore[override]
-    def model(self) -> SecurityBaseModel:
+    @property
+    def model(self) -> SecurityBaseModel:  # type: ignore[override]  # read-only here
         return self.auth.model  # type: ignore[no-any-return]
 
     async def __call__(self) -> None:

@@ -29,8 +29,8 @@ try:
     )
     from starlette.requests import HTTPConnection
     from starlette.responses import PlainTextResponse, Response
-except ImportError as e:  # pragma: no cover - tested in a subprocess
-    raise ImportError(f"authgate.starlette needs Starlette ({e}): pip install 'authgate[starlette]'") from e
+except ImportError:  # tested in a subprocess; the original error stays chained as the context
+    raise ImportError("authgate.starlette needs Starlette: pip install 'authgate[starlette]'")
 
 from . import _asgi
 from ._asgi import ABSENT, Authenticated, Refusal, challenge_values, read_body, replaying, select
