@@ -5,6 +5,7 @@
 #   make demo          the home-automation demo on 127.0.0.1 (ARGS="--user alice --password secret";
 #                      paths in ARGS, e.g. --cert/--key, are relative to where make runs)
 #   make python-bench  authgate.flask vs Flask-HTTPAuth 4.8.1, per-request auth overhead
+#   make python-bench-asgi  authgate.fastapi vs FastAPI's HTTPBasic/HTTPBearer + compare_digest
 PY_DIR      := python
 PY_VENV     := $(PY_DIR)/.venv
 PY          := $(PY_VENV)/bin/python
@@ -14,7 +15,7 @@ PY_APT_PKGS := redis-server chromium curl openssl
 ARGS        ?=
 
 TEST_TARGETS += python-test
-.PHONY: python-sysdeps python-venv python-build python-test demo python-bench
+.PHONY: python-sysdeps python-venv python-build python-test demo python-bench python-bench-asgi
 
 ## Debian packages the real-server tests use, installed only when missing.
 python-sysdeps:
@@ -53,3 +54,7 @@ demo: python-build
 
 python-bench: python-build
 	cd $(PY_DIR) && ./.venv/bin/python bench/bench.py $(ARGS)
+
+## In one process, httpx over ASGI (no sockets); ARGS = rounds (default 20).
+python-bench-asgi: python-build
+	cd $(PY_DIR) && ./.venv/bin/python bench/asgi_overhead.py $(ARGS)

@@ -83,6 +83,8 @@ class HTTPAuth:
         key_bytes = _key(key, type(self).__name__) if digest else _ag.random_key()
         if previous_key is not None:
             engine_options["previous_key"] = _key(previous_key, type(self).__name__)
+        # Whether a request's body may be needed (Digest qop=auth-int offered).
+        self.auth_int = digest and "auth-int" in engine_options.get("qop", ())
         self.engine = Engine(self.realm, key_bytes, **engine_options)
         self.check = AsgiCheck(self.engine, header=header)
 

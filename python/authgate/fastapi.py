@@ -154,10 +154,11 @@ async def _check(auths: Sequence[Any], request: Request, response: Response, rol
     scope = request.scope
     i = select(auths, scope)
     auth = auths[i]
-    body = await request.body() if auth.check.needs_body(scope) else None
+    body = await request.body() if auth.auth_int and auth.check.needs_body(scope) else None
     outcome = await auth.authenticate(scope, body)
     if type(outcome) is Authenticated:
-        request.state.authgate = outcome
+        # request.state.authgate (Starlette's State reads this dict).
+        scope.setdefault("state", {})["authgate"] = outcome
         if outcome.authentication_info is not None:
             response.headers["Authentication-Info"] = outcome.authentication_info
         if role is not None and not await auth.roles_allow(role, outcome) and not optional:

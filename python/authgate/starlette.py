@@ -144,7 +144,7 @@ class AuthgateMiddleware:
         i = select(self.auths, scope)
         auth = self.auths[i]
         body = None
-        if kind == "http" and auth.check.needs_body(scope):
+        if kind == "http" and auth.auth_int and auth.check.needs_body(scope):
             body, messages = await read_body(receive, self.max_body)
             receive = replaying(messages, receive)
             if body is None:
