@@ -36,21 +36,21 @@ fastapi_basic = HTTPBasic()
 fastapi_bearer = HTTPBearer()
 
 
-def check_basic_sync(credentials: HTTPBasicCredentials = Depends(fastapi_basic)) -> str:
-    """FastAPI's docs' example: a sync dependency with secrets.compare_digest."""
+def compare(credentials: HTTPBasicCredentials) -> str:
+    """FastAPI's docs' check: secrets.compare_digest of the password."""
     stored = USERS.get(credentials.username, "")
-    ok = secrets.compare_digest(credentials.password.encode(), stored.encode()) and stored != ""
-    if not ok:
+    if not (secrets.compare_digest(credentials.password.encode(), stored.encode()) and stored != ""):
         raise HTTPException(401, "Incorrect username or password", headers={"WWW-Authenticate": "Basic"})
     return credentials.username
+
+
+def check_basic_sync(credentials: HTTPBasicCredentials = Depends(fastapi_basic)) -> str:
+    """FastAPI's docs' example: a sync dependency (run in a worker thread)."""
+    return compare(credentials)
 
 
 async def check_basic_async(credentials: HTTPBasicCredentials = Depends(fastapi_basic)) -> str:
-    stored = USERS.get(credentials.username, "")
-    ok = secrets.compare_digest(credentials.password.encode(), stored.encode()) and stored != ""
-    if not ok:
-        raise HTTPException(401, "Incorrect username or password", headers={"WWW-Authenticate": "Basic"})
-    return credentials.username
+    return compare(credentials)
 
 
 async def check_bearer_async(credentials: HTTPAuthorizationCredentials = Depends(fastapi_bearer)) -> str:

@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyString};
 
 use crate::convert::{now_secs, render};
-use crate::credentials::accepts;
+use crate::credentials::{accepts, Call};
 use crate::engine::Engine;
 use crate::replay::outcome_of;
 
@@ -126,11 +126,8 @@ impl AsgiCheck {
         let body = body.map_or(Body::Unavailable, Body::Bytes);
         // The clock matters for Digest nonces only.
         let now = if digest { now_secs() } else { 0 };
-        let d = if self.defer {
-            engine.decide_deferring(method, &target, header, body, now)?
-        } else {
-            engine.decide(method, &target, header, body, now)?
-        };
+        let call = if self.defer { Call::begin_deferring() } else { Call::begin() };
+        let d = engine.decide_with(call, method, &target, header, body, now)?;
         let remote = || -> PyResult<Option<String>> {
             let Some(client) = scope.get_item(intern!(py, "client"))?.filter(|c| !c.is_none()) else { return Ok(None) };
             Ok(client.get_item(0)?.extract::<String>().ok())

@@ -33,7 +33,7 @@ pub(crate) struct Decision {
     pub(crate) verdict: CoreVerdict,
     /// What `verify_password` / `verify_token` returned, when one was called.
     pub(crate) result: Option<Py<PyAny>>,
-    /// For [`Engine::decide_deferring`]: the (nonce id, issue time, nc) the Python replay
+    /// For a deferring [`Engine::decide_with`]: the (nonce id, issue time, nc) the Python replay
     /// store is still to be asked about; the verdict then holds until [`Engine::settle`].
     pub(crate) pending: Option<(NonceId, u64, u32)>,
 }
@@ -52,21 +52,11 @@ impl Engine {
         self.decide_with(Call::begin(), method, target, authorization, body, now)
     }
 
-    /// [`decide`](Self::decide) for an async layer: a Python replay store is not called
-    /// (an async one cannot be, and a sync one may block); the decision's `pending` says what
-    /// to ask it, and [`settle`](Self::settle) gives the verdict with its answer.
-    pub(crate) fn decide_deferring(
-        &self,
-        method: &str,
-        target: &str,
-        authorization: Option<&[u8]>,
-        body: Body<'_>,
-        now: u64,
-    ) -> PyResult<Decision> {
-        self.decide_with(Call::begin_deferring(), method, target, authorization, body, now)
-    }
-
-    fn decide_with(
+    /// [`decide`](Self::decide) after `outer = Call::begin()`, or `Call::begin_deferring()` for
+    /// an async layer: a Python replay store is then not called (an async one cannot be, and a
+    /// sync one may block); the decision's `pending` says what to ask it, and
+    /// [`settle`](Self::settle) gives the verdict with its answer.
+    pub(crate) fn decide_with(
         &self,
         outer: Call,
         method: &str,
