@@ -538,3 +538,44 @@ def test_no_key_warns_that_nonces_are_per_process(caplog):
     caplog.clear()
     BasicAuth("r", users=USERS)
     assert not caplog.records
+
+
+async def test_threadpool_runs_sync_callbacks_off_the_loop_and_verifier_objects():
+    threads = []
+
+    def slow_check(user, password):
+        threads.append(threading.get_ident())
+        return user if USERS.get(user) == password else None
+
+    class Verifier:
+        """Shaped as authgate.JwtVerifier: called with the token, gives the claims or None."""
+
+        def __call__(self, token):
+            threads.append(threading.get_ident())
+            return {"sub": "erin", "scope": "read"} if token == "eyJ.valid.sig" else None
+
+    basic_auth = BasicAuth("pool", verify_password=slow_check, threadpool=True)
+    jwt = BearerAuth(verifier=Verifier(), bearer_format="JWT")
+    app = FastAPI()
+
+    @app.get("/pool")
+    async def pool(user: str = Depends(basic_auth)):
+        return {"user": user}
+
+    @app.get("/jwt")
+    async def jwt_route(claims: dict = Depends(jwt)):
+        return claims
+
+    loop_thread = threading.get_ident()
+    async with client(app) as c:
+        assert (await c.get("/pool", auth=("bob", "builder"))).json() == {"user": "bob"}
+        assert (await c.get("/pool", auth=("bob", "x"))).status_code == 401
+        assert loop_thread not in threads[:2] and len(threads) == 2
+        assert (await c.get("/jwt", headers={"Authorization": "Bearer eyJ.valid.sig"})).json() == {
+            "sub": "erin", "scope": "read"}
+        r = await c.get("/jwt", headers={"Authorization": "Bearer eyJ.forged.sig"})
+        assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
+        assert threads[2:] == [loop_thread, loop_thread]
+        doc = (await c.get("/openapi.json")).json()
+    assert doc["components"]["securitySchemes"]["BearerAuth"] == {"type": "http", "scheme": "bearer",
+                                                                  "bearerFormat": "JWT"}
