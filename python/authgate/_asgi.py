@@ -79,6 +79,9 @@ class HTTPAuth:
         self.header = header
         self.get_user_roles = get_user_roles
         self.threadpool = bool(threadpool or has_async)
+        store = engine_options.get("replay_store")
+        if store is not None and _is_async(getattr(store, "check_and_record", None)):
+            engine_options["replay_store"] = _Awaited(store)
         digest = "Digest" in engine_options.get("schemes", ())
         key_bytes = _key(key, type(self).__name__) if digest else _ag.random_key()
         if previous_key is not None:
@@ -125,16 +128,28 @@ class HTTPAuth:
         return roles_allow(required, user_roles(roles))
 
 
+class _Awaited:
+    """An async replay store (``AsyncRedisNonceStore``) as the engine holds it. The engine
+    never calls a Python store inside an ASGI check (``AsgiCheck`` leaves it to
+    :func:`settle`, which awaits ``store``); a synchronous engine refuses async stores, and
+    this one must not be called synchronously either."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> str:
+        raise TypeError("an async replay store is awaited by authgate's ASGI layers, not called synchronously")
+
+
 async def settle(pending: PendingReplay) -> Outcome:
     """Asks the engine's Python replay store about a Digest request's nonce count, awaited
     when it is async (``AsyncRedisNonceStore``), in a worker thread when it is not
     (``RedisNonceStore``): the event loop never waits on it."""
     store = pending.store
-    record = store.check_and_record
-    if _is_async(record):
-        answer = await record(pending.nonce_id, pending.issued, pending.nc)
+    if type(store) is _Awaited:
+        answer = await store.store.check_and_record(pending.nonce_id, pending.issued, pending.nc)
     else:
-        answer = await anyio.to_thread.run_sync(record, pending.nonce_id, pending.issued, pending.nc)
+        answer = await anyio.to_thread.run_sync(store.check_and_record, pending.nonce_id, pending.issued, pending.nc)
     return pending.settle(answer if isinstance(answer, str) else "stale")
 
 

@@ -137,6 +137,7 @@ def build_fastapi(**digest_options):
         return {"scheme": credentials.scheme}
 
     app.state.calls = calls
+    app.state.digest = digest
     return app
 
 
@@ -379,6 +380,11 @@ async def test_python_replay_store_awaited_or_run_off_the_loop(store_class):
         assert store.calls == 2
     if store_class is AsyncStore:
         assert store.loop_threads == {loop_thread}
+        # The engine holds it for the ASGI layer only: a synchronous check refuses to call it.
+        fresh = digest_header(ch, "alice", "wonder land", "GET", "/digest", algorithm="SHA-256", nc=9)
+        with pytest.raises(TypeError, match="awaited"):
+            app.state.digest.engine.check("GET", "/digest", fresh)
+        assert store.calls == 2
     else:
         assert loop_thread not in store.loop_threads
 
