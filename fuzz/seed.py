@@ -17,7 +17,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS = os.path.join(HERE, "..", "tests", "vectors", "authgate.vectors")
 CORPUS = os.path.join(HERE, "corpus")
-TARGETS = ("parse", "basic", "digest", "render", "ffi")
+TARGETS = ("parse", "basic", "digest", "render", "htfile", "ffi", "jwt", "ntlm")
 
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "vectors"))
 from generate import unesc  # noqa: E402  (the vector file's own unescaping, FORMAT.md)
@@ -92,9 +92,25 @@ def digest_step(c, splice=b""):
     ])
 
 
+# htfile: files as Apache's htpasswd/htdigest write them (fuzz_targets/htfile.rs LINES).
+HTFILE_TEXT = (
+    "# htpasswd 2.4.71\r\n"
+    "bcrypt:$2y$04$hClqlN0COVwY9xJeXgDWZuQG7eStcm.jN5yFQuhRVmLG3gnJ6cVZC\n"
+    "apr1:$apr1$z.Dy0sDS$nc39arAsmX4c7O6IqjytW0\n"
+    "sha256r:$5$rounds=1000$53TD6bJFR0DzDGqB$GgZ41QMZMT.KvkgoErd713sZjY5ZdIngp0PJE8XZoz2\n"
+    "sha1:{SHA}I7dElEdfX4dJgLdnbVEeI9iG2mQ=\n"
+    "crypt:AmjrzmO2b.JO2\n"
+    "apr1:$1$saltstri$MNjlxGV3mAY2WdNxjTT21/\n"
+).encode()
+HTDIGEST_TEXT = b"dave:my realm:669bb5c539f096809dc379871fe1c6bc\r\nerin:other:00000000000000000000000000000000\n"
+
+
 def seeds(cases):
     headers = [c["header"] for c in cases if "header" in c]
     out = {t: [] for t in TARGETS}
+    out["htfile"] = [u8(0) + u8(p) + t for p in (0, 3) for t in (HTFILE_TEXT, HTDIGEST_TEXT)]
+    out["htfile"] += [u8(1) + u8(2) + u8(which) + u8(at) + splice
+                      for which in range(8) for at, splice in ((0, b""), (12, b"x"), (40, b"$"), (255, b"\n#"))]
     out["parse"] = list(headers)
 
     # basic: raw headers (mode 0), structured users (mode 1), raw tokens (mode 2), Bearer (3).
@@ -139,6 +155,34 @@ def seeds(cases):
         check_raw = u8(6 << 3 | (i & 0x47)) + u8(2) + s16(h) + s8(b"body") + s8(b"Circle Of Life") + u16(i * 7) + u8(i)
         out["ffi"].append(u32(200 + i % 120) + s8(b"testrealm@host.com") + u8(i & 0x3F) + u8(0x07) + u8(1)
                           + u8(2) + check_none + check_digest + check_raw)
+    # jwt: every vector token raw (mode 0), and the header and claims of each structured
+    # (mode 1, re-signed by the target with HMAC).
+    import base64
+    for c in cases:
+        if c.get("kind") != b"jwt":
+            continue
+        token = c["token"]
+        out["jwt"].append(u8(0) + token)
+        parts = token.split(b".")
+        if len(parts) == 3:
+            try:
+                h, p = (base64.urlsafe_b64decode(x + b"=" * (-len(x) % 4)) for x in parts[:2])
+            except ValueError:
+                continue
+            out["jwt"].append(u8(1) + u8(len(token) % 3) + s16(h) + s16(p))
+    # ntlm (fuzz_targets/ntlm.rs): raw messages (mode 0), the genuine handshake changed at
+    # a byte (mode 1: user choice, u16 position, xor mask), Negotiate tokens (mode 2), and
+    # request sequences on four connections (mode 3).
+    negotiate = b"NTLMSSP\0\1\0\0\0\x07\x82\x08\xa2" + bytes(16)
+    authenticate = b"NTLMSSP\0\3\0\0\0" + bytes(52) + u32(0xA2888205) + bytes(24)
+    out["ntlm"] = [u8(0) + negotiate, u8(0) + authenticate, u8(0) + b"NTLMSSP\0\2\0\0\0"]
+    out["ntlm"] += [u8(1) + u8(user) + u16(at) + u8(mask)
+                    for user in (0, 1) for at, mask in ((0, 0), (12, 1), (64, 0x80), (80, 1), (120, 4), (400, 1))]
+    krb5 = b"\x06\x09\x2a\x86\x48\x86\xf7\x12\x01\x02\x02"
+    spnego = b"\x06\x06\x2b\x06\x01\x05\x05\x02"
+    out["ntlm"] += [u8(2) + b"\x60" + u8(len(krb5) + 2) + krb5 + b"ok", u8(2) + b"\xa1\x03\x30\x01\x00",
+                    u8(2) + b"\x60" + u8(len(spnego) + 2) + spnego + b"\xa0\x00", u8(2) + negotiate]
+    out["ntlm"] += [u8(3) + bytes([0, 1, 4, 5, 8, 9, 2, 6, 0x14, 12, 13, 8]), u8(3) + bytes(range(0, 64, 3))]
     return out
 
 

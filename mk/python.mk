@@ -1,7 +1,7 @@
 # authgate for Python: the PyO3 package in python/, its tests, the demo and the benchmark.
-#   make python-test   venv + pip + Debian packages as needed, build, pytest (unit, Flask,
-#                      real gunicorn/redis/curl/requests/httpx/chromium), then mypy's stubtest
-#                      (the .pyi stubs against the built extension; ~15 s)
+#   make python-test   venv + pip + Debian packages as needed, build, the replay store's Rust
+#                      tests, pytest (unit, Flask, real gunicorn/redis/curl/requests/httpx/chromium),
+#                      then mypy's stubtest (the .pyi stubs against the built extension; ~15 s)
 #   make demo          the home-automation demo on 127.0.0.1 (ARGS="--user alice --password secret";
 #                      paths in ARGS, e.g. --cert/--key, are relative to where make runs)
 #   make python-bench  authgate.flask vs Flask-HTTPAuth 4.8.1, per-request auth overhead
@@ -9,9 +9,12 @@
 PY_DIR      := python
 PY_VENV     := $(PY_DIR)/.venv
 PY          := $(PY_VENV)/bin/python
-PY_STAMP    := $(PY_VENV)/.deps-6
-PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright mypy fastapi uvicorn
-PY_APT_PKGS := redis-server chromium curl openssl
+PY_STAMP    := $(PY_VENV)/.deps-8
+PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright \
+               "PyJWT[crypto]==2.15.1" jwcrypto==1.6.1 Flask-JWT-Extended==4.7.4 \
+               gssapi pyspnego requests-gssapi waitress mypy fastapi uvicorn
+# The MIT KDC, kinit and the headers python-gssapi builds against (tests/kdc/kdc.sh).
+PY_APT_PKGS := redis-server chromium curl openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
 ARGS        ?=
 
 TEST_TARGETS += python-test
@@ -28,7 +31,7 @@ python-sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(PY_STAMP): mk/python.mk
+$(PY_STAMP): mk/python.mk | python-sysdeps
 	test -x $(PY) || python3 -m venv $(PY_VENV)
 	$(PY) -m pip install -q --disable-pip-version-check $(PY_PIP_PKGS)
 	touch $@
@@ -42,8 +45,10 @@ python-build: python-venv
 	cd $(PY_DIR) && VIRTUAL_ENV=$(abspath $(PY_VENV)) PATH=$(abspath $(PY_VENV))/bin:$$PATH \
 	  CARGO_TARGET_DIR=$(abspath $(PY_DIR))/target maturin develop --release -q
 
-## pytest's exit code 5 (no tests collected) is a failure.
+## The shared-memory replay store's own Rust tests (forked processes; no Python needed at
+## run time), then pytest; pytest's exit code 5 (no tests collected) is a failure.
 python-test: python-sysdeps python-build
+	cd $(PY_DIR) && CARGO_TARGET_DIR=$(abspath $(PY_DIR))/target cargo test -q --lib --no-default-features
 	cd $(PY_DIR) && ./.venv/bin/python -m pytest -q -rs tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "python-test: pytest collected no tests"; exit 1; fi; exit $$rc
 	cd $(PY_DIR) && ./.venv/bin/python -m mypy.stubtest --mypy-config-file pyproject.toml authgate

@@ -109,5 +109,44 @@ fn nonce_issue(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, parse_and_basic, digest_check, raw_hashing, nonce_issue);
+/// JWT verification per algorithm (split, base64url, header, signature, claims, checks), on
+/// the PyJWT-minted tokens of the vector file, alone and as a full Bearer check.
+fn jwt_verify(c: &mut Criterion) {
+    use authgate::jwt::{jwks, JwsAlgorithm, JwtBuffer, JwtConfig};
+    use authgate::Scheme;
+    let mut group = c.benchmark_group("jwt_verify");
+    let mut engine_group = Vec::new();
+    for alg in JwsAlgorithm::ALL {
+        let name = format!("jwt-pyjwt-{}-kid", alg.name().to_lowercase());
+        let case = authgate_tests::cases("jwt").into_iter().find(|c| c.name() == name).unwrap();
+        let mut config = JwtConfig::new().algorithms(&[alg]).unwrap().audience(case.get("audience")).unwrap();
+        for k in jwks(case.get("jwks")).unwrap().keys {
+            config = config.key(k).unwrap();
+        }
+        let token = case.get("token").to_owned();
+        let now: u64 = case.get("now").parse().unwrap();
+        let mut buf = JwtBuffer::new();
+        group.bench_function(alg.name(), |b| {
+            b.iter(|| assert!(config.verify(black_box(token.as_bytes()), now, &mut buf).is_ok()))
+        });
+        engine_group.push((alg, config, token, now));
+    }
+    group.finish();
+    let mut group = c.benchmark_group("jwt_check");
+    for (alg, config, token, now) in engine_group.into_iter().filter(|(a, ..)| {
+        matches!(a, JwsAlgorithm::Hs256 | JwsAlgorithm::Es256 | JwsAlgorithm::EdDsa | JwsAlgorithm::Rs256)
+    }) {
+        let config = Config::new(REALM).unwrap().schemes(&[Scheme::Bearer]).unwrap().jwt(config).unwrap();
+        let engine = Engine::new(config, &KEY, StaticUsers::new(USERS), Mutex::new(ReplayTable::<64>::new())).unwrap();
+        let header = format!("Bearer {token}");
+        let req = Request::new("GET", "/", Some(header.as_bytes()));
+        let ctx = Context { now, salt: [9; 8] };
+        group.bench_function(alg.name(), |b| {
+            b.iter(|| assert!(matches!(engine.check(black_box(&req), ctx), Verdict::Authenticated(_))))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse_and_basic, digest_check, raw_hashing, nonce_issue, jwt_verify);
 criterion_main!(benches);

@@ -36,3 +36,26 @@ nm --size-sort -S -C "$elf" | awk '
     else g = "cortex-m-rt and the rest"
     sum[g] += size }
   END { for (g in sum) printf "    %6d B  %s\n", sum[g], g }' | sort -n
+
+# JWT (core/src/jwt): the flash each feature adds to the image above with Bearer offered
+# (JWT comes with the Bearer scheme, so Bearer alone is the reference).
+echo "  JWT features (flash added to the image with Bearer offered; keys: one per family):"
+cargo build --release -q --features bearer
+read -r bearer_flash _ < <(sizes "$elf")
+printf '    %-32s %6d B (Bearer itself: %+d B over the image above)\n' "bearer (reference)" "$bearer_flash" $((bearer_flash - flash))
+for f in jwt jwt-hs512 jwt-es256 jwt-eddsa jwt-hs512,jwt-es256,jwt-eddsa; do
+  cargo build --release -q --features "$f"
+  read -r f_flash _ < <(sizes "$elf")
+  printf '    %-32s %6d B (%+d B)\n' "+ $f" "$f_flash" $((f_flash - bearer_flash))
+done
+cargo build --release -q
+
+# NTLM (core/src/ntlm, core/src/connection.rs): the flash the `ntlm` feature adds to the
+# image above, NTLM offered before Digest and Basic and checked with check_connection.
+echo "  NTLM (flash added to the image above; check_connection, a 4-connection table):"
+for f in ntlm ntlm-unicode-names; do
+  cargo build --release -q --features "$f"
+  read -r f_flash f_ram < <(sizes "$elf")
+  printf '    %-32s %6d B (%+d B), static RAM %+d B\n' "+ $f" "$f_flash" $((f_flash - flash)) $((f_ram - ram))
+done
+cargo build --release -q

@@ -63,8 +63,8 @@ pub enum ChallengeStyle {
 #[cfg(feature = "app-hooks")]
 #[derive(Clone, Debug)]
 pub(crate) struct AppOptions {
-    /// A custom scheme word for Digest, Basic and Bearer (empty: none).
-    names: [heapless::String<MAX_SCHEME_LEN>; 3],
+    /// A custom scheme word per scheme (empty: none).
+    names: [heapless::String<MAX_SCHEME_LEN>; 5],
     check_uri: bool,
     authentication_info: bool,
     pub(crate) token_syntax: TokenSyntax,
@@ -75,7 +75,7 @@ pub(crate) struct AppOptions {
 impl AppOptions {
     pub(crate) const fn new() -> Self {
         AppOptions {
-            names: [heapless::String::new(), heapless::String::new(), heapless::String::new()],
+            names: [const { heapless::String::new() }; 5],
             check_uri: true,
             authentication_info: true,
             token_syntax: TokenSyntax::B64Token,
@@ -90,6 +90,8 @@ const fn slot(s: Scheme) -> usize {
         Scheme::Digest => 0,
         Scheme::Basic => 1,
         Scheme::Bearer => 2,
+        Scheme::Ntlm => 3,
+        Scheme::Negotiate => 4,
     }
 }
 
@@ -214,17 +216,24 @@ impl Config {
     }
 
     #[inline(always)]
-    pub(crate) fn render_bearer(&self, error: Option<BearerError>, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+    pub(crate) fn render_bearer(
+        &self,
+        error: Option<BearerError>,
+        description: Option<&str>,
+        buf: &mut [u8],
+    ) -> Result<usize, BufferTooSmall> {
         #[cfg(feature = "app-hooks")]
         {
             let scheme = self.scheme_word(Scheme::Bearer);
             match self.app.style {
-                ChallengeStyle::Rfc7616 => render::bearer_challenge_named(scheme, self.realm(), error, None, buf),
+                ChallengeStyle::Rfc7616 => {
+                    render::bearer_challenge_named(scheme, self.realm(), error, description, buf)
+                }
                 ChallengeStyle::Compact => compact_realm(scheme, self.realm(), buf),
             }
         }
         #[cfg(not(feature = "app-hooks"))]
-        render::bearer_challenge(self.realm(), error, None, buf)
+        render::bearer_challenge(self.realm(), error, description, buf)
     }
 }
 
@@ -338,15 +347,15 @@ impl<S: crate::CredentialStore, R: crate::ReplayStore> Engine<S, R> {
         outcome: crate::ReplayOutcome,
         ctx: crate::Context,
     ) -> crate::Verdict {
-        match &verdict {
-            crate::Verdict::Authenticated(a) if a.scheme == Scheme::Digest => {
-                match crate::digest_check::replay_answer(outcome, a.qop) {
-                    Ok(()) => verdict,
-                    Err(f) => self.refused(f, ctx),
-                }
-            }
-            _ => verdict,
+        let qop = match &verdict {
+            crate::Verdict::Authenticated(a) if a.scheme == Scheme::Digest => a.qop,
+            _ => return verdict,
+        };
+        let mut out = verdict;
+        if let Err(f) = crate::digest_check::replay_answer(outcome, qop) {
+            self.refuse(f, ctx, &mut out);
         }
+        out
     }
 
     /// The user name an `Authorization` value claims, for logs: the Basic user-id or the
@@ -355,7 +364,7 @@ impl<S: crate::CredentialStore, R: crate::ReplayStore> Engine<S, R> {
     pub fn claimed_user<'b>(&self, header: &[u8], buf: &'b mut [u8; MAX_USERNAME_LEN]) -> Option<&'b str> {
         let auth = parse::parse(header).ok()?;
         match self.config().scheme_of(auth.scheme().as_bytes())? {
-            Scheme::Digest => match DigestCredentials::from_digest_authorization(&auth).ok()?.username {
+            Scheme::Digest => match DigestCredentials::read(auth.params()?.text()).ok()?.username {
                 Username::Plain(v) => v.unescape_into(buf).and_then(|b| core::str::from_utf8(b).ok()),
                 Username::Extended(ext) => ext.decode_into(buf),
             },
@@ -364,7 +373,7 @@ impl<S: crate::CredentialStore, R: crate::ReplayStore> Engine<S, R> {
                 let creds = crate::BasicCredentials::decode(auth.token68()?.as_bytes(), &mut decoded).ok()?;
                 creds.user(buf)
             }
-            Scheme::Bearer => None,
+            _ => None,
         }
     }
 }

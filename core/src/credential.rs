@@ -5,7 +5,9 @@ use subtle::{Choice, ConstantTimeEq};
 #[cfg(feature = "app-hooks")]
 use crate::basic::BasicCredentials;
 use crate::basic::{for_each_utf8_chunk, Charset};
+use crate::error::Reason;
 use crate::hash::{sha256, HashAlgorithm, HashOutput, Hasher};
+use crate::htfile::{HashError, PasswordHash, Policy};
 use crate::limits::{MAX_SALT_LEN, MAX_SECRET_LEN, MAX_USERNAME_LEN};
 #[cfg(feature = "app-hooks")]
 use crate::parse::Value;
@@ -35,6 +37,12 @@ pub enum StoredCredential {
         /// Derived key.
         hash: [u8; 32],
     },
+    /// The NT hash (MD4 of the UTF-16LE password), as Windows and Samba keep it. Serves NTLM
+    /// and Basic (with the `ntlm` feature).
+    NtHash([u8; 16]),
+    /// A password hash from an htpasswd file (bcrypt, MD5-crypt, SHA-crypt, SHA-1, DES
+    /// crypt; see [`htfile`](crate::htfile)). Serves Basic only.
+    Htpasswd(PasswordHash),
 }
 
 impl core::fmt::Debug for StoredCredential {
@@ -44,6 +52,8 @@ impl core::fmt::Debug for StoredCredential {
             StoredCredential::Plaintext(_) => f.write_str("Plaintext(..)"),
             StoredCredential::Ha1 { algorithm, .. } => write!(f, "Ha1({algorithm:?}, ..)"),
             StoredCredential::Pbkdf2Sha256 { iterations, .. } => write!(f, "Pbkdf2Sha256(i={iterations}, ..)"),
+            StoredCredential::NtHash(_) => f.write_str("NtHash(..)"),
+            StoredCredential::Htpasswd(h) => write!(f, "Htpasswd({h:?})"),
         }
     }
 }
@@ -67,6 +77,27 @@ impl StoredCredential {
         (iterations > 0).then_some(StoredCredential::Pbkdf2Sha256 { iterations, salt, hash })
     }
 
+    /// The password field of an htpasswd line (`$2y$…`, `$apr1$…`, `{SHA}…`, …; see
+    /// [`htfile`](crate::htfile)): a [`StoredCredential::Htpasswd`], or a plaintext one
+    /// when `policy` allows plaintext and the field is no hash. A cost above `policy`'s cap
+    /// is refused here, before anything is computed.
+    pub fn htpasswd(field: &[u8], policy: &Policy) -> Result<Self, HashError> {
+        crate::htfile::password_field(field, policy)
+    }
+
+    /// Roughly what one check of this credential costs, in tenths of a microsecond on one
+    /// x86-64 core (`make bench`): orders credentials so that an unknown user's decoy can
+    /// follow the costliest.
+    pub fn cost(&self) -> u64 {
+        match self {
+            StoredCredential::Plaintext(_) => 0,
+            StoredCredential::Ha1 { .. } => 3,
+            StoredCredential::Pbkdf2Sha256 { iterations, .. } => 4 * u64::from(*iterations) + 3,
+            StoredCredential::Htpasswd(h) => h.work(),
+            StoredCredential::NtHash(_) => 3,
+        }
+    }
+
     /// A credential no password matches whose check costs what checking `self` costs: the
     /// decoy an unknown user's password is checked against (see [`CredentialStore::decoy`]).
     pub fn decoy_for(&self) -> StoredCredential {
@@ -79,17 +110,25 @@ impl StoredCredential {
             StoredCredential::Ha1 { algorithm, .. } => {
                 StoredCredential::Ha1 { algorithm: *algorithm, digest: HashOutput::zeroed(algorithm.output_len()) }
             }
+            StoredCredential::NtHash(_) => StoredCredential::NtHash([0; 16]),
+            StoredCredential::Htpasswd(h) => StoredCredential::Htpasswd(h.decoy()),
         }
     }
 
-    /// How costly checking this credential is: plaintext < HA1 < PBKDF2 by iterations. A store
-    /// whose users' forms differ takes the costliest one's [`decoy_for`](Self::decoy_for) as
-    /// its [`CredentialStore::decoy`].
-    pub fn check_cost(&self) -> u64 {
+    /// An NT hash from its hex form (as `pwdump` and Samba's `pdbedit -w` print it); `None`
+    /// unless 32 hex digits.
+    pub fn nt_hash_hex(hex: &[u8]) -> Option<Self> {
+        let h = HashOutput::from_hex(hex)?;
+        Some(StoredCredential::NtHash(h.as_bytes().try_into().ok()?))
+    }
+
+    /// The NT hash NTLM verifies with: a plaintext password's (UTF-8), or the stored one.
+    #[cfg(feature = "ntlm")]
+    pub fn nt_hash(&self) -> Option<crate::ntlm::NtHash> {
         match self {
-            StoredCredential::Plaintext(_) => 0,
-            StoredCredential::Ha1 { .. } => 1,
-            StoredCredential::Pbkdf2Sha256 { iterations, .. } => 2 + u64::from(*iterations),
+            StoredCredential::Plaintext(pw) => crate::ntlm::nt_hash(pw),
+            StoredCredential::NtHash(h) => Some(*h),
+            _ => None,
         }
     }
 
@@ -130,7 +169,14 @@ impl StoredCredential {
                 feed_utf8(&mut h, password, charset);
                 Choice::from(u8::from(h.finalize().ct_eq(digest)))
             }
-            StoredCredential::Ha1 { .. } => Choice::from(0),
+            #[cfg(feature = "ntlm")]
+            StoredCredential::NtHash(hash) => match nt_hash_utf8(password, charset) {
+                Some(h) => h.ct_eq(hash),
+                None => Choice::from(0),
+            },
+            // An HA1 of a family compiled out; an NT hash without the `ntlm` feature.
+            #[cfg_attr(feature = "ntlm", allow(unreachable_patterns))]
+            StoredCredential::Ha1 { .. } | StoredCredential::NtHash(_) => Choice::from(0),
             StoredCredential::Pbkdf2Sha256 { iterations, salt, hash } => {
                 let derived = pbkdf2_utf8(password, charset, salt, *iterations);
                 match derived {
@@ -138,6 +184,7 @@ impl StoredCredential {
                     None => Choice::from(0),
                 }
             }
+            StoredCredential::Htpasswd(h) => Choice::from(u8::from(htpasswd_utf8(h, password, charset))),
         };
         ok.into()
     }
@@ -169,10 +216,18 @@ impl PaddedSecret {
 }
 
 /// Feeds a Basic password as UTF-8 (transcoding Latin-1); one copy for every credential kind
-/// on 64-bit hosts (microcontrollers: inlined, which is smaller there).
-#[cfg_attr(target_pointer_width = "64", inline(never))]
+/// (the compact form: inlined, which is smaller there).
+#[cfg_attr(not(authgate_backend = "compact"), inline(never))]
 fn feed_utf8(h: &mut Hasher, password: &[u8], charset: Charset) {
     for_each_utf8_chunk(password, charset, &mut |c| h.update(c));
+}
+
+/// An htpasswd hash checked against the password as UTF-8 (transcoding Latin-1); out of
+/// line, so its buffer is not on the stack of every check.
+#[inline(never)]
+fn htpasswd_utf8(hash: &PasswordHash, password: &[u8], charset: Charset) -> bool {
+    let mut buf = [0u8; 2 * crate::limits::MAX_BASIC_DECODED];
+    crate::basic::to_utf8(password, charset, &mut buf).is_some_and(|pw| hash.verify(pw.as_bytes()))
 }
 
 #[cfg(feature = "pbkdf2")]
@@ -181,6 +236,14 @@ fn pbkdf2_utf8(password: &[u8], charset: Charset, salt: &[u8], iterations: u32) 
     let mut buf = [0u8; 2 * crate::limits::MAX_BASIC_DECODED];
     let pw = crate::basic::to_utf8(password, charset, &mut buf)?;
     Some(pbkdf2_sha256(pw.as_bytes(), salt, iterations))
+}
+
+/// The NT hash of a Basic password.
+#[cfg(feature = "ntlm")]
+fn nt_hash_utf8(password: &[u8], charset: Charset) -> Option<[u8; 16]> {
+    let mut buf = [0u8; 2 * crate::limits::MAX_BASIC_DECODED];
+    let pw = crate::basic::to_utf8(password, charset, &mut buf)?;
+    crate::ntlm::nt_hash(pw.as_bytes())
 }
 
 #[cfg(not(feature = "pbkdf2"))]
@@ -202,6 +265,31 @@ pub fn token_matches(presented: &[u8], expected_sha256: &[u8; 32]) -> bool {
     sha256(&[presented]).ct_eq(expected_sha256).into()
 }
 
+/// A Basic password check through `store`, as the engine makes it: the user's credential,
+/// or the store's decoy for an unknown user (so that a miss costs what a hit costs).
+/// `Err` is [`Reason::UnknownUser`] or [`Reason::BadCredentials`].
+pub fn check_basic<S: CredentialStore + ?Sized>(
+    store: &S,
+    user: &str,
+    realm: &str,
+    password: &[u8],
+    charset: Charset,
+) -> Result<(), Reason> {
+    let stored = store.lookup(user, realm, Purpose::Basic);
+    let checked = match &stored {
+        Some(c) => c.check_password(user.as_bytes(), realm.as_bytes(), password, charset),
+        None => {
+            store.decoy(realm).check_password(user.as_bytes(), realm.as_bytes(), password, charset);
+            false
+        }
+    };
+    match (stored, checked) {
+        (Some(_), true) => Ok(()),
+        (Some(_), false) => Err(Reason::BadCredentials),
+        (None, _) => Err(Reason::UnknownUser),
+    }
+}
+
 /// What the engine asks a store for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
@@ -209,10 +297,49 @@ pub enum Purpose {
     Basic,
     /// A Digest check with this hash family: plaintext or an HA1 of this family.
     Digest(HashAlgorithm),
+    /// An NTLM check: plaintext or an NT hash.
+    Ntlm,
 }
 
 /// Where the engine looks users up. Lookups are by name; timing of the lookup itself may
 /// depend on the name (names are not secret), never on a password.
+///
+/// A store over the rows of a user table that keeps MD5 HA1 hashes, as a database would
+/// (for files, [`Htdigest`](crate::Htdigest) and [`Htpasswd`](crate::Htpasswd) are stores
+/// already): one HA1 serves Digest MD5 and Basic alike.
+///
+/// ```
+/// use authgate::{Config, Context, CredentialStore, Engine, HashAlgorithm, Purpose, ReplayTable};
+/// use authgate::{Request, StoredCredential, Verdict};
+/// use core::cell::RefCell;
+///
+/// /// (user, realm, hex of MD5(user ":" realm ":" password))
+/// struct UserTable<'a>(&'a [(&'a str, &'a str, &'a str)]);
+///
+/// impl CredentialStore for UserTable<'_> {
+///     fn lookup(&self, username: &str, realm: &str, _purpose: Purpose) -> Option<StoredCredential> {
+///         let (_, _, ha1) = self.0.iter().find(|(u, r, _)| *u == username && *r == realm)?;
+///         StoredCredential::ha1_hex(HashAlgorithm::Md5, ha1.as_bytes())
+///     }
+///
+///     // An unknown user's Basic password is hashed too, so timing does not tell who exists.
+///     fn decoy(&self, _realm: &str) -> StoredCredential {
+///         StoredCredential::ha1_hex(HashAlgorithm::Md5, &[b'0'; 32]).unwrap()
+///     }
+/// }
+///
+/// // Mufasa's password is "Circle Of Life".
+/// let users = UserTable(&[("Mufasa", "home", "029df3bc0185e9defd32373c627a3482")]);
+/// let replay = RefCell::new(ReplayTable::<16>::new());
+/// let engine = Engine::new(Config::new("home")?, &[7; 32], users, &replay)?;
+///
+/// let ctx = Context { now: 1_700_000_000, salt: [1; 8] };
+/// let basic = Request::new("GET", "/", Some(b"Basic TXVmYXNhOkNpcmNsZSBPZiBMaWZl"));
+/// assert!(matches!(engine.check(&basic, ctx), Verdict::Authenticated(a) if a.user == "Mufasa"));
+/// let wrong = Request::new("GET", "/", Some(b"Basic TXVmYXNhOnNpbWJh"));
+/// assert!(matches!(engine.check(&wrong, ctx), Verdict::Challenge(_)));
+/// # Ok::<(), authgate::ConfigError>(())
+/// ```
 pub trait CredentialStore {
     /// The stored credential of `username` in `realm`, or `None` for an unknown user.
     fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential>;
@@ -334,11 +461,7 @@ impl<'a> StaticUsers<'a> {
 
 impl CredentialStore for StaticUsers<'_> {
     fn lookup(&self, username: &str, _realm: &str, _purpose: Purpose) -> Option<StoredCredential> {
-        // Short names compared without a `memcmp` call on 64-bit hosts.
-        #[cfg(target_pointer_width = "64")]
-        let (_, pw) = self.users.iter().find(|(u, _)| crate::hash::eq_short(u.as_bytes(), username.as_bytes()))?;
-        #[cfg(not(target_pointer_width = "64"))]
-        let (_, pw) = self.users.iter().find(|(u, _)| *u == username)?;
+        let (_, pw) = self.users.iter().find(|(u, _)| crate::accel::eq_short(u.as_bytes(), username.as_bytes()))?;
         StoredCredential::plaintext(pw.as_bytes())
     }
 

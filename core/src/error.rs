@@ -109,6 +109,13 @@ error_table! {
         InvalidResponse = 224, "response is not hex";
         /// The Digest `uri` does not match the request-target (RFC 7616 §3.4.6).
         UriMismatch = 225, "Digest uri does not match the request-target";
+        /// An NTLM message whose layout is broken: a field outside the message, an unknown
+        /// message type, a bad NTLMv2 blob or name encoding.
+        NtlmMessage = 240, "malformed NTLM message";
+        /// A Negotiate token that is not one of the forms of RFC 4559 / RFC 4178.
+        NegotiateToken = 241, "malformed Negotiate token";
+        /// An NTLM or Negotiate token is not canonical padded base64.
+        InvalidTokenBase64 = 242, "token is not canonical base64";
     }
 }
 
@@ -164,8 +171,20 @@ error_table! {
         /// A Digest option is asked for (`auth-int`, RFC 2069, `userhash`) whose Cargo feature
         /// is not compiled in.
         FeatureDisabled = 108, "Digest option asked for but compiled out (Cargo feature)";
+        /// A JWT key is invalid: an empty HMAC secret or one that is a public key, a point
+        /// not on the curve, an RSA modulus outside 2048-4096 bits, a `kid` too long, an
+        /// algorithm of another family.
+        InvalidJwtKey = 109, "invalid JWT key";
+        /// JWT keys are configured but no allowed algorithm is served by one of them.
+        NoJwtAlgorithm = 110, "JWT keys without an allowed algorithm they serve";
+        /// A JWT issuer, audience or identity claim name is empty, too long or holds a
+        /// control character.
+        InvalidJwtOption = 111, "invalid JWT issuer, audience or identity claim";
+        /// A JWT algorithm is allowed whose Cargo feature (`jwt-es256`, `jwt-eddsa`,
+        /// `jwt-std`) is not compiled in.
+        JwtAlgorithmDisabled = 112, "JWT algorithm compiled out (Cargo feature)";
         /// A custom scheme name is empty, longer than 32 bytes, or not a token.
-        InvalidSchemeName = 109, "scheme name must be a token of 1-32 characters";
+        InvalidSchemeName = 113, "scheme name must be a token of 1-32 characters";
     }
 }
 
@@ -211,12 +230,77 @@ error_table! {
         BodyUnavailable = 13, "auth-int without a body";
         /// An unknown Bearer token.
         InvalidToken = 14, "invalid token";
+        // JWT refusals (codes 20-39): Bearer challenges carry `error="invalid_token"` and
+        // the message as `error_description`. Messages follow PyJWT's where it has one.
+        /// Not three base64url parts separated by dots (e.g. a JWE, or a stripped token).
+        MalformedToken = 20, "token is not a compact JWS (three base64url parts)";
+        /// A part is not canonical unpadded base64url.
+        InvalidBase64Url = 21, "invalid base64url in token";
+        /// The header or claims set is not a JSON object in UTF-8 (RFC 8259).
+        InvalidJson = 22, "invalid JSON in token header or claims";
+        /// A header parameter or claim name occurs twice.
+        DuplicateName = 23, "duplicate name in token header or claims";
+        /// A part, the member count or the nesting exceeds its limit.
+        TokenTooLarge = 24, "token too large (length, members or nesting)";
+        /// `alg` is absent, `none`, unknown, or not allowed by the configuration.
+        AlgorithmNotAllowed = 25, "The specified alg value is not allowed";
+        /// The header has `crit` (no extension is understood).
+        UnsupportedCritical = 26, "unsupported critical header parameter";
+        /// No configured key serves the token's `alg` (and `kid`).
+        UnknownKey = 27, "no key for the token's alg and kid";
+        /// The signature does not verify.
+        BadSignature = 28, "Signature verification failed";
+        /// `exp` has passed.
+        TokenExpired = 29, "Signature has expired";
+        /// `nbf` is in the future.
+        TokenNotYetValid = 30, "The token is not yet valid (nbf)";
+        /// `iat` is in the future.
+        TokenIssuedInFuture = 31, "The token is not yet valid (iat)";
+        /// `aud` names none of the expected audiences, or an unexpected one.
+        WrongAudience = 32, "Invalid audience";
+        /// `iss` is not the expected issuer.
+        WrongIssuer = 33, "Invalid issuer";
+        /// A required claim is absent; the name says which.
+        MissingClaim(&'static str) = 34, "Token is missing a required claim";
+        /// A claim has the wrong type (a date that is not a number, a non-string `iss`, ...);
+        /// the name says which.
+        InvalidClaim(&'static str) = 35, "invalid claim type";
+        /// Not a refusal: a connection-bound handshake (NTLM, Negotiate) needs another round;
+        /// the 401 carries the server's token.
+        HandshakeContinues = 40, "handshake continues";
+        /// An NTLM AUTHENTICATE (or a Negotiate continuation) on a connection with no
+        /// handshake in progress: replayed, or sent on another connection.
+        NoHandshake = 41, "no handshake in progress on this connection";
+        /// The NTLM handshake is older than the nonce lifetime.
+        HandshakeExpired = 42, "handshake expired";
+        /// The handshake table is full of other connections' handshakes in progress.
+        HandshakeTableFull = 43, "too many handshakes in progress";
+        /// An LM or NTLMv1 response: refused, only NTLMv2 is accepted.
+        NtlmV1Refused = 44, "LM or NTLMv1 response refused";
+        /// NTLM anonymous authentication.
+        AnonymousRefused = 45, "anonymous authentication refused";
+        /// The NTLMv2 client timestamp is further from now than the nonce lifetime.
+        ClockSkew = 46, "client clock outside the window";
+        /// NTLM or Negotiate through a check without a connection
+        /// ([`Engine::check_connection`](crate::Engine::check_connection) is needed).
+        ConnectionRequired = 47, "scheme needs the connection";
+        /// A Negotiate token for a mechanism the server does not accept (no acceptor, or
+        /// SPNEGO without a usable mechanism).
+        UnsupportedMechanism = 48, "Negotiate mechanism not supported";
+        /// The Negotiate acceptor refused the token (bad or expired ticket, replayed
+        /// authenticator, wrong service key).
+        NegotiateRefused = 49, "Negotiate token refused";
     }
 }
 
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message())
+        match self {
+            // PyJWT's wording.
+            Reason::MissingClaim(c) => write!(f, "Token is missing the \"{c}\" claim"),
+            Reason::InvalidClaim(c) => write!(f, "{}: {}", self.message(), c),
+            _ => f.write_str(self.message()),
+        }
     }
 }
 
@@ -243,7 +327,7 @@ mod tests {
         let rows = |e: ParseError| (e.code(), e.name(), e.message());
         assert_eq!(rows(ParseError::Empty), ParseError::TABLE[0]);
         assert_eq!(rows(ParseError::MissingParam("nonce")), (217, "MissingParam", "missing required Digest parameter"));
-        assert_eq!(rows(ParseError::UriMismatch), *ParseError::TABLE.last().unwrap());
+        assert_eq!(rows(ParseError::InvalidTokenBase64), *ParseError::TABLE.last().unwrap());
         assert_eq!(ConfigError::FeatureDisabled.code(), 108);
         assert_eq!((Reason::InvalidToken.code(), Reason::InvalidToken.name()), (14, "InvalidToken"));
     }

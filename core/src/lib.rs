@@ -37,26 +37,45 @@
 //! 400 stay the same in every build, except that a build without `username-star` does not
 //! read the `username*` ext-value at all), never a panic.
 //!
+//! `jwt` adds JWT bearer tokens (HS256/384/512) verified without allocation, `jwt-es256`
+//! and `jwt-eddsa` ES256 and EdDSA, `jwt-std` (std layers) RSA, JWKS and PEM keys: see [`jwt`].
+//!
+//! A build for a microcontroller sets `--cfg authgate_backend="compact"` (in its
+//! `.cargo/config.toml`, beside sha2's `sha2_backend_soft="compact"`): the few hot spots then
+//! take their byte-at-a-time, out-of-line forms, the smaller code and stack (`src/accel/`).
+//! Without it they take their word-at-a-time forms, the faster code. Both behave the same.
+//!
 //! Lower layers are public too: [`parse`] (zero-copy `Authorization` parsing),
 //! [`BasicCredentials`], [`DigestCredentials`] with [`digest::response`], [`nonce`],
 //! [`ReplayTable`] and the [`render`] functions.
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 #[cfg(feature = "std")]
 extern crate std;
 
+mod accel;
 pub mod app;
 pub mod basic;
+#[cfg(any(feature = "ntlm", feature = "negotiate"))]
+mod connection;
 pub mod credential;
 pub mod digest;
 pub mod digest_check;
 mod engine;
 mod error;
 pub mod hash;
+pub mod htfile;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 pub mod limits;
+#[cfg(feature = "negotiate")]
+pub mod negotiate;
 pub mod nonce;
+#[cfg(feature = "ntlm")]
+pub mod ntlm;
 mod parse;
 pub mod render;
 pub mod replay;
@@ -64,6 +83,8 @@ pub mod replay;
 #[cfg(feature = "app-hooks")]
 pub use app::{ChallengeStyle, TokenSyntax};
 pub use basic::{BasicCredentials, Charset};
+#[cfg(any(feature = "ntlm", feature = "negotiate"))]
+pub use connection::{Connection, HandshakeStore, HandshakeTable, ServerToken};
 pub use credential::{CredentialStore, Purpose, StaticUsers, StoredCredential, UserName};
 pub use digest::{Algorithm, DigestCredentials, Qop};
 pub use engine::{
@@ -71,7 +92,10 @@ pub use engine::{
 };
 pub use error::{BufferTooSmall, ConfigError, ParseError, Reason};
 pub use hash::{HashAlgorithm, HashOutput};
-pub use nonce::{Nonce, NonceKey, NonceStatus};
+pub use htfile::{Htdigest, Htpasswd};
+#[cfg(feature = "negotiate")]
+pub use negotiate::{AcceptorStep, NegotiateAcceptor};
+pub use nonce::{Nonce, NonceKey, NonceSequence, NonceStatus};
 pub use parse::{parse, Authorization, Credentials, Param, ParamIter, Params, Segments, Value};
 pub use render::{AuthInfo, BearerError, QopSet};
 pub use replay::{ReplayOutcome, ReplayStore, ReplayTable};

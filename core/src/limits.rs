@@ -34,3 +34,45 @@ pub const MAX_BEARER_LEN: usize = 2048;
 pub const MAX_SECRET_LEN: usize = 128;
 /// Longest PBKDF2 salt.
 pub const MAX_SALT_LEN: usize = 64;
+/// Longest decoded JWS header (JSON), in bytes.
+pub const MAX_JWT_HEADER_LEN: usize = 512;
+/// Longest decoded JWT claims set (JSON): what a [`MAX_BEARER_LEN`] token can carry.
+pub const MAX_JWT_CLAIMS_LEN: usize = MAX_BEARER_LEN / 4 * 3;
+/// Longest JWS signature: 64 bytes (HS512, ES256, EdDSA); 512 with `jwt-std` (RSA up to
+/// 4096 bits).
+#[cfg(not(feature = "jwt-std"))]
+pub const MAX_JWT_SIGNATURE_LEN: usize = 64;
+/// Longest JWS signature: 64 bytes (HS512, ES256, EdDSA); 512 with `jwt-std` (RSA up to
+/// 4096 bits).
+#[cfg(feature = "jwt-std")]
+pub const MAX_JWT_SIGNATURE_LEN: usize = 512;
+/// Most top-level members of a JWT header or claims set.
+pub const MAX_JWT_MEMBERS: usize = 64;
+/// Deepest nesting of JSON in a JWT (the top-level object is 1).
+pub const MAX_JWT_JSON_DEPTH: usize = 16;
+/// Most JWT verification keys: 4 without std (a device's hub key and its successor), 32
+/// with `std` (a JWKS document).
+#[cfg(not(feature = "std"))]
+pub const MAX_JWT_KEYS: usize = 4;
+/// Most JWT verification keys: 4 without std (a device's hub key and its successor), 32
+/// with `std` (a JWKS document).
+#[cfg(feature = "std")]
+pub const MAX_JWT_KEYS: usize = 32;
+/// Longest JWT key id (`kid`).
+pub const MAX_JWT_KID_LEN: usize = 128;
+/// Longest HMAC secret kept as is (longer ones are kept as their hashes).
+pub const MAX_JWT_HMAC_KEY_LEN: usize = 128;
+/// Longest expected issuer or audience.
+pub const MAX_JWT_CLAIM_LEN: usize = 128;
+/// Longest name of the identity claim.
+pub const MAX_JWT_CLAIM_NAME_LEN: usize = 32;
+/// Most expected audiences.
+pub const MAX_JWT_AUDIENCES: usize = 4;
+/// Longest `Authorization` value of the connection-bound schemes (`NTLM`, `Negotiate`):
+/// Kerberos tickets with a PAC from Active Directory run to several kilobytes.
+pub const MAX_CONNECTION_HEADER_LEN: usize = 16 * 1024;
+/// Longest NTLM message (decoded): AUTHENTICATE with the client's blob and names.
+pub const MAX_NTLM_MESSAGE_LEN: usize = 2048;
+/// Longest token the server sends (an NTLM CHALLENGE, SPNEGO-wrapped or not, or the output
+/// of a Negotiate acceptor step), before base64.
+pub const MAX_SERVER_TOKEN_LEN: usize = 1024;

@@ -577,6 +577,46 @@ fn token_matches_secret_short_vs_long(runner: &mut CtRunner, rng: &mut BenchRng)
 }
 
 // ---------------------------------------------------------------------------------------
+// JWT
+
+/// JWT HS256 through `JwtConfig::verify`: a token whose 32-byte tag differs from the right
+/// one at its first (Left) or last (Right) byte; claims and header are the same, so the two
+/// classes differ in where the HMAC comparison would stop, were it early-exit.
+fn jwt_hmac_signature_early_vs_late(runner: &mut CtRunner, rng: &mut BenchRng) {
+    use authgate::jwt::{JwsAlgorithm, JwtBuffer, JwtConfig, JwtKey};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    let config = JwtConfig::new()
+        .key(JwtKey::hmac(SECRET.as_bytes()).unwrap())
+        .unwrap()
+        .algorithms(&[JwsAlgorithm::Hs256])
+        .unwrap();
+    let input = format!("{}.{}", B64.encode(br#"{"alg":"HS256"}"#), B64.encode(br#"{"sub":"alice","exp":1900000000}"#));
+    let tag = {
+        use hmac::{KeyInit, Mac};
+        let mut m = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(SECRET.as_bytes()).unwrap();
+        m.update(input.as_bytes());
+        m.finalize().into_bytes()
+    };
+    let good = format!("{input}.{}", B64.encode(tag));
+    assert!(config.verify(good.as_bytes(), NOW, &mut JwtBuffer::new()).is_ok());
+    let verify = |t: &Vec<u8>| config.verify(t, NOW, &mut JwtBuffer::new()).map(|_| ());
+    measure(
+        "jwt_hmac_signature_early_vs_late",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| {
+            let mut t = tag;
+            let pos = if matches!(c, Class::Left) { 0 } else { t.len() - 1 };
+            t[pos] ^= 1 + rng.random_range(0..255u8);
+            format!("{input}.{}", B64.encode(t)).into_bytes()
+        },
+        |_, t| assert_eq!(verify(t), Err(Reason::BadSignature)),
+        verify,
+    );
+}
+
+// ---------------------------------------------------------------------------------------
 // Positive control
 
 /// An early-exit comparison, the kind of code these tests exist to catch.
@@ -590,6 +630,45 @@ fn naive_eq(a: &[u8], b: &[u8]) -> bool {
         }
     }
     true
+}
+
+/// NTLM: `Response::verify` on an AUTHENTICATE (NTLMv2, no MIC: the NTProofStr comparison
+/// alone) whose NTProofStr is wrong at its first vs last byte. The right NT hash is used,
+/// so all the HMAC work is done for both classes.
+fn ntlm_proof_wrong_early_vs_late(runner: &mut CtRunner, rng: &mut BenchRng) {
+    use authgate::ntlm::{nt_hash, Pending, Response};
+    use authgate_tests::ntlm::NtlmClient;
+    let mut client = NtlmClient::new(USER, SECRET);
+    client.mic = false;
+    client.timestamp = Some(authgate::ntlm::message::filetime(NOW));
+    let negotiate = client.negotiate();
+    let pending = Pending::start(&negotiate, [0x5a; 8], NOW).unwrap();
+    let mut challenge = [0u8; 256];
+    let n = pending.write_challenge("HOME", &mut challenge).unwrap();
+    let challenge = challenge[..n].to_vec();
+    let (good, _) = client.authenticate(&negotiate, &challenge);
+    // NTProofStr: the first 16 bytes of the NtChallengeResponse field (offset at byte 24).
+    let proof_at = u32::from_le_bytes(good[24..28].try_into().unwrap()) as usize;
+    let nt = nt_hash(SECRET.as_bytes()).unwrap();
+    let verify = |m: &Vec<u8>| {
+        let r = Response::parse(m, &pending, NOW, 300).expect("a well-formed NTLMv2 AUTHENTICATE");
+        r.verify(&nt, &pending.server_challenge, &negotiate, &challenge, m)
+    };
+    assert!(verify(&good), "the unaltered AUTHENTICATE verifies");
+    measure(
+        "ntlm_proof_wrong_early_vs_late",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| {
+            let mut m = good.clone();
+            let at = proof_at + if matches!(c, Class::Left) { 0 } else { 15 };
+            m[at] ^= rng.random_range(1..=255u8);
+            m
+        },
+        |_, m| assert!(!verify(m), "a wrong NTProofStr is refused"),
+        verify,
+    );
 }
 
 /// Positive control: a SHA-256 (the work around a real comparison) followed by an
@@ -631,5 +710,7 @@ ctbench_main!(
     bearer_secret_short_vs_long,
     token_matches_early_vs_late,
     token_matches_secret_short_vs_long,
+    jwt_hmac_signature_early_vs_late,
+    ntlm_proof_wrong_early_vs_late,
     control_naive_compare_early_vs_late
 );

@@ -1,6 +1,6 @@
 /*
  * authgate: an allocation-free, sans-IO HTTP authentication engine (Basic, Digest RFC 7616,
- * Bearer), for C. Link with `pkg-config --cflags --libs authgate`.
+ * Bearer with JWT verification), for C. Link with `pkg-config --cflags --libs authgate`.
  *
  * Every decision is made by the Rust core; this header is its C ABI.
  *
@@ -39,6 +39,15 @@
 #include <stdint.h>
 
 /**
+ * Connections an engine tracks at once: NTLM handshakes in progress and connections
+ * authenticated by NTLM (or Negotiate, with `authgate_config_bind_negotiate`). A full
+ * table refuses new handshakes rather than evict one in progress (reason
+ * HANDSHAKE_TABLE_FULL), and forgets the least recently used authenticated connection
+ * first (it authenticates again on its next request).
+ */
+#define AUTHGATE_CONNECTION_CAPACITY 1024
+
+/**
  * Nonces whose nonce-count history an engine keeps (the core's `ReplayTable<N>`).
  * When more nonces are in use, the oldest is forgotten and answered `stale=true`.
  */
@@ -53,6 +62,23 @@
  * Bytes of a nonce key.
  */
 #define AUTHGATE_KEY_LEN 32
+
+/**
+ * Major version of the header (and of the library built with it). At run time,
+ * `authgate_version()` gives the version of the library actually loaded.
+ */
+#define AUTHGATE_VERSION_MAJOR 0
+
+/**
+ * Minor version. While the major version is 0, a new minor version may break the ABI, and
+ * the shared library's SONAME carries it (`libauthgate.so.0.1`).
+ */
+#define AUTHGATE_VERSION_MINOR 1
+
+/**
+ * Patch version.
+ */
+#define AUTHGATE_VERSION_PATCH 0
 
 /**
  * The outcome of an API call.
@@ -111,6 +137,10 @@ enum authgate_result
    */
   AUTHGATE_RESULT_UNSUPPORTED = 9,
   /**
+   * No such entry (e.g. no user of that name and realm in an htdigest file).
+   */
+  AUTHGATE_RESULT_NOT_FOUND = 10,
+  /**
    * The realm is empty, longer than 128 bytes, or holds a control character.
    */
   AUTHGATE_RESULT_CONFIG_INVALID_REALM = 100,
@@ -148,9 +178,27 @@ enum authgate_result
    */
   AUTHGATE_RESULT_CONFIG_FEATURE_DISABLED = 108,
   /**
+   * A JWT key is invalid: an empty HMAC secret or one that is a public key, a point not on
+   * the curve, an RSA modulus outside 2048-4096 bits, a kid over 128 bytes, not a JWKS.
+   */
+  AUTHGATE_RESULT_CONFIG_INVALID_JWT_KEY = 109,
+  /**
+   * JWT keys without an allowed algorithm one of them serves.
+   */
+  AUTHGATE_RESULT_CONFIG_NO_JWT_ALGORITHM = 110,
+  /**
+   * A JWT issuer, audience or identity claim name is empty, too long or holds a control
+   * character.
+   */
+  AUTHGATE_RESULT_CONFIG_INVALID_JWT_OPTION = 111,
+  /**
+   * A JWT algorithm is not compiled into this library.
+   */
+  AUTHGATE_RESULT_CONFIG_JWT_ALGORITHM_DISABLED = 112,
+  /**
    * A custom scheme name is empty, longer than 32 bytes, or not a token.
    */
-  AUTHGATE_RESULT_CONFIG_INVALID_SCHEME_NAME = 109,
+  AUTHGATE_RESULT_CONFIG_INVALID_SCHEME_NAME = 113,
   /**
    * Another configuration error.
    */
@@ -260,9 +308,81 @@ enum authgate_result
    */
   AUTHGATE_RESULT_MALFORMED_URI_MISMATCH = 225,
   /**
+   * An NTLM message whose layout is broken (a field outside the message, ...).
+   */
+  AUTHGATE_RESULT_MALFORMED_NTLM_MESSAGE = 240,
+  /**
+   * A Negotiate token that is neither NTLMSSP nor a DER GSS-API token.
+   */
+  AUTHGATE_RESULT_MALFORMED_NEGOTIATE_TOKEN = 241,
+  /**
+   * An NTLM or Negotiate token is not canonical padded base64.
+   */
+  AUTHGATE_RESULT_MALFORMED_INVALID_TOKEN_BASE64 = 242,
+  /**
    * Another reason the value is malformed (a newer core than this ABI knows).
    */
   AUTHGATE_RESULT_MALFORMED_OTHER = 299,
+  /**
+   * An htpasswd/htdigest file cannot be read (missing, no permission, ...).
+   */
+  AUTHGATE_RESULT_FILE_UNREADABLE = 300,
+  /**
+   * A line is longer than 8192 bytes.
+   */
+  AUTHGATE_RESULT_FILE_LINE_TOO_LONG = 301,
+  /**
+   * A line holds a control character (NUL, a CR inside the line, ...).
+   */
+  AUTHGATE_RESULT_FILE_CONTROL_CHARACTER = 302,
+  /**
+   * A line has no `:` after the user name (htdigest: after the realm).
+   */
+  AUTHGATE_RESULT_FILE_MISSING_COLON = 303,
+  /**
+   * A line's user name is empty.
+   */
+  AUTHGATE_RESULT_FILE_EMPTY_USER = 304,
+  /**
+   * A line's user name is longer than 128 bytes or not UTF-8.
+   */
+  AUTHGATE_RESULT_FILE_INVALID_USER = 305,
+  /**
+   * An htdigest line's realm is empty, longer than 128 bytes or not UTF-8.
+   */
+  AUTHGATE_RESULT_FILE_INVALID_REALM = 306,
+  /**
+   * An htdigest line's HA1 is not 32 lower-case hex digits.
+   */
+  AUTHGATE_RESULT_FILE_INVALID_HA1 = 307,
+  /**
+   * A password hash is empty.
+   */
+  AUTHGATE_RESULT_FILE_HASH_EMPTY = 310,
+  /**
+   * A `$id$` or `{scheme}` hash Apache's htpasswd does not write.
+   */
+  AUTHGATE_RESULT_FILE_HASH_UNKNOWN = 311,
+  /**
+   * A `*` or `!` entry: crypt's failure token or a locked user.
+   */
+  AUTHGATE_RESULT_FILE_HASH_LOCKED = 312,
+  /**
+   * A plaintext password, and the policy does not allow plaintext.
+   */
+  AUTHGATE_RESULT_FILE_HASH_PLAINTEXT = 313,
+  /**
+   * A password hash is damaged for its format.
+   */
+  AUTHGATE_RESULT_FILE_HASH_MALFORMED = 314,
+  /**
+   * A bcrypt cost or SHA-crypt rounds above the policy's maximum.
+   */
+  AUTHGATE_RESULT_FILE_HASH_COST_TOO_HIGH = 315,
+  /**
+   * The hash format is not compiled into this build.
+   */
+  AUTHGATE_RESULT_FILE_HASH_DISABLED = 316,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -296,6 +416,14 @@ enum authgate_scheme
    * Bearer (RFC 6750).
    */
   AUTHGATE_SCHEME_BEARER = 3,
+  /**
+   * NTLM (MS-NTHT), through `authgate_engine_check_connection`.
+   */
+  AUTHGATE_SCHEME_NTLM = 4,
+  /**
+   * Negotiate (RFC 4559), through `authgate_engine_check_connection`.
+   */
+  AUTHGATE_SCHEME_NEGOTIATE = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -370,6 +498,10 @@ enum authgate_purpose
    * Digest with SHA-512-256 (or -sess): plaintext, or an HA1 of hash SHA-512/256.
    */
   AUTHGATE_PURPOSE_DIGEST_SHA512_256 = 4,
+  /**
+   * NTLM: plaintext, or an NT hash (`authgate_credential_set_nt_hash`).
+   */
+  AUTHGATE_PURPOSE_NTLM = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -380,36 +512,94 @@ typedef uint32_t authgate_purpose;
 #endif // __cplusplus
 
 /**
- * What the engine decided.
+ * What a Negotiate acceptor made of one client token.
  */
-enum authgate_verdict_kind
+enum authgate_negotiate_step
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * No verdict: the verdict is new, or the last check returned an error.
+   * Refused (bad, expired or replayed ticket, wrong key, unusable mechanism): the
+   * engine answers 401 with fresh challenges.
    */
-  AUTHGATE_VERDICT_KIND_NONE = 0,
+  AUTHGATE_NEGOTIATE_STEP_REFUSED = 0,
   /**
-   * Serve the request (HTTP 200); read the user with `authgate_verdict_user`, send
-   * `authgate_engine_write_authentication_info` when it is not empty.
+   * Another round: `*output_len` bytes of `output` go to the client with a 401.
    */
-  AUTHGATE_VERDICT_KIND_AUTHENTICATED = 1,
+  AUTHGATE_NEGOTIATE_STEP_CONTINUE = 1,
   /**
-   * Answer 401 with the `WWW-Authenticate` values of `authgate_engine_write_challenge`.
+   * Authenticated as the principal written to `principal`; `*output_len` bytes of
+   * `output` (0: none) go to the client with the 200 (mutual authentication).
    */
-  AUTHGATE_VERDICT_KIND_CHALLENGE = 2,
-  /**
-   * Answer 400: the `Authorization` value is malformed (`authgate_verdict_error`).
-   */
-  AUTHGATE_VERDICT_KIND_MALFORMED = 3,
+  AUTHGATE_NEGOTIATE_STEP_COMPLETE = 2,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
-typedef enum authgate_verdict_kind authgate_verdict_kind;
+typedef enum authgate_negotiate_step authgate_negotiate_step;
 #else
-typedef uint32_t authgate_verdict_kind;
+typedef uint32_t authgate_negotiate_step;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * A JWS algorithm (the `alg` a token may use).
+ */
+enum authgate_jwt_algorithm
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * HMAC SHA-256
+   */
+  AUTHGATE_JWT_ALGORITHM_HS256 = 1,
+  /**
+   * HMAC SHA-384
+   */
+  AUTHGATE_JWT_ALGORITHM_HS384 = 2,
+  /**
+   * HMAC SHA-512
+   */
+  AUTHGATE_JWT_ALGORITHM_HS512 = 3,
+  /**
+   * ECDSA P-256 SHA-256
+   */
+  AUTHGATE_JWT_ALGORITHM_ES256 = 4,
+  /**
+   * Ed25519
+   */
+  AUTHGATE_JWT_ALGORITHM_ED_DSA = 5,
+  /**
+   * RSASSA-PKCS1-v1_5 SHA-256
+   */
+  AUTHGATE_JWT_ALGORITHM_RS256 = 6,
+  /**
+   * RSASSA-PKCS1-v1_5 SHA-384
+   */
+  AUTHGATE_JWT_ALGORITHM_RS384 = 7,
+  /**
+   * RSASSA-PKCS1-v1_5 SHA-512
+   */
+  AUTHGATE_JWT_ALGORITHM_RS512 = 8,
+  /**
+   * RSASSA-PSS SHA-256
+   */
+  AUTHGATE_JWT_ALGORITHM_PS256 = 9,
+  /**
+   * RSASSA-PSS SHA-384
+   */
+  AUTHGATE_JWT_ALGORITHM_PS384 = 10,
+  /**
+   * RSASSA-PSS SHA-512
+   */
+  AUTHGATE_JWT_ALGORITHM_PS512 = 11,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum authgate_jwt_algorithm authgate_jwt_algorithm;
+#else
+typedef uint32_t authgate_jwt_algorithm;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -483,6 +673,111 @@ enum authgate_reason
    */
   AUTHGATE_REASON_INVALID_TOKEN = 14,
   /**
+   * JWT: not three base64url parts separated by dots.
+   */
+  AUTHGATE_REASON_MALFORMED_TOKEN = 20,
+  /**
+   * JWT: a part is not canonical unpadded base64url.
+   */
+  AUTHGATE_REASON_INVALID_BASE64_URL = 21,
+  /**
+   * JWT: the header or claims are not a JSON object in UTF-8.
+   */
+  AUTHGATE_REASON_INVALID_JSON = 22,
+  /**
+   * JWT: a header parameter or claim name occurs twice.
+   */
+  AUTHGATE_REASON_DUPLICATE_NAME = 23,
+  /**
+   * JWT: a part, the member count or the nesting exceeds its limit.
+   */
+  AUTHGATE_REASON_TOKEN_TOO_LARGE = 24,
+  /**
+   * JWT: `alg` absent, `none`, unknown or not allowed.
+   */
+  AUTHGATE_REASON_ALGORITHM_NOT_ALLOWED = 25,
+  /**
+   * JWT: a `crit` header.
+   */
+  AUTHGATE_REASON_UNSUPPORTED_CRITICAL = 26,
+  /**
+   * JWT: no key serves the token's `alg` and `kid`.
+   */
+  AUTHGATE_REASON_UNKNOWN_KEY = 27,
+  /**
+   * JWT: the signature does not verify.
+   */
+  AUTHGATE_REASON_BAD_SIGNATURE = 28,
+  /**
+   * JWT: `exp` has passed.
+   */
+  AUTHGATE_REASON_TOKEN_EXPIRED = 29,
+  /**
+   * JWT: `nbf` is in the future.
+   */
+  AUTHGATE_REASON_TOKEN_NOT_YET_VALID = 30,
+  /**
+   * JWT: `iat` is in the future.
+   */
+  AUTHGATE_REASON_TOKEN_ISSUED_IN_FUTURE = 31,
+  /**
+   * JWT: `aud` names none of the expected audiences (or one is unexpected).
+   */
+  AUTHGATE_REASON_WRONG_AUDIENCE = 32,
+  /**
+   * JWT: `iss` is not the expected issuer.
+   */
+  AUTHGATE_REASON_WRONG_ISSUER = 33,
+  /**
+   * JWT: a required claim is absent.
+   */
+  AUTHGATE_REASON_MISSING_CLAIM = 34,
+  /**
+   * JWT: a claim has the wrong type.
+   */
+  AUTHGATE_REASON_INVALID_CLAIM = 35,
+  /**
+   * Not a refusal: an NTLM or Negotiate handshake needs another round; send the
+   * verdict's token (`authgate_verdict_write_token`) as the only `WWW-Authenticate`.
+   */
+  AUTHGATE_REASON_HANDSHAKE_CONTINUES = 40,
+  /**
+   * An NTLM AUTHENTICATE (or a continuation) on a connection with no handshake in progress.
+   */
+  AUTHGATE_REASON_NO_HANDSHAKE = 41,
+  /**
+   * The NTLM handshake is older than the nonce lifetime.
+   */
+  AUTHGATE_REASON_HANDSHAKE_EXPIRED = 42,
+  /**
+   * The connection table is full of other connections' handshakes in progress.
+   */
+  AUTHGATE_REASON_HANDSHAKE_TABLE_FULL = 43,
+  /**
+   * An LM or NTLMv1 response (only NTLMv2 is accepted).
+   */
+  AUTHGATE_REASON_NTLM_V1_REFUSED = 44,
+  /**
+   * NTLM anonymous authentication.
+   */
+  AUTHGATE_REASON_ANONYMOUS_REFUSED = 45,
+  /**
+   * The NTLMv2 client timestamp is further from now than the nonce lifetime.
+   */
+  AUTHGATE_REASON_CLOCK_SKEW = 46,
+  /**
+   * NTLM or Negotiate through `authgate_engine_check` (use `authgate_engine_check_connection`).
+   */
+  AUTHGATE_REASON_CONNECTION_REQUIRED = 47,
+  /**
+   * A Negotiate token for a mechanism the server does not accept.
+   */
+  AUTHGATE_REASON_UNSUPPORTED_MECHANISM = 48,
+  /**
+   * The Negotiate acceptor refused the token.
+   */
+  AUTHGATE_REASON_NEGOTIATE_REFUSED = 49,
+  /**
    * Another reason (a newer core than this ABI knows).
    */
   AUTHGATE_REASON_OTHER = 99,
@@ -492,6 +787,40 @@ enum authgate_reason
 typedef enum authgate_reason authgate_reason;
 #else
 typedef uint32_t authgate_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What the engine decided.
+ */
+enum authgate_verdict_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No verdict: the verdict is new, or the last check returned an error.
+   */
+  AUTHGATE_VERDICT_KIND_NONE = 0,
+  /**
+   * Serve the request (HTTP 200); read the user with `authgate_verdict_user`, send
+   * `authgate_engine_write_authentication_info` when it is not empty.
+   */
+  AUTHGATE_VERDICT_KIND_AUTHENTICATED = 1,
+  /**
+   * Answer 401 with the `WWW-Authenticate` values of `authgate_engine_write_challenge`.
+   */
+  AUTHGATE_VERDICT_KIND_CHALLENGE = 2,
+  /**
+   * Answer 400: the `Authorization` value is malformed (`authgate_verdict_error`).
+   */
+  AUTHGATE_VERDICT_KIND_MALFORMED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum authgate_verdict_kind authgate_verdict_kind;
+#else
+typedef uint32_t authgate_verdict_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -554,6 +883,25 @@ typedef struct authgate_credential authgate_credential;
 typedef struct authgate_engine authgate_engine;
 
 /**
+ * An htpasswd or htdigest file on disk. Opened with `authgate_htpasswd_open` or
+ * `authgate_htdigest_open`, released with `authgate_htfile_free`. The file is read again
+ * whenever it changed (length, time or inode), at each use, as Apache does; a file that
+ * becomes unreadable or damaged fails closed (no user is found) until it is mended.
+ * Thread-safe: every function taking a `const authgate_htfile *` may run on any thread.
+ */
+typedef struct authgate_htfile authgate_htfile;
+
+/**
+ * A JWT verifier under construction. Create with `authgate_jwt_new`, add keys and set the
+ * allowed algorithms, then verify tokens with `authgate_jwt_verify` or give it to a config
+ * with `authgate_config_set_jwt`. Release with `authgate_jwt_free`.
+ *
+ * Setters are not synchronized; `authgate_jwt_verify` may run on many threads at once
+ * while no setter runs.
+ */
+typedef struct authgate_jwt authgate_jwt;
+
+/**
  * The out-parameter of an `authgate_bearer_callback`: set the owner's name with
  * `authgate_user_set_name` when the token is known. Valid only during the callback.
  */
@@ -612,6 +960,59 @@ typedef void (*authgate_bearer_callback)(void *userdata,
  * from several threads at once.
  */
 typedef int32_t (*authgate_entropy_callback)(void *userdata, uint8_t *out, size_t len);
+
+/**
+ * Steps the Negotiate acceptor (for Kerberos: `gss_accept_sec_context`) of connection
+ * `connection` with the client's decoded token. Called by
+ * `authgate_engine_check_connection` for every Negotiate token that is not NTLM, on the
+ * calling thread; with a shared engine possibly from several threads at once (for
+ * different connections): it must be thread-safe.
+ *
+ * - `token`, `token_len`: the client's token (base64 already decoded and bounded by the
+ *   engine), valid during the call.
+ * - `output`, `output_cap`: where to write a token for the client (at most `output_cap`,
+ *   1024 bytes); its length goes to `*output_len`.
+ * - `principal`, `principal_cap`: where to write the authenticated principal (UTF-8, at
+ *   most 128 bytes, no NUL needed); its length goes to `*principal_len`.
+ *
+ * Keep the acceptor's context per connection while the answer is CONTINUE; drop it on
+ * COMPLETE or REFUSED, and in the closed callback. Must return normally (no longjmp).
+ */
+typedef authgate_negotiate_step (*authgate_negotiate_callback)(void *userdata,
+                                                               uint64_t connection,
+                                                               const uint8_t *token,
+                                                               size_t token_len,
+                                                               uint8_t *output,
+                                                               size_t output_cap,
+                                                               size_t *output_len,
+                                                               char *principal,
+                                                               size_t principal_cap,
+                                                               size_t *principal_len);
+
+/**
+ * The connection `connection` closed (`authgate_engine_connection_closed`): drop the
+ * acceptor's context for it, if any.
+ */
+typedef void (*authgate_connection_closed_callback)(void *userdata, uint64_t connection);
+
+/**
+ * What an htpasswd file may ask for. `authgate_htpasswd_policy_default()` gives bcrypt
+ * cost up to 12, SHA-crypt up to 500,000 rounds, no plaintext.
+ */
+typedef struct authgate_htpasswd_policy {
+  /**
+   * Highest bcrypt cost accepted; a line above it is refused when the file is read.
+   */
+  uint32_t max_bcrypt_cost;
+  /**
+   * Highest SHA-crypt `rounds=` accepted.
+   */
+  uint32_t max_sha_crypt_rounds;
+  /**
+   * Whether plaintext lines (`htpasswd -p`) are accepted.
+   */
+  bool allow_plaintext;
+} authgate_htpasswd_policy;
 
 #ifdef __cplusplus
 extern "C" {
@@ -674,7 +1075,8 @@ void authgate_config_free(struct authgate_config *config);
 
 /**
  * Sets the schemes to offer, in order of preference (the order of the challenges):
- * `count` values of `authgate_scheme` (BASIC, DIGEST, BEARER; duplicates are ignored).
+ * `count` values of `authgate_scheme` (BASIC, DIGEST, BEARER, NTLM, NEGOTIATE; duplicates
+ * are ignored). NTLM and NEGOTIATE are checked by `authgate_engine_check_connection`.
  *
  * Results: OK, NULL_PARAMETER, INVALID_ARGUMENT (an unknown value), CONFIG_NO_SCHEME
  * (`count` 0), CONFIG_TOO_MANY, PANIC. On error the config is unchanged. Not
@@ -815,6 +1217,116 @@ authgate_result authgate_config_set_bearer_callback(struct authgate_config *conf
 authgate_result authgate_config_set_entropy_callback(struct authgate_config *config,
                                                      authgate_entropy_callback callback,
                                                      void *userdata);
+
+/**
+ * Sets the Negotiate acceptor: `step` for each Negotiate token that is not NTLM (see
+ * `authgate_negotiate_callback`), `closed` (may be NULL) when a connection closes.
+ * Without an acceptor, Negotiate carries only NTLM (when NTLM is offered too) and other
+ * tokens are answered 401 (reason UNSUPPORTED_MECHANISM). Offering Negotiate also needs
+ * `authgate_config_set_schemes`. `userdata` is passed back to both, from any thread.
+ *
+ * Results: OK, NULL_PARAMETER (config), PANIC. Not synchronized.
+ *
+ * # Safety
+ * `config` must be NULL or a live config.
+ */
+authgate_result authgate_config_set_negotiate_acceptor(struct authgate_config *config,
+                                                       authgate_negotiate_callback step,
+                                                       authgate_connection_closed_callback closed,
+                                                       void *userdata);
+
+/**
+ * Whether a Negotiate (Kerberos) success also authenticates the later requests of the
+ * connection that carry no credentials, as IIS does (default: no). Leave it off behind a
+ * proxy that reuses its upstream connections for several clients. NTLM's success always
+ * holds for the connection: its clients send credentials once per connection, so NTLM
+ * needs direct connections (or a proxy pinning each client to its own).
+ *
+ * Results: OK, NULL_PARAMETER, PANIC. Not synchronized.
+ *
+ * # Safety
+ * `config` must be NULL or a live config.
+ */
+authgate_result authgate_config_bind_negotiate(struct authgate_config *config, bool bind);
+
+/**
+ * `authgate_engine_check` for a request on connection `connection`: NTLM and Negotiate
+ * need it (their handshakes span requests of one connection, RFC 4559 / MS-NTHT), the
+ * other schemes are checked as by `authgate_engine_check`. A request without credentials
+ * on a connection NTLM authenticated is AUTHENTICATED as that user.
+ *
+ * `connection` must identify the TCP connection and never be reused for another one (a
+ * counter incremented per accepted connection, not the socket): a reused id would give
+ * a new connection the old one's authentication. Call
+ * `authgate_engine_connection_closed` when the connection closes.
+ *
+ * When `authgate_verdict_write_token` gives a non-empty value, send it as the only
+ * `WWW-Authenticate` field of the 401 (the handshake continues), or as a
+ * `WWW-Authenticate` field of the 200 (Negotiate's mutual authentication). Keep the
+ * connection open after such a 401.
+ *
+ * Same arguments otherwise, results, thread-safety and callbacks as
+ * `authgate_engine_check`, plus the Negotiate acceptor. `authorization` may be up to
+ * 16 KiB for these schemes (Kerberos tickets).
+ *
+ * # Safety
+ * As `authgate_engine_check`.
+ */
+authgate_result authgate_engine_check_connection(const struct authgate_engine *engine,
+                                                 const char *method,
+                                                 size_t method_len,
+                                                 const char *target,
+                                                 size_t target_len,
+                                                 const uint8_t *authorization,
+                                                 size_t authorization_len,
+                                                 uint64_t connection,
+                                                 uint64_t now,
+                                                 const uint8_t *salt,
+                                                 struct authgate_verdict *verdict_out);
+
+/**
+ * The connection `connection` closed: the engine forgets its handshake or
+ * authentication and calls the acceptor's closed callback. Thread-safe.
+ *
+ * Results: OK, NULL_PARAMETER, PANIC.
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine.
+ */
+authgate_result authgate_engine_connection_closed(const struct authgate_engine *engine,
+                                                  uint64_t connection);
+
+/**
+ * Writes the `WWW-Authenticate` value carrying the NTLM or Negotiate token the last
+ * `authgate_engine_check_connection` left for the client (`NTLM <base64>` or
+ * `Negotiate <base64>`), NUL-terminated; an empty value (`*out_len` 0, OK) when there is
+ * none. 1500 bytes always suffice. Buffer contract as `authgate_engine_write_challenge`.
+ *
+ * Results: OK, NULL_PARAMETER, BUFFER_TOO_SMALL, PANIC. Reads the verdict: not
+ * synchronized with a check into it on another thread.
+ *
+ * # Safety
+ * `verdict` live; `buf` writable for `buf_len` bytes (NULL if 0); `out_len` writable.
+ */
+authgate_result authgate_verdict_write_token(const struct authgate_verdict *verdict,
+                                             char *buf,
+                                             size_t buf_len,
+                                             size_t *out_len);
+
+/**
+ * Sets an NT hash (16 bytes: MD4 of the UTF-16LE password, as Samba's `pdbedit -w` and
+ * Windows keep it). Serves NTLM and Basic (not Digest: CREDENTIAL_UNUSABLE).
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_CREDENTIAL (not 16 bytes), PANIC. Same rules as
+ * `authgate_credential_set_plaintext`.
+ *
+ * # Safety
+ * `credential` must be the pointer passed to the running callback; `hash` must point to
+ * `hash_len` readable bytes.
+ */
+authgate_result authgate_credential_set_nt_hash(struct authgate_credential *credential,
+                                                const uint8_t *hash,
+                                                size_t hash_len);
 
 /**
  * Sets a plaintext password (UTF-8, at most 128 bytes; copied). Serves Basic and every
@@ -1159,6 +1671,321 @@ authgate_result authgate_pbkdf2_sha256(const uint8_t *password,
                                        size_t salt_len,
                                        uint32_t iterations,
                                        uint8_t *hash_out);
+
+/**
+ * The default policy. Returns a value; nothing to free. Thread-safe.
+ */
+struct authgate_htpasswd_policy authgate_htpasswd_policy_default(void);
+
+/**
+ * Opens an htpasswd file (`user:hash` lines in any format Apache's `htpasswd` writes:
+ * bcrypt, MD5-crypt/apr1, SHA-256/512-crypt, SHA-1, DES crypt, and plaintext when
+ * `policy` allows it). Every line is checked now; the first line named by a user wins.
+ *
+ * - `path`: the file name (bytes, not necessarily NUL-terminated).
+ * - `policy`: NULL for `authgate_htpasswd_policy_default()`.
+ * - `error_line_out`: may be NULL; on a refused line receives its number (from 1), on an
+ *   unreadable file 0.
+ *
+ * On success `*file_out` receives a new handle owned by the caller
+ * (`authgate_htfile_free`). Results: OK, NULL_PARAMETER, FILE_UNREADABLE, one of the
+ * FILE_* line codes, PANIC. Thread-safe.
+ *
+ * # Safety
+ * `path` must point to `path_len` readable bytes; `policy` NULL or readable;
+ * `file_out` writable; `error_line_out` NULL or writable.
+ */
+authgate_result authgate_htpasswd_open(const char *path,
+                                       size_t path_len,
+                                       const struct authgate_htpasswd_policy *policy,
+                                       struct authgate_htfile **file_out,
+                                       size_t *error_line_out);
+
+/**
+ * Opens an htdigest file (`user:realm:HA1` lines, as Apache's `htdigest` writes them).
+ * As an engine's user source it serves Digest MD5 and MD5-sess (and Basic) for users of
+ * the engine's realm. Arguments and results as `authgate_htpasswd_open`.
+ *
+ * # Safety
+ * As `authgate_htpasswd_open`.
+ */
+authgate_result authgate_htdigest_open(const char *path,
+                                       size_t path_len,
+                                       struct authgate_htfile **file_out,
+                                       size_t *error_line_out);
+
+/**
+ * Releases the caller's handle. NULL is ignored. Engines configured with the file keep
+ * using it (they hold their own reference).
+ *
+ * # Safety
+ * `file` must be NULL or a handle from `authgate_ht*_open` not yet freed.
+ */
+void authgate_htfile_free(struct authgate_htfile *file);
+
+/**
+ * Reads the file again if it changed and says whether it can be used: OK, or the
+ * FILE_UNREADABLE / FILE_* code with the line in `*error_line_out` (may be NULL).
+ *
+ * # Safety
+ * `file` a live handle; `error_line_out` NULL or writable.
+ */
+authgate_result authgate_htfile_check(const struct authgate_htfile *file, size_t *error_line_out);
+
+/**
+ * Checks a password (UTF-8 bytes) in constant time: `*ok_out` is true when `user` is in
+ * the file and the password is right. An unknown user costs what the file's costliest
+ * line costs. For an htdigest file, `realm` selects the lines (NULL for an htpasswd
+ * file, where it is ignored).
+ *
+ * Results: OK (see `*ok_out`), NULL_PARAMETER, INVALID_UTF8, FILE_UNREADABLE or a FILE_*
+ * code when the file changed and can no longer be used (`*ok_out` false), PANIC.
+ *
+ * # Safety
+ * `file` a live handle; `user`, `password` (and `realm` unless NULL) readable for their
+ * lengths; `ok_out` writable.
+ */
+authgate_result authgate_htfile_verify(const struct authgate_htfile *file,
+                                       const char *user,
+                                       size_t user_len,
+                                       const char *realm,
+                                       size_t realm_len,
+                                       const uint8_t *password,
+                                       size_t password_len,
+                                       bool *ok_out);
+
+/**
+ * The HA1 (32 lower-case hex digits) of `user` in `realm` from an htdigest file, as
+ * `HTTPDigestAuth`-style code wants it. snprintf-style buffer rules (see the header).
+ *
+ * Results: OK, NOT_FOUND (no such user in that realm, or an htpasswd file),
+ * BUFFER_TOO_SMALL, NULL_PARAMETER, INVALID_UTF8, FILE_UNREADABLE or a FILE_* code, PANIC.
+ *
+ * # Safety
+ * `file` a live handle; `user`, `realm` readable; `buf` writable for `buf_len`;
+ * `out_len` writable.
+ */
+authgate_result authgate_htdigest_ha1(const struct authgate_htfile *file,
+                                      const char *user,
+                                      size_t user_len,
+                                      const char *realm,
+                                      size_t realm_len,
+                                      char *buf,
+                                      size_t buf_len,
+                                      size_t *out_len);
+
+/**
+ * Makes engines built from `config` look users up in `file` instead of the credential
+ * callback (a Bearer callback is still used for tokens). The engine keeps its own
+ * reference: the caller may free its handle afterwards. NULL `file` goes back to the
+ * callback. For an htdigest file, offer Digest MD5 / MD5-sess (`authgate_config_set_algorithms`):
+ * its HA1s cannot serve SHA-256. Results: OK, NULL_PARAMETER, PANIC. Not synchronized.
+ *
+ * # Safety
+ * `config` a live config; `file` NULL or a live handle.
+ */
+authgate_result authgate_config_set_htfile(struct authgate_config *config,
+                                           const struct authgate_htfile *file);
+
+/**
+ * Sets a credential from the password field of an htpasswd line (`$2y$…`, `$apr1$…`,
+ * `$5$…`, `$6$…`, `{SHA}…`, a DES hash), checked under the default policy (copied).
+ * Serves Basic only. For callbacks that keep htpasswd-style hashes in their own store.
+ *
+ * Results: OK, NULL_PARAMETER, one of the FILE_HASH_* codes, PANIC.
+ *
+ * Call it only from the callback that received `credential`, on that thread, before the
+ * callback returns.
+ *
+ * # Safety
+ * `credential` must be the pointer passed to the running callback; `hash` must point to
+ * `hash_len` readable bytes.
+ */
+authgate_result authgate_credential_set_htpasswd(struct authgate_credential *credential,
+                                                 const char *hash,
+                                                 size_t hash_len);
+
+/**
+ * Creates an empty verifier: no keys, no algorithms, no issuer or audience, no leeway,
+ * identity claim `sub`. `*jwt_out` receives it (owned by the caller) on success.
+ *
+ * Results: OK, NULL_PARAMETER, PANIC. Thread-safe.
+ *
+ * # Safety
+ * `jwt_out` must be writable.
+ */
+authgate_result authgate_jwt_new(struct authgate_jwt **jwt_out);
+
+/**
+ * Releases a verifier. NULL is ignored. Configs it was given to keep their copy.
+ *
+ * # Safety
+ * `jwt` must be NULL or a pointer from `authgate_jwt_new` not yet freed.
+ */
+void authgate_jwt_free(struct authgate_jwt *jwt);
+
+/**
+ * Adds an HMAC secret (HS256/384/512), named `kid` (UTF-8, NULL for none). A secret that
+ * is a PEM or OpenSSH public key is refused (algorithm confusion).
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_JWT_KEY (empty, a public key,
+ * kid over 128 bytes), CONFIG_TOO_MANY (32 keys), PANIC.
+ *
+ * # Safety
+ * `jwt` live; `secret` readable for `secret_len`; `kid` NULL or readable for `kid_len`.
+ */
+authgate_result authgate_jwt_add_hmac_key(struct authgate_jwt *jwt,
+                                          const char *kid,
+                                          size_t kid_len,
+                                          const uint8_t *secret,
+                                          size_t secret_len);
+
+/**
+ * Adds a PEM public key (`BEGIN PUBLIC KEY`: RSA 2048-4096 bits, P-256 or Ed25519; or
+ * `BEGIN RSA PUBLIC KEY`), named `kid` (NULL for none).
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_JWT_KEY, CONFIG_TOO_MANY, PANIC.
+ *
+ * # Safety
+ * As `authgate_jwt_add_hmac_key`.
+ */
+authgate_result authgate_jwt_add_pem_key(struct authgate_jwt *jwt,
+                                         const char *kid,
+                                         size_t kid_len,
+                                         const char *pem,
+                                         size_t pem_len);
+
+/**
+ * Adds the signature keys of a JWKS document (`{"keys": [...]}`) or of one JWK: `oct`,
+ * `EC` P-256, `OKP` Ed25519 and `RSA` keys with their `kid` and `alg`. Keys for
+ * encryption, or of a type or curve this library does not verify, are skipped;
+ * `*added_out` (when not NULL) receives how many were added. authgate never fetches a
+ * JWKS URL: pass the document.
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_JWT_KEY (not a JWKS, or a
+ * malformed key: nothing is added), CONFIG_TOO_MANY, PANIC.
+ *
+ * # Safety
+ * `jwt` live; `json` readable for `json_len`; `added_out` NULL or writable.
+ */
+authgate_result authgate_jwt_add_jwks(struct authgate_jwt *jwt,
+                                      const char *json,
+                                      size_t json_len,
+                                      size_t *added_out);
+
+/**
+ * Sets the algorithms a token may use: `count` `authgate_jwt_algorithm` values. A token's
+ * `alg` only picks among these (`none` never is one).
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_ARGUMENT (unknown value), CONFIG_TOO_MANY, PANIC.
+ *
+ * # Safety
+ * `jwt` live; `algorithms` readable for `count` values.
+ */
+authgate_result authgate_jwt_set_algorithms(struct authgate_jwt *jwt,
+                                            const authgate_jwt_algorithm *algorithms,
+                                            size_t count);
+
+/**
+ * The `authgate_jwt_algorithm` an `alg` name denotes (`"RS256"`, exact case), 0 for none.
+ * Thread-safe.
+ *
+ * # Safety
+ * `name` readable for `name_len` bytes.
+ */
+uint32_t authgate_jwt_algorithm_from_name(const char *name, size_t name_len);
+
+/**
+ * Requires `iss` to be `issuer` (UTF-8, 1-128 bytes).
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_JWT_OPTION, PANIC.
+ *
+ * # Safety
+ * `jwt` live; `issuer` readable for `issuer_len`.
+ */
+authgate_result authgate_jwt_set_issuer(struct authgate_jwt *jwt,
+                                        const char *issuer,
+                                        size_t issuer_len);
+
+/**
+ * Adds an expected audience (up to 4): a token's `aud` must name one. Without any, a token
+ * carrying an `aud` is refused.
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_JWT_OPTION, CONFIG_TOO_MANY, PANIC.
+ *
+ * # Safety
+ * `jwt` live; `audience` readable for `audience_len`.
+ */
+authgate_result authgate_jwt_add_audience(struct authgate_jwt *jwt,
+                                          const char *audience,
+                                          size_t audience_len);
+
+/**
+ * Seconds of clock skew allowed on `exp`, `nbf` and `iat` (default 0).
+ *
+ * Results: OK, NULL_PARAMETER, PANIC.
+ *
+ * # Safety
+ * `jwt` NULL or live.
+ */
+authgate_result authgate_jwt_set_leeway(struct authgate_jwt *jwt, uint64_t seconds);
+
+/**
+ * The claim naming the user when an engine authenticates a token (default `sub`).
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_JWT_OPTION, PANIC.
+ *
+ * # Safety
+ * `jwt` live; `name` readable for `name_len`.
+ */
+authgate_result authgate_jwt_set_identity_claim(struct authgate_jwt *jwt,
+                                                const char *name,
+                                                size_t name_len);
+
+/**
+ * Verifies `token` at `now` (seconds since the Unix epoch). A result of OK means a decision
+ * was made: `*reason_out` is `AUTHGATE_REASON_NONE` when the token is valid (its claims set,
+ * a JSON object, is then copied into `claims_buf` with the buffer contract of
+ * `authgate_engine_write_challenge`; `claims_buf` may be NULL with `claims_buf_len` 0 and
+ * `claims_len_out` NULL to skip it), or the reason it is refused (`AUTHGATE_REASON_TOKEN_*`,
+ * `..._BAD_SIGNATURE`, ...; `authgate_reason_name` names it).
+ *
+ * Results: OK, NULL_PARAMETER, CONFIG_NO_JWT_ALGORITHM (keys but no allowed algorithm
+ * they serve), BUFFER_TOO_SMALL (valid token, claims did not fit), PANIC. Thread-safe with
+ * other verifications.
+ *
+ * # Safety
+ * `jwt` live; `token` readable for `token_len`; `reason_out` writable; `claims_buf`
+ * writable for `claims_buf_len` (NULL if 0); `claims_len_out` NULL or writable.
+ */
+authgate_result authgate_jwt_verify(const struct authgate_jwt *jwt,
+                                    const uint8_t *token,
+                                    size_t token_len,
+                                    uint64_t now,
+                                    authgate_reason *reason_out,
+                                    char *claims_buf,
+                                    size_t claims_buf_len,
+                                    size_t *claims_len_out);
+
+/**
+ * The stable name of a reason (`"TokenExpired"`, `"BadSignature"`, ...: the core's), or
+ * "unknown reason". Never NULL; static. Thread-safe.
+ */
+const char *authgate_reason_name(uint32_t reason);
+
+/**
+ * Gives `jwt`'s keys and rules (copied) to `config`: the engines built from it verify
+ * Bearer tokens that look like a JWS (two dots) as JWTs, and authenticate the identity
+ * claim (`sub` unless set) as the user; other Bearer tokens still go to the bearer
+ * callback. Offer the Bearer scheme (`authgate_config_set_schemes`) for it to be used.
+ *
+ * Results: OK, NULL_PARAMETER, CONFIG_NO_JWT_ALGORITHM, PANIC. Not synchronized.
+ *
+ * # Safety
+ * `config` and `jwt` live.
+ */
+authgate_result authgate_config_set_jwt(struct authgate_config *config,
+                                        const struct authgate_jwt *jwt);
 
 /**
  * Allocates an empty verdict (kind NONE). Owned by the caller: release it with

@@ -22,6 +22,8 @@ pub enum authgate_purpose {
     DigestSha256 = 3,
     /// Digest with SHA-512-256 (or -sess): plaintext, or an HA1 of hash SHA-512/256.
     DigestSha512_256 = 4,
+    /// NTLM: plaintext, or an NT hash (`authgate_credential_set_nt_hash`).
+    Ntlm = 5,
 }
 
 impl authgate_purpose {
@@ -33,6 +35,7 @@ impl authgate_purpose {
                 authgate_hash::Sha256 => authgate_purpose::DigestSha256,
                 authgate_hash::Sha512_256 => authgate_purpose::DigestSha512_256,
             },
+            Purpose::Ntlm => authgate_purpose::Ntlm,
         }
     }
 }
@@ -42,6 +45,12 @@ impl authgate_purpose {
 /// unknown user. It lives on the engine's stack and is valid only during the callback.
 pub struct authgate_credential {
     cred: Option<StoredCredential>,
+}
+
+impl authgate_credential {
+    pub(crate) fn set(&mut self, cred: StoredCredential) {
+        self.cred = Some(cred);
+    }
 }
 
 /// The out-parameter of an `authgate_bearer_callback`: set the owner's name with
@@ -241,8 +250,10 @@ pub(crate) struct CallbackStore {
     /// The decoy for unknown users, modelled on the costliest credential the callback has
     /// returned, so a miss costs what a hit costs once the store's form has been seen.
     pub(crate) decoy: Mutex<Option<StoredCredential>>,
-    /// `check_cost() + 1` of `decoy` (0: none yet), read without the lock on every lookup.
+    /// `StoredCredential::cost() + 1` of `decoy` (0: none yet), read without the lock on every lookup.
     pub(crate) decoy_rank: AtomicU64,
+    /// An htpasswd or htdigest file that replaces the credential callback.
+    pub(crate) file: Option<std::sync::Arc<crate::htfile::HtFile>>,
 }
 
 // SAFETY: the store only holds function pointers and opaque userdata that it passes back
@@ -261,6 +272,9 @@ fn nul_terminated<'b>(s: &str, buf: &'b mut [u8]) -> Option<&'b [u8]> {
 
 impl CredentialStore for CallbackStore {
     fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential> {
+        if let Some(file) = &self.file {
+            return file.lookup(username, realm, purpose);
+        }
         let callback = self.lookup?;
         let mut name_buf = [0u8; MAX_USERNAME_LEN + 1];
         let mut realm_buf = [0u8; MAX_REALM_LEN + 1];
@@ -283,7 +297,7 @@ impl CredentialStore for CallbackStore {
         };
         if let Some(cred) = &out.cred {
             // The lock is taken only when a costlier form shows up: once or twice per engine.
-            let rank = cred.check_cost() + 1;
+            let rank = cred.cost() + 1;
             if rank > self.decoy_rank.load(Ordering::Relaxed) {
                 let mut decoy = self.decoy.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 if rank > self.decoy_rank.load(Ordering::Relaxed) {
@@ -295,7 +309,10 @@ impl CredentialStore for CallbackStore {
         out.cred
     }
 
-    fn decoy(&self, _realm: &str) -> StoredCredential {
+    fn decoy(&self, realm: &str) -> StoredCredential {
+        if let Some(file) = &self.file {
+            return file.decoy(realm);
+        }
         let decoy = self.decoy.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         match &*decoy {
             Some(d) => d.clone(),
@@ -345,6 +362,7 @@ mod tests {
             bearer_userdata: core::ptr::null_mut(),
             decoy: Mutex::new(None),
             decoy_rank: AtomicU64::new(0),
+            file: None,
         }
     }
 

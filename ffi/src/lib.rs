@@ -28,19 +28,28 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
 use authgate_core as core_api;
+use core_api::htfile::{ErrorKind, Format, HashError};
 use core_api::{Algorithm, ConfigError, HashAlgorithm, ParseError, Reason, Scheme};
 
 mod config;
+mod connection;
 mod credential;
 mod engine;
 mod helpers;
+mod htfile;
+mod jwt;
 mod verdict;
+mod version;
 
 pub use config::*;
+pub use connection::*;
 pub use credential::*;
 pub use engine::*;
 pub use helpers::*;
+pub use htfile::*;
+pub use jwt::*;
 pub use verdict::*;
+pub use version::*;
 
 /// The outcome of an API call.
 ///
@@ -74,6 +83,8 @@ pub enum authgate_result {
     InvalidCredential = 8,
     /// The algorithm, qop or hash family is not supported by this build or this request.
     Unsupported = 9,
+    /// No such entry (e.g. no user of that name and realm in an htdigest file).
+    NotFound = 10,
 
     /// The realm is empty, longer than 128 bytes, or holds a control character.
     ConfigInvalidRealm = 100,
@@ -94,8 +105,18 @@ pub enum authgate_result {
     /// A Digest option is asked for (`auth-int`, RFC 2069, `userhash`) that is not compiled
     /// into this library.
     ConfigFeatureDisabled = 108,
+    /// A JWT key is invalid: an empty HMAC secret or one that is a public key, a point not on
+    /// the curve, an RSA modulus outside 2048-4096 bits, a kid over 128 bytes, not a JWKS.
+    ConfigInvalidJwtKey = 109,
+    /// JWT keys without an allowed algorithm one of them serves.
+    ConfigNoJwtAlgorithm = 110,
+    /// A JWT issuer, audience or identity claim name is empty, too long or holds a control
+    /// character.
+    ConfigInvalidJwtOption = 111,
+    /// A JWT algorithm is not compiled into this library.
+    ConfigJwtAlgorithmDisabled = 112,
     /// A custom scheme name is empty, longer than 32 bytes, or not a token.
-    ConfigInvalidSchemeName = 109,
+    ConfigInvalidSchemeName = 113,
     /// Another configuration error.
     ConfigOther = 199,
 
@@ -151,13 +172,50 @@ pub enum authgate_result {
     MalformedInvalidResponse = 224,
     /// The Digest `uri` does not match the request-target.
     MalformedUriMismatch = 225,
+    /// An NTLM message whose layout is broken (a field outside the message, ...).
+    MalformedNtlmMessage = 240,
+    /// A Negotiate token that is neither NTLMSSP nor a DER GSS-API token.
+    MalformedNegotiateToken = 241,
+    /// An NTLM or Negotiate token is not canonical padded base64.
+    MalformedInvalidTokenBase64 = 242,
     /// Another reason the value is malformed (a newer core than this ABI knows).
     MalformedOther = 299,
+
+    /// An htpasswd/htdigest file cannot be read (missing, no permission, ...).
+    FileUnreadable = 300,
+    /// A line is longer than 8192 bytes.
+    FileLineTooLong = 301,
+    /// A line holds a control character (NUL, a CR inside the line, ...).
+    FileControlCharacter = 302,
+    /// A line has no `:` after the user name (htdigest: after the realm).
+    FileMissingColon = 303,
+    /// A line's user name is empty.
+    FileEmptyUser = 304,
+    /// A line's user name is longer than 128 bytes or not UTF-8.
+    FileInvalidUser = 305,
+    /// An htdigest line's realm is empty, longer than 128 bytes or not UTF-8.
+    FileInvalidRealm = 306,
+    /// An htdigest line's HA1 is not 32 lower-case hex digits.
+    FileInvalidHa1 = 307,
+    /// A password hash is empty.
+    FileHashEmpty = 310,
+    /// A `$id$` or `{scheme}` hash Apache's htpasswd does not write.
+    FileHashUnknown = 311,
+    /// A `*` or `!` entry: crypt's failure token or a locked user.
+    FileHashLocked = 312,
+    /// A plaintext password, and the policy does not allow plaintext.
+    FileHashPlaintext = 313,
+    /// A password hash is damaged for its format.
+    FileHashMalformed = 314,
+    /// A bcrypt cost or SHA-crypt rounds above the policy's maximum.
+    FileHashCostTooHigh = 315,
+    /// The hash format is not compiled into this build.
+    FileHashDisabled = 316,
 }
 
 impl authgate_result {
     /// Every code, for the message table and tests.
-    const ALL: [authgate_result; 48] = {
+    const ALL: [authgate_result; 71] = {
         use authgate_result::*;
         [
             Ok,
@@ -170,6 +228,7 @@ impl authgate_result {
             WrongVerdict,
             InvalidCredential,
             Unsupported,
+            NotFound,
             ConfigInvalidRealm,
             ConfigInvalidOpaque,
             ConfigNoScheme,
@@ -179,6 +238,10 @@ impl authgate_result {
             ConfigTooMany,
             ConfigSchemeDisabled,
             ConfigFeatureDisabled,
+            ConfigInvalidJwtKey,
+            ConfigNoJwtAlgorithm,
+            ConfigInvalidJwtOption,
+            ConfigJwtAlgorithmDisabled,
             ConfigInvalidSchemeName,
             ConfigOther,
             MalformedEmpty,
@@ -207,7 +270,25 @@ impl authgate_result {
             MalformedInvalidUserhash,
             MalformedInvalidResponse,
             MalformedUriMismatch,
+            MalformedNtlmMessage,
+            MalformedNegotiateToken,
+            MalformedInvalidTokenBase64,
             MalformedOther,
+            FileUnreadable,
+            FileLineTooLong,
+            FileControlCharacter,
+            FileMissingColon,
+            FileEmptyUser,
+            FileInvalidUser,
+            FileInvalidRealm,
+            FileInvalidHa1,
+            FileHashEmpty,
+            FileHashUnknown,
+            FileHashLocked,
+            FileHashPlaintext,
+            FileHashMalformed,
+            FileHashCostTooHigh,
+            FileHashDisabled,
         ]
     };
 
@@ -251,6 +332,18 @@ fn core_message(code: u32) -> Option<&'static CStr> {
     table.iter().find(|(c, _)| *c == code).map(|(_, m)| m.as_c_str())
 }
 
+/// The names of the core's reasons (its `Reason` table), as C strings.
+pub(crate) fn core_name(code: u32) -> Option<&'static CStr> {
+    static NAMES: OnceLock<Vec<(u32, CString)>> = OnceLock::new();
+    let table = NAMES.get_or_init(|| {
+        Reason::TABLE
+            .iter()
+            .map(|(code, name, _)| (u32::from(*code), CString::new(*name).expect("names hold no NUL")))
+            .collect()
+    });
+    table.iter().find(|(c, _)| *c == code).map(|(_, n)| n.as_c_str())
+}
+
 fn message(r: authgate_result) -> &'static CStr {
     use authgate_result::*;
     if let Some(m) = core_message(r as u32).filter(|_| r as u32 >= 100) {
@@ -268,6 +361,22 @@ fn message(r: authgate_result) -> &'static CStr {
         InvalidCredential => c"invalid credential value",
         Unsupported => c"algorithm, qop or hash family not supported",
         ConfigOther => c"invalid configuration",
+        NotFound => c"no such entry",
+        FileUnreadable => c"the file cannot be read",
+        FileLineTooLong => c_message!(ErrorKind::LineTooLong.message()),
+        FileControlCharacter => c_message!(ErrorKind::ControlCharacter.message()),
+        FileMissingColon => c_message!(ErrorKind::MissingColon.message()),
+        FileEmptyUser => c_message!(ErrorKind::EmptyUser.message()),
+        FileInvalidUser => c_message!(ErrorKind::InvalidUser.message()),
+        FileInvalidRealm => c_message!(ErrorKind::InvalidRealm.message()),
+        FileInvalidHa1 => c_message!(ErrorKind::InvalidHa1.message()),
+        FileHashEmpty => c_message!(ErrorKind::Hash(HashError::Empty).message()),
+        FileHashUnknown => c_message!(ErrorKind::Hash(HashError::Unknown).message()),
+        FileHashLocked => c_message!(ErrorKind::Hash(HashError::Locked).message()),
+        FileHashPlaintext => c_message!(ErrorKind::Hash(HashError::Plaintext).message()),
+        FileHashMalformed => c_message!(ErrorKind::Hash(HashError::Malformed(Format::Bcrypt)).message()),
+        FileHashCostTooHigh => c_message!(ErrorKind::Hash(HashError::CostTooHigh(Format::Bcrypt)).message()),
+        FileHashDisabled => c_message!(ErrorKind::Hash(HashError::Disabled(Format::Bcrypt)).message()),
         _ => c"malformed Authorization value",
     }
 }
@@ -323,6 +432,10 @@ pub enum authgate_scheme {
     Digest = 2,
     /// Bearer (RFC 6750).
     Bearer = 3,
+    /// NTLM (MS-NTHT), through `authgate_engine_check_connection`.
+    Ntlm = 4,
+    /// Negotiate (RFC 4559), through `authgate_engine_check_connection`.
+    Negotiate = 5,
 }
 
 impl authgate_scheme {
@@ -331,6 +444,8 @@ impl authgate_scheme {
             1 => Some(Scheme::Basic),
             2 => Some(Scheme::Digest),
             3 => Some(Scheme::Bearer),
+            4 => Some(Scheme::Ntlm),
+            5 => Some(Scheme::Negotiate),
             _ => None,
         }
     }
@@ -339,6 +454,8 @@ impl authgate_scheme {
             Scheme::Basic => authgate_scheme::Basic,
             Scheme::Digest => authgate_scheme::Digest,
             Scheme::Bearer => authgate_scheme::Bearer,
+            Scheme::Ntlm => authgate_scheme::Ntlm,
+            Scheme::Negotiate => authgate_scheme::Negotiate,
         }
     }
 }
@@ -440,13 +557,66 @@ pub enum authgate_reason {
     BodyUnavailable = 13,
     /// An unknown Bearer token.
     InvalidToken = 14,
+    /// JWT: not three base64url parts separated by dots.
+    MalformedToken = 20,
+    /// JWT: a part is not canonical unpadded base64url.
+    InvalidBase64Url = 21,
+    /// JWT: the header or claims are not a JSON object in UTF-8.
+    InvalidJson = 22,
+    /// JWT: a header parameter or claim name occurs twice.
+    DuplicateName = 23,
+    /// JWT: a part, the member count or the nesting exceeds its limit.
+    TokenTooLarge = 24,
+    /// JWT: `alg` absent, `none`, unknown or not allowed.
+    AlgorithmNotAllowed = 25,
+    /// JWT: a `crit` header.
+    UnsupportedCritical = 26,
+    /// JWT: no key serves the token's `alg` and `kid`.
+    UnknownKey = 27,
+    /// JWT: the signature does not verify.
+    BadSignature = 28,
+    /// JWT: `exp` has passed.
+    TokenExpired = 29,
+    /// JWT: `nbf` is in the future.
+    TokenNotYetValid = 30,
+    /// JWT: `iat` is in the future.
+    TokenIssuedInFuture = 31,
+    /// JWT: `aud` names none of the expected audiences (or one is unexpected).
+    WrongAudience = 32,
+    /// JWT: `iss` is not the expected issuer.
+    WrongIssuer = 33,
+    /// JWT: a required claim is absent.
+    MissingClaim = 34,
+    /// JWT: a claim has the wrong type.
+    InvalidClaim = 35,
+    /// Not a refusal: an NTLM or Negotiate handshake needs another round; send the
+    /// verdict's token (`authgate_verdict_write_token`) as the only `WWW-Authenticate`.
+    HandshakeContinues = 40,
+    /// An NTLM AUTHENTICATE (or a continuation) on a connection with no handshake in progress.
+    NoHandshake = 41,
+    /// The NTLM handshake is older than the nonce lifetime.
+    HandshakeExpired = 42,
+    /// The connection table is full of other connections' handshakes in progress.
+    HandshakeTableFull = 43,
+    /// An LM or NTLMv1 response (only NTLMv2 is accepted).
+    NtlmV1Refused = 44,
+    /// NTLM anonymous authentication.
+    AnonymousRefused = 45,
+    /// The NTLMv2 client timestamp is further from now than the nonce lifetime.
+    ClockSkew = 46,
+    /// NTLM or Negotiate through `authgate_engine_check` (use `authgate_engine_check_connection`).
+    ConnectionRequired = 47,
+    /// A Negotiate token for a mechanism the server does not accept.
+    UnsupportedMechanism = 48,
+    /// The Negotiate acceptor refused the token.
+    NegotiateRefused = 49,
     /// Another reason (a newer core than this ABI knows).
     Other = 99,
 }
 
 impl authgate_reason {
     /// Every reason, for conversions and tests.
-    const ALL: [authgate_reason; 16] = {
+    const ALL: [authgate_reason; 42] = {
         use authgate_reason::*;
         [
             None,
@@ -464,6 +634,32 @@ impl authgate_reason {
             CredentialUnusable,
             BodyUnavailable,
             InvalidToken,
+            MalformedToken,
+            InvalidBase64Url,
+            InvalidJson,
+            DuplicateName,
+            TokenTooLarge,
+            AlgorithmNotAllowed,
+            UnsupportedCritical,
+            UnknownKey,
+            BadSignature,
+            TokenExpired,
+            TokenNotYetValid,
+            TokenIssuedInFuture,
+            WrongAudience,
+            WrongIssuer,
+            MissingClaim,
+            InvalidClaim,
+            HandshakeContinues,
+            NoHandshake,
+            HandshakeExpired,
+            HandshakeTableFull,
+            NtlmV1Refused,
+            AnonymousRefused,
+            ClockSkew,
+            ConnectionRequired,
+            UnsupportedMechanism,
+            NegotiateRefused,
             Other,
         ]
     };

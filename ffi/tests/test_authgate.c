@@ -1,11 +1,14 @@
 /*
  * C tests of the authgate ABI: the shared vectors (tests/vectors/authgate.vectors), a full
- * Digest/Basic/Bearer round trip, NULL pointers, small buffers, invalid UTF-8 and threads.
+ * Digest/Basic/Bearer round trip, NULL pointers, small buffers, invalid UTF-8, threads,
+ * htpasswd/htdigest files written by Apache's own tools (apache2-utils), and NTLM and
+ * Negotiate through authgate_engine_check_connection (a stand-in acceptor callback).
  *
  * Usage: test_authgate PATH/TO/authgate.vectors
  * Prints one line per failure and a closing "N passed, N failed"; exits 1 on any failure.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* mkdtemp */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -298,6 +301,100 @@ static void vector_basic(const struct vector *vec) {
   authgate_engine_free(engine);
 }
 
+
+/* kind=jwt: the verifier the vector describes, then the token through authgate_jwt_verify and
+ * through an engine offering Bearer with that verifier. */
+static authgate_jwt *vector_jwt_verifier(const struct vector *vec) {
+  authgate_jwt *j = NULL;
+  EXPECT_RESULT(authgate_jwt_new(&j), AUTHGATE_RESULT_OK);
+  if (!j) return NULL;
+  const struct field *jwks = get(vec, "jwks"), *algs = get(vec, "algorithms"), *iss = get(vec, "issuer"),
+                     *aud = get(vec, "audience"), *leeway = get(vec, "leeway");
+  size_t added = 0;
+  EXPECT_RESULT(authgate_jwt_add_jwks(j, jwks->val, jwks->len, &added), AUTHGATE_RESULT_OK);
+  EXPECT(added == 4, "%zu keys from the JWKS", added);
+  authgate_jwt_algorithm list[16];
+  size_t n = 0;
+  for (const char *p = algs->val; *p && n < 16;) {
+    size_t len = strcspn(p, ",");
+    uint32_t a = authgate_jwt_algorithm_from_name(p, len);
+    EXPECT(a != 0, "unknown algorithm %.*s", (int)len, p);
+    list[n++] = (authgate_jwt_algorithm)a;
+    p += len + (p[len] == ',');
+  }
+  EXPECT_RESULT(authgate_jwt_set_algorithms(j, list, n), AUTHGATE_RESULT_OK);
+  if (iss) EXPECT_RESULT(authgate_jwt_set_issuer(j, iss->val, iss->len), AUTHGATE_RESULT_OK);
+  if (aud) EXPECT_RESULT(authgate_jwt_add_audience(j, aud->val, aud->len), AUTHGATE_RESULT_OK);
+  if (leeway) EXPECT_RESULT(authgate_jwt_set_leeway(j, strtoull(leeway->val, NULL, 10)), AUTHGATE_RESULT_OK);
+  return j;
+}
+
+static void vector_jwt(const struct vector *vec) {
+  const struct field *token = get(vec, "token"), *expect = get(vec, "expect"), *now_f = get(vec, "now"),
+                     *sub = get(vec, "sub");
+  EXPECT(token && expect && now_f, "missing token/expect/now");
+  if (!token || !expect || !now_f) return;
+  uint64_t now = strtoull(now_f->val, NULL, 10);
+  int ok = strcmp(expect->val, "ok") == 0;
+  authgate_jwt *j = vector_jwt_verifier(vec);
+  if (!j) return;
+  authgate_reason reason = AUTHGATE_REASON_OTHER;
+  char claims[2048];
+  size_t claims_len = 0;
+  EXPECT_RESULT(authgate_jwt_verify(j, (const uint8_t *)token->val, token->len, now, &reason, claims, sizeof claims,
+                                    &claims_len),
+                AUTHGATE_RESULT_OK);
+  if (ok) {
+    EXPECT(reason == AUTHGATE_REASON_NONE, "refused: %s", authgate_reason_name(reason));
+    EXPECT(claims_len > 2 && claims[0] == '{' && claims[claims_len - 1] == '}', "claims %s", claims);
+  } else {
+    EXPECT(strcmp(authgate_reason_name(reason), expect->val) == 0, "reason %s, vector expects %s",
+           authgate_reason_name(reason), expect->val);
+  }
+
+  /* Through the engine: Bearer with this verifier. */
+  authgate_config *config = NULL;
+  EXPECT_RESULT(authgate_config_new(STR("hub"), &config), AUTHGATE_RESULT_OK);
+  authgate_scheme schemes[] = {AUTHGATE_SCHEME_BEARER};
+  EXPECT_RESULT(authgate_config_set_schemes(config, schemes, 1), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_jwt(config, j), AUTHGATE_RESULT_OK);
+  authgate_engine *engine = NULL;
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &engine), AUTHGATE_RESULT_OK);
+  authgate_config_free(config);
+  authgate_jwt_free(j);
+  if (!engine) return;
+  static char header[8192];
+  snprintf(header, sizeof header, "Bearer %s", token->val);
+  authgate_verdict *v = authgate_verdict_new();
+  EXPECT_RESULT(authgate_engine_check(engine, STR("GET"), STR("/"), BYTES(header), now, SALT, v), AUTHGATE_RESULT_OK);
+  uint16_t status = authgate_verdict_status(v);
+  int dots = 0;
+  for (size_t i = 0; i < token->len; i++) dots += token->val[i] == '.';
+  if (ok) {
+    const char *user;
+    size_t user_len;
+    EXPECT(status == 200, "status %u, reason %s", status, authgate_reason_name(authgate_verdict_reason(v)));
+    if (status == 200) {
+      EXPECT_RESULT(authgate_verdict_user(v, &user, &user_len), AUTHGATE_RESULT_OK);
+      EXPECT(sub && user_len == sub->len && memcmp(user, sub->val, user_len) == 0, "user %s", user);
+    }
+  } else if (status == 400) {
+    /* Over the Bearer limit, or not a token68 ('=' inside): malformed before any JWT work. */
+    EXPECT(token->len > 2048 || memchr(token->val, '=', token->len), "status 400");
+  } else {
+    const char *want = dots == 2 ? expect->val : "InvalidToken"; /* not a JWS: an opaque token */
+    EXPECT(status == 401, "status %u", status);
+    EXPECT(strcmp(authgate_reason_name(authgate_verdict_reason(v)), want) == 0, "reason %s, want %s",
+           authgate_reason_name(authgate_verdict_reason(v)), want);
+    char buf[1024];
+    size_t len;
+    EXPECT_RESULT(authgate_engine_write_challenge(engine, v, 0, buf, sizeof buf, &len), AUTHGATE_RESULT_OK);
+    EXPECT(strncmp(buf, "Bearer realm=\"hub\", error=\"invalid_token\"", 41) == 0, "challenge %s", buf);
+  }
+  authgate_verdict_free(v);
+  authgate_engine_free(engine);
+}
+
 static void run_vectors(const char *path) {
   FILE *f = fopen(path, "r");
   case_begin("vectors-file");
@@ -310,7 +407,7 @@ static void run_vectors(const char *path) {
   char *line = NULL;
   size_t cap = 0;
   ssize_t n;
-  int counts[3] = {0, 0, 0};
+  int counts[4] = {0, 0, 0, 0};
   static char name[256];
   while ((n = getline(&line, &cap, f)) >= 0) {
     struct vector vec;
@@ -329,6 +426,9 @@ static void run_vectors(const char *path) {
     } else if (strcmp(kind->val, "basic") == 0) {
       vector_basic(&vec);
       counts[2]++;
+    } else if (strcmp(kind->val, "jwt") == 0) {
+      vector_jwt(&vec);
+      counts[3]++;
     } else {
       EXPECT(0, "unknown kind %s", kind->val);
     }
@@ -338,9 +438,9 @@ static void run_vectors(const char *path) {
   fclose(f);
   authgate_verdict_free(v);
   authgate_engine_free(engine);
-  printf("vectors: %d malformed, %d digest, %d basic\n", counts[0], counts[1], counts[2]);
+  printf("vectors: %d malformed, %d digest, %d basic, %d jwt\n", counts[0], counts[1], counts[2], counts[3]);
   case_begin("vectors-present");
-  EXPECT(counts[0] > 0 && counts[1] > 0 && counts[2] > 0, "a kind is missing");
+  EXPECT(counts[0] > 0 && counts[1] > 0 && counts[2] > 0 && counts[3] > 0, "a kind is missing");
   case_end();
 }
 
@@ -934,6 +1034,472 @@ static void test_threads(void) {
   authgate_engine_free(engine);
 }
 
+
+/* The JWT functions' argument checks and error codes. */
+static void test_jwt_api(void) {
+  case_begin("jwt-api");
+  authgate_jwt *j = NULL;
+  EXPECT_RESULT(authgate_jwt_new(NULL), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_jwt_new(&j), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_jwt_add_hmac_key(NULL, NULL, 0, BYTES("k")), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_jwt_add_hmac_key(j, NULL, 0, BYTES("")), AUTHGATE_RESULT_CONFIG_INVALID_JWT_KEY);
+  EXPECT_RESULT(authgate_jwt_add_hmac_key(j, NULL, 0, BYTES("-----BEGIN PUBLIC KEY-----\nMFkw")),
+                AUTHGATE_RESULT_CONFIG_INVALID_JWT_KEY);
+  EXPECT_RESULT(authgate_jwt_add_pem_key(j, NULL, 0, STR("not a key")), AUTHGATE_RESULT_CONFIG_INVALID_JWT_KEY);
+  EXPECT_RESULT(authgate_jwt_add_jwks(j, STR("{\"nokeys\":1}"), NULL), AUTHGATE_RESULT_CONFIG_INVALID_JWT_KEY);
+  EXPECT_RESULT(authgate_jwt_add_hmac_key(j, STR("k1"), BYTES("a secret of thirty-two bytes ok!")),
+                AUTHGATE_RESULT_OK);
+  authgate_config *config = NULL;
+  EXPECT_RESULT(authgate_config_new(STR("hub"), &config), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_jwt(config, j), AUTHGATE_RESULT_CONFIG_NO_JWT_ALGORITHM);
+  uint32_t bad[] = {0, 99};
+  EXPECT_RESULT(authgate_jwt_set_algorithms(j, (const authgate_jwt_algorithm *)bad, 2),
+                AUTHGATE_RESULT_INVALID_ARGUMENT);
+  authgate_jwt_algorithm hs256 = (authgate_jwt_algorithm)authgate_jwt_algorithm_from_name(STR("HS256"));
+  EXPECT(hs256 == AUTHGATE_JWT_ALGORITHM_HS256, "HS256 is %u", (unsigned)hs256);
+  EXPECT(authgate_jwt_algorithm_from_name(STR("none")) == 0, "none is an algorithm");
+  EXPECT_RESULT(authgate_jwt_set_algorithms(j, &hs256, 1), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_jwt(config, j), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_jwt_set_issuer(j, STR("")), AUTHGATE_RESULT_CONFIG_INVALID_JWT_OPTION);
+  /* RFC 7515 A.1's shape, signed with our key: header {"alg":"HS256","kid":"k1"}, claims {"sub":"x"}. */
+  const char *token = "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ4In0.AAAA";
+  authgate_reason reason = AUTHGATE_REASON_NONE;
+  EXPECT_RESULT(authgate_jwt_verify(j, BYTES(token), NOW, NULL, NULL, 0, NULL), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_jwt_verify(j, BYTES(token), NOW, &reason, NULL, 0, NULL), AUTHGATE_RESULT_OK);
+  EXPECT(reason == AUTHGATE_REASON_BAD_SIGNATURE, "reason %s", authgate_reason_name(reason));
+  EXPECT(strcmp(authgate_reason_name(AUTHGATE_REASON_TOKEN_EXPIRED), "TokenExpired") == 0, "name");
+  EXPECT(strcmp(authgate_reason_message(AUTHGATE_REASON_TOKEN_EXPIRED), "Signature has expired") == 0, "message");
+  EXPECT(strcmp(authgate_reason_name(12345), "unknown reason") == 0, "unknown");
+  authgate_config_free(config);
+  authgate_jwt_free(j);
+  authgate_jwt_free(NULL);
+  case_end();
+}
+
+/* ---- htpasswd / htdigest files (written by Apache's htpasswd and htdigest) ------------- */
+
+static char htdir[64];
+
+/* Runs a shell command (the Apache tools); 1 on success. */
+static int sh(const char *fmt, const char *arg) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, fmt, htdir, arg);
+  return system(cmd) == 0;
+}
+
+static int verify(const authgate_htfile *f, const char *user, const char *password) {
+  bool ok = true;
+  if (authgate_htfile_verify(f, STR(user), NULL, 0, BYTES(password), &ok) != AUTHGATE_RESULT_OK) return -1;
+  return ok ? 1 : 0;
+}
+
+static const char *HTPASSWD_FLAGS[][2] = {
+    {"bcrypt", "-B -C 4"}, {"apr1", "-m"}, {"sha256", "-2"}, {"sha512", "-5 -r 1000"}, {"sha1", "-s"}, {"crypt", "-d"},
+};
+
+static void lookup_htpasswd_hash(void *userdata, const char *username, size_t username_len, const char *realm,
+                                 size_t realm_len, authgate_purpose purpose, authgate_credential *out) {
+  (void)realm, (void)realm_len, (void)purpose;
+  if (username_len == 5 && memcmp(username, "alice", 5) == 0)
+    authgate_credential_set_htpasswd(out, STR((const char *)userdata));
+}
+
+static void test_htfiles(void) {
+  char path[128];
+  size_t err_line = 99, len = 0;
+  authgate_htfile *f = NULL, *d = NULL;
+  authgate_config *config = NULL;
+  authgate_engine *engine = NULL;
+  authgate_verdict *v = authgate_verdict_new();
+
+  case_begin("htfile-every-format-from-htpasswd");
+  strcpy(htdir, "/tmp/authgate-c-htfile-XXXXXX");
+  EXPECT(mkdtemp(htdir) != NULL, "mkdtemp");
+  for (size_t i = 0; i < sizeof HTPASSWD_FLAGS / sizeof HTPASSWD_FLAGS[0]; i++) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "htpasswd -b%s %s %%s/htpasswd %%s pw1 2>/dev/null", i == 0 ? "c" : "",
+             HTPASSWD_FLAGS[i][1]);
+    EXPECT(sh(cmd, HTPASSWD_FLAGS[i][0]), "htpasswd %s (apache2-utils installed?)", HTPASSWD_FLAGS[i][1]);
+  }
+  snprintf(path, sizeof path, "%s/htpasswd", htdir);
+  EXPECT_RESULT(authgate_htpasswd_open(STR(path), NULL, &f, &err_line), AUTHGATE_RESULT_OK);
+  for (size_t i = 0; f && i < sizeof HTPASSWD_FLAGS / sizeof HTPASSWD_FLAGS[0]; i++) {
+    EXPECT(verify(f, HTPASSWD_FLAGS[i][0], "pw1") == 1, "%s right password", HTPASSWD_FLAGS[i][0]);
+    EXPECT(verify(f, HTPASSWD_FLAGS[i][0], "pw2") == 0, "%s wrong password", HTPASSWD_FLAGS[i][0]);
+  }
+  EXPECT(verify(f, "nobody", "pw1") == 0, "unknown user");
+  EXPECT_RESULT(authgate_htfile_check(f, NULL), AUTHGATE_RESULT_OK);
+  case_end();
+
+  case_begin("htfile-engine-basic");
+  EXPECT(sh("htpasswd -bB -C 4 %s/htpasswd %s pw1 2>/dev/null", "alice"), "htpasswd alice");
+  EXPECT_RESULT(authgate_config_new(STR(REALM), &config), AUTHGATE_RESULT_OK);
+  authgate_scheme basic_only[] = {AUTHGATE_SCHEME_BASIC};
+  EXPECT_RESULT(authgate_config_set_schemes(config, basic_only, 1), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_htfile(config, f), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &engine), AUTHGATE_RESULT_OK);
+  /* The engine holds its own reference. */
+  authgate_htfile_free(f);
+  f = NULL;
+  if (engine) {
+    check(engine, "Basic YWxpY2U6cHcx", NOW, v); /* alice:pw1, added after the file was opened */
+    EXPECT(authgate_verdict_status(v) == 200, "alice: %u", (unsigned)authgate_verdict_reason(v));
+    check(engine, "Basic YWxpY2U6cHcy", NOW, v); /* alice:pw2 */
+    EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_BAD_CREDENTIALS, "alice wrong");
+    check(engine, "Basic TXVmYXNhOkNpcmNsZSBPZiBMaWZl", NOW, v);
+    EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_UNKNOWN_USER, "Mufasa is not in the file");
+  }
+  authgate_engine_free(engine);
+  engine = NULL;
+  case_end();
+
+  case_begin("htfile-damaged-and-policy");
+  snprintf(path, sizeof path, "%s/damaged", htdir);
+  FILE *out = fopen(path, "w");
+  if (out) {
+    fputs("# comment\r\nalice:$apr1$z.Dy0sDS$nc39arAsmX4c7O6Iq\r\n", out);
+    fclose(out);
+  }
+  EXPECT_RESULT(authgate_htpasswd_open(STR(path), NULL, &f, &err_line), AUTHGATE_RESULT_FILE_HASH_MALFORMED);
+  EXPECT(err_line == 2 && f == NULL, "line %zu", err_line);
+  EXPECT(strcmp(authgate_result_message(AUTHGATE_RESULT_FILE_HASH_MALFORMED), "malformed password hash") == 0, "message");
+  EXPECT(sh("htpasswd -cbp %s/plain %s s3cret 2>/dev/null", "alice"), "htpasswd -p");
+  snprintf(path, sizeof path, "%s/plain", htdir);
+  EXPECT_RESULT(authgate_htpasswd_open(STR(path), NULL, &f, &err_line), AUTHGATE_RESULT_FILE_HASH_PLAINTEXT);
+  EXPECT(err_line == 1, "line %zu", err_line);
+  authgate_htpasswd_policy policy = authgate_htpasswd_policy_default();
+  EXPECT(policy.max_bcrypt_cost == 12 && !policy.allow_plaintext, "default policy");
+  policy.allow_plaintext = true;
+  EXPECT_RESULT(authgate_htpasswd_open(STR(path), &policy, &f, &err_line), AUTHGATE_RESULT_OK);
+  EXPECT(verify(f, "alice", "s3cret") == 1, "plaintext allowed");
+  /* Damaged after opening: fails closed, with the line. */
+  out = fopen(path, "a");
+  if (out) {
+    fputs("bob:$2y$99$x\n", out);
+    fclose(out);
+  }
+  EXPECT_RESULT(authgate_htfile_check(f, &err_line), AUTHGATE_RESULT_FILE_HASH_MALFORMED);
+  EXPECT(err_line == 2, "line %zu", err_line);
+  bool ok = true;
+  EXPECT_RESULT(authgate_htfile_verify(f, STR("alice"), NULL, 0, BYTES("s3cret"), &ok),
+                AUTHGATE_RESULT_FILE_HASH_MALFORMED);
+  EXPECT(!ok, "fails closed");
+  authgate_htfile_free(f);
+  f = NULL;
+  policy = authgate_htpasswd_policy_default();
+  policy.max_bcrypt_cost = 3;
+  snprintf(path, sizeof path, "%s/htpasswd", htdir);
+  EXPECT_RESULT(authgate_htpasswd_open(STR(path), &policy, &f, &err_line), AUTHGATE_RESULT_FILE_HASH_COST_TOO_HIGH);
+  EXPECT(err_line == 1, "line %zu", err_line);
+  snprintf(path, sizeof path, "%s/missing", htdir);
+  EXPECT_RESULT(authgate_htpasswd_open(STR(path), NULL, &f, &err_line), AUTHGATE_RESULT_FILE_UNREADABLE);
+  EXPECT(err_line == 0, "line %zu", err_line);
+  EXPECT_RESULT(authgate_htpasswd_open(NULL, 0, NULL, &f, NULL), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_htfile_check(NULL, NULL), AUTHGATE_RESULT_NULL_PARAMETER);
+  case_end();
+
+  case_begin("htfile-htdigest-digest-md5");
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "printf 'Circle Of Life\\nCircle Of Life\\n' | htdigest -c %%s/htdigest '%s' %%s >/dev/null 2>&1",
+           REALM);
+  EXPECT(sh(cmd, "Mufasa"), "htdigest");
+  snprintf(path, sizeof path, "%s/htdigest", htdir);
+  EXPECT_RESULT(authgate_htdigest_open(STR(path), &d, &err_line), AUTHGATE_RESULT_OK);
+  char ha1[33], want[33];
+  EXPECT_RESULT(authgate_htdigest_ha1(d, STR("Mufasa"), STR(REALM), ha1, sizeof ha1, &len), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_digest_ha1_hex(AUTHGATE_HASH_MD5, BYTES("Mufasa"), BYTES(REALM), BYTES("Circle Of Life"), want,
+                                        sizeof want, &len),
+                AUTHGATE_RESULT_OK);
+  EXPECT(strcmp(ha1, want) == 0, "%s vs %s", ha1, want);
+  EXPECT_RESULT(authgate_htdigest_ha1(d, STR("Mufasa"), STR("other"), ha1, sizeof ha1, &len), AUTHGATE_RESULT_NOT_FOUND);
+  bool dok = false;
+  EXPECT_RESULT(authgate_htfile_verify(d, STR("Mufasa"), STR(REALM), BYTES("Circle Of Life"), &dok), AUTHGATE_RESULT_OK);
+  EXPECT(dok, "Basic against the HA1");
+  authgate_algorithm md5[] = {AUTHGATE_ALGORITHM_MD5, AUTHGATE_ALGORITHM_MD5_SESS};
+  EXPECT_RESULT(authgate_config_set_algorithms(config, md5, 2), AUTHGATE_RESULT_OK);
+  authgate_scheme digest_only[] = {AUTHGATE_SCHEME_DIGEST};
+  EXPECT_RESULT(authgate_config_set_schemes(config, digest_only, 1), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_htfile(config, d), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &engine), AUTHGATE_RESULT_OK);
+  if (engine) {
+    char nonce[128], header[1024];
+    EXPECT(fresh_nonce(engine, v, NOW, nonce, sizeof nonce), "nonce");
+    EXPECT(digest_header(header, sizeof header, "MD5", nonce, 1, "auth", "Circle Of Life", NULL), "header");
+    check(engine, header, NOW, v);
+    EXPECT(authgate_verdict_status(v) == 200, "digest md5 from htdigest: %u", (unsigned)authgate_verdict_reason(v));
+    EXPECT(digest_header(header, sizeof header, "MD5-sess", nonce, 2, "auth", "Circle Of Life", NULL), "header");
+    check(engine, header, NOW, v);
+    EXPECT(authgate_verdict_status(v) == 200, "digest md5-sess: %u", (unsigned)authgate_verdict_reason(v));
+    EXPECT(digest_header(header, sizeof header, "MD5", nonce, 3, "auth", "circle of life", NULL), "header");
+    check(engine, header, NOW, v);
+    EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_BAD_CREDENTIALS, "wrong password");
+  }
+  authgate_engine_free(engine);
+  engine = NULL;
+  authgate_htfile_free(d);
+  case_end();
+
+  case_begin("htfile-credential-set-htpasswd");
+  /* alice:pw1 in SHA-1 ({SHA} of "pw1"), handed over by a callback. */
+  EXPECT_RESULT(authgate_config_set_htfile(config, NULL), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_schemes(config, basic_only, 1), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_credential_callback(config, lookup_htpasswd_hash,
+                                                        (void *)"{SHA}AsWT/Zr4JUuFnUJqdrbNQoR/vsE="),
+                AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &engine), AUTHGATE_RESULT_OK);
+  if (engine) {
+    check(engine, "Basic YWxpY2U6cHcx", NOW, v);
+    EXPECT(authgate_verdict_status(v) == 200, "set_htpasswd: %u", (unsigned)authgate_verdict_reason(v));
+    check(engine, "Basic YWxpY2U6cHcy", NOW, v);
+    EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_BAD_CREDENTIALS, "wrong");
+  }
+  EXPECT_RESULT(authgate_credential_set_htpasswd(NULL, STR("{SHA}x")), AUTHGATE_RESULT_NULL_PARAMETER);
+  case_end();
+
+  authgate_engine_free(engine);
+  authgate_config_free(config);
+  authgate_verdict_free(v);
+  sh("rm -rf %s%s", "");
+}
+
+/* ---- NTLM and Negotiate: authgate_engine_check_connection ------------------------------- */
+
+/* A Negotiate acceptor standing in for GSSAPI: a GSS-API token (krb5 OID) whose payload is
+   "ok:NAME" completes as NAME with output "rep", "more" continues with "cont", "big" claims
+   more output than fits, anything else is refused. Records the connections it saw. */
+static uint64_t acceptor_seen[16], closed_seen[16];
+static size_t acceptor_calls, closed_calls;
+
+static authgate_negotiate_step fake_acceptor(void *userdata, uint64_t connection, const uint8_t *token, size_t token_len,
+                                             uint8_t *output, size_t output_cap, size_t *output_len, char *principal,
+                                             size_t principal_cap, size_t *principal_len) {
+  (void)userdata;
+  if (acceptor_calls < 16) acceptor_seen[acceptor_calls++] = connection;
+  const uint8_t *payload = token + 13;
+  size_t n = token_len - 13;
+  if (n > 3 && memcmp(payload, "ok:", 3) == 0 && n - 3 <= principal_cap && output_cap >= 3) {
+    memcpy(principal, payload + 3, n - 3);
+    *principal_len = n - 3;
+    memcpy(output, "rep", 3);
+    *output_len = 3;
+    return AUTHGATE_NEGOTIATE_STEP_COMPLETE;
+  }
+  if (n == 4 && memcmp(payload, "more", 4) == 0) {
+    memcpy(output, "cont", 4);
+    *output_len = 4;
+    return AUTHGATE_NEGOTIATE_STEP_CONTINUE;
+  }
+  if (n == 3 && memcmp(payload, "big", 3) == 0) {
+    *output_len = output_cap + 1;
+    return AUTHGATE_NEGOTIATE_STEP_CONTINUE;
+  }
+  return AUTHGATE_NEGOTIATE_STEP_REFUSED;
+}
+
+static void fake_closed(void *userdata, uint64_t connection) {
+  (void)userdata;
+  if (closed_calls < 16) closed_seen[closed_calls++] = connection;
+}
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* `scheme` + " " + base64(data) into out. */
+static void token_header(char *out, size_t size, const char *scheme, const uint8_t *data, size_t len) {
+  size_t o = (size_t)snprintf(out, size, "%s ", scheme);
+  for (size_t i = 0; i < len && o + 5 < size; i += 3) {
+    uint32_t b = (uint32_t)data[i] << 16 | (i + 1 < len ? (uint32_t)data[i + 1] << 8 : 0) | (i + 2 < len ? data[i + 2] : 0);
+    out[o++] = B64[b >> 18 & 63];
+    out[o++] = B64[b >> 12 & 63];
+    out[o++] = i + 1 < len ? B64[b >> 6 & 63] : '=';
+    out[o++] = i + 2 < len ? B64[b & 63] : '=';
+  }
+  out[o] = 0;
+}
+
+/* A GSS-API token with the krb5 OID and `payload`. */
+static size_t krb_token(uint8_t *out, const char *payload) {
+  static const uint8_t head[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+  size_t n = strlen(payload);
+  out[0] = 0x60;
+  out[1] = (uint8_t)(sizeof head + n);
+  memcpy(out + 2, head, sizeof head);
+  memcpy(out + 2 + sizeof head, payload, n);
+  return 2 + sizeof head + n;
+}
+
+static authgate_result check_on(const authgate_engine *e, uint64_t connection, const char *header, authgate_verdict *v) {
+  return authgate_engine_check_connection(e, STR("GET"), STR("/"), header ? (const uint8_t *)header : NULL,
+                                          header ? strlen(header) : 0, connection, NOW, SALT, v);
+}
+
+static authgate_engine *connection_engine(int bind) {
+  authgate_config *config = NULL;
+  authgate_engine *engine = NULL;
+  static struct users users = {MUFASA, 1};
+  const authgate_scheme schemes[] = {AUTHGATE_SCHEME_NEGOTIATE, AUTHGATE_SCHEME_NTLM, AUTHGATE_SCHEME_BASIC};
+  authgate_config_new(STR("home"), &config);
+  EXPECT_RESULT(authgate_config_set_schemes(config, schemes, 3), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_credential_callback(config, lookup_users, &users), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_negotiate_acceptor(config, fake_acceptor, fake_closed, NULL), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_bind_negotiate(config, bind), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &engine), AUTHGATE_RESULT_OK);
+  authgate_config_free(config);
+  return engine;
+}
+
+static void test_ntlm_and_negotiate(void) {
+  static const uint8_t NEGOTIATE[] = "NTLMSSP\0\1\0\0\0\7\202\10\242\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+  char header[512], value[2048];
+  size_t len = 0;
+  uint8_t tok[64];
+  authgate_verdict *v = authgate_verdict_new();
+
+  case_begin("ntlm: NEGOTIATE gets a CHALLENGE token, alone");
+  authgate_engine *e = connection_engine(0);
+  token_header(header, sizeof header, "NTLM", NEGOTIATE, 32);
+  EXPECT_RESULT(check_on(e, 7, header, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_status(v) == 401 && authgate_verdict_reason(v) == AUTHGATE_REASON_HANDSHAKE_CONTINUES, "%u",
+         (unsigned)authgate_verdict_reason(v));
+  EXPECT_RESULT(authgate_verdict_write_token(v, value, sizeof value, &len), AUTHGATE_RESULT_OK);
+  EXPECT(strncmp(value, "NTLM TlRMTVNTUAACAAAA", 21) == 0 && len == strlen(value), "%s", value);
+  EXPECT_RESULT(authgate_verdict_write_token(v, value, 10, &len), AUTHGATE_RESULT_BUFFER_TOO_SMALL);
+  case_end();
+
+  case_begin("ntlm: an NTLMv1 response to it is refused");
+  /* LM and NT responses of 24 bytes each, user "Mufasa" (OEM). */
+  uint8_t v1[118];
+  memset(v1, 0, sizeof v1);
+  memcpy(v1, "NTLMSSP\0\3\0\0\0", 12);
+  const uint16_t fields[6][2] = {{24, 64}, {24, 88}, {0, 112}, {6, 112}, {0, 118}, {0, 118}};
+  for (int i = 0; i < 6; i++) {
+    v1[12 + 8 * i] = (uint8_t)fields[i][0];
+    v1[14 + 8 * i] = (uint8_t)fields[i][0];
+    v1[16 + 8 * i] = (uint8_t)fields[i][1];
+  }
+  v1[60] = 2; /* OEM */
+  memset(v1 + 64, 'L', 24);
+  memset(v1 + 88, 'N', 24);
+  memcpy(v1 + 112, "Mufasa", 6);
+  token_header(header, sizeof header, "NTLM", v1, sizeof v1);
+  EXPECT_RESULT(check_on(e, 7, header, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_NTLM_V1_REFUSED, "%u", (unsigned)authgate_verdict_reason(v));
+  EXPECT_RESULT(authgate_verdict_write_token(v, value, sizeof value, &len), AUTHGATE_RESULT_OK);
+  EXPECT(len == 0, "no token after a refusal: %zu", len);
+  /* The handshake was used up: the same message again finds none. */
+  EXPECT_RESULT(check_on(e, 7, header, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_NO_HANDSHAKE, "%u", (unsigned)authgate_verdict_reason(v));
+  case_end();
+
+  case_begin("ntlm: malformed tokens are 400 with the core's codes");
+  const struct {
+    const char *header;
+    authgate_result want;
+  } bad[] = {
+      {"NTLM ####", AUTHGATE_RESULT_MALFORMED_INVALID_TOKEN68},
+      {"NTLM TlRMTVNTUAAB", AUTHGATE_RESULT_MALFORMED_NTLM_MESSAGE},
+      {"NTLM TlRMTVNTUAABAAAA=", AUTHGATE_RESULT_MALFORMED_INVALID_TOKEN_BASE64},
+      {"Negotiate Zm9vYmFy", AUTHGATE_RESULT_MALFORMED_NEGOTIATE_TOKEN},
+      {"Negotiate", AUTHGATE_RESULT_MALFORMED_EXPECTED_TOKEN68},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    EXPECT_RESULT(check_on(e, 8, bad[i].header, v), AUTHGATE_RESULT_OK);
+    EXPECT(authgate_verdict_status(v) == 400 && authgate_verdict_error(v) == bad[i].want, "%s: %u", bad[i].header,
+           (unsigned)authgate_verdict_error(v));
+  }
+  case_end();
+
+  case_begin("ntlm: the plain check does not take connection-bound schemes");
+  token_header(header, sizeof header, "NTLM", NEGOTIATE, 32);
+  EXPECT_RESULT(authgate_engine_check(e, STR("GET"), STR("/"), BYTES(header), NOW, SALT, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_UNSUPPORTED_SCHEME, "%u", (unsigned)authgate_verdict_reason(v));
+  case_end();
+
+  case_begin("negotiate: the acceptor completes, continues, refuses; its token and principal");
+  acceptor_calls = closed_calls = 0;
+  token_header(header, sizeof header, "Negotiate", tok, krb_token(tok, "ok:alice@TEST"));
+  EXPECT_RESULT(check_on(e, 11, header, v), AUTHGATE_RESULT_OK);
+  const char *user = NULL;
+  size_t user_len = 0;
+  EXPECT(authgate_verdict_status(v) == 200 && authgate_verdict_scheme(v) == AUTHGATE_SCHEME_NEGOTIATE, "%u",
+         (unsigned)authgate_verdict_status(v));
+  EXPECT_RESULT(authgate_verdict_user(v, &user, &user_len), AUTHGATE_RESULT_OK);
+  EXPECT(user_len == 10 && memcmp(user, "alice@TEST", 10) == 0, "%.*s", (int)user_len, user);
+  EXPECT_RESULT(authgate_verdict_write_token(v, value, sizeof value, &len), AUTHGATE_RESULT_OK);
+  EXPECT(strcmp(value, "Negotiate cmVw") == 0, "%s", value);
+  /* Not bound: the next request on the connection needs credentials again. */
+  EXPECT_RESULT(check_on(e, 11, NULL, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_status(v) == 401, "%u", (unsigned)authgate_verdict_status(v));
+  token_header(header, sizeof header, "Negotiate", tok, krb_token(tok, "more"));
+  EXPECT_RESULT(check_on(e, 12, header, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_HANDSHAKE_CONTINUES, "%u", (unsigned)authgate_verdict_reason(v));
+  EXPECT_RESULT(authgate_verdict_write_token(v, value, sizeof value, &len), AUTHGATE_RESULT_OK);
+  EXPECT(strcmp(value, "Negotiate Y29udA==") == 0, "%s", value);
+  for (int i = 0; i < 2; i++) {
+    token_header(header, sizeof header, "Negotiate", tok, krb_token(tok, i ? "big" : "forged"));
+    EXPECT_RESULT(check_on(e, 13, header, v), AUTHGATE_RESULT_OK);
+    EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_NEGOTIATE_REFUSED, "%u", (unsigned)authgate_verdict_reason(v));
+    EXPECT_RESULT(authgate_verdict_write_token(v, value, sizeof value, &len), AUTHGATE_RESULT_OK);
+    EXPECT(len == 0, "%s", value);
+  }
+  EXPECT(acceptor_calls == 4 && acceptor_seen[0] == 11 && acceptor_seen[1] == 12 && acceptor_seen[3] == 13, "%zu",
+         acceptor_calls);
+  EXPECT_RESULT(authgate_engine_connection_closed(e, 12), AUTHGATE_RESULT_OK);
+  EXPECT(closed_calls == 1 && closed_seen[0] == 12, "%zu", closed_calls);
+  authgate_engine_free(e);
+  case_end();
+
+  case_begin("negotiate: bound to the connection when configured, until it closes");
+  e = connection_engine(1);
+  token_header(header, sizeof header, "Negotiate", tok, krb_token(tok, "ok:bob@TEST"));
+  EXPECT_RESULT(check_on(e, 21, header, v), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(check_on(e, 21, NULL, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_status(v) == 200 && authgate_verdict_user(v, &user, &user_len) == AUTHGATE_RESULT_OK &&
+             user_len == 8,
+         "%u", (unsigned)authgate_verdict_status(v));
+  EXPECT_RESULT(check_on(e, 22, NULL, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_status(v) == 401, "another connection: %u", (unsigned)authgate_verdict_status(v));
+  EXPECT_RESULT(authgate_engine_connection_closed(e, 21), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(check_on(e, 21, NULL, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_status(v) == 401, "closed: %u", (unsigned)authgate_verdict_status(v));
+  EXPECT_RESULT(authgate_engine_connection_closed(NULL, 21), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(check_on(NULL, 21, NULL, v), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_config_bind_negotiate(NULL, 1), AUTHGATE_RESULT_NULL_PARAMETER);
+  authgate_engine_free(e);
+  case_end();
+  authgate_verdict_free(v);
+}
+
+static authgate_result nt_hash_results[2];
+
+static void lookup_nt_hash(void *userdata, const char *username, size_t username_len, const char *realm,
+                           size_t realm_len, authgate_purpose purpose, authgate_credential *out) {
+  (void)userdata, (void)username, (void)username_len, (void)realm, (void)realm_len, (void)purpose;
+  static const uint8_t hash[16] = {0};
+  nt_hash_results[0] = authgate_credential_set_nt_hash(out, hash, 15);
+  nt_hash_results[1] = authgate_credential_set_nt_hash(out, hash, 16);
+}
+
+static void test_nt_hash_setter(void) {
+  case_begin("authgate_credential_set_nt_hash: 16 bytes or INVALID_CREDENTIAL");
+  authgate_config *config = NULL;
+  authgate_engine *e = NULL;
+  authgate_verdict *v = authgate_verdict_new();
+  const authgate_scheme basic[] = {AUTHGATE_SCHEME_BASIC};
+  authgate_config_new(STR("home"), &config);
+  authgate_config_set_schemes(config, basic, 1);
+  authgate_config_set_credential_callback(config, lookup_nt_hash, NULL);
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &e), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_engine_check(e, STR("GET"), STR("/"), BYTES("Basic YTpi"), NOW, SALT, v), AUTHGATE_RESULT_OK);
+  EXPECT(nt_hash_results[0] == AUTHGATE_RESULT_INVALID_CREDENTIAL && nt_hash_results[1] == AUTHGATE_RESULT_OK, "%u %u",
+         (unsigned)nt_hash_results[0], (unsigned)nt_hash_results[1]);
+  /* An all-zero NT hash is no password's: refused. */
+  EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_BAD_CREDENTIALS, "%u", (unsigned)authgate_verdict_reason(v));
+  authgate_engine_free(e);
+  authgate_config_free(config);
+  authgate_verdict_free(v);
+  case_end();
+}
+
 int main(int argc, char **argv) {
   const char *vectors = argc > 1 ? argv[1] : "tests/vectors/authgate.vectors";
   printf("authgate %s\n", authgate_version());
@@ -942,10 +1508,14 @@ int main(int argc, char **argv) {
   test_credential_forms();
   test_setter_validation();
   test_bearer();
+  test_jwt_api();
   test_challenges_and_buffers();
   test_null_and_invalid_arguments();
   test_previous_key();
   test_threads();
+  test_htfiles();
+  test_ntlm_and_negotiate();
+  test_nt_hash_setter();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -1,38 +1,47 @@
 """Type stubs for the Rust extension authgate._authgate (checked by mypy's stubtest)."""
+import os
+from datetime import timedelta
 from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Sequence, Union, final
 
 _Value = Union[str, bytes]
 _Outcome = Literal["fresh", "replayed", "stale"]
 # What a user's stored credential may be: a password, a Credential, or {algorithm: HA1 hex}.
 _StoredPassword = Union[str, bytes, "Credential", Mapping[str, str]]
+_Users = Union[Mapping[str, _StoredPassword], "HtpasswdFile", "HtdigestFile"]
 
 WINDOW: int
 NONCE_LIFETIME: int
 
 __all__ = [
+    "NONCE_LIFETIME",
+    "WINDOW",
     "Accepted",
     "AddAuthenticationInfo",
     "AsgiCheck",
     "Authenticated",
     "AuthgateError",
     "Authorization",
+    "CheckSlot",
     "ConfigError",
     "Credential",
     "Engine",
     "FlaskCheck",
+    "HtdigestFile",
+    "HtpasswdFile",
+    "JWT_ALGORITHMS",
+    "JwtError",
+    "JwtVerifier",
     "MalformedHeader",
     "MemoryReplayStore",
-    "NONCE_LIFETIME",
     "PendingReplay",
     "Refusal",
+    "SharedMemoryReplayStore",
     "Verdict",
-    "WINDOW",
     "basic_challenge",
     "bearer_challenge",
     "check_password",
     "ct_eq",
     "decode_basic",
-    "default_replay_store",
     "derive_key",
     "digest_challenge",
     "ha1",
@@ -57,6 +66,47 @@ class MalformedHeader(AuthgateError):
     status: int
 
 class ConfigError(AuthgateError): ...
+
+class JwtError(AuthgateError):
+    """A JWT is refused (HTTP 401). args = (message, reason); reason is the core's stable
+    name: 'TokenExpired', 'BadSignature', 'AlgorithmNotAllowed', 'WrongAudience', ..."""
+
+    @property
+    def message(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    status: int
+
+JWT_ALGORITHMS: list[str]
+
+_JwtKey = Union[str, bytes, Mapping[str, Any]]
+
+@final
+class JwtVerifier:
+    """Verifies JWTs (compact JWS) in the Rust core: HS256/384/512, RS256/384/512,
+    PS256/384/512, ES256, EdDSA. `keys`: an HMAC secret, a PEM public key, a JWKS/JWK
+    document (str or dict), or a dict kid -> any of those."""
+    def __new__(
+        cls,
+        keys: Union[_JwtKey, Mapping[str, _JwtKey]],
+        algorithms: Sequence[str],
+        issuer: Optional[str] = None,
+        audience: Optional[Union[str, Sequence[str]]] = None,
+        leeway: Optional[Union[int, float, timedelta]] = None,
+        *,
+        require: Sequence[str] = ...,
+        identity_claim: str = "sub",
+        accept_any_audience: bool = False,
+    ) -> JwtVerifier: ...
+    def verify(self, token: Union[str, bytes], now: Optional[float] = None) -> dict[str, Any]: ...
+    def verify_complete(
+        self, token: Union[str, bytes], now: Optional[float] = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]: ...
+    def __call__(self, token: Union[str, bytes]) -> Optional[dict[str, Any]]: ...
+    @property
+    def identity_claim(self) -> str: ...
+    @property
+    def algorithms(self) -> list[str]: ...
 
 class _ReplayStore(Protocol):
     def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> str: ...
@@ -116,13 +166,69 @@ class MemoryReplayStore:
     def __len__(self) -> int: ...
 
 @final
+class SharedMemoryReplayStore:
+    """The default replay store: the core's replay table in a shared-memory segment
+    (/dev/shm, mode 0600), one per app (nonce key and realm) and user, shared by every
+    process of the server (gunicorn/uwsgi workers, with or without preload). Nonces issued
+    before its memory began (``since``) are answered stale. A store made without ``name``
+    takes the namespace of the first engine it is handed to. Without /dev/shm (or off
+    Linux) it keeps a table per process and logs a warning once."""
+
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def max_age(self) -> int: ...
+    def __new__(cls, capacity: int = 4096, max_age: int = 600, *, name: Optional[str] = None) -> SharedMemoryReplayStore: ...
+    def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> _Outcome: ...
+    def __len__(self) -> int: ...
+    @property
+    def path(self) -> Optional[str]:
+        """The segment's path; None when this process keeps a private table."""
+    @property
+    def shared(self) -> bool: ...
+    @property
+    def since(self) -> int:
+        """The second the table's memory began."""
+
+@final
+class HtpasswdFile:
+    """An htpasswd file (bcrypt, MD5-crypt/apr1, SHA-256/512-crypt, SHA-1, DES crypt; plaintext
+    with allow_plaintext=True), read again when it changes. A damaged line raises ValueError
+    naming the line; an unreadable file OSError."""
+    def __new__(
+        cls,
+        path: Union[str, "os.PathLike[str]"],
+        *,
+        max_bcrypt_cost: int = ...,
+        max_sha_crypt_rounds: int = ...,
+        allow_plaintext: bool = False,
+    ) -> HtpasswdFile: ...
+    @property
+    def path(self) -> "os.PathLike[str]": ...
+    def verify(self, username: str, password: str) -> bool: ...
+    def users(self) -> list[str]: ...
+    def __contains__(self, username: str, /) -> bool: ...
+    def __len__(self) -> int: ...
+
+@final
+class HtdigestFile:
+    """An htdigest file (user:realm:HA1), read again when it changes."""
+    def __new__(cls, path: Union[str, "os.PathLike[str]"], realm: Optional[str] = None) -> HtdigestFile: ...
+    @property
+    def path(self) -> "os.PathLike[str]": ...
+    def ha1(self, username: str, realm: Optional[str] = None) -> Optional[str]: ...
+    def verify(self, username: str, password: str, realm: Optional[str] = None) -> bool: ...
+    def users(self) -> list[tuple[str, str]]: ...
+    def __len__(self) -> int: ...
+
+@final
 class Verdict:
     @property
     def status(self) -> int: ...
     @property
     def user(self) -> Optional[str]: ...
     @property
-    def scheme(self) -> Optional[Literal["Basic", "Digest", "Bearer"]]: ...
+    def scheme(self) -> Optional[Literal["Basic", "Digest", "Bearer", "NTLM", "Negotiate"]]: ...
     @property
     def reason(self) -> Optional[str]: ...
     @property
@@ -147,7 +253,7 @@ class Engine:
         realm: str,
         key: bytes,
         *,
-        users: Optional[Mapping[str, _StoredPassword]] = None,
+        users: Optional[_Users] = None,
         lookup: Optional[Callable[[str], Optional[_StoredPassword]]] = None,
         ha1_lookup: bool = False,
         verify_password: Optional[Callable[[str, str], Any]] = None,
@@ -169,6 +275,9 @@ class Engine:
         scheme_names: Optional[Mapping[str, str]] = None,
         token_syntax: Literal["b64token", "free-form", "whole-value"] = "b64token",
         challenge_style: Literal["rfc7616", "compact"] = "rfc7616",
+        acceptor: Optional[_Acceptor] = None,
+        nt_hashes: Optional[Mapping[str, Union[str, bytes]]] = None,
+        bind_negotiate: bool = False,
     ) -> Engine: ...
     def check(
         self,
@@ -177,6 +286,7 @@ class Engine:
         authorization: Optional[_Value] = None,
         body: Optional[bytes] = None,
         now: Optional[int] = None,
+        connection: Optional[int] = None,
     ) -> Verdict: ...
     def challenges(
         self, stale: bool = False, now: Optional[int] = None, nonce: Optional[str] = None, opaque: Optional[str] = None
@@ -184,12 +294,20 @@ class Engine:
     def issue_nonce(self, now: Optional[int] = None) -> str: ...
     def selects(self, authorization: _Value) -> bool: ...
     def claimed_user(self, authorization: _Value) -> Optional[str]: ...
+    def connection_closed(self, connection: int) -> None: ...
+    @property
+    def connections(self) -> int: ...
     @property
     def realm(self) -> str: ...
     @property
     def replay_retention(self) -> int: ...
     @property
     def replay_store(self) -> _ReplayStore: ...
+
+class _Acceptor(Protocol):
+    """A Negotiate acceptor (authgate.kerberos.GssapiAcceptor): one round per call."""
+
+    def step(self, connection: int, token: bytes) -> tuple[str, Optional[bytes], Optional[str]]: ...
 
 @final
 class Accepted:
@@ -198,7 +316,7 @@ class Accepted:
     @property
     def username(self) -> Optional[str]: ...
     @property
-    def scheme(self) -> Literal["Basic", "Digest", "Bearer"]: ...
+    def scheme(self) -> Literal["Basic", "Digest", "Bearer", "NTLM", "Negotiate"]: ...
     @property
     def algorithm(self) -> Optional[str]: ...
 
@@ -224,6 +342,14 @@ class FlaskCheck:
     def enter_details(self) -> Union[Accepted, Refusal, None]: ...
     def challenges(self, stale: bool = False, nonce: Optional[str] = None, opaque: Optional[str] = None) -> list[str]: ...
     def current_engine(self) -> Engine: ...
+
+@final
+class CheckSlot:
+    def __new__(cls, make: Callable[[], FlaskCheck]) -> CheckSlot: ...
+    def get(self) -> FlaskCheck: ...
+    def enter(self) -> Union[Refusal, None]: ...
+    def enter_details(self) -> Union[Accepted, Refusal, None]: ...
+    def clear(self) -> None: ...
 
 @final
 class Authenticated:
@@ -300,6 +426,7 @@ def verify_nonce(
     skew: int = 5,
     previous_key: Optional[bytes] = None,
 ) -> tuple[Literal["valid", "expired", "invalid"], int, bytes]: ...
-def window_record(state: Optional[bytes], nc: int) -> tuple[Literal["fresh", "replayed"], bytes]: ...
-def default_replay_store(retention: int) -> _ReplayStore: ...
+def window_record(state: Optional[bytes], nc: int, issued: int = 0, since: Optional[int] = None) -> tuple[_Outcome, bytes]:
+    """The core's per-nonce window: ``(outcome, new_state)``. With ``since``, a nonce never
+    used (``state`` None) issued before it is ``"stale"``."""
 def request_target(environ: Mapping[str, Any]) -> str: ...

@@ -24,11 +24,15 @@ import logging
 from functools import wraps
 from typing import Any, Callable, Optional, Sequence, Tuple, Union, cast
 
+from ._extras import require
+
+require("flask", extra="flask", needed_by="authgate.flask")
+
 from flask import Flask, Response, current_app, g, has_request_context, make_response, request
 from werkzeug.datastructures import Authorization
 
 from . import _authgate as _ag
-from ._authgate import Accepted, Engine, FlaskCheck, MalformedHeader, Refusal
+from ._authgate import Accepted, CheckSlot, Engine, FlaskCheck, MalformedHeader, Refusal
 from ._policy import log_refusal, roles_allow
 
 __all__ = [
@@ -55,9 +59,9 @@ View = Callable[..., Any]
 
 def _private_flask() -> Optional[Tuple[Any, Any, type]]:
     """Flask's context variables behind ``flask.request`` and ``flask.g``, and the class of
-    ``g``: reading them directly saves the proxies' Python calls on every request (about
-    0.5 µs; docs/python-overhead.md). ``None`` when this Flask has no such names: the
-    public proxies are used then."""
+    ``g``: reading them directly saves the proxies' Python calls on every request (4,400 of
+    10,800 instructions of a Token request; docs/python-overhead.md). ``None`` when this Flask
+    has no such names: the public proxies are used then."""
     try:
         from flask.ctx import _AppCtxGlobals
         from flask.globals import _cv_app, _cv_request
@@ -156,8 +160,8 @@ class HTTPAuth:
     def __init__(self, scheme: Optional[str] = None, realm: Optional[str] = None, header: Optional[str] = None,
                  *, strict: bool = True) -> None:
         self._generation = 0
-        self._check: Optional[FlaskCheck] = None
-        self._error_takes_reason = False
+        # The current FlaskCheck, made from the settings on first use (see _settings_changed).
+        self._slot = CheckSlot(self._make_check)
         # Flask-HTTPAuth's base class keeps None; every class here passes its scheme word.
         self.scheme: str = scheme if scheme is not None else ""
         self.realm = realm or "Authentication Required"
@@ -182,7 +186,9 @@ class HTTPAuth:
             self._settings_changed()
 
     def _settings_changed(self) -> None:
-        self.__dict__["_check"] = None
+        slot = self.__dict__.get("_slot")
+        if slot is not None:
+            slot.clear()
         self.__dict__["_generation"] = self.__dict__.get("_generation", 0) + 1
 
     # -- callbacks ------------------------------------------------------------------------
@@ -225,17 +231,15 @@ class HTTPAuth:
         raise NotImplementedError
 
     def _make_check(self) -> FlaskCheck:
-        check = FlaskCheck(Engine(self.realm, _ag.random_key(), **self._engine_options()),
-                           header=self.header, strict=self.strict, refused=self._REFUSED, private=_PRIVATE,
-                           absent=self._absent_callback())
-        self.__dict__["_check"] = check
-        return check
+        return FlaskCheck(Engine(self.realm, _ag.random_key(), **self._engine_options()),
+                          header=self.header, strict=self.strict, refused=self._REFUSED, private=_PRIVATE,
+                          absent=self._absent_callback())
 
     def _absent_callback(self) -> Optional[Callback]:
         return None
 
     def _flask_check(self) -> FlaskCheck:
-        return self._check or self._make_check()
+        return self._slot.get()
 
     # -- challenges -----------------------------------------------------------------------
 
@@ -299,13 +303,15 @@ class HTTPAuth:
     def _protect(self, f: View, role: Any = None, optional: Optional[bool] = None,
                  others: Sequence["HTTPAuth"] = ()) -> View:
         call = _sync_view(f)
-        enter = "enter" if role is None else "enter_details"
+        enter = self._slot.enter if role is None else self._slot.enter_details
 
+        # A plain function (Flask asks inspect.iscoroutinefunction of every view it calls,
+        # which is slow for other callables). One call into the engine: OPTIONS passes;
+        # accepted, g.flask_httpauth_user is set and the view runs; refused (or, with roles,
+        # accepted), _settle decides: the error response, or None to run the view.
         @wraps(f)
         def decorated(*args: Any, **kwargs: Any) -> Any:
-            # One engine call: OPTIONS passes; accepted, g.flask_httpauth_user is set and
-            # None comes back (with roles: an Accepted to check); refused, a Refusal.
-            outcome = getattr(self._check or self._make_check(), enter)()
+            outcome = enter()
             if outcome is not None:
                 response = self._settle(outcome, role, optional, others)
                 if response is not None:
@@ -502,9 +508,10 @@ class HTTPDigestAuth(HTTPAuth):
     * nonces are stateless and keyed (HMAC of ``app.config["SECRET_KEY"]``, or ``key=``), so
       no session cookie is needed and every worker sharing the key accepts them; they expire
       after ``nonce_lifetime`` seconds with ``stale=true``;
-    * a (nonce, nc) pair is accepted once (``replay_store``: see ``authgate.default_replay_store``,
-      ``authgate.RedisNonceStore`` across hosts); an RFC 2069 response (no ``qop``) once per
-      nonce, and not at all with ``allow_rfc2069=False``;
+    * a (nonce, nc) pair is accepted once (``replay_store``: by default a table in shared
+      memory, one for all the server's worker processes; ``authgate.RedisNonceStore`` across
+      hosts); an RFC 2069 response (no ``qop``) once per nonce, and not at all with
+      ``allow_rfc2069=False``;
     * the ``uri`` parameter must match the request-target (``check_uri=False`` behind a
       rewriting proxy); the realm must match;
     * ``algorithm`` may also be SHA-256, SHA-512-256 and their ``-sess`` variants, or a list
@@ -535,7 +542,6 @@ class HTTPDigestAuth(HTTPAuth):
         allow_rfc2069: bool = True,
         strict: bool = True,
     ) -> None:
-        self._store: Any = None
         self.generate_nonce_callback: Optional[Callback] = None
         self.verify_nonce_callback: Optional[Callback] = None
         self.generate_opaque_callback: Optional[Callback] = None
@@ -551,6 +557,7 @@ class HTTPDigestAuth(HTTPAuth):
         self.nonce_lifetime = nonce_lifetime
         self.check_uri = check_uri
         self.allow_rfc2069 = allow_rfc2069
+        # None: the engine's default, shared by the server's processes (SharedMemoryReplayStore).
         self.replay_store = replay_store
         # Bound once, so "is the default still in place?" is an identity test.
         self._dgn = self._default_generate_nonce
@@ -605,15 +612,13 @@ class HTTPDigestAuth(HTTPAuth):
             options["verify_opaque"] = _sync(self.verify_opaque_callback)
         if self.verify_nonce_callback is not self._dvn:
             options["verify_nonce"] = _sync(self.verify_nonce_callback)
-        options["replay_store"] = self._store if self._store is not None else self.replay_store
+        # None: each engine's default, one table per nonce key and realm shared by the
+        # server's processes, found again by name when an engine is rebuilt.
+        options["replay_store"] = self.replay_store
         return options
 
     def _engine_for(self, key: bytes, previous: Optional[bytes]) -> Engine:
-        engine = Engine(self.realm, key, previous_key=previous, **self._engine_options())
-        # Every engine of this object (one per app and key) shares the first one's replay
-        # store (the default one unless replay_store= names one): settings changes keep it.
-        self.__dict__["_store"] = engine.replay_store
-        return engine
+        return Engine(self.realm, key, previous_key=previous, **self._engine_options())
 
     def _resolve(self, app: Flask) -> Tuple[Engine, Any, Any]:
         """This object's engine for ``app`` (kept in the app's state)."""
@@ -630,15 +635,8 @@ class HTTPDigestAuth(HTTPAuth):
 
     def _make_check(self) -> FlaskCheck:
         source: Any = self._resolve if self.key is None else self._engine_for(self.key, None)
-        check = FlaskCheck(source, header=self.header, strict=self.strict, refused=False, private=_PRIVATE,
-                           auth_int="auth-int" in (self.qop or ()))
-        self.__dict__["_check"] = check
-        return check
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "replay_store":
-            self.__dict__["_store"] = None
-        super().__setattr__(name, value)
+        return FlaskCheck(source, header=self.header, strict=self.strict, refused=False, private=_PRIVATE,
+                          auth_int="auth-int" in (self.qop or ()))
 
     # -- nonce and opaque callbacks -------------------------------------------------------
 
@@ -898,7 +896,6 @@ class AuthGate:
             previous, secret, fallbacks = None, None, None
         else:
             key, previous, secret, fallbacks = _app_keys(config)
-        store = entry[1].replay_store if entry is not None else o.get("replay_store")
         engine = Engine(
             o.get("realm") or config.get("AUTHGATE_REALM") or "Authentication Required",
             key,
@@ -911,7 +908,7 @@ class AuthGate:
             qop=list(o.get("qop", ("auth",))),
             nonce_lifetime=o.get("nonce_lifetime", 300),
             opaque=o.get("opaque"),
-            replay_store=store,
+            replay_store=o.get("replay_store"),
             previous_key=previous,
         )
         state.engines[self] = (0, engine, secret, fallbacks)

@@ -7,6 +7,11 @@
   ``{"on": true}``).
 * ``/api/legacy``: the same users through ``authgate.flask`` (the Flask-HTTPAuth drop-in).
 
+With ``htpasswd=PATH`` the users come from an Apache htpasswd file instead (any format
+``htpasswd`` writes; read again when it changes), and every route asks for Basic through
+the drop-in's ``HTTPBasicAuth`` with ``HtpasswdFile.verify`` as its ``verify_password``:
+hashed passwords cannot answer Digest.
+
 Digest SHA-256 is offered first, then Digest MD5 and Basic. Nonces are keyed with
 SECRET_KEY, so every worker accepts them; with ``redis_url`` nonce counts are shared too.
 """
@@ -15,9 +20,11 @@ from __future__ import annotations
 import json
 import os
 import threading
+from functools import wraps
 
 from flask import Blueprint, Flask, g, jsonify, render_template_string, request
 
+from authgate import HtpasswdFile
 from authgate.flask import (
     HTTPBasicAuth,
     HTTPDigestAuth,
@@ -75,8 +82,40 @@ def load_users(path: str) -> dict:
     return users
 
 
+def htpasswd_gate(path: str, realm: str):
+    """Decorators in the shape of ``requires_authentication`` / ``authenticate`` that check
+    Basic credentials against an htpasswd file, and the ``HTTPBasicAuth`` behind them."""
+    users = HtpasswdFile(path)
+    basic = HTTPBasicAuth(realm=realm)
+    basic.verify_password(users.verify)
+
+    def signed_in():
+        g.current_user = basic.current_user()
+        g.authgate_scheme = "Basic"
+
+    def page(view):
+        @wraps(view)
+        @basic.login_required
+        def decorated(*args, **kwargs):
+            signed_in()
+            return view(g.current_user, *args, **kwargs)
+
+        return decorated
+
+    def hook(view):
+        @wraps(view)
+        @basic.login_required
+        def decorated(*args, **kwargs):
+            signed_in()
+            return view(*args, **kwargs)
+
+        return decorated
+
+    return page, hook, basic
+
+
 def create_app(users: dict | None = None, secret_key: str | None = None, redis_url: str | None = None,
-               realm: str = "authgate demo") -> Flask:
+               realm: str = "authgate demo", htpasswd: str | None = None) -> Flask:
     if users is None:
         users = json.loads(os.environ.get("AUTHGATE_DEMO_USERS", "{}"))
     secret_key = secret_key or os.environ.get("AUTHGATE_DEMO_SECRET") or os.urandom(32).hex()
@@ -93,11 +132,28 @@ def create_app(users: dict | None = None, secret_key: str | None = None, redis_u
         redis_client = redis.Redis.from_url(redis_url)
         replay = RedisNonceStore(redis_client)
     else:
-        replay = None  # authgate's default store
+        replay = None  # the default: one table in shared memory for all the server's workers
     light = LightStore(redis_client)
 
-    init_authgate(app, realm=realm, users=users, schemes=("Digest", "Basic"),
-                  algorithms=("SHA-256", "MD5"), replay_store=replay)
+    if htpasswd:
+        page_auth, api_hook, htpasswd_basic = htpasswd_gate(htpasswd, realm)
+    else:
+        init_authgate(app, realm=realm, users=users, schemes=("Digest", "Basic"),
+                      algorithms=("SHA-256", "MD5"), replay_store=replay)
+        page_auth, api_hook, htpasswd_basic = requires_authentication, authenticate, None
+        # Windows single sign-on: NTLM (and Kerberos, when KRB5_KTNAME names a keytab) for
+        # the same users, through the Flask-SSPI drop-in.
+        from authgate.flask_sspi import authenticate as sspi_authenticate
+        from authgate.flask_sspi import init_sspi
+
+        init_sspi(app, hostname=os.environ.get("AUTHGATE_DEMO_HOST", "localhost"),
+                  package="Negotiate" if os.environ.get("KRB5_KTNAME") else "NTLM", users=users,
+                  add_context_processor=False)
+
+        @app.route("/windows")
+        @sspi_authenticate
+        def windows():
+            return jsonify(user=g.current_user, scheme="NTLM or Negotiate")
 
     @app.after_request
     def served_by(resp):
@@ -113,15 +169,16 @@ def create_app(users: dict | None = None, secret_key: str | None = None, redis_u
         return "ok\n"
 
     @app.route("/")
-    @requires_authentication
+    @page_auth
     def index(user):
-        return render_template_string(PAGE, scheme=g.get("authgate_scheme"), algorithm=g.get("authgate_algorithm"),
+        return render_template_string(PAGE, current_user=user, scheme=g.get("authgate_scheme"),
+                                      algorithm=g.get("authgate_algorithm"),
                                       light=light.get(), pid=os.getpid())
 
     api = Blueprint("api", __name__, url_prefix="/api")
 
     @api.before_request
-    @authenticate
+    @api_hook
     def api_auth():
         return None
 
@@ -146,7 +203,7 @@ def create_app(users: dict | None = None, secret_key: str | None = None, redis_u
     # The same users through the Flask-HTTPAuth drop-in.
     digest = HTTPDigestAuth(realm=realm, algorithm=["SHA-256", "MD5"], replay_store=replay)
     basic = HTTPBasicAuth(realm=realm)
-    multi = MultiAuth(digest, basic)
+    multi = MultiAuth(digest, basic) if htpasswd_basic is None else MultiAuth(htpasswd_basic)
 
     @digest.get_password
     def get_password(name):

@@ -127,7 +127,9 @@ impl AsgiCheck {
         // The clock matters for Digest nonces only.
         let now = if digest { now_secs() } else { 0 };
         let call = if self.defer { Call::begin_deferring() } else { Call::begin() };
-        let d = engine.decide_with(call, method, &target, header, body, now)?;
+        let mut req = Request::new(method, &target, header);
+        req.body = body;
+        let d = engine.decide_with(call, &req, now, None)?;
         let remote = || -> PyResult<Option<String>> {
             let Some(client) = scope.get_item(intern!(py, "client"))?.filter(|c| !c.is_none()) else { return Ok(None) };
             Ok(client.get_item(0)?.extract::<String>().ok())

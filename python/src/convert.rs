@@ -112,7 +112,7 @@ pub(crate) fn qop_set(names: &[String]) -> PyResult<QopSet> {
 }
 
 pub(crate) fn scheme(name: &str) -> PyResult<Scheme> {
-    [Scheme::Basic, Scheme::Digest, Scheme::Bearer]
+    [Scheme::Basic, Scheme::Digest, Scheme::Bearer, Scheme::Ntlm, Scheme::Negotiate]
         .into_iter()
         .find(|s| s.name().eq_ignore_ascii_case(name))
         .ok_or_else(|| config_err(format!("unknown scheme {name:?}")))

@@ -20,6 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyString};
 
 use crate::convert::{algorithm, value_text};
+use crate::htfile::HtStore;
 
 /// What the callbacks of one check left behind.
 #[derive(Default)]
@@ -175,7 +176,7 @@ impl Found {
     fn costliest(&self) -> Option<&StoredCredential> {
         match self {
             Found::One(c) => Some(c),
-            Found::Many(all) => all.iter().max_by_key(|c| c.check_cost()),
+            Found::Many(all) => all.iter().max_by_key(|c| c.cost()),
         }
     }
 }
@@ -217,8 +218,9 @@ fn found(obj: &Bound<'_, PyAny>, ha1_strings: bool, purpose: Purpose) -> PyResul
     let stored = if ha1_strings {
         let hash = match purpose {
             Purpose::Digest(h) => h,
-            Purpose::Basic if bytes.len() == 32 => HashAlgorithm::Md5,
-            Purpose::Basic => HashAlgorithm::Sha256,
+            // An HA1 serves Basic too (never NTLM: the core refuses it there).
+            Purpose::Basic | Purpose::Ntlm if bytes.len() == 32 => HashAlgorithm::Md5,
+            Purpose::Basic | Purpose::Ntlm => HashAlgorithm::Sha256,
         };
         StoredCredential::ha1_hex(hash, bytes)
     } else {
@@ -243,6 +245,8 @@ pub(crate) fn accepts(user: &Bound<'_, PyAny>) -> PyResult<bool> {
 #[derive(Default)]
 pub(crate) struct PyStore {
     users: HashMap<String, Found>,
+    /// An `HtpasswdFile` or `HtdigestFile` given as the users.
+    file: Option<HtStore>,
     pub(crate) lookup: Option<Py<PyAny>>,
     /// `str` results of `lookup` are HA1 hex (Flask-HTTPAuth's `use_ha1_pw`).
     pub(crate) ha1_strings: bool,
@@ -252,6 +256,8 @@ pub(crate) struct PyStore {
     pub(crate) verify_opaque: Option<Py<PyAny>>,
     /// SHA-256 of a bearer token -> its user.
     pub(crate) tokens: HashMap<[u8; 32], String>,
+    /// Stored NT hashes, for NTLM (looked up before users / lookup).
+    pub(crate) nt_hashes: HashMap<String, [u8; 16]>,
     /// The decoy for unknown users: the costliest credential seen, and its cost + 1.
     decoy: Mutex<Option<StoredCredential>>,
     decoy_cost: AtomicU64,
@@ -259,8 +265,15 @@ pub(crate) struct PyStore {
 
 /// What `authgate.Engine(users=...)` accepts, as a store.
 impl PyStore {
-    pub(crate) fn with_users(users: Option<&Bound<'_, PyDict>>) -> PyResult<PyStore> {
+    pub(crate) fn with_users(users: Option<&Bound<'_, PyAny>>) -> PyResult<PyStore> {
         let store = PyStore::default();
+        if let Some(file) = users.and_then(HtStore::of) {
+            return Ok(PyStore { file: Some(file), ..store });
+        }
+        let users = users
+            .map(|u| u.cast::<PyDict>())
+            .transpose()
+            .map_err(|_| PyTypeError::new_err("users is a dict, an HtpasswdFile or an HtdigestFile"))?;
         let mut map = HashMap::new();
         for (name, value) in users.into_iter().flat_map(|d| d.iter()) {
             let name: String = name.extract()?;
@@ -275,7 +288,7 @@ impl PyStore {
     /// Remembers the costliest form seen, so unknown users cost what known ones do.
     fn seen(&self, f: &Found) {
         let Some(c) = f.costliest() else { return };
-        let cost = c.check_cost() + 1;
+        let cost = c.cost() + 1;
         if cost > self.decoy_cost.load(Ordering::Relaxed) {
             let mut d = self.decoy.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if cost > self.decoy_cost.load(Ordering::Relaxed) {
@@ -301,7 +314,14 @@ impl PyStore {
 }
 
 impl CredentialStore for PyStore {
-    fn lookup(&self, username: &str, _realm: &str, purpose: Purpose) -> Option<StoredCredential> {
+    fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential> {
+        // A user with a stored NT hash has only that (it serves NTLM and Basic).
+        if let Some(h) = self.nt_hashes.get(username) {
+            return Some(StoredCredential::NtHash(*h));
+        }
+        if let Some(file) = &self.file {
+            return file.lookup(username, realm, purpose);
+        }
         if let Some(f) = self.users.get(username) {
             return f.pick(purpose);
         }
@@ -322,7 +342,10 @@ impl CredentialStore for PyStore {
         })
     }
 
-    fn decoy(&self, _realm: &str) -> StoredCredential {
+    fn decoy(&self, realm: &str) -> StoredCredential {
+        if let Some(file) = &self.file {
+            return file.decoy(realm);
+        }
         if self.decoy_cost.load(Ordering::Relaxed) == 0 {
             return StoredCredential::plaintext_decoy();
         }

@@ -16,6 +16,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
+use crate::connection::{nt_hash, Connections};
 use crate::convert::{algorithm, header_bytes, key32, now_secs, qop_set, render, salt, scheme, text};
 use crate::credentials::{Call, PyStore};
 use crate::errors::{config_err, Refusal};
@@ -26,6 +27,8 @@ use crate::replay::Replay;
 #[pyclass(frozen, module = "authgate._authgate")]
 pub(crate) struct Engine {
     core: CoreEngine<PyStore, Replay>,
+    /// NTLM / Negotiate state per TCP connection.
+    connections: Connections,
 }
 
 /// What one check decided, with what its callbacks returned.
@@ -33,14 +36,18 @@ pub(crate) struct Decision {
     pub(crate) verdict: CoreVerdict,
     /// What `verify_password` / `verify_token` returned, when one was called.
     pub(crate) result: Option<Py<PyAny>>,
+    /// A connection scheme's token for the client (the handshake's next step with a 401,
+    /// Negotiate's mutual authentication with a 200), as a `WWW-Authenticate` value.
+    pub(crate) token: Option<String>,
     /// For a deferring [`Engine::decide_with`]: the (nonce id, issue time, nc) the Python replay
     /// store is still to be asked about; the verdict then holds until [`Engine::settle`].
     pub(crate) pending: Option<(NonceId, u64, u32)>,
 }
 
 impl Engine {
-    /// Checks one request. A Python exception raised by a callback or a replay store is
-    /// raised here, after the check (which meanwhile saw a refusal, never an acceptance).
+    /// Checks one request (on TCP connection `connection`, for NTLM and Negotiate). A Python
+    /// exception raised by a callback, an acceptor or a replay store is raised here, after
+    /// the check (which meanwhile saw a refusal, never an acceptance).
     pub(crate) fn decide(
         &self,
         method: &str,
@@ -48,8 +55,11 @@ impl Engine {
         authorization: Option<&[u8]>,
         body: Body<'_>,
         now: u64,
+        connection: Option<u64>,
     ) -> PyResult<Decision> {
-        self.decide_with(Call::begin(), method, target, authorization, body, now)
+        let mut req = Request::new(method, target, authorization);
+        req.body = body;
+        self.decide_with(Call::begin(), &req, now, connection)
     }
 
     /// [`decide`](Self::decide) after `outer = Call::begin()`, or `Call::begin_deferring()` for
@@ -59,35 +69,33 @@ impl Engine {
     pub(crate) fn decide_with(
         &self,
         outer: Call,
-        method: &str,
-        target: &str,
-        authorization: Option<&[u8]>,
-        body: Body<'_>,
+        req: &Request<'_>,
         now: u64,
+        connection: Option<u64>,
     ) -> PyResult<Decision> {
-        let mut req = Request::new(method, target, authorization);
-        req.body = body;
-        let mut verdict = self.core.check(&req, Context { now, salt: [0; 8] });
+        let ctx = Context { now, salt: [0; 8] };
+        let (mut verdict, token, acceptor_error) = match connection {
+            Some(id) => self.connections.check(&self.core, req, ctx, id),
+            None => (self.core.check(req, ctx), None, None),
+        };
         let call = Call::end(outer);
         self.salt_nonces(&mut verdict, now);
-        match call.error {
+        match call.error.or(acceptor_error) {
             Some(e) => Err(e),
-            None => Ok(Decision { verdict, result: call.result, pending: call.pending }),
+            None => Ok(Decision { verdict, result: call.result, token, pending: call.pending }),
         }
     }
 
     /// Most checks issue no nonce: the OS's entropy (a system call) is asked for only when
     /// one is, and the nonce the check made with a blank salt is made again with it.
     fn salt_nonces(&self, verdict: &mut CoreVerdict, now: u64) {
-        let fresh = || self.core.issue_nonce(Context { now, salt: salt() });
-        match verdict {
-            CoreVerdict::Challenge(ch) if ch.nonce.is_some() => ch.nonce = Some(fresh()),
-            CoreVerdict::Authenticated(a) => {
-                if let Some(next) = a.auth_info.as_mut().and_then(|i| i.nextnonce.as_mut()) {
-                    *next = fresh();
-                }
-            }
-            _ => {}
+        let issued = match verdict {
+            CoreVerdict::Challenge(ch) => ch.nonce.as_mut(),
+            CoreVerdict::Authenticated(a) => a.auth_info.as_mut().and_then(|i| i.nextnonce.as_mut()),
+            CoreVerdict::Malformed(_) => None,
+        };
+        if let Some(nonce) = issued {
+            *nonce = self.fresh_nonce(now);
         }
     }
 
@@ -119,6 +127,13 @@ impl Engine {
     /// Whether the replay store is a Python object (asked by the caller of a deferred check).
     pub(crate) fn replay_is_python(&self) -> bool {
         matches!(self.core.replay(), Replay::Python(..))
+    }
+
+    /// A nonce issued with the OS's entropy.
+    #[cold]
+    #[inline(never)]
+    fn fresh_nonce(&self, now: u64) -> authgate::Nonce {
+        self.core.issue_nonce(Context { now, salt: salt() })
     }
 
     /// Whether Digest is offered (the request-target and method matter).
@@ -199,7 +214,7 @@ pub(crate) struct Verdict {
     /// The authenticated user's name, when status is 200 (`""` for a token a callback accepted).
     #[pyo3(get)]
     user: Option<String>,
-    /// "Basic", "Digest" or "Bearer", when status is 200.
+    /// "Basic", "Digest", "Bearer", "NTLM" or "Negotiate", when status is 200.
     #[pyo3(get)]
     scheme: Option<&'static str>,
     /// Why a 401, e.g. "BadCredentials" (the refusal's name).
@@ -208,7 +223,8 @@ pub(crate) struct Verdict {
     /// Whether the Digest challenges say stale=true.
     #[pyo3(get)]
     stale: bool,
-    /// The WWW-Authenticate values to send with a 401 or 400, one field each.
+    /// The WWW-Authenticate values to send with a 401 or 400, one field each; with a 200,
+    /// the Negotiate token for mutual authentication, if any.
     #[pyo3(get)]
     www_authenticate: Vec<String>,
     /// The Digest algorithm of the accepted credentials.
@@ -245,7 +261,8 @@ impl Verdict {
 
 #[pymethods]
 impl Engine {
-    /// `users`: name -> password (`str`), `Credential` or `{algorithm: HA1 hex}`; or
+    /// `users`: name -> password (`str`), `Credential` or `{algorithm: HA1 hex}`, or an
+    /// `HtpasswdFile` / `HtdigestFile`; or
     /// `lookup(name)` returning one of those or `None` (`ha1_lookup`: a `str` it returns is the
     /// HA1 hex). `verify_password(name, password)` and `verify_token(token)` check Basic
     /// passwords and Bearer tokens themselves (werkzeug.security, bcrypt), returning the
@@ -259,13 +276,14 @@ impl Engine {
         algorithms = vec!["SHA-256".to_owned(), "MD5".to_owned()], qop = vec!["auth".to_owned()],
         nonce_lifetime = 300, max_clock_skew = 5, opaque = None, replay_store = None, previous_key = None,
         allow_rfc2069 = false, check_uri = true, authentication_info = true, scheme_names = None,
-        token_syntax = "b64token", challenge_style = "rfc7616"))]
+        token_syntax = "b64token", challenge_style = "rfc7616", acceptor = None, nt_hashes = None,
+        bind_negotiate = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         realm: &str,
         key: &[u8],
-        users: Option<&Bound<'_, PyDict>>,
+        users: Option<&Bound<'_, PyAny>>,
         lookup: Option<Py<PyAny>>,
         ha1_lookup: bool,
         verify_password: Option<Py<PyAny>>,
@@ -287,6 +305,9 @@ impl Engine {
         scheme_names: Option<HashMap<String, String>>,
         token_syntax: &str,
         challenge_style: &str,
+        acceptor: Option<&Bound<'_, PyAny>>,
+        nt_hashes: Option<HashMap<String, Bound<'_, PyAny>>>,
+        bind_negotiate: bool,
     ) -> PyResult<Self> {
         let schemes = schemes.iter().map(|s| scheme(s)).collect::<PyResult<Vec<_>>>()?;
         let algs = algorithms.iter().map(|a| algorithm(a)).collect::<PyResult<Vec<_>>>()?;
@@ -318,23 +339,27 @@ impl Engine {
         store.verify_token = verify_token;
         store.verify_nonce = verify_nonce;
         store.verify_opaque = verify_opaque;
-        store.tokens = tokens
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(t, u)| (sha256(t.as_bytes()), u))
-            .collect();
-        let replay = Replay::of(py, replay_store, config.replay_retention())?;
-        let mut core = CoreEngine::new(config, &key32(key)?, store, replay).map_err(config_err)?;
+        store.tokens = tokens.unwrap_or_default().into_iter().map(|(t, u)| (sha256(t.as_bytes()), u)).collect();
+        store.nt_hashes =
+            nt_hashes.unwrap_or_default().into_iter().map(|(u, h)| Ok((u, nt_hash(&h)?))).collect::<PyResult<_>>()?;
+        let key = key32(key)?;
+        let namespace = crate::shared_store::namespace(&key, realm);
+        let replay = Replay::of(py, replay_store, config.replay_retention(), namespace)?;
+        let mut core = CoreEngine::new(config, &key, store, replay).map_err(config_err)?;
         if let Some(p) = previous_key {
             core = core.with_previous_key(&key32(p)?);
         }
-        Ok(Engine { core })
+        Ok(Engine { core, connections: Connections::new(acceptor, bind_negotiate)? })
     }
 
     /// Authenticates one request. `authorization` is the header value (`None` when absent);
     /// `target` the request-target as sent (path and query); `body` the request body, for
-    /// `qop=auth-int`; `now` seconds since the epoch (default: the clock).
-    #[pyo3(signature = (method, target, authorization = None, body = None, now = None))]
+    /// `qop=auth-int`; `now` seconds since the epoch (default: the clock). `connection`
+    /// identifies the TCP connection (never reused for another; see
+    /// `authgate.connection_id`): NTLM and Negotiate need it, and a connection they
+    /// authenticated stays authenticated.
+    #[pyo3(signature = (method, target, authorization = None, body = None, now = None, connection = None))]
+    #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
         py: Python<'_>,
@@ -343,13 +368,14 @@ impl Engine {
         authorization: Option<&Bound<'_, PyAny>>,
         body: Option<&[u8]>,
         now: Option<u64>,
+        connection: Option<u64>,
     ) -> PyResult<Verdict> {
         let target = header_bytes(target)?;
         let target = std::str::from_utf8(&target).map_err(|_| PyValueError::new_err("target must be ASCII"))?;
         let header = authorization.map(header_bytes).transpose()?;
         let body = body.map_or(Body::Unavailable, Body::Bytes);
         let now = now.unwrap_or_else(now_secs);
-        let d = self.decide(method, target, header.as_deref(), body, now)?;
+        let d = self.decide(method, target, header.as_deref(), body, now, connection)?;
         let mut v = Verdict {
             status: d.verdict.status(),
             user: None,
@@ -379,6 +405,10 @@ impl Engine {
                 v.error = Some((e.to_string(), e.name()));
                 v.www_authenticate = self.challenge_values(false, None, None, now);
             }
+        }
+        if let Some(t) = d.token {
+            // A handshake's next token (401, alone) or Negotiate's mutual token (200).
+            v.www_authenticate = vec![t];
         }
         if v.status != 200 {
             v.refusal = Some(Py::new(py, self.refusal(py, &d.verdict, header.as_deref()))?);
@@ -429,6 +459,17 @@ impl Engine {
     #[getter]
     fn replay_store(&self, py: Python<'_>) -> Py<PyAny> {
         self.replay_object(py)
+    }
+
+    /// The connection closed: forget its handshake and authentication.
+    fn connection_closed(&self, connection: u64) {
+        self.connections.closed(connection)
+    }
+
+    /// Connections with a handshake in progress or authenticated.
+    #[getter]
+    fn connections(&self) -> usize {
+        self.connections.len()
     }
 
     fn __repr__(&self) -> String {

@@ -88,7 +88,7 @@ impl Refusal {
     }
 
     /// A malformed value taken as no credentials (`strict=False`): a 401.
-    pub(crate) fn as_absent(mut self) -> Self {
+    pub(crate) fn taken_as_absent(mut self) -> Self {
         self.status = 401;
         self
     }

@@ -8,19 +8,20 @@
 
 use std::sync::Mutex;
 
-use authgate::{app::cgi_request_target, Body, Reason, Scheme, Verdict as CoreVerdict};
-use pyo3::prelude::*;
+use authgate::{app::cgi_request_target, Authenticated, Body, Reason, Scheme, Verdict as CoreVerdict};
 use pyo3::intern;
+use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyString};
 
 use crate::convert::{header_bytes, now_secs, render};
 use crate::credentials::accepts;
-use crate::engine::{environ_header, Engine};
+use crate::engine::{environ_header, Decision, Engine};
 
 /// How Flask's request, app and `g` are reached.
 enum Access {
     /// `flask.globals._cv_request.get` and `_cv_app.get` (bound): the context variables
-    /// behind Flask's proxies, and `g`'s class whose `__setattr__` only writes `__dict__`.
+    /// behind Flask's proxies, and `g`'s class, whose `__setattr__` has the effect of
+    /// `object.__setattr__`.
     Private { request_cv: Py<PyAny>, app_cv: Py<PyAny>, globals_class: Py<PyAny> },
     /// The public proxies' `_get_current_object()`.
     Public { request: Py<PyAny>, app: Py<PyAny>, g: Py<PyAny> },
@@ -52,7 +53,8 @@ impl Access {
         match (self, &current.ctx) {
             (_, Some(ctx)) => ctx.getattr(intern!(py, "app")),
             (Access::Public { app, .. }, None) => app.bind(py).call_method0(intern!(py, "_get_current_object")),
-            (Access::Private { .. }, None) => unreachable!("a private read keeps its context"),
+            // Not reached: a read through the context variables keeps the request context.
+            (Access::Private { .. }, None) => Err(pyo3::exceptions::PyRuntimeError::new_err("no request context")),
         }
     }
 
@@ -62,12 +64,19 @@ impl Access {
             Access::Private { app_cv, globals_class, .. } => {
                 let g = app_cv.bind(py).call0()?.getattr(intern!(py, "g"))?;
                 if g.get_type().is(globals_class.bind(py)) {
-                    // Its __setattr__ is `self.__dict__[name] = value`: done without the call.
-                    return g.getattr(intern!(py, "__dict__"))?.set_item(name, value);
+                    // What its __setattr__ (`self.__dict__[name] = value`) does, without the
+                    // Python call and without making the instance's __dict__ a dict object.
+                    // SAFETY: three valid references, held for the call; a limited-API call.
+                    if unsafe { pyo3::ffi::PyObject_GenericSetAttr(g.as_ptr(), name.as_ptr(), value.as_ptr()) } != 0 {
+                        return Err(PyErr::fetch(py));
+                    }
+                    return Ok(());
                 }
                 g.setattr(name, value)
             }
-            Access::Public { g, .. } => g.bind(py).call_method0(intern!(py, "_get_current_object"))?.setattr(name, value),
+            Access::Public { g, .. } => {
+                g.bind(py).call_method0(intern!(py, "_get_current_object"))?.setattr(name, value)
+            }
         }
     }
 }
@@ -210,7 +219,13 @@ impl FlaskCheck {
 
     /// The challenges of the engine for the current app (see `Engine.challenges`).
     #[pyo3(signature = (stale = false, nonce = None, opaque = None))]
-    fn challenges(&self, py: Python<'_>, stale: bool, nonce: Option<&str>, opaque: Option<&str>) -> PyResult<Vec<String>> {
+    fn challenges(
+        &self,
+        py: Python<'_>,
+        stale: bool,
+        nonce: Option<&str>,
+        opaque: Option<&str>,
+    ) -> PyResult<Vec<String>> {
         Ok(self.current_engine(py)?.get().challenge_values(stale, nonce, opaque, now_secs()))
     }
 
@@ -227,6 +242,9 @@ impl FlaskCheck {
 }
 
 impl FlaskCheck {
+    /// The request path. Its common case (credentials accepted, no Digest extras) is kept in
+    /// this one function; what is rare or Digest-only is in functions of its own, so that a
+    /// Basic or Token request runs through few cache lines of code.
     fn check<'py>(&self, py: Python<'py>, details: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
         let current = self.flask.request(py)?;
         let req = &current.request;
@@ -242,50 +260,96 @@ impl FlaskCheck {
         let engine = engine.get();
         let value = environ_header(&environ, self.env_key.bind(py))?;
         let header = value.as_ref().map(header_bytes).transpose()?;
-        let body_bytes;
-        let (method, target) = if header.is_some() && engine.offers_digest() {
-            (Some(method.encode_utf8()?), Some(target_of(&environ)?))
+        let d = if header.is_some() && engine.offers_digest() {
+            self.decide_digest(engine, req, &method, &environ, header.as_deref())?
         } else {
-            (None, None)
+            // Basic and tokens need no method, target, body or clock.
+            engine.decide("", "", header.as_deref(), Body::Unavailable, 0, None)?
         };
-        let method = method.as_ref().map_or("", |m| std::str::from_utf8(m.as_bytes()).unwrap_or(""));
-        let target = target.as_ref().map_or("", Target::as_str);
-        let body = if self.auth_int && header.is_some() {
+        let CoreVerdict::Authenticated(a) = &d.verdict else {
+            return self.refused(py, engine, &environ, d, header.as_deref(), details);
+        };
+        let true_ = PyBool::new(py, true);
+        let raw = match d.result {
+            Some(r) => r.into_bound(py),
+            None if a.scheme == Scheme::Digest => true_.to_owned().into_any(),
+            None => PyString::new(py, a.user.as_str()).into_any(),
+        };
+        let user = if !raw.is(&*true_) {
+            raw.clone()
+        } else if a.scheme == Scheme::Bearer {
+            py.None().into_bound(py)
+        } else {
+            PyString::new(py, a.user.as_str()).into_any()
+        };
+        self.flask.set_g(py, self.user_attr.bind(py), &user)?;
+        if a.algorithm.is_some() {
+            self.digest_accepted(engine, a, &environ)?;
+        }
+        if !details {
+            return Ok(None);
+        }
+        let username = (a.scheme != Scheme::Bearer).then(|| a.user.as_str().to_owned());
+        let accepted = Accepted {
+            user: raw.unbind(),
+            username,
+            scheme: a.scheme.name(),
+            algorithm: a.algorithm.map(|a| a.name()),
+        };
+        Ok(Some(Bound::new(py, accepted)?.into_any()))
+    }
+
+    /// A Digest check: the method, the request-target, the clock, and for `auth-int` the body.
+    #[inline(never)]
+    fn decide_digest<'py>(
+        &self,
+        engine: &Engine,
+        req: &Bound<'py, PyAny>,
+        method: &Bound<'py, PyString>,
+        environ: &Bound<'py, PyDict>,
+        header: Option<&[u8]>,
+    ) -> PyResult<Decision> {
+        let py = req.py();
+        let method = method.encode_utf8()?;
+        let method = std::str::from_utf8(method.as_bytes()).unwrap_or("");
+        let target = target_of(environ)?;
+        let body_bytes;
+        let body = if self.auth_int {
             body_bytes = req.call_method1(intern!(py, "get_data"), (true,))?;
             Body::Bytes(body_bytes.cast::<PyBytes>()?.as_bytes())
         } else {
             Body::Unavailable
         };
-        // The clock matters for Digest nonces only.
-        let now = if engine.offers_digest() { now_secs() } else { 0 };
-        let d = engine.decide(method, target, header.as_deref(), body, now)?;
-        if let CoreVerdict::Authenticated(a) = &d.verdict {
-            let true_ = PyBool::new(py, true);
-            let username = || PyString::new(py, a.user.as_str()).into_any();
-            let raw = match (d.result, a.scheme) {
-                (Some(r), _) => r.into_bound(py),
-                (None, Scheme::Digest) => true_.to_owned().into_any(),
-                (None, _) => username(),
-            };
-            let user = match a.scheme {
-                _ if !raw.is(&true_) => raw.clone(),
-                Scheme::Bearer => py.None().into_bound(py),
-                _ => username(),
-            };
-            self.flask.set_g(py, self.user_attr.bind(py), &user)?;
-            if let Some(alg) = a.algorithm {
-                environ.set_item(intern!(py, "authgate.algorithm"), alg.name())?;
-            }
-            if let Some(info) = engine.authentication_info(a) {
-                self.after_this_request.bind(py).call1((AddAuthenticationInfo { value: info },))?;
-            }
-            if !details {
-                return Ok(None);
-            }
-            let username = (a.scheme != Scheme::Bearer).then(|| a.user.as_str().to_owned());
-            let accepted = Accepted { user: raw.unbind(), username, scheme: a.scheme.name(), algorithm: a.algorithm.map(|a| a.name()) };
-            return Ok(Some(Bound::new(py, accepted)?.into_any()));
+        engine.decide(method, target.as_str(), header, body, now_secs(), None)
+    }
+
+    /// After an accepted Digest request: the algorithm for `accepted_algorithm()`, and the
+    /// `Authentication-Info` header when the engine made one.
+    #[inline(never)]
+    fn digest_accepted(&self, engine: &Engine, a: &Authenticated, environ: &Bound<'_, PyDict>) -> PyResult<()> {
+        let py = environ.py();
+        if let Some(alg) = a.algorithm {
+            environ.set_item(intern!(py, "authgate.algorithm"), alg.name())?;
         }
+        if let Some(info) = engine.authentication_info(a) {
+            self.after_this_request.bind(py).call1((AddAuthenticationInfo { value: info },))?;
+        }
+        Ok(())
+    }
+
+    /// A refused request: without credentials Basic's `verify_password("", "")` may still let
+    /// it in (Flask-HTTPAuth's anonymous users); otherwise the `Refusal`.
+    #[cold]
+    #[inline(never)]
+    fn refused<'py>(
+        &self,
+        py: Python<'py>,
+        engine: &Engine,
+        environ: &Bound<'py, PyDict>,
+        d: Decision,
+        header: Option<&[u8]>,
+        details: bool,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let absent = match &d.verdict {
             CoreVerdict::Challenge(ch) => matches!(ch.reason, Reason::NoCredentials | Reason::UnsupportedScheme),
             _ => !self.strict,
@@ -307,9 +371,9 @@ impl FlaskCheck {
             }
         }
         let remote = environ.get_item(intern!(py, "REMOTE_ADDR"))?.and_then(|r| r.extract::<String>().ok());
-        let refusal = engine.refusal(py, &d.verdict, header.as_deref());
+        let refusal = engine.refusal(py, &d.verdict, header);
         let refusal = refusal.with_result(result.map_or_else(|| self.refused.clone_ref(py), Bound::unbind));
-        let refusal = if absent { refusal.as_absent() } else { refusal };
+        let refusal = if absent { refusal.taken_as_absent() } else { refusal };
         Ok(Some(Bound::new(py, refusal.with_remote(remote))?.into_any()))
     }
 
@@ -332,7 +396,8 @@ impl FlaskCheck {
                                 None => held.is_none(py),
                             })
                         };
-                        same(intern!(py, "SECRET_KEY"), secret)? && same(intern!(py, "SECRET_KEY_FALLBACKS"), fallbacks)?
+                        same(intern!(py, "SECRET_KEY"), secret)?
+                            && same(intern!(py, "SECRET_KEY_FALLBACKS"), fallbacks)?
                     }
                 };
                 if current {
@@ -406,9 +471,52 @@ fn target_of<'py>(environ: &Bound<'py, PyDict>) -> PyResult<Target<'py>> {
     })))
 }
 
+/// Where an auth object keeps its current [`FlaskCheck`]: made by `make()` on first use, dropped
+/// when a setting changes (the next request makes a new one).
+#[pyclass(frozen, module = "authgate._authgate")]
+pub(crate) struct CheckSlot {
+    make: Py<PyAny>,
+    check: Mutex<Option<Py<FlaskCheck>>>,
+}
+
+#[pymethods]
+impl CheckSlot {
+    #[new]
+    fn new(make: Py<PyAny>) -> Self {
+        CheckSlot { make, check: Mutex::new(None) }
+    }
+
+    /// The current check (made now when there is none).
+    fn get<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, FlaskCheck>> {
+        if let Some(c) = self.check.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref() {
+            return Ok(c.bind(py).clone());
+        }
+        // Made without the lock held: making one calls back into Python.
+        let made = self.make.bind(py).call0()?.cast_into::<FlaskCheck>()?;
+        *self.check.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(made.clone().unbind());
+        Ok(made)
+    }
+
+    /// `FlaskCheck.enter` of the current check.
+    fn enter<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.get(py)?.get().check(py, false)
+    }
+
+    /// `FlaskCheck.enter_details` of the current check.
+    fn enter_details<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.get(py)?.get().check(py, true)
+    }
+
+    /// Drops the current check.
+    fn clear(&self) {
+        *self.check.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+}
+
 /// The module's Flask classes.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FlaskCheck>()?;
+    m.add_class::<CheckSlot>()?;
     m.add_class::<Accepted>()?;
     m.add_class::<AddAuthenticationInfo>()?;
     m.add_function(wrap_pyfunction!(request_target, m)?)

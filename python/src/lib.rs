@@ -1,18 +1,24 @@
 //! `authgate._authgate`: the Python extension over the authgate core.
 //!
 //! One engine ([`engine::Engine`], the core's) checks every request; this crate converts
-//! values, keeps the application's users and callbacks ([`credentials`]) and replay stores
-//! ([`replay`]), and reads Flask's request ([`flask_ctx`]) and ASGI scopes ([`asgi_ctx`]).
-//! Rules, limits, error codes and header shapes are the core's.
+//! values, keeps the application's users and callbacks ([`credentials`], [`htfile`]) and
+//! replay stores ([`replay`], [`shared_store`]), and reads Flask's request ([`flask_ctx`])
+//! and ASGI scopes ([`asgi_ctx`]); [`connection`] keeps NTLM / Negotiate handshakes per TCP
+//! connection; [`jwt`] verifies JWTs. Rules, limits, error codes and header shapes are the
+//! core's.
 
 mod asgi_ctx;
+mod connection;
 mod convert;
 mod credentials;
 mod engine;
 mod errors;
 mod flask_ctx;
+mod htfile;
+mod jwt;
 mod primitives;
 mod replay;
+mod shared_store;
 
 use pyo3::prelude::*;
 
@@ -25,5 +31,7 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     engine::register(m)?;
     flask_ctx::register(m)?;
     asgi_ctx::register(m)?;
+    htfile::register(m)?;
+    jwt::register(m)?;
     Ok(())
 }

@@ -106,7 +106,8 @@ impl Authorization {
 fn parse_authorization(value: &Bound<'_, PyAny>) -> PyResult<Authorization> {
     let bytes = header_bytes(value)?;
     let auth = parse(&bytes).map_err(malformed)?;
-    let pairs = auth.params().map(|p| p.iter().map(|param| (param.name.to_owned(), value_text(&param.value))).collect());
+    let pairs =
+        auth.params().map(|p| p.iter().map(|param| (param.name.to_owned(), value_text(&param.value))).collect());
     Ok(Authorization { scheme: auth.scheme().to_owned(), token68: auth.token68().map(str::to_owned), pairs })
 }
 

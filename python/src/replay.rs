@@ -1,7 +1,10 @@
-//! Replay stores: the core's table in this process ([`MemoryReplayStore`]), or any Python
-//! object with `check_and_record(nonce_id: bytes, issued: int, nc: int) -> str` (e.g.
-//! `authgate.RedisNonceStore`), behind one seam ([`Replay`]). [`default_store`] is the one
-//! place that says what an engine uses when the application names no store.
+//! Replay stores: the core's table in shared memory ([`SharedMemoryReplayStore`], the
+//! default) or in this process ([`MemoryReplayStore`]), or any Python object with
+//! `check_and_record(nonce_id: bytes, issued: int, nc: int) -> str` (e.g.
+//! `authgate.RedisNonceStore`), behind one seam ([`Replay`]). A store built into this
+//! extension implements [`NativeStore`] and is recognised in [`Replay::of`];
+//! [`default_store`] is the one place that says what an engine uses when the application
+//! names no store.
 
 use std::sync::Mutex;
 
@@ -14,8 +17,9 @@ use pyo3::types::PyBytes;
 
 use crate::convert::now_secs;
 use crate::credentials::Call;
+use crate::shared_store::SharedMemoryReplayStore;
 
-fn outcome_name(o: ReplayOutcome) -> &'static str {
+pub(crate) fn outcome_name(o: ReplayOutcome) -> &'static str {
     match o {
         ReplayOutcome::Fresh => "fresh",
         ReplayOutcome::Replayed => "replayed",
@@ -43,7 +47,9 @@ struct TableState {
     calls: u32,
 }
 
-/// The core's replay table, in this process.
+/// The core's replay table in this process only (the default, `SharedMemoryReplayStore`,
+/// is shared by the processes of a server; `RedisNonceStore` by several hosts). Its memory
+/// begins when it is made: nonces issued before are answered stale.
 #[pyclass(frozen, module = "authgate._authgate")]
 pub(crate) struct MemoryReplayStore {
     inner: Mutex<TableState>,
@@ -83,9 +89,9 @@ impl MemoryReplayStore {
     #[pyo3(signature = (capacity = 4096, max_age = 600))]
     fn new(capacity: usize, max_age: u64) -> Self {
         let (table, capacity) = match capacity {
-            0..=256 => (Table::Small(Box::new(ReplayTable::new())), 256),
-            257..=1024 => (Table::Medium(Box::new(ReplayTable::new())), 1024),
-            _ => (Table::Large(Box::new(ReplayTable::new())), 4096),
+            0..=256 => (Table::Small(Box::new(ReplayTable::since(now_secs()))), 256),
+            257..=1024 => (Table::Medium(Box::new(ReplayTable::since(now_secs()))), 1024),
+            _ => (Table::Large(Box::new(ReplayTable::since(now_secs()))), 4096),
         };
         MemoryReplayStore { inner: Mutex::new(TableState { table, calls: 0 }), capacity, max_age }
     }
@@ -109,64 +115,107 @@ impl MemoryReplayStore {
 /// The core's per-nonce window, for stores that keep it elsewhere: given the stored state
 /// (12 bytes, or `None` for a nonce never used) and an nc, returns `(outcome, new_state)`,
 /// outcome `"fresh"` or `"replayed"`. The state only changes when the outcome is fresh.
+/// With `since` (the second the store's memory began), a nonce never used that was
+/// `issued` before it is `"stale"`: the core's table with that horizon decides.
 #[pyfunction]
+#[pyo3(signature = (state, nc, issued = 0, since = None))]
 fn window_record<'py>(
     py: Python<'py>,
     state: Option<&[u8]>,
     nc: u32,
+    issued: u64,
+    since: Option<u64>,
 ) -> PyResult<(&'static str, Bound<'py, PyBytes>)> {
     let mut w = match state {
         None => NcWindow::new(),
         Some(s) => NcWindow::from_bytes(s).ok_or_else(|| PyValueError::new_err("window state is 12 bytes"))?,
     };
+    if let (None, Some(since)) = (state, since) {
+        if ReplayTable::<1>::since(since).check_and_record(&[0; 16], issued, nc) == ReplayOutcome::Stale {
+            return Ok((outcome_name(ReplayOutcome::Stale), PyBytes::new(py, &w.to_bytes())));
+        }
+    }
     let o = w.record(nc);
     Ok((outcome_name(o), PyBytes::new(py, &w.to_bytes())))
 }
 
-/// The store an engine uses when the application names none: the in-process table, keeping
-/// counts for `retention` seconds.
-pub(crate) fn default_store(py: Python<'_>, retention: u64) -> PyResult<Replay> {
-    Ok(Replay::Memory(Py::new(py, MemoryReplayStore::new(4096, retention))?))
-}
-
-/// The replay store authgate uses when none is named, keeping counts for `retention`
-/// seconds (an engine's `replay_retention`).
-#[pyfunction]
-fn default_replay_store(py: Python<'_>, retention: u64) -> PyResult<Py<PyAny>> {
-    Ok(default_store(py, retention)?.object(py))
+/// The store an engine uses when the application names none: the core's table in shared
+/// memory, one for every process of the server, named after the engine's `namespace` (its
+/// key and realm, `shared_store::namespace`), keeping counts for `retention` seconds.
+pub(crate) fn default_store(py: Python<'_>, retention: u64, namespace: [u8; 16]) -> PyResult<Replay> {
+    Ok(Replay::Native(Box::new(Py::new(py, SharedMemoryReplayStore::for_engine(retention, namespace))?)))
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MemoryReplayStore>()?;
+    m.add_class::<SharedMemoryReplayStore>()?;
     m.add_function(wrap_pyfunction!(window_record, m)?)?;
-    m.add_function(wrap_pyfunction!(default_replay_store, m)?)?;
     m.add("WINDOW", authgate::replay::WINDOW)
 }
 
-/// A replay store: a built-in one, called directly, or a Python object.
+/// A store built into this extension, called without going through Python.
+pub(crate) trait NativeStore: Send + Sync {
+    fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome;
+    fn object(&self, py: Python<'_>) -> Py<PyAny>;
+}
+
+impl NativeStore for Py<MemoryReplayStore> {
+    fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        self.get().record(id, issued, nc)
+    }
+    fn object(&self, py: Python<'_>) -> Py<PyAny> {
+        self.clone_ref(py).into_any()
+    }
+}
+
+impl NativeStore for Py<SharedMemoryReplayStore> {
+    fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+        self.get().record(id, issued, nc)
+    }
+    fn object(&self, py: Python<'_>) -> Py<PyAny> {
+        self.clone_ref(py).into_any()
+    }
+}
+
+/// A replay store: a built-in one, or any Python object with `check_and_record`.
 pub(crate) enum Replay {
-    Memory(Py<MemoryReplayStore>),
+    Native(Box<dyn NativeStore>),
     Python(Py<PyAny>),
 }
 
 impl Replay {
-    /// The store `obj` names (`None`: [`default_store`]).
-    pub(crate) fn of(py: Python<'_>, obj: Option<&Bound<'_, PyAny>>, retention: u64) -> PyResult<Replay> {
-        match obj {
-            None => default_store(py, retention),
-            Some(o) if o.is_none() => default_store(py, retention),
-            Some(o) => match o.cast::<MemoryReplayStore>() {
-                Ok(m) => Ok(Replay::Memory(m.clone().unbind())),
-                Err(_) if o.hasattr("check_and_record")? => Ok(Replay::Python(o.clone().unbind())),
-                Err(_) => Err(PyTypeError::new_err("a replay store needs check_and_record(nonce_id, issued, nc)")),
-            },
+    /// The store `obj` names (`None`: [`default_store`]) for an engine of `namespace`.
+    pub(crate) fn of(
+        py: Python<'_>,
+        obj: Option<&Bound<'_, PyAny>>,
+        retention: u64,
+        namespace: [u8; 16],
+    ) -> PyResult<Replay> {
+        let Some(o) = obj.filter(|o| !o.is_none()) else { return default_store(py, retention, namespace) };
+        if let Ok(m) = o.cast::<MemoryReplayStore>() {
+            return Ok(Replay::Native(Box::new(m.clone().unbind())));
         }
+        if let Ok(s) = o.cast::<SharedMemoryReplayStore>() {
+            s.get().bind(namespace);
+            return Ok(Replay::Native(Box::new(s.clone().unbind())));
+        }
+        if !o.hasattr("check_and_record")? {
+            return Err(PyTypeError::new_err("a replay store needs check_and_record(nonce_id, issued, nc)"));
+        }
+        let inspect = py.import("inspect")?;
+        if inspect.call_method1("iscoroutinefunction", (o.getattr("check_and_record")?,))?.is_truthy()? {
+            return Err(PyTypeError::new_err(
+                "this replay store is async (e.g. AsyncRedisNonceStore, for ASGI layers that await it): \
+                 give a synchronous engine RedisNonceStore",
+            ));
+        }
+        Ok(Replay::Python(o.clone().unbind()))
     }
 
     /// The Python object.
     pub(crate) fn object(&self, py: Python<'_>) -> Py<PyAny> {
         match self {
-            Replay::Memory(m) => m.clone_ref(py).into_any(),
+            Replay::Native(n) => n.object(py),
             Replay::Python(o) => o.clone_ref(py),
         }
     }
@@ -175,7 +224,7 @@ impl Replay {
 impl ReplayStore for Replay {
     fn check_and_record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         match self {
-            Replay::Memory(m) => m.get().record(id, issued, nc),
+            Replay::Native(n) => n.record(id, issued, nc),
             // An async layer asks the store itself, after the check (Engine::settle).
             Replay::Python(_) if Call::defer_replay(id, issued, nc) => ReplayOutcome::Fresh,
             Replay::Python(obj) => Python::attach(|py| {

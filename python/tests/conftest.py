@@ -4,6 +4,7 @@ import importlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -122,3 +123,75 @@ def redis_server(tmp_path_factory):
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+class RedisProcess:
+    """A redis-server of one test's own on a free loopback port, which the test may stop,
+    restart empty on the same port, or freeze (SIGSTOP) and thaw, always by its pid."""
+
+    def __init__(self, tmp_path):
+        self.exe = shutil.which("redis-server")
+        if self.exe is None:
+            pytest.fail("redis-server is not installed (make python-test installs it)")
+        self.port = free_port()
+        self.dir = tmp_path
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen([self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", str(self.dir), "--maxmemory-policy", "noeviction"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, proc=self.proc)
+
+    def stop(self):
+        self.resume()
+        stop(self.proc)
+
+    def pause(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGCONT)
+
+
+@pytest.fixture
+def redis_process(tmp_path):
+    r = RedisProcess(tmp_path)
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+KDC_SH = ROOT / "tests" / "kdc" / "kdc.sh"
+
+
+@pytest.fixture(scope="session")
+def kdc(tmp_path_factory):
+    """A real MIT KDC (tests/kdc/kdc.sh: krb5kdc -n on a free 127.0.0.1 port, realm
+    AUTHGATE.TEST, alice's tickets, HTTP/localhost's keytab), one for the whole session,
+    stopped by pid. Its environment is exported to this process too: the in-process
+    Kerberos clients (python-gssapi, pyspnego) read KRB5_CONFIG and KRB5CCNAME."""
+    sbin = "/usr/sbin:/sbin:" + os.environ.get("PATH", "")
+    if shutil.which("krb5kdc", path=sbin) is None or shutil.which("kinit") is None:
+        pytest.fail("the MIT KDC is not installed (make python-test installs krb5-kdc, krb5-admin-server, krb5-user)")
+    d = tmp_path_factory.mktemp("kdc")
+    subprocess.run(["bash", str(KDC_SH), "start", str(d)], check=True, stdout=subprocess.DEVNULL)
+    env = {}
+    for line in (d / "env").read_text().splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = value
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield type("Kdc", (), {"dir": d, "env": env, "realm": "AUTHGATE.TEST"})
+    finally:
+        subprocess.run(["bash", str(KDC_SH), "stop", str(d)], check=False)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -3,6 +3,7 @@ the Engine, typed exceptions."""
 import base64
 import hashlib
 import threading
+import time
 
 import pytest
 
@@ -98,16 +99,19 @@ def test_window_record_matches_core_cases():
 
 
 def test_memory_store_cases_and_eviction():
+    now = int(time.time())
     m = MemoryReplayStore(capacity=2)
     assert m.capacity == 256
     nid = b"\x01" * 16
-    assert run_cases(lambda nc: m.check_and_record(nid, 10, nc)) == WINDOW_CASES
+    assert run_cases(lambda nc: m.check_and_record(nid, now, nc)) == WINDOW_CASES
     assert len(m) == 1
+    # Its memory began when it was made: a nonce issued before is stale (its uses unknown).
+    assert m.check_and_record(b"\x05" * 16, now - 2, 1) == "stale"
     small = MemoryReplayStore(capacity=1)
     for i in range(300):
-        assert small.check_and_record(i.to_bytes(16, "big"), 100 + i, 1) == "fresh"
+        assert small.check_and_record(i.to_bytes(16, "big"), now + i, 1) == "fresh"
     # Evicted history is never "fresh" again.
-    assert small.check_and_record((0).to_bytes(16, "big"), 100, 2) == "stale"
+    assert small.check_and_record((0).to_bytes(16, "big"), now, 2) == "stale"
     with pytest.raises(ValueError):
         m.check_and_record(b"short", 1, 1)
 
@@ -117,7 +121,8 @@ def test_redis_store_same_cases(redis_server):
 
     store = RedisNonceStore(redis.Redis.from_url(redis_server), prefix="t1:")
     nid = b"\x02" * 16
-    assert run_cases(lambda nc: store.check_and_record(nid, 10, nc)) == WINDOW_CASES
+    now = int(time.time())
+    assert run_cases(lambda nc: store.check_and_record(nid, now, nc)) == WINDOW_CASES
     ttl = store.client.ttl("t1:" + nid.hex())
     assert 0 < ttl <= 900
 
@@ -130,10 +135,11 @@ def test_redis_store_atomic_under_races(redis_server):
         nid = round_.to_bytes(16, "big")
         barrier = threading.Barrier(8)
         results = []
+        now = int(time.time())
 
         def go(s):
             barrier.wait()
-            results.append(s.check_and_record(nid, 10, 5))
+            results.append(s.check_and_record(nid, now, 5))
 
         threads = [threading.Thread(target=go, args=(s,)) for s in stores]
         for t in threads:

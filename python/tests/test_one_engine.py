@@ -287,3 +287,26 @@ def test_the_request_path_through_flasks_public_api(monkeypatch):
     assert c.get("/d", headers={"Authorization": digest_header(dch, "john", "pw", "GET", "/d")}).data == b"john"
     assert c.get("/b", headers={"Authorization": basic("john", "no")}).status_code == 401
     assert c.options("/b").status_code == 200
+
+
+def test_apache_files_as_an_engines_users(tmp_path):
+    """An HtpasswdFile or HtdigestFile is a user source of the engine (Engine, init_authgate)."""
+    import base64 as b64
+
+    pw = tmp_path / "htpasswd"
+    pw.write_text("alice:{SHA}" + b64.b64encode(hashlib.sha1(b"a-pw").digest()).decode() + "\n")
+    dg = tmp_path / "htdigest"
+    dg.write_text(f"bob:home:{ha1('bob', 'home', 'b-pw')}\n")
+    e = Engine("home", KEY, users=authgate.HtpasswdFile(str(pw)), schemes=["Basic"])
+    assert e.check("GET", "/", basic("alice", "a-pw")).user == "alice"
+    assert e.check("GET", "/", basic("alice", "no")).reason == "BadCredentials"
+    assert e.check("GET", "/", basic("nobody", "a-pw")).reason == "UnknownUser"
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "k"
+    init_authgate(app, realm="home", users=authgate.HtdigestFile(str(dg)), algorithms=("MD5",))
+    c = gate_app(app)
+    d = parse_challenge(c.get("/p").headers["WWW-Authenticate"])
+    assert c.get("/p", headers={"Authorization": digest_header(d, "bob", "b-pw", "GET", "/p")}).data == b"hello bob"
+    assert c.get("/p", headers={"Authorization": basic("bob", "b-pw")}).data == b"hello bob"
+    with pytest.raises(TypeError):
+        Engine("home", KEY, users=["alice"])

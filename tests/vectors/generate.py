@@ -13,6 +13,8 @@ consistent with each other; the core's parser is the real authority.
 
 import base64
 import hashlib
+import hmac
+import json
 import os
 import re
 import sys
@@ -697,6 +699,156 @@ def malformed_cases():
     M("bearer-nul", b"Bearer mF_9.B5f\x00-4.1JqM", 400)
 
 
+# --------------------------------------------------------------------------- 3. JWT
+
+JWT_MINTED = os.path.join(HERE, "jwt_minted.json")
+JWT_NOW = 1700000100
+JWT_ALGS = "HS256,HS384,HS512,RS256,RS384,RS512,PS256,PS384,PS512,ES256,EdDSA"
+
+
+def b64u(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64u(s: str) -> bytes:
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def hs(header, claims, secret: bytes, alg="HS256") -> str:
+    """An HMAC JWS over `header` and `claims` (dicts are compact JSON, str/bytes as is)."""
+    enc = lambda v: b64u(v if isinstance(v, bytes) else (v.encode() if isinstance(v, str)
+                         else json.dumps(v, separators=(",", ":")).encode()))
+    signing_input = enc(header) + "." + enc(claims)
+    h = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}[alg]
+    return signing_input + "." + b64u(hmac.new(secret, signing_input.encode(), h).digest())
+
+
+def jwt_cases():
+    """Tokens minted by PyJWT and jwcrypto (jwt_minted.json, see mint_jwt.py) must verify;
+    the classic attacks, derived here from them, must be refused with their reason."""
+    with open(JWT_MINTED) as f:
+        minted = json.load(f)
+    keys = minted["keys"]
+    jwks_all = json.dumps({"keys": [keys[k]["jwk"] for k in ("hmac", "rsa", "ec", "ed")]},
+                          separators=(",", ":"), sort_keys=True)
+    secret = unb64u(keys["hmac"]["jwk"]["k"])
+    claims = minted["claims"]
+    ctx = dict(jwks=jwks_all, algorithms=JWT_ALGS, now=str(JWT_NOW),
+               issuer=claims["iss"], audience=claims["aud"])
+
+    def case(name, token, expect, **over):
+        fields = dict(ctx, **over)
+        fields = {k: v for k, v in fields.items() if v is not None}
+        if expect == "ok":
+            fields["sub"] = claims["sub"]
+        add("jwt", name, token=token, expect=expect, **fields)
+
+    for t in minted["tokens"]:
+        who = "pyjwt" if t["minted_by"].startswith("PyJWT") else "jwcrypto"
+        case("jwt-%s-%s%s" % (who, t["alg"].lower(), "-kid" if t["kid"] else ""), t["token"], "ok")
+
+    by = {(t["alg"], t["minted_by"].startswith("PyJWT"), t["kid"]): t["token"] for t in minted["tokens"]}
+    rs256, es256, eddsa = by[("RS256", True, True)], by[("ES256", True, True)], by[("EdDSA", True, True)]
+    good = dict(claims)
+    hkid = {"alg": "HS256", "typ": "JWT", "kid": "hmac-1"}
+
+    # alg none and friends: the allow-list comes from the configuration.
+    for i, alg in enumerate(["none", "None", "NONE", "nOnE"]):
+        case("jwt-alg-%s-%d" % (alg.lower(), i), b64u(json.dumps({"alg": alg}).encode()) + "."
+             + b64u(json.dumps(good).encode()) + ".", "AlgorithmNotAllowed")
+    case("jwt-alg-none-with-signature", hs({"alg": "none", "kid": "hmac-1"}, good, secret),
+         "AlgorithmNotAllowed")
+    case("jwt-alg-missing", hs({"typ": "JWT"}, good, secret), "AlgorithmNotAllowed")
+    case("jwt-alg-unknown", hs({"alg": "HS1024"}, good, secret), "AlgorithmNotAllowed")
+    case("jwt-alg-not-in-allow-list", hs(hkid, good, secret), "AlgorithmNotAllowed",
+         algorithms="RS256,ES256")
+    # Algorithm confusion: a public key (its PEM, or its JWK) used as an HMAC secret.
+    for k, kid in (("rsa", "rsa-1"), ("ec", "ec-1"), ("ed", "ed-1")):
+        forged = hs({"alg": "HS256", "kid": kid}, good, keys[k]["pem"].encode())
+        case("jwt-confusion-%s-pem-as-hmac" % k, forged, "UnknownKey")
+        case("jwt-confusion-%s-pem-as-hmac-allow-list" % k, forged, "AlgorithmNotAllowed",
+             algorithms={"rsa": "RS256", "ec": "ES256", "ed": "EdDSA"}[k])
+        forged = hs({"alg": "HS256"}, good, keys[k]["pem"].encode())
+        case("jwt-confusion-%s-pem-as-hmac-no-kid" % k, forged, "BadSignature")
+    case("jwt-confusion-rsa-jwk-as-hmac", hs({"alg": "HS256", "kid": "rsa-1"}, good,
+         json.dumps(keys["rsa"]["jwk"]).encode()), "UnknownKey")
+    # Signature stripping, transplanting, tampering.
+    for name, tok in (("rs256", rs256), ("es256", es256), ("eddsa", eddsa)):
+        h, p, sig = tok.split(".")
+        case("jwt-stripped-%s" % name, h + "." + p + ".", "BadSignature")
+        evil = dict(good, sub="admin")
+        case("jwt-tampered-claims-%s" % name, h + "." + b64u(json.dumps(evil).encode()) + "." + sig,
+             "BadSignature")
+        hdr = json.loads(unb64u(h))
+        hdr["typ"] = "at+jwt"
+        case("jwt-tampered-header-%s" % name, b64u(json.dumps(hdr).encode()) + "." + p + "." + sig,
+             "BadSignature")
+        case("jwt-truncated-signature-%s" % name, h + "." + p + "." + b64u(unb64u(sig)[:-3]), "BadSignature")
+    h, p, _ = es256.split(".")
+    case("jwt-transplanted-signature", h + "." + p + "." + rs256.split(".")[2], "BadSignature")
+    case("jwt-embedded-jwk-ignored", hs({"alg": "HS256", "jwk": {"kty": "oct", "k": b64u(b"evil")}},
+         good, b"evil"), "BadSignature")
+    # Time, issuer, audience.
+    case("jwt-expired", hs(hkid, dict(good, exp=JWT_NOW - 100), secret), "TokenExpired")
+    case("jwt-expired-now", hs(hkid, dict(good, exp=JWT_NOW), secret), "TokenExpired")
+    case("jwt-expired-within-leeway", hs(hkid, dict(good, exp=JWT_NOW - 100), secret), "ok",
+         leeway="101")
+    case("jwt-expired-fraction", hs(hkid, dict(good, exp=JWT_NOW + 0.5), secret), "TokenExpired")
+    case("jwt-not-yet-valid", hs(hkid, dict(good, nbf=JWT_NOW + 60), secret), "TokenNotYetValid")
+    case("jwt-not-yet-valid-within-leeway", hs(hkid, dict(good, nbf=JWT_NOW + 60), secret), "ok",
+         leeway="60")
+    case("jwt-issued-in-future", hs(hkid, dict(good, iat=JWT_NOW + 60), secret), "TokenIssuedInFuture")
+    case("jwt-wrong-audience", hs(hkid, dict(good, aud="other-service"), secret), "WrongAudience")
+    case("jwt-audience-list", hs(hkid, dict(good, aud=["other", "authgate-tests"]), secret), "ok")
+    case("jwt-audience-missing", hs(hkid, {k: v for k, v in good.items() if k != "aud"}, secret),
+         "MissingClaim")
+    case("jwt-audience-unexpected", hs(hkid, good, secret), "WrongAudience", audience=None)
+    case("jwt-wrong-issuer", hs(hkid, dict(good, iss="https://evil.example"), secret), "WrongIssuer")
+    case("jwt-issuer-escaped", hs(hkid, '{"sub":"device-7","iss":"https:\\/\\/hub.example",'
+                                  '"aud":"authgate-tests"}', secret), "ok")
+    case("jwt-exp-string", hs(hkid, dict(good, exp=str(JWT_NOW + 100)), secret), "InvalidClaim")
+    case("jwt-sub-number", hs(hkid, dict(good, sub=7), secret), "InvalidClaim")
+    # Keys.
+    case("jwt-unknown-kid", hs({"alg": "HS256", "kid": "hmac-2"}, good, secret), "UnknownKey")
+    case("jwt-no-kid-tries-every-key", hs({"alg": "HS256"}, good, secret), "ok")
+    # Sizes and JSON.
+    big = dict(good, pad="a" * 1600)
+    case("jwt-oversized", hs(hkid, big, secret), "TokenTooLarge")
+    case("jwt-deep-nesting", hs(hkid, '{"sub":"device-7","x":' + "[" * 40 + "]" * 40 + "}", secret),
+         "TokenTooLarge")
+    case("jwt-deep-objects", hs(hkid, '{"sub":"device-7","x":' + '{"a":' * 40 + "1" + "}" * 40 + "}",
+                                secret), "TokenTooLarge")
+    many = ",".join('"c%d":0' % i for i in range(100))
+    case("jwt-too-many-claims", hs(hkid, '{"sub":"device-7",' + many + "}", secret), "TokenTooLarge")
+    case("jwt-json-trailing-comma", hs(hkid, '{"sub":"device-7",}', secret), "InvalidJson")
+    case("jwt-json-single-quotes", hs(hkid, "{'sub':'device-7'}", secret), "InvalidJson")
+    case("jwt-json-trailing-garbage", hs(hkid, '{"sub":"device-7"}x', secret), "InvalidJson")
+    case("jwt-json-not-utf8", hs(hkid, b'{"sub":"device-\xff"}', secret), "InvalidJson")
+    case("jwt-json-array", hs(hkid, '["sub","device-7"]', secret), "InvalidJson")
+    case("jwt-json-lone-surrogate", hs(hkid, '{"sub":"\\ud800"}', secret), "InvalidJson")
+    case("jwt-header-not-json", hs("alg=HS256", good, secret), "InvalidJson")
+    case("jwt-duplicate-claim", hs(hkid, '{"sub":"device-7","aud":"authgate-tests","iss":'
+                                   '"https://hub.example","sub":"admin"}', secret), "DuplicateName")
+    case("jwt-duplicate-claim-escaped", hs(hkid, '{"sub":"device-7","aud":"authgate-tests","iss":'
+                                           '"https://hub.example","s\\u0075b":"admin"}', secret),
+         "DuplicateName")
+    case("jwt-duplicate-header", hs('{"alg":"HS256","alg":"none"}', good, secret), "DuplicateName")
+    case("jwt-crit", hs({"alg": "HS256", "crit": ["b64"], "b64": False}, good, secret),
+         "UnsupportedCritical")
+    # Base64url and structure.
+    t = hs(hkid, good, secret)
+    h, p, sig = t.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    twin = alphabet[alphabet.index(sig[-1]) ^ 1]  # 43 chars: the last carries 2 unused bits
+    case("jwt-base64url-non-canonical", h + "." + p + "." + sig[:-1] + twin, "InvalidBase64Url")
+    case("jwt-base64url-padded", h + "." + p + "." + sig + "=", "InvalidBase64Url")
+    case("jwt-base64-standard-alphabet", h + "." + p.replace("-", "+").replace("_", "/") + "+/." + sig,
+         "InvalidBase64Url")
+    case("jwt-two-parts", h + "." + p, "MalformedToken")
+    case("jwt-jwe-five-parts", ".".join([h, "", p, p, sig]), "MalformedToken")
+    case("jwt-empty-header", "." + p + "." + sig, "MalformedToken")
+
+
 # --------------------------------------------------------------------------- self-check
 
 TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789"
@@ -893,6 +1045,7 @@ REQUIRED = {
                "algorithm", "response", "header"},
     "basic": {"name", "header", "username", "password"},
     "malformed": {"name", "header", "expect"},
+    "jwt": {"name", "jwks", "algorithms", "now", "token", "expect"},
 }
 
 
@@ -952,6 +1105,14 @@ def self_check(path, generated):
             raw = canonical_b64(tok)
             enc = "latin-1" if s.get("charset") == "latin1" else "utf-8"
             assert raw.decode(enc) == s["username"] + ":" + s["password"], name
+        elif kind == "jwt":
+            parts = s["token"].split(".")
+            if s["expect"] == "ok":
+                head = json.loads(unb64u(parts[0]))
+                assert len(parts) == 3 and s["sub"], name
+                if head.get("alg", "").startswith("HS"):  # the HMAC ones are checked here too
+                    secret = unb64u(json.loads(s["jwks"])["keys"][0]["k"])
+                    assert hs(unb64u(parts[0]), unb64u(parts[1]), secret, head["alg"]) == s["token"], name
         else:
             got = reference_classify(c["header"])
             assert got == int(s["expect"]), (name, got, s["expect"])
@@ -970,7 +1131,9 @@ def render():
              "#   `username` is the real name used in A1. `body` (qop=auth-int) is the entity "
              "body. A header without algorithm means MD5.",
              "# kind=malformed: Digest nonces are made up (never issued), so a well-formed "
-             "Digest case must get 401."]
+             "Digest case must get 401.",
+             "# kind=jwt: verify `token` with the keys of `jwks`, `algorithms` allowed, at `now`, "
+             "expecting `issuer`/`audience` when given: `expect` is ok (then the user is `sub`) or the Reason."]
     kind = None
     for case in CASES:
         if case[0][1].decode() != kind:
@@ -978,7 +1141,7 @@ def render():
             lines += ["", "# ---- kind=" + kind]
         lines.append("\t".join("%s=%s" % (k, esc(v)) for k, v in case))
     longest = max(len(l.encode("utf-8")) for l in lines)
-    lines.insert(5, "# Longest line: %d bytes without the LF (size C fgets buffers for it)."
+    lines.insert(6, "# Longest line: %d bytes without the LF (size C fgets buffers for it)."
                  % longest)
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -986,6 +1149,7 @@ def render():
 def main():
     rfc_vectors()
     malformed_cases()
+    jwt_cases()
     data = render()
     if "--check" in sys.argv[1:]:
         with open(OUT, "rb") as f:
@@ -998,7 +1162,7 @@ def main():
     by_kind, by_expect = {}, {}
     for c in cases:
         by_kind[c["kind"].decode()] = by_kind.get(c["kind"].decode(), 0) + 1
-        if "expect" in c:
+        if "expect" in c and c["kind"] == b"malformed":
             by_expect[c["expect"].decode()] = by_expect.get(c["expect"].decode(), 0) + 1
     print("%s: %d cases; by kind %s; malformed by expect %s"
           % (os.path.relpath(OUT), len(cases), dict(sorted(by_kind.items())),
