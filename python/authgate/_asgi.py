@@ -17,7 +17,7 @@ import anyio.from_thread
 import anyio.to_thread
 
 from . import _authgate as _ag
-from ._authgate import AsgiCheck, Authenticated, Engine, PendingReplay, Refusal
+from ._authgate import AsgiCheck, Authenticated, Engine, JwtVerifier, PendingReplay, Refusal
 from ._policy import log_refusal, roles_allow, user_roles
 
 log = logging.getLogger("authgate")
@@ -277,7 +277,9 @@ class BearerAuth(HTTPAuth):
     """Bearer tokens (RFC 6750): ``verify_token(token)`` (sync or async) returns the
     application's user or ``None``; or ``tokens`` (token -> user name, compared by their
     SHA-256); or ``verifier``, an object called with the token that returns the claims or
-    ``None`` (``authgate.JwtVerifier`` where the package has it). A refusal's challenge says
+    ``None``: an ``authgate.JwtVerifier`` gives the claims dict, and its refusal's challenge
+    says why (``error="invalid_token", error_description="Signature has expired"``, RFC 6750;
+    ``bearerFormat: JWT`` in the OpenAPI document). A refusal's challenge says
     ``error="invalid_token"``. ``scheme``: another scheme word (``Token``: the token is then
     whatever follows it, as Flask-HTTPAuth reads it); ``header``: a custom header whose whole
     value is the token (``X-API-Key``). The token is at most 2048 bytes, without control
@@ -304,6 +306,8 @@ class BearerAuth(HTTPAuth):
         elif scheme.lower() != "bearer":
             options["scheme_names"] = {"Bearer": scheme}
             options["token_syntax"] = "free-form"
+        if bearer_format is None and isinstance(verifier, JwtVerifier):
+            bearer_format = "JWT"
         self.bearer_format = bearer_format
         self._openapi(scheme_name, description, auto_error)
         super().__init__(realm, options, header=header, get_user_roles=get_user_roles, threadpool=threadpool)

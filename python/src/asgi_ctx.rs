@@ -113,7 +113,12 @@ impl AsgiCheck {
     /// `Refusal` (status 401 or 400) or a `PendingReplay`. `body`: the request body, for
     /// `qop=auth-int` (see `needs_body`).
     #[pyo3(signature = (scope, body = None))]
-    fn enter<'py>(&self, py: Python<'py>, scope: &Bound<'py, PyDict>, body: Option<&[u8]>) -> PyResult<Bound<'py, PyAny>> {
+    fn enter<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyDict>,
+        body: Option<&[u8]>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.engine.get();
         let header = credentials(scope, &self.header)?;
         let header = header.as_ref().map(Credentials::as_bytes);

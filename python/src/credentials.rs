@@ -21,6 +21,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyString};
 
 use crate::convert::{algorithm, value_text};
 use crate::htfile::HtStore;
+use crate::jwt::JwtVerifier;
 
 /// What the callbacks of one check left behind.
 #[derive(Default)]
@@ -34,6 +35,9 @@ pub(crate) struct Call {
     pub(crate) defer_replay: bool,
     /// The (nonce id, issue time, nc) a deferred replay store is to be asked about.
     pub(crate) pending: Option<(authgate::nonce::NonceId, u64, u32)>,
+    /// Why a `JwtVerifier` given as the verify-token callback refused the token (the
+    /// refusal's reason then, instead of a bare `InvalidToken`).
+    pub(crate) token_refusal: Option<authgate::Reason>,
 }
 
 thread_local! {
@@ -366,7 +370,24 @@ impl CredentialStore for PyStore {
 
     fn verify_token(&self, token: &str) -> Option<bool> {
         let cb = self.verify_token.as_ref()?;
-        Some(PyStore::verify(|py| cb.bind(py).call1((token,))))
+        Some(Python::attach(|py| match cb.bind(py).cast::<JwtVerifier>() {
+            // Verified here, so that a refusal keeps the core's reason (expired, bad signature).
+            Ok(jwt) => match jwt.get().claims(py, token.as_bytes()) {
+                Ok(Ok(claims)) => {
+                    Call::keep_result(claims.unbind());
+                    true
+                }
+                Ok(Err(reason)) => {
+                    CALL.with(|c| c.borrow_mut().token_refusal = Some(reason));
+                    false
+                }
+                Err(e) => {
+                    Call::keep_error(e);
+                    false
+                }
+            },
+            Err(_) => PyStore::verify(|py| cb.bind(py).call1((token,))),
+        }))
     }
 
     fn verify_nonce(&self, nonce: &Value<'_>) -> Option<bool> {

@@ -79,6 +79,11 @@ impl Engine {
             None => (self.core.check(req, ctx), None, None),
         };
         let call = Call::end(outer);
+        if let (CoreVerdict::Challenge(ch), Some(reason)) = (&mut verdict, call.token_refusal) {
+            if ch.reason == Reason::InvalidToken {
+                ch.reason = reason;
+            }
+        }
         self.salt_nonces(&mut verdict, now);
         match call.error.or(acceptor_error) {
             Some(e) => Err(e),

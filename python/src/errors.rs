@@ -70,7 +70,18 @@ impl Refusal {
     }
 
     fn new(py: Python<'_>, status: u16, name: &'static str, code: u16, message: String, stale: bool) -> Self {
-        Refusal { status, name, code, message, stale, scheme: None, user: None, remote: None, result: py.None(), challenges: Vec::new() }
+        Refusal {
+            status,
+            name,
+            code,
+            message,
+            stale,
+            scheme: None,
+            user: None,
+            remote: None,
+            result: py.None(),
+            challenges: Vec::new(),
+        }
     }
 
     /// With what is known of the request (all for logs).

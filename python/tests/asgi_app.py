@@ -1,15 +1,17 @@
 """The FastAPI app test_asgi_servers.py serves with uvicorn (several worker processes): Digest
 (SHA-256 and MD5) on /digest, MD5 only on /md5, Basic on /basic, Bearer on /bearer, any of
-them on /any; /open is unprotected. Every response names the worker that served it
+them on /any, JWTs (HS256, authgate.JwtVerifier) on /jwt; /open is unprotected. Every response names the worker that served it
 (X-Served-By).
 
-Environment: ASGI_APP_KEY (the nonce key's secret, the same in every worker), ASGI_APP_REDIS
+Environment: ASGI_APP_KEY (the nonce key's secret and the JWT secret, the same in every
+worker), ASGI_APP_REDIS
 (a URL) with ASGI_APP_STORE "redis" (RedisNonceStore, asked in a worker thread) or
 "async-redis" (AsyncRedisNonceStore, awaited); otherwise authgate's default store."""
 import os
 
 from fastapi import Depends, FastAPI, Request
 
+from authgate import JwtVerifier
 from authgate.fastapi import BasicAuth, BearerAuth, DigestAuth, MultiAuth
 
 USERS = {"alice": "wonder land", "bob": "builder"}
@@ -21,7 +23,7 @@ if os.environ.get("ASGI_APP_STORE") == "redis":
 
     store = RedisNonceStore.from_url(os.environ["ASGI_APP_REDIS"])
 elif os.environ.get("ASGI_APP_STORE") == "async-redis":
-    from authgate.redis_store import AsyncRedisNonceStore  # type: ignore[attr-defined]
+    from authgate.redis_store import AsyncRedisNonceStore
 
     store = AsyncRedisNonceStore.from_url(os.environ["ASGI_APP_REDIS"])
 
@@ -34,6 +36,7 @@ digest = DigestAuth("asgi", get_password=get_password, key=KEY, replay_store=sto
 md5 = DigestAuth("asgi", users=USERS, key=KEY, algorithms=["MD5"], replay_store=store, scheme_name="DigestMD5")
 basic = BasicAuth("asgi", verify_password=lambda u, p: u if USERS.get(u) == p else None)
 bearer = BearerAuth(tokens={"t-alice": "alice"})
+jwt = BearerAuth(verifier=JwtVerifier(KEY, ["HS256"], audience="asgi"), scheme_name="JwtAuth")
 app = FastAPI()
 
 
@@ -67,6 +70,11 @@ def basic_route(user: str = Depends(basic)):
 @app.get("/bearer")
 def bearer_route(user: str = Depends(bearer)):
     return {"user": user}
+
+
+@app.get("/jwt")
+def jwt_route(claims: dict = Depends(jwt)):
+    return {"sub": claims["sub"], "pid": os.getpid()}
 
 
 @app.get("/any")

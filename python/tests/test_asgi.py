@@ -546,6 +546,59 @@ def test_no_key_warns_that_nonces_are_per_process(caplog):
     assert not caplog.records
 
 
+async def test_bearer_auth_with_a_real_jwt_verifier(caplog):
+    """BearerAuth(verifier=authgate.JwtVerifier): an HS256 token signed here (PyJWT) gives its
+    claims; a tampered, an expired and an unsigned one get 401 with RFC 6750's error and the
+    core's reason as error_description; the OpenAPI scheme says bearerFormat JWT."""
+    import time
+
+    import jwt as pyjwt
+
+    from authgate import JwtVerifier
+
+    secret = b"s" * 32
+    bearer = BearerAuth("api", verifier=JwtVerifier(secret, ["HS256"], issuer="https://idp", audience="api"))
+    app = FastAPI()
+
+    @app.get("/claims")
+    async def claims_route(claims: dict = Depends(bearer)):
+        return claims
+
+    now = int(time.time())
+    claims = {"sub": "erin", "iss": "https://idp", "aud": "api", "exp": now + 60, "scope": "read"}
+    good = pyjwt.encode(claims, secret, algorithm="HS256")
+    head, body, sig = good.split(".")
+    forged_body = base64.urlsafe_b64encode(b'{"sub":"root","iss":"https://idp","aud":"api","exp":%d}' % (now + 60))
+    tampered = ".".join([head, forged_body.rstrip(b"=").decode(), sig])
+    expired = pyjwt.encode(dict(claims, exp=now - 3600), secret, algorithm="HS256")
+    unsigned = pyjwt.encode(claims, None, algorithm="none")
+    other_key = pyjwt.encode(claims, b"t" * 32, algorithm="HS256")
+    async with client(app) as c:
+        r = await c.get("/claims", headers={"Authorization": f"Bearer {good}"})
+        assert r.status_code == 200 and r.json() == claims
+        with caplog.at_level(logging.INFO, logger="authgate"):
+            for token, description in ((tampered, "Signature verification failed"),
+                                       (other_key, "Signature verification failed"),
+                                       (expired, "Signature has expired"),
+                                       (unsigned, None)):
+                r = await c.get("/claims", headers={"Authorization": f"Bearer {token}"})
+                assert r.status_code == 401, token
+                (value,) = challenges(r)
+                assert value.startswith('Bearer realm="api"') and 'error="invalid_token"' in value, value
+                if description:
+                    assert f'error_description="{description}"' in value, value
+            # Not a JWT at all: refused as a token no verifier accepts.
+            r = await c.get("/claims", headers={"Authorization": "Bearer not-a-jwt"})
+            assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
+            assert (await c.get("/claims", headers={"Authorization": "Bearer a b"})).status_code == 400
+        reasons = [rec.getMessage() for rec in caplog.records if rec.name == "authgate"]
+        assert any("TokenExpired" in m for m in reasons) and any("BadSignature" in m for m in reasons), reasons
+        assert not any(good in m or sig in m for m in caplog.messages)
+        doc = (await c.get("/openapi.json")).json()
+    assert doc["components"]["securitySchemes"]["BearerAuth"] == {"type": "http", "scheme": "bearer",
+                                                                  "bearerFormat": "JWT"}
+
+
 async def test_threadpool_runs_sync_callbacks_off_the_loop_and_verifier_objects():
     threads = []
 

@@ -5,23 +5,25 @@ accepts) and a replay store (a captured header is refused by every worker)."""
 import asyncio
 import json
 import os
+import time
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import jwt as pyjwt
 import pytest
 import requests
 from requests.auth import HTTPDigestAuth
-
-import authgate
 
 from conftest import free_port, stop, wait_port
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
 WORKERS = 3
+# One secret per run: servers of other runs on this host share no replay segment with ours.
+KEY = "one key for every worker " + os.urandom(8).hex()
 
 
 def uvicorn_server(tmp_path, env):
@@ -50,26 +52,19 @@ def uvicorn_server(tmp_path, env):
 def server(redis_server, tmp_path_factory):
     """Workers sharing a RedisNonceStore (asked in a worker thread, off the event loop)."""
     proc, base = uvicorn_server(tmp_path_factory.mktemp("uvicorn"), {
-        "ASGI_APP_KEY": "one key for every worker", "ASGI_APP_STORE": "redis", "ASGI_APP_REDIS": redis_server})
+        "ASGI_APP_KEY": KEY, "ASGI_APP_STORE": "redis", "ASGI_APP_REDIS": redis_server})
     try:
         yield base
     finally:
         stop(proc)
 
 
-# main's stores (branch py-stores): the default store shared by a server's processes and
-# AsyncRedisNonceStore. Until this branch has them, the cases below say so as skips.
-HAS_SHARED_STORES = hasattr(authgate, "SharedMemoryReplayStore")
-
-
 @pytest.fixture(scope="module", params=["async-redis", "default"])
 def store_server(request, redis_server, tmp_path_factory):
     """Workers sharing AsyncRedisNonceStore (awaited on the loop), or authgate's default store
     (shared by the processes of this host)."""
-    if not HAS_SHARED_STORES:
-        pytest.skip("needs SharedMemoryReplayStore and AsyncRedisNonceStore (main's replay stores)")
     proc, base = uvicorn_server(tmp_path_factory.mktemp("uvicorn"), {
-        "ASGI_APP_KEY": "one key for every worker", "ASGI_APP_STORE": request.param, "ASGI_APP_REDIS": redis_server})
+        "ASGI_APP_KEY": KEY, "ASGI_APP_STORE": request.param, "ASGI_APP_REDIS": redis_server})
     try:
         yield base
     finally:
@@ -122,6 +117,13 @@ def test_requests_digest_and_basic(server):
     assert r.json() == {"user": "alice"}
     assert requests.get(server + "/bearer", headers={"Authorization": "Bearer t-alice"}).json() == {"user": "alice"}
     assert requests.get(server + "/bearer", headers={"Authorization": "Bearer t-bob"}).status_code == 401
+    token = pyjwt.encode({"sub": "carol", "aud": "asgi", "exp": int(time.time()) + 60}, KEY, algorithm="HS256")
+    assert requests.get(server + "/jwt", headers={"Authorization": f"Bearer {token}"}).json()["sub"] == "carol"
+    expired = pyjwt.encode({"sub": "carol", "aud": "asgi", "exp": int(time.time()) - 60}, KEY, algorithm="HS256")
+    r = requests.get(server + "/jwt", headers={"Authorization": f"Bearer {expired}"})
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"] == ('Bearer realm="Authentication Required", error="invalid_token", '
+                                             'error_description="Signature has expired"')
 
 
 def test_httpx_async_concurrent_clients_across_workers(server):
@@ -179,6 +181,7 @@ def test_openapi_of_the_running_server_lists_the_schemes(server):
         "DigestMD5": {"type": "http", "scheme": "digest"},
         "BasicAuth": {"type": "http", "scheme": "basic"},
         "BearerAuth": {"type": "http", "scheme": "bearer"},
+        "JwtAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
     }
     assert doc["paths"]["/any"]["get"]["security"] == [{"DigestAuth": []}, {"BasicAuth": []}, {"BearerAuth": []}]
     assert "security" not in doc["paths"]["/open"]["get"]
