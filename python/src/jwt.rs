@@ -214,12 +214,7 @@ impl JwtVerifier {
     }
 
     /// `(header, claims)` of a valid token, or the core's reason for refusing it.
-    fn verified<'py>(
-        &self,
-        py: Python<'py>,
-        raw: &[u8],
-        now: u64,
-    ) -> PyResult<Result<(Bound<'py, PyAny>, Bound<'py, PyAny>), Reason>> {
+    fn verified<'py>(&self, py: Python<'py>, raw: &[u8], now: u64) -> PyResult<Result<HeaderAndClaims<'py>, Reason>> {
         let mut buf = Box::new(JwtBuffer::new());
         // Decoded and checked without the GIL: the signature is the costly part.
         let outcome =
@@ -242,6 +237,9 @@ impl JwtVerifier {
         })
     }
 }
+
+/// A verified token's header and claims, as Python dicts.
+type HeaderAndClaims<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>);
 
 fn token_bytes(token: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     key_bytes(token).map_err(|_| pyo3::exceptions::PyTypeError::new_err("a token is str or bytes"))
