@@ -5,13 +5,14 @@
 #   make demo          the home-automation demo on 127.0.0.1 (ARGS="--user alice --password secret";
 #                      paths in ARGS, e.g. --cert/--key, are relative to where make runs)
 #   make python-bench  authgate.flask vs Flask-HTTPAuth 4.8.1, per-request auth overhead
+#   make python-bench-asgi  authgate.fastapi vs FastAPI's HTTPBasic/HTTPBearer + compare_digest
 PY_DIR      := python
 PY_VENV     := $(PY_DIR)/.venv
 PY          := $(PY_VENV)/bin/python
-PY_STAMP    := $(PY_VENV)/.deps-7
+PY_STAMP    := $(PY_VENV)/.deps-8
 PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright \
                "PyJWT[crypto]==2.15.1" jwcrypto==1.6.1 Flask-JWT-Extended==4.7.4 \
-               gssapi pyspnego requests-gssapi waitress mypy
+               gssapi pyspnego requests-gssapi waitress mypy fastapi uvicorn
 # The MIT KDC, kinit and the headers python-gssapi builds against (tests/kdc/kdc.sh).
 PY_APT_PKGS := redis-server chromium curl openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
 ARGS        ?=
@@ -19,7 +20,7 @@ ARGS        ?=
 TEST_TARGETS += python-release-test
 TEST_DEPS += python-venv
 APT_PACKAGES += $(PY_APT_PKGS)
-.PHONY: python-sysdeps python-venv python-build python-test python-release-test python-test-suite demo python-bench
+.PHONY: python-sysdeps python-venv python-build python-test python-release-test python-test-suite demo python-bench python-bench-asgi
 
 ## Debian packages the real-server tests use, installed only when missing.
 python-sysdeps:
@@ -73,3 +74,7 @@ demo: python-build
 
 python-bench: python-build
 	cd $(PY_DIR) && ./.venv/bin/python bench/bench.py $(ARGS)
+
+## In one process, httpx over ASGI (no sockets); ARGS = rounds (default 20).
+python-bench-asgi: python-build
+	cd $(PY_DIR) && ./.venv/bin/python bench/asgi_overhead.py $(ARGS)

@@ -345,6 +345,9 @@ pub struct Authenticated {
     /// For Digest: the algorithm of the accepted response.
     #[cfg(feature = "app-hooks")]
     pub algorithm: Option<Algorithm>,
+    /// For Digest: the qop of the accepted response (`None` for RFC 2069).
+    #[cfg(feature = "app-hooks")]
+    pub qop: Option<Qop>,
     /// For Digest: the `Authentication-Info` to send back.
     pub auth_info: Option<AuthInfo>,
 }
@@ -357,6 +360,8 @@ impl Authenticated {
             scheme,
             #[cfg(feature = "app-hooks")]
             algorithm: None,
+            #[cfg(feature = "app-hooks")]
+            qop: None,
             auth_info: None,
         }
     }
@@ -562,7 +567,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// into the verdict where it is).
     // One copy in the compact form (flash).
     #[cfg_attr(authgate_backend = "compact", inline(never))]
-    fn refuse(&self, failure: Failure, ctx: Context, out: &mut Verdict) {
+    pub(crate) fn refuse(&self, failure: Failure, ctx: Context, out: &mut Verdict) {
         match failure {
             Failure::Malformed(e) => *out = Verdict::Malformed(e),
             Failure::Challenge(reason, stale) => {
@@ -678,19 +683,14 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         };
         let here = EngineDigest { engine: self, body: &req.body, now: ctx.now };
         // The user name and the cnonce are written where the caller keeps the verdict.
-        *out = Verdict::Authenticated(Authenticated {
-            user: UserName::new(),
-            scheme: Scheme::Digest,
-            #[cfg(feature = "app-hooks")]
-            algorithm: None,
-            auth_info: None,
-        });
+        *out = Verdict::Authenticated(Authenticated::plain(UserName::new(), Scheme::Digest));
         let Verdict::Authenticated(a) = out else { return Ok(()) };
         let method = req.method.as_bytes();
         let ok = digest_check::verify(&rules, c, method, req.target.as_bytes(), &here, &mut a.user)?;
         #[cfg(feature = "app-hooks")]
         {
             a.algorithm = Some(ok.algorithm);
+            a.qop = ok.qop;
         }
         if let Some(q) = ok.qop.filter(|_| self.config.sends_authentication_info()) {
             let half_life = self.config.lifetime.max_age / 2;

@@ -33,6 +33,7 @@ from werkzeug.datastructures import Authorization
 
 from . import _authgate as _ag
 from ._authgate import Accepted, CheckSlot, Engine, FlaskCheck, MalformedHeader, Refusal
+from ._policy import log_refusal, roles_allow
 
 __all__ = [
     "HTTPAuth",
@@ -119,10 +120,7 @@ def _state(app: Flask) -> _AppState:
     return state
 
 
-def _log(refusal: Refusal) -> None:
-    level = logging.INFO if refusal.name in ("NoCredentials", "StaleNonce") else logging.WARNING
-    if log.isEnabledFor(level):
-        log.log(level, "authgate: refused %s", refusal)
+_log = log_refusal
 
 
 def refusal() -> Optional[Refusal]:
@@ -294,14 +292,7 @@ class HTTPAuth:
             user_roles = {user_roles}
         else:
             user_roles = set(user_roles)
-        for role in roles:
-            if isinstance(role, (list, tuple)):
-                role = set(role)
-                if role & user_roles == role:
-                    return True
-            elif role in user_roles:
-                return True
-        return None
+        return True if roles_allow(roles, user_roles) else None
 
     def _role_auth(self, accepted: Accepted) -> Any:
         """What ``get_user_roles`` gets for a callback that returned True: the credentials."""

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use authgate::app::{ChallengeStyle, TokenSyntax};
 use authgate::limits::MAX_USERNAME_LEN;
+use authgate::nonce::NonceId;
 use authgate::{
-    Authenticated, Body, Challenge, Config, Context, Engine as CoreEngine, Reason, Request, Scheme,
+    Authenticated, Body, Challenge, Config, Context, Engine as CoreEngine, Reason, ReplayOutcome, Request, Scheme,
     Verdict as CoreVerdict,
 };
 use pyo3::exceptions::PyValueError;
@@ -38,6 +39,9 @@ pub(crate) struct Decision {
     /// A connection scheme's token for the client (the handshake's next step with a 401,
     /// Negotiate's mutual authentication with a 200), as a `WWW-Authenticate` value.
     pub(crate) token: Option<String>,
+    /// For a deferring [`Engine::decide_with`]: the (nonce id, issue time, nc) the Python replay
+    /// store is still to be asked about; the verdict then holds until [`Engine::settle`].
+    pub(crate) pending: Option<(NonceId, u64, u32)>,
 }
 
 impl Engine {
@@ -55,16 +59,42 @@ impl Engine {
     ) -> PyResult<Decision> {
         let mut req = Request::new(method, target, authorization);
         req.body = body;
-        // Most checks issue no nonce: the OS's entropy (a system call) is asked for only when
-        // one is, and the nonce the check made with a blank salt is made again with it.
+        self.decide_with(Call::begin(), &req, now, connection)
+    }
+
+    /// [`decide`](Self::decide) after `outer = Call::begin()`, or `Call::begin_deferring()` for
+    /// an async layer: a Python replay store is then not called (an async one cannot be, and a
+    /// sync one may block); the decision's `pending` says what to ask it, and
+    /// [`settle`](Self::settle) gives the verdict with its answer.
+    pub(crate) fn decide_with(
+        &self,
+        outer: Call,
+        req: &Request<'_>,
+        now: u64,
+        connection: Option<u64>,
+    ) -> PyResult<Decision> {
         let ctx = Context { now, salt: [0; 8] };
-        let outer = Call::begin();
         let (mut verdict, token, acceptor_error) = match connection {
-            Some(id) => self.connections.check(&self.core, &req, ctx, id),
-            None => (self.core.check(&req, ctx), None, None),
+            Some(id) => self.connections.check(&self.core, req, ctx, id),
+            None => (self.core.check(req, ctx), None, None),
         };
         let call = Call::end(outer);
-        let issued = match &mut verdict {
+        if let (CoreVerdict::Challenge(ch), Some(reason)) = (&mut verdict, call.token_refusal) {
+            if ch.reason == Reason::InvalidToken {
+                ch.reason = reason;
+            }
+        }
+        self.salt_nonces(&mut verdict, now);
+        match call.error.or(acceptor_error) {
+            Some(e) => Err(e),
+            None => Ok(Decision { verdict, result: call.result, token, pending: call.pending }),
+        }
+    }
+
+    /// Most checks issue no nonce: the OS's entropy (a system call) is asked for only when
+    /// one is, and the nonce the check made with a blank salt is made again with it.
+    fn salt_nonces(&self, verdict: &mut CoreVerdict, now: u64) {
+        let issued = match verdict {
             CoreVerdict::Challenge(ch) => ch.nonce.as_mut(),
             CoreVerdict::Authenticated(a) => a.auth_info.as_mut().and_then(|i| i.nextnonce.as_mut()),
             CoreVerdict::Malformed(_) => None,
@@ -72,10 +102,36 @@ impl Engine {
         if let Some(nonce) = issued {
             *nonce = self.fresh_nonce(now);
         }
-        match call.error.or(acceptor_error) {
-            Some(e) => Err(e),
-            None => Ok(Decision { verdict, result: call.result, token }),
+    }
+
+    /// The verdict of a deferred check once its replay store answered `outcome` (the core's
+    /// `settle_replay`: unchanged when fresh, else the refusal the check would have given).
+    pub(crate) fn settle(&self, verdict: CoreVerdict, outcome: ReplayOutcome, now: u64) -> CoreVerdict {
+        let mut v = self.core.settle_replay(verdict, outcome, Context { now, salt: [0; 8] });
+        if !matches!(v, CoreVerdict::Authenticated(_)) {
+            self.salt_nonces(&mut v, now);
         }
+        v
+    }
+
+    /// The replay store's Python object.
+    pub(crate) fn replay_object(&self, py: Python<'_>) -> Py<PyAny> {
+        self.core.replay().object(py)
+    }
+
+    /// Whether this engine checks the scheme of an `Authorization` value.
+    pub(crate) fn checks_scheme_of(&self, h: &[u8]) -> bool {
+        scheme_word(h).is_some_and(|w| self.core.config().scheme_of(w).is_some())
+    }
+
+    /// Whether Digest `qop=auth-int` is offered (the body is then needed).
+    pub(crate) fn offers_auth_int(&self) -> bool {
+        self.offers_digest() && self.core.config().offered_qop().auth_int
+    }
+
+    /// Whether the replay store is a Python object (asked by the caller of a deferred check).
+    pub(crate) fn replay_is_python(&self) -> bool {
+        matches!(self.core.replay(), Replay::Python(..))
     }
 
     /// A nonce issued with the OS's entropy.
@@ -104,7 +160,7 @@ impl Engine {
         self.render_challenges(&ch, nonce, opaque)
     }
 
-    fn render_challenges(&self, ch: &Challenge, nonce: Option<&str>, opaque: Option<&str>) -> Vec<String> {
+    pub(crate) fn render_challenges(&self, ch: &Challenge, nonce: Option<&str>, opaque: Option<&str>) -> Vec<String> {
         (0..self.core.challenge_count())
             .map(|i| render(|b| self.core.write_challenge_with(ch, i, nonce, opaque, b)))
             .collect()
@@ -381,8 +437,7 @@ impl Engine {
     /// Whether this engine checks the scheme of an `Authorization` value (its scheme word is
     /// an offered scheme's name or custom name, ignoring case).
     fn selects(&self, authorization: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let h = header_bytes(authorization)?;
-        Ok(scheme_word(&h).is_some_and(|w| self.core.config().scheme_of(w).is_some()))
+        Ok(self.checks_scheme_of(&header_bytes(authorization)?))
     }
 
     /// The user name an `Authorization` value claims (Basic user-id, Digest `username`),
@@ -408,7 +463,7 @@ impl Engine {
     /// The replay store.
     #[getter]
     fn replay_store(&self, py: Python<'_>) -> Py<PyAny> {
-        self.core.replay().object(py)
+        self.replay_object(py)
     }
 
     /// The connection closed: forget its handshake and authentication.

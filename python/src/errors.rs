@@ -54,6 +54,10 @@ pub(crate) struct Refusal {
     /// What the application's verify callback returned, when it refused (else `None`).
     #[pyo3(get)]
     result: Py<PyAny>,
+    /// The `WWW-Authenticate` values to answer with, when the layer that refused rendered
+    /// them (the ASGI layers; else empty).
+    #[pyo3(get)]
+    challenges: Vec<String>,
 }
 
 impl Refusal {
@@ -66,7 +70,18 @@ impl Refusal {
     }
 
     fn new(py: Python<'_>, status: u16, name: &'static str, code: u16, message: String, stale: bool) -> Self {
-        Refusal { status, name, code, message, stale, scheme: None, user: None, remote: None, result: py.None() }
+        Refusal {
+            status,
+            name,
+            code,
+            message,
+            stale,
+            scheme: None,
+            user: None,
+            remote: None,
+            result: py.None(),
+            challenges: Vec::new(),
+        }
     }
 
     /// With what is known of the request (all for logs).
@@ -86,6 +101,12 @@ impl Refusal {
     /// A malformed value taken as no credentials (`strict=False`): a 401.
     pub(crate) fn taken_as_absent(mut self) -> Self {
         self.status = 401;
+        self
+    }
+
+    /// With the challenges to answer with.
+    pub(crate) fn with_challenges(mut self, challenges: Vec<String>) -> Self {
+        self.challenges = challenges;
         self
     }
 
