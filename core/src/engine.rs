@@ -76,6 +76,7 @@ pub struct Config {
     opaque: heapless::String<MAX_OPAQUE_LEN>,
     #[cfg(feature = "jwt")]
     jwt: crate::jwt::JwtConfig,
+    origin: crate::origin::OriginPolicy,
 }
 
 impl Config {
@@ -110,7 +111,20 @@ impl Config {
             opaque: heapless::String::new(),
             #[cfg(feature = "jwt")]
             jwt: crate::jwt::JwtConfig::new(),
+            origin: crate::origin::OriginPolicy::new(),
         })
+    }
+
+    /// What [`Engine::check_origin`] refuses (default [`OriginPolicy::new`](crate::OriginPolicy::new):
+    /// unsafe requests from other origins, any `Host`).
+    pub fn origin_policy(mut self, policy: crate::origin::OriginPolicy) -> Config {
+        self.origin = policy;
+        self
+    }
+
+    /// The origin policy.
+    pub fn origin(&self) -> &crate::origin::OriginPolicy {
+        &self.origin
     }
 
     /// Verify Bearer tokens that look like a JWS (two dots) as JWTs with `jwt`'s keys; the
@@ -437,6 +451,17 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             now,
             self.config.lifetime,
         )
+    }
+
+    /// Whether to serve a request, given where it comes from and where it was sent, before
+    /// authenticating it (the configuration's [`OriginPolicy`](crate::OriginPolicy)): call it
+    /// first, and answer a refusal with its [`status`](crate::OriginRefusal::status).
+    pub fn check_origin(
+        &self,
+        method: &str,
+        headers: &crate::origin::OriginHeaders<'_>,
+    ) -> Result<(), crate::OriginRefusal> {
+        self.config.origin.check(method, headers)
     }
 
     /// A challenge with a fresh nonce.

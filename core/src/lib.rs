@@ -39,6 +39,9 @@
 //! `jwt` adds JWT bearer tokens (HS256/384/512) verified without allocation, `jwt-es256`
 //! and `jwt-eddsa` ES256 and EdDSA, `jwt-std` (std layers) RSA, JWKS and PEM keys: see [`jwt`].
 //!
+//! [`Engine::check_origin`] refuses cross-site requests that would ride on a browser's
+//! cached credentials (CSRF) and foreign `Host` names (DNS rebinding): see [`origin`].
+//!
 //! Lower layers are public too: [`parse`] (zero-copy `Authorization` parsing),
 //! [`BasicCredentials`], [`DigestCredentials`] with [`digest::response`], [`nonce`],
 //! [`ReplayTable`] and the [`render`] functions.
@@ -61,6 +64,7 @@ pub mod htfile;
 pub mod jwt;
 pub mod limits;
 pub mod nonce;
+pub mod origin;
 mod parse;
 pub mod render;
 pub mod replay;
@@ -71,10 +75,11 @@ pub use digest::{Algorithm, DigestCredentials, Qop};
 pub use engine::{
     body_hash_algorithm, Authenticated, Body, Challenge, Config, Context, Engine, Request, Scheme, Verdict,
 };
-pub use error::{BufferTooSmall, ConfigError, ParseError, Reason};
+pub use error::{BufferTooSmall, ConfigError, OriginRefusal, ParseError, Reason};
 pub use hash::{HashAlgorithm, HashOutput};
 pub use htfile::{Htdigest, Htpasswd};
 pub use nonce::{Nonce, NonceKey, NonceStatus};
+pub use origin::{OriginHeaders, OriginPolicy, Provenance};
 pub use parse::{parse, Authorization, Credentials, Param, ParamIter, Params, Segments, Value};
 pub use render::{AuthInfo, BearerError, QopSet};
 pub use replay::{ReplayOutcome, ReplayStore, ReplayTable};
