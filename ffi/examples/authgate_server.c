@@ -1,10 +1,17 @@
 /*
- * A small HTTP server on libmicrohttpd that protects /protected with authgate:
- * Digest (SHA-256, MD5) with Basic as a fallback challenge, one WWW-Authenticate field per
- * challenge. "/" is served openly.
+ * A small HTTP server on libmicrohttpd that protects /protected and a relay (GET /api/relay,
+ * POST /api/relay/toggle) with authgate: Digest (SHA-256, MD5) with Basic as a fallback
+ * challenge, one WWW-Authenticate field per challenge. "/" is served openly.
  *
  *   authgate_server [--bind ADDR] [--port N] [--realm REALM] [--user NAME:PASSWORD]...
  *                   [--nonce-lifetime SECONDS] [--algorithms SHA-256,MD5]
+ *                   [--allow-host NAME]... [--allow-origin ORIGIN]... [--allow-cross-origin]
+ *
+ * Every request is first checked for where it comes from (authgate_engine_check_origin):
+ * unsafe methods from another origin get 403 (a page elsewhere riding on the browser's
+ * cached credentials), and with --allow-host, a Host that is not one of the server's names
+ * gets 421 (DNS rebinding). --allow-origin serves unsafe requests from that origin too;
+ * --allow-cross-origin turns the 403 off.
  *
  * --port 0 picks a free port. The server prints "listening on ADDR:PORT" once ready, logs
  * one line per request on stderr, and stops cleanly on SIGINT/SIGTERM.
@@ -19,6 +26,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +49,7 @@ struct server {
   struct user users[MAX_USERS];
   size_t n_users;
   authgate_engine *engine;
+  atomic_uint relay; /* the device state (0 or 1) the relay endpoints read and change */
 };
 
 /* ---- authgate callbacks ---- */
@@ -80,6 +89,7 @@ static int32_t entropy(void *userdata, uint8_t *out, size_t len) {
    MHD hands the access handler a decoded path without the query. */
 struct request {
   char *target;
+  int started; /* the access handler has seen the headers */
 };
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection) {
@@ -100,10 +110,31 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
   *req_cls = NULL;
 }
 
-static enum MHD_Result count_authorization(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
-  (void)kind, (void)value;
-  if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0) ++*(int *)cls;
+/* The request fields authgate reads, each NULL when absent and "" (length 0, malformed) when
+   sent more than once. */
+enum { F_AUTHORIZATION, F_HOST, F_ORIGIN, F_SEC_FETCH_SITE, F_REFERER, F_COUNT };
+static const char *const FIELD_NAMES[F_COUNT] = {MHD_HTTP_HEADER_AUTHORIZATION, MHD_HTTP_HEADER_HOST,
+                                                 MHD_HTTP_HEADER_ORIGIN, "Sec-Fetch-Site", MHD_HTTP_HEADER_REFERER};
+struct fields {
+  const char *value[F_COUNT];
+  size_t len[F_COUNT];
+};
+
+static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                     const char *value, size_t value_size) {
+  struct fields *f = cls;
+  (void)kind, (void)key_size;
+  for (int i = 0; i < F_COUNT; i++) {
+    if (strcasecmp(key, FIELD_NAMES[i]) != 0) continue;
+    f->value[i] = f->value[i] ? "" : value;
+    f->len[i] = f->value[i] == value ? value_size : 0;
+  }
   return MHD_YES;
+}
+
+static void read_fields(struct MHD_Connection *connection, struct fields *f) {
+  memset(f, 0, sizeof *f);
+  MHD_get_connection_values_n(connection, MHD_HEADER_KIND, collect_field, f);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *connection, unsigned status, const char *body,
@@ -116,18 +147,41 @@ static enum MHD_Result reply(struct MHD_Connection *connection, unsigned status,
   return ret;
 }
 
+/* Where the request comes from and where it was sent: 0 to go on, or a queued refusal. */
+static int refused_origin(struct server *s, struct MHD_Connection *connection, const char *method,
+                          const char *target, const struct fields *f, enum MHD_Result *ret) {
+  authgate_origin_headers h = {0};
+  h.host = (const uint8_t *)f->value[F_HOST], h.host_len = f->len[F_HOST];
+  h.origin = (const uint8_t *)f->value[F_ORIGIN], h.origin_len = f->len[F_ORIGIN];
+  h.sec_fetch_site = (const uint8_t *)f->value[F_SEC_FETCH_SITE], h.sec_fetch_site_len = f->len[F_SEC_FETCH_SITE];
+  h.referer = (const uint8_t *)f->value[F_REFERER], h.referer_len = f->len[F_REFERER];
+  authgate_refusal refusal = AUTHGATE_REFUSAL_NONE;
+  authgate_result r = authgate_engine_check_origin(s->engine, method, strlen(method), &h, &refusal);
+  if (r != AUTHGATE_RESULT_OK) {
+    fprintf(stderr, "%s %s -> 500 (%s)\n", method, target, authgate_result_message(r));
+    *ret = reply(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n", NULL);
+    return 1;
+  }
+  if (refusal == AUTHGATE_REFUSAL_NONE) return 0;
+  unsigned status = authgate_refusal_status(refusal);
+  /* The fields, for the log: values are not secrets, but bounded. */
+  fprintf(stderr, "%s %s -> %u (%s) host=%.64s origin=%.80s sec-fetch-site=%.16s\n", method, target, status,
+          authgate_refusal_message(refusal), f->value[F_HOST] ? f->value[F_HOST] : "-",
+          f->value[F_ORIGIN] ? f->value[F_ORIGIN] : "-", f->value[F_SEC_FETCH_SITE] ? f->value[F_SEC_FETCH_SITE] : "-");
+  char body[128];
+  snprintf(body, sizeof body, "%s\n", authgate_refusal_message(refusal));
+  *ret = reply(connection, status, body, NULL);
+  return 1;
+}
+
+/* What an authenticated request does. */
+enum action { GREET, RELAY_READ, RELAY_TOGGLE };
+
+/* Authenticates the request, then does `action`: the verdict decides before any state changes. */
 static enum MHD_Result protected(struct server *s, struct MHD_Connection *connection, const char *method,
-                                 const char *target) {
-  /* The Authorization value: absent (NULL), or several fields (zero length: malformed). */
-  const char *auth = NULL;
-  size_t auth_len = 0;
-  int fields = 0;
-  MHD_get_connection_values(connection, MHD_HEADER_KIND, count_authorization, &fields);
-  if (fields == 1)
-    MHD_lookup_connection_value_n(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
-                                  strlen(MHD_HTTP_HEADER_AUTHORIZATION), &auth, &auth_len);
-  else if (fields > 1)
-    auth = "";
+                                 const char *target, const struct fields *f, enum action action) {
+  const char *auth = f->value[F_AUTHORIZATION];
+  size_t auth_len = f->len[F_AUTHORIZATION];
 
   authgate_verdict *v = authgate_verdict_new(); /* a server could keep one per worker thread */
   if (!v) return MHD_NO;
@@ -144,7 +198,13 @@ static enum MHD_Result protected(struct server *s, struct MHD_Connection *connec
     size_t user_len = 0;
     authgate_verdict_user(v, &user, &user_len);
     char body[256];
-    snprintf(body, sizeof body, "Hello, %.*s\n", (int)user_len, user);
+    if (action == GREET) {
+      snprintf(body, sizeof body, "Hello, %.*s\n", (int)user_len, user);
+    } else {
+      bool on = action == RELAY_TOGGLE ? !atomic_fetch_xor(&s->relay, 1u) : atomic_load(&s->relay) != 0;
+      if (action == RELAY_TOGGLE) fprintf(stderr, "relay %s by %.*s\n", on ? "on" : "off", (int)user_len, user);
+      snprintf(body, sizeof body, "%s\n", on ? "on" : "off");
+    }
     struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
     if (resp && authgate_engine_write_authentication_info(s->engine, v, value, sizeof value, &len) == AUTHGATE_RESULT_OK &&
         len > 0)
@@ -175,19 +235,35 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
   struct server *s = cls;
   struct request *r = *req_cls;
   (void)version, (void)upload_data;
-  if (*upload_data_size != 0) { /* bodies are not used: drop them */
+  if (!r || !r->target) return MHD_NO;
+  if (!r->started) { /* the headers only: answer once the body (unused) is read */
+    r->started = 1;
+    return MHD_YES;
+  }
+  if (*upload_data_size != 0) {
     *upload_data_size = 0;
     return MHD_YES;
   }
-  if (strcmp(url, "/") == 0) return reply(connection, MHD_HTTP_OK, "authgate example: try /protected\n", NULL);
-  if (strcmp(url, "/protected") == 0 && r && r->target) return protected(s, connection, method, r->target);
+  struct fields f;
+  read_fields(connection, &f);
+  enum MHD_Result ret = MHD_NO;
+  if (refused_origin(s, connection, method, r->target, &f, &ret)) return ret;
+  if (strcmp(url, "/") == 0)
+    return reply(connection, MHD_HTTP_OK, "authgate example: try /protected, /api/relay, POST /api/relay/toggle\n",
+                 NULL);
+  if (strcmp(url, "/protected") == 0) return protected(s, connection, method, r->target, &f, GREET);
+  if (strcmp(url, "/api/relay") == 0 && strcmp(method, "GET") == 0)
+    return protected(s, connection, method, r->target, &f, RELAY_READ);
+  if (strcmp(url, "/api/relay/toggle") == 0 && strcmp(method, "POST") == 0)
+    return protected(s, connection, method, r->target, &f, RELAY_TOGGLE);
   return reply(connection, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
 }
 
 static void usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s [--bind ADDR] [--port N] [--realm REALM] [--user NAME:PASSWORD]...\n"
-          "          [--nonce-lifetime SECONDS] [--algorithms SHA-256,MD5]\n",
+          "          [--nonce-lifetime SECONDS] [--algorithms SHA-256,MD5]\n"
+          "          [--allow-host NAME]... [--allow-origin ORIGIN]... [--allow-cross-origin]\n",
           argv0);
   exit(2);
 }
@@ -221,9 +297,16 @@ int main(int argc, char **argv) {
   unsigned long port = 8080, lifetime = 300;
   authgate_algorithm algorithms[6] = {AUTHGATE_ALGORITHM_SHA256, AUTHGATE_ALGORITHM_MD5};
   size_t n_algorithms = 2;
+  const char *hosts[MAX_USERS], *origins[MAX_USERS];
+  size_t n_hosts = 0, n_origins = 0;
+  bool refuse_cross_origin = true;
 
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(arg, "--allow-cross-origin") == 0) {
+      refuse_cross_origin = false;
+      continue;
+    }
     if (!val) usage(argv[0]);
     i++;
     if (strcmp(arg, "--bind") == 0) {
@@ -241,6 +324,10 @@ int main(int argc, char **argv) {
       const char *colon = strchr(val, ':');
       if (!colon || s.n_users == MAX_USERS) usage(argv[0]);
       s.users[s.n_users++] = (struct user){val, (size_t)(colon - val), colon + 1};
+    } else if (strcmp(arg, "--allow-host") == 0 && n_hosts < MAX_USERS) {
+      hosts[n_hosts++] = val;
+    } else if (strcmp(arg, "--allow-origin") == 0 && n_origins < MAX_USERS) {
+      origins[n_origins++] = val;
     } else {
       usage(argv[0]);
     }
@@ -255,10 +342,23 @@ int main(int argc, char **argv) {
       (r = authgate_config_set_algorithms(config, algorithms, n_algorithms)) != AUTHGATE_RESULT_OK ||
       (r = authgate_config_set_nonce_lifetime(config, lifetime)) != AUTHGATE_RESULT_OK ||
       (r = authgate_config_set_credential_callback(config, lookup_user, &s)) != AUTHGATE_RESULT_OK ||
-      (r = authgate_config_set_entropy_callback(config, entropy, NULL)) != AUTHGATE_RESULT_OK) {
+      (r = authgate_config_set_entropy_callback(config, entropy, NULL)) != AUTHGATE_RESULT_OK ||
+      (r = authgate_config_set_refuse_cross_origin(config, refuse_cross_origin)) != AUTHGATE_RESULT_OK) {
     authgate_config_free(config);
     return fail("config", r);
   }
+  for (size_t i = 0; i < n_hosts; i++)
+    if ((r = authgate_config_allow_host(config, hosts[i], strlen(hosts[i]))) != AUTHGATE_RESULT_OK) {
+      authgate_config_free(config);
+      fprintf(stderr, "--allow-host %s: ", hosts[i]);
+      return fail("config", r);
+    }
+  for (size_t i = 0; i < n_origins; i++)
+    if ((r = authgate_config_allow_origin(config, origins[i], strlen(origins[i]))) != AUTHGATE_RESULT_OK) {
+      authgate_config_free(config);
+      fprintf(stderr, "--allow-origin %s: ", origins[i]);
+      return fail("config", r);
+    }
   uint8_t key[AUTHGATE_KEY_LEN];
   if (entropy(NULL, key, sizeof key) != 0) {
     authgate_config_free(config);
