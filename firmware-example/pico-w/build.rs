@@ -11,20 +11,6 @@ fn main() {
     File::create(out.join("memory.x")).unwrap().write_all(include_bytes!("memory.x")).unwrap();
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x");
-    // The Wi-Fi credentials and the demo user are read with option_env!: rebuild when they change.
-    for var in [
-        "WIFI_NETWORK",
-        "WIFI_PASSWORD",
-        "AUTHGATE_USER",
-        "AUTHGATE_PASSWORD",
-        "AUTHGATE_REALM",
-        "AUTHGATE_PROTECT_READS",
-        "AUTHGATE_NONCE_LIFETIME_S",
-        "AUTHGATE_HOSTNAME",
-    ] {
-        println!("cargo:rerun-if-env-changed={var}");
-    }
-
     println!("cargo:rustc-link-arg-bins=--nmagic");
     println!("cargo:rustc-link-arg-bins=-Tlink.x");
     println!("cargo:rustc-link-arg-bins=-Tlink-rp.x");

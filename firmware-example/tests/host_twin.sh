@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Host-twin test: the Pico W app, built for Linux, reached with curl.
+# Host-twin test: the Pico W / Pico 2 W app, built for Linux, reached with curl.
 #
 # It makes its own network namespace with a TAP device inside (192.168.69.1/24 on the
 # namespace side, the twin's embassy-net stack on 192.168.69.2/24), runs the twin there and
 # drives it with curl from inside the same namespace, so no packet touches any other
-# interface. If no namespace can be made (no permission), it runs the same app on
-# picoserve's tokio transport on 127.0.0.1 instead, and says so.
+# interface. Besides the authentication cases it cuts the link (the TAP device down for a
+# few seconds, then up: the twin must rejoin and serve a Digest login again), changes the
+# password and restarts the twin on the same flash file (the new password must survive, the
+# old one must stop working), factory-resets, and resolves the twin's .local name over mDNS
+# (python-zeroconf, and a one-shot query). If no namespace can be made (no permission), it
+# runs the web app on picoserve's tokio transport on 127.0.0.1 instead, says so, and skips
+# the link and mDNS cases (they need the TAP device).
 #
 #   firmware-example/tests/host_twin.sh            # builds the twin (dev profile) first
 #   TWIN=/path/to/authgate-twin tests/host_twin.sh # or uses a given binary
+#   PYTHON=/path/to/venv/python                    # a Python with zeroconf (make firmware-test sets it)
 #   FORCE_FALLBACK=1 tests/host_twin.sh            # exercise the loopback path
 #
-# Ends with "N passed, M failed"; exits non-zero on any failure.
+# Ends with "N passed, M failed, K skipped"; exits non-zero on any failure.
 set -u
 set -o pipefail
 
@@ -20,7 +26,12 @@ USER_NAME=${AUTHGATE_USER:-admin}
 PASSWORD=${AUTHGATE_PASSWORD:-authgate-demo}
 LIFETIME=4 # seconds: short, so the stale-nonce case can wait it out, long enough for a slow CI
 NS=authgate-fw-$$
-TAP=agtap0
+TAP=agtap$$
+TAP=${TAP:0:15}
+UNIQUE_ID=0011223344a1b2c3 # the board's unique id; the default hostname takes its last 3 bytes
+HOSTNAME_EXPECTED=${AUTHGATE_HOSTNAME:-authgate-a1b2c3}
+NEW_PASSWORD='changed Pa55 word' # a space and no shell specials: sent form-encoded
+PYTHON=${PYTHON:-python3}
 WORK=$(mktemp -d)
 PID=
 NS_MADE=
@@ -43,7 +54,9 @@ fi
 
 PASS=0
 FAIL=0
+SKIP=0
 ok() { PASS=$((PASS + 1)); echo "ok   - $1"; }
+skip() { SKIP=$((SKIP + 1)); echo "skip - $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && sed 's/^/       | /' <<<"$2"; }
 check() { # check DESCRIPTION COMMAND... : passes when COMMAND succeeds
     local what=$1; shift
@@ -55,11 +68,12 @@ check() { # check DESCRIPTION COMMAND... : passes when COMMAND succeeds
 RUN=() # prefix that puts a command into the twin's network
 start_twin() { # start_twin [extra twin args...]; sets PID and BASE
     : >"$WORK/out"
+    local common=(--nonce-lifetime "$LIFETIME" --flash "$WORK/flash.bin" --unique-id "$UNIQUE_ID")
     if [ "$MODE" = namespace ]; then
-        ip netns exec "$NS" "$TWIN" --tap "$TAP" --ip 192.168.69.2/24 --nonce-lifetime "$LIFETIME" "$@" \
+        ip netns exec "$NS" "$TWIN" --tap "$TAP" --ip 192.168.69.2/24 "${common[@]}" "$@" \
             >"$WORK/out" 2>>"$WORK/log" &
     else
-        "$TWIN" --tokio 127.0.0.1:0 --nonce-lifetime "$LIFETIME" "$@" >"$WORK/out" 2>>"$WORK/log" &
+        "$TWIN" --tokio 127.0.0.1:0 "${common[@]}" "$@" >"$WORK/out" 2>>"$WORK/log" &
     fi
     PID=$!
     for _ in $(seq 100); do
@@ -86,7 +100,8 @@ if [ -z "${FORCE_FALLBACK:-}" ] && ip netns add "$NS" 2>"$WORK/nserr"; then
     if ip netns exec "$NS" ip link set lo up &&
         ip netns exec "$NS" ip tuntap add name "$TAP" mode tap &&
         ip netns exec "$NS" ip addr add 192.168.69.1/24 dev "$TAP" &&
-        ip netns exec "$NS" ip link set "$TAP" up; then
+        ip netns exec "$NS" ip link set "$TAP" up &&
+        ip netns exec "$NS" ip route add 224.0.0.0/4 dev "$TAP"; then
         MODE=namespace
         RUN=(ip netns exec "$NS")
         echo "# host twin: embassy-net on TAP $TAP inside network namespace $NS"
@@ -241,13 +256,124 @@ code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -X POST "$BASE/api/led/on")
 check "--open-reads: curl --digest POST /api/led/on -> 200" test "$code" = 200
 stop_twin
 
+# --- mDNS: <hostname>.local from inside the namespace ------------------------------------
+
+start_twin
 if [ "$MODE" = namespace ]; then
-    echo "# ran in network namespace $NS (TAP device, embassy-net)"
+    name="$HOSTNAME_EXPECTED.local"
+    got=$("${RUN[@]}" "$PYTHON" "$HERE/tests/mdns_query.py" zeroconf 192.168.69.1 "$name" 2>"$WORK/mdns.err")
+    check "mDNS (python-zeroconf, multicast): $name -> 192.168.69.2" test "$got" = 192.168.69.2
+    [ "$got" = 192.168.69.2 ] || sed 's/^/#   /' "$WORK/mdns.err" | tail -5
+    got=$("${RUN[@]}" python3 "$HERE/tests/mdns_query.py" oneshot 192.168.69.1 "$name")
+    check "mDNS (one-shot query, unicast answer): $name -> 192.168.69.2" test "$got" = 192.168.69.2
+    check "mDNS: another name gets no answer" bash -c '! "$@"' _ "${RUN[@]}" python3 "$HERE/tests/mdns_query.py" oneshot 192.168.69.1 "not-$name"
+else
+    skip "mDNS needs the TAP device (FALLBACK)"
+fi
+
+# --- link cut: the TAP device down for a few seconds, then up ---------------------------
+
+CUT=4
+if [ "$MODE" = namespace ]; then
+    ip netns exec "$NS" ip link set "$TAP" down
+    cut_at=$(date +%s.%N)
+    sleep "$CUT"
+    code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" "$BASE/api/status")
+    check "during the cut the twin is unreachable" test "$code" != 200
+    check "the twin logged the lost link" grep -q "link to TAP $TAP lost; rejoining" "$WORK/log"
+    ip netns exec "$NS" ip link set "$TAP" up
+    back=
+    for _ in $(seq 150); do
+        grep -q 'back online after' "$WORK/log" && { back=1; break; }
+        sleep 0.1
+    done
+    check "the twin logged that it is back online" test -n "$back"
+    code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -X POST "$BASE/api/led/toggle")
+    took=$(python3 -c "import sys,time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$cut_at")
+    check "after the link came back: curl --digest POST /api/led/toggle -> 200" test "$code" = 200
+    echo "# link cut: $TAP down for $CUT s, then up; the twin rejoined and served a Digest login ${took} s after the cut"
+    sed -n 's/^.*\(back online after.*\)$/#   twin: \1/p' "$WORK/log" | tail -1
+else
+    skip "link cut needs the TAP device (FALLBACK)"
+fi
+
+# --- password change, restart, factory reset ---------------------------------------------
+
+form() { printf 'password=%s' "$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote_plus(sys.argv[1]))' "$1")"; }
+code=$(http "$R" -X POST --data "$(form "$NEW_PASSWORD")" "$BASE/api/password")
+check "POST /api/password without credentials -> 401" test "$code" = 401
+code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -X POST --data "$(form short)" "$BASE/api/password")
+check "a too-short new password -> 400 and the reason" bash -c '[ "$1" = 400 ] && grep -q "shorter than 8" "$2"' _ "$code" "$R.b"
+code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -X POST --data 'pass=x' "$BASE/api/password")
+check "no password field -> 400" test "$code" = 400
+code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -X POST --data "$(form "$NEW_PASSWORD")" "$BASE/api/password")
+check "curl --digest POST /api/password (old password) -> 200 changed" bash -c '[ "$1" = 200 ] && grep -q "\"changed\":true" "$2"' _ "$code" "$R.b"
+changed_ok() { # the new password works, the old one does not, in every scheme offered
+    local code
+    code=$(http "$R" --digest -u "$USER_NAME:$NEW_PASSWORD" "$BASE/api/status")
+    check "$1: new password, curl --digest (SHA-256) -> 200" test "$code" = 200
+    code=$(http "$R" --basic -u "$USER_NAME:$NEW_PASSWORD" "$BASE/api/status")
+    check "$1: new password, curl --basic -> 200" test "$code" = 200
+    http "$R" "$BASE/api/status" >/dev/null
+    local md5ch auth
+    md5ch=$(hdr "$R" WWW-Authenticate | grep 'algorithm=MD5' | head -1)
+    auth=$(digest_auth GET /api/status "$md5ch" "$USER_NAME" "$NEW_PASSWORD" MD5 00000001)
+    code=$(http "$R" -H "Authorization: $auth" "$BASE/api/status")
+    check "$1: new password, Digest MD5 -> 200" test "$code" = 200
+    code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" "$BASE/api/status")
+    check "$1: old password, curl --digest -> 401" test "$code" = 401
+    code=$(http "$R" --basic -u "$USER_NAME:$PASSWORD" "$BASE/api/status")
+    check "$1: old password, curl --basic -> 401" test "$code" = 401
+}
+changed_ok "after the change"
+check "the log says the password was changed" grep -q "password changed by $USER_NAME; the new login is in flash" "$WORK/log"
+check "the flash file holds no plaintext password" bash -c '! grep -qF "$1" "$2"' _ "$NEW_PASSWORD" "$WORK/flash.bin"
+
+stop_twin
+start_twin
+changed_ok "after a restart on the same flash"
+check "the restarted twin read the changed login from flash" grep -q "login: the password changed on the device (from flash)" "$WORK/log"
+stop_twin
+
+factory_reset_ok() { # the build password is back, the changed one is gone
+    local code
+    code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" "$BASE/api/status")
+    check "$1: the build password -> 200" test "$code" = 200
+    code=$(http "$R" --digest -u "$USER_NAME:$NEW_PASSWORD" "$BASE/api/status")
+    check "$1: the changed password -> 401" test "$code" = 401
+}
+# The boards' factory reset: the UF2 that `make uf2` writes, applied to the flash file as the
+# boot ROM would write it (the store's sectors, 0xFF).
+if [ -n "${FACTORY_RESET_UF2:-}" ]; then
+    python3 "$HERE/tests/uf2_check.py" apply pico-w "$FACTORY_RESET_UF2" "$WORK/flash.bin" >/dev/null
+    mark=$(wc -l <"$WORK/log")
+    start_twin
+    factory_reset_ok "after the factory-reset UF2"
+    check "the twin booted with the build login" bash -c 'tail -n +$(($1 + 1)) "$2" | grep -q "login: from this image.s build"' _ "$mark" "$WORK/log"
+    code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -X POST --data "$(form "$NEW_PASSWORD")" "$BASE/api/password")
+    check "the password can be changed again after the reset" test "$code" = 200
+    stop_twin
+else
+    skip "the factory-reset UF2 (FACTORY_RESET_UF2 not given)"
+fi
+# The twin's own switch for the same thing (LoginStore::erase).
+start_twin --factory-reset
+factory_reset_ok "after --factory-reset"
+stop_twin
+
+# --- the log: refusals with their reason, never a secret ---------------------------------
+
+check "refusals are logged with their reason" grep -q '401 for POST /api/led/on: bad credentials' "$WORK/log"
+check "a malformed header is logged with its reason" grep -q '^\[ *[0-9.]*\] WARN 400 for GET /api/status: ' "$WORK/log"
+check "no password appears in the log" bash -c '! grep -qF -e "$1" -e wrong-password "$2"' _ "$NEW_PASSWORD" "$WORK/log"
+
+if [ "$MODE" = namespace ]; then
+    echo "# ran in network namespace $NS (TAP device $TAP, embassy-net)"
 else
     echo "# ran on the FALLBACK: picoserve's tokio transport on 127.0.0.1"
 fi
 if [ "$FAIL" -ne 0 ]; then
-    echo "# twin log:"; sed 's/^/#   /' "$WORK/log" | tail -40
+    echo "# twin log:"; sed 's/^/#   /' "$WORK/log" | tail -60
 fi
-echo "$PASS passed, $FAIL failed"
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
 [ "$FAIL" -eq 0 ]

@@ -1,20 +1,20 @@
 //! The authgate glue: the one module of the example that talks to the authgate core.
 //!
 //! It owns nothing but plumbing — the engine's configuration, the nonce key (drawn from the
-//! board's entropy by the binary), the clock (embassy-time's uptime), per-request salt and
-//! the replay table (a static). Every decision — parsing `Authorization`, checking Basic
+//! board's entropy by the binary), the clock (embassy-time's uptime), per-request salt, the
+//! replay table (a static) and the current [`Login`]. Every decision — parsing `Authorization`, checking Basic
 //! passwords and Digest responses, nonces, replay, rendering `WWW-Authenticate` and
 //! `Authentication-Info` — is made by [`authgate::Engine::check`].
 
 use core::cell::RefCell;
 
 use authgate::{
-    AuthInfo, Challenge, Config, Context, Engine, ReplayOutcome, ReplayStore, ReplayTable, Request, StaticUsers,
-    UserName, Verdict,
+    AuthInfo, Challenge, Config, Context, Engine, ReplayOutcome, ReplayStore, ReplayTable, Request, UserName, Verdict,
 };
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 
+use crate::login::Login;
 use crate::settings::Settings;
 
 /// Longest `WWW-Authenticate` value (one challenge): the realm is at most 128 bytes (256
@@ -51,7 +51,7 @@ pub struct Challenges {
 impl Challenges {
     /// The `index`-th `WWW-Authenticate` value, if there is one.
     pub fn value(&self, index: usize) -> Option<ChallengeValue<'_>> {
-        (index < self.guard.engine.challenge_count()).then_some(ChallengeValue { of: self, index })
+        (index < self.guard.with_engine(|e| e.challenge_count())).then_some(ChallengeValue { of: self, index })
     }
 }
 
@@ -64,7 +64,7 @@ pub struct ChallengeValue<'a> {
 impl core::fmt::Display for ChallengeValue<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let Challenges { guard, challenge } = self.of;
-        emit::<CHALLENGE_LEN>(f, |b| guard.engine.write_challenge(challenge, self.index, b))
+        emit::<CHALLENGE_LEN>(f, |b| guard.with_engine(|e| e.write_challenge(challenge, self.index, b)))
     }
 }
 
@@ -76,7 +76,7 @@ pub struct AuthenticationInfo {
 
 impl core::fmt::Display for AuthenticationInfo {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        emit::<INFO_LEN>(f, |b| self.guard.engine.write_authentication_info(&self.info, b))
+        emit::<INFO_LEN>(f, |b| self.guard.with_engine(|e| e.write_authentication_info(&self.info, b)))
     }
 }
 
@@ -108,22 +108,35 @@ static REPLAY: SharedReplay = SharedReplay::new();
 /// Fills the 8 bytes of salt each issued nonce carries (the board's entropy source).
 pub type SaltSource = fn(&mut [u8; 8]);
 
+type DeviceEngine = Engine<Login, &'static SharedReplay>;
+
 pub struct Guard {
     settings: Settings,
-    engine: Engine<StaticUsers<'static>, &'static SharedReplay>,
+    /// Kept to rebuild the engine when the login changes (the same key: nonces stay valid).
+    key: [u8; 32],
+    /// Replaced whole by [`Guard::set_login`]; every use is a short synchronous borrow.
+    engine: Mutex<CriticalSectionRawMutex, RefCell<DeviceEngine>>,
     salt: SaltSource,
 }
 
 impl Guard {
-    /// `key` must be 32 bytes of fresh entropy (RoscRng on the Pico W, /dev/urandom on Linux);
-    /// `salt` draws from the same source for every nonce issued. The user is the one baked in
-    /// at build time ([`crate::settings::USER`]).
-    pub fn new(settings: Settings, key: [u8; 32], salt: SaltSource) -> Self {
-        let config = Config::new(settings.realm)
-            .and_then(|c| c.nonce_lifetime(settings.nonce_lifetime_s.into()))
-            .expect("authgate configuration");
-        let engine = Engine::new(config, &key, StaticUsers::new(&BUILD_USERS), &REPLAY).expect("authgate engine");
-        Guard { settings, engine, salt }
+    /// `key` must be 32 bytes of fresh entropy (RoscRng / the TRNG on the boards,
+    /// /dev/urandom on Linux); `salt` draws from the same source for every nonce issued.
+    /// `login` is the stored one if there is one, else the build's ([`Login::from_build`]).
+    pub fn new(settings: Settings, key: [u8; 32], salt: SaltSource, login: Login) -> Self {
+        let engine = Mutex::new(RefCell::new(engine_for(&settings, &key, login)));
+        Guard { settings, key, engine, salt }
+    }
+
+    /// Check against `login` from now on (the store calls this once it is in flash). The
+    /// Digest algorithms offered follow the HA1s the login has.
+    pub fn set_login(&self, login: Login) {
+        let engine = engine_for(&self.settings, &self.key, login);
+        self.engine.lock(|e| *e.borrow_mut() = engine);
+    }
+
+    fn with_engine<R>(&self, f: impl FnOnce(&DeviceEngine) -> R) -> R {
+        self.engine.lock(|e| f(&e.borrow()))
     }
 
     pub fn settings(&self) -> &Settings {
@@ -145,7 +158,7 @@ impl Guard {
         let lifetime = u64::from(self.settings.nonce_lifetime_s);
         REPLAY.0.lock(|t| t.borrow_mut().purge_before(now.saturating_sub(lifetime)));
 
-        match self.engine.check(&Request::new(method, target, authorization), ctx) {
+        match self.with_engine(|e| e.check(&Request::new(method, target, authorization), ctx)) {
             Verdict::Authenticated(a) => {
                 Decision::Allow { user: a.user, info: a.auth_info.map(|info| AuthenticationInfo { guard: self, info }) }
             }
@@ -161,8 +174,13 @@ impl Guard {
     }
 }
 
-/// The one user, from the build environment.
-static BUILD_USERS: [(&str, &str); 1] = [(crate::settings::USER, crate::settings::PASSWORD)];
+fn engine_for(settings: &Settings, key: &[u8; 32], login: Login) -> DeviceEngine {
+    let config = Config::new(settings.realm)
+        .and_then(|c| c.algorithms(&login.algorithms()))
+        .and_then(|c| c.nonce_lifetime(settings.nonce_lifetime_s.into()))
+        .expect("authgate configuration");
+    Engine::new(config, key, login, &REPLAY).expect("authgate engine")
+}
 
 /// The realm must fit authgate's limit (128 bytes), which also bounds [`CHALLENGE_LEN`].
 const _: () = assert!(Settings::from_build_env().realm.len() <= authgate::limits::MAX_REALM_LEN);

@@ -1,18 +1,24 @@
 //! Build-time configuration, read with `option_env!` so that a plain `cargo build` (CI) works
-//! without any variable set. Every value has a demo default; see the README.
+//! without any variable set. Every value has a default; see the README.
 //!
 //! | variable                      | default          | meaning                                    |
 //! |-------------------------------|------------------|--------------------------------------------|
-//! | `AUTHGATE_USER`               | `admin`          | the one user's name                        |
-//! | `AUTHGATE_PASSWORD`           | `authgate-demo`  | that user's password                       |
+//! | `AUTHGATE_CREDENTIAL`         | *(demo login)*   | htdigest line(s) `user:realm:HA1`          |
+//! | `AUTHGATE_USER` / `AUTHGATE_PASSWORD` | `admin` / `authgate-demo` | plaintext login, hashed at build time (warned) |
 //! | `AUTHGATE_REALM`              | `authgate-pico`  | the protection space shown by browsers     |
+//! | `AUTHGATE_HOSTNAME`           | `authgate-XXXXXX`| DHCP and mDNS name (from the board's unique id) |
 //! | `AUTHGATE_PROTECT_READS`      | `1`              | `0` lets anyone read `/api/status`         |
 //! | `AUTHGATE_NONCE_LIFETIME_S`   | `300`            | how long a Digest nonce stays fresh        |
 //!
-//! Switching the LED always needs authentication, whatever these say.
+//! The login and the hostname are checked by `build.rs`, which writes [`build`]; the image
+//! holds HA1 lines, never a password. Switching the LED always needs authentication.
 
-/// Runtime view of the configuration (the host twin may override these from its command line;
-/// the user and password are the build-time [`USER`] / [`PASSWORD`]).
+/// What `build.rs` made of the login and hostname variables.
+pub mod build {
+    include!(concat!(env!("OUT_DIR"), "/build_settings.rs"));
+}
+
+/// Runtime view of the configuration (the host twin may override these from its command line).
 #[derive(Clone, Copy, Debug)]
 pub struct Settings {
     pub realm: &'static str,
@@ -22,22 +28,17 @@ pub struct Settings {
     pub nonce_lifetime_s: u32,
 }
 
-pub const DEFAULT_USER: &str = "admin";
-pub const DEFAULT_PASSWORD: &str = "authgate-demo";
-pub const DEFAULT_REALM: &str = "authgate-pico";
+/// The one user's name, fixed at build time (a password change keeps it).
+pub const USER: &str = build::USER;
 
-/// The one user's name and password, fixed at build time (authgate checks against these).
-pub const USER: &str = or(option_env!("AUTHGATE_USER"), DEFAULT_USER);
-pub const PASSWORD: &str = or(option_env!("AUTHGATE_PASSWORD"), DEFAULT_PASSWORD);
-
-/// True when the demo password was not replaced at build time (the binaries warn about it).
-pub const USING_DEMO_PASSWORD: bool = option_env!("AUTHGATE_PASSWORD").is_none();
+/// True when the image carries the demo login (the binaries warn about it at boot).
+pub const USING_DEMO_LOGIN: bool = matches!(build::SOURCE.as_bytes(), b"demo");
 
 impl Settings {
     /// The configuration baked in at build time.
     pub const fn from_build_env() -> Self {
         Self {
-            realm: or(option_env!("AUTHGATE_REALM"), DEFAULT_REALM),
+            realm: build::REALM,
             protect_reads: match option_env!("AUTHGATE_PROTECT_READS") {
                 Some(v) => !matches!(v.as_bytes(), b"0" | b"false" | b"no" | b"off"),
                 None => true,
@@ -50,13 +51,25 @@ impl Settings {
     }
 }
 
-const fn or(v: Option<&'static str>, default: &'static str) -> &'static str {
-    match v {
-        Some(v) if !v.is_empty() => v,
-        _ => default,
+/// The device's DHCP and mDNS name: `AUTHGATE_HOSTNAME`, or `authgate-` and the last three
+/// bytes of the board's unique id in hex (so two boards on one network do not clash).
+pub fn hostname(unique_id: &[u8]) -> heapless::String<63> {
+    let mut name = heapless::String::new();
+    match build::HOSTNAME {
+        Some(h) => {
+            let _ = name.push_str(h);
+        }
+        None => {
+            let _ = name.push_str("authgate-");
+            for b in &unique_id[unique_id.len().saturating_sub(3)..] {
+                for nibble in [b >> 4, b & 0xf] {
+                    let _ = name.push(char::from_digit(nibble.into(), 16).unwrap_or('0'));
+                }
+            }
+        }
     }
+    name
 }
-
 /// Decimal parse usable in a `const` (a bad value stops the build rather than the device).
 pub const fn parse_u32(s: &str) -> u32 {
     let b = s.as_bytes();

@@ -5,6 +5,7 @@
 //! | `GET /`                       | open (a static page that calls the API)  |
 //! | `GET /api/status`             | protected unless `protect_reads` is off  |
 //! | `POST /api/led/{on,off,toggle}` | always protected                       |
+//! | `POST /api/password`          | always protected: `password=NEW` (form)  |
 //!
 //! Protection is a picoserve extractor ([`Authenticated`] / [`ReadAccess`]) that hands the
 //! request's method, target and `Authorization` header to [`crate::auth::Guard`]; when authgate
@@ -15,13 +16,14 @@ use core::fmt::Write as _;
 use core::str::FromStr;
 
 use heapless::String;
-use picoserve::extract::{FromRequestParts, State};
-use picoserve::request::RequestParts;
+use picoserve::extract::{FromRequest, FromRequestParts, State};
+use picoserve::request::{RequestBody, RequestParts};
 use picoserve::response::{File, IntoResponse, Response, StatusCode};
 use picoserve::routing::{PathRouter, get, get_service, parse_path_segment, post};
 
 use crate::auth::{AuthenticationInfo, Challenges, Decision, Guard};
 use crate::device::Device;
+use crate::login::{Login, MAX_PASSWORD_LEN};
 use authgate::UserName;
 
 /// The longest request-target the device accepts (path and query as sent).
@@ -44,15 +46,18 @@ impl picoserve::extract::FromRef<AppState> for Dev {
     }
 }
 
-const INDEX_HTML: &str = include_str!("index.html");
+/// The page, with its ETag (a SHA-1 of the body) computed at compile time: built at run time,
+/// `File::html` links 4 KiB of SHA-1 code into the image.
+const INDEX: File = File::html(include_str!("index.html"));
 
 /// The whole app. It borrows a `'static` state, so the router itself needs no state type and
 /// can be served by any picoserve transport (embassy-net or tokio).
 pub fn router(state: &'static AppState) -> picoserve::Router<impl PathRouter> {
     picoserve::Router::<_, AppState>::new()
-        .route("/", get_service(File::html(INDEX_HTML)))
+        .route("/", get_service(INDEX))
         .route("/api/status", get(status))
         .route(("/api/led", parse_path_segment::<LedCommand>()), post(switch_led))
+        .route("/api/password", post(change_password))
         .with_state(state)
 }
 
@@ -88,6 +93,61 @@ async fn switch_led(command: LedCommand, auth: Authenticated, State(Dev(device))
     push_json_str(&mut body, &auth.user);
     let _ = body.push_str("}\n");
     json(body, auth.info)
+}
+
+/// `password=NEW` (`application/x-www-form-urlencoded`, as the page's form or
+/// `curl --digest -u user:old --data-urlencode password=NEW` sends it): the device keeps only
+/// the new password's HA1s, writes them to flash, and from then on refuses the old password.
+/// The password crosses the network as Basic's does: change it from the local network.
+async fn change_password(auth: Authenticated, NewLogin(login): NewLogin) -> Result<impl IntoResponse, Refused> {
+    match crate::store::change_login(login).await {
+        Ok(()) => {
+            info!("password changed by {}; the new login is in flash", auth.user.as_str());
+            let mut body: String<192> = String::new();
+            let _ = body.push_str("{\"changed\":true,\"user\":");
+            push_json_str(&mut body, &auth.user);
+            let _ = body.push_str("}\n");
+            Ok(json(body, auth.info))
+        }
+        Err(e) => {
+            warn!("password change by {} failed: {}", auth.user.as_str(), e.message());
+            Err(Refused::Unavailable("the new password could not be stored; the old one stays"))
+        }
+    }
+}
+
+/// The new login from a `password=NEW` form body, read in place in the request buffer; the
+/// extractor runs after [`Authenticated`], so only a logged-in user gets this far.
+pub struct NewLogin(Login);
+
+impl<'r> FromRequest<'r, AppState> for NewLogin {
+    type Rejection = Refused;
+
+    async fn from_request<R: picoserve::io::Read>(
+        state: &'r AppState,
+        _parts: RequestParts<'r>,
+        body: RequestBody<'r, R>,
+    ) -> Result<Self, Refused> {
+        let result = match body.read_all().await {
+            Ok(form) => new_login(state.guard.settings().realm, form),
+            Err(_) => Err("the form could not be read (longer than the request buffer?)"),
+        };
+        result.map(NewLogin).map_err(|reason| {
+            warn!("password change refused: {}", reason);
+            Refused::Invalid(reason)
+        })
+    }
+}
+
+fn new_login(realm: &str, form: &[u8]) -> Result<Login, &'static str> {
+    const MISSING: &str = "expected password=NEW (application/x-www-form-urlencoded)";
+    let form = core::str::from_utf8(form).map_err(|_| MISSING)?;
+    let value = form.split('&').find_map(|pair| pair.strip_prefix("password=")).ok_or(MISSING)?;
+    // picoserve decodes the %XX escapes and HTML forms' '+' for a space.
+    let password: String<MAX_PASSWORD_LEN> = picoserve::url_encoded::UrlEncodedString(value)
+        .try_into_string()
+        .map_err(|_| "the password is not valid url-encoded UTF-8, or longer than 128 bytes")?;
+    Login::from_password(realm, &password).map_err(|e| e.message())
 }
 
 /// A JSON answer, with `Authentication-Info` when Digest produced one.
@@ -143,10 +203,13 @@ pub struct Authenticated {
 /// Read access: authenticated, or anonymous when reads are open (`None`).
 pub struct ReadAccess(pub Option<Authenticated>);
 
-/// Why a request was refused: the response is the 401 or 400 authgate asked for.
+/// Why a request was refused: the 401 or 400 authgate asked for, or a bad form (400), or a
+/// store that failed (503).
 pub enum Refused {
     Challenge(Challenges),
     BadRequest(&'static str),
+    Invalid(&'static str),
+    Unavailable(&'static str),
 }
 
 impl IntoResponse for Refused {
@@ -163,10 +226,14 @@ impl IntoResponse for Refused {
                     .write_to(connection, response_writer)
                     .await
             }
-            Refused::BadRequest(reason) => {
-                (StatusCode::BAD_REQUEST, format_args!("bad Authorization header: {reason}\n"))
-                    .write_to(connection, response_writer)
-                    .await
+            // One response type for the three texts: one copy of picoserve's writer.
+            Refused::BadRequest(reason) | Refused::Invalid(reason) | Refused::Unavailable(reason) => {
+                let (status, prefix) = match self {
+                    Refused::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad Authorization header: "),
+                    Refused::Invalid(_) => (StatusCode::BAD_REQUEST, ""),
+                    _ => (StatusCode::SERVICE_UNAVAILABLE, ""),
+                };
+                (status, format_args!("{prefix}{reason}\n")).write_to(connection, response_writer).await
             }
         }
     }

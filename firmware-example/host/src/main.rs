@@ -1,30 +1,44 @@
-//! The Linux twin of the Pico W image: the same `app` crate, with the CYW43439 swapped for a
-//! TAP device (embassy-net over embassy-net-tuntap, on the embassy std executor), or — when
-//! no TAP device can be had — for a tokio `TcpListener` on loopback.
+//! The Linux twin of the Pico W / Pico 2 W images: the same `app` crate, with the CYW43439
+//! swapped for a TAP device (embassy-net on the embassy std executor), the login-store flash
+//! for a file, the USB serial log for stderr — or, when no TAP device can be had, the web app
+//! alone on a tokio `TcpListener` on loopback.
 //!
 //! ```text
-//! authgate-twin --tap tap0 [--ip 192.168.69.2/24] [--port 80]     # embassy-net on a TAP device (DHCP without --ip)
-//! authgate-twin --tokio 127.0.0.1:8080                             # picoserve's tokio transport
-//!   common: [--nonce-lifetime SECONDS] [--open-reads]
+//! authgate-twin --tap tap0 [--ip 192.168.69.2/24] [--port 80]   # embassy-net on a TAP device (DHCP without --ip)
+//! authgate-twin --tokio 127.0.0.1:8080                           # picoserve's tokio transport (no link, no mDNS)
+//!   common: [--flash FILE] [--factory-reset] [--unique-id HEX] [--nonce-lifetime SECONDS] [--open-reads]
 //! ```
 //!
-//! It prints `ready: http://ADDR:PORT/` on stdout once it serves.
+//! It prints `ready: http://ADDR:PORT/ ...` on stdout once it serves; the device's log lines
+//! (what the boards print on USB serial) go to stderr.
+
+mod flash_file;
+mod tap;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::exit;
 
 use authgate_fw_app::auth::Guard;
 use authgate_fw_app::device::Device;
+use authgate_fw_app::net::{self, Link, Names};
 use authgate_fw_app::settings::{self, Settings};
+use authgate_fw_app::store::{self, LoginStore, STORE_BYTES};
 use authgate_fw_app::web::{self, AppState};
+use authgate_fw_app::{mdns, textlog};
 use embassy_executor::{Executor, Spawner};
 use embassy_net::{Ipv4Cidr, Stack, StackResources, StaticConfigV4};
-use embassy_net_tuntap::TunTapDevice;
+use embassy_time::Timer;
 use picoserve::routing::PathRouter;
 use static_cell::StaticCell;
 
+use crate::flash_file::FileFlash;
+use crate::tap::TapDevice;
+
 const WEB_SOCKETS: usize = 4;
+/// The web sockets, the DHCP client and the mDNS responder.
+const NET_SOCKETS: usize = WEB_SOCKETS + 2;
 
 static DEVICE: Device = Device::new();
 static CONFIG: picoserve::Config = picoserve::Config::const_default().keep_connection_alive();
@@ -36,6 +50,9 @@ enum Mode {
 
 struct Args {
     mode: Mode,
+    flash: PathBuf,
+    factory_reset: bool,
+    unique_id: Option<Vec<u8>>,
     nonce_lifetime_s: Option<u32>,
     open_reads: bool,
 }
@@ -43,18 +60,28 @@ struct Args {
 fn usage() -> ! {
     eprintln!(
         "usage: authgate-twin (--tap NAME [--ip A.B.C.D/N] [--port P] | --tokio ADDR:PORT)\n\
+         \x20                    [--flash FILE] [--factory-reset] [--unique-id HEX]\n\
          \x20                    [--nonce-lifetime SECONDS] [--open-reads]"
     );
     exit(2)
 }
 
+fn parse_hex(s: &str) -> Option<Vec<u8>> {
+    (s.len().is_multiple_of(2) && !s.is_empty())
+        .then(|| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect())
+        .flatten()
+}
+
 fn parse_args() -> Args {
-    let mut tap = None;
-    let mut ip = None;
-    let mut port = 80;
-    let mut tokio = None;
-    let mut nonce_lifetime_s = None;
-    let mut open_reads = false;
+    let (mut tap, mut ip, mut port, mut tokio) = (None, None, 80, None);
+    let mut args = Args {
+        mode: Mode::Tokio(SocketAddr::from(([127, 0, 0, 1], 0))),
+        flash: PathBuf::from("authgate-twin-flash.bin"),
+        factory_reset: false,
+        unique_id: None,
+        nonce_lifetime_s: None,
+        open_reads: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut val = || it.next().unwrap_or_else(|| usage());
@@ -68,20 +95,23 @@ fn parse_args() -> Args {
             }
             "--port" => port = val().parse().unwrap_or_else(|_| usage()),
             "--tokio" => tokio = Some(val().parse().unwrap_or_else(|_| usage())),
-            "--nonce-lifetime" => nonce_lifetime_s = Some(val().parse().unwrap_or_else(|_| usage())),
-            "--open-reads" => open_reads = true,
+            "--flash" => args.flash = PathBuf::from(val()),
+            "--factory-reset" => args.factory_reset = true,
+            "--unique-id" => args.unique_id = Some(parse_hex(&val()).unwrap_or_else(|| usage())),
+            "--nonce-lifetime" => args.nonce_lifetime_s = Some(val().parse().unwrap_or_else(|_| usage())),
+            "--open-reads" => args.open_reads = true,
             _ => usage(),
         }
     }
-    let mode = match (tap, tokio) {
+    args.mode = match (tap, tokio) {
         (Some(name), None) => Mode::Tap { name, ip, port },
         (None, Some(addr)) => Mode::Tokio(addr),
         _ => usage(),
     };
-    Args { mode, nonce_lifetime_s, open_reads }
+    args
 }
 
-/// A stderr logger, enough for a twin (`RUST_LOG=debug` for more).
+/// The libraries' own `log` output (picoserve, embassy-net) at warn, or `RUST_LOG`.
 struct StderrLogger;
 
 impl log::Log for StderrLogger {
@@ -96,14 +126,26 @@ impl log::Log for StderrLogger {
     fn flush(&self) {}
 }
 
+fn urandom(buf: &mut [u8]) {
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf)).expect("reading /dev/urandom");
+}
+
+/// The board's unique id stands in as /etc/machine-id's first 8 bytes (stable per machine).
+fn machine_id() -> Vec<u8> {
+    std::fs::read_to_string("/etc/machine-id")
+        .ok()
+        .and_then(|s| parse_hex(s.trim().get(..16)?))
+        .unwrap_or_else(|| vec![0; 8])
+}
+
 fn main() {
     let args = parse_args();
     log::set_logger(&StderrLogger).unwrap();
     log::set_max_level(match std::env::var("RUST_LOG").as_deref() {
         Ok("debug") => log::LevelFilter::Debug,
         Ok("trace") => log::LevelFilter::Trace,
-        Ok("warn") => log::LevelFilter::Warn,
-        _ => log::LevelFilter::Info,
+        Ok("info") => log::LevelFilter::Info,
+        _ => log::LevelFilter::Warn,
     });
 
     let mut settings = Settings::from_build_env();
@@ -113,33 +155,54 @@ fn main() {
     if args.open_reads {
         settings.protect_reads = false;
     }
-    if settings::USING_DEMO_PASSWORD {
-        log::warn!("using the demo login {}:{}", settings::USER, settings::PASSWORD);
+    let hostname: &'static str =
+        settings::hostname(&args.unique_id.clone().unwrap_or_else(machine_id)).as_str().to_owned().leak();
+
+    let flash = FileFlash::open(&args.flash, STORE_BYTES).unwrap_or_else(|e| {
+        eprintln!("cannot open the flash file {}: {e}", args.flash.display());
+        exit(1)
+    });
+    let mut store = LoginStore::new(flash, 0..STORE_BYTES);
+    if args.factory_reset {
+        match embassy_futures::block_on(store.erase()) {
+            Ok(()) => eprintln!("factory reset: the login store in {} is erased", args.flash.display()),
+            Err(e) => eprintln!("factory reset failed: {}", e.message()),
+        }
     }
+    let login = embassy_futures::block_on(store::login_at_boot(&mut store));
 
-    // The nonce key: 32 bytes from the kernel's CSPRNG (the Pico W uses its ring oscillator).
+    // The nonce key: 32 bytes from the kernel's CSPRNG (the boards use their entropy source).
     let mut nonce_key = [0u8; 32];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut nonce_key)).expect("reading /dev/urandom");
-
+    urandom(&mut nonce_key);
     static GUARD: StaticCell<Guard> = StaticCell::new();
     static APP_STATE: StaticCell<AppState> = StaticCell::new();
-    let guard = GUARD.init(Guard::new(settings, nonce_key, urandom));
+    let guard = GUARD.init(Guard::new(settings, nonce_key, |salt| urandom(salt), login));
     let state: &'static AppState = APP_STATE.init(AppState { guard, device: &DEVICE });
 
     match args.mode {
-        Mode::Tokio(addr) => run_tokio(addr, state),
+        Mode::Tokio(addr) => run_tokio(addr, state, store),
         Mode::Tap { name, ip, port } => {
             static EXECUTOR: StaticCell<Executor> = StaticCell::new();
             EXECUTOR.init(Executor::new()).run(move |spawner| {
-                spawner.spawn(main_task(spawner, name, ip, port, state).unwrap());
+                spawner.spawn(log_task().unwrap());
+                spawner.spawn(main_task(spawner, name, ip, port, state, store, hostname).unwrap());
             })
         }
     }
 }
 
-/// Per-nonce salt from the kernel's CSPRNG.
-fn urandom(buf: &mut [u8; 8]) {
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(buf)).expect("reading /dev/urandom");
+/// The device's log, as the boards print it on USB serial.
+async fn print_log() -> ! {
+    let mut buf = [0u8; 256];
+    loop {
+        let n = textlog::read(&mut buf).await;
+        let _ = std::io::stderr().write_all(&buf[..n]);
+    }
+}
+
+#[embassy_executor::task]
+async fn log_task() -> ! {
+    print_log().await
 }
 
 #[embassy_executor::task]
@@ -151,41 +214,102 @@ async fn led_task() -> ! {
 }
 
 #[embassy_executor::task]
-async fn net_task(mut runner: embassy_net::Runner<'static, TunTapDevice>) -> ! {
+async fn net_task(mut runner: embassy_net::Runner<'static, TapDevice>) -> ! {
     runner.run().await
 }
 
 #[embassy_executor::task]
-async fn main_task(spawner: Spawner, tap: String, ip: Option<Ipv4Cidr>, port: u16, state: &'static AppState) {
-    let mut device = TunTapDevice::new(&tap).unwrap_or_else(|e| {
+async fn store_task(store: LoginStore<FileFlash>, guard: &'static Guard) -> ! {
+    store::serve_changes(store, guard).await
+}
+
+#[embassy_executor::task]
+async fn mdns_task(stack: Stack<'static>, hostname: &'static str) -> ! {
+    mdns::respond(stack, hostname).await
+}
+
+/// The TAP device as the link: "joined" while the interface is up (the test's `ip link set
+/// down` is the access point going away).
+struct TapLink {
+    name: String,
+}
+
+impl Link for TapLink {
+    type Error = &'static str;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn join(&mut self) -> Result<(), &'static str> {
+        let ifname = self.name.trim_start_matches("TAP ");
+        for _ in 0..10 {
+            if tap::interface_up(ifname).unwrap_or(false) {
+                return Ok(());
+            }
+            Timer::after_millis(100).await;
+        }
+        Err("the interface is down")
+    }
+
+    async fn leave(&mut self) {}
+
+    fn give_up(&mut self) {
+        // A board resets here; the twin keeps trying.
+    }
+}
+
+#[embassy_executor::task]
+async fn supervisor_task(stack: Stack<'static>, tap: String, hostname: &'static str, port: u16) -> ! {
+    let mut link = TapLink { name: format!("TAP {tap}") };
+    net::supervise(stack, &mut link, &Names { hostname, port }).await
+}
+
+#[embassy_executor::task]
+async fn main_task(
+    spawner: Spawner,
+    tap: String,
+    ip: Option<Ipv4Cidr>,
+    port: u16,
+    state: &'static AppState,
+    store: LoginStore<FileFlash>,
+    hostname: &'static str,
+) {
+    // A locally administered unicast MAC, like a real board's would be unique.
+    let mut mac = [0u8; 6];
+    urandom(&mut mac);
+    mac[0] = (mac[0] & 0xfc) | 0x02;
+    let device = TapDevice::new(&tap, mac).unwrap_or_else(|e| {
         eprintln!("cannot open TAP device {tap}: {e}");
         exit(1)
     });
-    // A locally administered unicast MAC, like a real board's would be unique.
-    let mut mac = [0u8; 6];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut mac)).unwrap();
-    mac[0] = (mac[0] & 0xfc) | 0x02;
-    device.set_hardware_address(mac);
 
     let config = match ip {
-        // Under test: a fixed address, so no DHCP server is needed in the namespace.
+        // A fixed address, when the namespace has no DHCP server.
         Some(address) => {
             embassy_net::Config::ipv4_static(StaticConfigV4 { address, gateway: None, dns_servers: Default::default() })
         }
-        // Like the Pico W: ask for an address.
-        None => embassy_net::Config::dhcpv4(Default::default()),
+        // Like the boards: ask for an address, announcing the hostname.
+        None => {
+            let mut dhcp = embassy_net::DhcpConfig::default();
+            dhcp.hostname = heapless::String::try_from(hostname).ok();
+            embassy_net::Config::dhcpv4(dhcp)
+        }
     };
     let mut seed = [0u8; 8];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut seed)).unwrap();
+    urandom(&mut seed);
     let seed = u64::from_le_bytes(seed);
-    static RESOURCES: StaticCell<StackResources<{ WEB_SOCKETS + 1 }>> = StaticCell::new();
+    static RESOURCES: StaticCell<StackResources<NET_SOCKETS>> = StaticCell::new();
     let (stack, runner) = embassy_net::new(device, config, RESOURCES.init(StackResources::new()), seed);
     spawner.spawn(net_task(runner).unwrap());
     spawner.spawn(led_task().unwrap());
+    spawner.spawn(store_task(store, state.guard).unwrap());
+    spawner.spawn(supervisor_task(stack, tap.clone(), hostname, port).unwrap());
+    spawner.spawn(mdns_task(stack, hostname).unwrap());
 
     stack.wait_config_up().await;
     let addr = stack.config_v4().unwrap().address.address();
-    println!("ready: http://{addr}:{port}/ (embassy-net on TAP {tap})");
+    println!("ready: http://{addr}:{port}/ (embassy-net on TAP {tap}, mDNS {hostname}.local)");
     std::io::stdout().flush().unwrap();
 
     let app = web::router(state);
@@ -203,8 +327,8 @@ async fn serve<P: PathRouter>(id: usize, stack: Stack<'static>, port: u16, app: 
         .into_never()
 }
 
-/// The fallback: the same router on picoserve's tokio transport.
-fn run_tokio(addr: SocketAddr, state: &'static AppState) {
+/// The fallback: the same router and login store on picoserve's tokio transport.
+fn run_tokio(addr: SocketAddr, state: &'static AppState, store: LoginStore<FileFlash>) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
@@ -221,6 +345,8 @@ fn run_tokio(addr: SocketAddr, state: &'static AppState) {
                 log::info!("LED is now {}", if on { "on" } else { "off" });
             }
         });
+        tokio::task::spawn_local(print_log());
+        tokio::task::spawn_local(store::serve_changes(store, state.guard));
         let app = std::rc::Rc::new(web::router(state));
         loop {
             let Ok((stream, _peer)) = listener.accept().await else { continue };
