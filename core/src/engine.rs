@@ -418,6 +418,11 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         self.previous_key = Some(old);
     }
 
+    /// Replaces the origin policy: a device's names change with its address (DHCP).
+    pub fn set_origin_policy(&mut self, policy: crate::origin::OriginPolicy) {
+        self.config.origin = policy;
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

@@ -82,6 +82,8 @@ pub enum Provenance {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OriginPolicy {
     refuse_cross_origin: bool,
+    /// A `Host` that is an IP address passes the Host list.
+    any_address: bool,
     /// Serialized origins, separated by spaces.
     origins: heapless::Vec<u8, MAX_ALLOWED_ORIGINS_LEN>,
     /// Host names and addresses (IPv6 without brackets), separated by spaces; empty: any Host.
@@ -98,7 +100,12 @@ impl OriginPolicy {
     /// Refuses unsafe requests from other origins; no origin allowed besides the server's
     /// own; any `Host`.
     pub const fn new() -> Self {
-        OriginPolicy { refuse_cross_origin: true, origins: heapless::Vec::new(), hosts: heapless::Vec::new() }
+        OriginPolicy {
+            refuse_cross_origin: true,
+            any_address: false,
+            origins: heapless::Vec::new(),
+            hosts: heapless::Vec::new(),
+        }
     }
 
     /// Whether unsafe requests from other origins are refused (default `true`). Off, only the
@@ -113,8 +120,14 @@ impl OriginPolicy {
     /// allowed. [`ConfigError::TooMany`] when the list is full
     /// ([`MAX_ALLOWED_ORIGINS_LEN`] bytes).
     pub fn allow_origin(mut self, origin: &str) -> Result<Self, ConfigError> {
-        parse_origin(origin.as_bytes()).ok_or(ConfigError::InvalidOrigin)?;
-        push(&mut self.origins, origin.as_bytes())?;
+        self.add_origin(origin.as_bytes())?;
+        Ok(self)
+    }
+
+    /// [`allow_origin`](Self::allow_origin) for each of a list of origins separated by spaces;
+    /// on error the policy is not returned.
+    pub fn allow_origins(mut self, origins: &str) -> Result<Self, ConfigError> {
+        each_word(origins, |o| self.add_origin(o))?;
         Ok(self)
     }
 
@@ -124,14 +137,39 @@ impl OriginPolicy {
     /// Names compare without regard to ASCII case or a trailing dot. [`ConfigError::TooMany`]
     /// when the list is full ([`MAX_ALLOWED_HOSTS_LEN`] bytes).
     pub fn allow_host(mut self, host: &str) -> Result<Self, ConfigError> {
-        let b = host.as_bytes();
-        let inner = b.strip_prefix(b"[").and_then(|b| b.strip_suffix(b"]"));
-        let b = inner.unwrap_or(b);
-        if !is_host(b, inner.is_some() || has_colon(b)) {
+        self.add_host(host.as_bytes())?;
+        Ok(self)
+    }
+
+    /// [`allow_host`](Self::allow_host) for each of a list of names separated by spaces (as a
+    /// setting or a command line gives them); on error the policy is not returned.
+    pub fn allow_hosts(mut self, hosts: &str) -> Result<Self, ConfigError> {
+        each_word(hosts, |h| self.add_host(h))?;
+        Ok(self)
+    }
+
+    fn add_origin(&mut self, origin: &[u8]) -> Result<(), ConfigError> {
+        parse_origin(origin).ok_or(ConfigError::InvalidOrigin)?;
+        push(&mut self.origins, origin)
+    }
+
+    fn add_host(&mut self, host: &[u8]) -> Result<(), ConfigError> {
+        let bracketed = host.len() > 2 && host[0] == b'[' && host[host.len() - 1] == b']';
+        let b = if bracketed { &host[1..host.len() - 1] } else { host };
+        if !is_host(b, bracketed || has_colon(b)) {
             return Err(ConfigError::InvalidHost);
         }
-        push(&mut self.hosts, b)?;
-        Ok(self)
+        push(&mut self.hosts, b)
+    }
+
+    /// Whether a `Host` that is an IP address (IPv4, or IPv6 in brackets) passes the `Host`
+    /// list whatever the address (default `false`). DNS rebinding needs a name the attacker
+    /// controls, so an address cannot be one: a device whose address changes (DHCP), or that
+    /// is reached through NAT, then lists only its names. The list must have an entry for
+    /// the `Host` check to apply at all.
+    pub fn allow_any_address(mut self, allow: bool) -> Self {
+        self.any_address = allow;
+        self
     }
 
     /// Whether unsafe requests from other origins are refused.
@@ -154,7 +192,7 @@ impl OriginPolicy {
     pub fn check(&self, method: &str, headers: &OriginHeaders<'_>) -> Result<(), OriginRefusal> {
         if !self.hosts.is_empty() {
             let host = headers.host.and_then(host_port).ok_or(OriginRefusal::MalformedHost)?;
-            if !listed(&self.hosts, |e| same_name(e, host.host)) {
+            if !(self.any_address && host.address) && !listed(&self.hosts, |e| same_name(e, host.host)) {
                 return Err(OriginRefusal::ForeignHost);
             }
         }
@@ -219,6 +257,9 @@ struct HostPort<'a> {
     /// A name or IPv4 address, or an IPv6 address (without its brackets).
     host: &'a [u8],
     port: Option<u16>,
+    /// An IP address, not a name: IPv6, or only digits and dots (a host a URL parser reads as
+    /// IPv4: a name's last label is never numeric).
+    address: bool,
 }
 
 /// A serialized origin: `scheme://host[:port]`.
@@ -298,7 +339,8 @@ fn host_port(b: &[u8]) -> Option<HostPort<'_>> {
         }
         _ => return None,
     };
-    Some(HostPort { host, port })
+    let address = ipv6 || host.iter().all(|c| c.is_ascii_digit() || *c == b'.');
+    Some(HostPort { host, port, address })
 }
 
 /// Parses a serialized origin, `scheme://host[:port]` (not `null`).
@@ -325,9 +367,17 @@ fn referer_origin(b: &[u8]) -> Option<Origin<'_>> {
 /// Host names compare without regard to ASCII case or one trailing dot.
 fn same_name(a: &[u8], b: &[u8]) -> bool {
     fn strip(n: &[u8]) -> &[u8] {
-        n.strip_suffix(b".").unwrap_or(n)
+        match n {
+            [name @ .., b'.'] => name,
+            _ => n,
+        }
     }
     eq_ignore_case(strip(a), strip(b))
+}
+
+/// `add` for each space-separated word of `list`.
+fn each_word(list: &str, mut add: impl FnMut(&[u8]) -> Result<(), ConfigError>) -> Result<(), ConfigError> {
+    list.as_bytes().split(|&b| b == b' ').filter(|w| !w.is_empty()).try_for_each(|w| add(w))
 }
 
 /// Appends a validated entry to a space-separated list.
@@ -344,16 +394,17 @@ fn push<const N: usize>(list: &mut heapless::Vec<u8, N>, entry: &[u8]) -> Result
 /// Whether an entry of a space-separated list matches (a plain loop: small on
 /// microcontrollers).
 fn listed(list: &[u8], matches: impl Fn(&[u8]) -> bool) -> bool {
-    let mut start = 0;
-    for end in 0..=list.len() {
-        if end == list.len() || list[end] == b' ' {
-            if matches(&list[start..end]) {
-                return true;
-            }
-            start = end + 1;
+    let mut rest = list;
+    loop {
+        let end = rest.iter().position(|&c| c == b' ').unwrap_or(rest.len());
+        if matches(&rest[..end]) {
+            return true;
+        }
+        match rest.get(end + 1..) {
+            Some(tail) => rest = tail,
+            None => return false,
         }
     }
-    false
 }
 
 /// The entries of a space-separated list.

@@ -5,12 +5,14 @@
  *
  *   authgate_server [--bind ADDR] [--port N] [--realm REALM] [--user NAME:PASSWORD]...
  *                   [--nonce-lifetime SECONDS] [--algorithms SHA-256,MD5]
- *                   [--allow-host NAME]... [--allow-origin ORIGIN]... [--allow-cross-origin]
+ *                   [--allow-host NAME]... [--allow-any-address] [--allow-origin ORIGIN]...
+ *                   [--allow-cross-origin]
  *
  * Every request is first checked for where it comes from (authgate_engine_check_origin):
  * unsafe methods from another origin get 403 (a page elsewhere riding on the browser's
  * cached credentials), and with --allow-host, a Host that is not one of the server's names
- * gets 421 (DNS rebinding). --allow-origin serves unsafe requests from that origin too;
+ * gets 421 (DNS rebinding; --allow-any-address also lets IP addresses through, which a
+ * rebinding attack cannot use). --allow-origin serves unsafe requests from that origin too;
  * --allow-cross-origin turns the 403 off.
  *
  * --port 0 picks a free port. The server prints "listening on ADDR:PORT" once ready, logs
@@ -263,7 +265,8 @@ static void usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s [--bind ADDR] [--port N] [--realm REALM] [--user NAME:PASSWORD]...\n"
           "          [--nonce-lifetime SECONDS] [--algorithms SHA-256,MD5]\n"
-          "          [--allow-host NAME]... [--allow-origin ORIGIN]... [--allow-cross-origin]\n",
+          "          [--allow-host NAME]... [--allow-any-address] [--allow-origin ORIGIN]...\n"
+          "          [--allow-cross-origin]\n",
           argv0);
   exit(2);
 }
@@ -299,12 +302,16 @@ int main(int argc, char **argv) {
   size_t n_algorithms = 2;
   const char *hosts[MAX_USERS], *origins[MAX_USERS];
   size_t n_hosts = 0, n_origins = 0;
-  bool refuse_cross_origin = true;
+  bool refuse_cross_origin = true, any_address = false;
 
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(arg, "--allow-cross-origin") == 0) {
+    if (strcmp(arg, "--allow-cross-origin") == 0) { /* the flags without a value */
       refuse_cross_origin = false;
+      continue;
+    }
+    if (strcmp(arg, "--allow-any-address") == 0) {
+      any_address = true;
       continue;
     }
     if (!val) usage(argv[0]);
@@ -343,7 +350,8 @@ int main(int argc, char **argv) {
       (r = authgate_config_set_nonce_lifetime(config, lifetime)) != AUTHGATE_RESULT_OK ||
       (r = authgate_config_set_credential_callback(config, lookup_user, &s)) != AUTHGATE_RESULT_OK ||
       (r = authgate_config_set_entropy_callback(config, entropy, NULL)) != AUTHGATE_RESULT_OK ||
-      (r = authgate_config_set_refuse_cross_origin(config, refuse_cross_origin)) != AUTHGATE_RESULT_OK) {
+      (r = authgate_config_set_refuse_cross_origin(config, refuse_cross_origin)) != AUTHGATE_RESULT_OK ||
+      (r = authgate_config_set_allow_any_address(config, any_address)) != AUTHGATE_RESULT_OK) {
     authgate_config_free(config);
     return fail("config", r);
   }

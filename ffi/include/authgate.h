@@ -1835,6 +1835,18 @@ authgate_result authgate_config_set_refuse_cross_origin(struct authgate_config *
                                                         bool refuse);
 
 /**
+ * Whether a `Host` that is an IP address (IPv4, or IPv6 in brackets) passes the `Host` list
+ * whatever the address (off by default): DNS rebinding needs a name, so a server whose
+ * addresses change (DHCP) or that is reached through NAT can list only its names.
+ *
+ * Results: OK, NULL_PARAMETER, PANIC. Not synchronized (see `authgate_config`).
+ *
+ * # Safety
+ * `config` must be a live config.
+ */
+authgate_result authgate_config_set_allow_any_address(struct authgate_config *config, bool allow);
+
+/**
  * Also serves unsafe requests from `origin`, a serialized origin such as
  * `https://hub.example:8443` (UTF-8; scheme, host, optional port, no path; not `null`).
  *

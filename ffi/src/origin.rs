@@ -101,6 +101,22 @@ pub unsafe extern "C" fn authgate_config_set_refuse_cross_origin(
     update_policy(config, |p| Ok(p.refuse_cross_origin(refuse)))
 }
 
+/// Whether a `Host` that is an IP address (IPv4, or IPv6 in brackets) passes the `Host` list
+/// whatever the address (off by default): DNS rebinding needs a name, so a server whose
+/// addresses change (DHCP) or that is reached through NAT can list only its names.
+///
+/// Results: OK, NULL_PARAMETER, PANIC. Not synchronized (see `authgate_config`).
+///
+/// # Safety
+/// `config` must be a live config.
+#[no_mangle]
+pub unsafe extern "C" fn authgate_config_set_allow_any_address(
+    config: *mut authgate_config,
+    allow: bool,
+) -> authgate_result {
+    update_policy(config, |p| Ok(p.allow_any_address(allow)))
+}
+
 /// Also serves unsafe requests from `origin`, a serialized origin such as
 /// `https://hub.example:8443` (UTF-8; scheme, host, optional port, no path; not `null`).
 ///

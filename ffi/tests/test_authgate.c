@@ -409,13 +409,16 @@ static void add_each(authgate_config *config, const struct field *list,
 }
 
 static void vector_origin(const struct vector *vec) {
-  const struct field *method = get(vec, "method"), *expect = get(vec, "expect"), *refuse = get(vec, "refuse");
+  const struct field *method = get(vec, "method"), *expect = get(vec, "expect"), *refuse = get(vec, "refuse"),
+                     *addresses = get(vec, "addresses");
   EXPECT(method && expect, "missing method/expect");
   if (!method || !expect) return;
   authgate_config *config = NULL;
   EXPECT_RESULT(authgate_config_new(STR("r"), &config), AUTHGATE_RESULT_OK);
   if (!config) return;
   if (refuse) EXPECT_RESULT(authgate_config_set_refuse_cross_origin(config, strcmp(refuse->val, "0") != 0), AUTHGATE_RESULT_OK);
+  if (addresses)
+    EXPECT_RESULT(authgate_config_set_allow_any_address(config, strcmp(addresses->val, "1") == 0), AUTHGATE_RESULT_OK);
   add_each(config, get(vec, "hosts"), authgate_config_allow_host);
   add_each(config, get(vec, "origins"), authgate_config_allow_origin);
   authgate_engine *engine = NULL;
@@ -527,6 +530,7 @@ static void test_origin_api(void) {
   EXPECT_RESULT(authgate_config_allow_origin(config, STR("null")), AUTHGATE_RESULT_CONFIG_INVALID_ORIGIN);
   EXPECT_RESULT(authgate_config_allow_origin(config, STR("https://hub.example/")), AUTHGATE_RESULT_CONFIG_INVALID_ORIGIN);
   EXPECT_RESULT(authgate_config_set_refuse_cross_origin(NULL, true), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_config_set_allow_any_address(NULL, true), AUTHGATE_RESULT_NULL_PARAMETER);
   /* The list is bounded: names until CONFIG_TOO_MANY, never more. */
   authgate_result r = AUTHGATE_RESULT_OK;
   int added = 0;

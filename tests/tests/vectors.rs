@@ -150,14 +150,11 @@ fn engine_scan_agrees_with_parse_on_every_vector() {
 
 /// The policy of a `kind=origin` case.
 fn origin_policy(case: &Case) -> authgate::OriginPolicy {
-    let mut policy = authgate::OriginPolicy::new().refuse_cross_origin(case.opt("refuse") != Some("0"));
-    for host in case.opt("hosts").unwrap_or("").split_whitespace() {
-        policy = policy.allow_host(host).unwrap_or_else(|e| panic!("{}: {host}: {e}", case.name()));
-    }
-    for origin in case.opt("origins").unwrap_or("").split_whitespace() {
-        policy = policy.allow_origin(origin).unwrap_or_else(|e| panic!("{}: {origin}: {e}", case.name()));
-    }
-    policy
+    let policy = authgate::OriginPolicy::new()
+        .refuse_cross_origin(case.opt("refuse") != Some("0"))
+        .allow_any_address(case.opt("addresses") == Some("1"));
+    let policy = policy.allow_hosts(case.opt("hosts").unwrap_or("")).unwrap_or_else(|e| panic!("{}: {e}", case.name()));
+    policy.allow_origins(case.opt("origins").unwrap_or("")).unwrap_or_else(|e| panic!("{}: {e}", case.name()))
 }
 
 /// Request-origin cases, through the engine's configuration as a server uses it; the
@@ -189,7 +186,7 @@ fn origin_vectors() {
             }
         }
         // Without a Host list, the check refuses what the classification says.
-        if case.opt("hosts").is_none() && case.opt("refuse").is_none() && case.opt("origins").is_none() {
+        if ["hosts", "refuse", "origins", "addresses"].iter().all(|f| case.opt(f).is_none()) {
             let unsafe_method = !["GET", "HEAD", "OPTIONS"].contains(&case.get("method"));
             match authgate::origin::classify(&headers) {
                 Ok(authgate::Provenance::CrossOrigin) if unsafe_method => assert_eq!(want, "CrossOrigin", "{name}"),

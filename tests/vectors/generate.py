@@ -1046,6 +1046,18 @@ def origin_cases():
            origin="http://evil.example")
     origin("hosts-then-origin", "CrossOrigin", hosts=hosts, host="device.local",
            origin="http://evil.example")
+    # Any address: a Host that is an IP address passes (rebinding needs a name); names still
+    # must be listed.
+    for i, h in enumerate(["10.1.2.3", "10.1.2.3:8080", "[fe80::2]", "[::1]:80", "127.0.0.1"]):
+        origin("hosts-any-address-%d" % i, "ok", method="GET", hosts="device.local", addresses="1",
+               host=h)
+    for i, h in enumerate(["evil.example", "1.2.3.evil", "a10.1.2.3"]):
+        origin("hosts-any-address-name-%d" % i, "ForeignHost", method="GET", hosts="device.local",
+               addresses="1", host=h)
+    origin("hosts-any-address-post", "CrossOrigin", hosts="device.local", addresses="1",
+           host="10.1.2.3", origin="http://evil.example")
+    origin("hosts-address-not-listed", "ForeignHost", method="GET", hosts="device.local",
+           host="10.1.2.3")
     # The browser tests' case: the device's own name behind a rebinding DNS name.
     origin("hosts-rebinding", "ForeignHost", method="GET", hosts="127.0.0.1 localhost",
            host="rebind.evil.example:8080", site="same-origin")
@@ -1304,7 +1316,7 @@ def self_check(path, generated):
         elif kind == "origin":
             assert s["expect"] in ORIGIN_EXPECT, name
             assert set(s) <= {"kind", "name", "method", "host", "origin", "site", "referer",
-                              "secure", "hosts", "origins", "refuse", "expect"}, name
+                              "secure", "hosts", "origins", "refuse", "addresses", "expect"}, name
         elif kind == "jwt":
             parts = s["token"].split(".")
             if s["expect"] == "ok":
@@ -1335,7 +1347,8 @@ def render():
              "# kind=jwt: verify `token` with the keys of `jwks`, `algorithms` allowed, at `now`, "
              "expecting `issuer`/`audience` when given: `expect` is ok (then the user is `sub`) or the Reason.",
              "# kind=origin: `method` with the headers present (`host`, `origin`, `site` = Sec-Fetch-Site, `referer`; `secure=1`: https)"
-             " under the policy (`hosts`, `origins`: space-separated; `refuse=0`: cross-origin refusal off): `expect` is ok or the OriginRefusal."]
+             " under the policy (`hosts`, `origins`: space-separated; `refuse=0`: cross-origin refusal off; `addresses=1`: any IP address passes the Host list):"
+             " `expect` is ok or the OriginRefusal."]
     kind = None
     for case in CASES:
         if case[0][1].decode() != kind:
