@@ -1,7 +1,8 @@
 # authgate-ffi: the C ABI in ffi/ (libauthgate.a, libauthgate.so, ffi/include/authgate.h).
 #
 #   make ffi-test               unit tests + clippy, header drift check, C tests (static/dynamic x plain/ASan+UBSan/
-#                               valgrind), curl against the libmicrohttpd example, install test
+#                               valgrind), curl against the libmicrohttpd example, install test, headless
+#                               Chromium against the example (cross-site requests, DNS rebinding: ffi-browser)
 #   make ffi-header             regenerate ffi/include/authgate.h with cbindgen
 #   make install PREFIX=DIR     header, libauthgate.a, libauthgate.so(.0), authgate.pc
 #   make ffi-bench              full Digest check through the ABI (C) vs the core (Criterion)
@@ -35,9 +36,9 @@ FFI_C_TESTS := $(addprefix $(FFI_BUILD)/,test_static test_dynamic test_static_as
 TEST_TARGETS += ffi-test
 
 .PHONY: ffi-test ffi-rust-test ffi-deps ffi-lib ffi-header ffi-header-check ffi-c-tests ffi-interop ffi-install-test \
-	ffi-bench ffi-bench-smoke install
+	ffi-bench ffi-bench-smoke ffi-browser install
 
-ffi-test: ffi-rust-test ffi-header-check ffi-c-tests ffi-interop ffi-install-test ffi-bench-smoke
+ffi-test: ffi-rust-test ffi-header-check ffi-c-tests ffi-interop ffi-browser ffi-install-test ffi-bench-smoke
 	@echo "ffi-test: all checks passed"
 
 ## The crate's own unit tests (result codes, panic guard, buffers) and clippy.
@@ -104,6 +105,12 @@ $(FFI_BUILD)/authgate_server: ffi/examples/authgate_server.c ffi/include/authgat
 ffi-interop: ffi-deps $(FFI_BUILD)/authgate_server
 	@echo "== ffi: curl against the libmicrohttpd example"
 	bash ffi/tests/curl_interop.sh $(FFI_BUILD)/authgate_server
+
+## Headless Chromium logs in to the example, then pages of other origins try to toggle its relay
+## with the cached login (403, relay unchanged), and a rebinding name reaches it (421); the same
+## server with the check off shows the attacks work (tests/browser, mk/browser.mk).
+ffi-browser: browser-deps $(FFI_BUILD)/authgate_server
+	AUTHGATE_SERVER=$(FFI_BUILD)/authgate_server $(BROWSER_RUN) $(BROWSER_DIR)/specs/c.json
 
 ## Install into PREFIX (default /usr/local; DESTDIR honoured).
 install: ffi-lib
