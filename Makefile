@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 TEST_TARGETS :=
 SIZE_TARGETS :=
 
-.PHONY: all test size apache2-utils core-size-htfile core-test core-test-32 md5-vendor-test core-embedded core-size core-size-inline toolchain bench
+.PHONY: all test size apache2-utils core-size-htfile core-test core-test-compact core-test-32 md5-vendor-test core-embedded core-size core-size-inline toolchain bench
 
 all: test
 
@@ -27,6 +27,7 @@ core-test: toolchain apache2-utils
 	$(CARGO) test -p authgate --lib --no-default-features --features sha256,basic
 	$(CARGO) test -p authgate --lib --no-default-features --features jwt-es256,jwt-eddsa
 	$(MAKE) md5-vendor-test
+	$(MAKE) core-test-compact
 	$(MAKE) core-test-32
 	$(CARGO) build -p authgate --no-default-features
 	$(CARGO) clippy $(CORE_CRATES) --all-targets -- -D warnings
@@ -39,15 +40,25 @@ apache2-utils:
 	@command -v htpasswd >/dev/null && command -v htdigest >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils; }
 
-## The same tests on a 32-bit target (i686 Linux, run natively): the code paths the core keeps
-## for microcontrollers (`cfg(not(target_pointer_width = "64"))`: smaller flash) run here too,
-## not only the 64-bit host's.
+## The lib tests, the shared vectors, the limits, engine and replay-burst tests with the
+## microcontrollers' forms of the hot spots (core/src/accel/portable.rs,
+## `--cfg authgate_backend="compact"`, as the firmware builds them), on the host (own target
+## dir: RUSTFLAGS would rebuild the rest), and clippy on that form. (The stress and property
+## tests run with the default form only: minutes of the budget for no other code.)
+COMPACT_TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)/compact
+core-test-compact:
+	RUSTFLAGS='--cfg authgate_backend="compact"' $(CARGO) test -p authgate --lib --target-dir $(COMPACT_TARGET_DIR)
+	RUSTFLAGS='--cfg authgate_backend="compact"' $(CARGO) test -p authgate-tests --test vectors --test limits --test engine \
+		--test replay_burst --target-dir $(COMPACT_TARGET_DIR)
+	RUSTFLAGS='--cfg authgate_backend="compact"' $(CARGO) clippy -p authgate --all-targets --target-dir $(COMPACT_TARGET_DIR) -- -D warnings
+
+## The lib tests on a 32-bit target (i686 Linux, run natively): word-size assumptions
+## (`usize` words in the constant-time comparisons) hold there too.
 I686 := i686-unknown-linux-gnu
 core-test-32:
 	@rustup target list --installed | grep -qx $(I686) || rustup target add $(I686)
 	@ls /usr/lib/gcc/x86_64-linux-gnu/*/32/libgcc.a >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-multilib; }
-	$(CARGO) test -p authgate -p authgate-tests --target $(I686)
-	$(CARGO) test -p authgate --lib --target $(I686) --no-default-features --features md5,basic
+	$(CARGO) test -p authgate --lib --target $(I686) --no-default-features --features md5,sha256,basic
 
 ## vendor/md-5 (md-5 0.11.0 + a compact backend): its tests with the default (unrolled) code,
 ## where the unit tests compare the compact loop with the unrolled one, then all of them again

@@ -4,7 +4,8 @@
 #                        budget and the UF2 files, run the host-twin test and headless Chromium
 #                        against the twin (cross-site requests, DNS rebinding: firmware-browser)
 #   make firmware-size   flash / static RAM of both images and authgate's share of the flash
-#   make firmware-stack  stack high-water of one authgate check (thumbv6m under QEMU)
+#   make firmware-stack  stack high-water of one authgate check (thumbv6m under QEMU); fails above
+#                        the probe's budget (part of `make test`)
 #   make uf2             UF2 files for both boards (+ factory-reset UF2s) in firmware-example/uf2-out/
 #
 # firmware-example is a cargo workspace of its own (target dir firmware-example/target).
@@ -27,7 +28,7 @@ FIRMWARE_REMAP = --config 'target.$(1).rustflags=["--remap-path-prefix=$(CARGO_R
 # the Wi-Fi join and rejoin code is linked and counted as in a user's image.
 FIRMWARE_CI_WIFI = WIFI_NETWORK="$${WIFI_NETWORK:-authgate-ci-placeholder}" WIFI_PASSWORD="$${WIFI_PASSWORD:-placeholder-passphrase}"
 
-TEST_TARGETS += firmware-test
+TEST_TARGETS += firmware-test firmware-stack
 SIZE_TARGETS += firmware-size
 
 .PHONY: firmware-test firmware-size firmware-image firmware-twin firmware-deps firmware-targets firmware-stack uf2
@@ -105,7 +106,8 @@ uf2-files:
 	python3 $(FIRMWARE_DIR)/tests/uf2_check.py factory-reset pico-w $(UF2_OUT)/authgate-factory-reset-pico-w.uf2
 	python3 $(FIRMWARE_DIR)/tests/uf2_check.py factory-reset pico2-w $(UF2_OUT)/authgate-factory-reset-pico2-w.uf2
 
-## Stack high-water of one authgate check: thumbv6m code under QEMU (not part of `make test`).
+## Stack high-water of one authgate check: thumbv6m code under QEMU; the probe exits with a
+## failure above its budget (STACK_BUDGET in stack-probe/src/main.rs).
 firmware-stack: firmware-deps
 	@command -v qemu-system-arm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm; }
 	cd $(FIRMWARE_DIR)/stack-probe && $(CARGO) run --release -j$(FIRMWARE_JOBS)

@@ -5,9 +5,14 @@
 #                   the positive control stays below it (the run would be too noisy to show anything).
 #                   CT_SCALE=4 takes four times the samples; CT_ARGS="--filter digest" runs a subset.
 #   make miri       the core's unit and doc tests under Miri (nightly; the component is installed when
-#                   missing). Tests too slow to interpret are #[cfg_attr(miri, ignore)] in core/src.
+#                   missing), all of them: about 10 minutes. Tests too slow to interpret are
+#                   #[cfg_attr(miri, ignore)] in core/src.
+#   make miri-smoke a representative subset (MIRI_SUBSET: the parser, every Digest rule and the
+#                   directive lookup, hashing and hex, nonces, the replay table, Basic, rendering,
+#                   the error table) and the doc test (one engine check end to end), each with a
+#                   progress line: about 2 minutes.
 #
-# In `make test`: miri, and ct-smoke (the harness builds, and every benchmark's classes still take
+# In `make test`: miri-smoke, and ct-smoke (the harness builds, and every benchmark's classes still take
 # the path it means to time, on a few samples). The timing run itself is not: a t-test on a shared
 # 2-core CI machine is evidence to read (ct/README.md), not a gate.
 #
@@ -32,9 +37,16 @@ CT_REFERENCE := digest_response_right_vs_wrong basic_pbkdf2_known_vs_unknown_use
 CT_CONTROLS := control_naive_compare_early_vs_late
 MIRI_TOOLCHAIN ?= nightly
 
-TEST_TARGETS += ct-smoke miri
+MIRI_SUBSET := parse::tests::token68_and_params parse::tests::rejects parse::tests::param_count_is_bounded \
+	parse::tests::eq_bytes_is_slice_equality digest::tests::rfc2617_example digest::tests::digest_sink_agrees \
+	digest::tests::algorithm_names digest::tests::ext_value hash::tests::finish_is_the_digest \
+	hash::tests::ct_eq_words_sees_every_bit hash::tests::from_hex_refuses nonce::tests::issue_verify_expire_rotate \
+	nonce::tests::lifetime_edges nonce::tests::sequence_orders_issues replay::tests basic::tests::rfc7617_examples \
+	basic::tests::strict_base64 render::tests error::tests accel::word::tests::eq_short
 
-.PHONY: ct ct-smoke miri miri-toolchain
+TEST_TARGETS += ct-smoke miri-smoke
+
+.PHONY: ct ct-smoke miri miri-smoke miri-toolchain
 
 ct:
 	$(CARGO) build -p authgate-ct --release -j2
@@ -64,3 +76,11 @@ miri-toolchain:
 ## The core's lib and doc tests, interpreted: undefined behaviour, out-of-bounds, overflow in debug.
 miri: miri-toolchain
 	CARGO_BUILD_JOBS=2 rustup run $(MIRI_TOOLCHAIN) cargo miri test -p authgate
+
+## The subset in one run (libtest prints each test as it ends: the progress line), then the
+## doc test.
+miri-smoke: miri-toolchain
+	@start=$$(date +%s); echo "== miri-smoke: $(words $(MIRI_SUBSET)) filters of the core's lib tests, then the doc test"; \
+	CARGO_BUILD_JOBS=2 rustup run $(MIRI_TOOLCHAIN) cargo miri test -p authgate --lib -- $(MIRI_SUBSET) && \
+	CARGO_BUILD_JOBS=2 rustup run $(MIRI_TOOLCHAIN) cargo miri test -p authgate --doc && \
+	echo "miri-smoke: passed in $$(( $$(date +%s) - start )) s"

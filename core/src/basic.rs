@@ -89,8 +89,8 @@ impl<'b> BasicCredentials<'b> {
 /// 3 for its length checks, which pulls a software division routine into Cortex-M0+ images
 /// (no divide instruction). Invalid characters and non-canonical padding are collected and
 /// refused once, at the end, as `Base64::decode` does.
-// One copy on microcontrollers (flash).
-#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+// One copy in the compact form (flash).
+#[cfg_attr(authgate_backend = "compact", inline(never))]
 fn decode_base64<'b>(token: &[u8], buf: &'b mut BasicBuffer) -> Option<&'b [u8]> {
     const PAD: u8 = b'=';
     // Whole blocks only, and no more than `buf` holds (the caller's length limit).

@@ -182,8 +182,8 @@ impl PaddedSecret {
 }
 
 /// Feeds a Basic password as UTF-8 (transcoding Latin-1); one copy for every credential kind
-/// on 64-bit hosts (microcontrollers: inlined, which is smaller there).
-#[cfg_attr(target_pointer_width = "64", inline(never))]
+/// (the compact form: inlined, which is smaller there).
+#[cfg_attr(not(authgate_backend = "compact"), inline(never))]
 fn feed_utf8(h: &mut Hasher, password: &[u8], charset: Charset) {
     for_each_utf8_chunk(password, charset, &mut |c| h.update(c));
 }
@@ -331,11 +331,7 @@ impl<'a> StaticUsers<'a> {
 
 impl CredentialStore for StaticUsers<'_> {
     fn lookup(&self, username: &str, _realm: &str, _purpose: Purpose) -> Option<StoredCredential> {
-        // Short names compared without a `memcmp` call on 64-bit hosts.
-        #[cfg(target_pointer_width = "64")]
-        let (_, pw) = self.users.iter().find(|(u, _)| crate::hash::eq_short(u.as_bytes(), username.as_bytes()))?;
-        #[cfg(not(target_pointer_width = "64"))]
-        let (_, pw) = self.users.iter().find(|(u, _)| *u == username)?;
+        let (_, pw) = self.users.iter().find(|(u, _)| crate::accel::eq_short(u.as_bytes(), username.as_bytes()))?;
         StoredCredential::plaintext(pw.as_bytes())
     }
 

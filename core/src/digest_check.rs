@@ -99,6 +99,50 @@ pub trait DigestContext {
     fn decoy(&self) -> StoredCredential {
         StoredCredential::plaintext_decoy()
     }
+    /// The HA1 in `hash` of the user `username` names (decoded; with `userhash`, the hex of
+    /// H(user:realm)), with the user's name written to `user`, and whether the user is known.
+    /// An unknown user gets the [`decoy`](Self::decoy)'s HA1, so that a miss costs what a hit
+    /// costs; a known user whose credential cannot serve `hash` gets `None`. The default asks
+    /// [`user`](Self::user) ([`ha1_by_lookup`]); a context whose store answers in place may
+    /// override it to keep less on the stack (the engine does).
+    fn user_ha1(&self, q: &UserQuery<'_>, user: &mut UserName) -> (Option<HashOutput>, bool) {
+        ha1_by_lookup(self, q, user)
+    }
+}
+
+/// Who a Digest request names, as [`DigestContext::user_ha1`] is asked.
+#[derive(Clone, Copy, Debug)]
+pub struct UserQuery<'a> {
+    /// The name, decoded (with `userhash`, the hex of H(user:realm) in `hash`).
+    pub username: &'a str,
+    /// Whether `username` is a userhash (RFC 7616 §3.4.4).
+    pub userhash: bool,
+    /// The request's hash family.
+    pub hash: HashAlgorithm,
+    /// The realm.
+    pub realm: &'a str,
+}
+
+/// [`DigestContext::user_ha1`] through [`DigestContext::user`]: the credential is read where
+/// it is, the user name moved once, to `user`.
+pub fn ha1_by_lookup<C: DigestContext + ?Sized>(
+    ctx: &C,
+    q: &UserQuery<'_>,
+    user: &mut UserName,
+) -> (Option<HashOutput>, bool) {
+    let (hash, realm) = (q.hash, q.realm);
+    match ctx.user(q.username, q.userhash, hash) {
+        UserLookup::Found(name, cred) => {
+            let ha1 = cred.digest_ha1(hash, name.as_bytes(), realm.as_bytes());
+            *user = name;
+            (ha1, true)
+        }
+        UserLookup::Unusable(name) => {
+            *user = name;
+            (None, true)
+        }
+        UserLookup::Unknown => (ctx.decoy().digest_ha1(hash, q.username.as_bytes(), realm.as_bytes()), false),
+    }
 }
 
 /// A verified Digest request.
@@ -144,9 +188,10 @@ pub fn check<C: DigestContext + ?Sized>(
     target: &[u8],
     ctx: &C,
 ) -> Result<DigestSuccess, DigestFailure> {
-    let ok = verify(rules, c, method, target, ctx)?;
+    let mut user = UserName::new();
+    let ok = verify(rules, c, method, target, ctx, &mut user)?;
     Ok(DigestSuccess {
-        user: ok.user,
+        user,
         algorithm: ok.algorithm,
         qop: ok.qop,
         nc: c.nc,
@@ -156,10 +201,10 @@ pub fn check<C: DigestContext + ?Sized>(
     })
 }
 
-/// [`DigestSuccess`] without the cnonce copy, which the engine makes straight into its
+/// [`DigestSuccess`] without the user name, which [`verify`] writes where the caller keeps it,
+/// and without the cnonce copy, which the engine makes straight into its
 /// `Authentication-Info` (and only when it sends one).
 pub(crate) struct Verified {
-    pub(crate) user: UserName,
     pub(crate) algorithm: Algorithm,
     pub(crate) qop: Option<Qop>,
     pub(crate) rspauth: Option<HashOutput>,
@@ -173,15 +218,10 @@ pub(crate) fn cnonce(c: &DigestCredentials<'_>) -> heapless::Vec<u8, MAX_CNONCE_
     cnonce
 }
 
-/// Appends the request's cnonce, unescaped, to `out` (in place: no 256-byte value moved).
-// Inlined on 64-bit hosts, with the unescaped case (the usual one) as one copy (speed).
-#[cfg_attr(target_pointer_width = "64", inline)]
+/// Appends the request's cnonce, unescaped, to `out` (in place: no 256-byte value moved;
+/// without escapes, the usual case, one piece).
+#[cfg_attr(not(authgate_backend = "compact"), inline)]
 pub(crate) fn copy_cnonce(c: &DigestCredentials<'_>, out: &mut heapless::Vec<u8, MAX_CNONCE_LEN>) {
-    #[cfg(target_pointer_width = "64")]
-    if let Some(cn) = c.cnonce.as_ref().and_then(Value::as_unescaped) {
-        let _ = out.extend_from_slice(cn);
-        return;
-    }
     if let Some(cn) = c.cnonce {
         for seg in cn.segments() {
             let _ = out.extend_from_slice(seg);
@@ -190,15 +230,16 @@ pub(crate) fn copy_cnonce(c: &DigestCredentials<'_>, out: &mut heapless::Vec<u8,
 }
 
 /// The rules of [`check`], in order.
-// Always inlined into the engine's check on 64-bit hosts (it is, by LLVM's choice, today;
-// pinned so that the small helpers it inlines cannot push it out of line).
-#[cfg_attr(target_pointer_width = "64", inline(always))]
+// Always inlined into the engine's check for speed (pinned so that the small helpers it
+// inlines cannot push it out of line).
+#[cfg_attr(not(authgate_backend = "compact"), inline(always))]
 pub(crate) fn verify<C: DigestContext + ?Sized>(
     rules: &DigestRules<'_>,
     c: &DigestCredentials<'_>,
     method: &[u8],
     target: &[u8],
     ctx: &C,
+    user: &mut UserName,
 ) -> Result<Verified, DigestFailure> {
     use DigestFailure::Challenge as Refuse;
     if rules.check_uri && !c.uri.eq_bytes(target) {
@@ -230,26 +271,7 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     }
 
     let hash = alg.hash();
-    let mut name_buf = [0u8; crate::limits::MAX_USERNAME_LEN];
-    let name = match c.username {
-        Username::Plain(v) => v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok()),
-        Username::Extended(ext) if cfg!(feature = "username-star") => ext.decode_into(&mut name_buf),
-        Username::Extended(_) => None,
-    };
-    let lookup = match name {
-        Some(n) if !n.is_empty() => ctx.user(n, userhash, hash),
-        _ => UserLookup::Unknown,
-    };
-    // The lookup is read where it is: the credential (136 bytes) is not copied out, and the
-    // user name (136 bytes) is moved once, into the result.
-    let (ha1, known) = match &lookup {
-        UserLookup::Found(user, cred) => (cred.digest_ha1(hash, user.as_bytes(), rules.realm.as_bytes()), true),
-        UserLookup::Unusable(_) => (None, true),
-        UserLookup::Unknown => {
-            let decoy = ctx.decoy().digest_ha1(hash, name.unwrap_or("").as_bytes(), rules.realm.as_bytes());
-            (decoy, false)
-        }
-    };
+    let (ha1, known) = user_ha1(rules, c, hash, userhash, ctx, user);
 
     let body_hash = match qop {
         Some(Qop::AuthInt) if cfg!(feature = "auth-int") => match ctx.body_hash(hash) {
@@ -262,8 +284,8 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     // Unknown users (from the decoy's HA1) and unusable credentials still cost one response
     // computation.
     let fallback = HashOutput::zeroed(hash.output_len());
-    // Its hex serves the response and `rspauth`.
-    let session_ha1 = digest::session_ha1(alg, ha1.as_ref().unwrap_or(&fallback), c).map(|h| h.to_hex());
+    // It serves the response and `rspauth`.
+    let session_ha1 = digest::session_ha1(alg, ha1.as_ref().unwrap_or(&fallback), c);
     let expected = session_ha1.as_ref().and_then(|s| digest::response_with(hash, s, c, &input));
     let matches = match (expected, c.response_bytes()) {
         (Some(e), Some(s)) => e.ct_eq(s),
@@ -299,9 +321,31 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
             .and_then(|s| digest::response_with(hash, s, c, &ResponseInput { method: b"", body_hash: None })),
         _ => None,
     };
-    let user = match lookup {
-        UserLookup::Found(user, _) | UserLookup::Unusable(user) => user,
-        UserLookup::Unknown => UserName::new(),
+    Ok(Verified { algorithm: alg, qop, rspauth, issued })
+}
+
+/// The HA1 of the user the request names, and whether the store knows the user (an unknown
+/// one gets the decoy's HA1, so that a miss costs what a hit costs); the user's name goes to
+/// `user`. A call of its own in the compact form: the name's buffer and the store's answer
+/// (~400 bytes) are gone before the response is computed.
+#[cfg_attr(not(authgate_backend = "compact"), inline(always))]
+#[cfg_attr(authgate_backend = "compact", inline(never))]
+fn user_ha1<C: DigestContext + ?Sized>(
+    rules: &DigestRules<'_>,
+    c: &DigestCredentials<'_>,
+    hash: HashAlgorithm,
+    userhash: bool,
+    ctx: &C,
+    user: &mut UserName,
+) -> (Option<HashOutput>, bool) {
+    let mut name_buf = [0u8; crate::limits::MAX_USERNAME_LEN];
+    let name = match c.username {
+        Username::Plain(v) => v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok()),
+        Username::Extended(ext) if cfg!(feature = "username-star") => ext.decode_into(&mut name_buf),
+        Username::Extended(_) => None,
     };
-    Ok(Verified { user, algorithm: alg, qop, rspauth, issued })
+    match name {
+        Some(n) if !n.is_empty() => ctx.user_ha1(&UserQuery { username: n, userhash, hash, realm: rules.realm }, user),
+        _ => (ctx.decoy().digest_ha1(hash, name.unwrap_or("").as_bytes(), rules.realm.as_bytes()), false),
+    }
 }

@@ -2,12 +2,14 @@
 
 use crate::basic::{BasicBuffer, BasicCredentials};
 use crate::credential::{CredentialStore, Purpose, StoredCredential, UserName};
-use crate::digest::{Algorithm, DigestCredentials, DigestSlots, Known, Qop};
-use crate::digest_check::{self, DigestContext, DigestFailure as Failure, DigestRules, NonceCheck, UserLookup};
+use crate::digest::{Algorithm, DigestCredentials, DigestParams, Known, Qop};
+use crate::digest_check::{
+    self, DigestContext, DigestFailure as Failure, DigestRules, NonceCheck, UserLookup, UserQuery,
+};
 use crate::error::{BufferTooSmall, ConfigError, ParseError, Reason};
 use crate::hash::{HashAlgorithm, HashOutput, Hasher};
 use crate::limits::*;
-use crate::nonce::{self, Lifetime, Nonce, NonceId, NonceKey, NonceStatus};
+use crate::nonce::{self, Lifetime, Nonce, NonceId, NonceKey, NonceSequence, NonceStatus};
 use crate::parse;
 use crate::parse::{Rest, Value};
 use crate::render::{self, AuthInfo, DigestChallenge, QopSet};
@@ -30,26 +32,6 @@ pub enum Scheme {
     Digest,
     /// RFC 6750.
     Bearer,
-}
-
-/// Whether the scheme word is `name` (a scheme name: letters only, 4 to 8 of them),
-/// ignoring ASCII case: on 64-bit hosts its first and last four bytes (overlapping), as
-/// two words, `| 0x20` on both sides (a tchar folds to a letter only from that letter).
-#[cfg(target_pointer_width = "64")]
-#[inline(never)]
-fn scheme_is(scheme: &[u8], name: &[u8]) -> bool {
-    let n = name.len();
-    let word = |b: &[u8]| {
-        let head = b.first_chunk::<4>().copied().unwrap_or_default();
-        let tail = b.last_chunk::<4>().copied().unwrap_or_default();
-        (u32::from_le_bytes(head) as u64 | (u32::from_le_bytes(tail) as u64) << 32) | 0x2020_2020_2020_2020
-    };
-    scheme.len() == n && (4..=8).contains(&n) && word(scheme) == word(name)
-}
-
-#[cfg(not(target_pointer_width = "64"))]
-fn scheme_is(scheme: &[u8], name: &[u8]) -> bool {
-    parse::eq_ignore_case(scheme, name)
 }
 
 impl Scheme {
@@ -271,8 +253,8 @@ impl Config {
     pub fn lifetime(&self) -> Lifetime {
         self.lifetime
     }
-    // Inlined on 64-bit hosts: a length test, called twice per check.
-    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    // Inlined for speed: a length test, called twice per check.
+    #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
     fn opaque_value(&self) -> Option<&str> {
         (!self.opaque.is_empty()).then_some(self.opaque.as_str())
     }
@@ -382,6 +364,8 @@ pub struct Engine<S, R> {
     previous_key: Option<NonceKey>,
     store: S,
     replay: R,
+    /// Orders this engine's nonces within a second, for the replay table's eviction.
+    sequence: NonceSequence,
 }
 
 impl<S, R> core::fmt::Debug for Engine<S, R> {
@@ -403,7 +387,14 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// An engine with a 32-byte nonce key from a good entropy source.
     pub fn new(config: Config, key: &[u8; 32], store: S, replay: R) -> Result<Self, ConfigError> {
         config.validate()?;
-        Ok(Engine { config, key: NonceKey::new(key), previous_key: None, store, replay })
+        Ok(Engine {
+            config,
+            key: NonceKey::new(key),
+            previous_key: None,
+            store,
+            replay,
+            sequence: NonceSequence::new(),
+        })
     }
 
     /// Also accept nonces issued under `key` (the key before a rotation).
@@ -418,7 +409,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         self.previous_key = Some(old);
     }
 
-    /// Replaces the origin policy: a device's names change with its address (DHCP).
+    /// Replaces the origin policy (a device knows its names only once it has booted).
     pub fn set_origin_policy(&mut self, policy: crate::origin::OriginPolicy) {
         self.config.origin = policy;
     }
@@ -439,12 +430,13 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// Issues a nonce for this realm and opaque.
     pub fn issue_nonce(&self, ctx: Context) -> Nonce {
         let opaque = self.config.opaque_value().unwrap_or("");
-        Nonce::issue(&self.key, self.config.realm.as_bytes(), opaque.as_bytes(), ctx.now, ctx.salt)
+        let (realm, sequence) = (self.config.realm.as_bytes(), self.sequence.next());
+        Nonce::issue_in_sequence(&self.key, realm, opaque.as_bytes(), ctx.now, sequence, ctx.salt)
     }
 
     /// Checks a nonce of ours (authenticity and age; not replay).
-    // Inlined into the check on 64-bit hosts (as `EngineDigest::nonce`): it forwards.
-    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    // Inlined into the check for speed (as `EngineDigest::nonce`): it forwards.
+    #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
     pub fn verify_nonce(&self, nonce: &[u8], now: u64) -> NonceStatus {
         let opaque = self.config.opaque_value().unwrap_or("");
         nonce::verify(
@@ -476,82 +468,88 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     }
 
     /// Authenticates one request.
+    // Inlined: a call of `check_into` with the verdict where the caller keeps it.
+    #[inline(always)]
     pub fn check(&self, req: &Request<'_>, ctx: Context) -> Verdict {
+        let mut verdict = Verdict::Malformed(ParseError::Empty);
+        self.check_into(req, ctx, &mut verdict);
+        verdict
+    }
+
+    /// [`check`](Self::check), the verdict written to `out`: filled in place by functions
+    /// that each write their part of it, never built in a frame of the engine's and copied
+    /// out. The verdict is half a kilobyte, a quarter of the stack one check may use on a
+    /// Cortex-M0+: a caller that keeps one `Verdict` and checks into it uses the least
+    /// stack (`check` adds a copy of it, where the compiler does not elide the move).
+    pub fn check_into(&self, req: &Request<'_>, ctx: Context, out: &mut Verdict) {
         let Some(header) = req.authorization else {
-            return Verdict::Challenge(self.challenge(Reason::NoCredentials, false, ctx));
+            return self.refuse(Failure::Challenge(Reason::NoCredentials, false), ctx, out);
         };
         // One pass over the header: the head, then each param straight into the Digest
-        // directive slots (whatever the scheme: the same syntax errors and duplicates as
-        // `parse`, and no span table or second pass).
+        // directives (whatever the scheme: the same syntax errors and duplicates as `parse`,
+        // and no span table or second pass).
         let (scheme, rest) = match parse::parse_head(header) {
             Ok(h) => h,
-            Err(e) => return Verdict::Malformed(e),
+            Err(e) => return *out = Verdict::Malformed(e),
         };
-        let mut slots = DigestSlots::new();
-        if let Rest::Params(body) = rest {
-            if let Err(e) = parse::scan_params(body, &mut slots) {
-                return Verdict::Malformed(e);
+        let (params, token68) = match rest {
+            Rest::Params(body) => (Some(body), None),
+            Rest::Token68(t) => (None, Some(t)),
+            Rest::Empty => (None, None),
+        };
+        let offered =
+            |s: Scheme| crate::accel::scheme_is(scheme, s.name().as_bytes()) && self.config.schemes.contains(&s);
+        // A refusal's verdict (and its nonce) is written here, after `check_digest`'s frame
+        // is gone.
+        if offered(Scheme::Digest) {
+            if let Err(f) = self.check_digest(params, req, ctx, out) {
+                self.refuse(f, ctx, out);
             }
+            return;
         }
-        let token68 = match rest {
-            Rest::Token68(t) => Some(t),
-            _ => None,
-        };
-        // The usual spelling first, as a constant on 64-bit hosts (speed).
-        let offered = |s: Scheme| {
-            (cfg!(target_pointer_width = "64") && scheme == s.name().as_bytes()
-                || scheme_is(scheme, s.name().as_bytes()))
-                && self.config.schemes.contains(&s)
-        };
-        // Digest and Basic verdicts are returned as is: built where the caller keeps them,
-        // not moved out of a `Result`.
-        let outcome = if offered(Scheme::Digest) {
-            return self.check_digest(matches!(rest, Rest::Params(_)), &slots, req, ctx);
-        } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
-            return self.check_basic(token68, ctx);
+        if let Some(Err(e)) = params.map(validate_params) {
+            return *out = Verdict::Malformed(e);
+        }
+        let outcome = if cfg!(feature = "basic") && offered(Scheme::Basic) {
+            self.check_basic(token68, out)
         } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
-            self.check_bearer(token68, ctx.now)
+            self.check_bearer(token68, ctx.now, out)
         } else {
             Err(Failure::Challenge(Reason::UnsupportedScheme, false))
         };
-        match outcome {
-            Ok(a) => Verdict::Authenticated(a),
-            Err(f) => self.refused(f, ctx),
+        if let Err(f) = outcome {
+            self.refuse(f, ctx, out);
         }
     }
 
-    /// The verdict for a refused request.
-    // One copy on microcontrollers (flash).
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
-    fn refused(&self, failure: Failure, ctx: Context) -> Verdict {
+    /// Writes the verdict for a refused request: 400, or 401 with a fresh nonce (issued
+    /// into the verdict where it is).
+    // One copy in the compact form (flash).
+    #[cfg_attr(authgate_backend = "compact", inline(never))]
+    fn refuse(&self, failure: Failure, ctx: Context, out: &mut Verdict) {
         match failure {
-            Failure::Malformed(e) => Verdict::Malformed(e),
-            Failure::Challenge(reason, stale) => Verdict::Challenge(self.challenge(reason, stale, ctx)),
+            Failure::Malformed(e) => *out = Verdict::Malformed(e),
+            Failure::Challenge(reason, stale) => {
+                *out = Verdict::Challenge(Challenge { reason, stale, nonce: None });
+                if let Verdict::Challenge(ch) = out {
+                    if self.config.schemes.contains(&Scheme::Digest) {
+                        ch.nonce = Some(self.issue_nonce(ctx));
+                    }
+                }
+            }
         }
     }
 
-    // Out of line on microcontrollers (flash).
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
-    fn check_basic(&self, token68: Option<&str>, ctx: Context) -> Verdict {
+    /// Basic: the user written to `out`, or why not.
+    // Out of line in the compact form (flash).
+    #[cfg_attr(authgate_backend = "compact", inline(never))]
+    fn check_basic(&self, token68: Option<&str>, out: &mut Verdict) -> Result<(), Failure> {
         let mut buf: BasicBuffer = [0; MAX_BASIC_DECODED];
         let mut name_buf = [0u8; MAX_USERNAME_LEN];
-        match self.basic_user(token68, &mut buf, &mut name_buf) {
-            Ok(user) => Verdict::Authenticated(Authenticated { user, scheme: Scheme::Basic, auth_info: None }),
-            Err(f) => self.refused(f, ctx),
-        }
-    }
-
-    /// The user a Basic token authenticates.
-    fn basic_user(
-        &self,
-        token68: Option<&str>,
-        buf: &mut BasicBuffer,
-        name_buf: &mut [u8; MAX_USERNAME_LEN],
-    ) -> Result<UserName, Failure> {
         // What `BasicCredentials::from_authorization` does after the scheme word.
         let token = token68.ok_or(ParseError::ExpectedToken68)?;
-        let creds = BasicCredentials::decode(token.as_bytes(), buf)?;
-        let user = creds.user(name_buf).ok_or(ParseError::ValueTooLong("username"))?;
+        let creds = BasicCredentials::decode(token.as_bytes(), &mut buf)?;
+        let user = creds.user(&mut name_buf).ok_or(ParseError::ValueTooLong("username"))?;
         let realm = self.config.realm.as_str();
         let stored = self.store.lookup(user, realm, Purpose::Basic);
         // Unknown users are checked against the store's decoy, so timing does not reveal them.
@@ -565,56 +563,49 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         };
         let ok = checked.check_password(user.as_bytes(), realm.as_bytes(), creds.password_bytes(), creds.charset());
         match (stored, ok) {
-            (Some(_), true) => to_username(user),
+            (Some(_), true) => authenticated(user, Scheme::Basic, out),
             (Some(_), false) => Err(Failure::Challenge(Reason::BadCredentials, false)),
             (None, _) => Err(Failure::Challenge(Reason::UnknownUser, false)),
         }
     }
 
-    // Out of line on microcontrollers: the JWT buffers stay off the other schemes' stack.
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
-    fn check_bearer(&self, token68: Option<&str>, _now: u64) -> Result<Authenticated, Failure> {
+    /// Bearer (a JWT, or a token for the store): the user written to `out`, or why not.
+    // Out of line in the compact form: the JWT buffers stay off the other schemes' stack.
+    #[cfg_attr(authgate_backend = "compact", inline(never))]
+    fn check_bearer(&self, token68: Option<&str>, _now: u64, out: &mut Verdict) -> Result<(), Failure> {
         let token = token68.ok_or(ParseError::ExpectedToken68)?;
         if token.len() > MAX_BEARER_LEN {
             return Err(ParseError::ValueTooLong("bearer").into());
         }
         #[cfg(feature = "jwt")]
         if let Some(jwt) = self.config.jwt.authenticate(token.as_bytes(), _now) {
-            return jwt
-                .map(|user| Authenticated { user, scheme: Scheme::Bearer, auth_info: None })
-                .map_err(|reason| Failure::Challenge(reason, false));
+            let user = jwt.map_err(|reason| Failure::Challenge(reason, false))?;
+            return authenticated(&user, Scheme::Bearer, out);
         }
         let digest = crate::hash::sha256(&[token.as_bytes()]);
         match self.store.lookup_bearer(&digest) {
-            Some(user) => Ok(Authenticated { user, scheme: Scheme::Bearer, auth_info: None }),
+            Some(user) => authenticated(&user, Scheme::Bearer, out),
             None => Err(Failure::Challenge(Reason::InvalidToken, false)),
         }
     }
 
-    // Out of line on microcontrollers (flash).
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
-    fn check_digest(&self, params: bool, slots: &DigestSlots<'_>, req: &Request<'_>, ctx: Context) -> Verdict {
-        // `check` only comes here for the Digest scheme word, with the params (if any) in
-        // `slots`: what `DigestCredentials::from_authorization` does after the scheme word.
-        if !params {
-            return Verdict::Malformed(ParseError::ExpectedParams);
-        }
-        // On 64-bit hosts read where `from_slots` wrote them, not moved out of the `Result`
-        // (a few hundred bytes); on microcontrollers the move is the smaller code.
-        #[cfg(target_pointer_width = "64")]
-        let credentials = DigestCredentials::from_slots(slots);
-        #[cfg(target_pointer_width = "64")]
+    // Out of line in the compact form (flash).
+    #[cfg_attr(authgate_backend = "compact", inline(never))]
+    fn check_digest(
+        &self,
+        params: Option<&[u8]>,
+        req: &Request<'_>,
+        ctx: Context,
+        out: &mut Verdict,
+    ) -> Result<(), Failure> {
+        // What `DigestCredentials::from_authorization` does after the scheme word.
+        let params = params.ok_or(ParseError::ExpectedParams)?;
+        // Read where `read` wrote them, not moved out of the `Result`.
+        let credentials = DigestCredentials::read(params);
         let c = match &credentials {
             Ok(c) => c,
-            Err(e) => return Verdict::Malformed(*e),
+            Err(e) => return Err((*e).into()),
         };
-        #[cfg(not(target_pointer_width = "64"))]
-        let owned = match DigestCredentials::from_slots(slots) {
-            Ok(c) => c,
-            Err(e) => return Verdict::Malformed(e),
-        };
-        #[cfg(not(target_pointer_width = "64"))]
-        let c = &owned;
         let rules = DigestRules {
             realm: &self.config.realm,
             algorithms: &self.config.algorithms,
@@ -624,26 +615,27 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             check_uri: true,
         };
         let here = EngineDigest { engine: self, body: &req.body, now: ctx.now };
-        let ok = match digest_check::verify(&rules, c, req.method.as_bytes(), req.target.as_bytes(), &here) {
-            Ok(ok) => ok,
-            Err(f) => return self.refused(f, ctx),
-        };
-        let half_life = self.config.lifetime.max_age / 2;
-        let nextnonce = ok.issued.filter(|i| ctx.now.saturating_sub(*i) >= half_life).map(|_| self.issue_nonce(ctx));
-        // The cnonce first, then the verdict built as the returned value (no local verdict
-        // altered after the fact and then copied out whole).
-        let mut cnonce = heapless::Vec::new();
-        if ok.qop.is_some() {
-            digest_check::copy_cnonce(c, &mut cnonce);
+        // The user name and the cnonce are written where the caller keeps the verdict.
+        *out = Verdict::Authenticated(Authenticated { user: UserName::new(), scheme: Scheme::Digest, auth_info: None });
+        let Verdict::Authenticated(a) = out else { return Ok(()) };
+        let method = req.method.as_bytes();
+        let ok = digest_check::verify(&rules, c, method, req.target.as_bytes(), &here, &mut a.user)?;
+        if let Some(q) = ok.qop {
+            let half_life = self.config.lifetime.max_age / 2;
+            let late = ok.issued.is_some_and(|i| ctx.now.saturating_sub(i) >= half_life);
+            let info = a.auth_info.insert(AuthInfo {
+                rspauth: ok.rspauth,
+                qop: Some(q),
+                nc: c.nc,
+                cnonce: heapless::Vec::new(),
+                nextnonce: None,
+            });
+            digest_check::copy_cnonce(c, &mut info.cnonce);
+            if late {
+                info.nextnonce = Some(self.issue_nonce(ctx));
+            }
         }
-        Verdict::Authenticated(Authenticated {
-            user: ok.user,
-            scheme: Scheme::Digest,
-            auth_info: match ok.qop {
-                Some(q) => Some(AuthInfo { rspauth: ok.rspauth, qop: Some(q), nc: c.nc, cnonce, nextnonce }),
-                None => None,
-            },
-        })
+        Ok(())
     }
 
     /// How many `WWW-Authenticate` values [`write_challenge`](Self::write_challenge) renders
@@ -739,8 +731,8 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
             None => true,
         }
     }
-    // Inlined into the check on 64-bit hosts: a forwarding call to `nonce::verify`.
-    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    // Inlined into the check for speed: a forwarding call to `nonce::verify`.
+    #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
     fn nonce(&self, nonce: &Value<'_>, _opaque: Option<&Value<'_>>) -> NonceCheck {
         // Our nonces are lowercase hex: never escaped.
         self.engine.verify_nonce(nonce.as_unescaped().unwrap_or(b""), self.now).into()
@@ -761,6 +753,21 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
             },
             None => UserLookup::Unknown,
         }
+    }
+    /// The store's answer read where it is (no `UserLookup` of a name and a credential), the
+    /// name copied straight into the verdict.
+    fn user_ha1(&self, q: &UserQuery<'_>, user: &mut UserName) -> (Option<HashOutput>, bool) {
+        if q.userhash {
+            return digest_check::ha1_by_lookup(self, q, user);
+        }
+        let found = self.engine.store.lookup(q.username, q.realm, Purpose::Digest(q.hash));
+        let known = found.is_some() && user.push_str(q.username).is_ok();
+        // One credential in the frame: the user's, or the decoy in its place.
+        let cred = match found {
+            Some(cred) if known => cred,
+            _ => self.decoy(),
+        };
+        (cred.digest_ha1(q.hash, q.username.as_bytes(), q.realm.as_bytes()), known)
     }
     fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         self.engine.replay.check_and_record(id, issued, nc)
@@ -790,40 +797,24 @@ fn bearer_error(reason: Reason) -> (Option<render::BearerError>, Option<&'static
     ((reason == Reason::InvalidToken).then_some(render::BearerError::InvalidToken), None)
 }
 
-fn to_username(s: &str) -> Result<UserName, Failure> {
-    UserName::try_from(s).map_err(|_| ParseError::ValueTooLong("username").into())
+/// Writes "authenticated as `user`" to `out` (the name copied in place).
+fn authenticated(user: &str, scheme: Scheme, out: &mut Verdict) -> Result<(), Failure> {
+    *out = Verdict::Authenticated(Authenticated { user: UserName::new(), scheme, auth_info: None });
+    if let Verdict::Authenticated(a) = out {
+        a.user.push_str(user).map_err(|_| ParseError::ValueTooLong("username"))?;
+    }
+    Ok(())
+}
+
+/// The param list of a scheme other than Digest, checked as `parse` checks it (syntax,
+/// duplicates) and read no further. Its directives live in this call's frame alone.
+#[cfg_attr(authgate_backend = "compact", inline(never))]
+fn validate_params(body: &[u8]) -> Result<(), ParseError> {
+    DigestParams::new().read(body)
 }
 
 #[cfg(test)]
 mod tests {
-    /// The 64-bit hosts' word comparison of scheme words agrees with `eq_ignore_case` for
-    /// every case of each name, other tchars in each position, and other lengths.
-    #[test]
-    fn scheme_is_matches_eq_ignore_case() {
-        for s in [Scheme::Basic, Scheme::Digest, Scheme::Bearer] {
-            let name = s.name().as_bytes();
-            for mask in 0..(1u32 << name.len()) {
-                let mut w = name.to_vec();
-                for (k, b) in w.iter_mut().enumerate() {
-                    if mask & (1 << k) != 0 {
-                        *b ^= 0x20;
-                    }
-                }
-                assert!(super::scheme_is(&w, name));
-                for k in 0..w.len() {
-                    for t in b"!#$%&'*+-.^_`|~0123456789AZaz@[{" {
-                        let mut v = w.clone();
-                        v[k] = *t;
-                        assert_eq!(super::scheme_is(&v, name), parse::eq_ignore_case(&v, name));
-                    }
-                }
-                for extra in [&w[..w.len() - 1], &[w.as_slice(), b"x"].concat()[..], b"", b"Basi", b"Digests"] {
-                    assert_eq!(super::scheme_is(extra, name), parse::eq_ignore_case(extra, name));
-                }
-            }
-        }
-    }
-
     use super::*;
     use crate::{ReplayTable, StaticUsers};
     use core::cell::RefCell;

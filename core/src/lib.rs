@@ -42,6 +42,11 @@
 //! [`Engine::check_origin`] refuses cross-site requests that would ride on a browser's
 //! cached credentials (CSRF) and foreign `Host` names (DNS rebinding): see [`origin`].
 //!
+//! A build for a microcontroller sets `--cfg authgate_backend="compact"` (in its
+//! `.cargo/config.toml`, beside sha2's `sha2_backend_soft="compact"`): the few hot spots then
+//! take their byte-at-a-time, out-of-line forms, the smaller code and stack (`src/accel/`).
+//! Without it they take their word-at-a-time forms, the faster code. Both behave the same.
+//!
 //! Lower layers are public too: [`parse`] (zero-copy `Authorization` parsing),
 //! [`BasicCredentials`], [`DigestCredentials`] with [`digest::response`], [`nonce`],
 //! [`ReplayTable`] and the [`render`] functions.
@@ -52,6 +57,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod accel;
 pub mod basic;
 pub mod credential;
 pub mod digest;
@@ -78,7 +84,7 @@ pub use engine::{
 pub use error::{BufferTooSmall, ConfigError, OriginRefusal, ParseError, Reason};
 pub use hash::{HashAlgorithm, HashOutput};
 pub use htfile::{Htdigest, Htpasswd};
-pub use nonce::{Nonce, NonceKey, NonceStatus};
+pub use nonce::{Nonce, NonceKey, NonceSequence, NonceStatus};
 pub use origin::{OriginHeaders, OriginPolicy, Provenance};
 pub use parse::{parse, Authorization, Credentials, Param, ParamIter, Params, Segments, Value};
 pub use render::{AuthInfo, BearerError, QopSet};

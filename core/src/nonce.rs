@@ -1,58 +1,52 @@
 //! Stateless, keyed, expiring Digest nonces.
 //!
 //! ```text
-//! nonce = lowercase-hex( issued:u64be || salt:[u8; 8] || tag:[u8; 16] )     (64 characters)
-//! tag   = HMAC-SHA256(key, "authgate nonce v1" || issued || salt || len(realm) || realm || opaque)[..16]
+//! nonce  = lowercase-hex( issued:u64be || unique:[u8; 8] || tag:[u8; 16] )     (64 characters)
+//! unique = sequence:u32be || salt:[u8; 4]        (an engine's nonces: Nonce::issue_in_sequence)
+//!        | salt:[u8; 8]                          (Nonce::issue)
+//! tag    = HMAC-SHA256(key, "authgate nonce v1" || issued || unique || len(realm) || realm || opaque)[..16]
 //! ```
 //!
 //! A nonce proves it was issued by a holder of the key, for this realm and opaque, at
 //! `issued` (seconds, caller's clock). No server state is needed to verify it, so any
-//! process that shares the key accepts it. The salt comes from the caller's entropy and
-//! makes every nonce unique; the tag doubles as the nonce's identity in the replay store.
-//! Two keys are tried, so a key can be rotated without failing clients mid-session.
+//! process that shares the key accepts it.
+//!
+//! The sequence counts the nonces an engine issued ([`NonceSequence`]): within one second it
+//! orders them by issue, which the replay table needs to evict the oldest nonce without
+//! making the nonces issued after it in the same second stale
+//! ([`ReplayTable`](crate::ReplayTable)). The salt (the last 4 of the caller's 8 random
+//! bytes) keeps nonces of processes sharing a key apart. Issue is a function of its inputs: two
+//! engines given the same requests issue the same nonces. The first 4 bytes of `unique` and
+//! the tag make the nonce's identity in the replay store ([`NonceId`]). Two keys are tried,
+//! so a key can be rotated without failing clients mid-session.
 
 use crate::hash::{ct_eq_words, encode_hex, HashOutput};
-use hmac::{KeyInit, Mac};
+use core::sync::atomic::{AtomicU32, Ordering};
 
-// 64-bit hosts: the block-level HMAC, which keeps both keyed states (two fewer SHA-256
-// blocks per tag). Small targets: `SimpleHmac` over the engine's own out-of-line SHA-256
-// calls (`Hasher::update`, `Hasher::finish`), so the MAC links no hashing code of its own.
-#[cfg(target_pointer_width = "64")]
-type Mac256 = hmac::Hmac<sha2::Sha256>;
+/// An issuer's count of the nonces it issued: each engine keeps one.
+#[derive(Debug, Default)]
+pub struct NonceSequence(AtomicU32);
 
-/// `sha2::Sha256` through the engine's [`Hasher`](crate::hash::Hasher): the same
-/// hashing, called rather than inlined.
-#[cfg(any(test, not(target_pointer_width = "64")))]
-pub(crate) mod shared {
-    use crate::hash::Hasher;
-    use hmac::digest::common::BlockSizeUser;
-    use hmac::digest::{FixedOutput, HashMarker, Output, OutputSizeUser, Update};
+impl NonceSequence {
+    /// Starting at 0.
+    pub const fn new() -> Self {
+        NonceSequence(AtomicU32::new(0))
+    }
 
-    #[derive(Clone)]
-    pub(crate) struct Sha256(Hasher);
-
-    impl Default for Sha256 {
-        fn default() -> Self {
-            // Out of line: the initial state is not spelt out at each use.
-            Sha256(Hasher::start(crate::hash::HashAlgorithm::Sha256))
-        }
-    }
-    impl HashMarker for Sha256 {}
-    impl BlockSizeUser for Sha256 {
-        type BlockSize = <sha2::Sha256 as BlockSizeUser>::BlockSize;
-    }
-    impl OutputSizeUser for Sha256 {
-        type OutputSize = <sha2::Sha256 as OutputSizeUser>::OutputSize;
-    }
-    impl Update for Sha256 {
-        fn update(&mut self, data: &[u8]) {
-            self.0.update(data);
-        }
-    }
-    impl FixedOutput for Sha256 {
-        fn finalize_into(mut self, out: &mut Output<Self>) {
-            let h = self.0.finish();
-            out.copy_from_slice(h.as_bytes());
+    /// Takes the next number (wrapping: the replay table compares them in serial number
+    /// arithmetic, RFC 1982, so the order holds while fewer than 2^31 nonces are issued in
+    /// one second).
+    pub fn next(&self) -> u32 {
+        #[cfg(target_has_atomic = "32")]
+        return self.0.fetch_add(1, Ordering::Relaxed);
+        // Cortex-M0+ has no read-modify-write instruction: a load and a store. Two issues
+        // that interleave there (from an interrupt) may share a number; the nonces still
+        // differ by salt and tag, only their order in that second is a tie.
+        #[cfg(not(target_has_atomic = "32"))]
+        {
+            let s = self.0.load(Ordering::Relaxed);
+            self.0.store(s.wrapping_add(1), Ordering::Relaxed);
+            s
         }
     }
 }
@@ -68,20 +62,10 @@ const DOMAIN: &[u8] = b"authgate nonce v1";
 /// that must accept the same nonces.
 #[derive(Clone)]
 pub struct NonceKey {
-    // 64-bit hosts: the keyed HMAC state, cloned per use (saves two SHA-256 blocks per
-    // nonce). Small targets: the key, keyed per use (no state of ~180 bytes to copy).
-    #[cfg(target_pointer_width = "64")]
-    mac: Mac256,
-    #[cfg(not(target_pointer_width = "64"))]
-    key: KeyBytes,
+    // The word form keeps the keyed HMAC state (two SHA-256 blocks fewer per nonce); the
+    // compact form the key alone (no state of ~200 bytes to copy).
+    mac: crate::accel::NonceMac,
 }
-
-/// The raw key, word-aligned: copied as words (as bytes, the engine's moves of it became a
-/// `memmove` call, which links 1.3 KB of builtins on Cortex-M0+).
-#[cfg(not(target_pointer_width = "64"))]
-#[derive(Clone)]
-#[repr(align(4))]
-struct KeyBytes([u8; 32]);
 
 impl core::fmt::Debug for NonceKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -92,51 +76,20 @@ impl core::fmt::Debug for NonceKey {
 impl NonceKey {
     /// A key from 32 bytes of entropy.
     pub fn new(key: &[u8; 32]) -> Self {
-        #[cfg(target_pointer_width = "64")]
-        return NonceKey { mac: <Mac256 as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length") };
-        #[cfg(not(target_pointer_width = "64"))]
-        NonceKey { key: KeyBytes(*key) }
+        NonceKey { mac: crate::accel::NonceMac::new(key) }
     }
 
-    fn tag(&self, issued: u64, salt: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
-        #[cfg(not(target_pointer_width = "64"))]
-        return tag_direct(&self.key.0, issued, salt, realm, opaque);
-        // Domain, issue time, salt, and the realm's length (so realm/opaque boundaries cannot
-        // be shifted), then realm and opaque. 64-bit hosts: the fixed-size prefix in one
-        // piece; a loop, not three calls: one copy of the inlined HMAC update code. An empty
-        // part (no opaque) adds nothing to the MAC's input, so it is not fed.
-        #[cfg(target_pointer_width = "64")]
-        {
-            let mut mac = self.mac.clone();
-            let mut head = [0u8; DOMAIN.len() + 8 + 8 + 4];
-            let (domain, rest) = head.split_at_mut(DOMAIN.len());
-            domain.copy_from_slice(DOMAIN);
-            rest[..8].copy_from_slice(&issued.to_be_bytes());
-            rest[8..16].copy_from_slice(salt);
-            rest[16..20].copy_from_slice(&(realm.len() as u32).to_be_bytes());
-            for part in [&head[..], realm, opaque] {
-                if !part.is_empty() {
-                    mac.update(part);
-                }
-            }
-            truncated(&mac.finalize().into_bytes())
-        }
+    /// Domain, issue time, the 8 bytes after it (sequence and salt) and the realm's length
+    /// (so realm/opaque boundaries cannot be shifted), in one piece; then realm and opaque.
+    fn tag(&self, issued: u64, unique: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
+        let mut head = [0u8; DOMAIN.len() + 8 + 8 + 4];
+        let (domain, rest) = head.split_at_mut(DOMAIN.len());
+        domain.copy_from_slice(DOMAIN);
+        rest[..8].copy_from_slice(&issued.to_be_bytes());
+        rest[8..16].copy_from_slice(unique);
+        rest[16..20].copy_from_slice(&(realm.len() as u32).to_be_bytes());
+        truncated(&self.mac.mac([&head, realm, opaque]))
     }
-}
-
-/// [`NonceKey::tag`] on microcontrollers (built on hosts too, for its tests): keyed per use,
-/// `SimpleHmac` over the engine's hasher, each part of the layout fed as it is (the updates
-/// are calls there).
-#[cfg(any(test, not(target_pointer_width = "64")))]
-fn tag_direct(key: &[u8; 32], issued: u64, salt: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
-    let mut mac =
-        <hmac::SimpleHmac<shared::Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
-    for part in [DOMAIN, &issued.to_be_bytes(), salt, &(realm.len() as u32).to_be_bytes(), realm, opaque] {
-        if !part.is_empty() {
-            mac.update(part);
-        }
-    }
-    truncated(&mac.finalize().into_bytes())
 }
 
 /// The tag: the MAC's first [`TAG_LEN`] bytes.
@@ -144,8 +97,15 @@ fn truncated(mac: &[u8]) -> [u8; TAG_LEN] {
     mac.first_chunk().copied().unwrap_or([0; TAG_LEN])
 }
 
-/// The identity of a nonce in a replay store: its authentication tag.
-pub type NonceId = [u8; TAG_LEN];
+/// The identity of a nonce in a replay store: the first 4 bytes after its issue time (an
+/// engine's sequence number) and the first 12 bytes of its tag. Unique for every nonce a key
+/// issues, and ordered by issue within one second of one engine ([`id_sequence`]).
+pub type NonceId = [u8; 16];
+
+/// The sequence number a [`NonceId`] carries.
+pub fn id_sequence(id: &NonceId) -> u32 {
+    u32::from_be_bytes([id[0], id[1], id[2], id[3]])
+}
 
 /// An encoded nonce (lowercase hex: the code that hex-encodes Digest hashes serves it too,
 /// so no base64url codec is linked).
@@ -157,12 +117,34 @@ pub struct Nonce {
 }
 
 impl Nonce {
-    /// Issues a nonce at `now` with the caller's random `salt`.
+    /// Issues a nonce at `now` with the caller's random `salt` (8 bytes of it in the nonce).
+    /// A [`ReplayTable`](crate::ReplayTable) orders such nonces of one second by their first
+    /// 4 salt bytes, that is at random: an issuer that shares a table with a busy client
+    /// should use [`issue_in_sequence`](Self::issue_in_sequence), as the engine does.
     pub fn issue(key: &NonceKey, realm: &[u8], opaque: &[u8], now: u64, salt: [u8; 8]) -> Nonce {
-        let tag = key.tag(now, &salt, realm, opaque);
+        Self::issue_unique(key, realm, opaque, now, salt)
+    }
+
+    /// Issues a nonce at `now`, number `sequence` of its issuer ([`NonceSequence::next`]),
+    /// with the caller's random `salt` (its last 4 bytes).
+    pub fn issue_in_sequence(
+        key: &NonceKey,
+        realm: &[u8],
+        opaque: &[u8],
+        now: u64,
+        sequence: u32,
+        salt: [u8; 8],
+    ) -> Nonce {
+        let mut unique = salt;
+        unique[..4].copy_from_slice(&sequence.to_be_bytes());
+        Self::issue_unique(key, realm, opaque, now, unique)
+    }
+
+    fn issue_unique(key: &NonceKey, realm: &[u8], opaque: &[u8], now: u64, unique: [u8; 8]) -> Nonce {
+        let tag = key.tag(now, &unique, realm, opaque);
         let mut raw = [0u8; RAW_LEN];
         raw[..8].copy_from_slice(&now.to_be_bytes());
-        raw[8..16].copy_from_slice(&salt);
+        raw[8..16].copy_from_slice(&unique);
         raw[16..].copy_from_slice(&tag);
         let mut text = [0u8; NONCE_LEN];
         encode_hex(&raw, &mut text);
@@ -247,7 +229,9 @@ pub fn verify(
     if !bool::from(ok) {
         return NonceStatus::Invalid;
     }
-    let id = sent;
+    let mut id = [0u8; 16];
+    id[..4].copy_from_slice(&salt[..4]);
+    id[4..].copy_from_slice(&sent[..12]);
     // Too old, or from too far in the future (one u64 comparison and subtraction each way).
     let expired = if issued <= now { now - issued > lifetime.max_age } else { issued - now > lifetime.max_skew };
     if expired {
@@ -292,30 +276,30 @@ mod tests {
                 }
                 let full = mac.finalize().into_bytes();
                 assert_eq!(NonceKey::new(&key).tag(77, &[k; 8], realm, opaque)[..], full[..TAG_LEN]);
-                // The microcontrollers' form too.
-                assert_eq!(tag_direct(&key, 77, &[k; 8], realm, opaque)[..], full[..TAG_LEN]);
             }
         }
     }
 
-    /// The small targets' MAC (`SimpleHmac` over the engine's `Hasher`) is HMAC-SHA256:
-    /// checked on the host against the block-level `Hmac` the host uses, keys and messages
-    /// of lengths around the block size included.
+    /// Both forms' MAC is HMAC-SHA256 (the compact form's is written out over the engine's
+    /// `Hasher`): against `hmac::Hmac` with keys of the nonce key's length and messages of
+    /// lengths around the block size, in one to three parts.
     #[test]
-    fn shared_sha256_hmac_is_hmac_sha256() {
-        for key_len in [0, 1, 32, 63, 64, 65, 100] {
-            let key: [u8; 100] = core::array::from_fn(|i| (i as u8).wrapping_mul(73) ^ key_len as u8);
-            for msg_len in [0, 1, 55, 56, 64, 65, 200] {
+    fn both_macs_are_hmac_sha256() {
+        use crate::accel::{portable, word};
+        use hmac::{KeyInit, Mac};
+        for seed in [0u8, 1, 0xff] {
+            let key: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(73) ^ seed);
+            for msg_len in [0, 1, 37, 55, 56, 63, 64, 65, 119, 200] {
                 let msg: [u8; 200] = core::array::from_fn(|i| (i as u8).wrapping_mul(11).wrapping_add(msg_len as u8));
-                let mut a = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key[..key_len]).unwrap();
-                let mut b = <hmac::SimpleHmac<shared::Sha256> as KeyInit>::new_from_slice(&key[..key_len]).unwrap();
-                a.update(&msg[..msg_len]);
-                b.update(&msg[..msg_len]);
-                assert_eq!(
-                    a.finalize().into_bytes()[..],
-                    b.finalize().into_bytes()[..],
-                    "key {key_len}, msg {msg_len}"
-                );
+                let msg = &msg[..msg_len];
+                let mut a = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+                a.update(msg);
+                let want: [u8; 32] = a.finalize().into_bytes().into();
+                let (x, y) = msg.split_at(msg_len / 3);
+                let (y, z) = y.split_at(y.len() / 2);
+                assert_eq!(word::NonceMac::new(&key).mac([x, y, z]), want, "word, {msg_len}");
+                assert_eq!(portable::NonceMac::new(&key).mac([x, y, z]), want, "portable, {msg_len}");
+                assert_eq!(portable::NonceMac::new(&key).mac([msg, b"", b""]), want, "portable, one part");
             }
         }
     }
@@ -339,6 +323,31 @@ mod tests {
             }
             assert!(issued == 0 || expired(0) || issued <= LIFE.max_skew);
             assert!(u64::MAX - issued <= LIFE.max_age || expired(u64::MAX));
+        }
+    }
+
+    /// Nonces issued one after the other carry increasing sequence numbers, which the id
+    /// carries; issue is a function of its inputs.
+    #[test]
+    fn sequence_orders_issues() {
+        let k = NonceKey::new(&[5; 32]);
+        let sequence = NonceSequence::new();
+        let mut last = None;
+        assert_eq!(
+            Nonce::issue_in_sequence(&k, b"r", b"", 9, 7, [1; 8]),
+            Nonce::issue_in_sequence(&k, b"r", b"", 9, 7, [1; 8])
+        );
+        // Fewer under Miri (interpreted: a minute with 100).
+        for _ in 0..if cfg!(miri) { 5 } else { 100 } {
+            let n = Nonce::issue_in_sequence(&k, b"r", b"", 9, sequence.next(), [1; 8]);
+            let NonceStatus::Valid { id, .. } = verify(n.as_str().as_bytes(), &k, None, b"r", b"", 9, LIFE) else {
+                panic!()
+            };
+            let seq = id_sequence(&id);
+            if let Some(prev) = last {
+                assert_eq!(seq, prev + 1);
+            }
+            last = Some(seq);
         }
     }
 
@@ -369,6 +378,10 @@ mod tests {
         let raw = decode(n).unwrap();
         assert_eq!(raw[..8], 1000u64.to_be_bytes());
         assert_eq!(raw[8..16], [7; 8]);
+        // The id: the 4 bytes after the issue time and the tag's first 12.
+        let NonceStatus::Valid { id, .. } = verify(n, &k1, None, b"realm", b"op", 1000, LIFE) else { panic!() };
+        assert_eq!(id[..4], raw[8..12]);
+        assert_eq!(id[4..], raw[16..28]);
         let mut upper = [0u8; NONCE_LEN];
         upper.copy_from_slice(n);
         upper.make_ascii_uppercase();

@@ -104,9 +104,9 @@ impl<'a> Params<'a> {
         ParamIter { raw: self.raw, spans: self.spans[..self.count as usize].iter() }
     }
 
-    /// The text and the span table, for a [`ParamSink`] to take the params from.
-    pub(crate) fn spans(&self) -> (&'a [u8], &[Span]) {
-        (self.raw, self.spans.get(..self.count as usize).unwrap_or_default())
+    /// The text of the list, for a [`ParamSink`] to scan again.
+    pub(crate) fn text(&self) -> &'a [u8] {
+        self.raw
     }
     /// The value of the param `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<Value<'a>> {
@@ -211,13 +211,6 @@ impl<'a> Value<'a> {
     }
     /// Copies the unescaped value into `buf`; `None` when it does not fit.
     pub fn unescape_into<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {
-        // Unescaped (the usual case): one copy, on 64-bit hosts (speed).
-        #[cfg(target_pointer_width = "64")]
-        if !self.escaped {
-            let dst = buf.get_mut(..self.raw.len())?;
-            dst.copy_from_slice(self.raw);
-            return Some(dst);
-        }
         let mut n = 0;
         for seg in self.segments() {
             buf.get_mut(n..n + seg.len())?.copy_from_slice(seg);
@@ -226,18 +219,16 @@ impl<'a> Value<'a> {
         Some(&buf[..n])
     }
     /// Exact comparison of the unescaped value with `other` (not constant-time: for public data).
-    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(not(authgate_backend = "compact"), inline)]
     pub fn eq_bytes(&self, other: &[u8]) -> bool {
-        // Unescaped (the usual case): one comparison, with no call for short values, on
-        // 64-bit hosts (speed).
-        #[cfg(target_pointer_width = "64")]
-        if !self.escaped {
-            return crate::hash::eq_short(self.raw, other);
+        // Unescaped (the usual case): one comparison, in the word form.
+        if let Some(eq) = (!self.escaped).then(|| crate::accel::eq_unescaped(self.raw, other)).flatten() {
+            return eq;
         }
         self.eq_bytes_escaped(other)
     }
     /// [`eq_bytes`](Self::eq_bytes) a segment at a time.
-    #[cfg_attr(target_pointer_width = "64", inline(never))]
+    #[cfg_attr(not(authgate_backend = "compact"), inline(never))]
     fn eq_bytes_escaped(&self, other: &[u8]) -> bool {
         let mut rest = other;
         for seg in self.segments() {
@@ -293,16 +284,16 @@ impl<'a> Iterator for Segments<'a> {
 const TCHAR: u8 = 1;
 const TOKEN68: u8 = 2;
 /// `qdtext` other than `"` and `\`: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.6.4).
-const QDTEXT: u8 = 4;
+pub(crate) const QDTEXT: u8 = 4;
 /// Allowed after a backslash in a `quoted-pair`.
 const PAIR: u8 = 8;
 /// SP and HTAB.
 const OWS: u8 = 16;
 /// OWS and `,`: what separates list elements.
-const SEP: u8 = 32;
+pub(crate) const SEP: u8 = 32;
 
 /// One table lookup per byte: the parser's inner loops do nothing else.
-static CLASS: [u8; 256] = {
+pub(crate) static CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut b = 0usize;
     while b < 256 {
@@ -362,9 +353,7 @@ const fn is_ows(b: u8) -> bool {
 
 /// Validates `token68` syntax: `1*tchar68 *"="`.
 pub(crate) fn is_token68(s: &[u8]) -> bool {
-    // A param list usually ends in a quote, which no token68 holds: settled without a scan
-    // (on 64-bit hosts; the scan alone is the smaller code).
-    if cfg!(target_pointer_width = "64") && s.last().is_some_and(|&b| !is_token68_char(b) && b != b'=') {
+    if crate::accel::surely_not_token68(s) {
         return false;
     }
     let body = s.iter().position(|&b| !is_token68_char(b)).unwrap_or(s.len());
@@ -422,14 +411,11 @@ pub(crate) fn parse_head(header: &[u8]) -> Result<(&[u8], Rest<'_>), ParseError>
     if value.is_empty() {
         return Err(ParseError::Empty);
     }
-    // `Digest ` spelt as usual: one word comparison on 64-bit hosts (the space ends the
-    // tchar run there, as the scan would find).
-    #[cfg(target_pointer_width = "64")]
-    let usual =
-        value.first_chunk::<8>().is_some_and(|w| u64::from_le_bytes(*w) << 8 == u64::from_le_bytes(*b"\0Digest "));
-    #[cfg(not(target_pointer_width = "64"))]
-    let usual = false;
-    let scheme_len = if usual { 6 } else { value.iter().position(|&b| !is_tchar(b)).unwrap_or(value.len()) };
+    let scheme_len = if crate::accel::starts_with_digest_word(value) {
+        6
+    } else {
+        value.iter().position(|&b| !is_tchar(b)).unwrap_or(value.len())
+    };
     if scheme_len == 0 {
         return Err(ParseError::InvalidScheme);
     }
@@ -531,8 +517,8 @@ impl<'a> ParamSink<'a> for SpanSink<'_, 'a> {
 /// Index-based, reading one byte at a time through `at`, which answers 0 past the end: 0 is
 /// a CTL, in no byte class, so every loop stops there without a separate length test, and
 /// only the (rare) error paths tell the end from a real NUL.
-// Out of line on microcontrollers (flash); the host inlines it as it sees fit (speed).
-#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+// Out of line in the compact form (flash); otherwise inlined as the compiler sees fit.
+#[cfg_attr(authgate_backend = "compact", inline(never))]
 pub(crate) fn scan_params<'a, S: ParamSink<'a>>(body: &'a [u8], sink: &mut S) -> Result<(), ParseError> {
     let mut count = 0;
     let at = |i: usize| body.get(i).copied().unwrap_or(0);
@@ -571,27 +557,9 @@ pub(crate) fn scan_params<'a, S: ParamSink<'a>>(body: &'a [u8], sink: &mut S) ->
             let start = i;
             let mut escaped = false;
             loop {
-                // 64-bit hosts: a word at a time up to the first byte that may not be plain
-                // qdtext (the lowest flagged lane, exact), which alone goes to the byte rules:
-                // the closing quote ends the value, other qdtext is stepped over and the words
-                // resume. Elsewhere (and in the last few bytes), a byte at a time.
-                #[cfg(target_pointer_width = "64")]
-                while let Some(w) = body.get(i..i + WORD).and_then(|c| <[u8; WORD]>::try_from(c).ok()) {
-                    let look = look_mask(usize::from_le_bytes(w));
-                    if look != 0 {
-                        i += (look.trailing_zeros() / 8) as usize;
-                        break;
-                    }
-                    i += WORD;
-                }
-                #[cfg(not(target_pointer_width = "64"))]
-                {
-                    i = skip_class(body, i, QDTEXT);
-                }
+                i = crate::accel::skip_qdtext(body, i);
                 match at(i) {
                     b'"' => break,
-                    #[cfg(target_pointer_width = "64")]
-                    b if CLASS[b as usize] & QDTEXT != 0 && i < body.len() => i += 1,
                     b'\\' if i + 1 >= body.len() => return Err(ParseError::UnterminatedQuotedString),
                     b'\\' if CLASS[at(i + 1) as usize] & PAIR != 0 => {
                         escaped = true;
@@ -612,11 +580,8 @@ pub(crate) fn scan_params<'a, S: ParamSink<'a>>(body: &'a [u8], sink: &mut S) ->
             }
             ((start as u16, i as u16), false, false)
         };
-        // Then OWS, and `,` or the end; then OWS and empty list elements. `, ` between two
-        // params is the usual case: tested as one 3-byte slice before any loop (on 64-bit hosts; on
-        // microcontrollers the loops alone are the smaller code).
-        let fast = cfg!(target_pointer_width = "64");
-        if fast && body.get(i..i + 3).is_some_and(|s| s[..2] == *b", " && CLASS[s[2] as usize] & SEP == 0) {
+        // Then OWS, and `,` or the end; then OWS and empty list elements.
+        if crate::accel::comma_space_before_name(body, i) {
             i += 2;
         } else if i < body.len() {
             i = skip_class(body, i, OWS);
@@ -639,10 +604,10 @@ pub(crate) fn scan_params<'a, S: ParamSink<'a>>(body: &'a [u8], sink: &mut S) ->
 }
 
 /// The index of the first byte at or after `i` that is not in `class`.
-// Inlined on 64-bit hosts (speed); one copy on 32-bit microcontrollers (flash).
-#[cfg_attr(target_pointer_width = "64", inline(always))]
-#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
-fn skip_class(s: &[u8], i: usize, class: u8) -> usize {
+// Inlined for speed; one copy in the compact form (flash).
+#[cfg_attr(not(authgate_backend = "compact"), inline(always))]
+#[cfg_attr(authgate_backend = "compact", inline(never))]
+pub(crate) fn skip_class(s: &[u8], i: usize, class: u8) -> usize {
     let rest = s.get(i..).unwrap_or(&[]);
     i + rest.iter().position(|&b| CLASS[b as usize] & class == 0).unwrap_or(rest.len())
 }
@@ -656,30 +621,6 @@ fn name_fingerprint(name: &[u8]) -> u32 {
         _ => 0,
     }
 }
-
-/// One machine word at a time: the bytes that may not be plain `qdtext`, as the high bit of
-/// their lane: every byte below 0x23 (CTLs, SP, `!`, `"`), `\\`, and every byte from 0x7F
-/// (DEL, obs-text). Three tests instead of one per excluded byte; the qdtext among them
-/// (HTAB, SP, `!`, obs-text) cost a step of the byte rules. Each test's lowest flagged lane
-/// is exact (a borrow or carry only flags lanes above a flagged one), so the lowest flag of
-/// the word is a byte of those sets, and a word with no flag holds plain `qdtext` only.
-/// Only on 64-bit hosts: on a Cortex-M0+ the word loop costs more flash than it saves time.
-#[cfg(target_pointer_width = "64")]
-#[inline]
-fn look_mask(w: usize) -> usize {
-    const ONES: usize = usize::MAX / 255;
-    const HIGH: usize = ONES * 0x80;
-    // `hasless(w, 0x23)`; `w + 1` sets the high bit of a 0x7F lane (higher ones have it);
-    // the classic `haszero` of `w ^ '\\'`.
-    let below = w.wrapping_sub(ONES * 0x23) & !w;
-    let high = w | w.wrapping_add(ONES);
-    let v = w ^ (ONES * b'\\' as usize);
-    let backslash = v.wrapping_sub(ONES) & !v;
-    (below | high | backslash) & HIGH
-}
-
-#[cfg(target_pointer_width = "64")]
-const WORD: usize = core::mem::size_of::<usize>();
 
 #[cfg(test)]
 mod tests {
@@ -770,43 +711,6 @@ mod tests {
         assert!(matches!(parse_head(b"Digest\tx=1"), Err(ParseError::InvalidScheme)));
     }
 
-    /// `look_mask`'s lowest flag is the first byte of its three sets (below 0x23, `\\`,
-    /// from 0x7F), and a word without one has no flag: on words of edge bytes in every lane.
-    #[cfg(target_pointer_width = "64")]
-    #[test]
-    fn look_mask_finds_the_first_byte_that_may_not_be_plain_qdtext() {
-        const EDGES: [u8; 19] = [
-            0x00, 0x01, 0x09, 0x0a, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, b'a', 0x5b, 0x5c, 0x5d, 0x7e, 0x7f, 0x80, 0xfe,
-            0xff,
-        ];
-        let flagged = |b: u8| b < 0x23 || b == b'\\' || b >= 0x7f;
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        // Fewer under Miri (interpreted: minutes otherwise).
-        for _ in 0..if cfg!(miri) { 2_000 } else { 200_000 } {
-            step(&mut x);
-            // Mostly plain lanes, so that words with no flag and late flags are common too.
-            let lanes: [u8; 8] = core::array::from_fn(|j| {
-                let r = (x >> (8 * j)) as u8;
-                if r.is_multiple_of(3) {
-                    EDGES[r as usize % EDGES.len()]
-                } else {
-                    b'a' + r % 26
-                }
-            });
-            let look = look_mask(usize::from_le_bytes(lanes));
-            match lanes.iter().position(|&b| flagged(b)) {
-                None => assert_eq!(look, 0, "{lanes:x?}"),
-                Some(j) => assert_eq!(look.trailing_zeros() / 8, j as u32, "{lanes:x?}"),
-            }
-        }
-        // Everything that is not qdtext is flagged.
-        for b in 0..=255u8 {
-            if CLASS[b as usize] & QDTEXT == 0 {
-                assert!(look_mask(usize::from_le_bytes([b; 8])) != 0, "{b:#x}");
-            }
-        }
-    }
-
     #[test]
     fn token68_and_params() {
         let a = parse(b"Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==").unwrap();
@@ -858,7 +762,7 @@ mod tests {
         }
     }
 
-    /// `eq_bytes` (words from each end on 64-bit hosts) is slice equality: every length up
+    /// `eq_bytes` (words from each end in the word form) is slice equality: every length up
     /// to 40 against itself, one byte changed at every position, and every other length.
     #[test]
     fn eq_bytes_is_slice_equality() {

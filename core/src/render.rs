@@ -208,8 +208,8 @@ pub struct AuthInfo {
 }
 
 /// Renders `Authentication-Info`: `rspauth="...", qop=auth, nc=..., cnonce="...", nextnonce="..."`.
-// Out of line on microcontrollers (flash).
-#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+// Out of line in the compact form (flash).
+#[cfg_attr(authgate_backend = "compact", inline(never))]
 pub fn authentication_info(info: &AuthInfo, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
     let mut w = Writer::new(buf);
     let mut first = true;

@@ -3,7 +3,7 @@
 //! Record a pair only *after* the response has been verified: recording first would let an
 //! attacker without the password burn an honest client's counts.
 
-use crate::nonce::NonceId;
+use crate::nonce::{id_sequence, NonceId};
 
 /// Width of the sliding window of nonce counts kept per nonce.
 pub const WINDOW: u32 = 64;
@@ -100,13 +100,50 @@ impl NcWindow {
 ///
 /// Per nonce it keeps the highest nc seen and a [`WINDOW`]-wide bitmap below it, so
 /// pipelined requests arriving out of order pass while any repeated pair is refused.
-/// When full, the entry with the oldest issue time is evicted and the *horizon* moves up to
-/// that time: any nonce issued at or before the horizon that is not in the table is
-/// answered [`ReplayOutcome::Stale`], so an evicted nonce can never start over as fresh.
+///
+/// When full, the oldest nonce is evicted: the one issued first, by issue time and, within
+/// one second, by the sequence number every nonce carries ([`crate::nonce`]). The *horizon*
+/// moves up to it: a nonce the table does not hold that was issued at or before the horizon
+/// is answered [`ReplayOutcome::Stale`], so an evicted nonce can never start over as fresh.
+/// Because the horizon is that one nonce's place in the issue order, not its second, a
+/// nonce issued after it is never refused, however many nonces were used in that second: a
+/// client doing a thousand logins a second fills the table without locking anyone else out.
+/// Only nonces really older than an evicted one, and never used, are answered stale.
+/// [`purge_before`](Self::purge_before) moves the horizon by whole seconds.
 #[derive(Clone, Debug)]
 pub struct ReplayTable<const N: usize> {
     entries: heapless::Vec<Entry, N>,
-    horizon: Option<u64>,
+    horizon: Option<Horizon>,
+}
+
+/// The newest evicted place in the issue order: a second, and the sequence number of the
+/// last nonce evicted from it (`None`: the whole second).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Horizon {
+    issued: u64,
+    sequence: Option<u32>,
+}
+
+impl Horizon {
+    /// Whether a nonce at place `p` is at or before the horizon.
+    fn covers(&self, p: (u64, u32)) -> bool {
+        match self.sequence {
+            None => p.0 <= self.issued,
+            Some(s) => not_after(p, (self.issued, s)),
+        }
+    }
+}
+
+/// A nonce's place in the issue order: its second, and its issuer's sequence number.
+fn place(issued: u64, id: &NonceId) -> (u64, u32) {
+    (issued, id_sequence(id))
+}
+
+/// Whether place `a` comes at or before place `b`: by second, then by sequence in serial
+/// number arithmetic (RFC 1982: exact while fewer than 2^31 nonces lie between them, which
+/// holds within one second).
+fn not_after(a: (u64, u32), b: (u64, u32)) -> bool {
+    a.0 < b.0 || (a.0 == b.0 && (a.1.wrapping_sub(b.1) as i32) <= 0)
 }
 
 impl<const N: usize> Default for ReplayTable<N> {
@@ -127,7 +164,11 @@ impl<const N: usize> ReplayTable<N> {
     /// Nonces issued in second `t` itself are admitted, so that a client's retry with a
     /// fresh nonce succeeds at once.
     pub const fn since(t: u64) -> Self {
-        ReplayTable { entries: heapless::Vec::new(), horizon: t.checked_sub(1) }
+        let horizon = match t.checked_sub(1) {
+            Some(issued) => Some(Horizon { issued, sequence: None }),
+            None => None,
+        };
+        ReplayTable { entries: heapless::Vec::new(), horizon }
     }
 
     /// Nonces currently tracked.
@@ -146,21 +187,29 @@ impl<const N: usize> ReplayTable<N> {
     }
 
     /// Checks and records a pair. See [`ReplayStore::check_and_record`].
-    // Inlined into the locking wrappers on 64-bit hosts (speed).
-    #[cfg_attr(target_pointer_width = "64", inline)]
+    // Inlined into the locking wrappers for speed.
+    #[cfg_attr(not(authgate_backend = "compact"), inline)]
     pub fn check_and_record(&mut self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         if let Some(e) = self.entries.iter_mut().find(|e| e.id == *id) {
             return e.window.record(nc);
         }
-        if self.horizon.is_some_and(|h| issued <= h) || N == 0 {
+        if self.horizon.is_some_and(|h| h.covers(place(issued, id))) || N == 0 {
             return ReplayOutcome::Stale;
         }
         if self.entries.is_full() {
-            let oldest = self.entries.iter().enumerate().min_by_key(|(_, e)| e.issued).map_or(0, |(i, _)| i);
-            let evicted = self.take(oldest);
-            self.horizon = Some(self.horizon.map_or(evicted.issued, |h| h.max(evicted.issued)));
-            if issued <= evicted.issued {
-                return ReplayOutcome::Stale;
+            // The oldest held (the last of equals), whose history is forgotten; the horizon
+            // moves up to it (never down: a nonce older than every one held gets in, and
+            // the nonces evicted before stay behind the horizon).
+            let (mut oldest, mut first) = (0, None);
+            for (i, x) in self.entries.iter().enumerate() {
+                let p = place(x.issued, &x.id);
+                if first.is_none_or(|f| not_after(p, f)) {
+                    (oldest, first) = (i, Some(p));
+                }
+            }
+            self.take(oldest);
+            if let Some((issued, sequence)) = first.filter(|&f| self.horizon.is_none_or(|h| !h.covers(f))) {
+                self.horizon = Some(Horizon { issued, sequence: Some(sequence) });
             }
         }
         let mut e = Entry { id: *id, issued, window: NcWindow::new() };
@@ -191,7 +240,9 @@ impl<const N: usize> ReplayTable<N> {
         while i < self.entries.len() {
             if self.entries[i].issued < cutoff {
                 let e = self.take(i);
-                self.horizon = Some(self.horizon.map_or(e.issued, |h| h.max(e.issued)));
+                if self.horizon.is_none_or(|h| h.issued <= e.issued) {
+                    self.horizon = Some(Horizon { issued: e.issued, sequence: None });
+                }
             } else {
                 i += 1;
             }
@@ -270,6 +321,72 @@ mod tests {
         assert_eq!(t.check_and_record(&id(3), 30, 1), ReplayOutcome::Replayed);
     }
 
+    /// A nonce id with issue sequence `seq` (the rest of it distinct too).
+    fn seq_id(seq: u32) -> NonceId {
+        let mut id = [0xa5; 16];
+        id[..4].copy_from_slice(&seq.to_be_bytes());
+        id[4..8].copy_from_slice(&seq.wrapping_mul(0x9e37_79b9).to_le_bytes());
+        id
+    }
+
+    /// A burst of 100 times the table's size, all in one second, each nonce used once (as a
+    /// client logging in again and again): every never-used nonce issued after the burst is
+    /// fresh, and so is every new nonce during it; an evicted nonce is stale, never fresh;
+    /// a held one replayed is refused; a never-used nonce issued before the evicted ones is
+    /// stale. The sequence numbers cross the u32 wrap in the middle of the second.
+    #[test]
+    fn burst_far_larger_than_the_table_refuses_no_fresh_nonce() {
+        // A smaller table under Miri (interpreted: minutes with 64 entries).
+        const N: usize = if cfg!(miri) { 4 } else { 64 };
+        let mut t = ReplayTable::<N>::new();
+        let first = u32::MAX - 50 * N as u32;
+        // Issued before the burst, in the same second, used only after it.
+        let early = seq_id(first.wrapping_sub(1));
+        let burst = 100 * N as u32;
+        for k in 0..burst {
+            assert_eq!(t.check_and_record(&seq_id(first.wrapping_add(k)), 500, 1), ReplayOutcome::Fresh, "{k}");
+        }
+        assert_eq!(t.len(), N);
+        let after = first.wrapping_add(burst);
+        for k in 0..10 * N as u32 {
+            assert_eq!(t.check_and_record(&seq_id(after.wrapping_add(k)), 500, 1), ReplayOutcome::Fresh, "{k}");
+            assert_eq!(t.check_and_record(&seq_id(after.wrapping_add(k)), 500, 1), ReplayOutcome::Replayed, "{k}");
+        }
+        for k in [0, 1, burst / 2, burst - 1] {
+            assert_eq!(t.check_and_record(&seq_id(first.wrapping_add(k)), 500, 2), ReplayOutcome::Stale, "{k}");
+        }
+        assert_eq!(t.check_and_record(&early, 500, 1), ReplayOutcome::Stale);
+        // Earlier seconds are behind the horizon; later ones are fresh whatever their sequence.
+        assert_eq!(t.check_and_record(&seq_id(after.wrapping_add(5000)), 499, 1), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&seq_id(first), 501, 1), ReplayOutcome::Fresh);
+    }
+
+    /// A never-used nonce older than every one held, but after the horizon, gets in (it is
+    /// older than no evicted one); the oldest held goes, and the horizon never moves down.
+    #[test]
+    fn an_older_newcomer_gets_in_and_the_oldest_held_goes() {
+        use ReplayOutcome::{Fresh, Replayed, Stale};
+        let mut t = ReplayTable::<2>::new();
+        // (sequence, nc, outcome), all in second 7.
+        let steps = [
+            (10, 1, Fresh),
+            (11, 1, Fresh),
+            // Older than both held, after the horizon: in; 10 (the oldest held) goes.
+            (9, 1, Fresh),
+            (10, 2, Stale),
+            (9, 1, Replayed),
+            (11, 1, Replayed),
+            // 9 goes next; the horizon stays at 10, so 8 (older than an evicted one) is stale.
+            (12, 1, Fresh),
+            (9, 2, Stale),
+            (8, 1, Stale),
+            (11, 2, Fresh),
+        ];
+        for (i, (seq, nc, want)) in steps.into_iter().enumerate() {
+            assert_eq!(t.check_and_record(&seq_id(seq), 7, nc), want, "step {i}");
+        }
+    }
+
     #[test]
     fn a_table_since_t_refuses_older_nonces_as_stale() {
         let mut t = ReplayTable::<4>::since(100);
@@ -291,5 +408,8 @@ mod tests {
         t.purge_before(20);
         assert_eq!(t.len(), 1);
         assert_eq!(t.check_and_record(&id(1), 10, 2), ReplayOutcome::Stale);
+        // By whole seconds: any sequence of the purged second is stale.
+        assert_eq!(t.check_and_record(&id(200), 10, 1), ReplayOutcome::Stale);
+        assert_eq!(t.check_and_record(&id(200), 11, 1), ReplayOutcome::Fresh);
     }
 }

@@ -222,7 +222,15 @@ PY
         not_ok "after stale: 200 (got $(code after_stale))" "$TMP/after_stale.headers"
 fi
 
-# 10. The servers stop on SIGTERM, by pid.
+# 10. A login burst larger than the replay table (AUTHGATE_REPLAY_CAPACITY, 1,024 nonces), each
+# login on a nonce of its own, then logins on nonces never used: none answered stale.
+if python3 "$(dirname "$0")/login_burst.py" "$URL_main" "$USER_NAME" "$USER_PASS" 1200 100 >"$TMP/burst.out" 2>&1; then
+    ok "1,200 logins then 100 never-used nonces: none refused ($(head -n 1 "$TMP/burst.out" | cut -d: -f1))"
+else
+    not_ok "login burst: no nonce refused as stale" "$TMP/burst.out"
+fi
+
+# 11. The servers stop on SIGTERM, by pid.
 stopped=0
 for pid in "${PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null

@@ -300,12 +300,9 @@ pub(crate) fn hmac_verify(alg: JwsAlgorithm, key: &[u8], signing_input: &[u8], s
         out[..t.len()].copy_from_slice(&t);
         t.len()
     }
-    // 64-bit hosts: the block-level HMAC. Small targets: `SimpleHmac` over the engine's own
-    // out-of-line SHA-256 (as the nonces use it), so HS256 links no hashing code of its own.
-    #[cfg(target_pointer_width = "64")]
-    type Hs256 = hmac::Hmac<sha2::Sha256>;
-    #[cfg(not(target_pointer_width = "64"))]
-    type Hs256 = hmac::SimpleHmac<crate::nonce::shared::Sha256>;
+    // HS256 in the build's form (src/accel/): the block-level HMAC, or in the compact form
+    // `SimpleHmac` over the engine's own out-of-line SHA-256, linking no hashing code of its own.
+    use crate::accel::Hs256;
     let mut expected = [0u8; 64];
     let n = match alg {
         JwsAlgorithm::Hs256 => tag::<Hs256>(key, signing_input, &mut expected),

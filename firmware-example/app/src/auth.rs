@@ -21,7 +21,7 @@ use crate::login::Login;
 use crate::settings::Settings;
 
 /// Longest `WWW-Authenticate` value (one challenge): the realm is at most 128 bytes (256
-/// escaped), the nonce 43, the rest under 100.
+/// escaped), the nonce 64, the rest under 100.
 pub const CHALLENGE_LEN: usize = 448;
 /// Longest `Authentication-Info`: rspauth (64 hex), a cnonce of up to 256 bytes escaped,
 /// nc, qop and a nextnonce.

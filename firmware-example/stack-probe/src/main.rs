@@ -14,7 +14,8 @@ use core::ptr::{read_volatile, write_volatile};
 
 use authgate::digest::{self, ResponseInput};
 use authgate::{
-    Algorithm, Config, Context, DigestCredentials, Engine, ReplayTable, Request, StaticUsers, Verdict, parse,
+    Algorithm, Config, Context, DigestCredentials, Engine, ParseError, ReplayTable, Request, StaticUsers, Verdict,
+    parse,
 };
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
@@ -23,6 +24,10 @@ const REALM: &str = "authgate-pico";
 const USER: &str = "admin";
 const PASSWORD: &str = "authgate-demo";
 const PAINT: usize = 24 * 1024;
+/// The most one `check_into` may use; above it the probe fails (`make test` runs it). The
+/// goal of issue 15 is 2,048 bytes; this budget holds what has been reached (2,436 bytes)
+/// against regressions until the goal is (docs/performance.md says what is left).
+const STACK_BUDGET: usize = 2_500;
 const PATTERN: u32 = 0xA5C3_5A3C;
 
 /// Paints the free stack below `sp` (leaving 256 bytes for this function's own frame).
@@ -101,16 +106,26 @@ impl RepeatStr for str {
     }
 }
 
-/// The bare check.
+/// The bare check, into the one verdict the caller keeps (`Engine::check_into`).
 #[inline(never)]
 fn check_only(engine: &Eng<'_>, req: &Request<'_>, ctx: Context) -> u16 {
+    let mut verdict = Verdict::Malformed(ParseError::Empty);
+    engine.check_into(req, ctx, &mut verdict);
+    core::hint::black_box(&verdict).status()
+}
+
+/// The same with `Engine::check`, which returns the verdict (a copy more where the compiler
+/// keeps one): reported beside.
+#[inline(never)]
+fn check_returned(engine: &Eng<'_>, req: &Request<'_>, ctx: Context) -> u16 {
     core::hint::black_box(engine.check(req, ctx)).status()
 }
 
 /// One full request as the example handles it: check, then render the headers it sends.
 #[inline(never)]
 fn handle(engine: &Eng<'_>, req: &Request<'_>, ctx: Context) -> u16 {
-    let verdict = engine.check(req, ctx);
+    let mut verdict = Verdict::Malformed(ParseError::Empty);
+    engine.check_into(req, ctx, &mut verdict);
     match &verdict {
         Verdict::Authenticated(a) => {
             if let Some(info) = &a.auth_info {
@@ -136,19 +151,23 @@ fn main() -> ! {
         Engine::new(Config::new(REALM).unwrap(), &[0x42; 32], StaticUsers::new(&USERS), &replay).unwrap();
     let ctx = Context { now: 100, salt: [7; 8] };
     let nonce = engine.issue_nonce(ctx);
-    let mut worst = (0, 0);
-    hprintln!("check only / check + rendering the response headers");
+    let mut worst = (0, 0, 0);
+    hprintln!("check_into / check (verdict returned) / check_into + rendering the response headers");
     let mut case = |what: &str, req: &Request<'_>, want: u16| {
         // The same request twice would be a replay: measure the bare check first and restore
         // the replay table, then the full handling.
         let saved = replay.borrow().clone();
         let (bare, status) = measure!(check_only as fn(&Eng<'_>, &Request<'_>, Context) -> u16, &engine, req, ctx);
         assert_eq!(status, want, "{}", what);
+        *replay.borrow_mut() = saved.clone();
+        let (returned, status) =
+            measure!(check_returned as fn(&Eng<'_>, &Request<'_>, Context) -> u16, &engine, req, ctx);
+        assert_eq!(status, want, "{}", what);
         *replay.borrow_mut() = saved;
         let (full, status) = measure!(handle as fn(&Eng<'_>, &Request<'_>, Context) -> u16, &engine, req, ctx);
         assert_eq!(status, want, "{}", what);
-        worst = (worst.0.max(bare), worst.1.max(full));
-        hprintln!("{:>5} / {:>5} bytes  {} -> {}", bare, full, what, status);
+        worst = (worst.0.max(bare), worst.1.max(returned), worst.2.max(full));
+        hprintln!("{:>5} / {:>5} / {:>5} bytes  {} -> {}", bare, returned, full, what, status);
     };
 
     let h = digest_header(Algorithm::Sha256, nonce.as_str(), "POST", "/api/led/on");
@@ -170,7 +189,16 @@ fn main() -> ! {
     let req = Request::new("GET", "/api/status", Some(b"Digest username=\"admin\", realm="));
     case("malformed header", &req, 400);
 
-    hprintln!("stack high-water of one check: {} bytes; with rendering: {} bytes", worst.0, worst.1);
+    hprintln!(
+        "stack high-water of one check: {} bytes (check: {} bytes); with rendering: {} bytes",
+        worst.0,
+        worst.1,
+        worst.2
+    );
+    if worst.0 > STACK_BUDGET {
+        hprintln!("over the budget of {} bytes", STACK_BUDGET);
+        debug::exit(debug::EXIT_FAILURE);
+    }
     debug::exit(debug::EXIT_SUCCESS);
     loop {}
 }
