@@ -192,7 +192,7 @@ impl OriginPolicy {
     pub fn check(&self, method: &str, headers: &OriginHeaders<'_>) -> Result<(), OriginRefusal> {
         if !self.hosts.is_empty() {
             let host = headers.host.and_then(host_port).ok_or(OriginRefusal::MalformedHost)?;
-            if !(self.any_address && host.address) && !listed(&self.hosts, |e| same_name(e, host.host)) {
+            if !(self.any_address && host.address || listed(&self.hosts, |e| same_name(e, host.host))) {
                 return Err(OriginRefusal::ForeignHost);
             }
         }
@@ -376,8 +376,8 @@ fn same_name(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// `add` for each space-separated word of `list`.
-fn each_word(list: &str, mut add: impl FnMut(&[u8]) -> Result<(), ConfigError>) -> Result<(), ConfigError> {
-    list.as_bytes().split(|&b| b == b' ').filter(|w| !w.is_empty()).try_for_each(|w| add(w))
+fn each_word(list: &str, add: impl FnMut(&[u8]) -> Result<(), ConfigError>) -> Result<(), ConfigError> {
+    list.as_bytes().split(|&b| b == b' ').filter(|w| !w.is_empty()).try_for_each(add)
 }
 
 /// Appends a validated entry to a space-separated list.
