@@ -25,7 +25,7 @@ FFI_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 FFI_STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 FFI_VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible
 FFI_VECTORS := tests/vectors/authgate.vectors
-FFI_APT_PACKAGES := libmicrohttpd-dev valgrind curl pkg-config
+FFI_APT_PACKAGES := libmicrohttpd-dev valgrind curl pkg-config libkrb5-dev krb5-kdc krb5-admin-server krb5-user
 FFI_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 PREFIX ?= /usr/local
 
@@ -100,11 +100,13 @@ ffi-c-tests: ffi-deps $(FFI_C_TESTS)
 
 ## The libmicrohttpd example server, driven by curl on 127.0.0.1.
 $(FFI_BUILD)/authgate_server: ffi/examples/authgate_server.c ffi/include/authgate.h ffi-lib
-	$(FFI_CC) $(FFI_CFLAGS) -O2 $< $(FFI_LIBDIR)/libauthgate.a -lmicrohttpd $(FFI_STATIC_LIBS) -o $@
+	$(FFI_CC) $(FFI_CFLAGS) -O2 $< $(FFI_LIBDIR)/libauthgate.a -lmicrohttpd -lgssapi_krb5 $(FFI_STATIC_LIBS) -o $@
 
 ffi-interop: ffi-deps $(FFI_BUILD)/authgate_server
 	@echo "== ffi: curl against the libmicrohttpd example"
 	bash ffi/tests/curl_interop.sh $(FFI_BUILD)/authgate_server
+	@echo "== ffi: NTLM and Kerberos (a real MIT KDC) against the example"
+	bash ffi/tests/negotiate_interop.sh $(FFI_BUILD)/authgate_server
 
 ## Headless Chromium logs in to the example, then pages of other origins try to toggle its relay
 ## with the cached login (403, relay unchanged), and a rebinding name reaches it (421); the same

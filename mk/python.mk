@@ -6,10 +6,12 @@
 PY_DIR      := python
 PY_VENV     := $(PY_DIR)/.venv
 PY          := $(PY_VENV)/bin/python
-PY_STAMP    := $(PY_VENV)/.deps-5
+PY_STAMP    := $(PY_VENV)/.deps-6
 PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright \
-               "PyJWT[crypto]==2.15.1" jwcrypto==1.6.1 Flask-JWT-Extended==4.7.4
-PY_APT_PKGS := redis-server chromium curl openssl
+               "PyJWT[crypto]==2.15.1" jwcrypto==1.6.1 Flask-JWT-Extended==4.7.4 \
+               gssapi pyspnego requests-gssapi waitress
+# The MIT KDC, kinit and the headers python-gssapi builds against (tests/kdc/kdc.sh).
+PY_APT_PKGS := redis-server chromium curl openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
 ARGS        ?=
 
 TEST_TARGETS += python-test
@@ -26,7 +28,7 @@ python-sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(PY_STAMP): mk/python.mk
+$(PY_STAMP): mk/python.mk | python-sysdeps
 	test -x $(PY) || python3 -m venv $(PY_VENV)
 	$(PY) -m pip install -q --disable-pip-version-check $(PY_PIP_PKGS)
 	touch $@

@@ -33,6 +33,9 @@ pub enum StoredCredential {
         /// Derived key.
         hash: [u8; 32],
     },
+    /// The NT hash (MD4 of the UTF-16LE password), as Windows and Samba keep it. Serves NTLM
+    /// and Basic (with the `ntlm` feature).
+    NtHash([u8; 16]),
     /// A password hash from an htpasswd file (bcrypt, MD5-crypt, SHA-crypt, SHA-1, DES
     /// crypt; see [`htfile`](crate::htfile)). Serves Basic only.
     Htpasswd(PasswordHash),
@@ -45,6 +48,7 @@ impl core::fmt::Debug for StoredCredential {
             StoredCredential::Plaintext(_) => f.write_str("Plaintext(..)"),
             StoredCredential::Ha1 { algorithm, .. } => write!(f, "Ha1({algorithm:?}, ..)"),
             StoredCredential::Pbkdf2Sha256 { iterations, .. } => write!(f, "Pbkdf2Sha256(i={iterations}, ..)"),
+            StoredCredential::NtHash(_) => f.write_str("NtHash(..)"),
             StoredCredential::Htpasswd(h) => write!(f, "Htpasswd({h:?})"),
         }
     }
@@ -86,6 +90,7 @@ impl StoredCredential {
             StoredCredential::Ha1 { .. } => 3,
             StoredCredential::Pbkdf2Sha256 { iterations, .. } => 4 * u64::from(*iterations) + 3,
             StoredCredential::Htpasswd(h) => h.work(),
+            StoredCredential::NtHash(_) => 3,
         }
     }
 
@@ -101,7 +106,25 @@ impl StoredCredential {
             StoredCredential::Ha1 { algorithm, .. } => {
                 StoredCredential::Ha1 { algorithm: *algorithm, digest: HashOutput::zeroed(algorithm.output_len()) }
             }
+            StoredCredential::NtHash(_) => StoredCredential::NtHash([0; 16]),
             StoredCredential::Htpasswd(h) => StoredCredential::Htpasswd(h.decoy()),
+        }
+    }
+
+    /// An NT hash from its hex form (as `pwdump` and Samba's `pdbedit -w` print it); `None`
+    /// unless 32 hex digits.
+    pub fn nt_hash_hex(hex: &[u8]) -> Option<Self> {
+        let h = HashOutput::from_hex(hex)?;
+        Some(StoredCredential::NtHash(h.as_bytes().try_into().ok()?))
+    }
+
+    /// The NT hash NTLM verifies with: a plaintext password's (UTF-8), or the stored one.
+    #[cfg(feature = "ntlm")]
+    pub fn nt_hash(&self) -> Option<crate::ntlm::NtHash> {
+        match self {
+            StoredCredential::Plaintext(pw) => crate::ntlm::nt_hash(pw),
+            StoredCredential::NtHash(h) => Some(*h),
+            _ => None,
         }
     }
 
@@ -142,7 +165,14 @@ impl StoredCredential {
                 feed_utf8(&mut h, password, charset);
                 Choice::from(u8::from(h.finalize().ct_eq(digest)))
             }
-            StoredCredential::Ha1 { .. } => Choice::from(0),
+            #[cfg(feature = "ntlm")]
+            StoredCredential::NtHash(hash) => match nt_hash_utf8(password, charset) {
+                Some(h) => h.ct_eq(hash),
+                None => Choice::from(0),
+            },
+            // An HA1 of a family compiled out; an NT hash without the `ntlm` feature.
+            #[cfg_attr(feature = "ntlm", allow(unreachable_patterns))]
+            StoredCredential::Ha1 { .. } | StoredCredential::NtHash(_) => Choice::from(0),
             StoredCredential::Pbkdf2Sha256 { iterations, salt, hash } => {
                 let derived = pbkdf2_utf8(password, charset, salt, *iterations);
                 match derived {
@@ -204,6 +234,14 @@ fn pbkdf2_utf8(password: &[u8], charset: Charset, salt: &[u8], iterations: u32) 
     Some(pbkdf2_sha256(pw.as_bytes(), salt, iterations))
 }
 
+/// The NT hash of a Basic password.
+#[cfg(feature = "ntlm")]
+fn nt_hash_utf8(password: &[u8], charset: Charset) -> Option<[u8; 16]> {
+    let mut buf = [0u8; 2 * crate::limits::MAX_BASIC_DECODED];
+    let pw = crate::basic::to_utf8(password, charset, &mut buf)?;
+    crate::ntlm::nt_hash(pw.as_bytes())
+}
+
 #[cfg(not(feature = "pbkdf2"))]
 fn pbkdf2_utf8(_: &[u8], _: Charset, _: &[u8], _: u32) -> Option<[u8; 32]> {
     None
@@ -255,6 +293,8 @@ pub enum Purpose {
     Basic,
     /// A Digest check with this hash family: plaintext or an HA1 of this family.
     Digest(HashAlgorithm),
+    /// An NTLM check: plaintext or an NT hash.
+    Ntlm,
 }
 
 /// Where the engine looks users up. Lookups are by name; timing of the lookup itself may

@@ -32,24 +32,46 @@ pub enum Scheme {
     Digest,
     /// RFC 6750.
     Bearer,
+    /// NTLM (MS-NTHT): connection-bound, through [`Engine::check_connection`].
+    Ntlm,
+    /// Negotiate (RFC 4559): Kerberos through a [`NegotiateAcceptor`](crate::NegotiateAcceptor),
+    /// NTLM inside it through the core; connection-bound, through [`Engine::check_connection`].
+    Negotiate,
 }
 
 impl Scheme {
+    /// Whether this build has the scheme (its Cargo feature).
+    const fn is_compiled_in(self) -> bool {
+        match self {
+            Scheme::Digest => true,
+            Scheme::Basic => cfg!(feature = "basic"),
+            Scheme::Bearer => cfg!(feature = "bearer"),
+            Scheme::Ntlm => cfg!(feature = "ntlm"),
+            Scheme::Negotiate => cfg!(feature = "negotiate"),
+        }
+    }
+
     /// The scheme's name.
     pub const fn name(self) -> &'static str {
         match self {
             Scheme::Basic => "Basic",
             Scheme::Digest => "Digest",
             Scheme::Bearer => "Bearer",
+            Scheme::Ntlm => "NTLM",
+            Scheme::Negotiate => "Negotiate",
         }
     }
 }
+
+/// Schemes a [`Config`] offers at most: Basic, Digest, Bearer, and NTLM and Negotiate when
+/// compiled in (a larger list than needed makes Cortex-M0+ images link a `memmove`).
+const MAX_SCHEMES: usize = 3 + cfg!(feature = "ntlm") as usize + cfg!(feature = "negotiate") as usize;
 
 /// What the engine offers and accepts.
 #[derive(Clone, Debug)]
 pub struct Config {
     realm: heapless::String<MAX_REALM_LEN>,
-    schemes: heapless::Vec<Scheme, 3>,
+    schemes: heapless::Vec<Scheme, MAX_SCHEMES>,
     algorithms: heapless::Vec<Algorithm, 6>,
     qop: QopSet,
     lifetime: Lifetime,
@@ -213,10 +235,7 @@ impl Config {
         if digest && self.qop.is_empty() && !self.rfc2069 {
             return Err(ConfigError::NoQop);
         }
-        let compiled_out = |s: Scheme, on: bool| self.schemes.contains(&s) && !on;
-        if compiled_out(Scheme::Basic, cfg!(feature = "basic"))
-            || compiled_out(Scheme::Bearer, cfg!(feature = "bearer"))
-        {
+        if self.schemes.iter().any(|s| !s.is_compiled_in()) {
             return Err(ConfigError::SchemeDisabled);
         }
         if (self.qop.auth_int && !cfg!(feature = "auth-int"))
@@ -676,6 +695,12 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
                 Scheme::Bearer if cfg!(feature = "bearer") && i == 0 => {
                     let (error, description) = bearer_error(ch.reason);
                     return render::bearer_challenge(&self.config.realm, error, description, buf);
+                }
+                // The offer alone; a handshake's next token comes from `Connection::token`.
+                Scheme::Ntlm | Scheme::Negotiate if cfg!(any(feature = "ntlm", feature = "negotiate")) && i == 0 => {
+                    let mut w = render::Writer::new(buf);
+                    w.str(s.name());
+                    return w.finish();
                 }
                 _ => i -= 1,
             }

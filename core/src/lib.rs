@@ -59,6 +59,8 @@ extern crate std;
 
 mod accel;
 pub mod basic;
+#[cfg(any(feature = "ntlm", feature = "negotiate"))]
+mod connection;
 pub mod credential;
 pub mod digest;
 pub mod digest_check;
@@ -69,13 +71,19 @@ pub mod htfile;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod limits;
+#[cfg(feature = "negotiate")]
+pub mod negotiate;
 pub mod nonce;
 pub mod origin;
+#[cfg(feature = "ntlm")]
+pub mod ntlm;
 mod parse;
 pub mod render;
 pub mod replay;
 
 pub use basic::{BasicCredentials, Charset};
+#[cfg(any(feature = "ntlm", feature = "negotiate"))]
+pub use connection::{Connection, HandshakeStore, HandshakeTable, ServerToken};
 pub use credential::{CredentialStore, Purpose, StaticUsers, StoredCredential, UserName};
 pub use digest::{Algorithm, DigestCredentials, Qop};
 pub use engine::{
@@ -84,6 +92,8 @@ pub use engine::{
 pub use error::{BufferTooSmall, ConfigError, OriginRefusal, ParseError, Reason};
 pub use hash::{HashAlgorithm, HashOutput};
 pub use htfile::{Htdigest, Htpasswd};
+#[cfg(feature = "negotiate")]
+pub use negotiate::{AcceptorStep, NegotiateAcceptor};
 pub use nonce::{Nonce, NonceKey, NonceSequence, NonceStatus};
 pub use origin::{OriginHeaders, OriginPolicy, Provenance};
 pub use parse::{parse, Authorization, Credentials, Param, ParamIter, Params, Segments, Value};

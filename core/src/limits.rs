@@ -91,3 +91,11 @@ pub const MAX_ALLOWED_HOSTS_LEN: usize = 192;
 /// with `std`.
 #[cfg(feature = "std")]
 pub const MAX_ALLOWED_HOSTS_LEN: usize = 2048;
+/// Longest `Authorization` value of the connection-bound schemes (`NTLM`, `Negotiate`):
+/// Kerberos tickets with a PAC from Active Directory run to several kilobytes.
+pub const MAX_CONNECTION_HEADER_LEN: usize = 16 * 1024;
+/// Longest NTLM message (decoded): AUTHENTICATE with the client's blob and names.
+pub const MAX_NTLM_MESSAGE_LEN: usize = 2048;
+/// Longest token the server sends (an NTLM CHALLENGE, SPNEGO-wrapped or not, or the output
+/// of a Negotiate acceptor step), before base64.
+pub const MAX_SERVER_TOKEN_LEN: usize = 1024;

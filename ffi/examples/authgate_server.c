@@ -1,10 +1,13 @@
 /*
  * A small HTTP server on libmicrohttpd that protects /protected and a relay (GET /api/relay,
  * POST /api/relay/toggle) with authgate: Digest (SHA-256, MD5) with Basic as a fallback
- * challenge, one WWW-Authenticate field per challenge. "/" is served openly.
+ * challenge, one WWW-Authenticate field per challenge; with --ntlm, NTLM; with --negotiate,
+ * Negotiate: Kerberos through MIT GSSAPI (the keytab from KRB5_KTNAME) and NTLM inside it.
+ * "/" is served openly.
  *
  *   authgate_server [--bind ADDR] [--port N] [--realm REALM] [--user NAME:PASSWORD]...
  *                   [--nonce-lifetime SECONDS] [--algorithms SHA-256,MD5]
+ *                   [--ntlm] [--negotiate SERVICE@HOST] [--bind-negotiate]
  *                   [--allow-host NAME]... [--allow-any-address] [--allow-origin ORIGIN]...
  *                   [--allow-cross-origin]
  *
@@ -37,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gssapi/gssapi.h>
+
 #include "authgate.h"
 
 #define MAX_USERS 16
@@ -47,10 +52,23 @@ struct user {
   const char *password;
 };
 
+/* Kerberos: the acceptor credential and one GSSAPI context per connection whose
+   handshake needs another round (rare with Kerberos, kept for SPNEGO's sake). */
+#define MAX_CONTEXTS 64
+struct gss {
+  gss_cred_id_t cred;
+  pthread_mutex_t lock;
+  struct {
+    uint64_t connection;
+    gss_ctx_id_t ctx;
+  } open[MAX_CONTEXTS];
+};
+
 struct server {
   struct user users[MAX_USERS];
   size_t n_users;
   authgate_engine *engine;
+  struct gss gss;
   atomic_uint relay; /* the device state (0 or 1) the relay endpoints read and change */
 };
 
@@ -85,13 +103,153 @@ static int32_t entropy(void *userdata, uint8_t *out, size_t len) {
   return 0;
 }
 
+/* ---- Negotiate: Kerberos through MIT GSSAPI ---- */
+
+static void log_gss_error(const char *what, OM_uint32 major, OM_uint32 minor) {
+  OM_uint32 ctx = 0, m;
+  gss_buffer_desc text;
+  fprintf(stderr, "gssapi: %s:", what);
+  do {
+    gss_display_status(&m, major, GSS_C_GSS_CODE, GSS_C_NO_OID, &ctx, &text);
+    fprintf(stderr, " %.*s;", (int)text.length, (char *)text.value);
+    gss_release_buffer(&m, &text);
+  } while (ctx != 0);
+  do {
+    gss_display_status(&m, minor, GSS_C_MECH_CODE, GSS_C_NO_OID, &ctx, &text);
+    fprintf(stderr, " %.*s", (int)text.length, (char *)text.value);
+    gss_release_buffer(&m, &text);
+  } while (ctx != 0);
+  fprintf(stderr, "\n");
+}
+
+/* The context a previous round left for `connection`, removed from the table. */
+static gss_ctx_id_t take_context(struct gss *g, uint64_t connection) {
+  gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
+  pthread_mutex_lock(&g->lock);
+  for (size_t i = 0; i < MAX_CONTEXTS; i++)
+    if (g->open[i].ctx != GSS_C_NO_CONTEXT && g->open[i].connection == connection) {
+      ctx = g->open[i].ctx;
+      g->open[i].ctx = GSS_C_NO_CONTEXT;
+      break;
+    }
+  pthread_mutex_unlock(&g->lock);
+  return ctx;
+}
+
+static int keep_context(struct gss *g, uint64_t connection, gss_ctx_id_t ctx) {
+  int kept = 0;
+  pthread_mutex_lock(&g->lock);
+  for (size_t i = 0; i < MAX_CONTEXTS && !kept; i++)
+    if (g->open[i].ctx == GSS_C_NO_CONTEXT) {
+      g->open[i].connection = connection;
+      g->open[i].ctx = ctx;
+      kept = 1;
+    }
+  pthread_mutex_unlock(&g->lock);
+  return kept;
+}
+
+/* authgate_negotiate_callback: one gss_accept_sec_context round. */
+static authgate_negotiate_step gss_step(void *userdata, uint64_t connection, const uint8_t *token, size_t token_len,
+                                        uint8_t *output, size_t output_cap, size_t *output_len, char *principal,
+                                        size_t principal_cap, size_t *principal_len) {
+  struct gss *g = userdata;
+  OM_uint32 minor, m;
+  gss_ctx_id_t ctx = take_context(g, connection);
+  gss_buffer_desc in = {token_len, (void *)token}, out = GSS_C_EMPTY_BUFFER, name = GSS_C_EMPTY_BUFFER;
+  gss_name_t source = GSS_C_NO_NAME;
+  OM_uint32 major = gss_accept_sec_context(&minor, &ctx, g->cred, &in, GSS_C_NO_CHANNEL_BINDINGS, &source, NULL, &out,
+                                           NULL, NULL, NULL);
+  authgate_negotiate_step step = AUTHGATE_NEGOTIATE_STEP_REFUSED;
+  if (GSS_ERROR(major)) {
+    log_gss_error("accept", major, minor);
+  } else if (out.length > output_cap) {
+    fprintf(stderr, "gssapi: output token of %zu bytes does not fit\n", out.length);
+  } else {
+    memcpy(output, out.value, out.length);
+    *output_len = out.length;
+    if (major & GSS_S_CONTINUE_NEEDED) {
+      if (keep_context(g, connection, ctx)) {
+        ctx = GSS_C_NO_CONTEXT;
+        step = AUTHGATE_NEGOTIATE_STEP_CONTINUE;
+      }
+    } else if (gss_display_name(&minor, source, &name, NULL) == GSS_S_COMPLETE && name.length <= principal_cap) {
+      memcpy(principal, name.value, name.length);
+      *principal_len = name.length;
+      step = AUTHGATE_NEGOTIATE_STEP_COMPLETE;
+    }
+  }
+  gss_release_buffer(&m, &out);
+  gss_release_buffer(&m, &name);
+  gss_release_name(&m, &source);
+  if (ctx != GSS_C_NO_CONTEXT) gss_delete_sec_context(&m, &ctx, GSS_C_NO_BUFFER);
+  return step;
+}
+
+/* authgate_connection_closed_callback. */
+static void gss_closed(void *userdata, uint64_t connection) {
+  OM_uint32 m;
+  gss_ctx_id_t ctx = take_context(userdata, connection);
+  if (ctx != GSS_C_NO_CONTEXT) gss_delete_sec_context(&m, &ctx, GSS_C_NO_BUFFER);
+}
+
+/* Acceptor credentials for `service` ("HTTP@localhost"), for SPNEGO and Kerberos both:
+   curl and browsers send SPNEGO; MIT keeps its replay cache only with the krb5 mech in. */
+static int gss_init(struct gss *g, const char *service) {
+  static gss_OID_desc spnego = {6, (void *)"\x2b\x06\x01\x05\x05\x02"};
+  static gss_OID_desc krb5 = {9, (void *)"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02"};
+  gss_OID_desc mechs[] = {spnego, krb5};
+  gss_OID_set_desc set = {2, mechs};
+  OM_uint32 major, minor;
+  gss_name_t name = GSS_C_NO_NAME;
+  gss_buffer_desc text = {strlen(service), (void *)service};
+  pthread_mutex_init(&g->lock, NULL);
+  major = gss_import_name(&minor, &text, GSS_C_NT_HOSTBASED_SERVICE, &name);
+  if (GSS_ERROR(major)) {
+    log_gss_error("import_name", major, minor);
+    return 0;
+  }
+  major = gss_acquire_cred(&minor, name, GSS_C_INDEFINITE, &set, GSS_C_ACCEPT, &g->cred, NULL, NULL);
+  gss_release_name(&minor, &name);
+  if (GSS_ERROR(major)) {
+    log_gss_error("acquire_cred (is KRB5_KTNAME set?)", major, minor);
+    return 0;
+  }
+  return 1;
+}
+
+/* ---- connections: NTLM and Negotiate authenticate a connection ---- */
+
+/* Each accepted connection gets an id never used before (not the socket, which the next
+   connection may reuse); the engine forgets it when MHD closes the connection. */
+static uint64_t next_connection_id = 0;
+static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+  struct server *s = cls;
+  (void)connection;
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    uint64_t *id = malloc(sizeof *id);
+    if (!id) return;
+    pthread_mutex_lock(&id_lock);
+    *id = ++next_connection_id;
+    pthread_mutex_unlock(&id_lock);
+    *socket_context = id;
+  } else if (*socket_context) {
+    authgate_engine_connection_closed(s->engine, *(uint64_t *)*socket_context);
+    free(*socket_context);
+    *socket_context = NULL;
+  }
+}
+
 /* ---- per request ---- */
 
 /* The raw request-target (path and query, not percent-decoded), as authgate needs it:
    MHD hands the access handler a decoded path without the query. */
 struct request {
   char *target;
-  int started; /* the access handler has seen the headers */
+  int started; /* the first call of the access handler has been seen */
 };
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *connection) {
@@ -185,13 +343,21 @@ static enum MHD_Result protected(struct server *s, struct MHD_Connection *connec
   const char *auth = f->value[F_AUTHORIZATION];
   size_t auth_len = f->len[F_AUTHORIZATION];
 
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  if (!ci || !ci->socket_context) return MHD_NO;
+  uint64_t connection_id = *(const uint64_t *)ci->socket_context;
+
   authgate_verdict *v = authgate_verdict_new(); /* a server could keep one per worker thread */
   if (!v) return MHD_NO;
-  authgate_result r = authgate_engine_check(s->engine, method, strlen(method), target, strlen(target),
-                                            (const uint8_t *)auth, auth_len, (uint64_t)time(NULL), NULL, v);
+  authgate_result r = authgate_engine_check_connection(s->engine, method, strlen(method), target, strlen(target),
+                                                       (const uint8_t *)auth, auth_len, connection_id,
+                                                       (uint64_t)time(NULL), NULL, v);
   enum MHD_Result ret = MHD_NO;
-  char value[1024];
-  size_t len = 0;
+  char value[1024], token[2048];
+  size_t len = 0, token_len = 0;
+  /* An NTLM or Negotiate token for the client, if the check left one. */
+  if (r == AUTHGATE_RESULT_OK && authgate_verdict_write_token(v, token, sizeof token, &token_len) != AUTHGATE_RESULT_OK)
+    token_len = 0;
   if (r != AUTHGATE_RESULT_OK) {
     fprintf(stderr, "%s %s -> 500 (%s)\n", method, target, authgate_result_message(r));
     ret = reply(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n", NULL);
@@ -211,13 +377,18 @@ static enum MHD_Result protected(struct server *s, struct MHD_Connection *connec
     if (resp && authgate_engine_write_authentication_info(s->engine, v, value, sizeof value, &len) == AUTHGATE_RESULT_OK &&
         len > 0)
       MHD_add_response_header(resp, "Authentication-Info", value);
-    fprintf(stderr, "%s %s -> 200 %s (%s)\n", method, target, user,
-            authgate_verdict_scheme(v) == AUTHGATE_SCHEME_DIGEST ? "Digest" : "Basic");
+    /* Negotiate's mutual authentication (or SPNEGO's last word). */
+    if (resp && token_len > 0) MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, token);
+    static const char *const scheme_names[] = {"none", "Basic", "Digest", "Bearer", "NTLM", "Negotiate"};
+    authgate_scheme scheme = authgate_verdict_scheme(v);
+    fprintf(stderr, "%s %s -> 200 %s (%s)\n", method, target, user, scheme <= 5 ? scheme_names[scheme] : "?");
     ret = reply(connection, MHD_HTTP_OK, NULL, resp);
   } else if (authgate_verdict_status(v) == 401) {
     struct MHD_Response *resp = MHD_create_response_from_buffer(strlen("unauthorized\n"), "unauthorized\n",
                                                                 MHD_RESPMEM_PERSISTENT);
-    for (size_t i = 0; resp && i < authgate_engine_challenge_count(s->engine); i++)
+    if (resp && token_len > 0) /* the handshake continues: its token alone */
+      MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, token);
+    for (size_t i = 0; resp && token_len == 0 && i < authgate_engine_challenge_count(s->engine); i++)
       if (authgate_engine_write_challenge(s->engine, v, i, value, sizeof value, &len) == AUTHGATE_RESULT_OK)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, value);
     fprintf(stderr, "%s %s -> 401 reason=%s stale=%d\n", method, target, authgate_reason_message(authgate_verdict_reason(v)),
@@ -237,15 +408,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
   struct server *s = cls;
   struct request *r = *req_cls;
   (void)version, (void)upload_data;
-  if (!r || !r->target) return MHD_NO;
-  if (!r->started) { /* the headers only: answer once the body (unused) is read */
-    r->started = 1;
-    return MHD_YES;
-  }
-  if (*upload_data_size != 0) {
+  if (*upload_data_size != 0) { /* bodies are not used: drop them */
     *upload_data_size = 0;
     return MHD_YES;
   }
+  /* Answer once the whole request is in: a response queued on the first call (before MHD
+     knows the body is done) makes MHD close the connection, and NTLM needs it kept. */
+  if (r && !r->started) {
+    r->started = 1;
+    return MHD_YES;
+  }
+  if (!r || !r->target) return MHD_NO;
   struct fields f;
   read_fields(connection, &f);
   enum MHD_Result ret = MHD_NO;
@@ -265,6 +438,7 @@ static void usage(const char *argv0) {
   fprintf(stderr,
           "usage: %s [--bind ADDR] [--port N] [--realm REALM] [--user NAME:PASSWORD]...\n"
           "          [--nonce-lifetime SECONDS] [--algorithms SHA-256,MD5]\n"
+          "          [--ntlm] [--negotiate SERVICE@HOST] [--bind-negotiate]\n"
           "          [--allow-host NAME]... [--allow-any-address] [--allow-origin ORIGIN]...\n"
           "          [--allow-cross-origin]\n",
           argv0);
@@ -300,20 +474,30 @@ int main(int argc, char **argv) {
   unsigned long port = 8080, lifetime = 300;
   authgate_algorithm algorithms[6] = {AUTHGATE_ALGORITHM_SHA256, AUTHGATE_ALGORITHM_MD5};
   size_t n_algorithms = 2;
+  const char *negotiate = NULL;
+  int ntlm = 0, bind_negotiate = 0;
   const char *hosts[MAX_USERS], *origins[MAX_USERS];
   size_t n_hosts = 0, n_origins = 0;
   bool refuse_cross_origin = true, any_address = false;
 
   for (int i = 1; i < argc; i++) {
-    const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(arg, "--allow-cross-origin") == 0) { /* the flags without a value */
+    if (strcmp(argv[i], "--ntlm") == 0) {
+      ntlm = 1;
+      continue;
+    }
+    if (strcmp(argv[i], "--bind-negotiate") == 0) {
+      bind_negotiate = 1;
+      continue;
+    }
+    if (strcmp(argv[i], "--allow-cross-origin") == 0) {
       refuse_cross_origin = false;
       continue;
     }
-    if (strcmp(arg, "--allow-any-address") == 0) {
+    if (strcmp(argv[i], "--allow-any-address") == 0) {
       any_address = true;
       continue;
     }
+    const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
     if (!val) usage(argv[0]);
     i++;
     if (strcmp(arg, "--bind") == 0) {
@@ -327,6 +511,8 @@ int main(int argc, char **argv) {
       lifetime = strtoul(val, NULL, 10);
     } else if (strcmp(arg, "--algorithms") == 0) {
       if (!parse_algorithms(val, algorithms, &n_algorithms)) usage(argv[0]);
+    } else if (strcmp(arg, "--negotiate") == 0) {
+      negotiate = val;
     } else if (strcmp(arg, "--user") == 0) {
       const char *colon = strchr(val, ':');
       if (!colon || s.n_users == MAX_USERS) usage(argv[0]);
@@ -340,12 +526,24 @@ int main(int argc, char **argv) {
     }
   }
 
-  /* The engine: Digest (the given algorithms), then Basic as the fallback challenge. */
+  /* The engine: Negotiate and NTLM when asked for, Digest (the given algorithms), then
+     Basic as the fallback challenge. */
+  if (negotiate && !gss_init(&s.gss, negotiate)) return 1;
   authgate_config *config = NULL;
   authgate_result r = authgate_config_new(realm, strlen(realm), &config);
   if (r != AUTHGATE_RESULT_OK) return fail("realm", r);
-  const authgate_scheme schemes[] = {AUTHGATE_SCHEME_DIGEST, AUTHGATE_SCHEME_BASIC};
-  if ((r = authgate_config_set_schemes(config, schemes, 2)) != AUTHGATE_RESULT_OK ||
+  authgate_scheme schemes[4];
+  size_t n_schemes = 0;
+  if (negotiate) schemes[n_schemes++] = AUTHGATE_SCHEME_NEGOTIATE;
+  if (ntlm) schemes[n_schemes++] = AUTHGATE_SCHEME_NTLM;
+  schemes[n_schemes++] = AUTHGATE_SCHEME_DIGEST;
+  schemes[n_schemes++] = AUTHGATE_SCHEME_BASIC;
+  if (negotiate && ((r = authgate_config_set_negotiate_acceptor(config, gss_step, gss_closed, &s.gss)) != AUTHGATE_RESULT_OK ||
+                    (r = authgate_config_bind_negotiate(config, bind_negotiate)) != AUTHGATE_RESULT_OK)) {
+    authgate_config_free(config);
+    return fail("negotiate", r);
+  }
+  if ((r = authgate_config_set_schemes(config, schemes, n_schemes)) != AUTHGATE_RESULT_OK ||
       (r = authgate_config_set_algorithms(config, algorithms, n_algorithms)) != AUTHGATE_RESULT_OK ||
       (r = authgate_config_set_nonce_lifetime(config, lifetime)) != AUTHGATE_RESULT_OK ||
       (r = authgate_config_set_credential_callback(config, lookup_user, &s)) != AUTHGATE_RESULT_OK ||
@@ -398,6 +596,7 @@ int main(int argc, char **argv) {
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, handle, &s,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
       MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+      MHD_OPTION_NOTIFY_CONNECTION, on_connection, &s,
       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
   if (!d) {
     fprintf(stderr, "cannot listen on %s:%lu\n", bind_addr, port);
@@ -413,6 +612,12 @@ int main(int argc, char **argv) {
 
   MHD_stop_daemon(d);
   authgate_engine_free(s.engine);
+  if (negotiate) {
+    OM_uint32 m;
+    for (size_t i = 0; i < MAX_CONTEXTS; i++)
+      if (s.gss.open[i].ctx != GSS_C_NO_CONTEXT) gss_delete_sec_context(&m, &s.gss.open[i].ctx, GSS_C_NO_BUFFER);
+    gss_release_cred(&m, &s.gss.cred);
+  }
   fprintf(stderr, "stopped\n");
   return 0;
 }

@@ -7,28 +7,9 @@ set -uo pipefail
 SERVER=${1:?usage: curl_interop.sh PATH/TO/authgate_server}
 USER_NAME=Mufasa
 USER_PASS='Circle Of Life'
-TMP=$(mktemp -d)
-PIDS=()
-passed=0
-failed=0
-
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-ok() { passed=$((passed + 1)); echo "ok - $1"; }
-not_ok() {
-    failed=$((failed + 1))
-    echo "not ok - $1"
-    shift
-    local f
-    for f in "$@"; do [ -f "$f" ] && sed 's/^/    | /' "$f"; done
-}
+# shellcheck source=ffi/tests/harness.sh
+. "$(dirname "$0")/harness.sh"
+trap 'stop_servers; rm -rf "$TMP"' EXIT
 
 # start_server NAME ARGS...: starts the server on a free port; sets URL_<NAME>.
 start_server() {
@@ -50,21 +31,6 @@ start_server() {
         return 1
     fi
     printf -v "URL_$name" 'http://127.0.0.1:%s/protected' "$port"
-}
-
-# fetch NAME CURL-ARGS...: status code into $TMP/NAME.code, response headers into
-# NAME.headers, curl -v output (with the request headers it sent) into NAME.trace.
-fetch() {
-    local name=$1
-    shift
-    curl -s -S -v --max-time 10 -o "$TMP/$name.body" -D "$TMP/$name.headers" -w '%{http_code}' \
-        "$@" >"$TMP/$name.code" 2>"$TMP/$name.trace"
-}
-code() { cat "$TMP/$1.code"; }
-
-# The last Authorization header curl sent, from its -v output.
-sent_authorization() {
-    sed -n 's/^> Authorization: //p' "$TMP/$1.trace" | tail -n 1 | tr -d '\r'
 }
 
 start_server main || exit 1

@@ -126,6 +126,9 @@ class Engine:
         replay_store: Optional[ReplayStoreProtocol] = None,
         previous_key: Optional[bytes] = None,
         allow_rfc2069: bool = False,
+        acceptor: Optional[AcceptorProtocol] = None,
+        nt_hashes: Optional[Mapping[str, Union[str, bytes]]] = None,
+        bind_negotiate: bool = False,
     ) -> None: ...
     def check(
         self,
@@ -134,10 +137,19 @@ class Engine:
         authorization: Optional[_Value] = None,
         body: Optional[bytes] = None,
         now: Optional[int] = None,
+        connection: Optional[int] = None,
     ) -> Verdict: ...
     def challenges(self, stale: bool = False, now: Optional[int] = None) -> list[str]: ...
+    def connection_closed(self, connection: int) -> None: ...
+    @property
+    def connections(self) -> int: ...
     @property
     def realm(self) -> str: ...
+
+class AcceptorProtocol(Protocol):
+    """A Negotiate acceptor (authgate.kerberos.GssapiAcceptor): one round per call."""
+
+    def step(self, connection: int, token: bytes) -> tuple[str, Optional[bytes], Optional[str]]: ...
 
 DigestResult = tuple[int, str, object, Optional[str]]
 

@@ -11,6 +11,40 @@ from werkzeug.serving import make_server
 from .homeauto import create_app, load_users
 
 
+class _Waitress:
+    """waitress behind the two calls main() makes of Werkzeug's server."""
+
+    def __init__(self, server):
+        self.server = server
+        self.server_port = server.effective_port
+
+    def serve_forever(self):
+        self.server.run()
+
+
+def serve(app, host, port, ssl_context):
+    """waitress, which keeps connections alive (NTLM needs that: Werkzeug's development
+    server closes every connection), unless serving HTTPS, which waitress does not do."""
+    if ssl_context is None:
+        try:
+            from waitress import create_server
+        except ImportError:
+            pass
+        else:
+            try:
+                return _Waitress(create_server(app, host=host, port=port, threads=8))
+            except OSError:
+                if port == 0:
+                    raise
+                return _Waitress(create_server(app, host=host, port=0, threads=8))
+    try:
+        return make_server(host, port, app, threaded=True, ssl_context=ssl_context)
+    except OSError:
+        if port == 0:
+            raise
+        return make_server(host, 0, app, threaded=True, ssl_context=ssl_context)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m demo", description="authgate home-automation demo")
     p.add_argument("--user", action="append", default=[], help="user name (repeatable, pairs with --password)")
@@ -46,12 +80,7 @@ def main(argv=None) -> int:
     except (ValueError, OSError) as e:
         p.error(str(e))
     ssl_context = (a.cert, a.key) if a.cert else None
-    try:
-        server = make_server(a.host, a.port, app, threaded=True, ssl_context=ssl_context)
-    except OSError:
-        if a.port == 0:
-            raise
-        server = make_server(a.host, 0, app, threaded=True, ssl_context=ssl_context)
+    server = serve(app, a.host, a.port, ssl_context)
     scheme = "https" if ssl_context else "http"
     url = f"{scheme}://{a.host}:{server.server_port}/"
     insecure = " -k" if ssl_context else ""
@@ -68,6 +97,8 @@ def main(argv=None) -> int:
         print(f"  page:  open {url} and sign in as {name}")
         print(f"  try:   curl{insecure} --digest -u {name}:{password} {url}api/secret")
         print(f"         curl{insecure} --digest -u {name}:{password} -H 'Content-Type: application/json' -d '{{\"on\": true}}' {url}api/light")
+        if not ssl_context:
+            print(f"         curl --ntlm -u {name}:{password} {url}windows")
     print("  Ctrl-C to stop", flush=True)
     try:
         server.serve_forever()

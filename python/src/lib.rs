@@ -30,6 +30,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyString, PyTuple};
 use subtle::ConstantTimeEq;
 
+mod connection;
 mod jwt;
 mod shared_store;
 use shared_store::SharedMemoryReplayStore;
@@ -1591,6 +1592,8 @@ impl DigestAuthenticator {
 struct PyStore {
     users: Option<HashMap<String, String>>,
     lookup: Option<Py<PyAny>>,
+    /// Stored NT hashes, for NTLM (before users / lookup).
+    nt_hashes: HashMap<String, [u8; 16]>,
     /// SHA-256(token) -> user
     tokens: HashMap<[u8; 32], String>,
     error: Mutex<Option<PyErr>>,
@@ -1598,6 +1601,10 @@ struct PyStore {
 
 impl CredentialStore for PyStore {
     fn lookup(&self, username: &str, _realm: &str, _purpose: Purpose) -> Option<StoredCredential> {
+        // A user with a stored NT hash has only that (it serves NTLM and Basic).
+        if let Some(h) = self.nt_hashes.get(username) {
+            return Some(StoredCredential::NtHash(*h));
+        }
         if let Some(u) = &self.users {
             return StoredCredential::plaintext(u.get(username)?.as_bytes());
         }
@@ -1625,6 +1632,7 @@ impl CredentialStore for PyStore {
 #[pyclass(frozen, module = "authgate._authgate")]
 struct Engine {
     engine: CoreEngine<PyStore, Replay>,
+    connections: connection::Connections,
 }
 
 /// The engine's answer for one request.
@@ -1636,7 +1644,7 @@ struct Verdict {
     /// The authenticated user, when status is 200.
     #[pyo3(get)]
     user: Option<String>,
-    /// "Basic", "Digest" or "Bearer", when status is 200.
+    /// "Basic", "Digest", "Bearer", "NTLM" or "Negotiate", when status is 200.
     #[pyo3(get)]
     scheme: Option<&'static str>,
     /// Why a 401 (for logs), e.g. "BadCredentials".
@@ -1645,7 +1653,8 @@ struct Verdict {
     /// Whether the Digest challenges say stale=true.
     #[pyo3(get)]
     stale: bool,
-    /// The WWW-Authenticate values to send with a 401, one field each.
+    /// The WWW-Authenticate values to send with a 401, one field each; with a 200, the
+    /// Negotiate token for mutual authentication, if any.
     #[pyo3(get)]
     www_authenticate: Vec<String>,
     /// The Digest algorithm of the accepted credentials, when the scheme is Digest.
@@ -1679,6 +1688,8 @@ fn scheme_named(name: &str) -> PyResult<Scheme> {
         "basic" => Ok(Scheme::Basic),
         "digest" => Ok(Scheme::Digest),
         "bearer" => Ok(Scheme::Bearer),
+        "ntlm" => Ok(Scheme::Ntlm),
+        "negotiate" => Ok(Scheme::Negotiate),
         _ => Err(config_err(format!("unknown scheme {name:?}"))),
     }
 }
@@ -1686,7 +1697,7 @@ fn scheme_named(name: &str) -> PyResult<Scheme> {
 #[pymethods]
 impl Engine {
     #[new]
-    #[pyo3(signature = (realm, key, *, users = None, lookup = None, tokens = None, schemes = vec!["Digest".to_owned(), "Basic".to_owned()], algorithms = vec!["SHA-256".to_owned(), "MD5".to_owned()], qop = vec!["auth".to_owned()], nonce_lifetime = 300, max_clock_skew = 5, opaque = None, replay_store = None, previous_key = None, allow_rfc2069 = false))]
+    #[pyo3(signature = (realm, key, *, users = None, lookup = None, tokens = None, schemes = vec!["Digest".to_owned(), "Basic".to_owned()], algorithms = vec!["SHA-256".to_owned(), "MD5".to_owned()], qop = vec!["auth".to_owned()], nonce_lifetime = 300, max_clock_skew = 5, opaque = None, replay_store = None, previous_key = None, allow_rfc2069 = false, acceptor = None, nt_hashes = None, bind_negotiate = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         realm: &str,
@@ -1703,6 +1714,9 @@ impl Engine {
         replay_store: Option<&Bound<'_, PyAny>>,
         previous_key: Option<&[u8]>,
         allow_rfc2069: bool,
+        acceptor: Option<&Bound<'_, PyAny>>,
+        nt_hashes: Option<HashMap<String, Bound<'_, PyAny>>>,
+        bind_negotiate: bool,
     ) -> PyResult<Self> {
         let schemes = schemes.iter().map(|s| scheme_named(s)).collect::<PyResult<Vec<_>>>()?;
         let algs = algorithms.iter().map(|a| self::algorithm(a)).collect::<PyResult<Vec<_>>>()?;
@@ -1729,7 +1743,12 @@ impl Engine {
                 (d, u)
             })
             .collect();
-        let store = PyStore { users, lookup, tokens, error: Mutex::new(None) };
+        let nt_hashes = nt_hashes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(u, h)| Ok((u, connection::nt_hash(&h)?)))
+            .collect::<PyResult<_>>()?;
+        let store = PyStore { users, lookup, nt_hashes, tokens, error: Mutex::new(None) };
         let replay = Replay::from_py(
             replay_store,
             nonce_lifetime + max_clock_skew + 60,
@@ -1739,13 +1758,17 @@ impl Engine {
         if let Some(p) = previous_key {
             engine = engine.with_previous_key(&key32(p)?);
         }
-        Ok(Engine { engine })
+        Ok(Engine { engine, connections: connection::Connections::new(acceptor, bind_negotiate)? })
     }
 
     /// Authenticates one request. `authorization` is the header value (`None` when absent);
     /// `target` the request-target as sent (path and query); `body` the request body, for
     /// `qop=auth-int`; `now` seconds since the epoch (default: the clock).
-    #[pyo3(signature = (method, target, authorization = None, body = None, now = None))]
+    /// `connection` identifies the TCP connection (never reused for another; see
+    /// authgate.connection_id): NTLM and Negotiate need it, and a connection they
+    /// authenticated stays authenticated.
+    #[pyo3(signature = (method, target, authorization = None, body = None, now = None, connection = None))]
+    #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
         py: Python<'_>,
@@ -1754,6 +1777,7 @@ impl Engine {
         authorization: Option<&Bound<'_, PyAny>>,
         body: Option<&[u8]>,
         now: Option<u64>,
+        connection: Option<u64>,
     ) -> PyResult<Verdict> {
         let target = value_bytes(target)?;
         let target = std::str::from_utf8(&target).map_err(|_| PyValueError::new_err("target must be ASCII"))?;
@@ -1763,7 +1787,16 @@ impl Engine {
             req.body = Body::Bytes(b);
         }
         let ctx = Context { now: now.unwrap_or_else(now_secs), salt: salt() };
-        let verdict = self.engine.check(&req, ctx);
+        let (verdict, token) = match connection {
+            Some(id) => {
+                let (v, token, error) = self.connections.check(&self.engine, &req, ctx, id);
+                if let Some(e) = error {
+                    return Err(e);
+                }
+                (v, token)
+            }
+            None => (self.engine.check(&req, ctx), None),
+        };
         if let Some(e) = self.engine.store().error.lock().ok().and_then(|mut s| s.take()) {
             return Err(e);
         }
@@ -1772,6 +1805,10 @@ impl Engine {
         }
         let _ = py;
         let mut v = self.verdict(verdict);
+        if let Some(t) = token {
+            // A handshake's next token (401, alone) or Negotiate's mutual token (200).
+            v.www_authenticate = vec![t];
+        }
         if v.scheme == Some("Digest") {
             // What the client used, and the engine accepted.
             v.algorithm = header
@@ -1801,6 +1838,17 @@ impl Engine {
     #[getter]
     fn realm(&self) -> String {
         self.engine.config().realm().to_owned()
+    }
+
+    /// The connection closed: forget its handshake and authentication.
+    fn connection_closed(&self, connection: u64) {
+        self.connections.closed(connection)
+    }
+
+    /// Connections with a handshake in progress or authenticated.
+    #[getter]
+    fn connections(&self) -> usize {
+        self.connections.len()
     }
 }
 

@@ -9,6 +9,8 @@ use authgate::{
 };
 use sha2::Digest as _;
 
+pub mod ntlm;
+
 /// One case of `tests/vectors/authgate.vectors`.
 #[derive(Debug, Clone)]
 pub struct Case {
