@@ -15,6 +15,27 @@ pub enum Charset {
 }
 
 /// Decoded Basic credentials, borrowing the caller's decode buffer.
+///
+/// ```
+/// use authgate::basic::BasicBuffer;
+/// use authgate::limits::MAX_BASIC_DECODED;
+/// use authgate::{parse, BasicCredentials, Charset};
+///
+/// let mut buf: BasicBuffer = [0; MAX_BASIC_DECODED];
+/// let auth = parse(b"Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")?;
+/// let basic = BasicCredentials::from_authorization(&auth, &mut buf)?;
+/// assert_eq!((basic.user_bytes(), basic.password_bytes()), (&b"Aladdin"[..], &b"open sesame"[..]));
+///
+/// // Old clients send ISO-8859-1: `user` and `password` give UTF-8 either way.
+/// let mut buf: BasicBuffer = [0; MAX_BASIC_DECODED];
+/// let basic = BasicCredentials::decode(b"SuRnZXI6R3L8bg==", &mut buf)?;
+/// assert_eq!(basic.charset(), Charset::Latin1);
+/// let mut utf8 = [0; 32];
+/// assert_eq!(basic.user(&mut utf8), Some("Jäger"));
+///
+/// assert!(BasicCredentials::decode(b"QWxhZGRpbg==", &mut buf).is_err()); // no colon
+/// # Ok::<(), authgate::ParseError>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct BasicCredentials<'b> {
     user: &'b [u8],

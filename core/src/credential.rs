@@ -299,6 +299,43 @@ pub enum Purpose {
 
 /// Where the engine looks users up. Lookups are by name; timing of the lookup itself may
 /// depend on the name (names are not secret), never on a password.
+///
+/// A store over the rows of a user table that keeps MD5 HA1 hashes, as a database would
+/// (for files, [`Htdigest`](crate::Htdigest) and [`Htpasswd`](crate::Htpasswd) are stores
+/// already): one HA1 serves Digest MD5 and Basic alike.
+///
+/// ```
+/// use authgate::{Config, Context, CredentialStore, Engine, HashAlgorithm, Purpose, ReplayTable};
+/// use authgate::{Request, StoredCredential, Verdict};
+/// use core::cell::RefCell;
+///
+/// /// (user, realm, hex of MD5(user ":" realm ":" password))
+/// struct UserTable<'a>(&'a [(&'a str, &'a str, &'a str)]);
+///
+/// impl CredentialStore for UserTable<'_> {
+///     fn lookup(&self, username: &str, realm: &str, _purpose: Purpose) -> Option<StoredCredential> {
+///         let (_, _, ha1) = self.0.iter().find(|(u, r, _)| *u == username && *r == realm)?;
+///         StoredCredential::ha1_hex(HashAlgorithm::Md5, ha1.as_bytes())
+///     }
+///
+///     // An unknown user's Basic password is hashed too, so timing does not tell who exists.
+///     fn decoy(&self, _realm: &str) -> StoredCredential {
+///         StoredCredential::ha1_hex(HashAlgorithm::Md5, &[b'0'; 32]).unwrap()
+///     }
+/// }
+///
+/// // Mufasa's password is "Circle Of Life".
+/// let users = UserTable(&[("Mufasa", "home", "029df3bc0185e9defd32373c627a3482")]);
+/// let replay = RefCell::new(ReplayTable::<16>::new());
+/// let engine = Engine::new(Config::new("home")?, &[7; 32], users, &replay)?;
+///
+/// let ctx = Context { now: 1_700_000_000, salt: [1; 8] };
+/// let basic = Request::new("GET", "/", Some(b"Basic TXVmYXNhOkNpcmNsZSBPZiBMaWZl"));
+/// assert!(matches!(engine.check(&basic, ctx), Verdict::Authenticated(a) if a.user == "Mufasa"));
+/// let wrong = Request::new("GET", "/", Some(b"Basic TXVmYXNhOnNpbWJh"));
+/// assert!(matches!(engine.check(&wrong, ctx), Verdict::Challenge(_)));
+/// # Ok::<(), authgate::ConfigError>(())
+/// ```
 pub trait CredentialStore {
     /// The stored credential of `username` in `realm`, or `None` for an unknown user.
     fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential>;

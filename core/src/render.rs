@@ -9,6 +9,33 @@
 //! holds (`Config` refuses such a realm or opaque, the parser such a cnonce). A caller that
 //! renders its own values directly must refuse control characters first, or a CR LF in a
 //! realm would split the response header.
+//!
+//! ```
+//! use authgate::nonce::{Nonce, NonceKey};
+//! use authgate::render::{basic_challenge, digest_challenge, DigestChallenge};
+//! use authgate::{Algorithm, QopSet};
+//!
+//! let mut buf = [0u8; 256];
+//! let n = basic_challenge("home", &mut buf).unwrap();
+//! assert_eq!(&buf[..n], br#"Basic realm="home", charset="UTF-8""#);
+//!
+//! let nonce = Nonce::issue(&NonceKey::new(&[7; 32]), b"home", b"", 1_700_000_000, [1; 8]);
+//! let challenge = DigestChallenge {
+//!     realm: "home",
+//!     qop: QopSet::AUTH,
+//!     algorithm: Algorithm::Sha256,
+//!     nonce: nonce.as_str(),
+//!     opaque: None,
+//!     stale: false,
+//!     userhash: false,
+//! };
+//! let n = digest_challenge(&challenge, &mut buf).unwrap();
+//! assert!(buf[..n].starts_with(br#"Digest realm="home", qop="auth", algorithm=SHA-256, nonce=""#));
+//!
+//! // Too small: nothing usable was written, and the error says how much is needed.
+//! let needed = digest_challenge(&challenge, &mut [0u8; 16]).unwrap_err().needed;
+//! assert_eq!(needed, n);
+//! ```
 
 use crate::digest::{Algorithm, Qop};
 use crate::error::BufferTooSmall;

@@ -6,7 +6,7 @@
  * "/" is served openly.
  *
  *   authgate_server [--bind ADDR] [--port N] [--realm REALM] [--user NAME:PASSWORD]...
- *                   [--nonce-lifetime SECONDS] [--algorithms SHA-256,MD5]
+ *                   [--nonce-lifetime SECONDS] [--algorithms LIST]
  *                   [--ntlm] [--negotiate SERVICE@HOST] [--bind-negotiate]
  *                   [--allow-host NAME]... [--allow-any-address] [--allow-origin ORIGIN]...
  *                   [--allow-cross-origin]
@@ -18,8 +18,10 @@
  * rebinding attack cannot use). --allow-origin serves unsafe requests from that origin too;
  * --allow-cross-origin turns the 403 off.
  *
- * --port 0 picks a free port. The server prints "listening on ADDR:PORT" once ready, logs
- * one line per request on stderr, and stops cleanly on SIGINT/SIGTERM.
+ * LIST is comma-separated, from SHA-256, SHA-512-256 and MD5 (default SHA-256,MD5), one Digest
+ * challenge each, in that order. --port 0 picks a free port. The server prints "listening on
+ * ADDR:PORT" once ready, logs one line per request on stderr, and stops cleanly on
+ * SIGINT/SIGTERM. A bad option value is named on stderr, with exit status 2.
  *
  * Everything about authentication is decided by authgate_engine_check(); this file only
  * moves HTTP fields in and out.
@@ -27,11 +29,13 @@
 #define _DEFAULT_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +282,7 @@ static const char *const FIELD_NAMES[F_COUNT] = {MHD_HTTP_HEADER_AUTHORIZATION, 
 struct fields {
   const char *value[F_COUNT];
   size_t len[F_COUNT];
+  int count[F_COUNT];
 };
 
 static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
@@ -286,8 +291,8 @@ static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const c
   (void)kind, (void)key_size;
   for (int i = 0; i < F_COUNT; i++) {
     if (strcasecmp(key, FIELD_NAMES[i]) != 0) continue;
-    f->value[i] = f->value[i] ? "" : value;
-    f->len[i] = f->value[i] == value ? value_size : 0;
+    f->value[i] = f->count[i]++ ? "" : value;
+    f->len[i] = f->count[i] == 1 ? value_size : 0;
   }
   return MHD_YES;
 }
@@ -394,6 +399,9 @@ static enum MHD_Result protected(struct server *s, struct MHD_Connection *connec
     fprintf(stderr, "%s %s -> 401 reason=%s stale=%d\n", method, target, authgate_reason_message(authgate_verdict_reason(v)),
             authgate_verdict_stale(v));
     ret = reply(connection, MHD_HTTP_UNAUTHORIZED, NULL, resp);
+  } else if (f->count[F_AUTHORIZATION] > 1) {
+    fprintf(stderr, "%s %s -> 400 (%d Authorization header fields)\n", method, target, f->count[F_AUTHORIZATION]);
+    ret = reply(connection, MHD_HTTP_BAD_REQUEST, "bad request\n", NULL);
   } else {
     fprintf(stderr, "%s %s -> 400 (%s)\n", method, target, authgate_result_message(authgate_verdict_error(v)));
     ret = reply(connection, MHD_HTTP_BAD_REQUEST, "bad request\n", NULL);
@@ -434,33 +442,74 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
   return reply(connection, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
 }
 
-static void usage(const char *argv0) {
-  fprintf(stderr,
-          "usage: %s [--bind ADDR] [--port N] [--realm REALM] [--user NAME:PASSWORD]...\n"
-          "          [--nonce-lifetime SECONDS] [--algorithms SHA-256,MD5]\n"
-          "          [--ntlm] [--negotiate SERVICE@HOST] [--bind-negotiate]\n"
-          "          [--allow-host NAME]... [--allow-any-address] [--allow-origin ORIGIN]...\n"
-          "          [--allow-cross-origin]\n",
-          argv0);
+static const char usage_text[] =
+    "usage: %s [--bind ADDR] [--port N] [--realm REALM] [--user NAME:PASSWORD]...\n"
+    "          [--nonce-lifetime SECONDS] [--algorithms LIST]\n"
+    "          [--ntlm] [--negotiate SERVICE@HOST] [--bind-negotiate]\n"
+    "          [--allow-host NAME]... [--allow-any-address] [--allow-origin ORIGIN]...\n"
+    "          [--allow-cross-origin]\n"
+    "  --bind ADDR              IPv4 address to listen on (default 127.0.0.1)\n"
+    "  --port N                 TCP port, 0 for any free one (default 8080)\n"
+    "  --realm REALM            the realm of the challenges (default \"authgate example\")\n"
+    "  --user NAME:PASSWORD     a user (up to 16: repeat the option)\n"
+    "  --nonce-lifetime SECONDS how long a nonce is valid (default 300)\n"
+    "  --algorithms LIST        Digest algorithms offered, comma-separated, from SHA-256,\n"
+    "                           SHA-512-256 and MD5 (default SHA-256,MD5)\n"
+    "  --ntlm                   offer NTLM too\n"
+    "  --negotiate SERVICE@HOST offer Negotiate (Kerberos through GSSAPI, keytab from\n"
+    "                           KRB5_KTNAME, and NTLM inside it) as that service\n"
+    "  --bind-negotiate         a Negotiate success also holds for the connection's later\n"
+    "                           requests without credentials, as IIS does\n"
+    "  --allow-host NAME        one of the server's names (up to 16): once given, a request\n"
+    "                           to any other name gets 421 (DNS rebinding)\n"
+    "  --allow-any-address      a request to an IP address passes the --allow-host list\n"
+    "  --allow-origin ORIGIN    serve unsafe requests from that origin too (up to 16)\n"
+    "  --allow-cross-origin     do not refuse unsafe requests from other origins (403)\n";
+
+/* A bad command line: says what was wrong, naming the value, then how to call. */
+__attribute__((format(printf, 2, 3), noreturn)) static void bad_option(const char *argv0, const char *fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  fprintf(stderr, "%s: ", argv0);
+  vfprintf(stderr, fmt, args);
+  va_end(args);
+  fputc('\n', stderr);
+  fprintf(stderr, usage_text, argv0);
   exit(2);
 }
 
-static int parse_algorithms(const char *list, authgate_algorithm *out, size_t *n) {
+/* A whole decimal number up to max, or -1. */
+static long parse_number(const char *text, long max) {
+  char *end = NULL;
+  errno = 0;
+  long value = strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || value < 0 || value > max) return -1;
+  return value;
+}
+
+/* The algorithms of a comma-separated LIST; NULL on success, else the offending name in
+   `bad`. */
+static const char *parse_algorithms(const char *list, authgate_algorithm *out, size_t *n, char *bad,
+                                    size_t bad_len) {
   char buf[128];
-  snprintf(buf, sizeof buf, "%s", list);
+  if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf) return "the list is too long";
   *n = 0;
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    if (*n == 6) return 0;
+    authgate_algorithm a;
     if (strcasecmp(tok, "SHA-256") == 0)
-      out[(*n)++] = AUTHGATE_ALGORITHM_SHA256;
-    else if (strcasecmp(tok, "MD5") == 0)
-      out[(*n)++] = AUTHGATE_ALGORITHM_MD5;
+      a = AUTHGATE_ALGORITHM_SHA256;
     else if (strcasecmp(tok, "SHA-512-256") == 0)
-      out[(*n)++] = AUTHGATE_ALGORITHM_SHA512_256;
-    else
-      return 0;
+      a = AUTHGATE_ALGORITHM_SHA512_256;
+    else if (strcasecmp(tok, "MD5") == 0)
+      a = AUTHGATE_ALGORITHM_MD5;
+    else {
+      snprintf(bad, bad_len, "unknown algorithm \"%s\" (expected SHA-256, SHA-512-256 or MD5)", tok);
+      return bad;
+    }
+    if (*n == 6) return "more than 6 algorithms";
+    out[(*n)++] = a;
   }
-  return *n > 0;
+  return *n > 0 ? NULL : "no algorithm given";
 }
 
 static int fail(const char *what, authgate_result r) {
@@ -481,48 +530,66 @@ int main(int argc, char **argv) {
   bool refuse_cross_origin = true, any_address = false;
 
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--ntlm") == 0) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      printf(usage_text, argv[0]);
+      return 0;
+    }
+    if (strcmp(arg, "--ntlm") == 0) {
       ntlm = 1;
       continue;
     }
-    if (strcmp(argv[i], "--bind-negotiate") == 0) {
+    if (strcmp(arg, "--bind-negotiate") == 0) {
       bind_negotiate = 1;
       continue;
     }
-    if (strcmp(argv[i], "--allow-cross-origin") == 0) {
+    if (strcmp(arg, "--allow-cross-origin") == 0) {
       refuse_cross_origin = false;
       continue;
     }
-    if (strcmp(argv[i], "--allow-any-address") == 0) {
+    if (strcmp(arg, "--allow-any-address") == 0) {
       any_address = true;
       continue;
     }
-    const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!val) usage(argv[0]);
-    i++;
+    static const char *const options[] = {"--bind",       "--port",      "--realm",       "--user",
+                                           "--nonce-lifetime", "--algorithms", "--negotiate", "--allow-host",
+                                           "--allow-origin"};
+    size_t known = 0;
+    while (known < sizeof options / sizeof *options && strcmp(arg, options[known]) != 0) known++;
+    if (known == sizeof options / sizeof *options) bad_option(argv[0], "unknown option \"%s\"", arg);
+    if (i + 1 == argc) bad_option(argv[0], "%s needs a value", arg);
+    const char *val = argv[++i];
+    long number;
     if (strcmp(arg, "--bind") == 0) {
       bind_addr = val;
     } else if (strcmp(arg, "--port") == 0) {
-      port = strtoul(val, NULL, 10);
-      if (port > 65535) usage(argv[0]);
+      if ((number = parse_number(val, 65535)) < 0) bad_option(argv[0], "--port: not a port number: \"%s\"", val);
+      port = (unsigned long)number;
     } else if (strcmp(arg, "--realm") == 0) {
       realm = val;
     } else if (strcmp(arg, "--nonce-lifetime") == 0) {
-      lifetime = strtoul(val, NULL, 10);
+      if ((number = parse_number(val, LONG_MAX)) < 0)
+        bad_option(argv[0], "--nonce-lifetime: not a number of seconds: \"%s\"", val);
+      lifetime = (unsigned long)number;
     } else if (strcmp(arg, "--algorithms") == 0) {
-      if (!parse_algorithms(val, algorithms, &n_algorithms)) usage(argv[0]);
+      char why[160];
+      const char *error = parse_algorithms(val, algorithms, &n_algorithms, why, sizeof why);
+      if (error) bad_option(argv[0], "--algorithms \"%s\": %s", val, error);
     } else if (strcmp(arg, "--negotiate") == 0) {
       negotiate = val;
-    } else if (strcmp(arg, "--user") == 0) {
-      const char *colon = strchr(val, ':');
-      if (!colon || s.n_users == MAX_USERS) usage(argv[0]);
-      s.users[s.n_users++] = (struct user){val, (size_t)(colon - val), colon + 1};
-    } else if (strcmp(arg, "--allow-host") == 0 && n_hosts < MAX_USERS) {
+    } else if (strcmp(arg, "--allow-host") == 0) {
+      if (n_hosts == MAX_USERS) bad_option(argv[0], "--allow-host: more than %d names", MAX_USERS);
       hosts[n_hosts++] = val;
-    } else if (strcmp(arg, "--allow-origin") == 0 && n_origins < MAX_USERS) {
+    } else if (strcmp(arg, "--allow-origin") == 0) {
+      if (n_origins == MAX_USERS) bad_option(argv[0], "--allow-origin: more than %d origins", MAX_USERS);
       origins[n_origins++] = val;
     } else {
-      usage(argv[0]);
+      /* The value holds a password: only the name part is ever printed. */
+      const char *colon = strchr(val, ':');
+      if (!colon) bad_option(argv[0], "--user: expected NAME:PASSWORD, the value has no ':'");
+      if (s.n_users == MAX_USERS)
+        bad_option(argv[0], "--user \"%.*s\": more than %d users", (int)(colon - val), val, MAX_USERS);
+      s.users[s.n_users++] = (struct user){val, (size_t)(colon - val), colon + 1};
     }
   }
 
@@ -530,8 +597,17 @@ int main(int argc, char **argv) {
      Basic as the fallback challenge. */
   if (negotiate && !gss_init(&s.gss, negotiate)) return 1;
   authgate_config *config = NULL;
+  /* The values the core refuses are named too (the core holds the rules, e.g. realm length). */
   authgate_result r = authgate_config_new(realm, strlen(realm), &config);
-  if (r != AUTHGATE_RESULT_OK) return fail("realm", r);
+  if (r != AUTHGATE_RESULT_OK) {
+    fprintf(stderr, "%s: --realm \"%s\": %s\n", argv[0], realm, authgate_result_message(r));
+    return 2;
+  }
+  if ((r = authgate_config_set_nonce_lifetime(config, lifetime)) != AUTHGATE_RESULT_OK) {
+    fprintf(stderr, "%s: --nonce-lifetime %lu: %s\n", argv[0], lifetime, authgate_result_message(r));
+    authgate_config_free(config);
+    return 2;
+  }
   authgate_scheme schemes[4];
   size_t n_schemes = 0;
   if (negotiate) schemes[n_schemes++] = AUTHGATE_SCHEME_NEGOTIATE;
@@ -545,7 +621,6 @@ int main(int argc, char **argv) {
   }
   if ((r = authgate_config_set_schemes(config, schemes, n_schemes)) != AUTHGATE_RESULT_OK ||
       (r = authgate_config_set_algorithms(config, algorithms, n_algorithms)) != AUTHGATE_RESULT_OK ||
-      (r = authgate_config_set_nonce_lifetime(config, lifetime)) != AUTHGATE_RESULT_OK ||
       (r = authgate_config_set_credential_callback(config, lookup_user, &s)) != AUTHGATE_RESULT_OK ||
       (r = authgate_config_set_entropy_callback(config, entropy, NULL)) != AUTHGATE_RESULT_OK ||
       (r = authgate_config_set_refuse_cross_origin(config, refuse_cross_origin)) != AUTHGATE_RESULT_OK ||

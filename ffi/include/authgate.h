@@ -66,6 +66,23 @@
 #define AUTHGATE_KEY_LEN 32
 
 /**
+ * Major version of the header (and of the library built with it). At run time,
+ * `authgate_version()` gives the version of the library actually loaded.
+ */
+#define AUTHGATE_VERSION_MAJOR 0
+
+/**
+ * Minor version. While the major version is 0, a new minor version may break the ABI, and
+ * the shared library's SONAME carries it (`libauthgate.so.0.1`).
+ */
+#define AUTHGATE_VERSION_MINOR 1
+
+/**
+ * Patch version.
+ */
+#define AUTHGATE_VERSION_PATCH 0
+
+/**
  * The outcome of an API call.
  *
  * Codes 200-299 (`AUTHGATE_RESULT_MALFORMED_*`) say why an `Authorization` value is

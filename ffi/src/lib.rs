@@ -40,6 +40,7 @@ mod htfile;
 mod jwt;
 mod origin;
 mod verdict;
+mod version;
 
 pub use config::*;
 pub use connection::*;
@@ -50,6 +51,7 @@ pub use htfile::*;
 pub use jwt::*;
 pub use origin::*;
 pub use verdict::*;
+pub use version::*;
 
 /// The outcome of an API call.
 ///

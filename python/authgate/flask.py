@@ -16,6 +16,10 @@ import logging
 from functools import wraps
 from typing import Any, Callable, Optional
 
+from ._extras import require
+
+require("flask", extra="flask", needed_by="authgate.flask")
+
 from flask import Response, current_app, g, make_response, request
 from flask.ctx import _AppCtxGlobals
 from flask.globals import _cv_app, _cv_request

@@ -17,6 +17,10 @@ from functools import wraps
 from socket import gethostname
 from typing import Optional
 
+from ._extras import require
+
+require("flask", extra="flask", needed_by="authgate.flask_kerberos")
+
 from flask import Response, current_app, g, make_response, request
 from flask.globals import _cv_request
 

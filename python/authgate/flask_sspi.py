@@ -19,6 +19,10 @@ from functools import wraps
 from socket import gethostname
 from typing import Optional
 
+from ._extras import require
+
+require("flask", extra="flask", needed_by="authgate.flask_sspi")
+
 from flask import Response, current_app, g, make_response, request, session
 
 from ._connection_auth import ConnectionAuth
