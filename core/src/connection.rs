@@ -394,9 +394,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let Some(header) = req.authorization else {
             let known = conn.handshakes.and_then(|h| h.user(conn.id, ctx.now));
             return match known {
-                Some((user, scheme)) if offered(scheme) => {
-                    Verdict::Authenticated(Authenticated { user, scheme, auth_info: None })
-                }
+                Some((user, scheme)) if offered(scheme) => Verdict::Authenticated(Authenticated::plain(user, scheme)),
                 _ => self.check(req, ctx),
             };
         };
@@ -496,7 +494,7 @@ impl<S: CredentialStore, R: ReplayStore> Round<'_, S, R> {
 
     fn authenticated(&self, user: UserName, scheme: Scheme) -> Verdict {
         self.store.authenticated(self.id, &user, scheme, self.ctx.now, self.window());
-        Verdict::Authenticated(Authenticated { user, scheme, auth_info: None })
+        Verdict::Authenticated(Authenticated::plain(user, scheme))
     }
 
     #[cfg(feature = "negotiate")]
@@ -546,11 +544,7 @@ impl<S: CredentialStore, R: ReplayStore> Round<'_, S, R> {
                     self.token = Some((Scheme::Negotiate, 0, output_len));
                 }
                 if !self.bind_negotiate {
-                    return Verdict::Authenticated(Authenticated {
-                        user: principal,
-                        scheme: Scheme::Negotiate,
-                        auth_info: None,
-                    });
+                    return Verdict::Authenticated(Authenticated::plain(principal, Scheme::Negotiate));
                 }
                 self.authenticated(principal, Scheme::Negotiate)
             }

@@ -2,11 +2,15 @@
 
 use subtle::{Choice, ConstantTimeEq};
 
+#[cfg(feature = "app-hooks")]
+use crate::basic::BasicCredentials;
 use crate::basic::{for_each_utf8_chunk, Charset};
 use crate::error::Reason;
 use crate::hash::{sha256, HashAlgorithm, HashOutput, Hasher};
 use crate::htfile::{HashError, PasswordHash, Policy};
 use crate::limits::{MAX_SALT_LEN, MAX_SECRET_LEN, MAX_USERNAME_LEN};
+#[cfg(feature = "app-hooks")]
+use crate::parse::Value;
 
 /// An authenticated user's name (UTF-8), held without allocation.
 pub type UserName = heapless::String<MAX_USERNAME_LEN>;
@@ -368,6 +372,39 @@ pub trait CredentialStore {
     fn lookup_bearer(&self, _token_sha256: &[u8; 32]) -> Option<UserName> {
         None
     }
+
+    /// For stores that check Basic passwords themselves (an application callback, a hash
+    /// the engine does not know, such as bcrypt): `Some(verdict)`; called once the engine
+    /// has decoded the credentials and applied its limits (a user name of at most
+    /// [`MAX_USERNAME_LEN`] bytes, as UTF-8). `None` (the default): the engine checks the
+    /// credential [`lookup`](Self::lookup) returns.
+    #[cfg(feature = "app-hooks")]
+    fn verify_basic(&self, _username: &str, _credentials: &BasicCredentials<'_>, _realm: &str) -> Option<bool> {
+        None
+    }
+
+    /// For stores that check Bearer tokens themselves: `Some(verdict)` for a well-formed
+    /// token (the accepted user's name is then empty: the application keeps its user). `None`
+    /// (the default): [`lookup_bearer`](Self::lookup_bearer) with the token's SHA-256.
+    #[cfg(feature = "app-hooks")]
+    fn verify_token(&self, _token: &str) -> Option<bool> {
+        None
+    }
+
+    /// For applications that issue their own Digest nonces: `Some(valid)`; a valid one is
+    /// replay-tracked from its first use, with that time as its issue time. `None` (the
+    /// default): the engine's keyed nonces.
+    #[cfg(feature = "app-hooks")]
+    fn verify_nonce(&self, _nonce: &Value<'_>) -> Option<bool> {
+        None
+    }
+
+    /// For applications that issue their own Digest `opaque`: `Some(valid)`. `None` (the
+    /// default): the configured opaque, if any, must come back unchanged.
+    #[cfg(feature = "app-hooks")]
+    fn verify_opaque(&self, _opaque: Option<&Value<'_>>) -> Option<bool> {
+        None
+    }
 }
 
 impl<T: CredentialStore + ?Sized> CredentialStore for &T {
@@ -387,6 +424,22 @@ impl<T: CredentialStore + ?Sized> CredentialStore for &T {
     }
     fn lookup_bearer(&self, token_sha256: &[u8; 32]) -> Option<UserName> {
         (**self).lookup_bearer(token_sha256)
+    }
+    #[cfg(feature = "app-hooks")]
+    fn verify_basic(&self, username: &str, credentials: &BasicCredentials<'_>, realm: &str) -> Option<bool> {
+        (**self).verify_basic(username, credentials, realm)
+    }
+    #[cfg(feature = "app-hooks")]
+    fn verify_token(&self, token: &str) -> Option<bool> {
+        (**self).verify_token(token)
+    }
+    #[cfg(feature = "app-hooks")]
+    fn verify_nonce(&self, nonce: &Value<'_>) -> Option<bool> {
+        (**self).verify_nonce(nonce)
+    }
+    #[cfg(feature = "app-hooks")]
+    fn verify_opaque(&self, opaque: Option<&Value<'_>>) -> Option<bool> {
+        (**self).verify_opaque(opaque)
     }
 }
 

@@ -34,6 +34,8 @@ pub struct DigestRules<'a> {
     /// Require the `uri` param to equal the request-target (RFC 7616 §3.4.6). Only an
     /// application behind a URL-rewriting proxy should turn this off.
     pub check_uri: bool,
+    /// Compute `rspauth` for `Authentication-Info` (one more response hash).
+    pub rspauth: bool,
 }
 
 /// How the context judged a nonce.
@@ -316,7 +318,7 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
 
     let rspauth = match qop {
         // The HA1 is the real one here (the fallback only stands in for a missing one).
-        Some(Qop::Auth) => session_ha1
+        Some(Qop::Auth) if rules.rspauth => session_ha1
             .as_ref()
             .and_then(|s| digest::response_with(hash, s, c, &ResponseInput { method: b"", body_hash: None })),
         _ => None,

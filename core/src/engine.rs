@@ -81,6 +81,9 @@ pub struct Config {
     #[cfg(feature = "jwt")]
     jwt: crate::jwt::JwtConfig,
     origin: crate::origin::OriginPolicy,
+    /// What a web-framework layer sets ([`crate::app`]).
+    #[cfg(feature = "app-hooks")]
+    pub(crate) app: crate::app::AppOptions,
 }
 
 impl Config {
@@ -116,6 +119,8 @@ impl Config {
             #[cfg(feature = "jwt")]
             jwt: crate::jwt::JwtConfig::new(),
             origin: crate::origin::OriginPolicy::new(),
+            #[cfg(feature = "app-hooks")]
+            app: crate::app::AppOptions::new(),
         })
     }
 
@@ -272,6 +277,12 @@ impl Config {
     pub fn lifetime(&self) -> Lifetime {
         self.lifetime
     }
+    /// How long a replay store must remember a nonce's counts, in seconds after its issue
+    /// time: its lifetime and the clock skew allowed. After that it is refused as expired
+    /// before its count is looked at.
+    pub fn replay_retention(&self) -> u64 {
+        self.lifetime.max_age.saturating_add(self.lifetime.max_skew)
+    }
     // Inlined for speed: a length test, called twice per check.
     #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
     fn opaque_value(&self) -> Option<&str> {
@@ -345,8 +356,24 @@ pub struct Authenticated {
     pub user: UserName,
     /// How.
     pub scheme: Scheme,
+    /// For Digest: the algorithm of the accepted response.
+    #[cfg(feature = "app-hooks")]
+    pub algorithm: Option<Algorithm>,
     /// For Digest: the `Authentication-Info` to send back.
     pub auth_info: Option<AuthInfo>,
+}
+
+impl Authenticated {
+    /// `user` authenticated by `scheme`, without Digest's extras.
+    pub(crate) fn plain(user: UserName, scheme: Scheme) -> Self {
+        Authenticated {
+            user,
+            scheme,
+            #[cfg(feature = "app-hooks")]
+            algorithm: None,
+            auth_info: None,
+        }
+    }
 }
 
 /// The engine's answer for one request.
@@ -504,6 +531,14 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let Some(header) = req.authorization else {
             return self.refuse(Failure::Challenge(Reason::NoCredentials, false), ctx, out);
         };
+        #[cfg(all(feature = "app-hooks", feature = "bearer"))]
+        if self.config.app.token_syntax == crate::app::TokenSyntax::WholeValue {
+            let outcome = crate::app::whole_value_token(header).and_then(|t| self.bearer_user(t, ctx.now, out));
+            if let Err(f) = outcome {
+                self.refuse(f, ctx, out);
+            }
+            return;
+        }
         // One pass over the header: the head, then each param straight into the Digest
         // directives (whatever the scheme: the same syntax errors and duplicates as `parse`,
         // and no span table or second pass).
@@ -516,8 +551,10 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             Rest::Token68(t) => (None, Some(t)),
             Rest::Empty => (None, None),
         };
-        let offered =
-            |s: Scheme| crate::accel::scheme_is(scheme, s.name().as_bytes()) && self.config.schemes.contains(&s);
+        let offered = |s: Scheme| {
+            (crate::accel::scheme_is(scheme, s.name().as_bytes()) || self.config.is_named(scheme, s))
+                && self.config.schemes.contains(&s)
+        };
         // A refusal's verdict (and its nonce) is written here, after `check_digest`'s frame
         // is gone.
         if offered(Scheme::Digest) {
@@ -526,15 +563,25 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             }
             return;
         }
-        if let Some(Err(e)) = params.map(validate_params) {
-            return *out = Verdict::Malformed(e);
-        }
+        let checked = |check: &dyn Fn(&mut Verdict) -> Result<(), Failure>, out: &mut Verdict| match params
+            .map(validate_params)
+        {
+            Some(Err(e)) => Err(e.into()),
+            _ => check(out),
+        };
         let outcome = if cfg!(feature = "basic") && offered(Scheme::Basic) {
-            self.check_basic(token68, out)
+            checked(&|out| self.check_basic(token68, out), out)
         } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
-            self.check_bearer(token68, ctx.now, out)
+            match () {
+                #[cfg(feature = "app-hooks")]
+                () if self.config.app.token_syntax == crate::app::TokenSyntax::FreeForm => {
+                    crate::app::free_form_token(rest).and_then(|t| self.bearer_user(t, ctx.now, out))
+                }
+                () => checked(&|out| self.check_bearer(token68, ctx.now, out), out),
+            }
         } else {
-            Err(Failure::Challenge(Reason::UnsupportedScheme, false))
+            // A scheme this engine does not check: its syntax is not ours to judge.
+            Err(unsupported_scheme(rest))
         };
         if let Err(f) = outcome {
             self.refuse(f, ctx, out);
@@ -570,6 +617,16 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let creds = BasicCredentials::decode(token.as_bytes(), &mut buf)?;
         let user = creds.user(&mut name_buf).ok_or(ParseError::ValueTooLong("username"))?;
         let realm = self.config.realm.as_str();
+        // The application checks the password itself (a callback, a slow hash): only now,
+        // with every limit applied.
+        #[cfg(feature = "app-hooks")]
+        if let Some(ok) = self.store.verify_basic(user, &creds, realm) {
+            return if ok {
+                authenticated(user, Scheme::Basic, out)
+            } else {
+                Err(Failure::Challenge(Reason::BadCredentials, false))
+            };
+        }
         let stored = self.store.lookup(user, realm, Purpose::Basic);
         // Unknown users are checked against the store's decoy, so timing does not reveal them.
         let decoy;
@@ -591,10 +648,25 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// Bearer (a JWT, or a token for the store): the user written to `out`, or why not.
     // Out of line in the compact form: the JWT buffers stay off the other schemes' stack.
     #[cfg_attr(authgate_backend = "compact", inline(never))]
-    fn check_bearer(&self, token68: Option<&str>, _now: u64, out: &mut Verdict) -> Result<(), Failure> {
+    fn check_bearer(&self, token68: Option<&str>, now: u64, out: &mut Verdict) -> Result<(), Failure> {
         let token = token68.ok_or(ParseError::ExpectedToken68)?;
         if token.len() > MAX_BEARER_LEN {
             return Err(ParseError::ValueTooLong("bearer").into());
+        }
+        self.bearer_user(token, now, out)
+    }
+
+    /// The user a well-formed Bearer token authenticates: the application's verdict, else a
+    /// JWT's (when keys are configured), else the store's token.
+    fn bearer_user(&self, token: &str, _now: u64, out: &mut Verdict) -> Result<(), Failure> {
+        #[cfg(feature = "app-hooks")]
+        if let Some(ok) = self.store.verify_token(token) {
+            // The application keeps its user: the name is empty.
+            return if ok {
+                authenticated("", Scheme::Bearer, out)
+            } else {
+                Err(Failure::Challenge(Reason::InvalidToken, false))
+            };
         }
         #[cfg(feature = "jwt")]
         if let Some(jwt) = self.config.jwt.authenticate(token.as_bytes(), _now) {
@@ -631,15 +703,26 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             qop: self.config.qop,
             rfc2069: self.config.rfc2069,
             userhash: self.config.userhash,
-            check_uri: true,
+            check_uri: self.config.checks_uri(),
+            rspauth: self.config.sends_authentication_info(),
         };
         let here = EngineDigest { engine: self, body: &req.body, now: ctx.now };
         // The user name and the cnonce are written where the caller keeps the verdict.
-        *out = Verdict::Authenticated(Authenticated { user: UserName::new(), scheme: Scheme::Digest, auth_info: None });
+        *out = Verdict::Authenticated(Authenticated {
+            user: UserName::new(),
+            scheme: Scheme::Digest,
+            #[cfg(feature = "app-hooks")]
+            algorithm: None,
+            auth_info: None,
+        });
         let Verdict::Authenticated(a) = out else { return Ok(()) };
         let method = req.method.as_bytes();
         let ok = digest_check::verify(&rules, c, method, req.target.as_bytes(), &here, &mut a.user)?;
-        if let Some(q) = ok.qop {
+        #[cfg(feature = "app-hooks")]
+        {
+            a.algorithm = Some(ok.algorithm);
+        }
+        if let Some(q) = ok.qop.filter(|_| self.config.sends_authentication_info()) {
             let half_life = self.config.lifetime.max_age / 2;
             let late = ok.issued.is_some_and(|i| ctx.now.saturating_sub(i) >= half_life);
             let info = a.auth_info.insert(AuthInfo {
@@ -666,35 +749,57 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// Renders the `index`-th challenge (in order of preference) into `buf`. Send each as
     /// its own `WWW-Authenticate` field: clients parse those more reliably than one joined list.
     pub fn write_challenge(&self, ch: &Challenge, index: usize, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        let nonce = ch.nonce.as_ref().map_or("", Nonce::as_str);
+        self.render_challenge(ch, index, nonce, self.config.opaque_value(), buf)
+    }
+
+    /// [`write_challenge`](Self::write_challenge) with the application's Digest `nonce` and
+    /// `opaque` (from its own generators) instead of the challenge's and the configuration's.
+    #[cfg(feature = "app-hooks")]
+    pub fn write_challenge_with(
+        &self,
+        ch: &Challenge,
+        index: usize,
+        nonce: Option<&str>,
+        opaque: Option<&str>,
+        buf: &mut [u8],
+    ) -> Result<usize, BufferTooSmall> {
+        let nonce = nonce.unwrap_or_else(|| ch.nonce.as_ref().map_or("", Nonce::as_str));
+        self.render_challenge(ch, index, nonce, opaque.or(self.config.opaque_value()), buf)
+    }
+
+    fn render_challenge(
+        &self,
+        ch: &Challenge,
+        index: usize,
+        nonce: &str,
+        opaque: Option<&str>,
+        buf: &mut [u8],
+    ) -> Result<usize, BufferTooSmall> {
         let mut i = index;
         for s in &self.config.schemes {
             match s {
                 Scheme::Digest => {
                     if let Some(alg) = self.config.algorithms.get(i) {
-                        let nonce = ch.nonce.as_ref().map_or("", Nonce::as_str);
-                        return render::digest_challenge(
-                            &DigestChallenge {
-                                realm: &self.config.realm,
-                                qop: self.config.qop,
-                                algorithm: *alg,
-                                nonce,
-                                opaque: self.config.opaque_value(),
-                                stale: ch.stale,
-                                userhash: self.config.userhash,
-                            },
-                            buf,
-                        );
+                        let c = DigestChallenge {
+                            realm: &self.config.realm,
+                            qop: self.config.qop,
+                            algorithm: *alg,
+                            nonce,
+                            opaque,
+                            stale: ch.stale,
+                            userhash: self.config.userhash,
+                        };
+                        return self.config.render_digest(&c, buf);
                     }
                     i -= self.config.algorithms.len();
                 }
                 // A scheme compiled out is never in an engine's config (Engine::new refuses it):
                 // its renderer need not be linked.
-                Scheme::Basic if cfg!(feature = "basic") && i == 0 => {
-                    return render::basic_challenge(&self.config.realm, buf)
-                }
+                Scheme::Basic if cfg!(feature = "basic") && i == 0 => return self.config.render_basic(buf),
                 Scheme::Bearer if cfg!(feature = "bearer") && i == 0 => {
                     let (error, description) = bearer_error(ch.reason);
-                    return render::bearer_challenge(&self.config.realm, error, description, buf);
+                    return self.config.render_bearer(error, description, buf);
                 }
                 // The offer alone; a handshake's next token comes from `Connection::token`.
                 Scheme::Ntlm | Scheme::Negotiate if cfg!(any(feature = "ntlm", feature = "negotiate")) && i == 0 => {
@@ -751,6 +856,10 @@ struct EngineDigest<'e, 'b, S, R> {
 
 impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, S, R> {
     fn opaque_ok(&self, opaque: Option<&Value<'_>>) -> bool {
+        #[cfg(feature = "app-hooks")]
+        if let Some(ok) = self.engine.store.verify_opaque(opaque) {
+            return ok;
+        }
         match self.engine.config.opaque_value() {
             Some(expected) => opaque.is_some_and(|o| o.eq_bytes(expected.as_bytes())),
             None => true,
@@ -759,6 +868,15 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
     // Inlined into the check for speed: a forwarding call to `nonce::verify`.
     #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
     fn nonce(&self, nonce: &Value<'_>, _opaque: Option<&Value<'_>>) -> NonceCheck {
+        // The application's own nonces: replay-tracked like ours, from their first use.
+        #[cfg(feature = "app-hooks")]
+        if let Some(ok) = self.engine.store.verify_nonce(nonce) {
+            return if ok {
+                NonceCheck::Valid { issued: self.now, id: crate::app::nonce_id(nonce) }
+            } else {
+                NonceCheck::Invalid
+            };
+        }
         // Our nonces are lowercase hex: never escaped.
         self.engine.verify_nonce(nonce.as_unescaped().unwrap_or(b""), self.now).into()
     }
@@ -813,6 +931,17 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
     }
 }
 
+/// A scheme the engine does not check: 401, whatever follows it, unless it holds a control
+/// character (not allowed in any field value).
+fn unsupported_scheme(rest: Rest<'_>) -> Failure {
+    match rest {
+        Rest::Params(body) if body.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) => {
+            ParseError::ControlCharacter.into()
+        }
+        _ => Failure::Challenge(Reason::UnsupportedScheme, false),
+    }
+}
+
 /// The RFC 6750 error and description of a Bearer challenge for `reason`.
 #[cfg(feature = "jwt")]
 use crate::jwt::bearer_error;
@@ -824,7 +953,7 @@ fn bearer_error(reason: Reason) -> (Option<render::BearerError>, Option<&'static
 
 /// Writes "authenticated as `user`" to `out` (the name copied in place).
 fn authenticated(user: &str, scheme: Scheme, out: &mut Verdict) -> Result<(), Failure> {
-    *out = Verdict::Authenticated(Authenticated { user: UserName::new(), scheme, auth_info: None });
+    *out = Verdict::Authenticated(Authenticated::plain(UserName::new(), scheme));
     if let Verdict::Authenticated(a) = out {
         a.user.push_str(user).map_err(|_| ParseError::ValueTooLong("username"))?;
     }

@@ -183,6 +183,8 @@ error_table! {
         /// A JWT algorithm is allowed whose Cargo feature (`jwt-es256`, `jwt-eddsa`,
         /// `jwt-std`) is not compiled in.
         JwtAlgorithmDisabled = 112, "JWT algorithm compiled out (Cargo feature)";
+        /// A custom scheme name is empty, longer than 32 bytes, or not a token.
+        InvalidSchemeName = 113, "scheme name must be a token of 1-32 characters";
         /// An allowed origin is not a serialized origin (`scheme://host[:port]`), or is `null`.
         InvalidOrigin = 120, "allowed origin must be scheme://host[:port]";
         /// A host of the `Host` list is not a DNS name or an IP address, or has a port.

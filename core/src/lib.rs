@@ -31,7 +31,8 @@
 //!
 //! Cargo features drop what a device does not need: the hash families (`md5`, `sha256`,
 //! `sha512-256`), the schemes (`basic`, `bearer`), `pbkdf2`, and the optional RFC 7616 extras
-//! `userhash`, `username-star`, `auth-int` and `rfc2069` (all on by default). A well-formed
+//! `userhash`, `username-star`, `auth-int` and `rfc2069`, and `app-hooks` for web-framework
+//! layers ([`app`]) (all on by default). A well-formed
 //! request using an extra that is compiled out is answered 401 (the syntax rules that make a
 //! 400 stay the same in every build, except that a build without `username-star` does not
 //! read the `username*` ext-value at all), never a panic.
@@ -59,6 +60,7 @@
 extern crate std;
 
 mod accel;
+pub mod app;
 pub mod basic;
 #[cfg(any(feature = "ntlm", feature = "negotiate"))]
 mod connection;
@@ -75,13 +77,15 @@ pub mod limits;
 #[cfg(feature = "negotiate")]
 pub mod negotiate;
 pub mod nonce;
-pub mod origin;
 #[cfg(feature = "ntlm")]
 pub mod ntlm;
+pub mod origin;
 mod parse;
 pub mod render;
 pub mod replay;
 
+#[cfg(feature = "app-hooks")]
+pub use app::{ChallengeStyle, TokenSyntax};
 pub use basic::{BasicCredentials, Charset};
 #[cfg(any(feature = "ntlm", feature = "negotiate"))]
 pub use connection::{Connection, HandshakeStore, HandshakeTable, ServerToken};

@@ -122,8 +122,13 @@ impl QopSet {
 
 /// `Basic realm="...", charset="UTF-8"` (RFC 7617 §2.1).
 pub fn basic_challenge(realm: &str, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+    basic_challenge_named("Basic", realm, buf)
+}
+
+/// [`basic_challenge`] under the scheme word `scheme` (an application's custom name).
+pub(crate) fn basic_challenge_named(scheme: &str, realm: &str, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
     let mut w = Writer::new(buf);
-    w.str("Basic realm=").quoted(realm.as_bytes()).str(", charset=\"UTF-8\"");
+    w.str(scheme).str(" realm=").quoted(realm.as_bytes()).str(", charset=\"UTF-8\"");
     w.finish()
 }
 
@@ -148,8 +153,17 @@ pub struct DigestChallenge<'a> {
 
 /// Renders `Digest realm=..., qop=..., algorithm=..., nonce=..., opaque=..., stale=true, charset=UTF-8, userhash=true`.
 pub fn digest_challenge(c: &DigestChallenge<'_>, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+    digest_challenge_named("Digest", c, buf)
+}
+
+/// [`digest_challenge`] under the scheme word `scheme` (an application's custom name).
+pub(crate) fn digest_challenge_named(
+    scheme: &str,
+    c: &DigestChallenge<'_>,
+    buf: &mut [u8],
+) -> Result<usize, BufferTooSmall> {
     let mut w = Writer::new(buf);
-    w.str("Digest realm=").quoted(c.realm.as_bytes());
+    w.str(scheme).str(" realm=").quoted(c.realm.as_bytes());
     // "auth" first: Python's requests only finds it when it leads the list.
     match (c.qop.auth, c.qop.auth_int) {
         (true, true) => w.str(", qop=\"auth, auth-int\""),
@@ -201,8 +215,19 @@ pub fn bearer_challenge(
     description: Option<&str>,
     buf: &mut [u8],
 ) -> Result<usize, BufferTooSmall> {
+    bearer_challenge_named("Bearer", realm, error, description, buf)
+}
+
+/// [`bearer_challenge`] under the scheme word `scheme` (an application's custom name).
+pub(crate) fn bearer_challenge_named(
+    scheme: &str,
+    realm: &str,
+    error: Option<BearerError>,
+    description: Option<&str>,
+    buf: &mut [u8],
+) -> Result<usize, BufferTooSmall> {
     let mut w = Writer::new(buf);
-    w.str("Bearer realm=").quoted(realm.as_bytes());
+    w.str(scheme).str(" realm=").quoted(realm.as_bytes());
     if let Some(e) = error {
         w.str(", error=\"").str(e.name()).str("\"");
         if let Some(d) = description {

@@ -198,6 +198,10 @@ enum authgate_result
    */
   AUTHGATE_RESULT_CONFIG_JWT_ALGORITHM_DISABLED = 112,
   /**
+   * A custom scheme name is empty, longer than 32 bytes, or not a token.
+   */
+  AUTHGATE_RESULT_CONFIG_INVALID_SCHEME_NAME = 113,
+  /**
    * An allowed origin is not `scheme://host[:port]` (or is `null`).
    */
   AUTHGATE_RESULT_CONFIG_INVALID_ORIGIN = 120,

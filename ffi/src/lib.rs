@@ -117,6 +117,8 @@ pub enum authgate_result {
     ConfigInvalidJwtOption = 111,
     /// A JWT algorithm is not compiled into this library.
     ConfigJwtAlgorithmDisabled = 112,
+    /// A custom scheme name is empty, longer than 32 bytes, or not a token.
+    ConfigInvalidSchemeName = 113,
     /// An allowed origin is not `scheme://host[:port]` (or is `null`).
     ConfigInvalidOrigin = 120,
     /// A host of the `Host` list is not a name or an address, or has a port.
@@ -219,7 +221,7 @@ pub enum authgate_result {
 
 impl authgate_result {
     /// Every code, for the message table and tests.
-    const ALL: [authgate_result; 72] = {
+    const ALL: [authgate_result; 73] = {
         use authgate_result::*;
         [
             Ok,
@@ -246,6 +248,7 @@ impl authgate_result {
             ConfigNoJwtAlgorithm,
             ConfigInvalidJwtOption,
             ConfigJwtAlgorithmDisabled,
+            ConfigInvalidSchemeName,
             ConfigInvalidOrigin,
             ConfigInvalidHost,
             ConfigOther,

@@ -61,7 +61,7 @@ class ConnectionAuth:
         cid = connection_id(environ)
         header = environ.get("HTTP_AUTHORIZATION")
         alone = cid is None
-        if alone:
+        if cid is None:
             # A connection of its own: Kerberos' single round works, NTLM cannot.
             cid = request_id()
             if header is not None and not self._warned:
@@ -75,10 +75,9 @@ class ConnectionAuth:
         finally:
             if alone:
                 self.engine.connection_closed(cid)
-        if v.status == 400:
-            log.info("authgate: malformed Authorization (%s): %s", v.error[1], v.error[0])
-        elif v.status == 401 and v.reason not in NOT_REFUSED:
-            log.info("authgate: refused %s: %s", (header or "").split(" ", 1)[0], v.reason)
+        if v.refusal is not None and (v.status == 400 or v.reason not in NOT_REFUSED):
+            # The refusal's one log line (reason, scheme, user; never a token).
+            log.info("authgate: refused %s", v.refusal)
         return v
 
     def challenges(self):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from functools import wraps
 from socket import gethostname
-from typing import Optional
+from typing import Any, Optional
 
 from ._extras import require
 
@@ -32,7 +32,9 @@ _EXT = "authgate.flask_kerberos"
 
 
 class _Kerberos:
-    def __init__(self, app, service, hostname, keytab, failure_status, bind_negotiate):
+    def __init__(
+        self, app: Any, service: str, hostname: str, keytab: Optional[str], failure_status: int, bind_negotiate: bool
+    ) -> None:
         self.service = service
         self.hostname = hostname
         self.keytab = keytab

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 __all__ = ["GssapiAcceptor", "SPNEGO", "KRB5"]
 
@@ -68,7 +68,7 @@ class GssapiAcceptor:
         store = {"keytab": keytab} if keytab else None
         self.credentials = gssapi.Credentials(name=name, usage="accept", mechs=mechs, store=store)
         self.principal = str(name) if name is not None else None
-        self._contexts: "OrderedDict[int, Tuple[object, float]]" = OrderedDict()
+        self._contexts: "OrderedDict[int, Tuple[Any, float]]" = OrderedDict()
         self._lock = threading.Lock()
         self._max = max_contexts
         self._timeout = context_timeout

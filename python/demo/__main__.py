@@ -61,6 +61,8 @@ def main(argv=None) -> int:
 
     if a.htpasswd and (a.user or a.users_file):
         p.error("--htpasswd replaces --user and --users-file")
+    if a.users_file and not os.path.isfile(a.users_file):
+        p.error(f"--users-file {a.users_file}: no such file (relative paths are taken from {os.getcwd()})")
     users = {}
     if a.users_file:
         users.update(load_users(a.users_file))
@@ -72,6 +74,9 @@ def main(argv=None) -> int:
         users["admin"] = secrets.token_urlsafe(9)
     if bool(a.cert) != bool(a.key):
         p.error("--cert and --key go together")
+    for option, path in (("--cert", a.cert), ("--key", a.key)):
+        if path and not os.path.isfile(path):
+            p.error(f"{option} {path}: no such file (relative paths are taken from {os.getcwd()})")
 
     htpasswd = os.path.abspath(a.htpasswd) if a.htpasswd else None
     try:
@@ -94,7 +99,7 @@ def main(argv=None) -> int:
     else:
         name, password = next(iter(users.items()))
         print(f"authgate demo: {url}  (users: {', '.join(users)})")
-        print(f"  page:  open {url} and sign in as {name}")
+        print(f"  page:  open {url} and sign in as {name} with password {password}")
         print(f"  try:   curl{insecure} --digest -u {name}:{password} {url}api/secret")
         print(f"         curl{insecure} --digest -u {name}:{password} -H 'Content-Type: application/json' -d '{{\"on\": true}}' {url}api/light")
         if not ssl_context:

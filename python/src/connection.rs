@@ -59,7 +59,7 @@ impl Connections {
             conn = conn.acceptor(a);
         }
         let verdict = engine.check_connection(req, ctx, &mut conn);
-        let token = conn.token().map(|t| crate::render_with(|b| t.write(b)));
+        let token = conn.token().map(|t| crate::convert::render(|b| t.write(b)));
         let error = self.acceptor.as_ref().and_then(|a| a.error.lock().ok()?.take());
         (verdict, token, error)
     }

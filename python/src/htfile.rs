@@ -174,8 +174,7 @@ impl HtdigestFile {
     }
 }
 
-/// Either file as an engine's user source.
-#[allow(dead_code)] // For the engine's user sources (AuthGate), wired by the lead after issue 16.
+/// Either file as an engine's user source (`Engine(users=...)`, `init_authgate(users=...)`).
 pub(crate) enum HtStore {
     Htpasswd(Arc<htfile::HtpasswdFile>),
     Htdigest(Arc<htfile::HtdigestFile>),
@@ -183,7 +182,6 @@ pub(crate) enum HtStore {
 
 impl HtStore {
     /// The store behind a Python `HtpasswdFile` or `HtdigestFile`, if `obj` is one.
-    #[allow(dead_code)]
     pub(crate) fn of(obj: &Bound<'_, PyAny>) -> Option<Self> {
         if let Ok(f) = obj.cast::<HtpasswdFile>() {
             return Some(HtStore::Htpasswd(f.get().file.clone()));
