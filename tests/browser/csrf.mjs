@@ -216,8 +216,11 @@ async function run(server, port, page, stateTab, evilPort, protectedServer) {
           check(role, what, 'no login sent (401), state unchanged', `${got.status}, ${login}, ${before} -> ${after}`,
             got.status === 401 && !got.headers.authorization && before === after, sfs);
         } else {
-          check(role, what, 'the attack works: 200 with the cached login, state changed', `${got.status}, ${login}, ${before} -> ${after}`,
-            got.status === 200 && got.headers.authorization !== undefined && before !== after, `${sfs}, ${how}`);
+          // The action needs a login: a 200 that changed the state is the cached login's doing,
+          // also where Chromium first sent the request without it and answered a Digest
+          // challenge itself (the headers seen are then the first attempt's).
+          check(role, what, 'the attack works: 200 (the cached login), state changed', `${got.status}, ${login}, ${before} -> ${after}`,
+            got.status === 200 && before !== after, `${sfs}, ${how}`);
         }
       }
     }
