@@ -253,8 +253,9 @@ class HTTPAuth:
 
         @wraps(f)
         def decorated(*args: Any, **kwargs: Any) -> Response:
-            reason = kwargs.get("reason")
-            origin = reason is not None and reason.origin_check
+            reason: Optional[Refusal] = kwargs.get("reason")
+            origin_status = reason.status if reason is not None and reason.origin_check else None
+            origin = origin_status is not None
             if not takes_reason:
                 kwargs.pop("reason", None)
             res = current_app.ensure_sync(f)(*args, **kwargs)
@@ -263,7 +264,7 @@ class HTTPAuth:
             if check_status_code and res.status_code == 200:
                 # if user didn't set status code, use 401 (400 for a malformed header; the
                 # origin check's own status for its refusals)
-                res.status_code = reason.status if origin else 400 if args[:1] == (400,) else 401
+                res.status_code = origin_status or (400 if args[:1] == (400,) else 401)
             if not origin and "WWW-Authenticate" not in res.headers.keys():
                 for value in self._challenge_values():
                     res.headers.add("WWW-Authenticate", value)
