@@ -80,6 +80,7 @@ pub struct Config {
     opaque: heapless::String<MAX_OPAQUE_LEN>,
     #[cfg(feature = "jwt")]
     jwt: crate::jwt::JwtConfig,
+    origin: crate::origin::OriginPolicy,
     /// What a web-framework layer sets ([`crate::app`]).
     #[cfg(feature = "app-hooks")]
     pub(crate) app: crate::app::AppOptions,
@@ -117,9 +118,22 @@ impl Config {
             opaque: heapless::String::new(),
             #[cfg(feature = "jwt")]
             jwt: crate::jwt::JwtConfig::new(),
+            origin: crate::origin::OriginPolicy::new(),
             #[cfg(feature = "app-hooks")]
             app: crate::app::AppOptions::new(),
         })
+    }
+
+    /// What [`Engine::check_origin`] refuses (default [`OriginPolicy::new`](crate::OriginPolicy::new):
+    /// unsafe requests from other origins, any `Host`).
+    pub fn origin_policy(mut self, policy: crate::origin::OriginPolicy) -> Config {
+        self.origin = policy;
+        self
+    }
+
+    /// The origin policy.
+    pub fn origin(&self) -> &crate::origin::OriginPolicy {
+        &self.origin
     }
 
     /// Verify Bearer tokens that look like a JWS (two dots) as JWTs with `jwt`'s keys; the
@@ -446,6 +460,11 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         self.previous_key = Some(old);
     }
 
+    /// Replaces the origin policy (a device knows its names only once it has booted).
+    pub fn set_origin_policy(&mut self, policy: crate::origin::OriginPolicy) {
+        self.config.origin = policy;
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -480,6 +499,17 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             now,
             self.config.lifetime,
         )
+    }
+
+    /// Whether to serve a request, given where it comes from and where it was sent, before
+    /// authenticating it (the configuration's [`OriginPolicy`](crate::OriginPolicy)): call it
+    /// first, and answer a refusal with its [`status`](crate::OriginRefusal::status).
+    pub fn check_origin(
+        &self,
+        method: &str,
+        headers: &crate::origin::OriginHeaders<'_>,
+    ) -> Result<(), crate::OriginRefusal> {
+        self.config.origin.check(method, headers)
     }
 
     /// A challenge with a fresh nonce.

@@ -45,6 +45,11 @@ pub(crate) struct Decision {
 }
 
 impl Engine {
+    /// The core engine.
+    pub(crate) fn core(&self) -> &CoreEngine<PyStore, Replay> {
+        &self.core
+    }
+
     /// Checks one request (on TCP connection `connection`, for NTLM and Negotiate). A Python
     /// exception raised by a callback, an acceptor or a replay store is raised here, after
     /// the check (which meanwhile saw a refusal, never an acceptance).
@@ -274,6 +279,10 @@ impl Engine {
     /// application's user or `None`/`False`; `tokens` maps bearer tokens to users.
     /// `verify_nonce(nonce)` and `verify_opaque(opaque)`: the application's own Digest
     /// nonces and opaque (then also pass them to `challenges`).
+    /// The origin check (`check_origin*`, which `check` does not call): `refuse_cross_origin`
+    /// refuses unsafe requests from other origins (403) but from `allow_origins`
+    /// (`scheme://host[:port]`); `allow_hosts`, the server's own names and addresses, refuses
+    /// any other `Host` (421); `allow_any_address` lets a `Host` that is an IP address pass.
     #[new]
     #[pyo3(signature = (realm, key, *, users = None, lookup = None, ha1_lookup = false, verify_password = None,
         verify_token = None, tokens = None, verify_nonce = None, verify_opaque = None,
@@ -282,7 +291,8 @@ impl Engine {
         nonce_lifetime = 300, max_clock_skew = 5, opaque = None, replay_store = None, previous_key = None,
         allow_rfc2069 = false, check_uri = true, authentication_info = true, scheme_names = None,
         token_syntax = "b64token", challenge_style = "rfc7616", acceptor = None, nt_hashes = None,
-        bind_negotiate = false))]
+        bind_negotiate = false, refuse_cross_origin = true, allow_origins = None, allow_hosts = None,
+        allow_any_address = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -313,6 +323,10 @@ impl Engine {
         acceptor: Option<&Bound<'_, PyAny>>,
         nt_hashes: Option<HashMap<String, Bound<'_, PyAny>>>,
         bind_negotiate: bool,
+        refuse_cross_origin: bool,
+        allow_origins: Option<Vec<String>>,
+        allow_hosts: Option<Vec<String>>,
+        allow_any_address: bool,
     ) -> PyResult<Self> {
         let schemes = schemes.iter().map(|s| scheme(s)).collect::<PyResult<Vec<_>>>()?;
         let algs = algorithms.iter().map(|a| algorithm(a)).collect::<PyResult<Vec<_>>>()?;
@@ -327,7 +341,8 @@ impl Engine {
             .check_uri(check_uri)
             .authentication_info(authentication_info)
             .token_syntax(self::token_syntax(token_syntax)?)
-            .challenge_style(self::challenge_style(challenge_style)?);
+            .challenge_style(self::challenge_style(challenge_style)?)
+            .origin_policy(crate::origin::policy(refuse_cross_origin, allow_origins, allow_hosts, allow_any_address)?);
         if let Some(o) = opaque {
             config = config.opaque(o).map_err(config_err)?;
         }
@@ -419,6 +434,68 @@ impl Engine {
             v.refusal = Some(Py::new(py, self.refusal(py, &d.verdict, header.as_deref()))?);
         }
         Ok(v)
+    }
+
+    /// Whether to serve a request from where it comes (cross-site request forgery) and the
+    /// `Host` it names (DNS rebinding), before authenticating it: `None`, or the `Refusal`
+    /// (status 403, 421 or 400, the core's reason) to answer and log. Values are `str`
+    /// (as WSGI gives them) or `bytes`, `None` when the field is absent; `secure`: the
+    /// request came over TLS.
+    #[pyo3(signature = (method, *, host = None, origin = None, sec_fetch_site = None, referer = None,
+        secure = false, remote = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn check_origin(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        host: Option<&Bound<'_, PyAny>>,
+        origin: Option<&Bound<'_, PyAny>>,
+        sec_fetch_site: Option<&Bound<'_, PyAny>>,
+        referer: Option<&Bound<'_, PyAny>>,
+        secure: bool,
+        remote: Option<String>,
+    ) -> PyResult<Option<Refusal>> {
+        let host = host.map(header_bytes).transpose()?;
+        let origin = origin.map(header_bytes).transpose()?;
+        let sec_fetch_site = sec_fetch_site.map(header_bytes).transpose()?;
+        let referer = referer.map(header_bytes).transpose()?;
+        let fields = crate::origin::Fields {
+            secure,
+            host: host.as_deref(),
+            origin: origin.as_deref(),
+            sec_fetch_site: sec_fetch_site.as_deref(),
+            referer: referer.as_deref(),
+        };
+        Ok(self.origin_refusal(py, method, &fields, remote))
+    }
+
+    /// `check_origin` of a WSGI environ.
+    fn check_origin_environ(&self, environ: &Bound<'_, PyDict>) -> PyResult<Option<Refusal>> {
+        self.origin_refusal_environ(environ, None)
+    }
+
+    /// `check_origin` of an ASGI HTTP or WebSocket scope (`method`, `scheme`, `headers`,
+    /// `client`).
+    fn check_origin_scope(&self, scope: &Bound<'_, PyAny>) -> PyResult<Option<Refusal>> {
+        self.origin_refusal_scope(scope)
+    }
+
+    /// The `Host` list of the origin check (empty: any `Host`).
+    #[getter]
+    fn allowed_hosts(&self) -> Vec<String> {
+        self.core.config().origin().allowed_hosts().map(str::to_owned).collect()
+    }
+
+    /// The origins whose unsafe requests are served besides the server's own.
+    #[getter]
+    fn allowed_origins(&self) -> Vec<String> {
+        self.core.config().origin().allowed_origins().map(str::to_owned).collect()
+    }
+
+    /// Whether the origin check refuses unsafe requests from other origins.
+    #[getter]
+    fn refuses_cross_origin(&self) -> bool {
+        self.core.config().origin().refuses_cross_origin()
     }
 
     /// Fresh challenges (a 401 for a request without credentials, or with `stale=true`);

@@ -1,7 +1,7 @@
 //! Exceptions, and why a request was refused ([`Refusal`]): codes, names and messages are
 //! the core's (core/src/error.rs), printed one way.
 
-use authgate::{ParseError, Reason};
+use authgate::{OriginRefusal, ParseError, Reason};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -23,17 +23,20 @@ pub(crate) fn config_err(e: impl std::fmt::Display) -> PyErr {
     ConfigError::new_err(e.to_string())
 }
 
-/// Why a request was refused: a 401 (a [`Reason`]) or a 400 (a [`ParseError`]), with what
-/// is known of the request. `str()` of it is the line authgate logs.
+/// Why a request was refused: a 401 (a [`Reason`]), a 400 (a [`ParseError`]), or a refusal of
+/// the origin check (an [`OriginRefusal`]: 403, 421 or 400), with what is known of the request.
+/// `str()` of it is the line authgate logs.
 #[pyclass(frozen, module = "authgate._authgate")]
 pub(crate) struct Refusal {
-    /// 401 (challenge) or 400 (malformed `Authorization`).
+    /// 401 (challenge) or 400 (malformed `Authorization`); for the origin check 403 (another
+    /// origin), 421 (a foreign `Host`) or 400 (a malformed `Host`, `Origin`, ...).
     #[pyo3(get)]
     status: u16,
     /// The stable name, e.g. `"BadCredentials"` or `"InvalidBase64"`.
     #[pyo3(get)]
     name: &'static str,
-    /// The stable number (the C ABI's): 1-99 for reasons, 200-299 for malformed values.
+    /// The stable number (the C ABI's): 1-99 for reasons, 200-299 for malformed values,
+    /// 400-499 for the origin check's refusals.
     #[pyo3(get)]
     code: u16,
     /// What it means, in English.
@@ -58,6 +61,14 @@ pub(crate) struct Refusal {
     /// them (the ASGI layers; else empty).
     #[pyo3(get)]
     challenges: Vec<String>,
+    /// Refused by the origin check (before authentication): no challenge goes with it.
+    #[pyo3(get)]
+    origin_check: bool,
+    /// For the origin check's refusals: the `Host` and `Origin` the request carried.
+    #[pyo3(get)]
+    host: Option<String>,
+    #[pyo3(get)]
+    origin: Option<String>,
 }
 
 impl Refusal {
@@ -67,6 +78,15 @@ impl Refusal {
 
     pub(crate) fn malformed(py: Python<'_>, e: ParseError) -> Self {
         Refusal::new(py, 400, e.name(), e.code(), e.to_string(), false)
+    }
+
+    /// A refusal of the origin check; its status, name, code and message are the core's.
+    pub(crate) fn origin(py: Python<'_>, r: OriginRefusal, host: Option<String>, origin: Option<String>) -> Self {
+        let mut refusal = Refusal::new(py, r.status(), r.name(), r.code(), r.message().to_owned(), false);
+        refusal.origin_check = true;
+        refusal.host = host;
+        refusal.origin = origin;
+        refusal
     }
 
     fn new(py: Python<'_>, status: u16, name: &'static str, code: u16, message: String, stale: bool) -> Self {
@@ -81,6 +101,9 @@ impl Refusal {
             remote: None,
             result: py.None(),
             challenges: Vec::new(),
+            origin_check: false,
+            host: None,
+            origin: None,
         }
     }
 
@@ -119,8 +142,10 @@ impl Refusal {
 
 #[pymethods]
 impl Refusal {
-    /// `BadCredentials (bad credentials) scheme=Basic user='alice' remote=127.0.0.1`: what
-    /// authgate logs. Never a password, response or token.
+    /// `BadCredentials (bad credentials) scheme=Basic user='alice' remote=127.0.0.1`, or
+    /// `CrossOrigin (unsafe method from another origin) host="device.local"
+    /// origin="http://evil.example" remote=...`: what authgate logs. Never a password,
+    /// response or token (nor a `Referer`, whose path and query may hold one).
     fn __str__(&self) -> String {
         let mut s = format!("{} ({})", self.name, self.message);
         if self.stale {
@@ -132,6 +157,12 @@ impl Refusal {
         }
         if let Some(user) = &self.user {
             s.push_str(&format!(" user={:?}", printable(user)));
+        }
+        if let Some(host) = &self.host {
+            s.push_str(&format!(" host={:?}", printable(host)));
+        }
+        if let Some(origin) = &self.origin {
+            s.push_str(&format!(" origin={:?}", printable(origin)));
         }
         if let Some(remote) = &self.remote {
             s.push_str(" remote=");

@@ -2,10 +2,10 @@
 //!
 //! One engine ([`engine::Engine`], the core's) checks every request; this crate converts
 //! values, keeps the application's users and callbacks ([`credentials`], [`htfile`]) and
-//! replay stores ([`replay`], [`shared_store`]), and reads Flask's request ([`flask_ctx`])
-//! and ASGI scopes ([`asgi_ctx`]); [`connection`] keeps NTLM / Negotiate handshakes per TCP
-//! connection; [`jwt`] verifies JWTs. Rules, limits, error codes and header shapes are the
-//! core's.
+//! replay stores ([`replay`], [`shared_store`]), and reads Flask's request ([`flask_ctx`]),
+//! ASGI scopes ([`asgi_ctx`]) and the fields the core's origin check needs ([`origin`]);
+//! [`connection`] keeps NTLM / Negotiate handshakes per TCP connection; [`jwt`] verifies JWTs.
+//! Rules, limits, error codes and header shapes are the core's.
 
 mod asgi_ctx;
 mod connection;
@@ -16,6 +16,7 @@ mod errors;
 mod flask_ctx;
 mod htfile;
 mod jwt;
+mod origin;
 mod primitives;
 mod replay;
 mod shared_store;
