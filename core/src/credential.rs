@@ -123,15 +123,7 @@ impl StoredCredential {
     /// Constant-time check of a Basic password (in `charset`) for `username` in `realm`.
     pub fn check_password(&self, username: &[u8], realm: &[u8], password: &[u8], charset: Charset) -> bool {
         let ok: Choice = match self {
-            // Both sides are laid out in a buffer of the largest stored size and compared whole,
-            // so neither where they differ nor the stored length shows.
-            StoredCredential::Plaintext(stored) => {
-                let mut presented = PaddedSecret::new();
-                for_each_utf8_chunk(password, charset, &mut |c| presented.push(c));
-                let mut expected = PaddedSecret::new();
-                expected.push(stored);
-                presented.ct_eq(&expected)
-            }
+            StoredCredential::Plaintext(stored) => plaintext_matches(stored, password, charset),
             // The hasher is built in place (Hasher::start), not moved out of an Option.
             StoredCredential::Ha1 { algorithm, digest } if algorithm.is_enabled() => {
                 let mut h = Hasher::start(*algorithm);
@@ -140,7 +132,7 @@ impl StoredCredential {
                 h.update(realm);
                 h.update(b":");
                 feed_utf8(&mut h, password, charset);
-                Choice::from(u8::from(h.finalize().ct_eq(digest)))
+                Choice::from(u8::from(h.finish().ct_eq(digest)))
             }
             StoredCredential::Ha1 { .. } => Choice::from(0),
             StoredCredential::Pbkdf2Sha256 { iterations, salt, hash } => {
@@ -154,6 +146,20 @@ impl StoredCredential {
         };
         ok.into()
     }
+}
+
+/// A Basic password (in `charset`) against a stored plaintext one. Both sides are laid out in
+/// a buffer of the largest stored size and compared whole, so neither where they differ nor
+/// the stored length shows.
+// Out of line in the compact form: the two buffers are not on the stack of the hashing
+// credentials' checks.
+#[cfg_attr(authgate_backend = "compact", inline(never))]
+fn plaintext_matches(stored: &[u8], password: &[u8], charset: Charset) -> Choice {
+    let mut presented = PaddedSecret::new();
+    for_each_utf8_chunk(password, charset, &mut |c| presented.push(c));
+    let mut expected = PaddedSecret::new();
+    expected.push(stored);
+    presented.ct_eq(&expected)
 }
 
 /// A password in a buffer as large as any stored one, zero-padded, with its length.
@@ -226,6 +232,9 @@ pub fn token_matches(presented: &[u8], expected_sha256: &[u8; 32]) -> bool {
 /// A Basic password check through `store`, as the engine makes it: the user's credential,
 /// or the store's decoy for an unknown user (so that a miss costs what a hit costs).
 /// `Err` is [`Reason::UnknownUser`] or [`Reason::BadCredentials`].
+// Out of line in the compact form: one credential at a time on the stack, below the
+// engine's decoded credentials.
+#[cfg_attr(authgate_backend = "compact", inline(never))]
 pub fn check_basic<S: CredentialStore + ?Sized>(
     store: &S,
     user: &str,
@@ -233,19 +242,20 @@ pub fn check_basic<S: CredentialStore + ?Sized>(
     password: &[u8],
     charset: Charset,
 ) -> Result<(), Reason> {
-    let stored = store.lookup(user, realm, Purpose::Basic);
-    let checked = match &stored {
-        Some(c) => c.check_password(user.as_bytes(), realm.as_bytes(), password, charset),
-        None => {
-            store.decoy(realm).check_password(user.as_bytes(), realm.as_bytes(), password, charset);
-            false
+    let (name, realm_bytes) = (user.as_bytes(), realm.as_bytes());
+    // The user's credential, gone before the decoy's is made in its place.
+    {
+        let stored = store.lookup(user, realm, Purpose::Basic);
+        if let Some(c) = &stored {
+            return match c.check_password(name, realm_bytes, password, charset) {
+                true => Ok(()),
+                false => Err(Reason::BadCredentials),
+            };
         }
-    };
-    match (stored, checked) {
-        (Some(_), true) => Ok(()),
-        (Some(_), false) => Err(Reason::BadCredentials),
-        (None, _) => Err(Reason::UnknownUser),
     }
+    let decoy = store.decoy(realm);
+    decoy.check_password(name, realm_bytes, password, charset);
+    Err(Reason::UnknownUser)
 }
 
 /// What the engine asks a store for.

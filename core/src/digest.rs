@@ -587,7 +587,7 @@ pub fn userhash(alg: HashAlgorithm, username: &[u8], realm: &[u8]) -> Option<Has
     let mut h = Hasher::new(alg)?;
     h.update_colon(username);
     h.update(realm);
-    Some(h.finalize())
+    Some(h.finish())
 }
 
 /// The parts of a request a Digest response covers, beyond the credentials.

@@ -196,19 +196,37 @@ pub fn check<C: DigestContext + ?Sized>(
         qop: ok.qop,
         nc: c.nc,
         cnonce: cnonce(c),
-        rspauth: ok.rspauth,
+        rspauth: ok.rspauth(c),
         issued: ok.issued,
     })
 }
 
 /// [`DigestSuccess`] without the user name, which [`verify`] writes where the caller keeps it,
-/// and without the cnonce copy, which the engine makes straight into its
-/// `Authentication-Info` (and only when it sends one).
+/// without the cnonce copy, which the engine makes straight into its `Authentication-Info`
+/// (and only when it sends one), and with the HA1 `rspauth` is computed from instead of
+/// `rspauth` itself (computed where it is kept: [`rspauth`](Self::rspauth)).
 pub(crate) struct Verified {
     pub(crate) algorithm: Algorithm,
     pub(crate) qop: Option<Qop>,
-    pub(crate) rspauth: Option<HashOutput>,
+    /// The HA1 the response was computed from (for a `-sess` algorithm, the session's).
+    ha1: HashOutput,
     pub(crate) issued: Option<u64>,
+}
+
+impl Verified {
+    /// `rspauth` for `Authentication-Info` (qop `auth` only: `auth-int` would cover the
+    /// response body).
+    pub(crate) fn rspauth(&self, c: &DigestCredentials<'_>) -> Option<HashOutput> {
+        match self.qop {
+            Some(Qop::Auth) => digest::response_with(
+                self.algorithm.hash(),
+                &self.ha1,
+                c,
+                &ResponseInput { method: b"", body_hash: None },
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// The request's cnonce, unescaped.
@@ -272,28 +290,14 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
 
     let hash = alg.hash();
     let (ha1, known) = user_ha1(rules, c, hash, userhash, ctx, user);
-
-    let body_hash = match qop {
-        Some(Qop::AuthInt) if cfg!(feature = "auth-int") => match ctx.body_hash(hash) {
-            Some(h) if h.as_bytes().len() == hash.output_len() => Some(h),
-            _ => return Err(Refuse(Reason::BodyUnavailable, false)),
-        },
-        _ => None,
-    };
-    let input = ResponseInput { method, body_hash: body_hash.as_ref() };
+    let usable = ha1.is_some();
     // Unknown users (from the decoy's HA1) and unusable credentials still cost one response
-    // computation.
-    let fallback = HashOutput::zeroed(hash.output_len());
-    // It serves the response and `rspauth`.
-    let session_ha1 = digest::session_ha1(alg, ha1.as_ref().unwrap_or(&fallback), c);
-    let expected = session_ha1.as_ref().and_then(|s| digest::response_with(hash, s, c, &input));
-    let matches = match (expected, c.response_bytes()) {
-        (Some(e), Some(s)) => e.ct_eq(s),
-        _ => false,
-    };
-    match (known, ha1) {
+    // computation, from a stand-in HA1.
+    let mut ha1 = ha1.unwrap_or(HashOutput::zeroed(hash.output_len()));
+    let matches = response_matches(alg, qop, &mut ha1, c, method, ctx)?;
+    match (known, usable) {
         (false, _) => return Err(Refuse(Reason::UnknownUser, false)),
-        (_, None) => return Err(Refuse(Reason::CredentialUnusable, false)),
+        (_, false) => return Err(Refuse(Reason::CredentialUnusable, false)),
         _ if !matches => return Err(Refuse(Reason::BadCredentials, false)),
         _ => {}
     }
@@ -313,15 +317,39 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
         }
         NonceCheck::Trusted | NonceCheck::Invalid => None,
     };
+    Ok(Verified { algorithm: alg, qop, ha1, issued })
+}
 
-    let rspauth = match qop {
-        // The HA1 is the real one here (the fallback only stands in for a missing one).
-        Some(Qop::Auth) => session_ha1
-            .as_ref()
-            .and_then(|s| digest::response_with(hash, s, c, &ResponseInput { method: b"", body_hash: None })),
+/// Whether the request's `response` is the one `ha1` gives, `ha1` turned into the session's
+/// HA1 for a `-sess` algorithm (what `rspauth` is computed from).
+#[inline(always)]
+fn response_matches<C: DigestContext + ?Sized>(
+    alg: Algorithm,
+    qop: Option<Qop>,
+    ha1: &mut HashOutput,
+    c: &DigestCredentials<'_>,
+    method: &[u8],
+    ctx: &C,
+) -> Result<bool, DigestFailure> {
+    let hash = alg.hash();
+    let body_hash = match qop {
+        Some(Qop::AuthInt) if cfg!(feature = "auth-int") => match ctx.body_hash(hash) {
+            Some(h) if h.as_bytes().len() == hash.output_len() => Some(h),
+            _ => return Err(DigestFailure::Challenge(Reason::BodyUnavailable, false)),
+        },
         _ => None,
     };
-    Ok(Verified { algorithm: alg, qop, rspauth, issued })
+    if alg.is_session() {
+        match digest::session_ha1(alg, ha1, c) {
+            Some(session) => *ha1 = session,
+            None => return Ok(false),
+        }
+    }
+    let input = ResponseInput { method, body_hash: body_hash.as_ref() };
+    Ok(match (digest::response_with(hash, ha1, c, &input), c.response_bytes()) {
+        (Some(expected), Some(sent)) => expected.ct_eq(sent),
+        _ => false,
+    })
 }
 
 /// The HA1 of the user the request names, and whether the store knows the user (an unknown

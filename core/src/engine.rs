@@ -1,6 +1,6 @@
 //! The high-level entry point: one call per request, returning a [`Verdict`].
 
-use crate::basic::{BasicBuffer, BasicCredentials};
+use crate::basic::{for_each_utf8_chunk, BasicBuffer, BasicCredentials};
 use crate::credential::{CredentialStore, Purpose, StoredCredential, UserName};
 use crate::digest::{Algorithm, DigestCredentials, DigestParams, Known, Qop};
 use crate::digest_check::{
@@ -472,8 +472,10 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         // A refusal's verdict (and its nonce) is written here, after `check_digest`'s frame
         // is gone.
         if offered(Scheme::Digest) {
-            if let Err(f) = self.check_digest(params, req, ctx, out) {
-                self.refuse(f, ctx, out);
+            match self.check_digest(params, req, ctx, out) {
+                Ok(NextNonce::Due) => self.next_nonce(ctx, out),
+                Ok(NextNonce::NotYet) => {}
+                Err(f) => self.refuse(f, ctx, out),
             }
             return;
         }
@@ -510,33 +512,39 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         }
     }
 
-    /// Basic: the user written to `out`, or why not.
+    /// Writes the `nextnonce` of an authenticated Digest request's `Authentication-Info`
+    /// (after `check_digest`'s frame is gone, as a refusal's nonce).
+    // Out of line in the compact form (stack: the nonce's MAC below `check_into` alone).
+    #[cfg_attr(authgate_backend = "compact", inline(never))]
+    fn next_nonce(&self, ctx: Context, out: &mut Verdict) {
+        if let Verdict::Authenticated(Authenticated { auth_info: Some(info), .. }) = out {
+            info.nextnonce = Some(self.issue_nonce(ctx));
+        }
+    }
+
+    /// Basic: the user written to `out`, or why not. The password is checked by
+    /// [`credential::check_basic`](crate::credential::check_basic), the one Basic rule.
     // Out of line in the compact form (flash).
     #[cfg_attr(authgate_backend = "compact", inline(never))]
     fn check_basic(&self, token68: Option<&str>, out: &mut Verdict) -> Result<(), Failure> {
         let mut buf: BasicBuffer = [0; MAX_BASIC_DECODED];
-        let mut name_buf = [0u8; MAX_USERNAME_LEN];
         // What `BasicCredentials::from_authorization` does after the scheme word.
         let token = token68.ok_or(ParseError::ExpectedToken68)?;
         let creds = BasicCredentials::decode(token.as_bytes(), &mut buf)?;
-        let user = creds.user(&mut name_buf).ok_or(ParseError::ValueTooLong("username"))?;
-        let realm = self.config.realm.as_str();
-        let stored = self.store.lookup(user, realm, Purpose::Basic);
-        // Unknown users are checked against the store's decoy, so timing does not reveal them.
-        let decoy;
-        let checked = match &stored {
-            Some(c) => c,
-            None => {
-                decoy = self.store.decoy(realm);
-                &decoy
-            }
-        };
-        let ok = checked.check_password(user.as_bytes(), realm.as_bytes(), creds.password_bytes(), creds.charset());
-        match (stored, ok) {
-            (Some(_), true) => authenticated(user, Scheme::Basic, out),
-            (Some(_), false) => Err(Failure::Challenge(Reason::BadCredentials, false)),
-            (None, _) => Err(Failure::Challenge(Reason::UnknownUser, false)),
+        // The user name as UTF-8 straight into the verdict (no buffer of its own), then
+        // looked up from there.
+        *out = Verdict::Authenticated(Authenticated { user: UserName::new(), scheme: Scheme::Basic, auth_info: None });
+        let Verdict::Authenticated(a) = out else { return Ok(()) };
+        let mut fits = true;
+        for_each_utf8_chunk(creds.user_bytes(), creds.charset(), &mut |chunk| {
+            fits &= core::str::from_utf8(chunk).is_ok_and(|c| a.user.push_str(c).is_ok());
+        });
+        if !fits {
+            return Err(ParseError::ValueTooLong("username").into());
         }
+        let realm = self.config.realm.as_str();
+        crate::credential::check_basic(&self.store, &a.user, realm, creds.password_bytes(), creds.charset())
+            .map_err(|reason| Failure::Challenge(reason, false))
     }
 
     /// Bearer (a JWT, or a token for the store): the user written to `out`, or why not.
@@ -567,7 +575,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         req: &Request<'_>,
         ctx: Context,
         out: &mut Verdict,
-    ) -> Result<(), Failure> {
+    ) -> Result<NextNonce, Failure> {
         // What `DigestCredentials::from_authorization` does after the scheme word.
         let params = params.ok_or(ParseError::ExpectedParams)?;
         // Read where `read` wrote them, not moved out of the `Result`.
@@ -587,25 +595,24 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let here = EngineDigest { engine: self, body: &req.body, now: ctx.now };
         // The user name and the cnonce are written where the caller keeps the verdict.
         *out = Verdict::Authenticated(Authenticated { user: UserName::new(), scheme: Scheme::Digest, auth_info: None });
-        let Verdict::Authenticated(a) = out else { return Ok(()) };
+        let Verdict::Authenticated(a) = out else { return Ok(NextNonce::NotYet) };
         let method = req.method.as_bytes();
         let ok = digest_check::verify(&rules, c, method, req.target.as_bytes(), &here, &mut a.user)?;
-        if let Some(q) = ok.qop {
-            let half_life = self.config.lifetime.max_age / 2;
-            let late = ok.issued.is_some_and(|i| ctx.now.saturating_sub(i) >= half_life);
-            let info = a.auth_info.insert(AuthInfo {
-                rspauth: ok.rspauth,
-                qop: Some(q),
-                nc: c.nc,
-                cnonce: heapless::Vec::new(),
-                nextnonce: None,
-            });
-            digest_check::copy_cnonce(c, &mut info.cnonce);
-            if late {
-                info.nextnonce = Some(self.issue_nonce(ctx));
-            }
-        }
-        Ok(())
+        let Some(q) = ok.qop else { return Ok(NextNonce::NotYet) };
+        let info = a.auth_info.insert(AuthInfo {
+            rspauth: ok.rspauth(c),
+            qop: Some(q),
+            nc: c.nc,
+            cnonce: heapless::Vec::new(),
+            nextnonce: None,
+        });
+        digest_check::copy_cnonce(c, &mut info.cnonce);
+        // Past half its life, the nonce's successor goes with the answer.
+        let half_life = self.config.lifetime.max_age / 2;
+        Ok(match ok.issued {
+            Some(i) if ctx.now.saturating_sub(i) >= half_life => NextNonce::Due,
+            _ => NextNonce::NotYet,
+        })
     }
 
     /// How many `WWW-Authenticate` values [`write_challenge`](Self::write_challenge) renders
@@ -687,6 +694,12 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     }
 }
 
+/// Whether an authenticated Digest request's answer carries a `nextnonce`.
+enum NextNonce {
+    Due,
+    NotYet,
+}
+
 /// The engine as a [`DigestContext`]: keyed nonces, its stores, the request's body.
 struct EngineDigest<'e, 'b, S, R> {
     engine: &'e Engine<S, R>,
@@ -730,14 +743,18 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
         if q.userhash {
             return digest_check::ha1_by_lookup(self, q, user);
         }
-        let found = self.engine.store.lookup(q.username, q.realm, Purpose::Digest(q.hash));
-        let known = found.is_some() && user.push_str(q.username).is_ok();
-        // One credential in the frame: the user's, or the decoy in its place.
-        let cred = match found {
-            Some(cred) if known => cred,
-            _ => self.decoy(),
-        };
-        (cred.digest_ha1(q.hash, q.username.as_bytes(), q.realm.as_bytes()), known)
+        let (name, realm) = (q.username.as_bytes(), q.realm.as_bytes());
+        // One credential in the frame at a time: the user's, gone before the decoy's.
+        {
+            let found = self.engine.store.lookup(q.username, q.realm, Purpose::Digest(q.hash));
+            if let Some(cred) = &found {
+                if user.push_str(q.username).is_ok() {
+                    return (cred.digest_ha1(q.hash, name, realm), true);
+                }
+            }
+        }
+        let decoy = self.decoy();
+        (decoy.digest_ha1(q.hash, name, realm), false)
     }
     fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         self.engine.replay.check_and_record(id, issued, nc)
@@ -750,7 +767,7 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
             Body::Bytes(b) => {
                 let mut h = Hasher::new(hash)?;
                 h.update(b);
-                Some(h.finalize())
+                Some(h.finish())
             }
             Body::Hashed(a, d) if a == hash => Some(d),
             _ => None,

@@ -332,7 +332,7 @@ pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     for p in parts {
         h.update(p);
     }
-    h.finalize().bytes
+    h.finish().bytes
 }
 
 #[cfg(test)]
