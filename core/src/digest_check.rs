@@ -99,10 +99,11 @@ pub trait DigestContext {
     fn decoy(&self) -> StoredCredential {
         StoredCredential::plaintext_decoy()
     }
-    /// The HA1 in `hash` of the user `username` names (decoded; with `userhash`, the hex of
-    /// H(user:realm)), with the user's name written to `user`, and whether the user is known.
-    /// An unknown user gets the [`decoy`](Self::decoy)'s HA1, so that a miss costs what a hit
-    /// costs; a known user whose credential cannot serve `hash` gets `None`. The default asks
+    /// The HA1 in `hash` of the user the request names, and whether the user is known. `user`
+    /// holds the name as the request gives it (decoded, not empty; with `userhash`, the hex of
+    /// H(user:realm)) and is left holding the user's name. An unknown user gets the
+    /// [`decoy`](Self::decoy)'s HA1, so that a miss costs what a hit costs; a known user
+    /// whose credential cannot serve `hash` gets `None`. The default asks
     /// [`user`](Self::user) ([`ha1_by_lookup`]); a context whose store answers in place may
     /// override it to keep less on the stack (the engine does).
     fn user_ha1(&self, q: &UserQuery<'_>, user: &mut UserName) -> (Option<HashOutput>, bool) {
@@ -110,12 +111,11 @@ pub trait DigestContext {
     }
 }
 
-/// Who a Digest request names, as [`DigestContext::user_ha1`] is asked.
+/// How [`DigestContext::user_ha1`] is asked for the user a request names (the name itself is
+/// in the `user` it is given).
 #[derive(Clone, Copy, Debug)]
 pub struct UserQuery<'a> {
-    /// The name, decoded (with `userhash`, the hex of H(user:realm) in `hash`).
-    pub username: &'a str,
-    /// Whether `username` is a userhash (RFC 7616 §3.4.4).
+    /// Whether the name is a userhash (RFC 7616 §3.4.4).
     pub userhash: bool,
     /// The request's hash family.
     pub hash: HashAlgorithm,
@@ -131,7 +131,7 @@ pub fn ha1_by_lookup<C: DigestContext + ?Sized>(
     user: &mut UserName,
 ) -> (Option<HashOutput>, bool) {
     let (hash, realm) = (q.hash, q.realm);
-    match ctx.user(q.username, q.userhash, hash) {
+    match ctx.user(user, q.userhash, hash) {
         UserLookup::Found(name, cred) => {
             let ha1 = cred.digest_ha1(hash, name.as_bytes(), realm.as_bytes());
             *user = name;
@@ -141,7 +141,7 @@ pub fn ha1_by_lookup<C: DigestContext + ?Sized>(
             *user = name;
             (None, true)
         }
-        UserLookup::Unknown => (ctx.decoy().digest_ha1(hash, q.username.as_bytes(), realm.as_bytes()), false),
+        UserLookup::Unknown => (ctx.decoy().digest_ha1(hash, user.as_bytes(), realm.as_bytes()), false),
     }
 }
 
@@ -289,11 +289,10 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     }
 
     let hash = alg.hash();
-    let (ha1, known) = user_ha1(rules, c, hash, userhash, ctx, user);
-    let usable = ha1.is_some();
-    // Unknown users (from the decoy's HA1) and unusable credentials still cost one response
-    // computation, from a stand-in HA1.
-    let mut ha1 = ha1.unwrap_or(HashOutput::zeroed(hash.output_len()));
+    let mut ha1 = HashOutput::zeroed(0);
+    let (usable, known) = user_ha1(rules, c, hash, userhash, ctx, user, &mut ha1);
+    // Unknown users (from the decoy's HA1) and unusable credentials (a stand-in HA1) still
+    // cost one response computation.
     let matches = response_matches(alg, qop, &mut ha1, c, method, ctx)?;
     match (known, usable) {
         (false, _) => return Err(Refuse(Reason::UnknownUser, false)),
@@ -352,10 +351,12 @@ fn response_matches<C: DigestContext + ?Sized>(
     })
 }
 
-/// The HA1 of the user the request names, and whether the store knows the user (an unknown
-/// one gets the decoy's HA1, so that a miss costs what a hit costs); the user's name goes to
-/// `user`. A call of its own in the compact form: the name's buffer and the store's answer
-/// (~400 bytes) are gone before the response is computed.
+/// The HA1 of the user the request names, written to `ha1` (zeros of the family's length when
+/// the user's credential cannot serve it), and whether it is usable and the store knows the
+/// user (an unknown one gets the decoy's HA1, so that a miss costs what a hit costs). The name is decoded
+/// straight into `user` (the verdict's, in the engine) and looked up from there: no buffer
+/// of its own on the stack while the store is asked and the HA1 hashed. A call of its own in
+/// the compact form: the store's answer (~150 bytes) is gone before the response is computed.
 #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
 #[cfg_attr(authgate_backend = "compact", inline(never))]
 fn user_ha1<C: DigestContext + ?Sized>(
@@ -365,15 +366,49 @@ fn user_ha1<C: DigestContext + ?Sized>(
     userhash: bool,
     ctx: &C,
     user: &mut UserName,
-) -> (Option<HashOutput>, bool) {
-    let mut name_buf = [0u8; crate::limits::MAX_USERNAME_LEN];
-    let name = match c.username {
-        Username::Plain(v) => v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok()),
-        Username::Extended(ext) if cfg!(feature = "username-star") => ext.decode_into(&mut name_buf),
-        Username::Extended(_) => None,
-    };
-    match name {
-        Some(n) if !n.is_empty() => ctx.user_ha1(&UserQuery { username: n, userhash, hash, realm: rules.realm }, user),
-        _ => (ctx.decoy().digest_ha1(hash, name.unwrap_or("").as_bytes(), rules.realm.as_bytes()), false),
+    ha1: &mut HashOutput,
+) -> (bool, bool) {
+    *ha1 = HashOutput::zeroed(hash.output_len());
+    match user_ha1_of(rules, c, hash, userhash, ctx, user) {
+        (Some(found), known) => {
+            *ha1 = found;
+            (true, known)
+        }
+        (None, known) => (false, known),
     }
+}
+
+/// [`user_ha1`]'s lookup.
+#[inline(always)]
+fn user_ha1_of<C: DigestContext + ?Sized>(
+    rules: &DigestRules<'_>,
+    c: &DigestCredentials<'_>,
+    hash: HashAlgorithm,
+    userhash: bool,
+    ctx: &C,
+    user: &mut UserName,
+) -> (Option<HashOutput>, bool) {
+    user.clear();
+    let decoded = match c.username {
+        Username::Plain(v) => match v.as_unescaped() {
+            Some(raw) => core::str::from_utf8(raw).is_ok_and(|n| user.push_str(n).is_ok()),
+            None => push_decoded(user, |buf| v.unescape_into(buf).and_then(|b| core::str::from_utf8(b).ok())),
+        },
+        Username::Extended(ext) if cfg!(feature = "username-star") => push_decoded(user, |buf| ext.decode_into(buf)),
+        Username::Extended(_) => false,
+    };
+    if decoded && !user.is_empty() {
+        return ctx.user_ha1(&UserQuery { userhash, hash, realm: rules.realm }, user);
+    }
+    user.clear();
+    (ctx.decoy().digest_ha1(hash, b"", rules.realm.as_bytes()), false)
+}
+
+/// Appends the name `decode` writes into a buffer to `user`; whether it fits. The rare names
+/// that need decoding (escapes, `username*`): a call of its own, so that its buffer is gone
+/// before the store is asked.
+#[inline(never)]
+fn push_decoded(user: &mut UserName, decode: impl FnOnce(&mut [u8]) -> Option<&str>) -> bool {
+    let mut buf = [0u8; crate::limits::MAX_USERNAME_LEN];
+    decode(&mut buf).is_some_and(|n| user.push_str(n).is_ok())
 }

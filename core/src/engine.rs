@@ -469,28 +469,23 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         };
         let offered =
             |s: Scheme| crate::accel::scheme_is(scheme, s.name().as_bytes()) && self.config.schemes.contains(&s);
-        // A refusal's verdict (and its nonce) is written here, after `check_digest`'s frame
-        // is gone.
-        if offered(Scheme::Digest) {
-            match self.check_digest(params, req, ctx, out) {
-                Ok(NextNonce::Due) => self.next_nonce(ctx, out),
-                Ok(NextNonce::NotYet) => {}
-                Err(f) => self.refuse(f, ctx, out),
-            }
-            return;
-        }
-        if let Some(Err(e)) = params.map(validate_params) {
-            return *out = Verdict::Malformed(e);
-        }
-        let outcome = if cfg!(feature = "basic") && offered(Scheme::Basic) {
-            self.check_basic(token68, out)
+        // The verdict's last part (a refusal and its nonce, or a next nonce) is written here,
+        // after the scheme's frame is gone; one outcome for every scheme.
+        let outcome = if offered(Scheme::Digest) {
+            self.check_digest(params, req, ctx.now, out)
+        } else if let Some(Err(e)) = params.map(validate_params) {
+            Err(Failure::Malformed(e))
+        } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
+            self.check_basic(token68, out).map(|()| NextNonce::NotYet)
         } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
-            self.check_bearer(token68, ctx.now, out)
+            self.check_bearer(token68, ctx.now, out).map(|()| NextNonce::NotYet)
         } else {
             Err(Failure::Challenge(Reason::UnsupportedScheme, false))
         };
-        if let Err(f) = outcome {
-            self.refuse(f, ctx, out);
+        match outcome {
+            Ok(NextNonce::Due) => self.next_nonce(ctx, out),
+            Ok(NextNonce::NotYet) => {}
+            Err(f) => self.refuse(f, ctx, out),
         }
     }
 
@@ -573,7 +568,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         &self,
         params: Option<&[u8]>,
         req: &Request<'_>,
-        ctx: Context,
+        now: u64,
         out: &mut Verdict,
     ) -> Result<NextNonce, Failure> {
         // What `DigestCredentials::from_authorization` does after the scheme word.
@@ -592,7 +587,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             userhash: self.config.userhash,
             check_uri: true,
         };
-        let here = EngineDigest { engine: self, body: &req.body, now: ctx.now };
+        let here = EngineDigest { engine: self, body: &req.body, now };
         // The user name and the cnonce are written where the caller keeps the verdict.
         *out = Verdict::Authenticated(Authenticated { user: UserName::new(), scheme: Scheme::Digest, auth_info: None });
         let Verdict::Authenticated(a) = out else { return Ok(NextNonce::NotYet) };
@@ -610,7 +605,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         // Past half its life, the nonce's successor goes with the answer.
         let half_life = self.config.lifetime.max_age / 2;
         Ok(match ok.issued {
-            Some(i) if ctx.now.saturating_sub(i) >= half_life => NextNonce::Due,
+            Some(i) if now.saturating_sub(i) >= half_life => NextNonce::Due,
             _ => NextNonce::NotYet,
         })
     }
@@ -738,19 +733,17 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
         }
     }
     /// The store's answer read where it is (no `UserLookup` of a name and a credential), the
-    /// name copied straight into the verdict.
+    /// name looked up where the verdict holds it.
     fn user_ha1(&self, q: &UserQuery<'_>, user: &mut UserName) -> (Option<HashOutput>, bool) {
         if q.userhash {
             return digest_check::ha1_by_lookup(self, q, user);
         }
-        let (name, realm) = (q.username.as_bytes(), q.realm.as_bytes());
+        let (name, realm) = (user.as_bytes(), q.realm.as_bytes());
         // One credential in the frame at a time: the user's, gone before the decoy's.
         {
-            let found = self.engine.store.lookup(q.username, q.realm, Purpose::Digest(q.hash));
+            let found = self.engine.store.lookup(user, q.realm, Purpose::Digest(q.hash));
             if let Some(cred) = &found {
-                if user.push_str(q.username).is_ok() {
-                    return (cred.digest_ha1(q.hash, name, realm), true);
-                }
+                return (cred.digest_ha1(q.hash, name, realm), true);
             }
         }
         let decoy = self.decoy();

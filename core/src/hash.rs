@@ -124,29 +124,6 @@ pub(crate) fn ct_eq_words<const N: usize>(a: &[u8; N], b: &[u8; N]) -> subtle::C
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-/// [`HashOutput::decode_hex`] of a value of valid length.
-#[inline(always)]
-pub(crate) fn decode_digits(hex: &[u8], upper: bool) -> Option<HashOutput> {
-    let mut out = HashOutput { bytes: [0; MAX_HASH_LEN], len: (hex.len() / 2) as u8 };
-    // No branch per digit: invalid ones are collected and refused at the end. Each digit
-    // on its own first, then the pairs: two simple loops the compiler vectorizes.
-    let fold = if upper { 0x20 } else { 0 };
-    let mut nibbles = [0u8; 2 * MAX_HASH_LEN];
-    let mut invalid = 0u8;
-    for (n, &c) in nibbles.iter_mut().zip(hex) {
-        let digit = c.wrapping_sub(b'0');
-        let letter = (c | fold).wrapping_sub(b'a');
-        let v = if digit < 10 { digit } else { letter.wrapping_add(10) };
-        invalid |= u8::from(digit >= 10 && letter >= 6);
-        *n = v;
-    }
-    // Past the value the nibbles are zero, and so are the bytes, as `ct_eq` expects.
-    for (o, pair) in out.bytes.iter_mut().zip(nibbles.chunks_exact(2)) {
-        *o = (pair[0] << 4) | (pair[1] & 15);
-    }
-    (invalid == 0).then_some(out)
-}
-
 pub(crate) use crate::accel::encode_hex;
 
 /// Lower-case hex of `bytes` into the start of `out` (which holds at least twice as many), a

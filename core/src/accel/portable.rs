@@ -3,6 +3,7 @@
 
 use crate::digest::Directive;
 use crate::hash::{Gatherer, HashAlgorithm, HashOutput, Hasher};
+use crate::nonce::{tag_head, truncated, TAG_LEN};
 use crate::parse::{eq_ignore_case, skip_class, QDTEXT};
 
 /// The index of the first byte at or after `i` in `body` that is not `qdtext`.
@@ -72,10 +73,22 @@ pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
     crate::hash::encode_hex_digits(bytes, out)
 }
 
-/// [`HashOutput::decode_hex`]: one loop for every length.
-#[inline(always)]
+/// [`HashOutput::decode_hex`] of a value of valid length: a digit pair at a time, straight
+/// into the value (no buffer of digits, as the word form's vectorized loops need). Invalid
+/// digits are collected and refused at the end.
 pub(crate) fn decode_hex(hex: &[u8], upper: bool) -> Option<HashOutput> {
-    crate::hash::decode_digits(hex, upper)
+    let mut out = HashOutput::zeroed(hex.len() / 2);
+    let fold = if upper { 0x20 } else { 0 };
+    let mut invalid = 0u8;
+    for (o, pair) in out.bytes.iter_mut().zip(hex.chunks_exact(2)) {
+        for &c in pair {
+            let digit = c.wrapping_sub(b'0');
+            let letter = (c | fold).wrapping_sub(b'a');
+            invalid |= u8::from(digit >= 10 && letter >= 6);
+            *o = (*o << 4) | (if digit < 10 { digit } else { letter.wrapping_add(10) } & 15);
+        }
+    }
+    (invalid == 0).then_some(out)
 }
 
 /// HMAC-SHA256 for JWT's HS256 (keys of any length): the `hmac` crate's `SimpleHmac` over
@@ -134,37 +147,58 @@ impl NonceMac {
         NonceMac(*key)
     }
 
+    /// The nonce tag (`crate::nonce`): the MAC of its head, realm and opaque, truncated, all
+    /// in this one frame (the head, the hasher, the inner hash) above the hashing's own.
+    #[inline(never)]
+    pub(crate) fn tag(&self, issued: u64, unique: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
+        let head = tag_head(issued, unique, realm.len());
+        truncated(self.hmac([&head, realm, opaque]).as_bytes())
+    }
+
+    /// HMAC-SHA256 of the parts (see [`hmac`](Self::hmac)), for the tests comparing the forms.
+    #[cfg(test)]
+    pub(crate) fn mac(&self, parts: [&[u8]; 3]) -> [u8; 32] {
+        self.hmac(parts).bytes
+    }
+
     /// HMAC-SHA256 (RFC 2104) of the parts, in order, through the engine's one out-of-line
     /// SHA-256 hasher: the inner hash, once finished, leaves the hasher fresh for the outer
     /// one. Written out here rather than taken from the `hmac` crate because its
     /// `SimpleHmac` holds two hasher states and builds a third to finish (~900 bytes of
-    /// stack on Cortex-M0+, the deepest frame of a check); this holds one and the 64-byte
-    /// padded key. The tests compare it with `hmac::Hmac<Sha256>`.
-    #[inline(never)]
-    pub(crate) fn mac(&self, parts: [&[u8]; 3]) -> [u8; 32] {
+    /// stack on Cortex-M0+, the deepest frame of a check); this holds one, the inner hash and
+    /// nothing of the key's block (fed a half at a time). The tests compare it with
+    /// `hmac::Hmac<Sha256>`.
+    #[inline(always)]
+    fn hmac(&self, parts: [&[u8]; 3]) -> HashOutput {
         const IPAD: u8 = 0x36;
         const OPAD: u8 = 0x5c;
-        // The key is shorter than the block: zero-padded, XORed with the pads (zeroed first:
-        // a fill with another byte would link a `memset` of its own).
-        let mut pad = [0u8; 64];
-        pad[..32].copy_from_slice(&self.0);
-        for p in &mut pad {
-            *p ^= IPAD;
-        }
         let mut h = Hasher::sha256();
-        h.update(&pad);
+        self.key_block(&mut h, IPAD);
         for part in parts {
             if !part.is_empty() {
                 h.update(part);
             }
         }
         let inner = h.finish();
-        for p in &mut pad {
-            *p ^= IPAD ^ OPAD;
-        }
-        h.update(&pad);
+        self.key_block(&mut h, OPAD);
         h.update(inner.as_bytes());
-        h.finish().bytes
+        h.finish()
+    }
+
+    /// Feeds HMAC's key block: the key (shorter than the block, so zero-padded) XORed with
+    /// `pad`, a half at a time through one 32-byte buffer. The second half is the first
+    /// XORed with the key again (a fill with `pad` would be a `memset` call, linked for it).
+    #[inline(never)]
+    fn key_block(&self, h: &mut Hasher, pad: u8) {
+        let mut half = self.0;
+        for b in &mut half {
+            *b ^= pad;
+        }
+        h.update(&half);
+        for (b, k) in half.iter_mut().zip(&self.0) {
+            *b ^= k;
+        }
+        h.update(&half);
     }
 }
 

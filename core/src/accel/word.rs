@@ -4,6 +4,7 @@ use crate::digest::Directive;
 #[cfg(doc)]
 use crate::hash::Hasher;
 use crate::hash::{Gatherer, HashOutput, MAX_HASH_LEN};
+use crate::nonce::{tag_head, truncated, TAG_LEN};
 use crate::parse::{is_token68_char, CLASS, QDTEXT, SEP};
 
 /// RFC 9110 §5.6.4 `qdtext`.
@@ -281,12 +282,35 @@ fn encode_hex16(bytes: &[u8; 16], out: &mut [u8; 32]) {
 #[inline(always)]
 pub(crate) fn decode_hex(hex: &[u8], upper: bool) -> Option<HashOutput> {
     if let Ok(h) = <&[u8; 32]>::try_from(hex) {
-        return crate::hash::decode_digits(h, upper);
+        return decode_digits(h, upper);
     }
     if let Ok(h) = <&[u8; 64]>::try_from(hex) {
-        return crate::hash::decode_digits(h, upper);
+        return decode_digits(h, upper);
     }
-    crate::hash::decode_digits(hex, upper)
+    decode_digits(hex, upper)
+}
+
+/// [`HashOutput::decode_hex`] of a value of valid length.
+#[inline(always)]
+fn decode_digits(hex: &[u8], upper: bool) -> Option<HashOutput> {
+    let mut out = HashOutput { bytes: [0; MAX_HASH_LEN], len: (hex.len() / 2) as u8 };
+    // No branch per digit: invalid ones are collected and refused at the end. Each digit
+    // on its own first, then the pairs: two simple loops the compiler vectorizes.
+    let fold = if upper { 0x20 } else { 0 };
+    let mut nibbles = [0u8; 2 * MAX_HASH_LEN];
+    let mut invalid = 0u8;
+    for (n, &c) in nibbles.iter_mut().zip(hex) {
+        let digit = c.wrapping_sub(b'0');
+        let letter = (c | fold).wrapping_sub(b'a');
+        let v = if digit < 10 { digit } else { letter.wrapping_add(10) };
+        invalid |= u8::from(digit >= 10 && letter >= 6);
+        *n = v;
+    }
+    // Past the value the nibbles are zero, and so are the bytes, as `ct_eq` expects.
+    for (o, pair) in out.bytes.iter_mut().zip(nibbles.chunks_exact(2)) {
+        *o = (pair[0] << 4) | (pair[1] & 15);
+    }
+    (invalid == 0).then_some(out)
 }
 
 /// HMAC-SHA256 for JWT's HS256: the `hmac` crate's block-level form over sha2.
@@ -303,6 +327,12 @@ impl NonceMac {
     pub(crate) fn new(key: &[u8; 32]) -> Self {
         use hmac::KeyInit;
         NonceMac(<hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length"))
+    }
+
+    /// The nonce tag (`crate::nonce`): the MAC of its head, realm and opaque, truncated.
+    pub(crate) fn tag(&self, issued: u64, unique: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
+        let head = tag_head(issued, unique, realm.len());
+        truncated(&self.mac([&head, realm, opaque]))
     }
 
     /// HMAC-SHA256 of the parts, in order (empty parts add nothing and are not fed). A loop,
