@@ -216,6 +216,7 @@ pub(crate) struct Verified {
 impl Verified {
     /// `rspauth` for `Authentication-Info` (qop `auth` only: `auth-int` would cover the
     /// response body).
+    #[inline(always)]
     pub(crate) fn rspauth(&self, c: &DigestCredentials<'_>) -> Option<HashOutput> {
         match self.qop {
             Some(Qop::Auth) => digest::response_with(
@@ -338,17 +339,11 @@ fn response_matches<C: DigestContext + ?Sized>(
         },
         _ => None,
     };
-    if alg.is_session() {
-        match digest::session_ha1(alg, ha1, c) {
-            Some(session) => *ha1 = session,
-            None => return Ok(false),
-        }
+    if !digest::session_ha1(alg, ha1, c) {
+        return Ok(false);
     }
     let input = ResponseInput { method, body_hash: body_hash.as_ref() };
-    Ok(match (digest::response_with(hash, ha1, c, &input), c.response_bytes()) {
-        (Some(expected), Some(sent)) => expected.ct_eq(sent),
-        _ => false,
-    })
+    Ok(digest::response_is(c.response_bytes(), hash, ha1, c, &input))
 }
 
 /// The HA1 of the user the request names, written to `ha1` (zeros of the family's length when

@@ -453,7 +453,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// stack (`check` adds a copy of it, where the compiler does not elide the move).
     pub fn check_into(&self, req: &Request<'_>, ctx: Context, out: &mut Verdict) {
         let Some(header) = req.authorization else {
-            return self.refuse(Failure::Challenge(Reason::NoCredentials, false), ctx, out);
+            return self.conclude(Err(Failure::Challenge(Reason::NoCredentials, false)), ctx, out);
         };
         // One pass over the header: the head, then each param straight into the Digest
         // directives (whatever the scheme: the same syntax errors and duplicates as `parse`,
@@ -482,39 +482,32 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         } else {
             Err(Failure::Challenge(Reason::UnsupportedScheme, false))
         };
-        match outcome {
-            Ok(NextNonce::Due) => self.next_nonce(ctx, out),
-            Ok(NextNonce::NotYet) => {}
-            Err(f) => self.refuse(f, ctx, out),
-        }
+        self.conclude(outcome, ctx, out);
     }
 
-    /// Writes the verdict for a refused request: 400, or 401 with a fresh nonce (issued
-    /// into the verdict where it is).
+    /// Writes the verdict's last part: for a refused request, 400 or 401 with a fresh nonce;
+    /// for an authenticated Digest request past half its nonce's life, the `nextnonce` of
+    /// its `Authentication-Info`. Nonces are issued into the verdict where it is, after the
+    /// scheme's frame is gone.
     // One copy in the compact form (flash).
     #[cfg_attr(authgate_backend = "compact", inline(never))]
-    fn refuse(&self, failure: Failure, ctx: Context, out: &mut Verdict) {
-        match failure {
-            Failure::Malformed(e) => *out = Verdict::Malformed(e),
-            Failure::Challenge(reason, stale) => {
+    fn conclude(&self, outcome: Result<NextNonce, Failure>, ctx: Context, out: &mut Verdict) {
+        let slot = match outcome {
+            Ok(NextNonce::NotYet) => return,
+            Ok(NextNonce::Due) => match out {
+                Verdict::Authenticated(Authenticated { auth_info: Some(info), .. }) => &mut info.nextnonce,
+                _ => return,
+            },
+            Err(Failure::Malformed(e)) => return *out = Verdict::Malformed(e),
+            Err(Failure::Challenge(reason, stale)) => {
                 *out = Verdict::Challenge(Challenge { reason, stale, nonce: None });
-                if let Verdict::Challenge(ch) = out {
-                    if self.config.schemes.contains(&Scheme::Digest) {
-                        ch.nonce = Some(self.issue_nonce(ctx));
-                    }
+                match out {
+                    Verdict::Challenge(ch) if self.config.schemes.contains(&Scheme::Digest) => &mut ch.nonce,
+                    _ => return,
                 }
             }
-        }
-    }
-
-    /// Writes the `nextnonce` of an authenticated Digest request's `Authentication-Info`
-    /// (after `check_digest`'s frame is gone, as a refusal's nonce).
-    // Out of line in the compact form (stack: the nonce's MAC below `check_into` alone).
-    #[cfg_attr(authgate_backend = "compact", inline(never))]
-    fn next_nonce(&self, ctx: Context, out: &mut Verdict) {
-        if let Verdict::Authenticated(Authenticated { auth_info: Some(info), .. }) = out {
-            info.nextnonce = Some(self.issue_nonce(ctx));
-        }
+        };
+        *slot = Some(self.issue_nonce(ctx));
     }
 
     /// Basic: the user written to `out`, or why not. The password is checked by
