@@ -147,7 +147,8 @@ pub(crate) fn for_each_utf8_chunk(bytes: &[u8], charset: Charset, f: &mut dyn Fn
         Charset::Latin1 => {
             // Checked splits, not indexing: no panic path is linked.
             let mut rest = bytes;
-            while let Some((ascii, tail)) = rest.iter().position(|&b| b >= 0x80).and_then(|i| rest.split_at_checked(i)) {
+            while let Some((ascii, tail)) = rest.iter().position(|&b| b >= 0x80).and_then(|i| rest.split_at_checked(i))
+            {
                 let Some((&b, tail)) = tail.split_first() else { break };
                 f(ascii);
                 f(&[0xc0 | (b >> 6), 0x80 | (b & 0x3f)]);

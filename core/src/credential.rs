@@ -148,43 +148,28 @@ impl StoredCredential {
     }
 }
 
-/// A Basic password (in `charset`) against a stored plaintext one. Both sides are laid out in
-/// a buffer of the largest stored size and compared whole, so neither where they differ nor
-/// the stored length shows.
-// Out of line in the compact form: the two buffers are not on the stack of the hashing
+/// A Basic password (in `charset`) against a stored plaintext one, in constant time: the
+/// stored side is laid out in a buffer of the largest stored size (zero-padded), the
+/// presented one compared with it as it is transcoded, a byte at a time with the differences
+/// OR-ed together, and the lengths compared last; so neither where they differ nor the
+/// stored length shows (the loop's length is the presented password's).
+// Out of line in the compact form: its buffer is not on the stack of the hashing
 // credentials' checks.
 #[cfg_attr(authgate_backend = "compact", inline(never))]
 fn plaintext_matches(stored: &[u8], password: &[u8], charset: Charset) -> Choice {
-    let mut presented = PaddedSecret::new();
-    for_each_utf8_chunk(password, charset, &mut |c| presented.push(c));
-    let mut expected = PaddedSecret::new();
-    expected.push(stored);
-    presented.ct_eq(&expected)
-}
-
-/// A password in a buffer as large as any stored one, zero-padded, with its length.
-struct PaddedSecret {
-    bytes: [u8; MAX_SECRET_LEN],
-    len: usize,
-}
-
-impl PaddedSecret {
-    fn new() -> Self {
-        PaddedSecret { bytes: [0; MAX_SECRET_LEN], len: 0 }
+    let mut expected = [0u8; MAX_SECRET_LEN];
+    if let Some(dst) = expected.get_mut(..stored.len()) {
+        dst.copy_from_slice(stored);
     }
-
-    /// Appends; what does not fit is counted in `len` only (such a password matches nothing
-    /// stored: stored secrets are at most `MAX_SECRET_LEN` bytes).
-    fn push(&mut self, chunk: &[u8]) {
-        if let Some(dst) = self.bytes.get_mut(self.len..self.len + chunk.len()) {
-            dst.copy_from_slice(chunk);
+    let (mut diff, mut len) = (0u8, 0usize);
+    for_each_utf8_chunk(password, charset, &mut |chunk| {
+        for &b in chunk {
+            // Past the largest stored size (the presented length is public): a mismatch.
+            diff |= expected.get(len).map_or(1, |&e| b ^ e);
+            len += 1;
         }
-        self.len += chunk.len();
-    }
-
-    fn ct_eq(&self, other: &PaddedSecret) -> Choice {
-        crate::hash::ct_eq_words(&self.bytes, &other.bytes) & (self.len as u64).ct_eq(&(other.len as u64))
-    }
+    });
+    diff.ct_eq(&0) & (len as u64).ct_eq(&(stored.len() as u64))
 }
 
 /// Feeds a Basic password as UTF-8 (transcoding Latin-1); one copy for every credential kind

@@ -702,8 +702,11 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
             None => true,
         }
     }
-    // Inlined into the check for speed: a forwarding call to `nonce::verify`.
+    // Inlined into the check for speed: a forwarding call to `nonce::verify`; a call of its
+    // own in the compact form, whatever the opt-level (the decoded nonce is not on the stack
+    // of the rest of the check).
     #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
+    #[cfg_attr(authgate_backend = "compact", inline(never))]
     fn nonce(&self, nonce: &Value<'_>, _opaque: Option<&Value<'_>>) -> NonceCheck {
         // Our nonces are lowercase hex: never escaped.
         self.engine.verify_nonce(nonce.as_unescaped().unwrap_or(b""), self.now).into()
@@ -742,6 +745,9 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
         let decoy = self.decoy();
         (decoy.digest_ha1(q.hash, name, realm), false)
     }
+    // A call of its own in the compact form (the table's search is not on the stack of the
+    // rest of the check).
+    #[cfg_attr(authgate_backend = "compact", inline(never))]
     fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         self.engine.replay.check_and_record(id, issued, nc)
     }

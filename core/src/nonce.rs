@@ -300,26 +300,39 @@ mod tests {
         }
     }
 
-    /// Both forms' MAC is HMAC-SHA256 (the compact form's is written out over the engine's
-    /// `Hasher`): against `hmac::Hmac` with keys of the nonce key's length and messages of
-    /// lengths around the block size, in one to three parts.
+    /// Both forms' tag is HMAC-SHA256 of the documented layout, truncated (the compact form's
+    /// is written out over its own SHA-256 streaming): against `hmac::Hmac` with realms and
+    /// opaques that put the message's end around the block edges (the 37-byte head, then
+    /// realm and opaque: 26 bytes fill a block, 90 two).
     #[test]
-    fn both_macs_are_hmac_sha256() {
+    fn both_tags_are_hmac_sha256() {
         use crate::accel::{portable, word};
         use hmac::{KeyInit, Mac};
+        let text: [u8; 200] = core::array::from_fn(|i| (i as u8).wrapping_mul(11).wrapping_add(7));
         for seed in [0u8, 1, 0xff] {
             let key: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(73) ^ seed);
-            for msg_len in [0, 1, 37, 55, 56, 63, 64, 65, 119, 200] {
-                let msg: [u8; 200] = core::array::from_fn(|i| (i as u8).wrapping_mul(11).wrapping_add(msg_len as u8));
-                let msg = &msg[..msg_len];
-                let mut a = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
-                a.update(msg);
-                let want: [u8; 32] = a.finalize().into_bytes().into();
-                let (x, y) = msg.split_at(msg_len / 3);
-                let (y, z) = y.split_at(y.len() / 2);
-                assert_eq!(word::NonceMac::new(&key).mac([x, y, z]), want, "word, {msg_len}");
-                assert_eq!(portable::NonceMac::new(&key).mac([x, y, z]), want, "portable, {msg_len}");
-                assert_eq!(portable::NonceMac::new(&key).mac([msg, b"", b""]), want, "portable, one part");
+            for len in [0, 1, 18, 19, 25, 26, 27, 82, 89, 90, 91, 163] {
+                for split in [0, len / 3, len] {
+                    let (realm, opaque) = text[..len].split_at(split);
+                    let mut a = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+                    for part in
+                        [DOMAIN, &9u64.to_be_bytes(), &[seed; 8], &(realm.len() as u32).to_be_bytes(), realm, opaque]
+                    {
+                        a.update(part);
+                    }
+                    let want = a.finalize().into_bytes();
+                    let want = &want[..TAG_LEN];
+                    assert_eq!(
+                        word::NonceMac::new(&key).tag(9, &[seed; 8], realm, opaque),
+                        want,
+                        "word, {len} {split}"
+                    );
+                    assert_eq!(
+                        portable::NonceMac::new(&key).tag(9, &[seed; 8], realm, opaque),
+                        want,
+                        "portable, {len} {split}"
+                    );
+                }
             }
         }
     }

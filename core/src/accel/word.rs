@@ -3,7 +3,7 @@
 use crate::digest::Directive;
 #[cfg(doc)]
 use crate::hash::Hasher;
-use crate::hash::{Gatherer, HashOutput, MAX_HASH_LEN};
+use crate::hash::{Gatherer, HashAlgorithm, HashOutput, MAX_HASH_LEN};
 use crate::nonce::{tag_head, truncated, TAG_LEN};
 use crate::parse::{is_token68_char, CLASS, QDTEXT, SEP};
 
@@ -346,6 +346,76 @@ impl NonceMac {
             }
         }
         mac.finalize().into_bytes().into()
+    }
+}
+
+/// RustCrypto's streaming hashers, as [`Hasher`] runs them in the word form.
+#[derive(Clone)]
+pub(crate) enum Stream {
+    #[cfg(feature = "md5")]
+    Md5(md5::Md5),
+    // Always present: SHA-256 is linked anyway (nonce HMAC, secret comparisons), and an
+    // enum that could be empty would need special cases; `Hasher::new` still honours the
+    // feature.
+    Sha256(sha2::Sha256),
+    #[cfg(feature = "sha512-256")]
+    Sha512_256(sha2::Sha512_256),
+}
+
+impl Stream {
+    /// A fresh hasher of an enabled family (SHA-256 for a disabled one).
+    // Out of line: each family's initial state would otherwise be spelt out in every caller.
+    #[inline(never)]
+    #[allow(unreachable_patterns)]
+    pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
+        use sha2::Digest as _;
+        match algorithm {
+            #[cfg(feature = "md5")]
+            HashAlgorithm::Md5 => Stream::Md5(md5::Md5::new()),
+            #[cfg(feature = "sha512-256")]
+            HashAlgorithm::Sha512_256 => Stream::Sha512_256(sha2::Sha512_256::new()),
+            _ => Stream::Sha256(sha2::Sha256::new()),
+        }
+    }
+
+    /// Feeds bytes.
+    // Out of line: every family's buffering code would otherwise be copied into each caller.
+    #[inline(never)]
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        use sha2::Digest as _;
+        match self {
+            #[cfg(feature = "md5")]
+            Stream::Md5(h) => h.update(data),
+            Stream::Sha256(h) => h.update(data),
+            #[cfg(feature = "sha512-256")]
+            Stream::Sha512_256(h) => h.update(data),
+        }
+    }
+
+    /// Finishes the hash and resets it, in place (no second state on the stack).
+    #[inline(never)]
+    pub(crate) fn finish(&mut self) -> HashOutput {
+        use sha2::digest::FixedOutputReset;
+        let mut out = HashOutput::zeroed(0);
+        out.len = match self {
+            #[cfg(feature = "md5")]
+            Stream::Md5(h) => {
+                if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
+                    FixedOutputReset::finalize_into_reset(h, dst.into());
+                }
+                16
+            }
+            Stream::Sha256(h) => {
+                FixedOutputReset::finalize_into_reset(h, (&mut out.bytes).into());
+                32
+            }
+            #[cfg(feature = "sha512-256")]
+            Stream::Sha512_256(h) => {
+                FixedOutputReset::finalize_into_reset(h, (&mut out.bytes).into());
+                32
+            }
+        };
+        out
     }
 }
 
