@@ -6,6 +6,7 @@ from ._authgate import (
     DigestAuthenticator as DigestAuthenticator,
     Engine as Engine,
     HtdigestFile as HtdigestFile,
+    HtfileError as HtfileError,
     HtpasswdFile as HtpasswdFile,
     JwtError as JwtError,
     JwtVerifier as JwtVerifier,

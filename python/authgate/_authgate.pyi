@@ -251,10 +251,19 @@ def window_record(state: Optional[bytes], nc: int, issued: int = 0, since: Optio
     """The core's per-nonce window: ``(outcome, new_state)``. With ``since``, a nonce never
     used (``state`` None) issued before it is ``"stale"``."""
 
+class HtfileError(ValueError):
+    """A damaged line of an htpasswd or htdigest file. args = (message, code, line); code is
+    the core's stable name of the refusal: 'LineTooLong', 'ControlCharacter', 'MissingColon',
+    'EmptyUser', 'InvalidUser', 'InvalidRealm', 'InvalidHa1', or of the password field's:
+    'Empty', 'Unknown', 'Locked', 'Plaintext', 'Malformed', 'CostTooHigh', 'Disabled'."""
+    message: str
+    code: str
+    line: int
+
 class HtpasswdFile:
     """An htpasswd file (bcrypt, MD5-crypt/apr1, SHA-256/512-crypt, SHA-1, DES crypt; plaintext
-    with allow_plaintext=True), read again when it changes. A damaged line raises ValueError
-    naming the line; an unreadable file OSError."""
+    with allow_plaintext=True), read again when it changes. A damaged line raises HtfileError
+    (a ValueError) naming the line; an unreadable file OSError."""
     def __init__(
         self,
         path: Union[str, "os.PathLike[str]"],

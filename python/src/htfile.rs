@@ -7,16 +7,27 @@ use std::sync::Arc;
 use authgate::credential::check_basic;
 use authgate::htfile::{self, FileError, FileErrorKind, Policy};
 use authgate::{Charset, CredentialStore, Purpose, StoredCredential};
+use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 
-/// A damaged line is a `ValueError` naming the file and the line; an unreadable file an
-/// `OSError` (`FileNotFoundError`, `PermissionError`, ... as Python's `open` raises them).
+create_exception!(
+    _authgate,
+    HtfileError,
+    PyValueError,
+    "A damaged line of an htpasswd or htdigest file (a ValueError). args = (message, code, \
+     line): code is the core's stable name of the refusal ('LineTooLong', 'InvalidHa1', \
+     'Plaintext', 'CostTooHigh', ...), line counts from 1."
+);
+
+/// A damaged line is an `HtfileError` (a `ValueError`) naming the file and the line, with the
+/// core's name of the refusal (its error table); an unreadable file an `OSError`
+/// (`FileNotFoundError`, `PermissionError`, ... as Python's `open` raises them).
 fn py_err(e: FileError) -> PyErr {
     use pyo3::exceptions::{PyFileNotFoundError, PyIsADirectoryError, PyPermissionError};
     let msg = e.to_string();
     match e.kind {
-        FileErrorKind::Line(_) => PyValueError::new_err(msg),
+        FileErrorKind::Line(l) => HtfileError::new_err((msg, l.kind.name(), l.line)),
         FileErrorKind::Io(std::io::ErrorKind::NotFound, _) => PyFileNotFoundError::new_err(msg),
         FileErrorKind::Io(std::io::ErrorKind::PermissionDenied, _) => PyPermissionError::new_err(msg),
         FileErrorKind::Io(std::io::ErrorKind::IsADirectory, _) => PyIsADirectoryError::new_err(msg),
@@ -209,6 +220,7 @@ impl CredentialStore for HtStore {
 
 /// Adds the classes to the extension module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("HtfileError", m.py().get_type::<HtfileError>())?;
     m.add_class::<HtpasswdFile>()?;
     m.add_class::<HtdigestFile>()
 }
