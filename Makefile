@@ -25,6 +25,7 @@ core-test: toolchain apache2-utils
 	$(CARGO) test -p authgate --doc
 	$(CARGO) test -p authgate --lib --no-default-features --features md5,basic
 	$(CARGO) test -p authgate --lib --no-default-features --features sha256,basic
+	$(CARGO) test -p authgate --lib --no-default-features --features ntlm,negotiate
 	$(CARGO) test -p authgate --lib --no-default-features --features jwt-es256,jwt-eddsa
 	$(MAKE) md5-vendor-test
 	$(MAKE) core-test-compact
@@ -73,6 +74,8 @@ core-embedded: toolchain
 	$(CARGO) build -p authgate --target thumbv6m-none-eabi --release --no-default-features --features md5,sha256,basic
 	$(CARGO) build -p authgate --target thumbv6m-none-eabi --release --no-default-features --features sha256,jwt-hs512,jwt-es256,jwt-eddsa
 	cd core/size-probe && $(CARGO) build --release --features jwt-hs512,jwt-es256,jwt-eddsa
+	$(CARGO) build -p authgate --target thumbv6m-none-eabi --release --no-default-features --features md5,sha256,basic,ntlm,negotiate
+	cd core/size-probe && $(CARGO) build --release --features ntlm-unicode-names
 	cd core/size-probe && $(CARGO) build --release
 	@echo "no-alloc check: a thumbv6m binary with authgate and no #[global_allocator] linked"
 

@@ -15,7 +15,7 @@ cd "$(dirname "$0")"
 seconds=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(parse basic digest render htfile ffi jwt)
+[ ${#targets[@]} -gt 0 ] || targets=(parse basic digest render htfile ffi jwt ntlm)
 toolchain=${FUZZ_TOOLCHAIN:-nightly}
 asan=" ${FUZZ_ASAN_TARGETS:-} "
 logs=${FUZZ_LOG_DIR:-artifacts/logs}

@@ -17,7 +17,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 VECTORS = os.path.join(HERE, "..", "tests", "vectors", "authgate.vectors")
 CORPUS = os.path.join(HERE, "corpus")
-TARGETS = ("parse", "basic", "digest", "render", "htfile", "ffi", "jwt")
+TARGETS = ("parse", "basic", "digest", "render", "htfile", "ffi", "jwt", "ntlm")
 
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "vectors"))
 from generate import unesc  # noqa: E402  (the vector file's own unescaping, FORMAT.md)
@@ -170,6 +170,19 @@ def seeds(cases):
             except ValueError:
                 continue
             out["jwt"].append(u8(1) + u8(len(token) % 3) + s16(h) + s16(p))
+    # ntlm (fuzz_targets/ntlm.rs): raw messages (mode 0), the genuine handshake changed at
+    # a byte (mode 1: user choice, u16 position, xor mask), Negotiate tokens (mode 2), and
+    # request sequences on four connections (mode 3).
+    negotiate = b"NTLMSSP\0\1\0\0\0\x07\x82\x08\xa2" + bytes(16)
+    authenticate = b"NTLMSSP\0\3\0\0\0" + bytes(52) + u32(0xA2888205) + bytes(24)
+    out["ntlm"] = [u8(0) + negotiate, u8(0) + authenticate, u8(0) + b"NTLMSSP\0\2\0\0\0"]
+    out["ntlm"] += [u8(1) + u8(user) + u16(at) + u8(mask)
+                    for user in (0, 1) for at, mask in ((0, 0), (12, 1), (64, 0x80), (80, 1), (120, 4), (400, 1))]
+    krb5 = b"\x06\x09\x2a\x86\x48\x86\xf7\x12\x01\x02\x02"
+    spnego = b"\x06\x06\x2b\x06\x01\x05\x05\x02"
+    out["ntlm"] += [u8(2) + b"\x60" + u8(len(krb5) + 2) + krb5 + b"ok", u8(2) + b"\xa1\x03\x30\x01\x00",
+                    u8(2) + b"\x60" + u8(len(spnego) + 2) + spnego + b"\xa0\x00", u8(2) + negotiate]
+    out["ntlm"] += [u8(3) + bytes([0, 1, 4, 5, 8, 9, 2, 6, 0x14, 12, 13, 8]), u8(3) + bytes(range(0, 64, 3))]
     return out
 
 

@@ -1,15 +1,19 @@
 # authgate for Python: the PyO3 package in python/, its tests, the demo and the benchmark.
 #   make python-test   venv + pip + Debian packages as needed, build, the replay store's Rust
-#                      tests, pytest (unit, Flask, real gunicorn/redis/curl/requests/httpx/chromium)
-#   make demo          the home-automation demo on 127.0.0.1 (ARGS="--user alice --password secret")
+#                      tests, pytest (unit, Flask, real gunicorn/redis/curl/requests/httpx/chromium),
+#                      then mypy's stubtest (the .pyi stubs against the built extension; ~15 s)
+#   make demo          the home-automation demo on 127.0.0.1 (ARGS="--user alice --password secret";
+#                      paths in ARGS, e.g. --cert/--key, are relative to where make runs)
 #   make python-bench  authgate.flask vs Flask-HTTPAuth 4.8.1, per-request auth overhead
 PY_DIR      := python
 PY_VENV     := $(PY_DIR)/.venv
 PY          := $(PY_VENV)/bin/python
-PY_STAMP    := $(PY_VENV)/.deps-5
+PY_STAMP    := $(PY_VENV)/.deps-7
 PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright \
-               "PyJWT[crypto]==2.15.1" jwcrypto==1.6.1 Flask-JWT-Extended==4.7.4
-PY_APT_PKGS := redis-server chromium curl openssl
+               "PyJWT[crypto]==2.15.1" jwcrypto==1.6.1 Flask-JWT-Extended==4.7.4 \
+               gssapi pyspnego requests-gssapi waitress mypy
+# The MIT KDC, kinit and the headers python-gssapi builds against (tests/kdc/kdc.sh).
+PY_APT_PKGS := redis-server chromium curl openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
 ARGS        ?=
 
 TEST_TARGETS += python-test
@@ -26,7 +30,7 @@ python-sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(PY_STAMP): mk/python.mk
+$(PY_STAMP): mk/python.mk | python-sysdeps
 	test -x $(PY) || python3 -m venv $(PY_VENV)
 	$(PY) -m pip install -q --disable-pip-version-check $(PY_PIP_PKGS)
 	touch $@
@@ -46,9 +50,11 @@ python-test: python-sysdeps python-build
 	cd $(PY_DIR) && CARGO_TARGET_DIR=$(abspath $(PY_DIR))/target cargo test -q --lib --no-default-features
 	cd $(PY_DIR) && ./.venv/bin/python -m pytest -q -rs tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "python-test: pytest collected no tests"; exit 1; fi; exit $$rc
+	cd $(PY_DIR) && ./.venv/bin/python -m mypy.stubtest --mypy-config-file pyproject.toml authgate
 
+## Run from here, so that relative paths in ARGS (--cert, --key, --users-file) are the user's.
 demo: python-build
-	cd $(PY_DIR) && ./.venv/bin/python -m demo $(ARGS)
+	PYTHONPATH=$(abspath $(PY_DIR)) $(PY) -m demo $(ARGS)
 
 python-bench: python-build
 	cd $(PY_DIR) && ./.venv/bin/python bench/bench.py $(ARGS)

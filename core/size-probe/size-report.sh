@@ -49,3 +49,13 @@ for f in jwt jwt-hs512 jwt-es256 jwt-eddsa jwt-hs512,jwt-es256,jwt-eddsa; do
   printf '    %-32s %6d B (%+d B)\n' "+ $f" "$f_flash" $((f_flash - bearer_flash))
 done
 cargo build --release -q
+
+# NTLM (core/src/ntlm, core/src/connection.rs): the flash the `ntlm` feature adds to the
+# image above, NTLM offered before Digest and Basic and checked with check_connection.
+echo "  NTLM (flash added to the image above; check_connection, a 4-connection table):"
+for f in ntlm ntlm-unicode-names; do
+  cargo build --release -q --features "$f"
+  read -r f_flash f_ram < <(sizes "$elf")
+  printf '    %-32s %6d B (%+d B), static RAM %+d B\n' "+ $f" "$f_flash" $((f_flash - flash)) $((f_ram - ram))
+done
+cargo build --release -q

@@ -2,11 +2,15 @@
 
 use subtle::{Choice, ConstantTimeEq};
 
+#[cfg(feature = "app-hooks")]
+use crate::basic::BasicCredentials;
 use crate::basic::{for_each_utf8_chunk, Charset};
 use crate::error::Reason;
 use crate::hash::{sha256, HashAlgorithm, HashOutput, Hasher};
 use crate::htfile::{HashError, PasswordHash, Policy};
 use crate::limits::{MAX_SALT_LEN, MAX_SECRET_LEN, MAX_USERNAME_LEN};
+#[cfg(feature = "app-hooks")]
+use crate::parse::Value;
 
 /// An authenticated user's name (UTF-8), held without allocation.
 pub type UserName = heapless::String<MAX_USERNAME_LEN>;
@@ -33,6 +37,9 @@ pub enum StoredCredential {
         /// Derived key.
         hash: [u8; 32],
     },
+    /// The NT hash (MD4 of the UTF-16LE password), as Windows and Samba keep it. Serves NTLM
+    /// and Basic (with the `ntlm` feature).
+    NtHash([u8; 16]),
     /// A password hash from an htpasswd file (bcrypt, MD5-crypt, SHA-crypt, SHA-1, DES
     /// crypt; see [`htfile`](crate::htfile)). Serves Basic only.
     Htpasswd(PasswordHash),
@@ -45,6 +52,7 @@ impl core::fmt::Debug for StoredCredential {
             StoredCredential::Plaintext(_) => f.write_str("Plaintext(..)"),
             StoredCredential::Ha1 { algorithm, .. } => write!(f, "Ha1({algorithm:?}, ..)"),
             StoredCredential::Pbkdf2Sha256 { iterations, .. } => write!(f, "Pbkdf2Sha256(i={iterations}, ..)"),
+            StoredCredential::NtHash(_) => f.write_str("NtHash(..)"),
             StoredCredential::Htpasswd(h) => write!(f, "Htpasswd({h:?})"),
         }
     }
@@ -86,6 +94,7 @@ impl StoredCredential {
             StoredCredential::Ha1 { .. } => 3,
             StoredCredential::Pbkdf2Sha256 { iterations, .. } => 4 * u64::from(*iterations) + 3,
             StoredCredential::Htpasswd(h) => h.work(),
+            StoredCredential::NtHash(_) => 3,
         }
     }
 
@@ -101,7 +110,25 @@ impl StoredCredential {
             StoredCredential::Ha1 { algorithm, .. } => {
                 StoredCredential::Ha1 { algorithm: *algorithm, digest: HashOutput::zeroed(algorithm.output_len()) }
             }
+            StoredCredential::NtHash(_) => StoredCredential::NtHash([0; 16]),
             StoredCredential::Htpasswd(h) => StoredCredential::Htpasswd(h.decoy()),
+        }
+    }
+
+    /// An NT hash from its hex form (as `pwdump` and Samba's `pdbedit -w` print it); `None`
+    /// unless 32 hex digits.
+    pub fn nt_hash_hex(hex: &[u8]) -> Option<Self> {
+        let h = HashOutput::from_hex(hex)?;
+        Some(StoredCredential::NtHash(h.as_bytes().try_into().ok()?))
+    }
+
+    /// The NT hash NTLM verifies with: a plaintext password's (UTF-8), or the stored one.
+    #[cfg(feature = "ntlm")]
+    pub fn nt_hash(&self) -> Option<crate::ntlm::NtHash> {
+        match self {
+            StoredCredential::Plaintext(pw) => crate::ntlm::nt_hash(pw),
+            StoredCredential::NtHash(h) => Some(*h),
+            _ => None,
         }
     }
 
@@ -134,7 +161,14 @@ impl StoredCredential {
                 feed_utf8(&mut h, password, charset);
                 Choice::from(u8::from(h.finish().ct_eq(digest)))
             }
-            StoredCredential::Ha1 { .. } => Choice::from(0),
+            #[cfg(feature = "ntlm")]
+            StoredCredential::NtHash(hash) => match nt_hash_utf8(password, charset) {
+                Some(h) => h.ct_eq(hash),
+                None => Choice::from(0),
+            },
+            // An HA1 of a family compiled out; an NT hash without the `ntlm` feature.
+            #[cfg_attr(feature = "ntlm", allow(unreachable_patterns))]
+            StoredCredential::Ha1 { .. } | StoredCredential::NtHash(_) => Choice::from(0),
             StoredCredential::Pbkdf2Sha256 { iterations, salt, hash } => {
                 let derived = pbkdf2_utf8(password, charset, salt, *iterations);
                 match derived {
@@ -195,6 +229,14 @@ fn pbkdf2_utf8(password: &[u8], charset: Charset, salt: &[u8], iterations: u32) 
     Some(pbkdf2_sha256(pw.as_bytes(), salt, iterations))
 }
 
+/// The NT hash of a Basic password.
+#[cfg(feature = "ntlm")]
+fn nt_hash_utf8(password: &[u8], charset: Charset) -> Option<[u8; 16]> {
+    let mut buf = [0u8; 2 * crate::limits::MAX_BASIC_DECODED];
+    let pw = crate::basic::to_utf8(password, charset, &mut buf)?;
+    crate::ntlm::nt_hash(pw.as_bytes())
+}
+
 #[cfg(not(feature = "pbkdf2"))]
 fn pbkdf2_utf8(_: &[u8], _: Charset, _: &[u8], _: u32) -> Option<[u8; 32]> {
     None
@@ -250,10 +292,49 @@ pub enum Purpose {
     Basic,
     /// A Digest check with this hash family: plaintext or an HA1 of this family.
     Digest(HashAlgorithm),
+    /// An NTLM check: plaintext or an NT hash.
+    Ntlm,
 }
 
 /// Where the engine looks users up. Lookups are by name; timing of the lookup itself may
 /// depend on the name (names are not secret), never on a password.
+///
+/// A store over the rows of a user table that keeps MD5 HA1 hashes, as a database would
+/// (for files, [`Htdigest`](crate::Htdigest) and [`Htpasswd`](crate::Htpasswd) are stores
+/// already): one HA1 serves Digest MD5 and Basic alike.
+///
+/// ```
+/// use authgate::{Config, Context, CredentialStore, Engine, HashAlgorithm, Purpose, ReplayTable};
+/// use authgate::{Request, StoredCredential, Verdict};
+/// use core::cell::RefCell;
+///
+/// /// (user, realm, hex of MD5(user ":" realm ":" password))
+/// struct UserTable<'a>(&'a [(&'a str, &'a str, &'a str)]);
+///
+/// impl CredentialStore for UserTable<'_> {
+///     fn lookup(&self, username: &str, realm: &str, _purpose: Purpose) -> Option<StoredCredential> {
+///         let (_, _, ha1) = self.0.iter().find(|(u, r, _)| *u == username && *r == realm)?;
+///         StoredCredential::ha1_hex(HashAlgorithm::Md5, ha1.as_bytes())
+///     }
+///
+///     // An unknown user's Basic password is hashed too, so timing does not tell who exists.
+///     fn decoy(&self, _realm: &str) -> StoredCredential {
+///         StoredCredential::ha1_hex(HashAlgorithm::Md5, &[b'0'; 32]).unwrap()
+///     }
+/// }
+///
+/// // Mufasa's password is "Circle Of Life".
+/// let users = UserTable(&[("Mufasa", "home", "029df3bc0185e9defd32373c627a3482")]);
+/// let replay = RefCell::new(ReplayTable::<16>::new());
+/// let engine = Engine::new(Config::new("home")?, &[7; 32], users, &replay)?;
+///
+/// let ctx = Context { now: 1_700_000_000, salt: [1; 8] };
+/// let basic = Request::new("GET", "/", Some(b"Basic TXVmYXNhOkNpcmNsZSBPZiBMaWZl"));
+/// assert!(matches!(engine.check(&basic, ctx), Verdict::Authenticated(a) if a.user == "Mufasa"));
+/// let wrong = Request::new("GET", "/", Some(b"Basic TXVmYXNhOnNpbWJh"));
+/// assert!(matches!(engine.check(&wrong, ctx), Verdict::Challenge(_)));
+/// # Ok::<(), authgate::ConfigError>(())
+/// ```
 pub trait CredentialStore {
     /// The stored credential of `username` in `realm`, or `None` for an unknown user.
     fn lookup(&self, username: &str, realm: &str, purpose: Purpose) -> Option<StoredCredential>;
@@ -286,6 +367,39 @@ pub trait CredentialStore {
     fn lookup_bearer(&self, _token_sha256: &[u8; 32]) -> Option<UserName> {
         None
     }
+
+    /// For stores that check Basic passwords themselves (an application callback, a hash
+    /// the engine does not know, such as bcrypt): `Some(verdict)`; called once the engine
+    /// has decoded the credentials and applied its limits (a user name of at most
+    /// [`MAX_USERNAME_LEN`] bytes, as UTF-8). `None` (the default): the engine checks the
+    /// credential [`lookup`](Self::lookup) returns.
+    #[cfg(feature = "app-hooks")]
+    fn verify_basic(&self, _username: &str, _credentials: &BasicCredentials<'_>, _realm: &str) -> Option<bool> {
+        None
+    }
+
+    /// For stores that check Bearer tokens themselves: `Some(verdict)` for a well-formed
+    /// token (the accepted user's name is then empty: the application keeps its user). `None`
+    /// (the default): [`lookup_bearer`](Self::lookup_bearer) with the token's SHA-256.
+    #[cfg(feature = "app-hooks")]
+    fn verify_token(&self, _token: &str) -> Option<bool> {
+        None
+    }
+
+    /// For applications that issue their own Digest nonces: `Some(valid)`; a valid one is
+    /// replay-tracked from its first use, with that time as its issue time. `None` (the
+    /// default): the engine's keyed nonces.
+    #[cfg(feature = "app-hooks")]
+    fn verify_nonce(&self, _nonce: &Value<'_>) -> Option<bool> {
+        None
+    }
+
+    /// For applications that issue their own Digest `opaque`: `Some(valid)`. `None` (the
+    /// default): the configured opaque, if any, must come back unchanged.
+    #[cfg(feature = "app-hooks")]
+    fn verify_opaque(&self, _opaque: Option<&Value<'_>>) -> Option<bool> {
+        None
+    }
 }
 
 impl<T: CredentialStore + ?Sized> CredentialStore for &T {
@@ -305,6 +419,22 @@ impl<T: CredentialStore + ?Sized> CredentialStore for &T {
     }
     fn lookup_bearer(&self, token_sha256: &[u8; 32]) -> Option<UserName> {
         (**self).lookup_bearer(token_sha256)
+    }
+    #[cfg(feature = "app-hooks")]
+    fn verify_basic(&self, username: &str, credentials: &BasicCredentials<'_>, realm: &str) -> Option<bool> {
+        (**self).verify_basic(username, credentials, realm)
+    }
+    #[cfg(feature = "app-hooks")]
+    fn verify_token(&self, token: &str) -> Option<bool> {
+        (**self).verify_token(token)
+    }
+    #[cfg(feature = "app-hooks")]
+    fn verify_nonce(&self, nonce: &Value<'_>) -> Option<bool> {
+        (**self).verify_nonce(nonce)
+    }
+    #[cfg(feature = "app-hooks")]
+    fn verify_opaque(&self, opaque: Option<&Value<'_>>) -> Option<bool> {
+        (**self).verify_opaque(opaque)
     }
 }
 

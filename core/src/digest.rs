@@ -132,6 +132,31 @@ pub enum Username<'a> {
 }
 
 /// The Digest credentials of one request, borrowed from the header.
+///
+/// Most servers let [`Engine`](crate::Engine) do the whole check; this is the layer below
+/// it. RFC 7616 §3.9.1, SHA-256:
+///
+/// ```
+/// use authgate::digest::{ha1, response, ResponseInput};
+/// use authgate::{parse, Algorithm, DigestCredentials, HashAlgorithm};
+///
+/// let header = concat!(
+///     r#"Digest username="Mufasa", realm="http-auth@example.org", uri="/dir/index.html", "#,
+///     r#"algorithm=SHA-256, nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", nc=00000001, "#,
+///     r#"cnonce="f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", qop=auth, "#,
+///     r#"response="753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1", "#,
+///     r#"opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS""#,
+/// );
+/// let auth = parse(header.as_bytes())?;
+/// let creds = DigestCredentials::from_authorization(&auth)?;
+/// assert!(creds.uri.eq_bytes(b"/dir/index.html"));
+/// assert_eq!(creds.nc, Some(1));
+///
+/// let ha1 = ha1(HashAlgorithm::Sha256, b"Mufasa", b"http-auth@example.org", b"Circle of Life").unwrap();
+/// let expected = response(Algorithm::Sha256, &ha1, &creds, &ResponseInput { method: b"GET", body_hash: None });
+/// assert!(creds.response.eq_bytes(expected.unwrap().to_hex().as_bytes()));
+/// # Ok::<(), authgate::ParseError>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct DigestCredentials<'a> {
     /// `username` or `username*`.

@@ -34,6 +34,8 @@ pub struct DigestRules<'a> {
     /// Require the `uri` param to equal the request-target (RFC 7616 §3.4.6). Only an
     /// application behind a URL-rewriting proxy should turn this off.
     pub check_uri: bool,
+    /// Compute `rspauth` for `Authentication-Info` (one more response hash).
+    pub rspauth: bool,
 }
 
 /// How the context judged a nonce.
@@ -196,7 +198,7 @@ pub fn check<C: DigestContext + ?Sized>(
         qop: ok.qop,
         nc: c.nc,
         cnonce: cnonce(c),
-        rspauth: ok.rspauth(c),
+        rspauth: if rules.rspauth { ok.rspauth(c) } else { None },
         issued: ok.issued,
     })
 }

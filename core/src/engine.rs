@@ -32,24 +32,46 @@ pub enum Scheme {
     Digest,
     /// RFC 6750.
     Bearer,
+    /// NTLM (MS-NTHT): connection-bound, through [`Engine::check_connection`].
+    Ntlm,
+    /// Negotiate (RFC 4559): Kerberos through a [`NegotiateAcceptor`](crate::NegotiateAcceptor),
+    /// NTLM inside it through the core; connection-bound, through [`Engine::check_connection`].
+    Negotiate,
 }
 
 impl Scheme {
+    /// Whether this build has the scheme (its Cargo feature).
+    const fn is_compiled_in(self) -> bool {
+        match self {
+            Scheme::Digest => true,
+            Scheme::Basic => cfg!(feature = "basic"),
+            Scheme::Bearer => cfg!(feature = "bearer"),
+            Scheme::Ntlm => cfg!(feature = "ntlm"),
+            Scheme::Negotiate => cfg!(feature = "negotiate"),
+        }
+    }
+
     /// The scheme's name.
     pub const fn name(self) -> &'static str {
         match self {
             Scheme::Basic => "Basic",
             Scheme::Digest => "Digest",
             Scheme::Bearer => "Bearer",
+            Scheme::Ntlm => "NTLM",
+            Scheme::Negotiate => "Negotiate",
         }
     }
 }
+
+/// Schemes a [`Config`] offers at most: Basic, Digest, Bearer, and NTLM and Negotiate when
+/// compiled in (a larger list than needed makes Cortex-M0+ images link a `memmove`).
+const MAX_SCHEMES: usize = 3 + cfg!(feature = "ntlm") as usize + cfg!(feature = "negotiate") as usize;
 
 /// What the engine offers and accepts.
 #[derive(Clone, Debug)]
 pub struct Config {
     realm: heapless::String<MAX_REALM_LEN>,
-    schemes: heapless::Vec<Scheme, 3>,
+    schemes: heapless::Vec<Scheme, MAX_SCHEMES>,
     algorithms: heapless::Vec<Algorithm, 6>,
     qop: QopSet,
     lifetime: Lifetime,
@@ -58,6 +80,9 @@ pub struct Config {
     opaque: heapless::String<MAX_OPAQUE_LEN>,
     #[cfg(feature = "jwt")]
     jwt: crate::jwt::JwtConfig,
+    /// What a web-framework layer sets ([`crate::app`]).
+    #[cfg(feature = "app-hooks")]
+    pub(crate) app: crate::app::AppOptions,
 }
 
 impl Config {
@@ -92,6 +117,8 @@ impl Config {
             opaque: heapless::String::new(),
             #[cfg(feature = "jwt")]
             jwt: crate::jwt::JwtConfig::new(),
+            #[cfg(feature = "app-hooks")]
+            app: crate::app::AppOptions::new(),
         })
     }
 
@@ -199,10 +226,7 @@ impl Config {
         if digest && self.qop.is_empty() && !self.rfc2069 {
             return Err(ConfigError::NoQop);
         }
-        let compiled_out = |s: Scheme, on: bool| self.schemes.contains(&s) && !on;
-        if compiled_out(Scheme::Basic, cfg!(feature = "basic"))
-            || compiled_out(Scheme::Bearer, cfg!(feature = "bearer"))
-        {
+        if self.schemes.iter().any(|s| !s.is_compiled_in()) {
             return Err(ConfigError::SchemeDisabled);
         }
         if (self.qop.auth_int && !cfg!(feature = "auth-int"))
@@ -238,6 +262,12 @@ impl Config {
     /// Nonce lifetime and skew.
     pub fn lifetime(&self) -> Lifetime {
         self.lifetime
+    }
+    /// How long a replay store must remember a nonce's counts, in seconds after its issue
+    /// time: its lifetime and the clock skew allowed. After that it is refused as expired
+    /// before its count is looked at.
+    pub fn replay_retention(&self) -> u64 {
+        self.lifetime.max_age.saturating_add(self.lifetime.max_skew)
     }
     // Inlined for speed: a length test, called twice per check.
     #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
@@ -312,8 +342,24 @@ pub struct Authenticated {
     pub user: UserName,
     /// How.
     pub scheme: Scheme,
+    /// For Digest: the algorithm of the accepted response.
+    #[cfg(feature = "app-hooks")]
+    pub algorithm: Option<Algorithm>,
     /// For Digest: the `Authentication-Info` to send back.
     pub auth_info: Option<AuthInfo>,
+}
+
+impl Authenticated {
+    /// `user` authenticated by `scheme`, without Digest's extras.
+    pub(crate) fn plain(user: UserName, scheme: Scheme) -> Self {
+        Authenticated {
+            user,
+            scheme,
+            #[cfg(feature = "app-hooks")]
+            algorithm: None,
+            auth_info: None,
+        }
+    }
 }
 
 /// The engine's answer for one request.
@@ -455,6 +501,11 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let Some(header) = req.authorization else {
             return self.conclude(Err(Failure::Challenge(Reason::NoCredentials, false)), ctx, out);
         };
+        #[cfg(all(feature = "app-hooks", feature = "bearer"))]
+        if self.config.app.token_syntax == crate::app::TokenSyntax::WholeValue {
+            let outcome = crate::app::whole_value_token(header).and_then(|t| self.bearer_user(t, ctx.now, out));
+            return self.conclude(outcome.map(|()| NextNonce::NotYet), ctx, out);
+        }
         // One pass over the header: the head, then each param straight into the Digest
         // directives (whatever the scheme: the same syntax errors and duplicates as `parse`,
         // and no span table or second pass).
@@ -467,20 +518,28 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             Rest::Token68(t) => (None, Some(t)),
             Rest::Empty => (None, None),
         };
-        let offered =
-            |s: Scheme| crate::accel::scheme_is(scheme, s.name().as_bytes()) && self.config.schemes.contains(&s);
+        let offered = |s: Scheme| {
+            (crate::accel::scheme_is(scheme, s.name().as_bytes()) || self.config.is_named(scheme, s))
+                && self.config.schemes.contains(&s)
+        };
         // The verdict's last part (a refusal and its nonce, or a next nonce) is written here,
         // after the scheme's frame is gone; one outcome for every scheme.
         let outcome = if offered(Scheme::Digest) {
             self.check_digest(params, req, ctx.now, out)
-        } else if let Some(Err(e)) = params.map(validate_params) {
-            Err(Failure::Malformed(e))
         } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
-            self.check_basic(token68, out).map(|()| NextNonce::NotYet)
+            params_valid(params).and_then(|()| self.check_basic(token68, out)).map(|()| NextNonce::NotYet)
         } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
-            self.check_bearer(token68, ctx.now, out).map(|()| NextNonce::NotYet)
+            match () {
+                #[cfg(feature = "app-hooks")]
+                () if self.config.app.token_syntax == crate::app::TokenSyntax::FreeForm => {
+                    crate::app::free_form_token(rest).and_then(|t| self.bearer_user(t, ctx.now, out))
+                }
+                () => params_valid(params).and_then(|()| self.check_bearer(token68, ctx.now, out)),
+            }
+            .map(|()| NextNonce::NotYet)
         } else {
-            Err(Failure::Challenge(Reason::UnsupportedScheme, false))
+            // A scheme this engine does not check: its syntax is not ours to judge.
+            Err(unsupported_scheme(rest))
         };
         self.conclude(outcome, ctx, out);
     }
@@ -521,7 +580,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         let creds = BasicCredentials::decode(token.as_bytes(), &mut buf)?;
         // The user name as UTF-8 straight into the verdict (no buffer of its own), then
         // looked up from there.
-        *out = Verdict::Authenticated(Authenticated { user: UserName::new(), scheme: Scheme::Basic, auth_info: None });
+        *out = Verdict::Authenticated(Authenticated::plain(UserName::new(), Scheme::Basic));
         let Verdict::Authenticated(a) = out else { return Ok(()) };
         let mut fits = true;
         for_each_utf8_chunk(creds.user_bytes(), creds.charset(), &mut |chunk| {
@@ -531,6 +590,12 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             return Err(ParseError::ValueTooLong("username").into());
         }
         let realm = self.config.realm.as_str();
+        // The application checks the password itself (a callback, a slow hash): only now,
+        // with every limit applied.
+        #[cfg(feature = "app-hooks")]
+        if let Some(ok) = self.store.verify_basic(&a.user, &creds, realm) {
+            return if ok { Ok(()) } else { Err(Failure::Challenge(Reason::BadCredentials, false)) };
+        }
         crate::credential::check_basic(&self.store, &a.user, realm, creds.password_bytes(), creds.charset())
             .map_err(|reason| Failure::Challenge(reason, false))
     }
@@ -538,10 +603,25 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// Bearer (a JWT, or a token for the store): the user written to `out`, or why not.
     // Out of line in the compact form: the JWT buffers stay off the other schemes' stack.
     #[cfg_attr(authgate_backend = "compact", inline(never))]
-    fn check_bearer(&self, token68: Option<&str>, _now: u64, out: &mut Verdict) -> Result<(), Failure> {
+    fn check_bearer(&self, token68: Option<&str>, now: u64, out: &mut Verdict) -> Result<(), Failure> {
         let token = token68.ok_or(ParseError::ExpectedToken68)?;
         if token.len() > MAX_BEARER_LEN {
             return Err(ParseError::ValueTooLong("bearer").into());
+        }
+        self.bearer_user(token, now, out)
+    }
+
+    /// The user a well-formed Bearer token authenticates: the application's verdict, else a
+    /// JWT's (when keys are configured), else the store's token.
+    fn bearer_user(&self, token: &str, _now: u64, out: &mut Verdict) -> Result<(), Failure> {
+        #[cfg(feature = "app-hooks")]
+        if let Some(ok) = self.store.verify_token(token) {
+            // The application keeps its user: the name is empty.
+            return if ok {
+                authenticated("", Scheme::Bearer, out)
+            } else {
+                Err(Failure::Challenge(Reason::InvalidToken, false))
+            };
         }
         #[cfg(feature = "jwt")]
         if let Some(jwt) = self.config.jwt.authenticate(token.as_bytes(), _now) {
@@ -578,15 +658,20 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             qop: self.config.qop,
             rfc2069: self.config.rfc2069,
             userhash: self.config.userhash,
-            check_uri: true,
+            check_uri: self.config.checks_uri(),
+            rspauth: self.config.sends_authentication_info(),
         };
         let here = EngineDigest { engine: self, body: &req.body, now };
         // The user name and the cnonce are written where the caller keeps the verdict.
-        *out = Verdict::Authenticated(Authenticated { user: UserName::new(), scheme: Scheme::Digest, auth_info: None });
+        *out = Verdict::Authenticated(Authenticated::plain(UserName::new(), Scheme::Digest));
         let Verdict::Authenticated(a) = out else { return Ok(NextNonce::NotYet) };
         let method = req.method.as_bytes();
         let ok = digest_check::verify(&rules, c, method, req.target.as_bytes(), &here, &mut a.user)?;
-        let Some(q) = ok.qop else { return Ok(NextNonce::NotYet) };
+        #[cfg(feature = "app-hooks")]
+        {
+            a.algorithm = Some(ok.algorithm);
+        }
+        let Some(q) = ok.qop.filter(|_| rules.rspauth) else { return Ok(NextNonce::NotYet) };
         let info = a.auth_info.insert(AuthInfo {
             rspauth: ok.rspauth(c),
             qop: Some(q),
@@ -612,35 +697,63 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// Renders the `index`-th challenge (in order of preference) into `buf`. Send each as
     /// its own `WWW-Authenticate` field: clients parse those more reliably than one joined list.
     pub fn write_challenge(&self, ch: &Challenge, index: usize, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        let nonce = ch.nonce.as_ref().map_or("", Nonce::as_str);
+        self.render_challenge(ch, index, nonce, self.config.opaque_value(), buf)
+    }
+
+    /// [`write_challenge`](Self::write_challenge) with the application's Digest `nonce` and
+    /// `opaque` (from its own generators) instead of the challenge's and the configuration's.
+    #[cfg(feature = "app-hooks")]
+    pub fn write_challenge_with(
+        &self,
+        ch: &Challenge,
+        index: usize,
+        nonce: Option<&str>,
+        opaque: Option<&str>,
+        buf: &mut [u8],
+    ) -> Result<usize, BufferTooSmall> {
+        let nonce = nonce.unwrap_or_else(|| ch.nonce.as_ref().map_or("", Nonce::as_str));
+        self.render_challenge(ch, index, nonce, opaque.or(self.config.opaque_value()), buf)
+    }
+
+    fn render_challenge(
+        &self,
+        ch: &Challenge,
+        index: usize,
+        nonce: &str,
+        opaque: Option<&str>,
+        buf: &mut [u8],
+    ) -> Result<usize, BufferTooSmall> {
         let mut i = index;
         for s in &self.config.schemes {
             match s {
                 Scheme::Digest => {
                     if let Some(alg) = self.config.algorithms.get(i) {
-                        let nonce = ch.nonce.as_ref().map_or("", Nonce::as_str);
-                        return render::digest_challenge(
-                            &DigestChallenge {
-                                realm: &self.config.realm,
-                                qop: self.config.qop,
-                                algorithm: *alg,
-                                nonce,
-                                opaque: self.config.opaque_value(),
-                                stale: ch.stale,
-                                userhash: self.config.userhash,
-                            },
-                            buf,
-                        );
+                        let c = DigestChallenge {
+                            realm: &self.config.realm,
+                            qop: self.config.qop,
+                            algorithm: *alg,
+                            nonce,
+                            opaque,
+                            stale: ch.stale,
+                            userhash: self.config.userhash,
+                        };
+                        return self.config.render_digest(&c, buf);
                     }
                     i -= self.config.algorithms.len();
                 }
                 // A scheme compiled out is never in an engine's config (Engine::new refuses it):
                 // its renderer need not be linked.
-                Scheme::Basic if cfg!(feature = "basic") && i == 0 => {
-                    return render::basic_challenge(&self.config.realm, buf)
-                }
+                Scheme::Basic if cfg!(feature = "basic") && i == 0 => return self.config.render_basic(buf),
                 Scheme::Bearer if cfg!(feature = "bearer") && i == 0 => {
                     let (error, description) = bearer_error(ch.reason);
-                    return render::bearer_challenge(&self.config.realm, error, description, buf);
+                    return self.config.render_bearer(error, description, buf);
+                }
+                // The offer alone; a handshake's next token comes from `Connection::token`.
+                Scheme::Ntlm | Scheme::Negotiate if cfg!(any(feature = "ntlm", feature = "negotiate")) && i == 0 => {
+                    let mut w = render::Writer::new(buf);
+                    w.str(s.name());
+                    return w.finish();
                 }
                 _ => i -= 1,
             }
@@ -697,6 +810,10 @@ struct EngineDigest<'e, 'b, S, R> {
 
 impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, S, R> {
     fn opaque_ok(&self, opaque: Option<&Value<'_>>) -> bool {
+        #[cfg(feature = "app-hooks")]
+        if let Some(ok) = self.engine.store.verify_opaque(opaque) {
+            return ok;
+        }
         match self.engine.config.opaque_value() {
             Some(expected) => opaque.is_some_and(|o| o.eq_bytes(expected.as_bytes())),
             None => true,
@@ -708,6 +825,15 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
     #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
     #[cfg_attr(authgate_backend = "compact", inline(never))]
     fn nonce(&self, nonce: &Value<'_>, _opaque: Option<&Value<'_>>) -> NonceCheck {
+        // The application's own nonces: replay-tracked like ours, from their first use.
+        #[cfg(feature = "app-hooks")]
+        if let Some(ok) = self.engine.store.verify_nonce(nonce) {
+            return if ok {
+                NonceCheck::Valid { issued: self.now, id: crate::app::nonce_id(nonce) }
+            } else {
+                NonceCheck::Invalid
+            };
+        }
         // Our nonces are lowercase hex: never escaped.
         self.engine.verify_nonce(nonce.as_unescaped().unwrap_or(b""), self.now).into()
     }
@@ -767,6 +893,17 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
     }
 }
 
+/// A scheme the engine does not check: 401, whatever follows it, unless it holds a control
+/// character (not allowed in any field value).
+fn unsupported_scheme(rest: Rest<'_>) -> Failure {
+    match rest {
+        Rest::Params(body) if body.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) => {
+            ParseError::ControlCharacter.into()
+        }
+        _ => Failure::Challenge(Reason::UnsupportedScheme, false),
+    }
+}
+
 /// The RFC 6750 error and description of a Bearer challenge for `reason`.
 #[cfg(feature = "jwt")]
 use crate::jwt::bearer_error;
@@ -778,11 +915,19 @@ fn bearer_error(reason: Reason) -> (Option<render::BearerError>, Option<&'static
 
 /// Writes "authenticated as `user`" to `out` (the name copied in place).
 fn authenticated(user: &str, scheme: Scheme, out: &mut Verdict) -> Result<(), Failure> {
-    *out = Verdict::Authenticated(Authenticated { user: UserName::new(), scheme, auth_info: None });
+    *out = Verdict::Authenticated(Authenticated::plain(UserName::new(), scheme));
     if let Verdict::Authenticated(a) = out {
         a.user.push_str(user).map_err(|_| ParseError::ValueTooLong("username"))?;
     }
     Ok(())
+}
+
+/// A Basic or Bearer value's param list, if it has one: refused as `parse` would refuse it.
+fn params_valid(params: Option<&[u8]>) -> Result<(), Failure> {
+    match params.map(validate_params) {
+        Some(Err(e)) => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// The param list of a scheme other than Digest, checked as `parse` checks it (syntax,

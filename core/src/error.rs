@@ -118,6 +118,13 @@ error_table! {
         InvalidResponse = 224, "response is not hex";
         /// The Digest `uri` does not match the request-target (RFC 7616 §3.4.6).
         UriMismatch = 225, "Digest uri does not match the request-target";
+        /// An NTLM message whose layout is broken: a field outside the message, an unknown
+        /// message type, a bad NTLMv2 blob or name encoding.
+        NtlmMessage = 240, "malformed NTLM message";
+        /// A Negotiate token that is not one of the forms of RFC 4559 / RFC 4178.
+        NegotiateToken = 241, "malformed Negotiate token";
+        /// An NTLM or Negotiate token is not canonical padded base64.
+        InvalidTokenBase64 = 242, "token is not canonical base64";
     }
 }
 
@@ -185,6 +192,8 @@ error_table! {
         /// A JWT algorithm is allowed whose Cargo feature (`jwt-es256`, `jwt-eddsa`,
         /// `jwt-std`) is not compiled in.
         JwtAlgorithmDisabled = 112, "JWT algorithm compiled out (Cargo feature)";
+        /// A custom scheme name is empty, longer than 32 bytes, or not a token.
+        InvalidSchemeName = 113, "scheme name must be a token of 1-32 characters";
     }
 }
 
@@ -265,6 +274,31 @@ error_table! {
         /// A claim has the wrong type (a date that is not a number, a non-string `iss`, ...);
         /// the name says which.
         InvalidClaim(&'static str) = 35, "invalid claim type";
+        /// Not a refusal: a connection-bound handshake (NTLM, Negotiate) needs another round;
+        /// the 401 carries the server's token.
+        HandshakeContinues = 40, "handshake continues";
+        /// An NTLM AUTHENTICATE (or a Negotiate continuation) on a connection with no
+        /// handshake in progress: replayed, or sent on another connection.
+        NoHandshake = 41, "no handshake in progress on this connection";
+        /// The NTLM handshake is older than the nonce lifetime.
+        HandshakeExpired = 42, "handshake expired";
+        /// The handshake table is full of other connections' handshakes in progress.
+        HandshakeTableFull = 43, "too many handshakes in progress";
+        /// An LM or NTLMv1 response: refused, only NTLMv2 is accepted.
+        NtlmV1Refused = 44, "LM or NTLMv1 response refused";
+        /// NTLM anonymous authentication.
+        AnonymousRefused = 45, "anonymous authentication refused";
+        /// The NTLMv2 client timestamp is further from now than the nonce lifetime.
+        ClockSkew = 46, "client clock outside the window";
+        /// NTLM or Negotiate through a check without a connection
+        /// ([`Engine::check_connection`](crate::Engine::check_connection) is needed).
+        ConnectionRequired = 47, "scheme needs the connection";
+        /// A Negotiate token for a mechanism the server does not accept (no acceptor, or
+        /// SPNEGO without a usable mechanism).
+        UnsupportedMechanism = 48, "Negotiate mechanism not supported";
+        /// The Negotiate acceptor refused the token (bad or expired ticket, replayed
+        /// authenticator, wrong service key).
+        NegotiateRefused = 49, "Negotiate token refused";
     }
 }
 
@@ -305,7 +339,7 @@ mod tests {
         let rows = |e: ParseError| (e.code(), e.name(), e.message());
         assert_eq!(rows(ParseError::Empty), ParseError::TABLE[0]);
         assert_eq!(rows(ParseError::MissingParam("nonce")), (217, "MissingParam", "missing required Digest parameter"));
-        assert_eq!(rows(ParseError::UriMismatch), *ParseError::TABLE.last().unwrap());
+        assert_eq!(rows(ParseError::InvalidTokenBase64), *ParseError::TABLE.last().unwrap());
         assert_eq!(ConfigError::FeatureDisabled.code(), 108);
         assert_eq!((Reason::InvalidToken.code(), Reason::InvalidToken.name()), (14, "InvalidToken"));
         // A wrapped kind is its own table's row.

@@ -31,7 +31,8 @@
 //!
 //! Cargo features drop what a device does not need: the hash families (`md5`, `sha256`,
 //! `sha512-256`), the schemes (`basic`, `bearer`), `pbkdf2`, and the optional RFC 7616 extras
-//! `userhash`, `username-star`, `auth-int` and `rfc2069` (all on by default). A well-formed
+//! `userhash`, `username-star`, `auth-int` and `rfc2069`, and `app-hooks` for web-framework
+//! layers ([`app`]) (all on by default). A well-formed
 //! request using an extra that is compiled out is answered 401 (the syntax rules that make a
 //! 400 stay the same in every build, except that a build without `username-star` does not
 //! read the `username*` ext-value at all), never a panic.
@@ -48,6 +49,7 @@
 //! [`BasicCredentials`], [`DigestCredentials`] with [`digest::response`], [`nonce`],
 //! [`ReplayTable`] and the [`render`] functions.
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -55,7 +57,10 @@
 extern crate std;
 
 mod accel;
+pub mod app;
 pub mod basic;
+#[cfg(any(feature = "ntlm", feature = "negotiate"))]
+mod connection;
 pub mod credential;
 pub mod digest;
 pub mod digest_check;
@@ -66,12 +71,20 @@ pub mod htfile;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod limits;
+#[cfg(feature = "negotiate")]
+pub mod negotiate;
 pub mod nonce;
+#[cfg(feature = "ntlm")]
+pub mod ntlm;
 mod parse;
 pub mod render;
 pub mod replay;
 
+#[cfg(feature = "app-hooks")]
+pub use app::{ChallengeStyle, TokenSyntax};
 pub use basic::{BasicCredentials, Charset};
+#[cfg(any(feature = "ntlm", feature = "negotiate"))]
+pub use connection::{Connection, HandshakeStore, HandshakeTable, ServerToken};
 pub use credential::{CredentialStore, Purpose, StaticUsers, StoredCredential, UserName};
 pub use digest::{Algorithm, DigestCredentials, Qop};
 pub use engine::{
@@ -80,6 +93,8 @@ pub use engine::{
 pub use error::{BufferTooSmall, ConfigError, ParseError, Reason};
 pub use hash::{HashAlgorithm, HashOutput};
 pub use htfile::{Htdigest, Htpasswd};
+#[cfg(feature = "negotiate")]
+pub use negotiate::{AcceptorStep, NegotiateAcceptor};
 pub use nonce::{Nonce, NonceKey, NonceSequence, NonceStatus};
 pub use parse::{parse, Authorization, Credentials, Param, ParamIter, Params, Segments, Value};
 pub use render::{AuthInfo, BearerError, QopSet};

@@ -68,3 +68,11 @@ pub const MAX_JWT_CLAIM_LEN: usize = 128;
 pub const MAX_JWT_CLAIM_NAME_LEN: usize = 32;
 /// Most expected audiences.
 pub const MAX_JWT_AUDIENCES: usize = 4;
+/// Longest `Authorization` value of the connection-bound schemes (`NTLM`, `Negotiate`):
+/// Kerberos tickets with a PAC from Active Directory run to several kilobytes.
+pub const MAX_CONNECTION_HEADER_LEN: usize = 16 * 1024;
+/// Longest NTLM message (decoded): AUTHENTICATE with the client's blob and names.
+pub const MAX_NTLM_MESSAGE_LEN: usize = 2048;
+/// Longest token the server sends (an NTLM CHALLENGE, SPNEGO-wrapped or not, or the output
+/// of a Negotiate acceptor step), before base64.
+pub const MAX_SERVER_TOKEN_LEN: usize = 1024;

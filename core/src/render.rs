@@ -9,6 +9,33 @@
 //! holds (`Config` refuses such a realm or opaque, the parser such a cnonce). A caller that
 //! renders its own values directly must refuse control characters first, or a CR LF in a
 //! realm would split the response header.
+//!
+//! ```
+//! use authgate::nonce::{Nonce, NonceKey};
+//! use authgate::render::{basic_challenge, digest_challenge, DigestChallenge};
+//! use authgate::{Algorithm, QopSet};
+//!
+//! let mut buf = [0u8; 256];
+//! let n = basic_challenge("home", &mut buf).unwrap();
+//! assert_eq!(&buf[..n], br#"Basic realm="home", charset="UTF-8""#);
+//!
+//! let nonce = Nonce::issue(&NonceKey::new(&[7; 32]), b"home", b"", 1_700_000_000, [1; 8]);
+//! let challenge = DigestChallenge {
+//!     realm: "home",
+//!     qop: QopSet::AUTH,
+//!     algorithm: Algorithm::Sha256,
+//!     nonce: nonce.as_str(),
+//!     opaque: None,
+//!     stale: false,
+//!     userhash: false,
+//! };
+//! let n = digest_challenge(&challenge, &mut buf).unwrap();
+//! assert!(buf[..n].starts_with(br#"Digest realm="home", qop="auth", algorithm=SHA-256, nonce=""#));
+//!
+//! // Too small: nothing usable was written, and the error says how much is needed.
+//! let needed = digest_challenge(&challenge, &mut [0u8; 16]).unwrap_err().needed;
+//! assert_eq!(needed, n);
+//! ```
 
 use crate::digest::{Algorithm, Qop};
 use crate::error::BufferTooSmall;
@@ -95,8 +122,13 @@ impl QopSet {
 
 /// `Basic realm="...", charset="UTF-8"` (RFC 7617 §2.1).
 pub fn basic_challenge(realm: &str, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+    basic_challenge_named("Basic", realm, buf)
+}
+
+/// [`basic_challenge`] under the scheme word `scheme` (an application's custom name).
+pub(crate) fn basic_challenge_named(scheme: &str, realm: &str, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
     let mut w = Writer::new(buf);
-    w.str("Basic realm=").quoted(realm.as_bytes()).str(", charset=\"UTF-8\"");
+    w.str(scheme).str(" realm=").quoted(realm.as_bytes()).str(", charset=\"UTF-8\"");
     w.finish()
 }
 
@@ -121,8 +153,17 @@ pub struct DigestChallenge<'a> {
 
 /// Renders `Digest realm=..., qop=..., algorithm=..., nonce=..., opaque=..., stale=true, charset=UTF-8, userhash=true`.
 pub fn digest_challenge(c: &DigestChallenge<'_>, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+    digest_challenge_named("Digest", c, buf)
+}
+
+/// [`digest_challenge`] under the scheme word `scheme` (an application's custom name).
+pub(crate) fn digest_challenge_named(
+    scheme: &str,
+    c: &DigestChallenge<'_>,
+    buf: &mut [u8],
+) -> Result<usize, BufferTooSmall> {
     let mut w = Writer::new(buf);
-    w.str("Digest realm=").quoted(c.realm.as_bytes());
+    w.str(scheme).str(" realm=").quoted(c.realm.as_bytes());
     // "auth" first: Python's requests only finds it when it leads the list.
     match (c.qop.auth, c.qop.auth_int) {
         (true, true) => w.str(", qop=\"auth, auth-int\""),
@@ -174,8 +215,19 @@ pub fn bearer_challenge(
     description: Option<&str>,
     buf: &mut [u8],
 ) -> Result<usize, BufferTooSmall> {
+    bearer_challenge_named("Bearer", realm, error, description, buf)
+}
+
+/// [`bearer_challenge`] under the scheme word `scheme` (an application's custom name).
+pub(crate) fn bearer_challenge_named(
+    scheme: &str,
+    realm: &str,
+    error: Option<BearerError>,
+    description: Option<&str>,
+    buf: &mut [u8],
+) -> Result<usize, BufferTooSmall> {
     let mut w = Writer::new(buf);
-    w.str("Bearer realm=").quoted(realm.as_bytes());
+    w.str(scheme).str(" realm=").quoted(realm.as_bytes());
     if let Some(e) = error {
         w.str(", error=\"").str(e.name()).str("\"");
         if let Some(d) = description {

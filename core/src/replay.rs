@@ -25,6 +25,38 @@ pub enum ReplayOutcome {
 ///
 /// `check_and_record` must be atomic per nonce: two concurrent calls with the same pair
 /// must not both see [`ReplayOutcome::Fresh`].
+///
+/// A store that wraps another and counts the replays it refused (for a metrics endpoint):
+///
+/// ```
+/// use authgate::nonce::NonceId;
+/// use authgate::{ReplayOutcome, ReplayStore, ReplayTable};
+/// use core::cell::RefCell;
+/// use core::sync::atomic::{AtomicU32, Ordering};
+///
+/// struct Counting<S> {
+///     inner: S,
+///     replays: AtomicU32,
+/// }
+///
+/// impl<S: ReplayStore> ReplayStore for Counting<S> {
+///     fn check_and_record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+///         let outcome = self.inner.check_and_record(id, issued, nc);
+///         if outcome == ReplayOutcome::Replayed {
+///             self.replays.fetch_add(1, Ordering::Relaxed);
+///         }
+///         outcome
+///     }
+/// }
+///
+/// let store = Counting { inner: RefCell::new(ReplayTable::<64>::new()), replays: AtomicU32::new(0) };
+/// let (nonce, issued) = ([9; 16], 1_700_000_000);
+/// assert_eq!(store.check_and_record(&nonce, issued, 2), ReplayOutcome::Fresh);
+/// assert_eq!(store.check_and_record(&nonce, issued, 1), ReplayOutcome::Fresh); // pipelined, out of order
+/// assert_eq!(store.check_and_record(&nonce, issued, 2), ReplayOutcome::Replayed);
+/// assert_eq!(store.replays.load(Ordering::Relaxed), 1);
+/// // `Engine::new(config, &key, users, &store)` then checks every Digest nonce count through it.
+/// ```
 pub trait ReplayStore {
     /// Checks and records `nc` for the nonce `id` issued at `issued` (caller's seconds).
     fn check_and_record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome;

@@ -632,6 +632,45 @@ fn naive_eq(a: &[u8], b: &[u8]) -> bool {
     true
 }
 
+/// NTLM: `Response::verify` on an AUTHENTICATE (NTLMv2, no MIC: the NTProofStr comparison
+/// alone) whose NTProofStr is wrong at its first vs last byte. The right NT hash is used,
+/// so all the HMAC work is done for both classes.
+fn ntlm_proof_wrong_early_vs_late(runner: &mut CtRunner, rng: &mut BenchRng) {
+    use authgate::ntlm::{nt_hash, Pending, Response};
+    use authgate_tests::ntlm::NtlmClient;
+    let mut client = NtlmClient::new(USER, SECRET);
+    client.mic = false;
+    client.timestamp = Some(authgate::ntlm::message::filetime(NOW));
+    let negotiate = client.negotiate();
+    let pending = Pending::start(&negotiate, [0x5a; 8], NOW).unwrap();
+    let mut challenge = [0u8; 256];
+    let n = pending.write_challenge("HOME", &mut challenge).unwrap();
+    let challenge = challenge[..n].to_vec();
+    let (good, _) = client.authenticate(&negotiate, &challenge);
+    // NTProofStr: the first 16 bytes of the NtChallengeResponse field (offset at byte 24).
+    let proof_at = u32::from_le_bytes(good[24..28].try_into().unwrap()) as usize;
+    let nt = nt_hash(SECRET.as_bytes()).unwrap();
+    let verify = |m: &Vec<u8>| {
+        let r = Response::parse(m, &pending, NOW, 300).expect("a well-formed NTLMv2 AUTHENTICATE");
+        r.verify(&nt, &pending.server_challenge, &negotiate, &challenge, m)
+    };
+    assert!(verify(&good), "the unaltered AUTHENTICATE verifies");
+    measure(
+        "ntlm_proof_wrong_early_vs_late",
+        runner,
+        rng,
+        samples(100_000),
+        |c, _, rng| {
+            let mut m = good.clone();
+            let at = proof_at + if matches!(c, Class::Left) { 0 } else { 15 };
+            m[at] ^= rng.random_range(1..=255u8);
+            m
+        },
+        |_, m| assert!(!verify(m), "a wrong NTProofStr is refused"),
+        verify,
+    );
+}
+
 /// Positive control: a SHA-256 (the work around a real comparison) followed by an
 /// early-exit comparison of 64 hex digits differing at the first vs last digit. It must show
 /// a leak, or the harness is too noisy to prove anything.
@@ -672,5 +711,6 @@ ctbench_main!(
     token_matches_early_vs_late,
     token_matches_secret_short_vs_long,
     jwt_hmac_signature_early_vs_late,
+    ntlm_proof_wrong_early_vs_late,
     control_naive_compare_early_vs_late
 );

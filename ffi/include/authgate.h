@@ -39,6 +39,15 @@
 #include <stdint.h>
 
 /**
+ * Connections an engine tracks at once: NTLM handshakes in progress and connections
+ * authenticated by NTLM (or Negotiate, with `authgate_config_bind_negotiate`). A full
+ * table refuses new handshakes rather than evict one in progress (reason
+ * HANDSHAKE_TABLE_FULL), and forgets the least recently used authenticated connection
+ * first (it authenticates again on its next request).
+ */
+#define AUTHGATE_CONNECTION_CAPACITY 1024
+
+/**
  * Nonces whose nonce-count history an engine keeps (the core's `ReplayTable<N>`).
  * When more nonces are in use, the oldest is forgotten and answered `stale=true`.
  */
@@ -53,6 +62,23 @@
  * Bytes of a nonce key.
  */
 #define AUTHGATE_KEY_LEN 32
+
+/**
+ * Major version of the header (and of the library built with it). At run time,
+ * `authgate_version()` gives the version of the library actually loaded.
+ */
+#define AUTHGATE_VERSION_MAJOR 0
+
+/**
+ * Minor version. While the major version is 0, a new minor version may break the ABI, and
+ * the shared library's SONAME carries it (`libauthgate.so.0.1`).
+ */
+#define AUTHGATE_VERSION_MINOR 1
+
+/**
+ * Patch version.
+ */
+#define AUTHGATE_VERSION_PATCH 0
 
 /**
  * The outcome of an API call.
@@ -170,6 +196,10 @@ enum authgate_result
    */
   AUTHGATE_RESULT_CONFIG_JWT_ALGORITHM_DISABLED = 112,
   /**
+   * A custom scheme name is empty, longer than 32 bytes, or not a token.
+   */
+  AUTHGATE_RESULT_CONFIG_INVALID_SCHEME_NAME = 113,
+  /**
    * Another configuration error.
    */
   AUTHGATE_RESULT_CONFIG_OTHER = 199,
@@ -278,6 +308,18 @@ enum authgate_result
    */
   AUTHGATE_RESULT_MALFORMED_URI_MISMATCH = 225,
   /**
+   * An NTLM message whose layout is broken (a field outside the message, ...).
+   */
+  AUTHGATE_RESULT_MALFORMED_NTLM_MESSAGE = 240,
+  /**
+   * A Negotiate token that is neither NTLMSSP nor a DER GSS-API token.
+   */
+  AUTHGATE_RESULT_MALFORMED_NEGOTIATE_TOKEN = 241,
+  /**
+   * An NTLM or Negotiate token is not canonical padded base64.
+   */
+  AUTHGATE_RESULT_MALFORMED_INVALID_TOKEN_BASE64 = 242,
+  /**
    * Another reason the value is malformed (a newer core than this ABI knows).
    */
   AUTHGATE_RESULT_MALFORMED_OTHER = 299,
@@ -378,6 +420,14 @@ enum authgate_scheme
    * Bearer (RFC 6750).
    */
   AUTHGATE_SCHEME_BEARER = 3,
+  /**
+   * NTLM (MS-NTHT), through `authgate_engine_check_connection`.
+   */
+  AUTHGATE_SCHEME_NTLM = 4,
+  /**
+   * Negotiate (RFC 4559), through `authgate_engine_check_connection`.
+   */
+  AUTHGATE_SCHEME_NEGOTIATE = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -452,12 +502,47 @@ enum authgate_purpose
    * Digest with SHA-512-256 (or -sess): plaintext, or an HA1 of hash SHA-512/256.
    */
   AUTHGATE_PURPOSE_DIGEST_SHA512_256 = 4,
+  /**
+   * NTLM: plaintext, or an NT hash (`authgate_credential_set_nt_hash`).
+   */
+  AUTHGATE_PURPOSE_NTLM = 5,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum authgate_purpose authgate_purpose;
 #else
 typedef uint32_t authgate_purpose;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What a Negotiate acceptor made of one client token.
+ */
+enum authgate_negotiate_step
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Refused (bad, expired or replayed ticket, wrong key, unusable mechanism): the
+   * engine answers 401 with fresh challenges.
+   */
+  AUTHGATE_NEGOTIATE_STEP_REFUSED = 0,
+  /**
+   * Another round: `*output_len` bytes of `output` go to the client with a 401.
+   */
+  AUTHGATE_NEGOTIATE_STEP_CONTINUE = 1,
+  /**
+   * Authenticated as the principal written to `principal`; `*output_len` bytes of
+   * `output` (0: none) go to the client with the 200 (mutual authentication).
+   */
+  AUTHGATE_NEGOTIATE_STEP_COMPLETE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum authgate_negotiate_step authgate_negotiate_step;
+#else
+typedef uint32_t authgate_negotiate_step;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -656,6 +741,47 @@ enum authgate_reason
    */
   AUTHGATE_REASON_INVALID_CLAIM = 35,
   /**
+   * Not a refusal: an NTLM or Negotiate handshake needs another round; send the
+   * verdict's token (`authgate_verdict_write_token`) as the only `WWW-Authenticate`.
+   */
+  AUTHGATE_REASON_HANDSHAKE_CONTINUES = 40,
+  /**
+   * An NTLM AUTHENTICATE (or a continuation) on a connection with no handshake in progress.
+   */
+  AUTHGATE_REASON_NO_HANDSHAKE = 41,
+  /**
+   * The NTLM handshake is older than the nonce lifetime.
+   */
+  AUTHGATE_REASON_HANDSHAKE_EXPIRED = 42,
+  /**
+   * The connection table is full of other connections' handshakes in progress.
+   */
+  AUTHGATE_REASON_HANDSHAKE_TABLE_FULL = 43,
+  /**
+   * An LM or NTLMv1 response (only NTLMv2 is accepted).
+   */
+  AUTHGATE_REASON_NTLM_V1_REFUSED = 44,
+  /**
+   * NTLM anonymous authentication.
+   */
+  AUTHGATE_REASON_ANONYMOUS_REFUSED = 45,
+  /**
+   * The NTLMv2 client timestamp is further from now than the nonce lifetime.
+   */
+  AUTHGATE_REASON_CLOCK_SKEW = 46,
+  /**
+   * NTLM or Negotiate through `authgate_engine_check` (use `authgate_engine_check_connection`).
+   */
+  AUTHGATE_REASON_CONNECTION_REQUIRED = 47,
+  /**
+   * A Negotiate token for a mechanism the server does not accept.
+   */
+  AUTHGATE_REASON_UNSUPPORTED_MECHANISM = 48,
+  /**
+   * The Negotiate acceptor refused the token.
+   */
+  AUTHGATE_REASON_NEGOTIATE_REFUSED = 49,
+  /**
    * Another reason (a newer core than this ABI knows).
    */
   AUTHGATE_REASON_OTHER = 99,
@@ -840,6 +966,40 @@ typedef void (*authgate_bearer_callback)(void *userdata,
 typedef int32_t (*authgate_entropy_callback)(void *userdata, uint8_t *out, size_t len);
 
 /**
+ * Steps the Negotiate acceptor (for Kerberos: `gss_accept_sec_context`) of connection
+ * `connection` with the client's decoded token. Called by
+ * `authgate_engine_check_connection` for every Negotiate token that is not NTLM, on the
+ * calling thread; with a shared engine possibly from several threads at once (for
+ * different connections): it must be thread-safe.
+ *
+ * - `token`, `token_len`: the client's token (base64 already decoded and bounded by the
+ *   engine), valid during the call.
+ * - `output`, `output_cap`: where to write a token for the client (at most `output_cap`,
+ *   1024 bytes); its length goes to `*output_len`.
+ * - `principal`, `principal_cap`: where to write the authenticated principal (UTF-8, at
+ *   most 128 bytes, no NUL needed); its length goes to `*principal_len`.
+ *
+ * Keep the acceptor's context per connection while the answer is CONTINUE; drop it on
+ * COMPLETE or REFUSED, and in the closed callback. Must return normally (no longjmp).
+ */
+typedef authgate_negotiate_step (*authgate_negotiate_callback)(void *userdata,
+                                                               uint64_t connection,
+                                                               const uint8_t *token,
+                                                               size_t token_len,
+                                                               uint8_t *output,
+                                                               size_t output_cap,
+                                                               size_t *output_len,
+                                                               char *principal,
+                                                               size_t principal_cap,
+                                                               size_t *principal_len);
+
+/**
+ * The connection `connection` closed (`authgate_engine_connection_closed`): drop the
+ * acceptor's context for it, if any.
+ */
+typedef void (*authgate_connection_closed_callback)(void *userdata, uint64_t connection);
+
+/**
  * What an htpasswd file may ask for. `authgate_htpasswd_policy_default()` gives bcrypt
  * cost up to 12, SHA-crypt up to 500,000 rounds, no plaintext.
  */
@@ -919,7 +1079,8 @@ void authgate_config_free(struct authgate_config *config);
 
 /**
  * Sets the schemes to offer, in order of preference (the order of the challenges):
- * `count` values of `authgate_scheme` (BASIC, DIGEST, BEARER; duplicates are ignored).
+ * `count` values of `authgate_scheme` (BASIC, DIGEST, BEARER, NTLM, NEGOTIATE; duplicates
+ * are ignored). NTLM and NEGOTIATE are checked by `authgate_engine_check_connection`.
  *
  * Results: OK, NULL_PARAMETER, INVALID_ARGUMENT (an unknown value), CONFIG_NO_SCHEME
  * (`count` 0), CONFIG_TOO_MANY, PANIC. On error the config is unchanged. Not
@@ -1060,6 +1221,116 @@ authgate_result authgate_config_set_bearer_callback(struct authgate_config *conf
 authgate_result authgate_config_set_entropy_callback(struct authgate_config *config,
                                                      authgate_entropy_callback callback,
                                                      void *userdata);
+
+/**
+ * Sets the Negotiate acceptor: `step` for each Negotiate token that is not NTLM (see
+ * `authgate_negotiate_callback`), `closed` (may be NULL) when a connection closes.
+ * Without an acceptor, Negotiate carries only NTLM (when NTLM is offered too) and other
+ * tokens are answered 401 (reason UNSUPPORTED_MECHANISM). Offering Negotiate also needs
+ * `authgate_config_set_schemes`. `userdata` is passed back to both, from any thread.
+ *
+ * Results: OK, NULL_PARAMETER (config), PANIC. Not synchronized.
+ *
+ * # Safety
+ * `config` must be NULL or a live config.
+ */
+authgate_result authgate_config_set_negotiate_acceptor(struct authgate_config *config,
+                                                       authgate_negotiate_callback step,
+                                                       authgate_connection_closed_callback closed,
+                                                       void *userdata);
+
+/**
+ * Whether a Negotiate (Kerberos) success also authenticates the later requests of the
+ * connection that carry no credentials, as IIS does (default: no). Leave it off behind a
+ * proxy that reuses its upstream connections for several clients. NTLM's success always
+ * holds for the connection: its clients send credentials once per connection, so NTLM
+ * needs direct connections (or a proxy pinning each client to its own).
+ *
+ * Results: OK, NULL_PARAMETER, PANIC. Not synchronized.
+ *
+ * # Safety
+ * `config` must be NULL or a live config.
+ */
+authgate_result authgate_config_bind_negotiate(struct authgate_config *config, bool bind);
+
+/**
+ * `authgate_engine_check` for a request on connection `connection`: NTLM and Negotiate
+ * need it (their handshakes span requests of one connection, RFC 4559 / MS-NTHT), the
+ * other schemes are checked as by `authgate_engine_check`. A request without credentials
+ * on a connection NTLM authenticated is AUTHENTICATED as that user.
+ *
+ * `connection` must identify the TCP connection and never be reused for another one (a
+ * counter incremented per accepted connection, not the socket): a reused id would give
+ * a new connection the old one's authentication. Call
+ * `authgate_engine_connection_closed` when the connection closes.
+ *
+ * When `authgate_verdict_write_token` gives a non-empty value, send it as the only
+ * `WWW-Authenticate` field of the 401 (the handshake continues), or as a
+ * `WWW-Authenticate` field of the 200 (Negotiate's mutual authentication). Keep the
+ * connection open after such a 401.
+ *
+ * Same arguments otherwise, results, thread-safety and callbacks as
+ * `authgate_engine_check`, plus the Negotiate acceptor. `authorization` may be up to
+ * 16 KiB for these schemes (Kerberos tickets).
+ *
+ * # Safety
+ * As `authgate_engine_check`.
+ */
+authgate_result authgate_engine_check_connection(const struct authgate_engine *engine,
+                                                 const char *method,
+                                                 size_t method_len,
+                                                 const char *target,
+                                                 size_t target_len,
+                                                 const uint8_t *authorization,
+                                                 size_t authorization_len,
+                                                 uint64_t connection,
+                                                 uint64_t now,
+                                                 const uint8_t *salt,
+                                                 struct authgate_verdict *verdict_out);
+
+/**
+ * The connection `connection` closed: the engine forgets its handshake or
+ * authentication and calls the acceptor's closed callback. Thread-safe.
+ *
+ * Results: OK, NULL_PARAMETER, PANIC.
+ *
+ * # Safety
+ * `engine` must be NULL or a live engine.
+ */
+authgate_result authgate_engine_connection_closed(const struct authgate_engine *engine,
+                                                  uint64_t connection);
+
+/**
+ * Writes the `WWW-Authenticate` value carrying the NTLM or Negotiate token the last
+ * `authgate_engine_check_connection` left for the client (`NTLM <base64>` or
+ * `Negotiate <base64>`), NUL-terminated; an empty value (`*out_len` 0, OK) when there is
+ * none. 1500 bytes always suffice. Buffer contract as `authgate_engine_write_challenge`.
+ *
+ * Results: OK, NULL_PARAMETER, BUFFER_TOO_SMALL, PANIC. Reads the verdict: not
+ * synchronized with a check into it on another thread.
+ *
+ * # Safety
+ * `verdict` live; `buf` writable for `buf_len` bytes (NULL if 0); `out_len` writable.
+ */
+authgate_result authgate_verdict_write_token(const struct authgate_verdict *verdict,
+                                             char *buf,
+                                             size_t buf_len,
+                                             size_t *out_len);
+
+/**
+ * Sets an NT hash (16 bytes: MD4 of the UTF-16LE password, as Samba's `pdbedit -w` and
+ * Windows keep it). Serves NTLM and Basic (not Digest: CREDENTIAL_UNUSABLE).
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_CREDENTIAL (not 16 bytes), PANIC. Same rules as
+ * `authgate_credential_set_plaintext`.
+ *
+ * # Safety
+ * `credential` must be the pointer passed to the running callback; `hash` must point to
+ * `hash_len` readable bytes.
+ */
+authgate_result authgate_credential_set_nt_hash(struct authgate_credential *credential,
+                                                const uint8_t *hash,
+                                                size_t hash_len);
 
 /**
  * Sets a plaintext password (UTF-8, at most 128 bytes; copied). Serves Basic and every

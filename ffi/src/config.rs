@@ -23,6 +23,8 @@ pub struct authgate_config {
     pub(crate) entropy_userdata: *mut c_void,
     /// `authgate_config_set_htfile`: looked up instead of the credential callback.
     pub(crate) htfile: Option<std::sync::Arc<crate::htfile::HtFile>>,
+    /// `authgate_config_set_negotiate_acceptor` and `authgate_config_bind_negotiate`.
+    pub(crate) negotiate: crate::connection::NegotiateSettings,
 }
 
 /// Applies a fallible core builder step, keeping the old value on error.
@@ -72,6 +74,7 @@ pub unsafe extern "C" fn authgate_config_new(
             entropy: None,
             entropy_userdata: std::ptr::null_mut(),
             htfile: None,
+            negotiate: Default::default(),
         });
         // SAFETY: checked non-NULL above.
         unsafe { store(config_out, Box::into_raw(boxed)) }
@@ -94,7 +97,8 @@ pub unsafe extern "C" fn authgate_config_free(config: *mut authgate_config) {
 }
 
 /// Sets the schemes to offer, in order of preference (the order of the challenges):
-/// `count` values of `authgate_scheme` (BASIC, DIGEST, BEARER; duplicates are ignored).
+/// `count` values of `authgate_scheme` (BASIC, DIGEST, BEARER, NTLM, NEGOTIATE; duplicates
+/// are ignored). NTLM and NEGOTIATE are checked by `authgate_engine_check_connection`.
 ///
 /// Results: OK, NULL_PARAMETER, INVALID_ARGUMENT (an unknown value), CONFIG_NO_SCHEME
 /// (`count` 0), CONFIG_TOO_MANY, PANIC. On error the config is unchanged. Not
@@ -112,10 +116,13 @@ pub unsafe extern "C" fn authgate_config_set_schemes(
         // Read as integers: C may pass any value, and an invalid Rust enum would be UB.
         // SAFETY: promised by the caller (size_of::<authgate_scheme>() == 4).
         let raw = unsafe { u32_slice(schemes.cast(), count) }?;
-        let mut list = [authgate_core::Scheme::Basic; 3];
+        let mut list = [authgate_core::Scheme::Basic; 5];
         let mut n = 0;
         for &code in raw {
             let s = authgate_scheme::to_core(code).ok_or(authgate_result::InvalidArgument)?;
+            if n == list.len() {
+                return Err(authgate_result::ConfigTooMany);
+            }
             if !list[..n].contains(&s) {
                 list[n] = s;
                 n += 1;

@@ -22,6 +22,8 @@ pub enum authgate_purpose {
     DigestSha256 = 3,
     /// Digest with SHA-512-256 (or -sess): plaintext, or an HA1 of hash SHA-512/256.
     DigestSha512_256 = 4,
+    /// NTLM: plaintext, or an NT hash (`authgate_credential_set_nt_hash`).
+    Ntlm = 5,
 }
 
 impl authgate_purpose {
@@ -33,6 +35,7 @@ impl authgate_purpose {
                 authgate_hash::Sha256 => authgate_purpose::DigestSha256,
                 authgate_hash::Sha512_256 => authgate_purpose::DigestSha512_256,
             },
+            Purpose::Ntlm => authgate_purpose::Ntlm,
         }
     }
 }

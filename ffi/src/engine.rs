@@ -35,6 +35,8 @@ pub struct authgate_engine {
     pub(crate) engine: CoreEngine,
     entropy: authgate_entropy_callback,
     entropy_userdata: *mut c_void,
+    /// NTLM handshakes, authenticated connections and the Negotiate acceptor.
+    pub(crate) connections: crate::connection::Connections,
 }
 
 // SAFETY: the core engine is Sync with these stores (the replay table is behind a Mutex);
@@ -85,7 +87,12 @@ pub unsafe extern "C" fn authgate_engine_new(
         if let Some(prev) = &c.previous_key {
             engine = engine.with_previous_key(prev);
         }
-        let boxed = Box::new(authgate_engine { engine, entropy: c.entropy, entropy_userdata: c.entropy_userdata });
+        let boxed = Box::new(authgate_engine {
+            engine,
+            entropy: c.entropy,
+            entropy_userdata: c.entropy_userdata,
+            connections: crate::connection::Connections::new(&c.negotiate),
+        });
         // SAFETY: checked non-NULL above.
         unsafe { store_ptr(engine_out, Box::into_raw(boxed)) }
     })
@@ -164,6 +171,7 @@ pub unsafe extern "C" fn authgate_engine_check(
             now,
             salt,
             verdict_out,
+            None,
         )
     }
 }
@@ -201,12 +209,15 @@ pub unsafe extern "C" fn authgate_engine_check_body(
             now,
             salt,
             verdict_out,
+            None,
         )
     }
 }
 
+/// The check of every `authgate_engine_check*`; `connection` for
+/// `authgate_engine_check_connection`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn check(
+pub(crate) unsafe fn check(
     engine: *const authgate_engine,
     method: (*const c_char, usize),
     target: (*const c_char, usize),
@@ -215,6 +226,7 @@ unsafe fn check(
     now: u64,
     salt: *const u8,
     verdict_out: *mut authgate_verdict,
+    connection: Option<u64>,
 ) -> authgate_result {
     run(|| {
         // SAFETY: every pointer is NULL or valid, as promised by the caller.
@@ -234,13 +246,16 @@ unsafe fn check(
             unsafe { bytes(salt, 8) }?.try_into().map_err(|_| authgate_result::InvalidArgument)?
         };
         let req = Request { method, target, authorization, body };
-        verdict.set(e.engine.check(&req, Context { now, salt }));
+        match connection {
+            None => verdict.set(e.engine.check(&req, Context { now, salt })),
+            Some(id) => crate::connection::check_on(e, &req, Context { now, salt }, id, verdict)?,
+        }
         Ok(())
     })
 }
 
 impl authgate_engine {
-    fn entropy(&self) -> Result<[u8; 8], authgate_result> {
+    pub(crate) fn entropy(&self) -> Result<[u8; 8], authgate_result> {
         let callback = self.entropy.ok_or(authgate_result::EntropyFailed)?;
         let mut salt = [0u8; 8];
         // SAFETY: `salt` is a live local of the length passed; the callback's contract is

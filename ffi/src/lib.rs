@@ -32,20 +32,24 @@ use core_api::htfile::{ErrorKind, HashError};
 use core_api::{Algorithm, ConfigError, HashAlgorithm, ParseError, Reason, Scheme};
 
 mod config;
+mod connection;
 mod credential;
 mod engine;
 mod helpers;
 mod htfile;
 mod jwt;
 mod verdict;
+mod version;
 
 pub use config::*;
+pub use connection::*;
 pub use credential::*;
 pub use engine::*;
 pub use helpers::*;
 pub use htfile::*;
 pub use jwt::*;
 pub use verdict::*;
+pub use version::*;
 
 /// The outcome of an API call.
 ///
@@ -111,6 +115,8 @@ pub enum authgate_result {
     ConfigInvalidJwtOption = 111,
     /// A JWT algorithm is not compiled into this library.
     ConfigJwtAlgorithmDisabled = 112,
+    /// A custom scheme name is empty, longer than 32 bytes, or not a token.
+    ConfigInvalidSchemeName = 113,
     /// Another configuration error.
     ConfigOther = 199,
 
@@ -166,6 +172,12 @@ pub enum authgate_result {
     MalformedInvalidResponse = 224,
     /// The Digest `uri` does not match the request-target.
     MalformedUriMismatch = 225,
+    /// An NTLM message whose layout is broken (a field outside the message, ...).
+    MalformedNtlmMessage = 240,
+    /// A Negotiate token that is neither NTLMSSP nor a DER GSS-API token.
+    MalformedNegotiateToken = 241,
+    /// An NTLM or Negotiate token is not canonical padded base64.
+    MalformedInvalidTokenBase64 = 242,
     /// Another reason the value is malformed (a newer core than this ABI knows).
     MalformedOther = 299,
 
@@ -205,7 +217,7 @@ pub enum authgate_result {
 
 impl authgate_result {
     /// Every code, for the message table and tests.
-    const ALL: [authgate_result; 68] = {
+    const ALL: [authgate_result; 72] = {
         use authgate_result::*;
         [
             Ok,
@@ -232,6 +244,7 @@ impl authgate_result {
             ConfigNoJwtAlgorithm,
             ConfigInvalidJwtOption,
             ConfigJwtAlgorithmDisabled,
+            ConfigInvalidSchemeName,
             ConfigOther,
             MalformedEmpty,
             MalformedTooLong,
@@ -259,6 +272,9 @@ impl authgate_result {
             MalformedInvalidUserhash,
             MalformedInvalidResponse,
             MalformedUriMismatch,
+            MalformedNtlmMessage,
+            MalformedNegotiateToken,
+            MalformedInvalidTokenBase64,
             MalformedOther,
             FileUnreadable,
             FileLineTooLong,
@@ -406,6 +422,10 @@ pub enum authgate_scheme {
     Digest = 2,
     /// Bearer (RFC 6750).
     Bearer = 3,
+    /// NTLM (MS-NTHT), through `authgate_engine_check_connection`.
+    Ntlm = 4,
+    /// Negotiate (RFC 4559), through `authgate_engine_check_connection`.
+    Negotiate = 5,
 }
 
 impl authgate_scheme {
@@ -414,6 +434,8 @@ impl authgate_scheme {
             1 => Some(Scheme::Basic),
             2 => Some(Scheme::Digest),
             3 => Some(Scheme::Bearer),
+            4 => Some(Scheme::Ntlm),
+            5 => Some(Scheme::Negotiate),
             _ => None,
         }
     }
@@ -422,6 +444,8 @@ impl authgate_scheme {
             Scheme::Basic => authgate_scheme::Basic,
             Scheme::Digest => authgate_scheme::Digest,
             Scheme::Bearer => authgate_scheme::Bearer,
+            Scheme::Ntlm => authgate_scheme::Ntlm,
+            Scheme::Negotiate => authgate_scheme::Negotiate,
         }
     }
 }
@@ -555,13 +579,34 @@ pub enum authgate_reason {
     MissingClaim = 34,
     /// JWT: a claim has the wrong type.
     InvalidClaim = 35,
+    /// Not a refusal: an NTLM or Negotiate handshake needs another round; send the
+    /// verdict's token (`authgate_verdict_write_token`) as the only `WWW-Authenticate`.
+    HandshakeContinues = 40,
+    /// An NTLM AUTHENTICATE (or a continuation) on a connection with no handshake in progress.
+    NoHandshake = 41,
+    /// The NTLM handshake is older than the nonce lifetime.
+    HandshakeExpired = 42,
+    /// The connection table is full of other connections' handshakes in progress.
+    HandshakeTableFull = 43,
+    /// An LM or NTLMv1 response (only NTLMv2 is accepted).
+    NtlmV1Refused = 44,
+    /// NTLM anonymous authentication.
+    AnonymousRefused = 45,
+    /// The NTLMv2 client timestamp is further from now than the nonce lifetime.
+    ClockSkew = 46,
+    /// NTLM or Negotiate through `authgate_engine_check` (use `authgate_engine_check_connection`).
+    ConnectionRequired = 47,
+    /// A Negotiate token for a mechanism the server does not accept.
+    UnsupportedMechanism = 48,
+    /// The Negotiate acceptor refused the token.
+    NegotiateRefused = 49,
     /// Another reason (a newer core than this ABI knows).
     Other = 99,
 }
 
 impl authgate_reason {
     /// Every reason, for conversions and tests.
-    const ALL: [authgate_reason; 32] = {
+    const ALL: [authgate_reason; 42] = {
         use authgate_reason::*;
         [
             None,
@@ -595,6 +640,16 @@ impl authgate_reason {
             WrongIssuer,
             MissingClaim,
             InvalidClaim,
+            HandshakeContinues,
+            NoHandshake,
+            HandshakeExpired,
+            HandshakeTableFull,
+            NtlmV1Refused,
+            AnonymousRefused,
+            ClockSkew,
+            ConnectionRequired,
+            UnsupportedMechanism,
+            NegotiateRefused,
             Other,
         ]
     };

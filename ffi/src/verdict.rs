@@ -34,12 +34,15 @@ pub struct authgate_verdict {
     pub(crate) verdict: Option<Verdict>,
     /// The authenticated user's name, NUL-terminated.
     user: [u8; MAX_USERNAME_LEN + 1],
+    /// The `WWW-Authenticate` value of an NTLM or Negotiate token for the client.
+    pub(crate) token: Vec<u8>,
 }
 
 impl authgate_verdict {
     pub(crate) fn clear(&mut self) {
         self.verdict = None;
         self.user[0] = 0;
+        self.token.clear();
     }
 
     pub(crate) fn set(&mut self, v: Verdict) {
@@ -60,7 +63,7 @@ impl authgate_verdict {
 #[no_mangle]
 pub extern "C" fn authgate_verdict_new() -> *mut authgate_verdict {
     guard(std::ptr::null_mut(), || {
-        Box::into_raw(Box::new(authgate_verdict { verdict: None, user: [0; MAX_USERNAME_LEN + 1] }))
+        Box::into_raw(Box::new(authgate_verdict { verdict: None, user: [0; MAX_USERNAME_LEN + 1], token: Vec::new() }))
     })
 }
 

@@ -1,7 +1,8 @@
 /*
  * C tests of the authgate ABI: the shared vectors (tests/vectors/authgate.vectors), a full
- * Digest/Basic/Bearer round trip, NULL pointers, small buffers, invalid UTF-8, threads, and
- * htpasswd/htdigest files written by Apache's own tools (apache2-utils).
+ * Digest/Basic/Bearer round trip, NULL pointers, small buffers, invalid UTF-8, threads,
+ * htpasswd/htdigest files written by Apache's own tools (apache2-utils), and NTLM and
+ * Negotiate through authgate_engine_check_connection (a stand-in acceptor callback).
  *
  * Usage: test_authgate PATH/TO/authgate.vectors
  * Prints one line per failure and a closing "N passed, N failed"; exits 1 on any failure.
@@ -1261,6 +1262,244 @@ static void test_htfiles(void) {
   sh("rm -rf %s%s", "");
 }
 
+/* ---- NTLM and Negotiate: authgate_engine_check_connection ------------------------------- */
+
+/* A Negotiate acceptor standing in for GSSAPI: a GSS-API token (krb5 OID) whose payload is
+   "ok:NAME" completes as NAME with output "rep", "more" continues with "cont", "big" claims
+   more output than fits, anything else is refused. Records the connections it saw. */
+static uint64_t acceptor_seen[16], closed_seen[16];
+static size_t acceptor_calls, closed_calls;
+
+static authgate_negotiate_step fake_acceptor(void *userdata, uint64_t connection, const uint8_t *token, size_t token_len,
+                                             uint8_t *output, size_t output_cap, size_t *output_len, char *principal,
+                                             size_t principal_cap, size_t *principal_len) {
+  (void)userdata;
+  if (acceptor_calls < 16) acceptor_seen[acceptor_calls++] = connection;
+  const uint8_t *payload = token + 13;
+  size_t n = token_len - 13;
+  if (n > 3 && memcmp(payload, "ok:", 3) == 0 && n - 3 <= principal_cap && output_cap >= 3) {
+    memcpy(principal, payload + 3, n - 3);
+    *principal_len = n - 3;
+    memcpy(output, "rep", 3);
+    *output_len = 3;
+    return AUTHGATE_NEGOTIATE_STEP_COMPLETE;
+  }
+  if (n == 4 && memcmp(payload, "more", 4) == 0) {
+    memcpy(output, "cont", 4);
+    *output_len = 4;
+    return AUTHGATE_NEGOTIATE_STEP_CONTINUE;
+  }
+  if (n == 3 && memcmp(payload, "big", 3) == 0) {
+    *output_len = output_cap + 1;
+    return AUTHGATE_NEGOTIATE_STEP_CONTINUE;
+  }
+  return AUTHGATE_NEGOTIATE_STEP_REFUSED;
+}
+
+static void fake_closed(void *userdata, uint64_t connection) {
+  (void)userdata;
+  if (closed_calls < 16) closed_seen[closed_calls++] = connection;
+}
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* `scheme` + " " + base64(data) into out. */
+static void token_header(char *out, size_t size, const char *scheme, const uint8_t *data, size_t len) {
+  size_t o = (size_t)snprintf(out, size, "%s ", scheme);
+  for (size_t i = 0; i < len && o + 5 < size; i += 3) {
+    uint32_t b = (uint32_t)data[i] << 16 | (i + 1 < len ? (uint32_t)data[i + 1] << 8 : 0) | (i + 2 < len ? data[i + 2] : 0);
+    out[o++] = B64[b >> 18 & 63];
+    out[o++] = B64[b >> 12 & 63];
+    out[o++] = i + 1 < len ? B64[b >> 6 & 63] : '=';
+    out[o++] = i + 2 < len ? B64[b & 63] : '=';
+  }
+  out[o] = 0;
+}
+
+/* A GSS-API token with the krb5 OID and `payload`. */
+static size_t krb_token(uint8_t *out, const char *payload) {
+  static const uint8_t head[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+  size_t n = strlen(payload);
+  out[0] = 0x60;
+  out[1] = (uint8_t)(sizeof head + n);
+  memcpy(out + 2, head, sizeof head);
+  memcpy(out + 2 + sizeof head, payload, n);
+  return 2 + sizeof head + n;
+}
+
+static authgate_result check_on(const authgate_engine *e, uint64_t connection, const char *header, authgate_verdict *v) {
+  return authgate_engine_check_connection(e, STR("GET"), STR("/"), header ? (const uint8_t *)header : NULL,
+                                          header ? strlen(header) : 0, connection, NOW, SALT, v);
+}
+
+static authgate_engine *connection_engine(int bind) {
+  authgate_config *config = NULL;
+  authgate_engine *engine = NULL;
+  static struct users users = {MUFASA, 1};
+  const authgate_scheme schemes[] = {AUTHGATE_SCHEME_NEGOTIATE, AUTHGATE_SCHEME_NTLM, AUTHGATE_SCHEME_BASIC};
+  authgate_config_new(STR("home"), &config);
+  EXPECT_RESULT(authgate_config_set_schemes(config, schemes, 3), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_credential_callback(config, lookup_users, &users), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_set_negotiate_acceptor(config, fake_acceptor, fake_closed, NULL), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_bind_negotiate(config, bind), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &engine), AUTHGATE_RESULT_OK);
+  authgate_config_free(config);
+  return engine;
+}
+
+static void test_ntlm_and_negotiate(void) {
+  static const uint8_t NEGOTIATE[] = "NTLMSSP\0\1\0\0\0\7\202\10\242\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+  char header[512], value[2048];
+  size_t len = 0;
+  uint8_t tok[64];
+  authgate_verdict *v = authgate_verdict_new();
+
+  case_begin("ntlm: NEGOTIATE gets a CHALLENGE token, alone");
+  authgate_engine *e = connection_engine(0);
+  token_header(header, sizeof header, "NTLM", NEGOTIATE, 32);
+  EXPECT_RESULT(check_on(e, 7, header, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_status(v) == 401 && authgate_verdict_reason(v) == AUTHGATE_REASON_HANDSHAKE_CONTINUES, "%u",
+         (unsigned)authgate_verdict_reason(v));
+  EXPECT_RESULT(authgate_verdict_write_token(v, value, sizeof value, &len), AUTHGATE_RESULT_OK);
+  EXPECT(strncmp(value, "NTLM TlRMTVNTUAACAAAA", 21) == 0 && len == strlen(value), "%s", value);
+  EXPECT_RESULT(authgate_verdict_write_token(v, value, 10, &len), AUTHGATE_RESULT_BUFFER_TOO_SMALL);
+  case_end();
+
+  case_begin("ntlm: an NTLMv1 response to it is refused");
+  /* LM and NT responses of 24 bytes each, user "Mufasa" (OEM). */
+  uint8_t v1[118];
+  memset(v1, 0, sizeof v1);
+  memcpy(v1, "NTLMSSP\0\3\0\0\0", 12);
+  const uint16_t fields[6][2] = {{24, 64}, {24, 88}, {0, 112}, {6, 112}, {0, 118}, {0, 118}};
+  for (int i = 0; i < 6; i++) {
+    v1[12 + 8 * i] = (uint8_t)fields[i][0];
+    v1[14 + 8 * i] = (uint8_t)fields[i][0];
+    v1[16 + 8 * i] = (uint8_t)fields[i][1];
+  }
+  v1[60] = 2; /* OEM */
+  memset(v1 + 64, 'L', 24);
+  memset(v1 + 88, 'N', 24);
+  memcpy(v1 + 112, "Mufasa", 6);
+  token_header(header, sizeof header, "NTLM", v1, sizeof v1);
+  EXPECT_RESULT(check_on(e, 7, header, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_NTLM_V1_REFUSED, "%u", (unsigned)authgate_verdict_reason(v));
+  EXPECT_RESULT(authgate_verdict_write_token(v, value, sizeof value, &len), AUTHGATE_RESULT_OK);
+  EXPECT(len == 0, "no token after a refusal: %zu", len);
+  /* The handshake was used up: the same message again finds none. */
+  EXPECT_RESULT(check_on(e, 7, header, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_NO_HANDSHAKE, "%u", (unsigned)authgate_verdict_reason(v));
+  case_end();
+
+  case_begin("ntlm: malformed tokens are 400 with the core's codes");
+  const struct {
+    const char *header;
+    authgate_result want;
+  } bad[] = {
+      {"NTLM ####", AUTHGATE_RESULT_MALFORMED_INVALID_TOKEN68},
+      {"NTLM TlRMTVNTUAAB", AUTHGATE_RESULT_MALFORMED_NTLM_MESSAGE},
+      {"NTLM TlRMTVNTUAABAAAA=", AUTHGATE_RESULT_MALFORMED_INVALID_TOKEN_BASE64},
+      {"Negotiate Zm9vYmFy", AUTHGATE_RESULT_MALFORMED_NEGOTIATE_TOKEN},
+      {"Negotiate", AUTHGATE_RESULT_MALFORMED_EXPECTED_TOKEN68},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    EXPECT_RESULT(check_on(e, 8, bad[i].header, v), AUTHGATE_RESULT_OK);
+    EXPECT(authgate_verdict_status(v) == 400 && authgate_verdict_error(v) == bad[i].want, "%s: %u", bad[i].header,
+           (unsigned)authgate_verdict_error(v));
+  }
+  case_end();
+
+  case_begin("ntlm: the plain check does not take connection-bound schemes");
+  token_header(header, sizeof header, "NTLM", NEGOTIATE, 32);
+  EXPECT_RESULT(authgate_engine_check(e, STR("GET"), STR("/"), BYTES(header), NOW, SALT, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_UNSUPPORTED_SCHEME, "%u", (unsigned)authgate_verdict_reason(v));
+  case_end();
+
+  case_begin("negotiate: the acceptor completes, continues, refuses; its token and principal");
+  acceptor_calls = closed_calls = 0;
+  token_header(header, sizeof header, "Negotiate", tok, krb_token(tok, "ok:alice@TEST"));
+  EXPECT_RESULT(check_on(e, 11, header, v), AUTHGATE_RESULT_OK);
+  const char *user = NULL;
+  size_t user_len = 0;
+  EXPECT(authgate_verdict_status(v) == 200 && authgate_verdict_scheme(v) == AUTHGATE_SCHEME_NEGOTIATE, "%u",
+         (unsigned)authgate_verdict_status(v));
+  EXPECT_RESULT(authgate_verdict_user(v, &user, &user_len), AUTHGATE_RESULT_OK);
+  EXPECT(user_len == 10 && memcmp(user, "alice@TEST", 10) == 0, "%.*s", (int)user_len, user);
+  EXPECT_RESULT(authgate_verdict_write_token(v, value, sizeof value, &len), AUTHGATE_RESULT_OK);
+  EXPECT(strcmp(value, "Negotiate cmVw") == 0, "%s", value);
+  /* Not bound: the next request on the connection needs credentials again. */
+  EXPECT_RESULT(check_on(e, 11, NULL, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_status(v) == 401, "%u", (unsigned)authgate_verdict_status(v));
+  token_header(header, sizeof header, "Negotiate", tok, krb_token(tok, "more"));
+  EXPECT_RESULT(check_on(e, 12, header, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_HANDSHAKE_CONTINUES, "%u", (unsigned)authgate_verdict_reason(v));
+  EXPECT_RESULT(authgate_verdict_write_token(v, value, sizeof value, &len), AUTHGATE_RESULT_OK);
+  EXPECT(strcmp(value, "Negotiate Y29udA==") == 0, "%s", value);
+  for (int i = 0; i < 2; i++) {
+    token_header(header, sizeof header, "Negotiate", tok, krb_token(tok, i ? "big" : "forged"));
+    EXPECT_RESULT(check_on(e, 13, header, v), AUTHGATE_RESULT_OK);
+    EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_NEGOTIATE_REFUSED, "%u", (unsigned)authgate_verdict_reason(v));
+    EXPECT_RESULT(authgate_verdict_write_token(v, value, sizeof value, &len), AUTHGATE_RESULT_OK);
+    EXPECT(len == 0, "%s", value);
+  }
+  EXPECT(acceptor_calls == 4 && acceptor_seen[0] == 11 && acceptor_seen[1] == 12 && acceptor_seen[3] == 13, "%zu",
+         acceptor_calls);
+  EXPECT_RESULT(authgate_engine_connection_closed(e, 12), AUTHGATE_RESULT_OK);
+  EXPECT(closed_calls == 1 && closed_seen[0] == 12, "%zu", closed_calls);
+  authgate_engine_free(e);
+  case_end();
+
+  case_begin("negotiate: bound to the connection when configured, until it closes");
+  e = connection_engine(1);
+  token_header(header, sizeof header, "Negotiate", tok, krb_token(tok, "ok:bob@TEST"));
+  EXPECT_RESULT(check_on(e, 21, header, v), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(check_on(e, 21, NULL, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_status(v) == 200 && authgate_verdict_user(v, &user, &user_len) == AUTHGATE_RESULT_OK &&
+             user_len == 8,
+         "%u", (unsigned)authgate_verdict_status(v));
+  EXPECT_RESULT(check_on(e, 22, NULL, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_status(v) == 401, "another connection: %u", (unsigned)authgate_verdict_status(v));
+  EXPECT_RESULT(authgate_engine_connection_closed(e, 21), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(check_on(e, 21, NULL, v), AUTHGATE_RESULT_OK);
+  EXPECT(authgate_verdict_status(v) == 401, "closed: %u", (unsigned)authgate_verdict_status(v));
+  EXPECT_RESULT(authgate_engine_connection_closed(NULL, 21), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(check_on(NULL, 21, NULL, v), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_config_bind_negotiate(NULL, 1), AUTHGATE_RESULT_NULL_PARAMETER);
+  authgate_engine_free(e);
+  case_end();
+  authgate_verdict_free(v);
+}
+
+static authgate_result nt_hash_results[2];
+
+static void lookup_nt_hash(void *userdata, const char *username, size_t username_len, const char *realm,
+                           size_t realm_len, authgate_purpose purpose, authgate_credential *out) {
+  (void)userdata, (void)username, (void)username_len, (void)realm, (void)realm_len, (void)purpose;
+  static const uint8_t hash[16] = {0};
+  nt_hash_results[0] = authgate_credential_set_nt_hash(out, hash, 15);
+  nt_hash_results[1] = authgate_credential_set_nt_hash(out, hash, 16);
+}
+
+static void test_nt_hash_setter(void) {
+  case_begin("authgate_credential_set_nt_hash: 16 bytes or INVALID_CREDENTIAL");
+  authgate_config *config = NULL;
+  authgate_engine *e = NULL;
+  authgate_verdict *v = authgate_verdict_new();
+  const authgate_scheme basic[] = {AUTHGATE_SCHEME_BASIC};
+  authgate_config_new(STR("home"), &config);
+  authgate_config_set_schemes(config, basic, 1);
+  authgate_config_set_credential_callback(config, lookup_nt_hash, NULL);
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &e), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_engine_check(e, STR("GET"), STR("/"), BYTES("Basic YTpi"), NOW, SALT, v), AUTHGATE_RESULT_OK);
+  EXPECT(nt_hash_results[0] == AUTHGATE_RESULT_INVALID_CREDENTIAL && nt_hash_results[1] == AUTHGATE_RESULT_OK, "%u %u",
+         (unsigned)nt_hash_results[0], (unsigned)nt_hash_results[1]);
+  /* An all-zero NT hash is no password's: refused. */
+  EXPECT(authgate_verdict_reason(v) == AUTHGATE_REASON_BAD_CREDENTIALS, "%u", (unsigned)authgate_verdict_reason(v));
+  authgate_engine_free(e);
+  authgate_config_free(config);
+  authgate_verdict_free(v);
+  case_end();
+}
+
 int main(int argc, char **argv) {
   const char *vectors = argc > 1 ? argv[1] : "tests/vectors/authgate.vectors";
   printf("authgate %s\n", authgate_version());
@@ -1275,6 +1514,8 @@ int main(int argc, char **argv) {
   test_previous_key();
   test_threads();
   test_htfiles();
+  test_ntlm_and_negotiate();
+  test_nt_hash_setter();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

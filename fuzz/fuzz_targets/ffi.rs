@@ -71,6 +71,7 @@ unsafe extern "C" fn lookup(
         authgate_purpose::DigestMd5 => Purpose::Digest(HashAlgorithm::Md5),
         authgate_purpose::DigestSha256 => Purpose::Digest(HashAlgorithm::Sha256),
         authgate_purpose::DigestSha512_256 => Purpose::Digest(HashAlgorithm::Sha512_256),
+        authgate_purpose::Ntlm => Purpose::Ntlm,
     };
     // Refused values leave the credential unset.
     unsafe {
@@ -107,8 +108,8 @@ unsafe extern "C" fn lookup(
         Some(StoredCredential::Pbkdf2Sha256 { iterations, salt, hash }) => unsafe {
             authgate_credential_set_pbkdf2_sha256(out, iterations, salt.as_ptr(), salt.len(), hash.as_ptr(), 32)
         },
-        // The fixed store (fuzz/src/lib.rs) holds no htpasswd hashes.
-        Some(StoredCredential::Htpasswd(_)) => return,
+        // The fixed store (fuzz/src/lib.rs) holds no htpasswd hashes and no NT hashes.
+        Some(StoredCredential::Htpasswd(_) | StoredCredential::NtHash(_)) => return,
     };
     assert_eq!(r, R::Ok);
 }
@@ -213,6 +214,8 @@ unsafe fn compare(
                 Scheme::Basic => authgate_scheme::Basic,
                 Scheme::Digest => authgate_scheme::Digest,
                 Scheme::Bearer => authgate_scheme::Bearer,
+                // Not offered by this target's configs (check, not check_connection).
+                Scheme::Ntlm | Scheme::Negotiate => unreachable!("{:?} authenticated through check", a.scheme),
             };
             assert_eq!(scheme, s);
             assert_eq!(user_r, R::Ok);

@@ -1,10 +1,10 @@
 """authgate: HTTP authentication (Basic, Digest, Bearer) by a Rust engine.
 
-The low-level API is the engine itself (:class:`Engine`), its parser
-(:func:`parse_authorization`, :func:`decode_basic`), renderers
-(:func:`basic_challenge`, :func:`digest_challenge`, :func:`bearer_challenge`), keyed
-nonces (:func:`issue_nonce`, :func:`verify_nonce`) and replay stores
-(:class:`SharedMemoryReplayStore`, the default, shared by a server's processes;
+The low-level API is the engine itself (:class:`Engine`, with :class:`Credential` for stored
+HA1 / PBKDF2 / werkzeug hashes), its parser (:func:`parse_authorization`,
+:func:`decode_basic`), renderers (:func:`basic_challenge`, :func:`digest_challenge`,
+:func:`bearer_challenge`), keyed nonces (:func:`issue_nonce`, :func:`verify_nonce`) and replay
+stores (:class:`SharedMemoryReplayStore`, the default, shared by a server's processes;
 :class:`MemoryReplayStore`, one process; :class:`RedisNonceStore` and
 :class:`AsyncRedisNonceStore`, several hosts). Apache credential files:
 :class:`HtpasswdFile` (every format ``htpasswd`` writes) and :class:`HtdigestFile`.
@@ -14,11 +14,12 @@ style of Flask-Kerberos / Flask-SSPI. :class:`JwtVerifier` verifies JWT bearer t
 ``authgate.flask_jwt`` is the verifying side of Flask-JWT-Extended.
 """
 from ._authgate import (
+    NONCE_LIFETIME,
     WINDOW,
     AuthgateError,
     Authorization,
     ConfigError,
-    DigestAuthenticator,
+    Credential,
     Engine,
     HtdigestFile,
     HtfileError,
@@ -27,6 +28,7 @@ from ._authgate import (
     JwtVerifier,
     MalformedHeader,
     MemoryReplayStore,
+    Refusal,
     SharedMemoryReplayStore,
     Verdict,
     basic_challenge,
@@ -39,12 +41,13 @@ from ._authgate import (
     ha1,
     issue_nonce,
     parse_authorization,
+    pbkdf2_sha256,
     random_key,
     verify_nonce,
     window_record,
 )
 
-# The exception classes are made in Rust; give MalformedHeader readable fields.
+# The exception classes are made in Rust; give them readable fields.
 MalformedHeader.message = property(lambda self: self.args[0])  # type: ignore[attr-defined]
 MalformedHeader.code = property(lambda self: self.args[1] if len(self.args) > 1 else "Malformed")  # type: ignore[attr-defined]
 MalformedHeader.status = 400  # type: ignore[attr-defined]
@@ -56,7 +59,7 @@ HtfileError.code = property(lambda self: self.args[1] if len(self.args) > 1 else
 HtfileError.line = property(lambda self: self.args[2] if len(self.args) > 2 else 0)  # type: ignore[attr-defined]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
     # Imported lazily: redis-py is optional.
     if name in ("RedisNonceStore", "AsyncRedisNonceStore"):
         from . import redis_store
@@ -66,12 +69,13 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "NONCE_LIFETIME",
     "WINDOW",
     "AsyncRedisNonceStore",
     "AuthgateError",
     "Authorization",
     "ConfigError",
-    "DigestAuthenticator",
+    "Credential",
     "Engine",
     "HtdigestFile",
     "HtpasswdFile",
@@ -80,6 +84,7 @@ __all__ = [
     "MalformedHeader",
     "MemoryReplayStore",
     "RedisNonceStore",
+    "Refusal",
     "SharedMemoryReplayStore",
     "Verdict",
     "basic_challenge",
@@ -92,6 +97,7 @@ __all__ = [
     "ha1",
     "issue_nonce",
     "parse_authorization",
+    "pbkdf2_sha256",
     "random_key",
     "verify_nonce",
     "window_record",

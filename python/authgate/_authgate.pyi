@@ -1,51 +1,115 @@
-"""Type stubs for the Rust extension authgate._authgate."""
+"""Type stubs for the Rust extension authgate._authgate (checked by mypy's stubtest)."""
 import os
 from datetime import timedelta
 from typing import Any, Callable, Literal, Mapping, Optional, Protocol, Sequence, Union, final
 
 _Value = Union[str, bytes]
-Outcome = Literal["fresh", "replayed", "stale"]
+_Outcome = Literal["fresh", "replayed", "stale"]
+# What a user's stored credential may be: a password, a Credential, or {algorithm: HA1 hex}.
+_StoredPassword = Union[str, bytes, "Credential", Mapping[str, str]]
+_Users = Union[Mapping[str, _StoredPassword], "HtpasswdFile", "HtdigestFile"]
 
 WINDOW: int
 NONCE_LIFETIME: int
 
+__all__ = [
+    "NONCE_LIFETIME",
+    "WINDOW",
+    "Accepted",
+    "AddAuthenticationInfo",
+    "AuthgateError",
+    "Authorization",
+    "CheckSlot",
+    "ConfigError",
+    "Credential",
+    "Engine",
+    "FlaskCheck",
+    "HtdigestFile",
+    "HtfileError",
+    "HtpasswdFile",
+    "JWT_ALGORITHMS",
+    "JwtError",
+    "JwtVerifier",
+    "MalformedHeader",
+    "MemoryReplayStore",
+    "Refusal",
+    "SharedMemoryReplayStore",
+    "Verdict",
+    "basic_challenge",
+    "bearer_challenge",
+    "check_password",
+    "ct_eq",
+    "decode_basic",
+    "derive_key",
+    "digest_challenge",
+    "ha1",
+    "issue_nonce",
+    "parse_authorization",
+    "pbkdf2_sha256",
+    "random_key",
+    "request_target",
+    "verify_nonce",
+    "window_record",
+]
+
 class AuthgateError(Exception): ...
 
 class MalformedHeader(AuthgateError):
-    """The Authorization value is malformed (HTTP 400). args = (message, code)."""
-    message: str
-    code: str
+    """The Authorization value is malformed (HTTP 400). args = (message, name)."""
+
+    @property
+    def message(self) -> str: ...
+    @property
+    def code(self) -> str: ...
     status: int
 
 class ConfigError(AuthgateError): ...
 
+class HtfileError(AuthgateError, ValueError):
+    """A damaged line of an htpasswd or htdigest file (an AuthgateError; a ValueError, as
+    it was before). args = (message, code, line); code is
+    the core's stable name of the refusal: 'LineTooLong', 'ControlCharacter', 'MissingColon',
+    'EmptyUser', 'InvalidUser', 'InvalidRealm', 'InvalidHa1', or of the password field's:
+    'Empty', 'Unknown', 'Locked', 'Plaintext', 'Malformed', 'CostTooHigh', 'Disabled'."""
+
+    @property
+    def message(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+
 class JwtError(AuthgateError):
     """A JWT is refused (HTTP 401). args = (message, reason); reason is the core's stable
     name: 'TokenExpired', 'BadSignature', 'AlgorithmNotAllowed', 'WrongAudience', ..."""
-    message: str
-    reason: str
+
+    @property
+    def message(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
     status: int
 
 JWT_ALGORITHMS: list[str]
 
 _JwtKey = Union[str, bytes, Mapping[str, Any]]
 
+@final
 class JwtVerifier:
     """Verifies JWTs (compact JWS) in the Rust core: HS256/384/512, RS256/384/512,
     PS256/384/512, ES256, EdDSA. `keys`: an HMAC secret, a PEM public key, a JWKS/JWK
     document (str or dict), or a dict kid -> any of those."""
-    def __init__(
-        self,
+    def __new__(
+        cls,
         keys: Union[_JwtKey, Mapping[str, _JwtKey]],
         algorithms: Sequence[str],
         issuer: Optional[str] = None,
         audience: Optional[Union[str, Sequence[str]]] = None,
         leeway: Optional[Union[int, float, timedelta]] = None,
         *,
-        require: Sequence[str] = (),
+        require: Sequence[str] = ...,
         identity_claim: str = "sub",
         accept_any_audience: bool = False,
-    ) -> None: ...
+    ) -> JwtVerifier: ...
     def verify(self, token: Union[str, bytes], now: Optional[float] = None) -> dict[str, Any]: ...
     def verify_complete(
         self, token: Union[str, bytes], now: Optional[float] = None
@@ -56,23 +120,59 @@ class JwtVerifier:
     @property
     def algorithms(self) -> list[str]: ...
 
-class ReplayStoreProtocol(Protocol):
+class _ReplayStore(Protocol):
     def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> str: ...
 
+@final
+class Refusal:
+    @property
+    def status(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def code(self) -> int: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def stale(self) -> bool: ...
+    @property
+    def scheme(self) -> Optional[str]: ...
+    @property
+    def user(self) -> Optional[str]: ...
+    @property
+    def remote(self) -> Optional[str]: ...
+    @property
+    def result(self) -> Any: ...
+
+@final
 class Authorization:
-    scheme: str
-    token68: Optional[str]
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def token68(self) -> Optional[str]: ...
     @property
     def params(self) -> Optional[list[tuple[str, str]]]: ...
     def get(self, name: str) -> Optional[str]: ...
 
+@final
+class Credential:
+    @staticmethod
+    def plaintext(password: str) -> Credential: ...
+    @staticmethod
+    def ha1(hex: str, algorithm: str = "MD5") -> Credential: ...
+    @staticmethod
+    def pbkdf2_sha256(iterations: int, salt: bytes, hash: bytes) -> Credential: ...
+    @staticmethod
+    def werkzeug(hash: str) -> Credential: ...
+
+@final
 class MemoryReplayStore:
-    """The core's replay table in this process only. Its memory begins when it is made:
-    nonces issued before are answered stale."""
-    capacity: int
-    max_age: int
-    def __init__(self, capacity: int = 4096, max_age: int = 600) -> None: ...
-    def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> Outcome: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def max_age(self) -> int: ...
+    def __new__(cls, capacity: int = 4096, max_age: int = 600) -> MemoryReplayStore: ...
+    def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> _Outcome: ...
     def __len__(self) -> int: ...
 
 @final
@@ -83,10 +183,13 @@ class SharedMemoryReplayStore:
     before its memory began (``since``) are answered stale. A store made without ``name``
     takes the namespace of the first engine it is handed to. Without /dev/shm (or off
     Linux) it keeps a table per process and logs a warning once."""
-    capacity: int
-    max_age: int
-    def __new__(cls, capacity: int = 4096, max_age: int = 600, *, name: Optional[str] = None) -> "SharedMemoryReplayStore": ...
-    def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> Outcome: ...
+
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def max_age(self) -> int: ...
+    def __new__(cls, capacity: int = 4096, max_age: int = 600, *, name: Optional[str] = None) -> SharedMemoryReplayStore: ...
+    def check_and_record(self, nonce_id: bytes, issued: int, nc: int) -> _Outcome: ...
     def __len__(self) -> int: ...
     @property
     def path(self) -> Optional[str]:
@@ -97,36 +200,95 @@ class SharedMemoryReplayStore:
     def since(self) -> int:
         """The second the table's memory began."""
 
-class Verdict:
-    status: int
-    user: Optional[str]
-    scheme: Optional[Literal["Basic", "Digest", "Bearer"]]
-    reason: Optional[str]
-    stale: bool
-    www_authenticate: list[str]
-    algorithm: Optional[str]
-    authentication_info: Optional[str]
-    error: Optional[tuple[str, str]]
+@final
+class HtpasswdFile:
+    """An htpasswd file (bcrypt, MD5-crypt/apr1, SHA-256/512-crypt, SHA-1, DES crypt; plaintext
+    with allow_plaintext=True), read again when it changes. A damaged line raises HtfileError
+    (a ValueError) naming the line; an unreadable file OSError."""
+    def __new__(
+        cls,
+        path: Union[str, "os.PathLike[str]"],
+        *,
+        max_bcrypt_cost: int = ...,
+        max_sha_crypt_rounds: int = ...,
+        allow_plaintext: bool = False,
+    ) -> HtpasswdFile: ...
+    @property
+    def path(self) -> "os.PathLike[str]": ...
+    def verify(self, username: str, password: str) -> bool: ...
+    def users(self) -> list[str]: ...
+    def __contains__(self, username: str, /) -> bool: ...
+    def __len__(self) -> int: ...
 
+@final
+class HtdigestFile:
+    """An htdigest file (user:realm:HA1), read again when it changes."""
+    def __new__(cls, path: Union[str, "os.PathLike[str]"], realm: Optional[str] = None) -> HtdigestFile: ...
+    @property
+    def path(self) -> "os.PathLike[str]": ...
+    def ha1(self, username: str, realm: Optional[str] = None) -> Optional[str]: ...
+    def verify(self, username: str, password: str, realm: Optional[str] = None) -> bool: ...
+    def users(self) -> list[tuple[str, str]]: ...
+    def __len__(self) -> int: ...
+
+@final
+class Verdict:
+    @property
+    def status(self) -> int: ...
+    @property
+    def user(self) -> Optional[str]: ...
+    @property
+    def scheme(self) -> Optional[Literal["Basic", "Digest", "Bearer", "NTLM", "Negotiate"]]: ...
+    @property
+    def reason(self) -> Optional[str]: ...
+    @property
+    def stale(self) -> bool: ...
+    @property
+    def www_authenticate(self) -> list[str]: ...
+    @property
+    def algorithm(self) -> Optional[str]: ...
+    @property
+    def authentication_info(self) -> Optional[str]: ...
+    @property
+    def error(self) -> Optional[tuple[str, str]]: ...
+    @property
+    def refusal(self) -> Optional[Refusal]: ...
+    @property
+    def result(self) -> Any: ...
+
+@final
 class Engine:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         realm: str,
         key: bytes,
         *,
-        users: Optional[Mapping[str, str]] = None,
-        lookup: Optional[Callable[[str], Optional[str]]] = None,
+        users: Optional[_Users] = None,
+        lookup: Optional[Callable[[str], Optional[_StoredPassword]]] = None,
+        ha1_lookup: bool = False,
+        verify_password: Optional[Callable[[str, str], Any]] = None,
+        verify_token: Optional[Callable[[str], Any]] = None,
         tokens: Optional[Mapping[str, str]] = None,
-        schemes: Sequence[str] = ("Digest", "Basic"),
-        algorithms: Sequence[str] = ("SHA-256", "MD5"),
-        qop: Sequence[str] = ("auth",),
+        verify_nonce: Optional[Callable[[str], Any]] = None,
+        verify_opaque: Optional[Callable[[Optional[str]], Any]] = None,
+        schemes: Sequence[str] = ...,
+        algorithms: Sequence[str] = ...,
+        qop: Sequence[str] = ...,
         nonce_lifetime: int = 300,
         max_clock_skew: int = 5,
         opaque: Optional[str] = None,
-        replay_store: Optional[ReplayStoreProtocol] = None,
+        replay_store: Optional[_ReplayStore] = None,
         previous_key: Optional[bytes] = None,
         allow_rfc2069: bool = False,
-    ) -> None: ...
+        check_uri: bool = True,
+        authentication_info: bool = True,
+        scheme_names: Optional[Mapping[str, str]] = None,
+        token_syntax: Literal["b64token", "free-form", "whole-value"] = "b64token",
+        challenge_style: Literal["rfc7616", "compact"] = "rfc7616",
+        acceptor: Optional[_Acceptor] = None,
+        nt_hashes: Optional[Mapping[str, Union[str, bytes]]] = None,
+        bind_negotiate: bool = False,
+    ) -> Engine: ...
     def check(
         self,
         method: str,
@@ -134,108 +296,90 @@ class Engine:
         authorization: Optional[_Value] = None,
         body: Optional[bytes] = None,
         now: Optional[int] = None,
+        connection: Optional[int] = None,
     ) -> Verdict: ...
-    def challenges(self, stale: bool = False, now: Optional[int] = None) -> list[str]: ...
+    def challenges(
+        self, stale: bool = False, now: Optional[int] = None, nonce: Optional[str] = None, opaque: Optional[str] = None
+    ) -> list[str]: ...
+    def issue_nonce(self, now: Optional[int] = None) -> str: ...
+    def selects(self, authorization: _Value) -> bool: ...
+    def claimed_user(self, authorization: _Value) -> Optional[str]: ...
+    def connection_closed(self, connection: int) -> None: ...
+    @property
+    def connections(self) -> int: ...
     @property
     def realm(self) -> str: ...
+    @property
+    def replay_retention(self) -> int: ...
+    @property
+    def replay_store(self) -> _ReplayStore: ...
 
-DigestResult = tuple[int, str, object, Optional[str]]
+class _Acceptor(Protocol):
+    """A Negotiate acceptor (authgate.kerberos.GssapiAcceptor): one round per call."""
 
-class DigestAuthenticator:
-    default_opaque: str
-    def __init__(
-        self,
-        realm: str,
-        key: bytes,
+    def step(self, connection: int, token: bytes) -> tuple[str, Optional[bytes], Optional[str]]: ...
+
+@final
+class Accepted:
+    @property
+    def user(self) -> Any: ...
+    @property
+    def username(self) -> Optional[str]: ...
+    @property
+    def scheme(self) -> Literal["Basic", "Digest", "Bearer", "NTLM", "Negotiate"]: ...
+    @property
+    def algorithm(self) -> Optional[str]: ...
+
+@final
+class AddAuthenticationInfo:
+    def __call__(self, response: Any) -> Any: ...
+
+@final
+class FlaskCheck:
+    def __new__(
+        cls,
+        engine: Union[Engine, Callable[[Any], tuple[Engine, Any, Any]]],
         *,
-        scheme: str = "Digest",
-        algorithms: Sequence[str] = ("MD5",),
-        qop: Sequence[str] = ("auth",),
-        previous_key: Optional[bytes] = None,
-        lifetime: int = 300,
-        skew: int = 5,
-        replay_store: Optional[ReplayStoreProtocol] = None,
-        use_ha1_pw: bool = False,
-        check_uri: bool = True,
-        auth_info: bool = True,
-    ) -> None: ...
-    def new_nonce(self, opaque: str, now: Optional[int] = None) -> str: ...
-    def challenges(self, nonce: str, opaque: str, stale: bool = False) -> list[str]: ...
-    def check(
-        self,
-        value: _Value,
-        method: str,
-        target: _Value,
-        get_password: Callable[[str], object],
-        verify_opaque: Optional[Callable[[Optional[str]], object]] = None,
-        verify_nonce: Optional[Callable[[str], object]] = None,
-        body: Optional[Callable[[], bytes]] = None,
-        now: Optional[int] = None,
-    ) -> Optional[DigestResult]: ...
-    def check_request(
-        self,
-        environ: dict[str, Any],
-        method: str,
-        target: Callable[[dict[str, Any]], _Value],
-        get_password: Callable[[str], object],
-        verify_opaque: Optional[Callable[[Optional[str]], object]] = None,
-        verify_nonce: Optional[Callable[[str], object]] = None,
-        body: Optional[Callable[[], bytes]] = None,
-        now: Optional[int] = None,
-    ) -> Union[str, int, None]: ...
-
-class DigestRequestCheck:
-    def __init__(
-        self,
-        authn: DigestAuthenticator,
-        target: Callable[[dict[str, Any]], _Value],
-        get_password: Callable[[str], object],
-        verify_opaque: Optional[Callable[[Optional[str]], object]] = None,
-        verify_nonce: Optional[Callable[[str], object]] = None,
+        header: Optional[str] = None,
+        absent: Optional[Callable[[str, str], Any]] = None,
+        strict: bool = True,
+        refused: Any = None,
+        user_attr: str = "flask_httpauth_user",
         auth_int: bool = False,
-        flask: Optional[tuple[Any, Any, type]] = None,
-        source: Optional[tuple[Any, Any]] = None,
-        on_accept: Optional[Callable[[], object]] = None,
-    ) -> None: ...
-    def check(self, request: Any, now: Optional[int] = None) -> Union[str, int, None]: ...
-    def enter(self, now: Optional[int] = None) -> Optional[bool]: ...
+        private: Optional[tuple[Any, Any, type]] = None,
+    ) -> FlaskCheck: ...
+    def enter(self) -> Union[Refusal, None]: ...
+    def enter_details(self) -> Union[Accepted, Refusal, None]: ...
+    def challenges(self, stale: bool = False, nonce: Optional[str] = None, opaque: Optional[str] = None) -> list[str]: ...
+    def current_engine(self) -> Engine: ...
 
-class CallbackCheck:
-    def __init__(
-        self,
-        kind: Literal["basic", "token"],
-        env_key: str,
-        scheme: str,
-        verify: Callable[..., object],
-        lenient: bool = False,
-        flask: Optional[tuple[Any, Any, type]] = None,
-    ) -> None: ...
-    def check(self, environ: dict[str, Any]) -> object: ...
-    def enter(self) -> object: ...
+@final
+class CheckSlot:
+    def __new__(cls, make: Callable[[], FlaskCheck]) -> CheckSlot: ...
+    def get(self) -> FlaskCheck: ...
+    def enter(self) -> Union[Refusal, None]: ...
+    def enter_details(self) -> Union[Accepted, Refusal, None]: ...
+    def clear(self) -> None: ...
 
 def derive_key(secret: _Value, purpose: str = "nonce") -> bytes: ...
 def random_key() -> bytes: ...
 def ct_eq(a: _Value, b: _Value) -> bool: ...
 def check_password(stored: str, presented: str) -> bool: ...
 def ha1(username: str, realm: str, password: str, algorithm: str = "MD5") -> str: ...
+def pbkdf2_sha256(password: str, salt: bytes, iterations: int) -> bytes: ...
 def parse_authorization(value: _Value) -> Authorization: ...
 def decode_basic(value: _Value) -> tuple[str, str]: ...
-def basic_credentials(value: Optional[_Value], scheme: str) -> Optional[tuple[str, str, str]]: ...
-def token_credentials(value: Optional[_Value], scheme: str, lenient: bool) -> Optional[tuple[str, str]]: ...
-def scheme_of(value: _Value) -> Optional[str]: ...
-def digest_username(value: _Value) -> Optional[str]: ...
 def basic_challenge(realm: str) -> str: ...
 def bearer_challenge(realm: str, error: Optional[str] = None, description: Optional[str] = None) -> str: ...
 def digest_challenge(
     realm: str,
     nonce: str,
     algorithm: str = "SHA-256",
-    qop: Sequence[str] = ("auth",),
+    qop: Sequence[str] = ...,
     opaque: Optional[str] = None,
     stale: bool = False,
     userhash: bool = False,
 ) -> str: ...
-def compat_challenge(scheme: str, realm: str) -> str: ...
 def issue_nonce(key: bytes, realm: str, opaque: str = "", now: Optional[int] = None) -> str: ...
 def verify_nonce(
     nonce: str,
@@ -247,44 +391,7 @@ def verify_nonce(
     skew: int = 5,
     previous_key: Optional[bytes] = None,
 ) -> tuple[Literal["valid", "expired", "invalid"], int, bytes]: ...
-def window_record(state: Optional[bytes], nc: int, issued: int = 0, since: Optional[int] = None) -> tuple[Outcome, bytes]:
+def window_record(state: Optional[bytes], nc: int, issued: int = 0, since: Optional[int] = None) -> tuple[_Outcome, bytes]:
     """The core's per-nonce window: ``(outcome, new_state)``. With ``since``, a nonce never
     used (``state`` None) issued before it is ``"stale"``."""
-
-class HtfileError(ValueError):
-    """A damaged line of an htpasswd or htdigest file. args = (message, code, line); code is
-    the core's stable name of the refusal: 'LineTooLong', 'ControlCharacter', 'MissingColon',
-    'EmptyUser', 'InvalidUser', 'InvalidRealm', 'InvalidHa1', or of the password field's:
-    'Empty', 'Unknown', 'Locked', 'Plaintext', 'Malformed', 'CostTooHigh', 'Disabled'."""
-    message: str
-    code: str
-    line: int
-
-class HtpasswdFile:
-    """An htpasswd file (bcrypt, MD5-crypt/apr1, SHA-256/512-crypt, SHA-1, DES crypt; plaintext
-    with allow_plaintext=True), read again when it changes. A damaged line raises HtfileError
-    (a ValueError) naming the line; an unreadable file OSError."""
-    def __init__(
-        self,
-        path: Union[str, "os.PathLike[str]"],
-        *,
-        max_bcrypt_cost: int = 12,
-        max_sha_crypt_rounds: int = 500000,
-        allow_plaintext: bool = False,
-    ) -> None: ...
-    @property
-    def path(self) -> "os.PathLike[str]": ...
-    def verify(self, username: str, password: str) -> bool: ...
-    def users(self) -> list[str]: ...
-    def __contains__(self, username: str) -> bool: ...
-    def __len__(self) -> int: ...
-
-class HtdigestFile:
-    """An htdigest file (user:realm:HA1), read again when it changes."""
-    def __init__(self, path: Union[str, "os.PathLike[str]"], realm: Optional[str] = None) -> None: ...
-    @property
-    def path(self) -> "os.PathLike[str]": ...
-    def ha1(self, username: str, realm: Optional[str] = None) -> Optional[str]: ...
-    def verify(self, username: str, password: str, realm: Optional[str] = None) -> bool: ...
-    def users(self) -> list[tuple[str, str]]: ...
-    def __len__(self) -> int: ...
+def request_target(environ: Mapping[str, Any]) -> str: ...

@@ -2,27 +2,37 @@
 
 Change ``from flask_httpauth import ...`` to ``from authgate.flask import ...``: the classes,
 decorators, callbacks, challenge strings and status codes are those of Flask-HTTPAuth.
-Parsing, Basic decoding, Digest verification, nonces, replay windows and constant-time
-compares run in Rust (``authgate._authgate``); this module only connects them to Flask and
-calls the application's callbacks. See README.md for where authgate is stricter.
+Every request is checked by one ``authgate.Engine`` (the Rust core): parsing, limits, Basic
+decoding, Digest verification, nonces, replay windows, constant-time compares and the
+challenge strings. This module keeps each auth object's settings, builds its engine, and
+turns refusals into the application's error responses. README.md says where authgate is
+stricter.
 
-The second half of the module offers the Flask-Kerberos / Flask-SSPI decorator style
-(``requires_authentication``, ``authenticate``, ``init_authgate``) on the core engine.
+The second half offers the Flask-Kerberos / Flask-SSPI decorator style
+(``requires_authentication``, ``authenticate``, ``init_authgate``) on the same engine.
+
+Every refusal is logged on the ``authgate`` logger (``str(refusal)``: reason, scheme, user
+name when the credentials could be read, client address; never a password, response or
+token): at INFO for a request without credentials or with an expired nonce (every Digest
+handshake starts so), at WARNING otherwise.
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
 import logging
 from functools import wraps
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence, Tuple, Union, cast
 
-from flask import Response, current_app, g, make_response, request
-from flask.ctx import _AppCtxGlobals
-from flask.globals import _cv_app, _cv_request
+from ._extras import require
+
+require("flask", extra="flask", needed_by="authgate.flask")
+
+from flask import Flask, Response, current_app, g, has_request_context, make_response, request
 from werkzeug.datastructures import Authorization
 
 from . import _authgate as _ag
-from ._authgate import MalformedHeader
+from ._authgate import Accepted, CheckSlot, Engine, FlaskCheck, MalformedHeader, Refusal
 
 __all__ = [
     "HTTPAuth",
@@ -36,126 +46,96 @@ __all__ = [
     "requires_authentication",
     "authenticate",
     "current_user",
+    "accepted_algorithm",
+    "refusal",
 ]
 
-log = logging.getLogger("authgate.flask")
+log = logging.getLogger("authgate")
 
-# ---------------------------------------------------------------------------------------
-# helpers
-# ---------------------------------------------------------------------------------------
-
-_ASYNC: dict = {}
+Callback = Callable[..., Any]
+View = Callable[..., Any]
 
 
-def _is_async(f) -> bool:
+def _private_flask() -> Optional[Tuple[Any, Any, type]]:
+    """Flask's context variables behind ``flask.request`` and ``flask.g``, and the class of
+    ``g``: reading them directly saves the proxies' Python calls on every request (4,400 of
+    10,800 instructions of a Token request; docs/python-overhead.md). ``None`` when this Flask
+    has no such names: the public proxies are used then."""
     try:
-        return _ASYNC[f]
-    except KeyError:
-        r = inspect.iscoroutinefunction(f)
-        if len(_ASYNC) > 4096:
-            _ASYNC.clear()
-        _ASYNC[f] = r
-        return r
-    except TypeError:  # unhashable callable
-        return inspect.iscoroutinefunction(f)
+        from flask.ctx import _AppCtxGlobals
+        from flask.globals import _cv_app, _cv_request
+    except ImportError:  # pragma: no cover - a Flask without them
+        return None
+    return (_cv_request, _cv_app, _AppCtxGlobals)
 
 
-def _call(f, *args):
-    """Calls an application callback; async ones through Flask's ensure_sync."""
-    if _is_async(f):
-        return current_app.ensure_sync(f)(*args)
-    return f(*args)
+_PRIVATE = _private_flask()
 
 
-_ENV_KEYS: dict = {}
-# What the per-request Rust calls read and write of Flask (see CallbackCheck.enter).
-_FLASK = (_cv_request, _cv_app, _AppCtxGlobals)
+def _sync(f: Optional[Callback]) -> Optional[Callback]:
+    """An application callback as the engine calls it: async ones through Flask's ensure_sync."""
+    if f is None or not inspect.iscoroutinefunction(f):
+        return f
+    return lambda *args: current_app.ensure_sync(f)(*args)
 
 
-def _set_current_user(user) -> None:
-    """``g.flask_httpauth_user = user``, as Flask-HTTPAuth sets it (the fast decorators' path)."""
-    gobj = _cv_app.get().g
-    if gobj.__class__ is _AppCtxGlobals:  # its __setattr__ writes __dict__: skip the call
-        gobj.__dict__["flask_httpauth_user"] = user
-    else:
-        gobj.flask_httpauth_user = user
+def _sync_view(f: View) -> View:
+    if not inspect.iscoroutinefunction(f):
+        return f
+    return lambda *args, **kwargs: current_app.ensure_sync(f)(*args, **kwargs)
 
 
-def _environ_key(header: Optional[str]) -> str:
-    header = header or "Authorization"
-    try:
-        return _ENV_KEYS[header]
-    except KeyError:
-        k = _ENV_KEYS[header] = "HTTP_" + header.upper().replace("-", "_")
-        return k
-
-
-def _request_target(environ) -> str:
-    """The request-target as the client sent it (path and query), for Digest's uri."""
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    qs = environ.get("QUERY_STRING")
-    if raw is not None and not qs:
-        return raw
-    if raw is None:
-        from urllib.parse import quote
-
-        path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
-        raw = quote(path, safe="/:@!$&'()*+,;=-._~%")
-    if qs and "?" not in raw:
-        raw = raw + "?" + qs
-    return raw
-
-
-_KEYS: dict = {}
-
-
-def _app_keys(secret, fallbacks):
-    """(key, previous key) derived from SECRET_KEY and the last SECRET_KEY_FALLBACKS entry."""
+def _app_keys(config: Any) -> Tuple[bytes, Optional[bytes], Any, Any]:
+    """(key, previous key, SECRET_KEY, SECRET_KEY_FALLBACKS): the nonce keys derived from the
+    app's SECRET_KEY and the last of its SECRET_KEY_FALLBACKS."""
+    secret = config.get("SECRET_KEY")
+    fallbacks = config.get("SECRET_KEY_FALLBACKS")
     if not secret:
         raise RuntimeError("authgate needs app.config['SECRET_KEY'] (or key=...) to sign its nonces")
     last = fallbacks[-1] if fallbacks else None
+    return _ag.derive_key(secret), (_ag.derive_key(last) if last else None), secret, fallbacks
+
+
+class _AppState:
+    """What authgate keeps for one Flask app, in ``app.extensions["authgate"]``: the
+    ``AuthGate`` options it was initialised with, and each auth object's engine for it."""
+
+    def __init__(self) -> None:
+        self.gate: Optional[AuthGate] = None
+        self.options: dict = {}
+        self.check: Optional[FlaskCheck] = None
+        # auth object -> (its settings' generation, engine, SECRET_KEY, SECRET_KEY_FALLBACKS)
+        self.engines: dict = {}
+
+
+def _current_app() -> Flask:
+    return cast(Any, current_app)._get_current_object()
+
+
+def _state(app: Flask) -> _AppState:
+    state = app.extensions.get("authgate")
+    if not isinstance(state, _AppState):
+        state = app.extensions["authgate"] = _AppState()
+    return state
+
+
+def _log(refusal: Refusal) -> None:
+    level = logging.INFO if refusal.name in ("NoCredentials", "StaleNonce") else logging.WARNING
+    if log.isEnabledFor(level):
+        log.log(level, "authgate: refused %s", refusal)
+
+
+def refusal() -> Optional[Refusal]:
+    """Why the current request was refused (inside an error handler), else ``None``."""
+    return g.get("authgate_refusal")
+
+
+def _takes_reason(f: Callback) -> bool:
     try:
-        return _KEYS[(secret, last)]
-    except (KeyError, TypeError):
-        keys = (_ag.derive_key(secret), _ag.derive_key(last) if last else None)
-        if len(_KEYS) > 64:
-            _KEYS.clear()
-        try:
-            _KEYS[(secret, last)] = keys
-        except TypeError:
-            pass
-        return keys
-
-
-_EXT = "authgate"
-_INFO = "authgate.authentication_info"
-_ALG = "authgate.algorithm"
-
-
-def _send_auth_info(response):
-    info = request.environ.get(_INFO)
-    if info is not None and "Authentication-Info" not in response.headers:
-        response.headers["Authentication-Info"] = info
-    return response
-
-
-def _hook_app():
-    """Registers (once per app) the after_request hook that sends Authentication-Info."""
-    app = _cv_app.get().app
-    # Marked on the app itself (Flask's `extensions`), not by id(app): a new app can get the
-    # id of one that was collected, and would then never send Authentication-Info.
-    if _EXT not in app.extensions:
-        app.after_request_funcs.setdefault(None, []).append(_send_auth_info)
-        app.extensions[_EXT] = True
-
-
-class _Failed:
-    """Internal marker for a 400: the Authorization value is malformed."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error):
-        self.error = error
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return False
+    return any(p.name == "reason" or p.kind is p.VAR_KEYWORD for p in params)
 
 
 # ---------------------------------------------------------------------------------------
@@ -169,40 +149,71 @@ class HTTPAuth:
     ``strict`` (keyword-only, default True): a malformed ``Authorization`` value is answered
     400 through the error handler (with ``status=400``). ``strict=False`` treats it as
     absent, exactly as Flask-HTTPAuth does.
+
+    Each object checks requests with an ``authgate.Engine`` built from its settings; setting
+    an attribute (``realm``, ``scheme``, a callback, ...) builds a new one.
     """
 
-    def __init__(self, scheme=None, realm=None, header=None, *, strict: bool = True):
-        self.scheme = scheme
+    # Attributes whose change builds a new engine.
+    _SETTINGS: frozenset = frozenset({"scheme", "realm", "header", "strict", "get_password_callback"})
+    # What g.flask_httpauth_user is on an optional route after a refusal without a callback result.
+    _REFUSED: Any = None
+
+    def __init__(self, scheme: Optional[str] = None, realm: Optional[str] = None, header: Optional[str] = None,
+                 *, strict: bool = True) -> None:
+        self._generation = 0
+        # The current FlaskCheck, made from the settings on first use (see _settings_changed).
+        self._slot = CheckSlot(self._make_check)
+        # Flask-HTTPAuth's base class keeps None; every class here passes its scheme word.
+        self.scheme: str = scheme if scheme is not None else ""
         self.realm = realm or "Authentication Required"
         self.header = header
         self.strict = strict
-        self.get_password_callback = None
-        self.get_user_roles_callback = None
-        self.auth_error_callback = None
+        self.get_password_callback: Optional[Callback] = None
+        self.get_user_roles_callback: Optional[Callback] = None
+        self.auth_error_callback: Optional[Callback] = None
 
-        def default_get_password(username):
+        def default_get_password(username: str) -> None:
             return None
 
-        def default_auth_error(status):
+        def default_auth_error(status: int, reason: Optional[Refusal] = None) -> Tuple[str, int]:
             return ("Bad Request" if status == 400 else "Unauthorized Access"), status
 
         self.get_password(default_get_password)
         self.error_handler(default_auth_error)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in self._SETTINGS:
+            self._settings_changed()
+
+    def _settings_changed(self) -> None:
+        slot = self.__dict__.get("_slot")
+        if slot is not None:
+            slot.clear()
+        self.__dict__["_generation"] = self.__dict__.get("_generation", 0) + 1
+
     # -- callbacks ------------------------------------------------------------------------
 
-    def get_password(self, f):
+    def get_password(self, f: Callback) -> Callback:
         self.get_password_callback = f
         return f
 
-    def get_user_roles(self, f):
+    def get_user_roles(self, f: Callback) -> Callback:
         self.get_user_roles_callback = f
         return f
 
-    def error_handler(self, f):
+    def error_handler(self, f: Callback) -> Callback:
+        """The error response: ``f(status)`` (or ``f()``), status 401, 403 or 400 (a
+        malformed ``Authorization``); a handler with a ``reason`` parameter also gets the
+        ``Refusal`` (``None`` for 403)."""
+        takes_reason = _takes_reason(f)
+
         @wraps(f)
-        def decorated(*args, **kwargs):
-            res = _call(f, *args, **kwargs) if not kwargs else current_app.ensure_sync(f)(*args, **kwargs)
+        def decorated(*args: Any, **kwargs: Any) -> Response:
+            if not takes_reason:
+                kwargs.pop("reason", None)
+            res = current_app.ensure_sync(f)(*args, **kwargs)
             check_status_code = not isinstance(res, (tuple, Response))
             res = make_response(res)
             if check_status_code and res.status_code == 200:
@@ -216,42 +227,56 @@ class HTTPAuth:
         self.auth_error_callback = decorated
         return decorated
 
+    # -- the engine -----------------------------------------------------------------------
+
+    def _engine_options(self) -> dict:  # pragma: no cover - every class has its own
+        raise NotImplementedError
+
+    def _make_check(self) -> FlaskCheck:
+        return FlaskCheck(Engine(self.realm, _ag.random_key(), **self._engine_options()),
+                          header=self.header, strict=self.strict, refused=self._REFUSED, private=_PRIVATE,
+                          absent=self._absent_callback())
+
+    def _absent_callback(self) -> Optional[Callback]:
+        return None
+
+    def _flask_check(self) -> FlaskCheck:
+        return self._slot.get()
+
     # -- challenges -----------------------------------------------------------------------
 
-    def authenticate_header(self):
-        return _ag.compat_challenge(self.scheme, self.realm)
+    def authenticate_header(self) -> str:
+        return self._challenge_values()[0]
 
-    def _challenge_values(self):
-        return (self.authenticate_header(),)
+    def _challenge_values(self) -> Sequence[str]:
+        return self._flask_check().challenges()
 
     # -- request parsing ------------------------------------------------------------------
 
-    def is_compatible_auth(self, headers):
+    def is_compatible_auth(self, headers: Any) -> bool:
+        """Whether this object checks the request's credentials (MultiAuth's choice): the
+        scheme word selects it (ignoring case), or its custom header is present."""
         if self.header is None or self.header == "Authorization":
             value = headers.get("Authorization")
-            if not value:
-                return False
-            scheme = _ag.scheme_of(value)
-            return scheme is not None and scheme.lower() == self.scheme.lower()
+            return bool(value) and self._flask_check().current_engine().selects(value)
         return self.header in headers
 
-    def _auth_from(self, environ):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def get_auth(self):
+    def get_auth(self) -> Optional[Authorization]:
         try:
-            auth = self._auth_from(request.environ)
+            return self._auth_from(request.headers.get(self.header or "Authorization"))
         except MalformedHeader:
             return None
-        return auth
 
-    def get_auth_password(self, auth):
+    def _auth_from(self, value: Optional[str]) -> Optional[Authorization]:  # pragma: no cover
+        raise NotImplementedError
+
+    def get_auth_password(self, auth: Optional[Authorization]) -> Any:
         password = None
-        if auth and auth.username:
-            password = _call(self.get_password_callback, auth.username)
+        if auth and auth.username and self.get_password_callback is not None:
+            password = current_app.ensure_sync(self.get_password_callback)(auth.username)
         return password
 
-    def authorize(self, role, user, auth):
+    def authorize(self, role: Any, user: Any, auth: Any) -> Optional[bool]:
         if role is None:
             return True
         if isinstance(role, (list, tuple)):
@@ -262,7 +287,7 @@ class HTTPAuth:
             user = auth
         if self.get_user_roles_callback is None:  # pragma: no cover
             raise ValueError("get_user_roles callback is not defined")
-        user_roles = _call(self.get_user_roles_callback, user)
+        user_roles = current_app.ensure_sync(self.get_user_roles_callback)(user)
         if user_roles is None:
             user_roles = {}
         elif not isinstance(user_roles, (list, tuple)):
@@ -276,19 +301,56 @@ class HTTPAuth:
                     return True
             elif role in user_roles:
                 return True
+        return None
+
+    def _role_auth(self, accepted: Accepted) -> Any:
+        """What ``get_user_roles`` gets for a callback that returned True: the credentials."""
+        return self.get_auth()
 
     # -- the decorator --------------------------------------------------------------------
 
-    def _check(self, req):
-        """(user, auth) for this request; raises MalformedHeader. Subclasses override with
-        faster paths; this generic one follows Flask-HTTPAuth's sequence."""
-        auth = self._auth_from(req.environ)
-        password = self.get_auth_password(auth)
-        return self.authenticate(auth, password), auth
+    def _protect(self, f: View, role: Any = None, optional: Optional[bool] = None,
+                 others: Sequence["HTTPAuth"] = ()) -> View:
+        call = _sync_view(f)
+        enter = self._slot.enter if role is None else self._slot.enter_details
 
-    def _error(self, status, others=()):
+        # A plain function (Flask asks inspect.iscoroutinefunction of every view it calls,
+        # which is slow for other callables). One call into the engine: OPTIONS passes;
+        # accepted, g.flask_httpauth_user is set and the view runs; refused (or, with roles,
+        # accepted), _settle decides: the error response, or None to run the view.
+        @wraps(f)
+        def decorated(*args: Any, **kwargs: Any) -> Any:
+            outcome = enter()
+            if outcome is not None:
+                response = self._settle(outcome, role, optional, others)
+                if response is not None:
+                    return response
+            return call(*args, **kwargs)
+
+        return decorated
+
+    def _settle(self, outcome: Union[Accepted, Refusal], role: Any, optional: Optional[bool],
+                others: Sequence["HTTPAuth"]) -> Optional[Response]:
+        """The response for a refusal or a failed role check, else None (the view runs)."""
+        if isinstance(outcome, Accepted):
+            user = outcome.user
+            auth = self._role_auth(outcome) if user is True else None
+            if self.authorize(role, user, auth) or optional:
+                return None
+            return self._error(403, others, None)
+        _log(outcome)
+        if outcome.status == 400:
+            return self._error(400, others, outcome)
+        if optional:
+            g.flask_httpauth_user = outcome.result
+            return None
+        return self._error(401, others, outcome)
+
+    def _error(self, status: int, others: Sequence["HTTPAuth"] = (), reason: Optional[Refusal] = None) -> Response:
+        g.authgate_refusal = reason
+        assert self.auth_error_callback is not None
         try:
-            res = self.auth_error_callback(status)
+            res = self.auth_error_callback(status, reason=reason)
         except TypeError:
             res = self.auth_error_callback()
         if others and status == 401 and getattr(res, "status_code", None) == 401:
@@ -303,111 +365,29 @@ class HTTPAuth:
                         have.add(value)
         return res
 
-    # The per-request fast path (an _authgate.CallbackCheck, see _make_fast): None until
-    # built, False when this configuration has none. Reset when _FAST_ATTRS are assigned.
-    _fast = None
-    _FAST_ATTRS: frozenset = frozenset()
-
-    def __setattr__(self, name, value):
-        if name in self._FAST_ATTRS:
-            self.__dict__["_fast"] = None
-        object.__setattr__(self, name, value)
-
-    def _make_fast(self):
-        self.__dict__["_fast"] = False
-        return False
-
-    def _protect(self, f, role=None, optional=None, others=()):
-        generic = self._protect_generic(f, role, optional, others)
-        if role is not None or not self._FAST_ATTRS:
-            return generic
-        # Routes without roles: one Rust call reads the credentials and calls the
-        # application's callback; anything unusual goes through the generic path.
-        view_is_async = inspect.iscoroutinefunction(f)
-
-        @wraps(f)
-        def decorated(*args, **kwargs):
-            fast = self._fast
-            if fast is None:
-                fast = self._make_fast()
-            if fast is False:
-                return generic(*args, **kwargs)
-            # OPTIONS passes; else the credentials are read and the callback called, and
-            # when it accepts g.flask_httpauth_user is set (None for True: Flask-HTTPAuth's
-            # auth.username of a token) and the result is True.
-            try:
-                user = fast.enter()
-            except MalformedHeader:
-                return generic(*args, **kwargs)  # 400, or strict=False's sequence
-            if user is not True:  # refused: False or None
-                if not optional:
-                    return self._error(401, others)
-                _set_current_user(user)
-            if view_is_async:
-                return current_app.ensure_sync(f)(*args, **kwargs)
-            return f(*args, **kwargs)
-
-        return decorated
-
-    def _protect_generic(self, f, role=None, optional=None, others=()):
-        view_is_async = inspect.iscoroutinefunction(f)
-
-        @wraps(f)
-        def decorated(*args, **kwargs):
-            req = _cv_request.get().request
-            # Flask normally answers OPTIONS itself; when it is forwarded to the view,
-            # let it through without authentication (CORS preflights carry no credentials).
-            if req.method != "OPTIONS":
-                try:
-                    user, auth = self._check(req)
-                except MalformedHeader as e:
-                    if self.strict:
-                        log.debug("authgate: malformed Authorization: %s", e)
-                        return self._error(400, others)
-                    user, auth = self._check_absent(req)
-                status = None
-                if user in (False, None):
-                    status = 401
-                elif role is not None and not self.authorize(role, user, auth):
-                    status = 403
-                if not optional and status:
-                    return self._error(status, others)
-                _cv_app.get().g.flask_httpauth_user = user if user is not True else self._username_of(auth)
-            if view_is_async:
-                return current_app.ensure_sync(f)(*args, **kwargs)
-            return f(*args, **kwargs)
-
-        return decorated
-
-    def _check_absent(self, req):
-        return self.authenticate(None, None), None
-
-    @staticmethod
-    def _username_of(auth):
-        return auth.username if auth else None
-
-    def login_required(self, f=None, role=None, optional=None):
+    def login_required(self, f: Optional[View] = None, role: Any = None, optional: Optional[bool] = None) -> Any:
         if f is not None and (role is not None or optional is not None):  # pragma: no cover
             raise ValueError("role and optional are the only supported arguments")
 
-        def login_required_internal(f):
+        def login_required_internal(f: View) -> View:
             return self._protect(f, role=role, optional=optional)
 
         if f:
             return login_required_internal(f)
         return login_required_internal
 
-    def username(self):
+    def username(self) -> str:
         auth = self.get_auth()
         if not auth:
             return ""
-        return auth.username
+        return auth.username or ""
 
-    def current_user(self):
+    def current_user(self) -> Any:
         if hasattr(g, "flask_httpauth_user"):
             return g.flask_httpauth_user
+        return None
 
-    def ensure_sync(self, f):
+    def ensure_sync(self, f: Callback) -> Callback:
         try:
             return current_app.ensure_sync(f)
         except AttributeError:  # pragma: no cover
@@ -418,56 +398,64 @@ class HTTPBasicAuth(HTTPAuth):
     """Basic authentication (RFC 7617), Flask-HTTPAuth's API.
 
     The scheme word is checked (``Basic``, or the custom ``scheme``), the base64 is strict
-    (canonical, padded), and stored passwords are compared in constant time.
+    (canonical, padded), a user name is at most 128 bytes, and stored passwords are compared
+    in constant time; the engine applies all of it before ``verify_password`` runs.
     """
 
-    _FAST_ATTRS = frozenset({"verify_password_callback", "scheme", "header"})
+    _SETTINGS = HTTPAuth._SETTINGS | {"verify_password_callback", "hash_password_callback"}
 
-    def __init__(self, scheme=None, realm=None, *, strict: bool = True):
+    def __init__(self, scheme: Optional[str] = None, realm: Optional[str] = None, *, strict: bool = True) -> None:
+        self.hash_password_callback: Optional[Callback] = None
+        self.verify_password_callback: Optional[Callback] = None
         super().__init__(scheme or "Basic", realm, strict=strict)
-        self.hash_password_callback = None
-        self.verify_password_callback = None
 
-    def _make_fast(self):
-        verify = self.verify_password_callback
-        fast = False
-        if verify is not None:
-            fast = _ag.CallbackCheck("basic", _environ_key(self.header), self.scheme,
-                                     (lambda u, p: _call(verify, u, p)) if _is_async(verify) else verify,
-                                     flask=_FLASK)
-        self.__dict__["_fast"] = fast
-        return fast
-
-    def hash_password(self, f):
+    def hash_password(self, f: Callback) -> Callback:
         self.hash_password_callback = f
         return f
 
-    def verify_password(self, f):
+    def verify_password(self, f: Callback) -> Callback:
         self.verify_password_callback = f
         return f
 
-    def _auth_from(self, environ):
-        creds = _ag.basic_credentials(environ.get(_environ_key(self.header)), self.scheme)
-        if creds is None:
+    def _engine_options(self) -> dict:
+        options: dict = {"schemes": ["Basic"], "challenge_style": "compact"}
+        if self.scheme.lower() != "basic":
+            options["scheme_names"] = {"Basic": self.scheme}
+        if self.verify_password_callback is not None:
+            options["verify_password"] = _sync(self.verify_password_callback)
+        elif self.hash_password_callback is not None:
+            options["verify_password"] = self._check_hashed
+        else:
+            options["lookup"] = _sync(self.get_password_callback)
+        return options
+
+    def _absent_callback(self) -> Optional[Callback]:
+        # Flask-HTTPAuth asks verify_password("", "") when there are no credentials.
+        return _sync(self.verify_password_callback)
+
+    def _check_hashed(self, username: str, password: str) -> Optional[str]:
+        """get_password + hash_password, as Flask-HTTPAuth compares them (in constant time)."""
+        assert self.hash_password_callback is not None and self.get_password_callback is not None
+        hash_password = current_app.ensure_sync(self.hash_password_callback)
+        try:
+            client_password = hash_password(password)
+        except TypeError:
+            client_password = hash_password(username, password)
+        stored = current_app.ensure_sync(self.get_password_callback)(username)
+        if client_password is not None and stored is not None and _ag.ct_eq(client_password, stored):
+            return username
+        return None
+
+    def _auth_from(self, value: Optional[str]) -> Optional[Authorization]:
+        if not value:
             return None
-        return Authorization(creds[0], {"username": creds[1], "password": creds[2]})
+        parsed = _ag.parse_authorization(value)
+        if parsed.token68 is None or not self._flask_check().current_engine().selects(value):
+            return None
+        username, password = _ag.decode_basic("Basic " + parsed.token68)
+        return Authorization(parsed.scheme, {"username": username, "password": password})
 
-    def _check(self, req):
-        # Fast path: no Authorization object unless a callback may need it.
-        creds = _ag.basic_credentials(req.environ.get(_environ_key(self.header)), self.scheme)
-        verify = self.verify_password_callback
-        if verify is not None:
-            if creds is None:
-                return _call(verify, "", ""), None
-            user = _call(verify, creds[1], creds[2])
-            if user is True or self.get_user_roles_callback is not None:
-                return user, Authorization(creds[0], {"username": creds[1], "password": creds[2]})
-            # No callback will look at the Authorization object: skip building it.
-            return user, None
-        auth = None if creds is None else Authorization(creds[0], {"username": creds[1], "password": creds[2]})
-        return self.authenticate(auth, self.get_auth_password(auth)), auth
-
-    def authenticate(self, auth, stored_password):
+    def authenticate(self, auth: Optional[Authorization], stored_password: Any) -> Any:
         if auth:
             username = auth.username
             client_password = auth.password
@@ -475,19 +463,17 @@ class HTTPBasicAuth(HTTPAuth):
             username = ""
             client_password = ""
         if self.verify_password_callback:
-            return _call(self.verify_password_callback, username, client_password)
+            return current_app.ensure_sync(self.verify_password_callback)(username, client_password)
         if not auth:
-            return
-        if self.hash_password_callback:
+            return None
+        hash_password = self.hash_password_callback
+        if hash_password:
             try:
-                client_password = _call(self.hash_password_callback, client_password)
+                client_password = current_app.ensure_sync(hash_password)(client_password)
             except TypeError:
-                client_password = _call(self.hash_password_callback, username, client_password)
-        return (
-            auth.username
-            if client_password is not None and stored_password is not None and _ag.ct_eq(client_password, stored_password)
-            else None
-        )
+                client_password = current_app.ensure_sync(hash_password)(username, client_password)
+        ok = client_password is not None and stored_password is not None and _ag.ct_eq(client_password, stored_password)
+        return auth.username if ok else None
 
 
 _ALGORITHMS = {
@@ -500,11 +486,27 @@ _ALGORITHMS = {
 }
 
 
-def _algorithm_name(a: str) -> str:
+def _algorithm_name(a: Any) -> str:
     try:
         return _ALGORITHMS[a.lower()]
     except (KeyError, AttributeError):
         raise ValueError(f"Algorithm {a} is not supported") from None
+
+
+def _algorithm_names(value: Any) -> Union[str, list]:
+    """Flask-HTTPAuth's spellings (any case), as the constructor and the attribute take them."""
+    if isinstance(value, (list, tuple)):
+        names = [_algorithm_name(a) for a in value]
+        if not names:
+            raise ValueError("no algorithm")
+        return names
+    return _algorithm_name(value)
+
+
+def _qop_list(value: Any) -> Optional[list]:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",")]
+    return None if value is None else list(value)
 
 
 class HTTPDigestAuth(HTTPAuth):
@@ -517,54 +519,56 @@ class HTTPDigestAuth(HTTPAuth):
       after ``nonce_lifetime`` seconds with ``stale=true``;
     * a (nonce, nc) pair is accepted once (``replay_store``: by default a table in shared
       memory, one for all the server's worker processes; ``authgate.RedisNonceStore`` across
-      hosts);
-    * the ``uri`` parameter must match the request-target; the realm must match;
+      hosts); an RFC 2069 response (no ``qop``) once per nonce, and not at all with
+      ``allow_rfc2069=False``;
+    * the ``uri`` parameter must match the request-target (``check_uri=False`` behind a
+      rewriting proxy); the realm must match;
     * ``algorithm`` may also be SHA-256, SHA-512-256 and their ``-sess`` variants, or a list
       (one challenge each, in order); ``qop`` may include ``auth-int``.
     """
 
+    _SETTINGS = HTTPAuth._SETTINGS | {"use_ha1_pw", "key", "nonce_lifetime", "check_uri", "replay_store",
+                                      "authentication_info", "allow_rfc2069", "verify_nonce_callback",
+                                      "verify_opaque_callback"}
+    _REFUSED = False
+    _algorithm: Union[str, list]
+    _qop: Optional[list]
+    key: Optional[bytes]
+
     def __init__(
         self,
-        scheme=None,
-        realm=None,
-        use_ha1_pw=False,
-        qop="auth",
-        algorithm="MD5",
+        scheme: Optional[str] = None,
+        realm: Optional[str] = None,
+        use_ha1_pw: bool = False,
+        qop: Union[str, Sequence[str], None] = "auth",
+        algorithm: Union[str, Sequence[str]] = "MD5",
         *,
-        key: Optional[bytes] = None,
+        key: Union[str, bytes, None] = None,
         nonce_lifetime: int = 300,
-        replay_store=None,
+        replay_store: Any = None,
         check_uri: bool = True,
         authentication_info: bool = False,
+        allow_rfc2069: bool = True,
         strict: bool = True,
-    ):
+    ) -> None:
+        self.generate_nonce_callback: Optional[Callback] = None
+        self.verify_nonce_callback: Optional[Callback] = None
+        self.generate_opaque_callback: Optional[Callback] = None
+        self.verify_opaque_callback: Optional[Callback] = None
         super().__init__(scheme or "Digest", realm, strict=strict)
         self.authentication_info = authentication_info
         self.use_ha1_pw = use_ha1_pw
-        if isinstance(qop, str):
-            self.qop = [v.strip() for v in qop.split(",")]
-        else:
-            self.qop = qop
-        if isinstance(algorithm, (list, tuple)):
-            self.algorithm = [_algorithm_name(a) for a in algorithm]
-        else:
-            self.algorithm = _algorithm_name(algorithm)
-        if key is not None and len(key) != 32:
+        self.qop = qop
+        self.algorithm = algorithm
+        if key is not None and (isinstance(key, str) or len(key) != 32):
             key = _ag.derive_key(key)
         self.key = key
         self.nonce_lifetime = nonce_lifetime
         self.check_uri = check_uri
+        self.allow_rfc2069 = allow_rfc2069
         # None: the engine's default, shared by the server's processes (SharedMemoryReplayStore).
         self.replay_store = replay_store
-        self._cache_key = None
-        self._authn = None
-        self._plan = None
-
-        self.generate_nonce_callback = None
-        self.verify_nonce_callback = None
-        self.generate_opaque_callback = None
-        self.verify_opaque_callback = None
-        # Bound once, so "is the default still in place?" is an identity test per request.
+        # Bound once, so "is the default still in place?" is an identity test.
         self._dgn = self._default_generate_nonce
         self._dvn = self._default_verify_nonce
         self._dvo = self._default_verify_opaque
@@ -573,352 +577,234 @@ class HTTPDigestAuth(HTTPAuth):
         self.verify_nonce(self._dvn)
         self.verify_opaque(self._dvo)
 
-    # -- the Rust authenticator, rebuilt when the configuration changes -------------------
+    # Flask-HTTPAuth's spellings are taken by the attributes as by the constructor.
+    @property
+    def algorithm(self) -> Union[str, list]:
+        return self._algorithm
 
-    _CONFIG = frozenset({"realm", "scheme", "algorithm", "qop", "use_ha1_pw", "key", "nonce_lifetime", "check_uri",
-                         "replay_store", "authentication_info"})
-    # What the per-request plan (see _make_plan) is made of, besides the authenticator.
-    _PLAN = frozenset({"get_password_callback", "verify_nonce_callback", "verify_opaque_callback"})
+    @algorithm.setter
+    def algorithm(self, value: Union[str, Sequence[str]]) -> None:
+        self.__dict__["_algorithm"] = _algorithm_names(value)
+        self._settings_changed()
 
-    def __setattr__(self, name, value):
-        if name in self._CONFIG:
-            self.__dict__["_cache_key"] = None
-            self.__dict__["_plan"] = None
-        elif name in self._PLAN:
-            self.__dict__["_plan"] = None
-        object.__setattr__(self, name, value)
+    @property
+    def qop(self) -> Optional[list]:
+        return self._qop
 
-    def _authenticator(self):
-        cache_key = self._cache_key
-        if self.key is not None:
-            if cache_key is not None:
-                return self._authn
-            return self._build_authenticator((self.key, None), None)
-        ctx = _cv_app.get(None)
-        config = ctx.app.config if ctx is not None else {}
-        secret = config.get("SECRET_KEY")
-        fallbacks = config.get("SECRET_KEY_FALLBACKS")
-        # Rebuilt when a configuration attribute is assigned (see __setattr__) or the app's
-        # SECRET_KEY / SECRET_KEY_FALLBACKS change.
-        if cache_key is not None and cache_key[0] is secret and cache_key[1] is fallbacks:
-            return self._authn
-        return self._build_authenticator(_app_keys(secret, fallbacks), (secret, fallbacks))
+    @qop.setter
+    def qop(self, value: Union[str, Sequence[str], None]) -> None:
+        self.__dict__["_qop"] = _qop_list(value)
+        self._settings_changed()
 
-    def _build_authenticator(self, keys, source):
-        key, previous = keys
+    # -- the engine: one per app (its keys come from the app's SECRET_KEY) ----------------
+
+    def _engine_options(self) -> dict:
         algorithms = self.algorithm if isinstance(self.algorithm, list) else [self.algorithm]
-        cache_key = source or (None, None)
-        if True:
-            self._authn = _ag.DigestAuthenticator(
-                self.realm,
-                key,
-                scheme=self.scheme,
-                algorithms=algorithms,
-                qop=list(self.qop or ()),
-                previous_key=previous,
-                lifetime=self.nonce_lifetime,
-                replay_store=self.replay_store,
-                use_ha1_pw=self.use_ha1_pw,
-                check_uri=self.check_uri,
-                auth_info=self.authentication_info,
-            )
-            self.__dict__["_cache_key"] = cache_key
-        return self._authn
+        qop = [q for q in (self.qop or ()) if q]
+        options: dict = {
+            "schemes": ["Digest"],
+            "algorithms": algorithms,
+            "qop": qop,
+            "challenge_style": "compact",
+            "nonce_lifetime": self.nonce_lifetime,
+            "check_uri": self.check_uri,
+            "authentication_info": self.authentication_info,
+            "allow_rfc2069": self.allow_rfc2069 or not qop,
+            "lookup": _sync(self.get_password_callback),
+            "ha1_lookup": bool(self.use_ha1_pw),
+        }
+        if self.scheme.lower() != "digest":
+            options["scheme_names"] = {"Digest": self.scheme}
+        if self.verify_opaque_callback is self._dvo:
+            options["opaque"] = self._default_opaque()
+        else:
+            options["verify_opaque"] = _sync(self.verify_opaque_callback)
+        if self.verify_nonce_callback is not self._dvn:
+            options["verify_nonce"] = _sync(self.verify_nonce_callback)
+        # None: each engine's default, one table per nonce key and realm shared by the
+        # server's processes, found again by name when an engine is rebuilt.
+        options["replay_store"] = self.replay_store
+        return options
+
+    def _engine_for(self, key: bytes, previous: Optional[bytes]) -> Engine:
+        return Engine(self.realm, key, previous_key=previous, **self._engine_options())
+
+    def _resolve(self, app: Flask) -> Tuple[Engine, Any, Any]:
+        """This object's engine for ``app`` (kept in the app's state)."""
+        state = _state(app)
+        entry = state.engines.get(self)
+        config = app.config
+        if entry is not None and entry[0] == self._generation and entry[2] is config.get("SECRET_KEY") \
+                and entry[3] is config.get("SECRET_KEY_FALLBACKS"):
+            return entry[1], entry[2], entry[3]
+        key, previous, secret, fallbacks = _app_keys(config)
+        engine = self._engine_for(key, previous)
+        state.engines[self] = (self._generation, engine, secret, fallbacks)
+        return engine, secret, fallbacks
+
+    def _make_check(self) -> FlaskCheck:
+        source: Any = self._resolve if self.key is None else self._engine_for(self.key, None)
+        return FlaskCheck(source, header=self.header, strict=self.strict, refused=False, private=_PRIVATE,
+                          auth_int="auth-int" in (self.qop or ()))
 
     # -- nonce and opaque callbacks -------------------------------------------------------
 
-    def _default_generate_nonce(self):
-        return self._authenticator().new_nonce(self.get_opaque())
+    def _default_opaque(self) -> str:
+        # Not a secret (nonces are bound to it, not keyed by it): the same across key rotations.
+        return hashlib.sha256(b"authgate opaque v1:" + self.realm.encode()).hexdigest()[:32]
 
-    def _default_verify_nonce(self, nonce):  # pragma: no cover - replaced by the keyed check
+    def _default_generate_nonce(self) -> str:
+        return self._flask_check().current_engine().issue_nonce()
+
+    def _default_verify_nonce(self, nonce: Optional[str]) -> bool:  # pragma: no cover - the engine's
         return nonce is not None
 
-    def _default_generate_opaque(self):
-        return self._authenticator().default_opaque
+    def _default_generate_opaque(self) -> str:
+        return self._default_opaque()
 
-    def _default_verify_opaque(self, opaque):
-        if opaque is None:
-            return False
-        return _ag.ct_eq(opaque, self._authenticator().default_opaque)
+    def _default_verify_opaque(self, opaque: Optional[str]) -> bool:
+        return opaque is not None and _ag.ct_eq(opaque, self._default_opaque())
 
-    def generate_nonce(self, f):
+    def generate_nonce(self, f: Callback) -> Callback:
         self.generate_nonce_callback = f
         return f
 
-    def verify_nonce(self, f):
+    def verify_nonce(self, f: Callback) -> Callback:
         self.verify_nonce_callback = f
         return f
 
-    def generate_opaque(self, f):
+    def generate_opaque(self, f: Callback) -> Callback:
         self.generate_opaque_callback = f
         return f
 
-    def verify_opaque(self, f):
+    def verify_opaque(self, f: Callback) -> Callback:
         self.verify_opaque_callback = f
         return f
 
-    def get_nonce(self):
+    def get_nonce(self) -> str:
+        assert self.generate_nonce_callback is not None
         return self.generate_nonce_callback()
 
-    def get_opaque(self):
+    def get_opaque(self) -> str:
+        assert self.generate_opaque_callback is not None
         return self.generate_opaque_callback()
 
-    def generate_ha1(self, username, password, algorithm=None):
+    def generate_ha1(self, username: str, password: str, algorithm: Optional[str] = None) -> str:
         alg = algorithm or (self.algorithm[0] if isinstance(self.algorithm, list) else self.algorithm)
         return _ag.ha1(username, self.realm, password, alg.replace("-Sess", "").replace("-sess", ""))
 
     # -- challenges -----------------------------------------------------------------------
 
-    def _challenge_values(self, stale=None):
-        if stale is None:
-            stale = bool(g.get("_authgate_stale")) if _cv_request.get(None) is not None else False
+    def _challenge_values(self) -> Sequence[str]:
+        reason = g.get("authgate_refusal") if has_request_context() else None
+        stale = bool(reason is not None and reason.stale)
+        nonce = None if self.generate_nonce_callback is self._dgn else self.get_nonce()
         opaque = self.get_opaque()
-        if self.generate_nonce_callback is self._dgn:
-            nonce = self._authenticator().new_nonce(opaque)
-        else:
-            nonce = self.generate_nonce_callback()
-        return self._authenticator().challenges(nonce, opaque, stale)
+        return self._flask_check().challenges(stale, nonce, opaque)
 
-    def authenticate_header(self):
-        return self._challenge_values()[0]
+    # -- the credentials ------------------------------------------------------------------
 
-    # -- checking -------------------------------------------------------------------------
-
-    def _auth_from(self, environ):
-        value = environ.get("HTTP_AUTHORIZATION")
-        if value is None:
+    def _auth_from(self, value: Optional[str]) -> Optional[Authorization]:
+        if not value:
             return None
         parsed = _ag.parse_authorization(value)
-        if parsed.scheme.lower() not in ("digest", self.scheme.lower()) or parsed.params is None:
+        if parsed.params is None or not self._flask_check().current_engine().selects(value):
             return None
         return Authorization(parsed.scheme.lower(), dict(parsed.params))
 
-    def username(self):
-        value = request.environ.get("HTTP_AUTHORIZATION")
-        if value is None:
+    def _role_auth(self, accepted: Accepted) -> Any:
+        return self.get_auth() or _DigestAuth(accepted.username)
+
+    def username(self) -> str:
+        value = request.headers.get(self.header or "Authorization")
+        if not value:
             return ""
-        return _ag.digest_username(value) or ""
+        return self._flask_check().current_engine().claimed_user(value) or ""
 
-    def _make_plan(self):
-        """What every request needs, resolved once: (the SECRET_KEY / SECRET_KEY_FALLBACKS
-        the authenticator was built from, or None with ``key=``; the Rust check with the
-        authenticator and the callbacks bound; Authentication-Info)."""
-        authn = self._authenticator()
-        get_password = self.get_password_callback
-        verify_opaque = self.verify_opaque_callback
-        verify_nonce = self.verify_nonce_callback
-        check = _ag.DigestRequestCheck(
-            authn,
-            _request_target,
-            (lambda u: _call(get_password, u)) if _is_async(get_password) else get_password,
-            # None: authgate's own opaque / nonces, checked in Rust.
-            None if verify_opaque is self._dvo else (lambda o: _call(verify_opaque, o)),
-            None if verify_nonce is self._dvn else (lambda n: _call(verify_nonce, n)),
-            auth_int="auth-int" in (self.qop or ()),
-            flask=_FLASK,
-            source=self._cache_key if self.key is None else None,
-            on_accept=_hook_app if self.authentication_info else None,
-        )
-        plan = (self._cache_key if self.key is None else None, check, bool(self.authentication_info))
-        self.__dict__["_plan"] = plan
-        return plan
-
-    def _check_user(self, req):
-        """The user name when the request's Digest credentials are accepted, else False.
-        Raises MalformedHeader."""
-        plan = self._plan
-        if plan is not None and plan[0] is not None:
-            config = _cv_app.get().app.config
-            source = plan[0]
-            if config.get("SECRET_KEY") is not source[0] or config.get("SECRET_KEY_FALLBACKS") is not source[1]:
-                plan = None
-        if plan is None:
-            plan = self._make_plan()
-        result = plan[1].check(req)
-        if result.__class__ is str:
-            if plan[2]:
-                _hook_app()
-            return result
-        if result == 1:
-            g._authgate_stale = True
-        return False
-
-    def _check(self, req):
-        user = self._check_user(req)
-        if user is False:
-            return False, None
-        return True, _DigestAuth(user)
-
-    def _protect(self, f, role=None, optional=None, others=()):
-        if role is not None:
-            return super()._protect(f, role=role, optional=optional, others=others)
-        # Without roles nothing needs the Authorization stand-in: the user name is what
-        # g.flask_httpauth_user gets (False when refused, as Flask-HTTPAuth's authenticate).
-        view_is_async = inspect.iscoroutinefunction(f)
-
-        @wraps(f)
-        def decorated(*args, **kwargs):
-            plan = self._plan
-            if plan is None:
-                if _cv_request.get().request.method == "OPTIONS":  # passes, even before a SECRET_KEY
-                    return current_app.ensure_sync(f)(*args, **kwargs) if view_is_async else f(*args, **kwargs)
-                plan = self._make_plan()
-            # OPTIONS passes (True); else the request is checked and, when accepted,
-            # g.flask_httpauth_user is set to the user name (True).
-            try:
-                user = plan[1].enter()
-                if user is None:  # the app's SECRET_KEY changed since the plan was made
-                    user = self._enter_rebuilt()
-            except MalformedHeader as e:
-                if self.strict:
-                    log.debug("authgate: malformed Authorization: %s", e)
-                    return self._error(400, others)
-                user, auth = self._check_absent(_cv_request.get().request)
-                if user in (False, None):
-                    if not optional:
-                        return self._error(401, others)
-                elif user is True:
-                    user = self._username_of(auth)
-                _set_current_user(user)
-            else:
-                if user is not True:  # refused (False)
-                    if not optional:
-                        return self._error(401, others)
-                    _set_current_user(False)
-            if view_is_async:
-                return current_app.ensure_sync(f)(*args, **kwargs)
-            return f(*args, **kwargs)
-
-        return decorated
-
-    def _enter_rebuilt(self):
-        """``plan[1].enter()`` with a plan made for the current app's keys; when the request
-        context's app is not the app context's, the check of _check_user (the keys of the
-        app context's app, as _authenticator reads them)."""
-        user = self._make_plan()[1].enter()
-        if user is not None:
-            return user
-        user = self._check_user(_cv_request.get().request)
-        if user is False:
-            return False
-        _set_current_user(user)
-        return True
-
-    def authenticate(self, auth, stored_password_or_ha1):
-        """Flask-HTTPAuth's signature: checks the current request's Digest credentials,
-        with ``stored_password_or_ha1`` as the user's password (or HA1)."""
+    def authenticate(self, auth: Optional[Authorization], stored_password_or_ha1: Any) -> bool:
+        """Flask-HTTPAuth's signature: checks the current request's Digest credentials, with
+        ``stored_password_or_ha1`` as the user's password (or HA1)."""
         if not auth or not stored_password_or_ha1:
             return False
-        environ = request.environ
-        value = environ.get("HTTP_AUTHORIZATION")
-        if value is None:
-            return False
-        try:
-            result = self._authenticator().check(
-                value,
-                request.method,
-                _request_target(environ),
-                lambda u: stored_password_or_ha1,
-                self.verify_opaque_callback,
-                None if self.verify_nonce_callback is self._dvn else self.verify_nonce_callback,
-                lambda: request.get_data(cache=True),
-            )
-        except MalformedHeader:
-            return False
-        return bool(result and result[0] == 200)
+        engine = self._flask_check().current_engine()
+        options = self._engine_options()
+        options["lookup"] = lambda u: stored_password_or_ha1
+        key, previous, _, _ = _app_keys(current_app.config) if self.key is None else (self.key, None, 0, 0)
+        one_off = Engine(engine.realm, key, previous_key=previous, **options)
+        value = request.headers.get(self.header or "Authorization")
+        body = request.get_data(cache=True) if "auth-int" in (self.qop or ()) else None
+        return one_off.check(request.method, _ag.request_target(request.environ), value, body).status == 200
 
 
 class _DigestAuth:
-    """The Authorization stand-in after a successful Digest check (for roles/current_user)."""
+    """The Authorization stand-in for a role check after a Digest login."""
 
     __slots__ = ("username", "type")
 
-    def __init__(self, username):
+    def __init__(self, username: Optional[str]) -> None:
         self.username = username
         self.type = "digest"
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return True
 
-    def __getitem__(self, k):
+    def __getitem__(self, k: str) -> Any:
         return getattr(self, k)
 
-    def get(self, k, default=None):
+    def get(self, k: str, default: Any = None) -> Any:
         return getattr(self, k, default)
-
-
-def _add_header_after_request(name, value):
-    from flask import after_this_request
-
-    @after_this_request
-    def _add(response):
-        if name not in response.headers:
-            response.headers[name] = value
-        return response
 
 
 class HTTPTokenAuth(HTTPAuth):
     """Token authentication, Flask-HTTPAuth's API.
 
-    With the default ``Bearer`` scheme the token must be an RFC 6750 b64token (checked by
-    the core parser; a malformed one is a 400). With an application-defined scheme, or a
-    custom ``header``, the token is whatever follows, as in Flask-HTTPAuth.
+    With the default ``Bearer`` scheme the token must be an RFC 6750 b64token (a malformed
+    one is a 400). With an application-defined scheme, or a custom ``header``, the token is
+    whatever follows (at most 2048 bytes, no control characters), as in Flask-HTTPAuth.
     """
 
-    _FAST_ATTRS = frozenset({"verify_token_callback", "scheme", "header", "_lenient"})
+    _SETTINGS = HTTPAuth._SETTINGS | {"verify_token_callback"}
 
-    def __init__(self, scheme="Bearer", realm=None, header=None, *, strict: bool = True):
+    def __init__(self, scheme: str = "Bearer", realm: Optional[str] = None, header: Optional[str] = None,
+                 *, strict: bool = True) -> None:
+        self.verify_token_callback: Optional[Callback] = None
         super().__init__(scheme, realm, header, strict=strict)
-        self.verify_token_callback = None
-        self._lenient = scheme.lower() != "bearer"
 
-    def _make_fast(self):
-        verify = self.verify_token_callback
-        fast = False
-        if verify is not None and (self.header is None or self.header == "Authorization"):
-            fast = _ag.CallbackCheck("token", "HTTP_AUTHORIZATION", self.scheme,
-                                     (lambda t: _call(verify, t)) if _is_async(verify) else verify,
-                                     lenient=self._lenient, flask=_FLASK)
-        self.__dict__["_fast"] = fast
-        return fast
-
-    def verify_token(self, f):
+    def verify_token(self, f: Callback) -> Callback:
         self.verify_token_callback = f
         return f
 
-    def _auth_from(self, environ):
-        if self.header is None or self.header == "Authorization":
-            creds = _ag.token_credentials(environ.get("HTTP_AUTHORIZATION"), self.scheme, self._lenient)
-            if creds is None:
-                return None
-            return Authorization(creds[0].lower(), None, creds[1] or None)
-        value = environ.get(_environ_key(self.header))
+    def _custom_header(self) -> bool:
+        return self.header is not None and self.header != "Authorization"
+
+    def _engine_options(self) -> dict:
+        options: dict = {"schemes": ["Bearer"], "challenge_style": "compact"}
+        if self.scheme.lower() != "bearer":
+            options["scheme_names"] = {"Bearer": self.scheme}
+        if self._custom_header():
+            options["token_syntax"] = "whole-value"
+        elif self.scheme.lower() != "bearer":
+            options["token_syntax"] = "free-form"
+        verify = self.verify_token_callback
+        # Without a callback no token is accepted (Flask-HTTPAuth: 401).
+        options["verify_token"] = _sync(verify) if verify is not None else (lambda token: None)
+        return options
+
+    def _auth_from(self, value: Optional[str]) -> Optional[Authorization]:
         if value is None:
             return None
-        return Authorization(self.scheme, None, value)
+        if self._custom_header():
+            return Authorization(self.scheme, None, value)
+        if not self._flask_check().current_engine().selects(value):
+            return None
+        scheme, _, token = value.strip().partition(" ")
+        return Authorization(scheme.lower(), None, token.strip() or None)
 
-    def _check(self, req):
-        if self.header is not None and self.header != "Authorization":
-            auth = self._auth_from(req.environ)
-            token = auth.token if auth is not None else None
-        else:
-            creds = _ag.token_credentials(req.environ.get("HTTP_AUTHORIZATION"), self.scheme, self._lenient)
-            if creds is None:
-                return None, None
-            token = creds[1]
-            auth = None
-        verify = self.verify_token_callback
-        if token and verify:
-            user = _call(verify, token)
-            if auth is None and (user is True or self.get_user_roles_callback is not None):
-                auth = Authorization(creds[0].lower(), None, token)
-            return user, auth
-        return None, auth
-
-    def authenticate(self, auth, stored_password):
+    def authenticate(self, auth: Optional[Authorization], stored_password: Any) -> Any:
         token = getattr(auth, "token", None)
         if token and self.verify_token_callback:
-            return _call(self.verify_token_callback, token)
+            return current_app.ensure_sync(self.verify_token_callback)(token)
+        return None
 
 
 class MultiAuth:
@@ -926,20 +812,20 @@ class MultiAuth:
     (or custom header) checks it; a 401 offers every method's challenge, the matching one
     (or the main one) first."""
 
-    def __init__(self, main_auth, *additional_auths):
+    def __init__(self, main_auth: HTTPAuth, *additional_auths: HTTPAuth) -> None:
         self.main_auth = main_auth
         self.additional_auths = additional_auths
 
-    def login_required(self, f=None, role=None, optional=None):
+    def login_required(self, f: Optional[View] = None, role: Any = None, optional: Optional[bool] = None) -> Any:
         if f is not None and (role is not None or optional is not None):  # pragma: no cover
             raise ValueError("role and optional are the only supported arguments")
 
-        def login_required_internal(f):
+        def login_required_internal(f: View) -> View:
             auths = (self.main_auth,) + tuple(self.additional_auths)
             handlers = [a._protect(f, role=role, optional=optional, others=auths) for a in auths]
 
             @wraps(f)
-            def decorated(*args, **kwargs):
+            def decorated(*args: Any, **kwargs: Any) -> Any:
                 headers = request.headers
                 selected = 0
                 if not self.main_auth.is_compatible_auth(headers):
@@ -955,105 +841,138 @@ class MultiAuth:
             return login_required_internal(f)
         return login_required_internal
 
-    def current_user(self):
+    def current_user(self) -> Any:
         if hasattr(g, "flask_httpauth_user"):  # pragma: no cover
             return g.flask_httpauth_user
+        return None
 
 
 # ---------------------------------------------------------------------------------------
-# Flask-Kerberos / Flask-SSPI style, on the core engine
+# Flask-Kerberos / Flask-SSPI style, on the same engine
 # ---------------------------------------------------------------------------------------
 
 
 class AuthGate:
-    """The core engine as a Flask extension, in the Flask-Kerberos / Flask-SSPI style.
+    """The engine as a Flask extension, in the Flask-Kerberos / Flask-SSPI style.
 
-    ``users`` is a dict of plaintext passwords, or ``get_password(username)`` returns one
-    (or None); ``tokens`` maps bearer tokens to users. Digest (SHA-256 then MD5) and Basic
-    are offered by default, with RFC 7616 challenges (``charset=UTF-8``), keyed nonces from
-    ``SECRET_KEY`` (or ``key=``) and a replay store (``replay_store=``).
+    Options (for the constructor, ``init_app`` or ``init_authgate``), kept per app in
+    ``app.extensions["authgate"]``: ``users`` (name -> password, ``authgate.Credential``
+    (HA1, PBKDF2, a werkzeug hash) or ``{algorithm: HA1}``), or ``get_password(name)``
+    returning one of those; ``verify_password(name, password)`` for hashes only the
+    application can check (bcrypt, ``werkzeug.security.check_password_hash``); ``tokens``
+    (bearer token -> user); ``realm``, ``schemes`` (Digest then Basic), ``algorithms``
+    (SHA-256 then MD5), ``qop``, ``nonce_lifetime``, ``opaque``, ``replay_store``, ``key``
+    (else ``SECRET_KEY``); ``error_handler(status, reason)``. Challenges are RFC 7616's
+    (``charset=UTF-8``); ``Authentication-Info`` is sent on success.
     """
 
-    def __init__(self, app=None, **options):
+    def __init__(self, app: Optional[Flask] = None, **options: Any) -> None:
         self.options = options
-        self._engines: dict = {}
+        self._error_handler: Optional[Callback] = options.pop("error_handler", None)
         if app is not None:
-            self.init_app(app, **options)
+            self.init_app(app)
 
-    def init_app(self, app, add_context_processor: bool = True, **options):
-        if options:
-            self.options = {**self.options, **options}
-        app.extensions["authgate"] = self
+    def init_app(self, app: Flask, add_context_processor: bool = True, **options: Any) -> "AuthGate":
+        """Configures authgate for ``app``: this object's options, then ``options`` (for this
+        app only)."""
+        state = _state(app)
+        state.gate = self
+        merged = {**self.options, **options}
+        state.options = merged
+        state.check = None
+        state.engines.pop(self, None)
         if add_context_processor:
             app.context_processor(_user_context_processor)
         return self
 
-    def engine(self):
-        o = self.options
-        key = o.get("key")
-        previous = None
-        if key is None:
-            config = current_app.config
-            key, previous = _app_keys(config.get("SECRET_KEY"), config.get("SECRET_KEY_FALLBACKS"))
-        elif len(key) != 32:
-            key = _ag.derive_key(key)
-        eng = self._engines.get((key, previous))
-        if eng is None:
-            eng = _ag.Engine(
-                o.get("realm") or current_app.config.get("AUTHGATE_REALM") or "Authentication Required",
-                key,
-                users=o.get("users"),
-                lookup=o.get("get_password"),
-                tokens=o.get("tokens"),
-                schemes=list(o.get("schemes", ("Digest", "Basic"))),
-                algorithms=list(o.get("algorithms", ("SHA-256", "MD5"))),
-                qop=list(o.get("qop", ("auth",))),
-                nonce_lifetime=o.get("nonce_lifetime", 300),
-                opaque=o.get("opaque"),
-                replay_store=o.get("replay_store"),
-                previous_key=previous,
-            )
-            self._engines[(key, previous)] = eng
-        return eng
+    def error_handler(self, f: Callback) -> Callback:
+        """``f(status, reason)`` makes the response for a refusal (``reason``: a ``Refusal``);
+        the challenges are added when it sets none."""
+        self._error_handler = f
+        return f
 
-    def check(self):
+    def _resolve(self, app: Flask) -> Tuple[Engine, Any, Any]:
+        state = _state(app)
+        o = state.options
+        entry = state.engines.get(self)
+        config = app.config
+        keyed = o.get("key") is not None
+        if entry is not None and (keyed or (entry[2] is config.get("SECRET_KEY")
+                                            and entry[3] is config.get("SECRET_KEY_FALLBACKS"))):
+            return entry[1], entry[2], entry[3]
+        if keyed:
+            key = o["key"] if isinstance(o["key"], bytes) and len(o["key"]) == 32 else _ag.derive_key(o["key"])
+            previous, secret, fallbacks = None, None, None
+        else:
+            key, previous, secret, fallbacks = _app_keys(config)
+        engine = Engine(
+            o.get("realm") or config.get("AUTHGATE_REALM") or "Authentication Required",
+            key,
+            users=o.get("users"),
+            lookup=_sync(o.get("get_password")),
+            verify_password=_sync(o.get("verify_password")),
+            tokens=o.get("tokens"),
+            schemes=list(o.get("schemes", ("Digest", "Basic"))),
+            algorithms=list(o.get("algorithms", ("SHA-256", "MD5"))),
+            qop=list(o.get("qop", ("auth",))),
+            nonce_lifetime=o.get("nonce_lifetime", 300),
+            opaque=o.get("opaque"),
+            replay_store=o.get("replay_store"),
+            previous_key=previous,
+        )
+        state.engines[self] = (0, engine, secret, fallbacks)
+        return engine, secret, fallbacks
+
+    def engine(self) -> Engine:
+        """The engine of the current app."""
+        return self._resolve(_current_app())[0]
+
+    def _flask_check(self, state: _AppState) -> FlaskCheck:
+        if state.check is None:
+            qop = state.options.get("qop", ("auth",))
+            state.check = FlaskCheck(self._resolve, user_attr="current_user", private=_PRIVATE,
+                                     auth_int="auth-int" in qop)
+        return state.check
+
+    def check(self) -> Tuple[Optional[str], Optional[Response]]:
         """Authenticates the current request: ``(user, None)`` or ``(None, response)``."""
-        req = _cv_request.get().request
-        environ = req.environ
-        eng = self.engine()
-        body = req.get_data(cache=True) if "auth-int" in self.options.get("qop", ()) else None
-        v = eng.check(req.method, _request_target(environ), environ.get("HTTP_AUTHORIZATION"), body)
-        if v.status == 200:
-            g.current_user = v.user
-            g.authgate_scheme = v.scheme
-            g.authgate_algorithm = v.algorithm
-            if v.authentication_info:
-                _add_header_after_request("Authentication-Info", v.authentication_info)
-            return v.user, None
-        if v.status == 400:
-            res = make_response(("Bad Request: " + v.error[0]) + "\n", 400)
-            for value in eng.challenges():
+        state = _state(_current_app())
+        check = self._flask_check(state)
+        outcome = check.enter_details()
+        if isinstance(outcome, Accepted):
+            g.authgate_scheme = outcome.scheme
+            g.authgate_algorithm = outcome.algorithm
+            return g.current_user, None
+        if outcome is None:  # OPTIONS
+            return None, None
+        _log(outcome)
+        g.authgate_refusal = outcome
+        handler = state.options.get("error_handler") or self._error_handler
+        if handler is not None:
+            res = make_response(current_app.ensure_sync(handler)(outcome.status, outcome))
+        elif outcome.status == 400:
+            res = make_response(("Bad Request: " + outcome.message + "\n", 400))
+        else:
+            res = make_response(("Unauthorized\n", 401))
+        if "WWW-Authenticate" not in res.headers:
+            for value in check.challenges(outcome.stale):
                 res.headers.add("WWW-Authenticate", value)
-            return None, res
-        res = make_response("Unauthorized\n", 401)
-        for value in v.www_authenticate:
-            res.headers.add("WWW-Authenticate", value)
         return None, res
 
 
-def _user_context_processor():
+def _user_context_processor() -> dict:
     user = g.get("current_user")
     return {"current_user": user} if user is not None else {}
 
 
 def _gate() -> AuthGate:
-    gate = current_app.extensions.get("authgate")
-    if gate is None:
+    state = current_app.extensions.get("authgate")
+    if not isinstance(state, _AppState) or state.gate is None:
         raise RuntimeError("call authgate.flask.init_authgate(app, ...) first")
-    return gate
+    return state.gate
 
 
-def init_authgate(app, **options) -> AuthGate:
+def init_authgate(app: Flask, **options: Any) -> AuthGate:
     """Configures authgate for ``app`` (Flask-Kerberos' ``init_kerberos`` /
     Flask-SSPI's ``init_sspi``): options as for :class:`AuthGate`. Adds ``current_user``
     to Jinja templates unless ``add_context_processor=False``."""
@@ -1063,35 +982,32 @@ def init_authgate(app, **options) -> AuthGate:
 init_app = init_authgate
 
 
-def requires_authentication(view):
+def requires_authentication(view: View) -> View:
     """Flask-Kerberos style: the authenticated user is passed as the view's first
     argument; otherwise 401 with the challenges (400 for a malformed header)."""
-    is_async = inspect.iscoroutinefunction(view)
+    call = _sync_view(view)
 
     @wraps(view)
-    def decorated(*args, **kwargs):
-        if request.method == "OPTIONS":
-            return (current_app.ensure_sync(view) if is_async else view)(None, *args, **kwargs)
+    def decorated(*args: Any, **kwargs: Any) -> Any:
         user, error = _gate().check()
         if error is not None:
             return error
-        return (current_app.ensure_sync(view) if is_async else view)(user, *args, **kwargs)
+        return call(user, *args, **kwargs)
 
     return decorated
 
 
-def authenticate(view):
+def authenticate(view: View) -> View:
     """Flask-SSPI style: sets ``g.current_user`` and calls the view. Also usable as a
     Blueprint's ``before_request`` hook (``bp.before_request(authenticate(lambda: None))``)."""
-    is_async = inspect.iscoroutinefunction(view)
+    call = _sync_view(view)
 
     @wraps(view)
-    def decorated(*args, **kwargs):
-        if request.method != "OPTIONS":
-            user, error = _gate().check()
-            if error is not None:
-                return error
-        return (current_app.ensure_sync(view) if is_async else view)(*args, **kwargs)
+    def decorated(*args: Any, **kwargs: Any) -> Any:
+        _, error = _gate().check()
+        if error is not None:
+            return error
+        return call(*args, **kwargs)
 
     return decorated
 
@@ -1102,8 +1018,6 @@ def current_user() -> Any:
 
 
 def accepted_algorithm() -> Optional[str]:
-    """The Digest algorithm of the current request's accepted credentials (authgate.flask)."""
-    return request.environ.get(_ALG)
+    """The Digest algorithm of the current request's accepted credentials."""
+    return request.environ.get("authgate.algorithm")
 
-
-Callback = Callable[..., Any]

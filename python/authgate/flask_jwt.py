@@ -50,6 +50,10 @@ from datetime import datetime, timezone
 from functools import wraps
 from typing import Any, Callable, Optional
 
+from ._extras import require
+
+require("flask", extra="flask", needed_by="authgate.flask_jwt")
+
 from flask import current_app, g, jsonify, request
 
 from . import _authgate as _ag

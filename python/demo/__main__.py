@@ -11,6 +11,40 @@ from werkzeug.serving import make_server
 from .homeauto import create_app, load_users
 
 
+class _Waitress:
+    """waitress behind the two calls main() makes of Werkzeug's server."""
+
+    def __init__(self, server):
+        self.server = server
+        self.server_port = server.effective_port
+
+    def serve_forever(self):
+        self.server.run()
+
+
+def serve(app, host, port, ssl_context):
+    """waitress, which keeps connections alive (NTLM needs that: Werkzeug's development
+    server closes every connection), unless serving HTTPS, which waitress does not do."""
+    if ssl_context is None:
+        try:
+            from waitress import create_server
+        except ImportError:
+            pass
+        else:
+            try:
+                return _Waitress(create_server(app, host=host, port=port, threads=8))
+            except OSError:
+                if port == 0:
+                    raise
+                return _Waitress(create_server(app, host=host, port=0, threads=8))
+    try:
+        return make_server(host, port, app, threaded=True, ssl_context=ssl_context)
+    except OSError:
+        if port == 0:
+            raise
+        return make_server(host, 0, app, threaded=True, ssl_context=ssl_context)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m demo", description="authgate home-automation demo")
     p.add_argument("--user", action="append", default=[], help="user name (repeatable, pairs with --password)")
@@ -27,6 +61,8 @@ def main(argv=None) -> int:
 
     if a.htpasswd and (a.user or a.users_file):
         p.error("--htpasswd replaces --user and --users-file")
+    if a.users_file and not os.path.isfile(a.users_file):
+        p.error(f"--users-file {a.users_file}: no such file (relative paths are taken from {os.getcwd()})")
     users = {}
     if a.users_file:
         users.update(load_users(a.users_file))
@@ -38,6 +74,9 @@ def main(argv=None) -> int:
         users["admin"] = secrets.token_urlsafe(9)
     if bool(a.cert) != bool(a.key):
         p.error("--cert and --key go together")
+    for option, path in (("--cert", a.cert), ("--key", a.key)):
+        if path and not os.path.isfile(path):
+            p.error(f"{option} {path}: no such file (relative paths are taken from {os.getcwd()})")
 
     htpasswd = os.path.abspath(a.htpasswd) if a.htpasswd else None
     try:
@@ -46,12 +85,7 @@ def main(argv=None) -> int:
     except (ValueError, OSError) as e:
         p.error(str(e))
     ssl_context = (a.cert, a.key) if a.cert else None
-    try:
-        server = make_server(a.host, a.port, app, threaded=True, ssl_context=ssl_context)
-    except OSError:
-        if a.port == 0:
-            raise
-        server = make_server(a.host, 0, app, threaded=True, ssl_context=ssl_context)
+    server = serve(app, a.host, a.port, ssl_context)
     scheme = "https" if ssl_context else "http"
     url = f"{scheme}://{a.host}:{server.server_port}/"
     insecure = " -k" if ssl_context else ""
@@ -65,9 +99,11 @@ def main(argv=None) -> int:
     else:
         name, password = next(iter(users.items()))
         print(f"authgate demo: {url}  (users: {', '.join(users)})")
-        print(f"  page:  open {url} and sign in as {name}")
+        print(f"  page:  open {url} and sign in as {name} with password {password}")
         print(f"  try:   curl{insecure} --digest -u {name}:{password} {url}api/secret")
         print(f"         curl{insecure} --digest -u {name}:{password} -H 'Content-Type: application/json' -d '{{\"on\": true}}' {url}api/light")
+        if not ssl_context:
+            print(f"         curl --ntlm -u {name}:{password} {url}windows")
     print("  Ctrl-C to stop", flush=True)
     try:
         server.serve_forever()

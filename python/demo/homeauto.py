@@ -141,6 +141,19 @@ def create_app(users: dict | None = None, secret_key: str | None = None, redis_u
         init_authgate(app, realm=realm, users=users, schemes=("Digest", "Basic"),
                       algorithms=("SHA-256", "MD5"), replay_store=replay)
         page_auth, api_hook, htpasswd_basic = requires_authentication, authenticate, None
+        # Windows single sign-on: NTLM (and Kerberos, when KRB5_KTNAME names a keytab) for
+        # the same users, through the Flask-SSPI drop-in.
+        from authgate.flask_sspi import authenticate as sspi_authenticate
+        from authgate.flask_sspi import init_sspi
+
+        init_sspi(app, hostname=os.environ.get("AUTHGATE_DEMO_HOST", "localhost"),
+                  package="Negotiate" if os.environ.get("KRB5_KTNAME") else "NTLM", users=users,
+                  add_context_processor=False)
+
+        @app.route("/windows")
+        @sspi_authenticate
+        def windows():
+            return jsonify(user=g.current_user, scheme="NTLM or Negotiate")
 
     @app.after_request
     def served_by(resp):

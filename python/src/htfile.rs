@@ -7,27 +7,43 @@ use std::sync::Arc;
 use authgate::credential::check_basic;
 use authgate::htfile::{self, FileError, FileErrorKind, Policy};
 use authgate::{Charset, CredentialStore, Purpose, StoredCredential};
-use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyType};
 
-create_exception!(
-    _authgate,
-    HtfileError,
-    PyValueError,
-    "A damaged line of an htpasswd or htdigest file (a ValueError). args = (message, code, \
-     line): code is the core's stable name of the refusal ('LineTooLong', 'InvalidHa1', \
-     'Plaintext', 'CostTooHigh', ...), line counts from 1."
-);
+use crate::errors::AuthgateError;
 
-/// A damaged line is an `HtfileError` (a `ValueError`) naming the file and the line, with the
-/// core's name of the refusal (its error table); an unreadable file an `OSError`
-/// (`FileNotFoundError`, `PermissionError`, ... as Python's `open` raises them).
+const HTFILE_ERROR_DOC: &str = "A damaged line of an htpasswd or htdigest file: an AuthgateError and a ValueError \
+     (what it raised before). args = (message, code, line): code is the core's stable name of the refusal \
+     ('LineTooLong', 'InvalidHa1', 'Plaintext', 'CostTooHigh', ...), line counts from 1.";
+
+static HTFILE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// `HtfileError(AuthgateError, ValueError)`, made once (`create_exception!` takes one base).
+fn htfile_error(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    let ty = HTFILE_ERROR.get_or_try_init(py, || -> PyResult<Py<PyType>> {
+        let namespace = PyDict::new(py);
+        namespace.set_item("__module__", "authgate._authgate")?;
+        namespace.set_item("__doc__", HTFILE_ERROR_DOC)?;
+        let bases = (py.get_type::<AuthgateError>(), py.get_type::<PyValueError>());
+        let ty = py.get_type::<PyType>().call1(("HtfileError", bases, namespace))?;
+        Ok(ty.cast_into::<PyType>()?.unbind())
+    })?;
+    Ok(ty.bind(py))
+}
+
+/// A damaged line is an `HtfileError` (an `AuthgateError` and a `ValueError`) naming the file
+/// and the line, with the core's name of the refusal (its error table); an unreadable file an
+/// `OSError` (`FileNotFoundError`, `PermissionError`, ... as Python's `open` raises them).
 fn py_err(e: FileError) -> PyErr {
     use pyo3::exceptions::{PyFileNotFoundError, PyIsADirectoryError, PyPermissionError};
     let msg = e.to_string();
     match e.kind {
-        FileErrorKind::Line(l) => HtfileError::new_err((msg, l.kind.name(), l.line)),
+        FileErrorKind::Line(l) => Python::attach(|py| match htfile_error(py) {
+            Ok(ty) => PyErr::from_type(ty.clone(), (msg, l.kind.name(), l.line)),
+            Err(e) => e,
+        }),
         FileErrorKind::Io(std::io::ErrorKind::NotFound, _) => PyFileNotFoundError::new_err(msg),
         FileErrorKind::Io(std::io::ErrorKind::PermissionDenied, _) => PyPermissionError::new_err(msg),
         FileErrorKind::Io(std::io::ErrorKind::IsADirectory, _) => PyIsADirectoryError::new_err(msg),
@@ -185,8 +201,7 @@ impl HtdigestFile {
     }
 }
 
-/// Either file as an engine's user source.
-#[allow(dead_code)] // For the engine's user sources (AuthGate), wired by the lead after issue 16.
+/// Either file as an engine's user source (`Engine(users=...)`, `init_authgate(users=...)`).
 pub(crate) enum HtStore {
     Htpasswd(Arc<htfile::HtpasswdFile>),
     Htdigest(Arc<htfile::HtdigestFile>),
@@ -194,7 +209,6 @@ pub(crate) enum HtStore {
 
 impl HtStore {
     /// The store behind a Python `HtpasswdFile` or `HtdigestFile`, if `obj` is one.
-    #[allow(dead_code)]
     pub(crate) fn of(obj: &Bound<'_, PyAny>) -> Option<Self> {
         if let Ok(f) = obj.cast::<HtpasswdFile>() {
             return Some(HtStore::Htpasswd(f.get().file.clone()));
@@ -220,7 +234,7 @@ impl CredentialStore for HtStore {
 
 /// Adds the classes to the extension module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("HtfileError", m.py().get_type::<HtfileError>())?;
+    m.add("HtfileError", htfile_error(m.py())?)?;
     m.add_class::<HtpasswdFile>()?;
     m.add_class::<HtdigestFile>()
 }

@@ -7,7 +7,8 @@ use pyo3::create_exception;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
-use crate::{config_err, now_secs, value_bytes_utf8 as key_bytes, AuthgateError};
+use crate::convert::{now_secs, secret_bytes as key_bytes};
+use crate::errors::{config_err, AuthgateError};
 
 create_exception!(
     _authgate,

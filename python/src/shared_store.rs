@@ -34,7 +34,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::{now_secs, outcome_name};
+use crate::convert::now_secs;
+use crate::replay::outcome_name;
 
 /// How long a request waits for another process to release the table before answering
 /// stale: the lock is held for about a microsecond, so only a stopped process waits this.

@@ -164,3 +164,34 @@ def redis_process(tmp_path):
         yield r
     finally:
         r.stop()
+
+
+KDC_SH = ROOT / "tests" / "kdc" / "kdc.sh"
+
+
+@pytest.fixture(scope="session")
+def kdc(tmp_path_factory):
+    """A real MIT KDC (tests/kdc/kdc.sh: krb5kdc -n on a free 127.0.0.1 port, realm
+    AUTHGATE.TEST, alice's tickets, HTTP/localhost's keytab), one for the whole session,
+    stopped by pid. Its environment is exported to this process too: the in-process
+    Kerberos clients (python-gssapi, pyspnego) read KRB5_CONFIG and KRB5CCNAME."""
+    sbin = "/usr/sbin:/sbin:" + os.environ.get("PATH", "")
+    if shutil.which("krb5kdc", path=sbin) is None or shutil.which("kinit") is None:
+        pytest.fail("the MIT KDC is not installed (make python-test installs krb5-kdc, krb5-admin-server, krb5-user)")
+    d = tmp_path_factory.mktemp("kdc")
+    subprocess.run(["bash", str(KDC_SH), "start", str(d)], check=True, stdout=subprocess.DEVNULL)
+    env = {}
+    for line in (d / "env").read_text().splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = value
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield type("Kdc", (), {"dir": d, "env": env, "realm": "AUTHGATE.TEST"})
+    finally:
+        subprocess.run(["bash", str(KDC_SH), "stop", str(d)], check=False)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

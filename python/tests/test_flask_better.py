@@ -1,5 +1,6 @@
 """Where authgate.flask is stricter or stronger than Flask-HTTPAuth, by default."""
 import re
+import time
 
 import pytest
 from flask import Flask
@@ -57,23 +58,16 @@ def test_works_without_cookies():
     assert c2.get("/p", headers={"Authorization": digest_header(d, "john", "bye", "GET", "/p")}).status_code == 200
 
 
-def test_expired_nonce_is_stale(monkeypatch):
+def test_expired_nonce_is_stale():
     auth = digest_auth(nonce_lifetime=30)
     c = app_with(auth)
     d = first_challenge(c)
-    import authgate._authgate as ag
-
-    real = ag.DigestRequestCheck.enter  # the per-request call of routes without roles
-
-    def later(self, *a, **kw):
-        kw["now"] = int(__import__("time").time()) + 120
-        return real(self, *a, **kw)
-
-    monkeypatch.setattr(ag.DigestRequestCheck, "enter", later)
+    # A nonce of this engine issued 120 s ago (its lifetime is 30 s).
+    with c.application.test_request_context("/p"):
+        d["nonce"] = auth._flask_check().current_engine().issue_nonce(now=int(time.time()) - 120)
     r = c.get("/p", headers={"Authorization": digest_header(d, "john", "bye", "GET", "/p")})
     assert r.status_code == 401
     assert r.headers["WWW-Authenticate"].endswith(",stale=true")
-    monkeypatch.undo()
     # A wrong password with an expired nonce is not "stale": it is wrong.
     r = c.get("/p", headers={"Authorization": digest_header(d, "john", "nope", "GET", "/p")})
     assert r.status_code == 401 and "stale" not in r.headers["WWW-Authenticate"]
@@ -156,8 +150,8 @@ def test_auth_int():
     assert c.post("/p", data=b'{"on": false}', headers={"Authorization": h}).status_code == 401
 
 
-def test_no_qop_response_refused_when_qop_offered():
-    c = app_with(digest_auth())
+def test_no_qop_response_refused_with_allow_rfc2069_false():
+    c = app_with(digest_auth(allow_rfc2069=False))
     d = first_challenge(c)
     assert c.get("/p", headers={"Authorization": digest_header(d, "john", "bye", "GET", "/p", qop=None)}).status_code == 401
 
@@ -220,8 +214,8 @@ def test_basic_non_ascii_password_compare():
     assert c.get("/p", headers={"Authorization": basic("u", "passwort")}).status_code == 401
 
 
-@pytest.mark.parametrize("header", ["Basic QQ=", "Basic eyJhbGciOieyJp==", "Digest username", "Foo this-is-the-token!",
-                                    "Bearer a b", "Basic", "Digest realm=\"x\""])
+@pytest.mark.parametrize("header", ["Basic QQ=", "Basic eyJhbGciOieyJp==", "Digest username", "Bearer a b", "Basic",
+                                    "Digest realm=\"x\""])
 def test_malformed_is_400_unless_strict_false(header):
     for strict, status in ((True, 400), (False, 401)):
         basic_auth = HTTPBasicAuth(strict=strict)

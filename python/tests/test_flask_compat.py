@@ -662,3 +662,81 @@ def test_options_before_secret_key(lib):
         return "d"
 
     assert app.test_client().options("/d").data == b"d"
+
+
+# ---- the drop-in gaps of issue 16: the same behaviour under both libraries ---------------
+
+
+@pytest.mark.parametrize("algorithm", ["MD5-Sess", "MD5"])
+def test_digest_algorithm_assigned_after_construction(lib, algorithm):
+    """``auth.algorithm = 'MD5-Sess'`` after the first requests: offered and checked from then on."""
+    app = make_app()
+    auth = lib.HTTPDigestAuth()
+    auth.get_password(lambda u: "bye" if u == "john" else None)
+    app.add_url_rule("/d", "d", auth.login_required(lambda: "ok:" + auth.username()))
+    c = app.test_client()
+    challenge(c, "/d")  # the first settings are in use
+    auth.algorithm = algorithm
+    assert auth.algorithm == algorithm
+    d, r = challenge(c, "/d")
+    assert r.headers["WWW-Authenticate"].endswith(f',algorithm="{algorithm}",qop="auth"')
+    hdr = digest_header(d, "john", "bye", "GET", "/d", algorithm=algorithm.replace("Sess", "sess"))
+    assert c.get("/d", headers={"Authorization": hdr}).data == b"ok:john"
+
+
+@pytest.mark.parametrize("spelling,shown", [("md5-sess", "MD5-Sess"), ("MD5-SESS", "MD5-Sess"), ("Md5", "MD5"),
+                                            (["sha-256", "md5"], ["SHA-256", "MD5"])])
+def test_digest_algorithm_attribute_normalised_as_by_the_constructor(spelling, shown):
+    """authgate: the attribute takes every spelling the constructor takes, and reads back as
+    the constructor normalises it (before: the raw spelling was offered, 'foo' was taken)."""
+    import authgate.flask as lib
+
+    auth = lib.HTTPDigestAuth()
+    auth.algorithm = spelling
+    assert auth.algorithm == shown == lib.HTTPDigestAuth(algorithm=spelling).algorithm
+    with pytest.raises(ValueError):
+        auth.algorithm = "foo"
+    assert auth.algorithm == shown
+
+
+def test_digest_qop_attribute_takes_a_string():
+    """``auth.qop = "auth"`` is split as the constructor splits it (authgate before: a 500)."""
+    import authgate.flask as lib
+
+    app = make_app()
+    auth = lib.HTTPDigestAuth()
+    auth.get_password(lambda u: "bye" if u == "john" else None)
+    app.add_url_rule("/d", "d", auth.login_required(lambda: "ok"))
+    auth.qop = "auth"
+    assert auth.qop == ["auth"]
+    d, r = challenge(app.test_client(), "/d")
+    assert r.headers["WWW-Authenticate"].endswith(',qop="auth"')
+    with pytest.raises(ValueError):
+        auth.algorithm = "SHA-1"
+
+
+def test_digest_rfc2069_response_to_a_qop_challenge(lib):
+    """A response without qop/nc/cnonce (RFC 2069) to a qop="auth" challenge is accepted, as
+    Flask-HTTPAuth accepts it (authgate before: 401)."""
+    app = make_app()
+    auth = lib.HTTPDigestAuth()
+    auth.get_password(lambda u: "bye" if u == "john" else None)
+    app.add_url_rule("/d", "d", auth.login_required(lambda: "ok:" + auth.current_user()))
+    c = app.test_client()
+    d, _ = challenge(c, "/d")
+    hdr = digest_header(d, "john", "bye", "GET", "/d", qop=None)
+    assert c.get("/d", headers={"Authorization": hdr}).data == b"ok:john"
+
+
+def test_multi_unchecked_scheme_is_401_with_the_main_challenge(lib):
+    """A scheme no method of the route checks gets the main method's 401, whatever follows it
+    (authgate before: 400, since 'this-is-the-token!' is not RFC 9110 syntax)."""
+    app = make_app()
+    basic_auth, token_auth = lib.HTTPBasicAuth(), lib.HTTPTokenAuth("MyToken")
+    basic_auth.verify_password(lambda u, p: u if (u, p) == ("john", "hello") else None)
+    token_auth.verify_token(lambda t: t == "this-is-the-token!")
+    multi = lib.MultiAuth(basic_auth, token_auth)
+    app.add_url_rule("/p", "p", multi.login_required(lambda: "ok"))
+    r = app.test_client().get("/p", headers={"Authorization": "Foo this-is-the-token!"})
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"] == 'Basic realm="Authentication Required"'

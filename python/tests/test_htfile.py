@@ -12,7 +12,7 @@ import pytest
 import requests
 from flask import Flask
 
-from authgate import HtdigestFile, HtfileError, HtpasswdFile
+from authgate import AuthgateError, HtdigestFile, HtfileError, HtpasswdFile
 from conftest import basic, digest_header, parse_challenge, stop
 
 PY_DIR = Path(__file__).resolve().parent.parent
@@ -96,8 +96,9 @@ def test_damaged_files_raise_value_error_naming_the_line(tmp_path, text, line, m
     with pytest.raises(ValueError, match=rf"line {line}: .*{message}") as e:
         HtpasswdFile(path)
     assert str(path) in e.value.message
-    # The core's error table names the refusal; the exception is also an HtfileError.
-    assert isinstance(e.value, HtfileError)
+    # The core's error table names the refusal; the exception is an HtfileError, one of
+    # authgate's exceptions (and a ValueError, as before).
+    assert isinstance(e.value, HtfileError) and isinstance(e.value, AuthgateError)
     assert (e.value.code, e.value.line) == (code, line)
 
 

@@ -158,21 +158,35 @@ def test_chromium_digest_sha256(server, artifacts):
     assert (artifacts / "chromium-digest-sha256.png").stat().st_size > 1000
 
 
-def test_demo_cli_https(tmp_path):
-    """`python -m demo --cert --key` serves HTTPS and prints the URL and a curl line."""
+def demo_recipe():
+    """The command `make demo` runs, as make prints it (its prerequisites are not run)."""
+    out = subprocess.run(["make", "-n", "-s", "demo"], cwd=PY_DIR.parent, capture_output=True, text=True, timeout=60)
+    (line,) = [line for line in out.stdout.splitlines() if "-m demo" in line]
+    return line
+
+
+def test_make_demo_https_with_relative_cert_and_key(tmp_path):
+    """`make demo ARGS="--cert c.pem --key k.pem"` serves HTTPS with paths relative to where
+    make runs (before: the recipe ran in python/ and the paths were not found), and prints the
+    URL, the user and password, and a curl line."""
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.fail("openssl is not installed (make python-test installs it)")
     cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
                     "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
-    proc = subprocess.Popen([sys.executable, "-m", "demo", "--user", "carol", "--password", "s3cret", "--port", "0",
-                             "--cert", str(cert), "--key", str(key)], cwd=PY_DIR, stdout=subprocess.PIPE, text=True)
+    root = PY_DIR.parent
+    rel = lambda p: os.path.relpath(p, root)  # noqa: E731
+    recipe = demo_recipe()
+    args = f" --user carol --password s3cret --port 0 --cert {rel(cert)} --key {rel(key)}"
+    proc = subprocess.Popen(recipe + args, shell=True, cwd=root, stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
         first = proc.stdout.readline()
         assert first.startswith("authgate demo: https://127.0.0.1:")
         url = first.split()[2]
         lines = [proc.stdout.readline() for _ in range(2)]
+        assert "sign in as carol with password s3cret" in lines[0]
         curl_line = lines[1].split("try:", 1)[1].strip()
         assert curl_line.startswith("curl -k --digest -u carol:s3cret https://127.0.0.1:")
         out = subprocess.run(curl_line.split() + ["-s"], capture_output=True, text=True, timeout=30).stdout
@@ -182,7 +196,13 @@ def test_demo_cli_https(tmp_path):
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         assert requests.get(url + "api/status", verify=False).status_code == 401
     finally:
-        stop(proc)
+        # The shell and the demo under it: a process group of their own, stopped by its id.
+        if proc.poll() is None:
+            os.killpg(proc.pid, 15)
+        proc.wait(10)
+    missing = subprocess.run(recipe + " --cert nope.pem --key nope.key", shell=True, cwd=root, capture_output=True,
+                             text=True, timeout=60)
+    assert missing.returncode == 2 and "--cert nope.pem: no such file" in missing.stderr
 
 
 def test_two_authorization_fields_are_400(server):

@@ -470,7 +470,8 @@ def malformed_cases():
     M("unknown-foo-params", b'Foo bar=baz, qux="quux"', 401)
     M("unknown-foo-token68", b"Foo " + MUFASA, 401)
     M("unknown-hoba", b'HOBA result="a.b.c.d"', 401)
-    M("unknown-scheme-garbage", b"Foo ===", 400)
+    M("unknown-scheme-garbage", b"Foo ===", 401)
+    M("unknown-scheme-not-token68", b"Foo this-is-the-token!", 401)
     M("unknown-scheme-nul", b"Foo bar\x00", 400)
 
     # ---- Digest: structure
@@ -577,7 +578,7 @@ def malformed_cases():
     M("digest-25-params", D(extra=[(b"x%d" % i, b"1") for i in range(25 - n_default)]), 400)
     M("digest-30-params", D(extra=[(b"x%d" % i, b"1") for i in range(30 - n_default)]), 400)
     M("digest-1000-params", D(extra=[(b"x%d" % i, b"1") for i in range(1000 - n_default)]), 400)
-    M("unknown-scheme-30-params", b"Foo " + b", ".join(b"x%d=1" % i for i in range(30)), 400)
+    M("unknown-scheme-30-params", b"Foo " + b", ".join(b"x%d=1" % i for i in range(30)), 401)
 
     # ---- missing required Digest params
     for p in (b"username", b"realm", b"nonce", b"uri", b"response"):
@@ -924,8 +925,13 @@ def _parse_params(s: bytes):
         i += 1
 
 
+OFFERED = (b"basic", b"bearer", b"digest")
+
+
 def parse_authorization(h: bytes):
-    """-> (scheme, ("token68", bytes) | ("params", list) | None); raises Bad (=> 400)."""
+    """-> (scheme, ("token68", bytes) | ("params", list) | None); raises Bad (=> 400).
+    After a scheme that is not offered the rest is not read (`None`): its syntax is not the
+    engine's to judge."""
     if len(h) > MAX_HEADER_LEN:
         raise Bad("too long")
     if any((c < 0x20 and c != 0x09) or c == 0x7F for c in h):
@@ -943,6 +949,8 @@ def parse_authorization(h: bytes):
         return scheme, None
     if rest[:1] != b" ":
         raise Bad("no SP after scheme")
+    if scheme.lower() not in OFFERED:
+        return scheme, None
     rest = rest.lstrip(b" ")
     if TOKEN68.fullmatch(rest):
         return scheme, ("token68", rest)

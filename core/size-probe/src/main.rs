@@ -85,11 +85,28 @@ fn main() -> ! {
         let config = config.schemes(&[authgate::Scheme::Digest, authgate::Scheme::Bearer]).unwrap_or_else(|_| loop {});
         #[cfg(feature = "jwt")]
         let config = config.schemes(&[authgate::Scheme::Digest, authgate::Scheme::Bearer]).and_then(|c| c.jwt(jwt())).unwrap_or_else(|_| loop {});
+        #[cfg(feature = "ntlm")]
+        let config = config.schemes(&[authgate::Scheme::Ntlm, authgate::Scheme::Digest, authgate::Scheme::Basic]).unwrap_or_else(|_| loop {});
         let engine = Engine::new(config, black_box(&[7; 32]), users, &replay).unwrap_or_else(|_| loop {});
         let header: &[u8] = black_box(&HEADER[..]);
         let ctx = Context { now: black_box(1), salt: black_box([1; 8]) };
+        #[cfg(not(feature = "ntlm"))]
         let verdict = engine.check(&Request::new("GET", "/", Some(header)), ctx);
         let mut out = [0u8; 256];
+        // NTLM: the check on a connection, and the token it leaves for the client.
+        #[cfg(feature = "ntlm")]
+        let handshakes = core::cell::RefCell::new(authgate::HandshakeTable::<4>::new());
+        #[cfg(feature = "ntlm")]
+        let mut scratch = [0u8; authgate::Connection::NTLM_SCRATCH];
+        #[cfg(feature = "ntlm")]
+        let verdict = {
+            let mut conn = authgate::Connection::new(black_box(1), &mut scratch).handshakes(&handshakes);
+            let v = engine.check_connection(&Request::new("GET", "/", Some(header)), ctx, &mut conn);
+            if let Some(t) = conn.token() {
+                let _ = black_box(t.write(&mut out));
+            }
+            v
+        };
         match &verdict {
             Verdict::Challenge(ch) => {
                 for i in 0..engine.challenge_count() {

@@ -120,6 +120,8 @@ impl CredentialStore for Login {
             // A family without an HA1 is not offered; asked anyway, authgate answers 401
             // ("stored credential cannot serve this algorithm").
             Purpose::Digest(family) => self.ha1(family).or_else(|| Some(self.for_basic())),
+            // NTLM is not offered here (nor compiled in); asked anyway, authgate answers 401.
+            Purpose::Ntlm => Some(self.for_basic()),
         }
     }
 
