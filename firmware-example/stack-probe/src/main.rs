@@ -93,7 +93,8 @@ impl CredentialStore for Store {
             Store::Ha1 { sha256, md5 } => (sha256, md5),
         };
         let family = match purpose {
-            Purpose::Basic => HashAlgorithm::Sha256,
+            // As the image's login (app/src/login.rs): NTLM is not offered, a Basic HA1 is asked.
+            Purpose::Basic | Purpose::Ntlm => HashAlgorithm::Sha256,
             Purpose::Digest(family) => family,
         };
         let digest = if family == HashAlgorithm::Md5 { *md5 } else { *sha256 };
