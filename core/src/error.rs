@@ -7,11 +7,14 @@
 use core::fmt;
 
 /// Declares an enum whose variants each carry a code, a name and a message in one row, and
-/// its `code`, `name`, `message` and `TABLE`.
+/// its `code`, `name`, `message` and `TABLE`. A variant that wraps another table's enum
+/// (written first, `@nested Variant(Inner);`) takes its code, name and message from the
+/// value it wraps; its rows are `Inner::TABLE`'s.
 macro_rules! error_table {
     (
         $(#[$meta:meta])*
         pub enum $Enum:ident {
+            $(@nested $(#[$nmeta:meta])* $Nested:ident($Inner:ty);)?
             $(
                 $(#[$vmeta:meta])*
                 $Variant:ident $(($field:ty))? = $code:literal, $message:literal;
@@ -21,10 +24,12 @@ macro_rules! error_table {
         $(#[$meta])*
         pub enum $Enum {
             $( $(#[$vmeta])* $Variant $(($field))?, )*
+            $( $(#[$nmeta])* $Nested($Inner), )?
         }
 
         impl $Enum {
-            /// Every variant as `(code, name, message)`, in declaration order.
+            /// Every variant as `(code, name, message)`, in declaration order (a variant that
+            /// wraps another table's enum has that table's rows).
             pub const TABLE: &'static [(u16, &'static str, &'static str)] =
                 &[$(($code, stringify!($Variant), $message)),*];
 
@@ -32,6 +37,7 @@ macro_rules! error_table {
             pub const fn code(&self) -> u16 {
                 match self {
                     $(Self::$Variant { .. } => $code,)*
+                    $(Self::$Nested(e) => e.code(),)?
                 }
             }
 
@@ -39,6 +45,7 @@ macro_rules! error_table {
             pub const fn name(&self) -> &'static str {
                 match self {
                     $(Self::$Variant { .. } => stringify!($Variant),)*
+                    $(Self::$Nested(e) => e.name(),)?
                 }
             }
 
@@ -46,11 +53,13 @@ macro_rules! error_table {
             pub const fn message(&self) -> &'static str {
                 match self {
                     $(Self::$Variant { .. } => $message,)*
+                    $(Self::$Nested(e) => e.message(),)?
                 }
             }
         }
     };
 }
+pub(crate) use error_table;
 
 error_table! {
     /// Why an `Authorization` value is malformed. Each maps to HTTP 400.
@@ -354,6 +363,7 @@ impl fmt::Display for Reason {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::htfile::{ErrorKind, Format, HashError};
 
     /// Codes and names are what bindings key on: unique within each table, codes in each
     /// table's own range, and every row's code, name and message those of its variant.
@@ -372,11 +382,17 @@ mod tests {
         unique(ConfigError::TABLE, 100..=199);
         unique(Reason::TABLE, 1..=99);
         unique(OriginRefusal::TABLE, 400..=499);
+        // htfile's line errors: one range, the password field's kinds included.
+        unique(&[ErrorKind::TABLE, HashError::TABLE].concat(), 301..=399);
         let rows = |e: ParseError| (e.code(), e.name(), e.message());
         assert_eq!(rows(ParseError::Empty), ParseError::TABLE[0]);
         assert_eq!(rows(ParseError::MissingParam("nonce")), (217, "MissingParam", "missing required Digest parameter"));
         assert_eq!(rows(ParseError::InvalidTokenBase64), *ParseError::TABLE.last().unwrap());
         assert_eq!(ConfigError::FeatureDisabled.code(), 108);
         assert_eq!((Reason::InvalidToken.code(), Reason::InvalidToken.name()), (14, "InvalidToken"));
+        // A wrapped kind is its own table's row.
+        let kind = ErrorKind::Hash(HashError::CostTooHigh(Format::Bcrypt));
+        assert_eq!((kind.code(), kind.name(), kind.message()), HashError::TABLE[5]);
+        assert_eq!((ErrorKind::InvalidHa1.code(), ErrorKind::InvalidHa1.name()), (307, "InvalidHa1"));
     }
 }

@@ -393,6 +393,10 @@ enum authgate_result
    * The hash format is not compiled into this build.
    */
   AUTHGATE_RESULT_FILE_HASH_DISABLED = 316,
+  /**
+   * Another reason a line is refused (a newer core than this ABI knows).
+   */
+  AUTHGATE_RESULT_FILE_OTHER = 399,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

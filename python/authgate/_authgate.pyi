@@ -27,6 +27,7 @@ __all__ = [
     "Engine",
     "FlaskCheck",
     "HtdigestFile",
+    "HtfileError",
     "HtpasswdFile",
     "JWT_ALGORITHMS",
     "JwtError",
@@ -66,6 +67,20 @@ class MalformedHeader(AuthgateError):
     status: int
 
 class ConfigError(AuthgateError): ...
+
+class HtfileError(AuthgateError, ValueError):
+    """A damaged line of an htpasswd or htdigest file (an AuthgateError; a ValueError, as
+    it was before). args = (message, code, line); code is
+    the core's stable name of the refusal: 'LineTooLong', 'ControlCharacter', 'MissingColon',
+    'EmptyUser', 'InvalidUser', 'InvalidRealm', 'InvalidHa1', or of the password field's:
+    'Empty', 'Unknown', 'Locked', 'Plaintext', 'Malformed', 'CostTooHigh', 'Disabled'."""
+
+    @property
+    def message(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def line(self) -> int: ...
 
 class JwtError(AuthgateError):
     """A JWT is refused (HTTP 401). args = (message, reason); reason is the core's stable
@@ -199,8 +214,8 @@ class SharedMemoryReplayStore:
 @final
 class HtpasswdFile:
     """An htpasswd file (bcrypt, MD5-crypt/apr1, SHA-256/512-crypt, SHA-1, DES crypt; plaintext
-    with allow_plaintext=True), read again when it changes. A damaged line raises ValueError
-    naming the line; an unreadable file OSError."""
+    with allow_plaintext=True), read again when it changes. A damaged line raises HtfileError
+    (a ValueError) naming the line; an unreadable file OSError."""
     def __new__(
         cls,
         path: Union[str, "os.PathLike[str]"],

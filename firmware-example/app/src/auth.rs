@@ -11,8 +11,8 @@
 use core::cell::RefCell;
 
 use authgate::{
-    AuthInfo, Challenge, Config, Context, Engine, OriginHeaders, OriginPolicy, OriginRefusal, ReplayOutcome,
-    ReplayStore, ReplayTable, Request, UserName, Verdict,
+    AuthInfo, Challenge, Config, Context, Engine, OriginHeaders, OriginPolicy, OriginRefusal, ParseError,
+    ReplayOutcome, ReplayStore, ReplayTable, Request, UserName, Verdict,
 };
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
@@ -185,7 +185,7 @@ impl Guard {
 
     /// Decide on one request. `target` is the request-target as sent (path and query).
     ///
-    /// Not inlined: LTO folds authgate's `Engine::check` into this function, and keeping it
+    /// Not inlined: LTO folds authgate's `Engine::check_into` into this function, and keeping it
     /// a symbol of its own lets `size.sh` attribute that code.
     #[inline(never)]
     pub fn check(&'static self, method: &str, target: &str, authorization: Option<&[u8]>) -> Decision {
@@ -198,7 +198,12 @@ impl Guard {
         let lifetime = u64::from(self.settings.nonce_lifetime_s);
         REPLAY.0.lock(|t| t.borrow_mut().purge_before(now.saturating_sub(lifetime)));
 
-        match self.with_engine(|e| e.check(&Request::new(method, target, authorization), ctx)) {
+        // The verdict is filled where it is kept (`check_into`): no copy of its half
+        // kilobyte on the way out of the engine's lock (authgate's embedded path: one check
+        // in 2 KiB of stack, docs/performance.md).
+        let mut verdict = Verdict::Malformed(ParseError::Empty);
+        self.with_engine(|e| e.check_into(&Request::new(method, target, authorization), ctx, &mut verdict));
+        match verdict {
             Verdict::Authenticated(a) => {
                 Decision::Allow { user: a.user, info: a.auth_info.map(|info| AuthenticationInfo { guard: self, info }) }
             }
