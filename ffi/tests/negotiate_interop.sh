@@ -105,7 +105,7 @@ check "curl --negotiate without a ticket: 401" 401 "$(code krb_none)"
 firefox_get() { # firefox_get NAME CCACHE: loads $URL, a screenshot in $TMP/NAME.png
     mkdir -p "$TMP/$1/profile"
     cp "$HERE/../../tests/browsers/firefox-negotiate.user.js" "$TMP/$1/profile/user.js"
-    KRB5CCNAME=$2 HOME=$TMP/$1 MOZ_CRASHREPORTER_DISABLE=1 timeout -k 5 60 firefox-esr --headless --no-remote \
+    KRB5CCNAME=$2 HOME=$TMP/$1 MOZ_CRASHREPORTER_DISABLE=1 MOZ_REMOTE_SETTINGS_DEVTOOLS=1 timeout -k 5 60 firefox-esr --headless --no-remote \
         --profile "$TMP/$1/profile" --screenshot "$TMP/$1.png" "$URL" >"$TMP/$1.log" 2>&1
 }
 if command -v firefox-esr >/dev/null; then

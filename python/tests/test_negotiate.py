@@ -466,7 +466,8 @@ def firefox_screenshot(url, home, ccache, kdc, shot):
     profile = home / "profile"
     profile.mkdir(parents=True)
     shutil.copyfile(FIREFOX_USER_JS, profile / "user.js")
-    env = {**os.environ, **kdc.env, "KRB5CCNAME": ccache, "HOME": str(home), "MOZ_CRASHREPORTER_DISABLE": "1"}
+    env = {**os.environ, **kdc.env, "KRB5CCNAME": ccache, "HOME": str(home), "MOZ_CRASHREPORTER_DISABLE": "1",
+           "MOZ_REMOTE_SETTINGS_DEVTOOLS": "1"}  # so that the profile's services.settings.server holds
     env.pop("DISPLAY", None)
     proc = subprocess.Popen([FIREFOX, "--headless", "--no-remote", "--profile", str(profile), "--screenshot",
                              str(shot), url], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

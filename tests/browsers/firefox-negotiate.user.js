@@ -1,5 +1,6 @@
 // A fresh Firefox profile's prefs for the Negotiate tests (python/tests/test_negotiate.py,
-// ffi/tests/negotiate_interop.sh): copied as user.js into a new profile directory.
+// ffi/tests/negotiate_interop.sh): copied as user.js into a new profile directory; run
+// Firefox with MOZ_REMOTE_SETTINGS_DEVTOOLS=1 (below).
 //
 // Negotiate for the test server. allow-non-fqdn alone lets a dotless host such as
 // localhost negotiate; trusted-uris is what a deployment sets for its FQDNs. With neither,
@@ -41,9 +42,11 @@ user_pref("dom.push.connection.enabled", false);
 user_pref("media.gmp-manager.updateEnabled", false);
 user_pref("browser.newtabpage.enabled", false);
 user_pref("browser.search.update", false);
-// Remote settings (firefox.settings.services.mozilla.com) ignore a changed server URL
-// outside automation: an HTTP proxy on the discard port (127.0.0.1:9, where nothing
-// listens) catches whatever still tries to leave; localhost goes direct.
+// Remote settings: their server URL is honoured only with MOZ_REMOTE_SETTINGS_DEVTOOLS=1 in
+// the environment (both tests set it); then strace shows no connection and no DNS query but
+// the test server's. Should anything still try to leave, an HTTP proxy on the discard port
+// (127.0.0.1:9, where nothing listens) catches it; localhost goes direct.
+user_pref("services.settings.server", "data:,#remote-settings-off/v1");
 user_pref("network.proxy.type", 1);
 user_pref("network.proxy.http", "127.0.0.1");
 user_pref("network.proxy.http_port", 9);
