@@ -231,6 +231,21 @@ pub(crate) fn copy_cnonce(c: &DigestCredentials<'_>, out: &mut heapless::Vec<u8,
     }
 }
 
+/// What a replay store's answer for a verified response means: accept (`Ok`), or the
+/// refusal. The engine's check asks it, and so does [`Engine::settle_replay`] for a store
+/// the caller asked after the check (an async store).
+///
+/// [`Engine::settle_replay`]: crate::Engine::settle_replay
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+pub(crate) fn replay_answer(outcome: ReplayOutcome, qop: Option<Qop>) -> Result<(), DigestFailure> {
+    match outcome {
+        ReplayOutcome::Fresh => Ok(()),
+        // Without nc (RFC 2069) a reused nonce is the normal case: ask for a new one.
+        ReplayOutcome::Replayed => Err(DigestFailure::Challenge(Reason::Replayed, qop.is_none())),
+        ReplayOutcome::Stale => Err(DigestFailure::Challenge(Reason::StaleNonce, true)),
+    }
+}
+
 /// The rules of [`check`], in order.
 // Always inlined into the engine's check for speed (pinned so that the small helpers it
 // inlines cannot push it out of line).
@@ -305,12 +320,7 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
         NonceCheck::Expired { .. } => return Err(Refuse(Reason::StaleNonce, true)),
         // The id is passed where it is, not copied out first.
         NonceCheck::Valid { issued, ref id } => {
-            match ctx.record(id, issued, c.nc.unwrap_or(1)) {
-                ReplayOutcome::Fresh => {}
-                // Without nc (RFC 2069) a reused nonce is the normal case: ask for a new one.
-                ReplayOutcome::Replayed => return Err(Refuse(Reason::Replayed, qop.is_none())),
-                ReplayOutcome::Stale => return Err(Refuse(Reason::StaleNonce, true)),
-            }
+            replay_answer(ctx.record(id, issued, c.nc.unwrap_or(1)), qop)?;
             Some(issued)
         }
         NonceCheck::Trusted | NonceCheck::Invalid => None,

@@ -80,6 +80,7 @@ pub struct Config {
     opaque: heapless::String<MAX_OPAQUE_LEN>,
     #[cfg(feature = "jwt")]
     jwt: crate::jwt::JwtConfig,
+    origin: crate::origin::OriginPolicy,
     /// What a web-framework layer sets ([`crate::app`]).
     #[cfg(feature = "app-hooks")]
     pub(crate) app: crate::app::AppOptions,
@@ -117,9 +118,22 @@ impl Config {
             opaque: heapless::String::new(),
             #[cfg(feature = "jwt")]
             jwt: crate::jwt::JwtConfig::new(),
+            origin: crate::origin::OriginPolicy::new(),
             #[cfg(feature = "app-hooks")]
             app: crate::app::AppOptions::new(),
         })
+    }
+
+    /// What [`Engine::check_origin`] refuses (default [`OriginPolicy::new`](crate::OriginPolicy::new):
+    /// unsafe requests from other origins, any `Host`).
+    pub fn origin_policy(mut self, policy: crate::origin::OriginPolicy) -> Config {
+        self.origin = policy;
+        self
+    }
+
+    /// The origin policy.
+    pub fn origin(&self) -> &crate::origin::OriginPolicy {
+        &self.origin
     }
 
     /// Verify Bearer tokens that look like a JWS (two dots) as JWTs with `jwt`'s keys; the
@@ -345,6 +359,9 @@ pub struct Authenticated {
     /// For Digest: the algorithm of the accepted response.
     #[cfg(feature = "app-hooks")]
     pub algorithm: Option<Algorithm>,
+    /// For Digest: the qop of the accepted response (`None` for RFC 2069).
+    #[cfg(feature = "app-hooks")]
+    pub qop: Option<Qop>,
     /// For Digest: the `Authentication-Info` to send back.
     pub auth_info: Option<AuthInfo>,
 }
@@ -357,6 +374,8 @@ impl Authenticated {
             scheme,
             #[cfg(feature = "app-hooks")]
             algorithm: None,
+            #[cfg(feature = "app-hooks")]
+            qop: None,
             auth_info: None,
         }
     }
@@ -441,6 +460,11 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         self.previous_key = Some(old);
     }
 
+    /// Replaces the origin policy (a device knows its names only once it has booted).
+    pub fn set_origin_policy(&mut self, policy: crate::origin::OriginPolicy) {
+        self.config.origin = policy;
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -475,6 +499,17 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             now,
             self.config.lifetime,
         )
+    }
+
+    /// Whether to serve a request, given where it comes from and where it was sent, before
+    /// authenticating it (the configuration's [`OriginPolicy`](crate::OriginPolicy)): call it
+    /// first, and answer a refusal with its [`status`](crate::OriginRefusal::status).
+    pub fn check_origin(
+        &self,
+        method: &str,
+        headers: &crate::origin::OriginHeaders<'_>,
+    ) -> Result<(), crate::OriginRefusal> {
+        self.config.origin.check(method, headers)
     }
 
     /// A challenge with a fresh nonce.
@@ -562,7 +597,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// into the verdict where it is).
     // One copy in the compact form (flash).
     #[cfg_attr(authgate_backend = "compact", inline(never))]
-    fn refuse(&self, failure: Failure, ctx: Context, out: &mut Verdict) {
+    pub(crate) fn refuse(&self, failure: Failure, ctx: Context, out: &mut Verdict) {
         match failure {
             Failure::Malformed(e) => *out = Verdict::Malformed(e),
             Failure::Challenge(reason, stale) => {
@@ -678,19 +713,14 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         };
         let here = EngineDigest { engine: self, body: &req.body, now: ctx.now };
         // The user name and the cnonce are written where the caller keeps the verdict.
-        *out = Verdict::Authenticated(Authenticated {
-            user: UserName::new(),
-            scheme: Scheme::Digest,
-            #[cfg(feature = "app-hooks")]
-            algorithm: None,
-            auth_info: None,
-        });
+        *out = Verdict::Authenticated(Authenticated::plain(UserName::new(), Scheme::Digest));
         let Verdict::Authenticated(a) = out else { return Ok(()) };
         let method = req.method.as_bytes();
         let ok = digest_check::verify(&rules, c, method, req.target.as_bytes(), &here, &mut a.user)?;
         #[cfg(feature = "app-hooks")]
         {
             a.algorithm = Some(ok.algorithm);
+            a.qop = ok.qop;
         }
         if let Some(q) = ok.qop.filter(|_| self.config.sends_authentication_info()) {
             let half_life = self.config.lifetime.max_age / 2;

@@ -185,6 +185,10 @@ error_table! {
         JwtAlgorithmDisabled = 112, "JWT algorithm compiled out (Cargo feature)";
         /// A custom scheme name is empty, longer than 32 bytes, or not a token.
         InvalidSchemeName = 113, "scheme name must be a token of 1-32 characters";
+        /// An allowed origin is not a serialized origin (`scheme://host[:port]`), or is `null`.
+        InvalidOrigin = 120, "allowed origin must be scheme://host[:port]";
+        /// A host of the `Host` list is not a DNS name or an IP address, or has a port.
+        InvalidHost = 121, "allowed host must be a name or an address, without port";
     }
 }
 
@@ -293,6 +297,49 @@ error_table! {
     }
 }
 
+error_table! {
+    /// Why a request is refused before authentication, because of where it comes from or
+    /// where it was sent ([`origin`](crate::origin)). The codes (400-499) are not HTTP
+    /// statuses: [`status`](Self::status) is.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum OriginRefusal {
+        /// An unsafe method (not GET, HEAD or OPTIONS) from another origin that is not
+        /// allowed: cross-site request forgery, or a page of another port or subdomain.
+        CrossOrigin = 400, "unsafe method from another origin";
+        /// `Host` is not one of the server's names or addresses (DNS rebinding).
+        ForeignHost = 401, "Host is not one of this server's names";
+        /// `Host` is missing or malformed where it is needed.
+        MalformedHost = 402, "missing or malformed Host";
+        /// `Origin` is not a serialized origin or `null` (or was sent twice).
+        MalformedOrigin = 403, "malformed Origin";
+        /// `Sec-Fetch-Site` is not `same-origin`, `same-site`, `cross-site` or `none`.
+        MalformedFetchSite = 404, "malformed Sec-Fetch-Site";
+        /// `Referer` does not begin with `scheme://host[:port]`.
+        MalformedReferer = 405, "malformed Referer";
+    }
+}
+
+impl OriginRefusal {
+    /// The HTTP status to answer with: 403 for another origin, 421 (Misdirected Request)
+    /// for a foreign `Host`, 400 for a malformed field.
+    pub const fn status(&self) -> u16 {
+        match self {
+            OriginRefusal::CrossOrigin => 403,
+            OriginRefusal::ForeignHost => 421,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for OriginRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl core::error::Error for OriginRefusal {}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -324,6 +371,7 @@ mod tests {
         unique(ParseError::TABLE, 200..=299);
         unique(ConfigError::TABLE, 100..=199);
         unique(Reason::TABLE, 1..=99);
+        unique(OriginRefusal::TABLE, 400..=499);
         let rows = |e: ParseError| (e.code(), e.name(), e.message());
         assert_eq!(rows(ParseError::Empty), ParseError::TABLE[0]);
         assert_eq!(rows(ParseError::MissingParam("nonce")), (217, "MissingParam", "missing required Digest parameter"));

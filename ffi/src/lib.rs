@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 
 use authgate_core as core_api;
 use core_api::htfile::{ErrorKind, Format, HashError};
-use core_api::{Algorithm, ConfigError, HashAlgorithm, ParseError, Reason, Scheme};
+use core_api::{Algorithm, ConfigError, HashAlgorithm, OriginRefusal, ParseError, Reason, Scheme};
 
 mod config;
 mod connection;
@@ -38,6 +38,7 @@ mod engine;
 mod helpers;
 mod htfile;
 mod jwt;
+mod origin;
 mod verdict;
 mod version;
 
@@ -48,6 +49,7 @@ pub use engine::*;
 pub use helpers::*;
 pub use htfile::*;
 pub use jwt::*;
+pub use origin::*;
 pub use verdict::*;
 pub use version::*;
 
@@ -117,6 +119,10 @@ pub enum authgate_result {
     ConfigJwtAlgorithmDisabled = 112,
     /// A custom scheme name is empty, longer than 32 bytes, or not a token.
     ConfigInvalidSchemeName = 113,
+    /// An allowed origin is not `scheme://host[:port]` (or is `null`).
+    ConfigInvalidOrigin = 120,
+    /// A host of the `Host` list is not a name or an address, or has a port.
+    ConfigInvalidHost = 121,
     /// Another configuration error.
     ConfigOther = 199,
 
@@ -215,7 +221,7 @@ pub enum authgate_result {
 
 impl authgate_result {
     /// Every code, for the message table and tests.
-    const ALL: [authgate_result; 71] = {
+    const ALL: [authgate_result; 73] = {
         use authgate_result::*;
         [
             Ok,
@@ -243,6 +249,8 @@ impl authgate_result {
             ConfigInvalidJwtOption,
             ConfigJwtAlgorithmDisabled,
             ConfigInvalidSchemeName,
+            ConfigInvalidOrigin,
+            ConfigInvalidHost,
             ConfigOther,
             MalformedEmpty,
             MalformedTooLong,
@@ -320,10 +328,10 @@ macro_rules! c_message {
 }
 
 /// The messages of the codes the core declares (its error tables), as C strings.
-fn core_message(code: u32) -> Option<&'static CStr> {
+pub(crate) fn core_message(code: u32) -> Option<&'static CStr> {
     static MESSAGES: OnceLock<Vec<(u32, CString)>> = OnceLock::new();
     let table = MESSAGES.get_or_init(|| {
-        [ParseError::TABLE, ConfigError::TABLE, Reason::TABLE]
+        [ParseError::TABLE, ConfigError::TABLE, Reason::TABLE, OriginRefusal::TABLE]
             .concat()
             .into_iter()
             .map(|(code, _, message)| (code.into(), CString::new(message).expect("core messages hold no NUL")))

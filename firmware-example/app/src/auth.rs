@@ -4,12 +4,15 @@
 //! board's entropy by the binary), the clock (embassy-time's uptime), per-request salt, the
 //! replay table (a static) and the current [`Login`]. Every decision — parsing `Authorization`, checking Basic
 //! passwords and Digest responses, nonces, replay, rendering `WWW-Authenticate` and
-//! `Authentication-Info` — is made by [`authgate::Engine::check`].
+//! `Authentication-Info` — is made by [`authgate::Engine::check`]; where a request comes
+//! from and which name it was sent to (CSRF, DNS rebinding) by
+//! [`authgate::Engine::check_origin`], under the names [`Guard::serve_names`] gives it.
 
 use core::cell::RefCell;
 
 use authgate::{
-    AuthInfo, Challenge, Config, Context, Engine, ReplayOutcome, ReplayStore, ReplayTable, Request, UserName, Verdict,
+    AuthInfo, Challenge, Config, Context, Engine, OriginHeaders, OriginPolicy, OriginRefusal, ReplayOutcome,
+    ReplayStore, ReplayTable, Request, UserName, Verdict,
 };
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
@@ -131,8 +134,45 @@ impl Guard {
     /// Check against `login` from now on (the store calls this once it is in flash). The
     /// Digest algorithms offered follow the HA1s the login has.
     pub fn set_login(&self, login: Login) {
-        let engine = engine_for(&self.settings, &self.key, login);
-        self.engine.lock(|e| *e.borrow_mut() = engine);
+        let mut engine = engine_for(&self.settings, &self.key, login);
+        self.engine.lock(|e| {
+            engine.set_origin_policy(e.borrow().config().origin().clone());
+            *e.borrow_mut() = engine;
+        });
+    }
+
+    /// The names requests must be sent to (DNS rebinding): the DHCP and mDNS hostname,
+    /// `hostname.local` and `AUTHGATE_HOSTS` (`*`: any name), or any IP address (a rebinding
+    /// attack needs a name, so the address the device has from DHCP, or through NAT, needs
+    /// no listing). Unsafe requests from other origins are refused whatever the names;
+    /// `AUTHGATE_ORIGINS` are allowed. Called once at boot.
+    pub fn serve_names(&self, hostname: &str) {
+        let mut names: heapless::String<160> = heapless::String::new();
+        let hosts = self.settings.allowed_hosts;
+        if hosts != "*" {
+            for part in [hostname, " ", hostname, ".local ", hosts] {
+                let _ = names.push_str(part);
+            }
+        }
+        let policy = OriginPolicy::new()
+            .allow_any_address(true)
+            .allow_hosts(&names)
+            .and_then(|p| p.allow_origins(self.settings.allowed_origins));
+        match policy {
+            Ok(p) => self.engine.lock(|e| e.borrow_mut().set_origin_policy(p)),
+            // build.rs checked the settings, with room for the longest hostname.
+            Err(e) => warn!("origin policy: {}", e.message()),
+        }
+    }
+
+    /// Where a request comes from and which name it was sent to, before anything else (every
+    /// route, open ones too): a refusal is answered with its status (403, 421 or 400).
+    pub fn check_origin(&self, method: &str, path: &str, headers: &OriginHeaders<'_>) -> Result<(), OriginRefusal> {
+        let verdict = self.with_engine(|e| e.check_origin(method, headers));
+        if let Err(r) = verdict {
+            warn!("{} for {} {}: {}", r.status(), method, path, r.message());
+        }
+        verdict
     }
 
     fn with_engine<R>(&self, f: impl FnOnce(&DeviceEngine) -> R) -> R {
