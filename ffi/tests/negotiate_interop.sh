@@ -100,11 +100,11 @@ grep -q 'Request is a replay' "$TMP/server.log" && ok "the replay is GSSAPI's re
 KRB5CCNAME=FILE:$TMP/none fetch krb_none --negotiate -u : "$URL"
 check "curl --negotiate without a ticket: 401" 401 "$(code krb_none)"
 
-# 7b. A browser: headless Firefox ESR, a fresh profile (tests/browsers/firefox-negotiate.user.js),
+# 7b. A browser: headless Firefox ESR, a fresh profile (tests/browser/firefox-negotiate.user.js),
 #     alice's ticket cache. The server's log says who it let in and by which scheme.
 firefox_get() { # firefox_get NAME CCACHE: loads $URL, a screenshot in $TMP/NAME.png
     mkdir -p "$TMP/$1/profile"
-    cp "$HERE/../../tests/browsers/firefox-negotiate.user.js" "$TMP/$1/profile/user.js"
+    cp "$HERE/../../tests/browser/firefox-negotiate.user.js" "$TMP/$1/profile/user.js"
     KRB5CCNAME=$2 HOME=$TMP/$1 MOZ_CRASHREPORTER_DISABLE=1 MOZ_REMOTE_SETTINGS_DEVTOOLS=1 timeout -k 5 60 firefox-esr --headless --no-remote \
         --profile "$TMP/$1/profile" --screenshot "$TMP/$1.png" "$URL" >"$TMP/$1.log" 2>&1
 }

@@ -455,7 +455,7 @@ FIREFOX = shutil.which("firefox-esr")
 
 #: A fresh profile's prefs: Negotiate for localhost, nothing that reaches out (one file,
 #: shared with the C example's test).
-FIREFOX_USER_JS = PY_DIR.parent / "tests" / "browsers" / "firefox-negotiate.user.js"
+FIREFOX_USER_JS = PY_DIR.parent / "tests" / "browser" / "firefox-negotiate.user.js"
 
 
 def firefox_screenshot(url, home, ccache, kdc, shot):
