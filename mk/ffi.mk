@@ -28,7 +28,7 @@ FFI_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 FFI_STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 FFI_VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible
 FFI_VECTORS := tests/vectors/authgate.vectors
-FFI_APT_PACKAGES := libmicrohttpd-dev valgrind curl pkg-config libkrb5-dev krb5-kdc krb5-admin-server krb5-user
+FFI_APT_PACKAGES := libmicrohttpd-dev valgrind curl pkg-config libkrb5-dev krb5-kdc krb5-admin-server krb5-user firefox-esr
 FFI_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # The SONAME of a built shared library (ffi/build.rs sets it: its one definition).
 FFI_SONAME_OF = readelf -d $(1) | sed -n 's/.*Library soname: \[\(.*\)\]$$/\1/p'

@@ -1,6 +1,6 @@
 # authgate for Python: the PyO3 package in python/, its tests, the demo and the benchmark.
 #   make python-test   venv + pip + Debian packages as needed, build, the replay store's Rust
-#                      tests, pytest (unit, Flask, real gunicorn/redis/curl/requests/httpx/chromium),
+#                      tests, pytest (unit, Flask, real gunicorn/redis/curl/requests/httpx/chromium/firefox),
 #                      then mypy's stubtest (the .pyi stubs against the built extension; ~15 s),
 #                      then python-browser
 #   make python-browser  headless Chromium: other origins' pages try to switch the demo's light
@@ -16,8 +16,9 @@ PY_STAMP    := $(PY_VENV)/.deps-8
 PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright \
                "PyJWT[crypto]==2.15.1" jwcrypto==1.6.1 Flask-JWT-Extended==4.7.4 \
                gssapi pyspnego requests-gssapi waitress mypy fastapi uvicorn
-# The MIT KDC, kinit and the headers python-gssapi builds against (tests/kdc/kdc.sh).
-PY_APT_PKGS := redis-server chromium curl openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
+# The MIT KDC, kinit and the headers python-gssapi builds against (tests/kdc/kdc.sh);
+# firefox-esr: the browser that does Negotiate (Debian's chromium refuses the scheme).
+PY_APT_PKGS := redis-server chromium firefox-esr curl openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
 ARGS        ?=
 
 TEST_TARGETS += python-release-test
