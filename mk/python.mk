@@ -61,6 +61,8 @@ python-release-test: python-sysdeps python-venv dist-test
 	rm -f $(PY_DIR)/authgate/_authgate*.so
 	$(PY) -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); so = [n for n in z.namelist() if n.startswith("authgate/_authgate") and n.endswith(".so")]; assert len(so) == 1, so; z.extract(so[0], sys.argv[2]); print("python-release-test: the extension of", sys.argv[1])' \
 		$(wildcard $(DIST_DIR)/authgate-*.whl) $(PY_DIR)
+	@# python/ on the venv's path, as `maturin develop` puts it: the servers the tests start import it too.
+	$(PY) -c 'import site, sys; open(site.getsitepackages()[0] + "/authgate.pth", "w").write(sys.argv[1] + "\n")' $(abspath $(PY_DIR))
 	$(MAKE) --no-print-directory python-test-suite
 
 ## The shared-memory replay store's own Rust tests (forked processes; no Python needed at
