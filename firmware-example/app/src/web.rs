@@ -222,7 +222,7 @@ impl IntoResponse for Refused {
             Refused::Challenge(challenges) => {
                 Response::new(StatusCode::UNAUTHORIZED, "authentication required\n")
                     .with_header("Cache-Control", "no-store")
-                    .with_headers([0, 1, 2].map(|i| challenges.value(i).map(|v| ("WWW-Authenticate", v))))
+                    .with_headers([0, 1, 2, 3].map(|i| challenges.value(i).map(|v| ("WWW-Authenticate", v))))
                     .write_to(connection, response_writer)
                     .await
             }
