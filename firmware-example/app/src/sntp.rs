@@ -13,11 +13,11 @@ use crate::auth::Guard;
 
 const PORT: u16 = 123;
 const RESYNC: Duration = Duration::from_secs(3600);
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 /// Seconds from 1900 (NTP's era 0) to 1970 (Unix).
 const NTP_TO_UNIX: u64 = 2_208_988_800;
 
-/// Keeps the clock set, forever: retries with backoff (5 s doubling to 5 min) while the
+/// Keeps the clock set, forever: retries with backoff (1 s doubling to 5 min) while the
 /// server does not answer.
 pub async fn keep_time(stack: Stack<'static>, server: &'static str, guard: &'static Guard) -> ! {
     let mut rx_meta = [PacketMetadata::EMPTY; 2];
@@ -28,13 +28,14 @@ pub async fn keep_time(stack: Stack<'static>, server: &'static str, guard: &'sta
     if socket.bind(0).is_err() {
         warn!("SNTP: cannot bind a UDP port");
     }
-    let mut backoff = 5;
+    let mut backoff = 1;
+    info!("JWT bearer tokens are refused until the clock is set (SNTP from {})", server);
     loop {
         stack.wait_config_up().await;
         match query(stack, &mut socket, server).await {
             Ok(unix) => {
                 crate::clock::set(unix, server, guard);
-                backoff = 5;
+                backoff = 1;
                 Timer::after(RESYNC).await;
             }
             Err(e) => {
