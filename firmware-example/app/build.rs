@@ -267,6 +267,11 @@ mod jwt {
         if !enabled {
             fail("AUTHGATE_JWT_KEY is set but the jwt feature is off: build with `--features jwt` (make does)");
         }
+        // The core refuses a PEM or OpenSSH public key as an HMAC secret (algorithm
+        // confusion); asked of the whole value, before it is split into lines.
+        if let Err(e) = JwtKey::hmac(keys.as_bytes()) {
+            fail(&format!("AUTHGATE_JWT_KEY: {e} (ES256 public keys are not supported by the firmware yet)"));
+        }
         let secrets: Vec<&str> = keys.lines().filter(|l| !l.is_empty()).collect();
         let mut config = JwtConfig::new().algorithms(&[JwsAlgorithm::Hs256]).expect("the jwt feature has HS256");
         for (i, secret) in secrets.iter().enumerate() {
