@@ -8,7 +8,9 @@
 # few seconds, then up: the twin must rejoin and serve a Digest login again), changes the
 # password and restarts the twin on the same flash file (the new password must survive, the
 # old one must stop working), factory-resets, and resolves the twin's .local name over mDNS
-# (python-zeroconf, and a one-shot query). If no namespace can be made (no permission), it
+# (python-zeroconf, and a one-shot query). With TWIN_JWT_KEY (the twin's AUTHGATE_JWT_KEY) it
+# checks Bearer JWTs minted by PyJWT, the clock coming from an SNTP responder it runs in the
+# namespace. If no namespace can be made (no permission), it
 # runs the web app on picoserve's tokio transport on 127.0.0.1 instead, says so, and skips
 # the link and mDNS cases (they need the TAP device).
 #
