@@ -1,7 +1,8 @@
 # authgate-ffi: the C ABI in ffi/ (libauthgate.a, libauthgate.so, ffi/include/authgate.h).
 #
 #   make ffi-test               unit tests + clippy, header drift check, C tests (static/dynamic x plain/ASan+UBSan/
-#                               valgrind), curl against the libmicrohttpd example, install test
+#                               valgrind), curl against the libmicrohttpd example, install test, headless
+#                               Chromium against the example (cross-site requests, DNS rebinding: ffi-browser)
 #   make ffi-header             regenerate ffi/include/authgate.h with cbindgen
 #   make ffi-example            build the libmicrohttpd example server (target/ffi/authgate_server)
 #   make install                stripped libauthgate.a and libauthgate.so (SONAME libauthgate.so.0.1 while 0.x),
@@ -27,7 +28,7 @@ FFI_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 FFI_STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 FFI_VALGRIND := valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible
 FFI_VECTORS := tests/vectors/authgate.vectors
-FFI_APT_PACKAGES := libmicrohttpd-dev valgrind curl pkg-config libkrb5-dev krb5-kdc krb5-admin-server krb5-user
+FFI_APT_PACKAGES := libmicrohttpd-dev valgrind curl pkg-config libkrb5-dev krb5-kdc krb5-admin-server krb5-user firefox-esr
 FFI_SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # The SONAME of a built shared library (ffi/build.rs sets it: its one definition).
 FFI_SONAME_OF = readelf -d $(1) | sed -n 's/.*Library soname: \[\(.*\)\]$$/\1/p'
@@ -41,9 +42,9 @@ TEST_DEPS += ffi-deps
 APT_PACKAGES += $(FFI_APT_PACKAGES)
 
 .PHONY: ffi-test ffi-rust-test ffi-deps ffi-lib ffi-stripped ffi-header ffi-header-check ffi-c-tests ffi-interop \
-	ffi-install-test ffi-bench ffi-bench-smoke ffi-example install uninstall
+	ffi-install-test ffi-bench ffi-bench-smoke ffi-example ffi-browser install uninstall
 
-ffi-test: ffi-rust-test ffi-header-check ffi-c-tests ffi-interop ffi-install-test ffi-bench-smoke
+ffi-test: ffi-rust-test ffi-header-check ffi-c-tests ffi-interop ffi-browser ffi-install-test ffi-bench-smoke
 	@echo "ffi-test: all checks passed"
 
 ## The crate's own unit tests (result codes, panic guard, buffers) and clippy.
@@ -127,6 +128,12 @@ ffi-interop: ffi-deps $(FFI_BUILD)/authgate_server
 	bash ffi/tests/curl_interop.sh $(FFI_BUILD)/authgate_server
 	@echo "== ffi: NTLM and Kerberos (a real MIT KDC) against the example"
 	bash ffi/tests/negotiate_interop.sh $(FFI_BUILD)/authgate_server
+
+## Headless Chromium logs in to the example, then pages of other origins try to toggle its relay
+## with the cached login (403, relay unchanged), and a rebinding name reaches it (421); the same
+## server with the check off shows the attacks work (tests/browser, mk/browser.mk).
+ffi-browser: browser-deps $(FFI_BUILD)/authgate_server
+	AUTHGATE_SERVER=$(FFI_BUILD)/authgate_server $(BROWSER_RUN) $(BROWSER_DIR)/specs/c.json
 
 ## Install. PREFIX (default /usr/local); LIBDIR (default PREFIX/lib; on Debian's multiarch
 ## layout, LIBDIR=/usr/lib/x86_64-linux-gnu), INCLUDEDIR, PKGCONFIGDIR, DOCDIR (README and

@@ -1,7 +1,8 @@
 # firmware-example (issues 5, 22): the Pico W / Pico 2 W images and their Linux host twin.
 #
 #   make firmware-test   build both images (release) and the twin, check the Pico W flash
-#                        budget and the UF2 files, run the host-twin test
+#                        budget and the UF2 files, run the host-twin test and headless Chromium
+#                        against the twin (cross-site requests, DNS rebinding: firmware-browser)
 #   make firmware-size   flash / static RAM of both images and authgate's share of the flash
 #   make firmware-stack  stack high-water of one authgate check (thumbv6m under QEMU); fails above
 #                        the probe's budget (part of `make test`)
@@ -84,6 +85,14 @@ firmware-test: firmware-deps firmware-image-ci firmware-twin
 	$(MAKE) --no-print-directory uf2-files
 	TWIN=$(FIRMWARE_TARGET)/debug/authgate-twin PYTHON=$(FIRMWARE_PY) TWIN_JWT_KEY='$(FIRMWARE_TWIN_JWT_KEY)' \
 	  FACTORY_RESET_UF2=$(UF2_OUT)/authgate-factory-reset-pico-w.uf2 $(FIRMWARE_DIR)/tests/host_twin.sh
+	$(MAKE) --no-print-directory firmware-browser
+
+## Headless Chromium logs in to the twin (picoserve's tokio transport on 127.0.0.1), then pages of
+## other origins try to switch its LED with the cached login (403, LED unchanged), and a
+## rebinding name reaches it (421) (tests/browser, mk/browser.mk).
+.PHONY: firmware-browser
+firmware-browser: browser-deps firmware-twin
+	AUTHGATE_TWIN=$(FIRMWARE_TARGET)/debug/authgate-twin $(BROWSER_RUN) $(BROWSER_DIR)/specs/firmware.json
 
 firmware-size: firmware-deps firmware-image-ci
 	$(FIRMWARE_DIR)/size.sh $(PICO_W_ELF)

@@ -1,25 +1,30 @@
 # authgate for Python: the PyO3 package in python/, its tests, the demo and the benchmark.
 #   make python-test   venv + pip + Debian packages as needed, build, the replay store's Rust
-#                      tests, pytest (unit, Flask, real gunicorn/redis/curl/requests/httpx/chromium),
-#                      then mypy's stubtest (the .pyi stubs against the built extension; ~15 s)
+#                      tests, pytest (unit, Flask, real gunicorn/redis/curl/requests/httpx/chromium/firefox),
+#                      then mypy's stubtest (the .pyi stubs against the built extension; ~15 s),
+#                      then python-browser
+#   make python-browser  headless Chromium: other origins' pages try to switch the demo's light
+#                      with the cached login (403), a rebinding name reaches it (421); ~10 s
 #   make demo          the home-automation demo on 127.0.0.1 (ARGS="--user alice --password secret";
 #                      paths in ARGS, e.g. --cert/--key, are relative to where make runs)
 #   make python-bench  authgate.flask vs Flask-HTTPAuth 4.8.1, per-request auth overhead
+#   make python-bench-asgi  authgate.fastapi vs FastAPI's HTTPBasic/HTTPBearer + compare_digest
 PY_DIR      := python
 PY_VENV     := $(PY_DIR)/.venv
 PY          := $(PY_VENV)/bin/python
-PY_STAMP    := $(PY_VENV)/.deps-7
+PY_STAMP    := $(PY_VENV)/.deps-8
 PY_PIP_PKGS := maturin pytest pytest-asyncio "flask[async]" Flask-HTTPAuth==4.8.1 requests httpx gunicorn redis playwright \
                "PyJWT[crypto]==2.15.1" jwcrypto==1.6.1 Flask-JWT-Extended==4.7.4 \
-               gssapi pyspnego requests-gssapi waitress mypy
-# The MIT KDC, kinit and the headers python-gssapi builds against (tests/kdc/kdc.sh).
-PY_APT_PKGS := redis-server chromium curl openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
+               gssapi pyspnego requests-gssapi waitress mypy fastapi uvicorn
+# The MIT KDC, kinit and the headers python-gssapi builds against (tests/kdc/kdc.sh);
+# firefox-esr: the browser that does Negotiate (Debian's chromium refuses the scheme).
+PY_APT_PKGS := redis-server chromium firefox-esr curl openssl krb5-kdc krb5-admin-server krb5-user libkrb5-dev
 ARGS        ?=
 
 TEST_TARGETS += python-release-test
 TEST_DEPS += python-venv
 APT_PACKAGES += $(PY_APT_PKGS)
-.PHONY: python-sysdeps python-venv python-build python-test python-release-test python-test-suite demo python-bench
+.PHONY: python-sysdeps python-venv python-build python-test python-release-test python-test-suite demo python-bench python-bench-asgi python-browser python-browser-spec
 
 ## Debian packages the real-server tests use, installed only when missing.
 python-sysdeps:
@@ -66,6 +71,15 @@ python-test-suite:
 	cd $(PY_DIR) && ./.venv/bin/python -m pytest -q -rs tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "python-test: pytest collected no tests"; exit 1; fi; exit $$rc
 	cd $(PY_DIR) && ./.venv/bin/python -m mypy.stubtest --mypy-config-file pyproject.toml authgate
+	$(MAKE) --no-print-directory python-browser-spec
+
+## The demo in headless Chromium (tests/browser, mk/browser.mk): the AuthGate style's origin
+## check, and the same demo with it off as the control.
+python-browser: python-build
+	$(MAKE) --no-print-directory python-browser-spec
+
+python-browser-spec: browser-deps
+	PYTHONPATH=$(abspath $(PY_DIR)) AUTHGATE_PYTHON=$(abspath $(PY)) $(BROWSER_RUN) $(BROWSER_DIR)/specs/python.json
 
 ## Run from here, so that relative paths in ARGS (--cert, --key, --users-file) are the user's.
 demo: python-build
@@ -73,3 +87,7 @@ demo: python-build
 
 python-bench: python-build
 	cd $(PY_DIR) && ./.venv/bin/python bench/bench.py $(ARGS)
+
+## In one process, httpx over ASGI (no sockets); ARGS = rounds (default 20).
+python-bench-asgi: python-build
+	cd $(PY_DIR) && ./.venv/bin/python bench/asgi_overhead.py $(ARGS)

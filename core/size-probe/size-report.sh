@@ -37,6 +37,11 @@ nm --size-sort -S -C "$elf" | awk '
     sum[g] += size }
   END { for (g in sum) printf "    %6d B  %s\n", sum[g], g }' | sort -n
 
+# The request-origin check (core/src/origin.rs): Fetch Metadata, Origin, Referer, a Host list.
+cargo build --release -q --features origin
+read -r origin_flash origin_ram < <(sizes "$elf")
+printf '  + origin check (CSRF, Host list): flash %+d B, static RAM %+d B\n' $((origin_flash - flash)) $((origin_ram - ram))
+
 # JWT (core/src/jwt): the flash each feature adds to the image above with Bearer offered
 # (JWT comes with the Bearer scheme, so Bearer alone is the reference).
 echo "  JWT features (flash added to the image with Bearer offered; keys: one per family):"

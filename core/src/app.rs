@@ -334,6 +334,30 @@ pub(crate) fn nonce_id(nonce: &Value<'_>) -> NonceId {
 
 #[cfg(feature = "app-hooks")]
 impl<S: crate::CredentialStore, R: crate::ReplayStore> Engine<S, R> {
+    /// For a replay store asked after the check rather than during it (an async store that
+    /// an event loop awaits): [`check`](Engine::check) ran with a store that answered
+    /// [`Fresh`](crate::ReplayOutcome::Fresh) and kept the (nonce id, issue time, nc) it was
+    /// asked about; `outcome` is what the real store then answered for them. Gives the
+    /// verdict unchanged when fresh, else the refusal the check would have given (`stale=true`
+    /// for a store that lost the nonce's history; a replayed count refused), with a fresh
+    /// nonce from `ctx`. A verdict that is not a Digest acceptance is returned as it is.
+    pub fn settle_replay(
+        &self,
+        verdict: crate::Verdict,
+        outcome: crate::ReplayOutcome,
+        ctx: crate::Context,
+    ) -> crate::Verdict {
+        let qop = match &verdict {
+            crate::Verdict::Authenticated(a) if a.scheme == Scheme::Digest => a.qop,
+            _ => return verdict,
+        };
+        let mut out = verdict;
+        if let Err(f) = crate::digest_check::replay_answer(outcome, qop) {
+            self.refuse(f, ctx, &mut out);
+        }
+        out
+    }
+
     /// The user name an `Authorization` value claims, for logs: the Basic user-id or the
     /// Digest `username` (or decoded `username*`; a `userhash` stays hashed), when the
     /// value is well-formed for a scheme this engine checks. Written into `buf`.

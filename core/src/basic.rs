@@ -173,15 +173,16 @@ pub(crate) fn for_each_utf8_chunk(bytes: &[u8], charset: Charset, f: &mut dyn Fn
     match charset {
         Charset::Utf8 => f(bytes),
         Charset::Latin1 => {
-            let mut start = 0;
-            for (i, &b) in bytes.iter().enumerate() {
-                if b >= 0x80 {
-                    f(&bytes[start..i]);
-                    f(&[0xc0 | (b >> 6), 0x80 | (b & 0x3f)]);
-                    start = i + 1;
-                }
+            // Checked splits, not indexing: no panic path is linked.
+            let mut rest = bytes;
+            while let Some((ascii, tail)) = rest.iter().position(|&b| b >= 0x80).and_then(|i| rest.split_at_checked(i))
+            {
+                let Some((&b, tail)) = tail.split_first() else { break };
+                f(ascii);
+                f(&[0xc0 | (b >> 6), 0x80 | (b & 0x3f)]);
+                rest = tail;
             }
-            f(&bytes[start..]);
+            f(rest);
         }
     }
 }

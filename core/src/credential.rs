@@ -150,15 +150,7 @@ impl StoredCredential {
     /// Constant-time check of a Basic password (in `charset`) for `username` in `realm`.
     pub fn check_password(&self, username: &[u8], realm: &[u8], password: &[u8], charset: Charset) -> bool {
         let ok: Choice = match self {
-            // Both sides are laid out in a buffer of the largest stored size and compared whole,
-            // so neither where they differ nor the stored length shows.
-            StoredCredential::Plaintext(stored) => {
-                let mut presented = PaddedSecret::new();
-                for_each_utf8_chunk(password, charset, &mut |c| presented.push(c));
-                let mut expected = PaddedSecret::new();
-                expected.push(stored);
-                presented.ct_eq(&expected)
-            }
+            StoredCredential::Plaintext(stored) => plaintext_matches(stored, password, charset),
             // The hasher is built in place (Hasher::start), not moved out of an Option.
             StoredCredential::Ha1 { algorithm, digest } if algorithm.is_enabled() => {
                 let mut h = Hasher::start(*algorithm);
@@ -167,7 +159,7 @@ impl StoredCredential {
                 h.update(realm);
                 h.update(b":");
                 feed_utf8(&mut h, password, charset);
-                Choice::from(u8::from(h.finalize().ct_eq(digest)))
+                Choice::from(u8::from(h.finish().ct_eq(digest)))
             }
             #[cfg(feature = "ntlm")]
             StoredCredential::NtHash(hash) => match nt_hash_utf8(password, charset) {
@@ -190,29 +182,28 @@ impl StoredCredential {
     }
 }
 
-/// A password in a buffer as large as any stored one, zero-padded, with its length.
-struct PaddedSecret {
-    bytes: [u8; MAX_SECRET_LEN],
-    len: usize,
-}
-
-impl PaddedSecret {
-    fn new() -> Self {
-        PaddedSecret { bytes: [0; MAX_SECRET_LEN], len: 0 }
+/// A Basic password (in `charset`) against a stored plaintext one, in constant time: the
+/// stored side is laid out in a buffer of the largest stored size (zero-padded), the
+/// presented one compared with it as it is transcoded, a byte at a time with the differences
+/// OR-ed together, and the lengths compared last; so neither where they differ nor the
+/// stored length shows (the loop's length is the presented password's).
+// Out of line in the compact form: its buffer is not on the stack of the hashing
+// credentials' checks.
+#[cfg_attr(authgate_backend = "compact", inline(never))]
+fn plaintext_matches(stored: &[u8], password: &[u8], charset: Charset) -> Choice {
+    let mut expected = [0u8; MAX_SECRET_LEN];
+    if let Some(dst) = expected.get_mut(..stored.len()) {
+        dst.copy_from_slice(stored);
     }
-
-    /// Appends; what does not fit is counted in `len` only (such a password matches nothing
-    /// stored: stored secrets are at most `MAX_SECRET_LEN` bytes).
-    fn push(&mut self, chunk: &[u8]) {
-        if let Some(dst) = self.bytes.get_mut(self.len..self.len + chunk.len()) {
-            dst.copy_from_slice(chunk);
+    let (mut diff, mut len) = (0u8, 0usize);
+    for_each_utf8_chunk(password, charset, &mut |chunk| {
+        for &b in chunk {
+            // Past the largest stored size (the presented length is public): a mismatch.
+            diff |= expected.get(len).map_or(1, |&e| b ^ e);
+            len += 1;
         }
-        self.len += chunk.len();
-    }
-
-    fn ct_eq(&self, other: &PaddedSecret) -> Choice {
-        crate::hash::ct_eq_words(&self.bytes, &other.bytes) & (self.len as u64).ct_eq(&(other.len as u64))
-    }
+    });
+    diff.ct_eq(&0) & (len as u64).ct_eq(&(stored.len() as u64))
 }
 
 /// Feeds a Basic password as UTF-8 (transcoding Latin-1); one copy for every credential kind
@@ -268,6 +259,9 @@ pub fn token_matches(presented: &[u8], expected_sha256: &[u8; 32]) -> bool {
 /// A Basic password check through `store`, as the engine makes it: the user's credential,
 /// or the store's decoy for an unknown user (so that a miss costs what a hit costs).
 /// `Err` is [`Reason::UnknownUser`] or [`Reason::BadCredentials`].
+// Out of line in the compact form: one credential at a time on the stack, below the
+// engine's decoded credentials.
+#[cfg_attr(authgate_backend = "compact", inline(never))]
 pub fn check_basic<S: CredentialStore + ?Sized>(
     store: &S,
     user: &str,
@@ -275,19 +269,20 @@ pub fn check_basic<S: CredentialStore + ?Sized>(
     password: &[u8],
     charset: Charset,
 ) -> Result<(), Reason> {
-    let stored = store.lookup(user, realm, Purpose::Basic);
-    let checked = match &stored {
-        Some(c) => c.check_password(user.as_bytes(), realm.as_bytes(), password, charset),
-        None => {
-            store.decoy(realm).check_password(user.as_bytes(), realm.as_bytes(), password, charset);
-            false
+    let (name, realm_bytes) = (user.as_bytes(), realm.as_bytes());
+    // The user's credential, gone before the decoy's is made in its place.
+    {
+        let stored = store.lookup(user, realm, Purpose::Basic);
+        if let Some(c) = &stored {
+            return match c.check_password(name, realm_bytes, password, charset) {
+                true => Ok(()),
+                false => Err(Reason::BadCredentials),
+            };
         }
-    };
-    match (stored, checked) {
-        (Some(_), true) => Ok(()),
-        (Some(_), false) => Err(Reason::BadCredentials),
-        (None, _) => Err(Reason::UnknownUser),
     }
+    let decoy = store.decoy(realm);
+    decoy.check_password(name, realm_bytes, password, charset);
+    Err(Reason::UnknownUser)
 }
 
 /// What the engine asks a store for.

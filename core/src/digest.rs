@@ -612,7 +612,7 @@ pub fn userhash(alg: HashAlgorithm, username: &[u8], realm: &[u8]) -> Option<Has
     let mut h = Hasher::new(alg)?;
     h.update_colon(username);
     h.update(realm);
-    Some(h.finalize())
+    Some(h.finish())
 }
 
 /// The parts of a request a Digest response covers, beyond the credentials.
@@ -633,20 +633,30 @@ pub fn response(
     c: &DigestCredentials<'_>,
     input: &ResponseInput<'_>,
 ) -> Option<HashOutput> {
-    let ha1 = session_ha1(alg, ha1, c)?;
+    let mut ha1 = *ha1;
+    if !session_ha1(alg, &mut ha1, c) {
+        return None;
+    }
     response_with(alg.hash(), &ha1, c, input)
 }
 
-/// The HA1 a response is computed from: the stored one, or for a `-sess` algorithm
-/// `H(H(user:realm:pass) ":" nonce ":" cnonce)`. Computed once per check and shared by the
-/// response and `rspauth`.
-// The stored HA1's copy inlined (the usual, non-`-sess` case); the hashing out of line.
+/// Turns the stored HA1 into the one a response is computed from: unchanged, or for a
+/// `-sess` algorithm `H(H(user:realm:pass) ":" nonce ":" cnonce)` (in place: no second value
+/// in the caller's frame); `false` when that cannot be computed. Computed once per check and
+/// shared by the response and `rspauth`.
+// Inlined in the word form (the usual, non-`-sess` case is a test); the hashing out of line.
 #[cfg_attr(not(authgate_backend = "compact"), inline)]
-pub(crate) fn session_ha1(alg: Algorithm, ha1: &HashOutput, c: &DigestCredentials<'_>) -> Option<HashOutput> {
+pub(crate) fn session_ha1(alg: Algorithm, ha1: &mut HashOutput, c: &DigestCredentials<'_>) -> bool {
     if !alg.is_session() {
-        return Some(*ha1);
+        return true;
     }
-    session_ha1_hash(alg, ha1, c)
+    match session_ha1_hash(alg, ha1, c) {
+        Some(session) => {
+            *ha1 = session;
+            true
+        }
+        None => false,
+    }
 }
 
 /// [`session_ha1`] of a `-sess` algorithm.
@@ -663,6 +673,24 @@ fn session_ha1_hash(alg: Algorithm, ha1: &HashOutput, c: &DigestCredentials<'_>)
         feed(&mut g, cnonce);
         g.finish()
     }))
+}
+
+/// Whether `sent` is the response [`response_with`] gives (compared in constant time; `false`
+/// when there is none).
+// A call of its own in the compact form: the computed response is not on the caller's stack.
+#[cfg_attr(not(authgate_backend = "compact"), inline(always))]
+#[cfg_attr(authgate_backend = "compact", inline(never))]
+pub(crate) fn response_is(
+    sent: Option<&HashOutput>,
+    hash: HashAlgorithm,
+    ha1: &HashOutput,
+    c: &DigestCredentials<'_>,
+    input: &ResponseInput<'_>,
+) -> bool {
+    match (response_with(hash, ha1, c, input), sent) {
+        (Some(expected), Some(sent)) => expected.ct_eq(sent),
+        _ => false,
+    }
 }
 
 /// [`response`] from the HA1 [`session_ha1`] gave (its hex written by the gatherer, for the

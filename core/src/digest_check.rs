@@ -101,10 +101,11 @@ pub trait DigestContext {
     fn decoy(&self) -> StoredCredential {
         StoredCredential::plaintext_decoy()
     }
-    /// The HA1 in `hash` of the user `username` names (decoded; with `userhash`, the hex of
-    /// H(user:realm)), with the user's name written to `user`, and whether the user is known.
-    /// An unknown user gets the [`decoy`](Self::decoy)'s HA1, so that a miss costs what a hit
-    /// costs; a known user whose credential cannot serve `hash` gets `None`. The default asks
+    /// The HA1 in `hash` of the user the request names, and whether the user is known. `user`
+    /// holds the name as the request gives it (decoded, not empty; with `userhash`, the hex of
+    /// H(user:realm)) and is left holding the user's name. An unknown user gets the
+    /// [`decoy`](Self::decoy)'s HA1, so that a miss costs what a hit costs; a known user
+    /// whose credential cannot serve `hash` gets `None`. The default asks
     /// [`user`](Self::user) ([`ha1_by_lookup`]); a context whose store answers in place may
     /// override it to keep less on the stack (the engine does).
     fn user_ha1(&self, q: &UserQuery<'_>, user: &mut UserName) -> (Option<HashOutput>, bool) {
@@ -112,12 +113,11 @@ pub trait DigestContext {
     }
 }
 
-/// Who a Digest request names, as [`DigestContext::user_ha1`] is asked.
+/// How [`DigestContext::user_ha1`] is asked for the user a request names (the name itself is
+/// in the `user` it is given).
 #[derive(Clone, Copy, Debug)]
 pub struct UserQuery<'a> {
-    /// The name, decoded (with `userhash`, the hex of H(user:realm) in `hash`).
-    pub username: &'a str,
-    /// Whether `username` is a userhash (RFC 7616 §3.4.4).
+    /// Whether the name is a userhash (RFC 7616 §3.4.4).
     pub userhash: bool,
     /// The request's hash family.
     pub hash: HashAlgorithm,
@@ -133,7 +133,7 @@ pub fn ha1_by_lookup<C: DigestContext + ?Sized>(
     user: &mut UserName,
 ) -> (Option<HashOutput>, bool) {
     let (hash, realm) = (q.hash, q.realm);
-    match ctx.user(q.username, q.userhash, hash) {
+    match ctx.user(user, q.userhash, hash) {
         UserLookup::Found(name, cred) => {
             let ha1 = cred.digest_ha1(hash, name.as_bytes(), realm.as_bytes());
             *user = name;
@@ -143,7 +143,7 @@ pub fn ha1_by_lookup<C: DigestContext + ?Sized>(
             *user = name;
             (None, true)
         }
-        UserLookup::Unknown => (ctx.decoy().digest_ha1(hash, q.username.as_bytes(), realm.as_bytes()), false),
+        UserLookup::Unknown => (ctx.decoy().digest_ha1(hash, user.as_bytes(), realm.as_bytes()), false),
     }
 }
 
@@ -198,19 +198,38 @@ pub fn check<C: DigestContext + ?Sized>(
         qop: ok.qop,
         nc: c.nc,
         cnonce: cnonce(c),
-        rspauth: ok.rspauth,
+        rspauth: if rules.rspauth { ok.rspauth(c) } else { None },
         issued: ok.issued,
     })
 }
 
 /// [`DigestSuccess`] without the user name, which [`verify`] writes where the caller keeps it,
-/// and without the cnonce copy, which the engine makes straight into its
-/// `Authentication-Info` (and only when it sends one).
+/// without the cnonce copy, which the engine makes straight into its `Authentication-Info`
+/// (and only when it sends one), and with the HA1 `rspauth` is computed from instead of
+/// `rspauth` itself (computed where it is kept: [`rspauth`](Self::rspauth)).
 pub(crate) struct Verified {
     pub(crate) algorithm: Algorithm,
     pub(crate) qop: Option<Qop>,
-    pub(crate) rspauth: Option<HashOutput>,
+    /// The HA1 the response was computed from (for a `-sess` algorithm, the session's).
+    ha1: HashOutput,
     pub(crate) issued: Option<u64>,
+}
+
+impl Verified {
+    /// `rspauth` for `Authentication-Info` (qop `auth` only: `auth-int` would cover the
+    /// response body).
+    #[inline(always)]
+    pub(crate) fn rspauth(&self, c: &DigestCredentials<'_>) -> Option<HashOutput> {
+        match self.qop {
+            Some(Qop::Auth) => digest::response_with(
+                self.algorithm.hash(),
+                &self.ha1,
+                c,
+                &ResponseInput { method: b"", body_hash: None },
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// The request's cnonce, unescaped.
@@ -228,6 +247,21 @@ pub(crate) fn copy_cnonce(c: &DigestCredentials<'_>, out: &mut heapless::Vec<u8,
         for seg in cn.segments() {
             let _ = out.extend_from_slice(seg);
         }
+    }
+}
+
+/// What a replay store's answer for a verified response means: accept (`Ok`), or the
+/// refusal. The engine's check asks it, and so does [`Engine::settle_replay`] for a store
+/// the caller asked after the check (an async store).
+///
+/// [`Engine::settle_replay`]: crate::Engine::settle_replay
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+pub(crate) fn replay_answer(outcome: ReplayOutcome, qop: Option<Qop>) -> Result<(), DigestFailure> {
+    match outcome {
+        ReplayOutcome::Fresh => Ok(()),
+        // Without nc (RFC 2069) a reused nonce is the normal case: ask for a new one.
+        ReplayOutcome::Replayed => Err(DigestFailure::Challenge(Reason::Replayed, qop.is_none())),
+        ReplayOutcome::Stale => Err(DigestFailure::Challenge(Reason::StaleNonce, true)),
     }
 }
 
@@ -273,29 +307,14 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
     }
 
     let hash = alg.hash();
-    let (ha1, known) = user_ha1(rules, c, hash, userhash, ctx, user);
-
-    let body_hash = match qop {
-        Some(Qop::AuthInt) if cfg!(feature = "auth-int") => match ctx.body_hash(hash) {
-            Some(h) if h.as_bytes().len() == hash.output_len() => Some(h),
-            _ => return Err(Refuse(Reason::BodyUnavailable, false)),
-        },
-        _ => None,
-    };
-    let input = ResponseInput { method, body_hash: body_hash.as_ref() };
-    // Unknown users (from the decoy's HA1) and unusable credentials still cost one response
-    // computation.
-    let fallback = HashOutput::zeroed(hash.output_len());
-    // It serves the response and `rspauth`.
-    let session_ha1 = digest::session_ha1(alg, ha1.as_ref().unwrap_or(&fallback), c);
-    let expected = session_ha1.as_ref().and_then(|s| digest::response_with(hash, s, c, &input));
-    let matches = match (expected, c.response_bytes()) {
-        (Some(e), Some(s)) => e.ct_eq(s),
-        _ => false,
-    };
-    match (known, ha1) {
+    let mut ha1 = HashOutput::zeroed(0);
+    let (usable, known) = user_ha1(rules, c, hash, userhash, ctx, user, &mut ha1);
+    // Unknown users (from the decoy's HA1) and unusable credentials (a stand-in HA1) still
+    // cost one response computation.
+    let matches = response_matches(alg, qop, &mut ha1, c, method, ctx)?;
+    match (known, usable) {
         (false, _) => return Err(Refuse(Reason::UnknownUser, false)),
-        (_, None) => return Err(Refuse(Reason::CredentialUnusable, false)),
+        (_, false) => return Err(Refuse(Reason::CredentialUnusable, false)),
         _ if !matches => return Err(Refuse(Reason::BadCredentials, false)),
         _ => {}
     }
@@ -305,31 +324,46 @@ pub(crate) fn verify<C: DigestContext + ?Sized>(
         NonceCheck::Expired { .. } => return Err(Refuse(Reason::StaleNonce, true)),
         // The id is passed where it is, not copied out first.
         NonceCheck::Valid { issued, ref id } => {
-            match ctx.record(id, issued, c.nc.unwrap_or(1)) {
-                ReplayOutcome::Fresh => {}
-                // Without nc (RFC 2069) a reused nonce is the normal case: ask for a new one.
-                ReplayOutcome::Replayed => return Err(Refuse(Reason::Replayed, qop.is_none())),
-                ReplayOutcome::Stale => return Err(Refuse(Reason::StaleNonce, true)),
-            }
+            replay_answer(ctx.record(id, issued, c.nc.unwrap_or(1)), qop)?;
             Some(issued)
         }
         NonceCheck::Trusted | NonceCheck::Invalid => None,
     };
-
-    let rspauth = match qop {
-        // The HA1 is the real one here (the fallback only stands in for a missing one).
-        Some(Qop::Auth) if rules.rspauth => session_ha1
-            .as_ref()
-            .and_then(|s| digest::response_with(hash, s, c, &ResponseInput { method: b"", body_hash: None })),
-        _ => None,
-    };
-    Ok(Verified { algorithm: alg, qop, rspauth, issued })
+    Ok(Verified { algorithm: alg, qop, ha1, issued })
 }
 
-/// The HA1 of the user the request names, and whether the store knows the user (an unknown
-/// one gets the decoy's HA1, so that a miss costs what a hit costs); the user's name goes to
-/// `user`. A call of its own in the compact form: the name's buffer and the store's answer
-/// (~400 bytes) are gone before the response is computed.
+/// Whether the request's `response` is the one `ha1` gives, `ha1` turned into the session's
+/// HA1 for a `-sess` algorithm (what `rspauth` is computed from).
+#[inline(always)]
+fn response_matches<C: DigestContext + ?Sized>(
+    alg: Algorithm,
+    qop: Option<Qop>,
+    ha1: &mut HashOutput,
+    c: &DigestCredentials<'_>,
+    method: &[u8],
+    ctx: &C,
+) -> Result<bool, DigestFailure> {
+    let hash = alg.hash();
+    let body_hash = match qop {
+        Some(Qop::AuthInt) if cfg!(feature = "auth-int") => match ctx.body_hash(hash) {
+            Some(h) if h.as_bytes().len() == hash.output_len() => Some(h),
+            _ => return Err(DigestFailure::Challenge(Reason::BodyUnavailable, false)),
+        },
+        _ => None,
+    };
+    if !digest::session_ha1(alg, ha1, c) {
+        return Ok(false);
+    }
+    let input = ResponseInput { method, body_hash: body_hash.as_ref() };
+    Ok(digest::response_is(c.response_bytes(), hash, ha1, c, &input))
+}
+
+/// The HA1 of the user the request names, written to `ha1` (zeros of the family's length when
+/// the user's credential cannot serve it), and whether it is usable and the store knows the
+/// user (an unknown one gets the decoy's HA1, so that a miss costs what a hit costs). The name is decoded
+/// straight into `user` (the verdict's, in the engine) and looked up from there: no buffer
+/// of its own on the stack while the store is asked and the HA1 hashed. A call of its own in
+/// the compact form: the store's answer (~150 bytes) is gone before the response is computed.
 #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
 #[cfg_attr(authgate_backend = "compact", inline(never))]
 fn user_ha1<C: DigestContext + ?Sized>(
@@ -339,15 +373,49 @@ fn user_ha1<C: DigestContext + ?Sized>(
     userhash: bool,
     ctx: &C,
     user: &mut UserName,
-) -> (Option<HashOutput>, bool) {
-    let mut name_buf = [0u8; crate::limits::MAX_USERNAME_LEN];
-    let name = match c.username {
-        Username::Plain(v) => v.unescape_into(&mut name_buf).and_then(|b| core::str::from_utf8(b).ok()),
-        Username::Extended(ext) if cfg!(feature = "username-star") => ext.decode_into(&mut name_buf),
-        Username::Extended(_) => None,
-    };
-    match name {
-        Some(n) if !n.is_empty() => ctx.user_ha1(&UserQuery { username: n, userhash, hash, realm: rules.realm }, user),
-        _ => (ctx.decoy().digest_ha1(hash, name.unwrap_or("").as_bytes(), rules.realm.as_bytes()), false),
+    ha1: &mut HashOutput,
+) -> (bool, bool) {
+    *ha1 = HashOutput::zeroed(hash.output_len());
+    match user_ha1_of(rules, c, hash, userhash, ctx, user) {
+        (Some(found), known) => {
+            *ha1 = found;
+            (true, known)
+        }
+        (None, known) => (false, known),
     }
+}
+
+/// [`user_ha1`]'s lookup.
+#[inline(always)]
+fn user_ha1_of<C: DigestContext + ?Sized>(
+    rules: &DigestRules<'_>,
+    c: &DigestCredentials<'_>,
+    hash: HashAlgorithm,
+    userhash: bool,
+    ctx: &C,
+    user: &mut UserName,
+) -> (Option<HashOutput>, bool) {
+    user.clear();
+    let decoded = match c.username {
+        Username::Plain(v) => match v.as_unescaped() {
+            Some(raw) => core::str::from_utf8(raw).is_ok_and(|n| user.push_str(n).is_ok()),
+            None => push_decoded(user, |buf| v.unescape_into(buf).and_then(|b| core::str::from_utf8(b).ok())),
+        },
+        Username::Extended(ext) if cfg!(feature = "username-star") => push_decoded(user, |buf| ext.decode_into(buf)),
+        Username::Extended(_) => false,
+    };
+    if decoded && !user.is_empty() {
+        return ctx.user_ha1(&UserQuery { userhash, hash, realm: rules.realm }, user);
+    }
+    user.clear();
+    (ctx.decoy().digest_ha1(hash, b"", rules.realm.as_bytes()), false)
+}
+
+/// Appends the name `decode` writes into a buffer to `user`; whether it fits. The rare names
+/// that need decoding (escapes, `username*`): a call of its own, so that its buffer is gone
+/// before the store is asked.
+#[inline(never)]
+fn push_decoded(user: &mut UserName, decode: impl FnOnce(&mut [u8]) -> Option<&str>) -> bool {
+    let mut buf = [0u8; crate::limits::MAX_USERNAME_LEN];
+    decode(&mut buf).is_some_and(|n| user.push_str(n).is_ok())
 }

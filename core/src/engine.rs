@@ -1,6 +1,6 @@
 //! The high-level entry point: one call per request, returning a [`Verdict`].
 
-use crate::basic::{BasicBuffer, BasicCredentials};
+use crate::basic::{for_each_utf8_chunk, BasicBuffer, BasicCredentials};
 use crate::credential::{CredentialStore, Purpose, StoredCredential, UserName};
 use crate::digest::{Algorithm, DigestCredentials, DigestParams, Known, Qop};
 use crate::digest_check::{
@@ -80,6 +80,7 @@ pub struct Config {
     opaque: heapless::String<MAX_OPAQUE_LEN>,
     #[cfg(feature = "jwt")]
     jwt: crate::jwt::JwtConfig,
+    origin: crate::origin::OriginPolicy,
     /// What a web-framework layer sets ([`crate::app`]).
     #[cfg(feature = "app-hooks")]
     pub(crate) app: crate::app::AppOptions,
@@ -117,9 +118,22 @@ impl Config {
             opaque: heapless::String::new(),
             #[cfg(feature = "jwt")]
             jwt: crate::jwt::JwtConfig::new(),
+            origin: crate::origin::OriginPolicy::new(),
             #[cfg(feature = "app-hooks")]
             app: crate::app::AppOptions::new(),
         })
+    }
+
+    /// What [`Engine::check_origin`] refuses (default [`OriginPolicy::new`](crate::OriginPolicy::new):
+    /// unsafe requests from other origins, any `Host`).
+    pub fn origin_policy(mut self, policy: crate::origin::OriginPolicy) -> Config {
+        self.origin = policy;
+        self
+    }
+
+    /// The origin policy.
+    pub fn origin(&self) -> &crate::origin::OriginPolicy {
+        &self.origin
     }
 
     /// Verify Bearer tokens that look like a JWS (two dots) as JWTs with `jwt`'s keys; the
@@ -345,6 +359,9 @@ pub struct Authenticated {
     /// For Digest: the algorithm of the accepted response.
     #[cfg(feature = "app-hooks")]
     pub algorithm: Option<Algorithm>,
+    /// For Digest: the qop of the accepted response (`None` for RFC 2069).
+    #[cfg(feature = "app-hooks")]
+    pub qop: Option<Qop>,
     /// For Digest: the `Authentication-Info` to send back.
     pub auth_info: Option<AuthInfo>,
 }
@@ -357,6 +374,8 @@ impl Authenticated {
             scheme,
             #[cfg(feature = "app-hooks")]
             algorithm: None,
+            #[cfg(feature = "app-hooks")]
+            qop: None,
             auth_info: None,
         }
     }
@@ -441,6 +460,11 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         self.previous_key = Some(old);
     }
 
+    /// Replaces the origin policy (a device knows its names only once it has booted).
+    pub fn set_origin_policy(&mut self, policy: crate::origin::OriginPolicy) {
+        self.config.origin = policy;
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -477,6 +501,17 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         )
     }
 
+    /// Whether to serve a request, given where it comes from and where it was sent, before
+    /// authenticating it (the configuration's [`OriginPolicy`](crate::OriginPolicy)): call it
+    /// first, and answer a refusal with its [`status`](crate::OriginRefusal::status).
+    pub fn check_origin(
+        &self,
+        method: &str,
+        headers: &crate::origin::OriginHeaders<'_>,
+    ) -> Result<(), crate::OriginRefusal> {
+        self.config.origin.check(method, headers)
+    }
+
     /// A challenge with a fresh nonce.
     pub fn challenge(&self, reason: Reason, stale: bool, ctx: Context) -> Challenge {
         let nonce = self.config.schemes.contains(&Scheme::Digest).then(|| self.issue_nonce(ctx));
@@ -499,15 +534,12 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// stack (`check` adds a copy of it, where the compiler does not elide the move).
     pub fn check_into(&self, req: &Request<'_>, ctx: Context, out: &mut Verdict) {
         let Some(header) = req.authorization else {
-            return self.refuse(Failure::Challenge(Reason::NoCredentials, false), ctx, out);
+            return self.conclude(Err(Failure::Challenge(Reason::NoCredentials, false)), ctx, out);
         };
         #[cfg(all(feature = "app-hooks", feature = "bearer"))]
         if self.config.app.token_syntax == crate::app::TokenSyntax::WholeValue {
             let outcome = crate::app::whole_value_token(header).and_then(|t| self.bearer_user(t, ctx.now, out));
-            if let Err(f) = outcome {
-                self.refuse(f, ctx, out);
-            }
-            return;
+            return self.conclude(outcome.map(|()| NextNonce::NotYet), ctx, out);
         }
         // One pass over the header: the head, then each param straight into the Digest
         // directives (whatever the scheme: the same syntax errors and duplicates as `parse`,
@@ -525,94 +557,89 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             (crate::accel::scheme_is(scheme, s.name().as_bytes()) || self.config.is_named(scheme, s))
                 && self.config.schemes.contains(&s)
         };
-        // A refusal's verdict (and its nonce) is written here, after `check_digest`'s frame
-        // is gone.
-        if offered(Scheme::Digest) {
-            if let Err(f) = self.check_digest(params, req, ctx, out) {
-                self.refuse(f, ctx, out);
-            }
-            return;
-        }
-        let checked = |check: &dyn Fn(&mut Verdict) -> Result<(), Failure>, out: &mut Verdict| match params
-            .map(validate_params)
-        {
-            Some(Err(e)) => Err(e.into()),
-            _ => check(out),
-        };
-        let outcome = if cfg!(feature = "basic") && offered(Scheme::Basic) {
-            checked(&|out| self.check_basic(token68, out), out)
+        // The verdict's last part (a refusal and its nonce, or a next nonce) is written here,
+        // after the scheme's frame is gone; one outcome for every scheme.
+        let outcome = if offered(Scheme::Digest) {
+            self.check_digest(params, req, ctx.now, out)
+        } else if cfg!(feature = "basic") && offered(Scheme::Basic) {
+            params_valid(params).and_then(|()| self.check_basic(token68, out)).map(|()| NextNonce::NotYet)
         } else if cfg!(feature = "bearer") && offered(Scheme::Bearer) {
             match () {
                 #[cfg(feature = "app-hooks")]
                 () if self.config.app.token_syntax == crate::app::TokenSyntax::FreeForm => {
                     crate::app::free_form_token(rest).and_then(|t| self.bearer_user(t, ctx.now, out))
                 }
-                () => checked(&|out| self.check_bearer(token68, ctx.now, out), out),
+                () => params_valid(params).and_then(|()| self.check_bearer(token68, ctx.now, out)),
             }
+            .map(|()| NextNonce::NotYet)
         } else {
             // A scheme this engine does not check: its syntax is not ours to judge.
             Err(unsupported_scheme(rest))
         };
-        if let Err(f) = outcome {
-            self.refuse(f, ctx, out);
-        }
+        self.conclude(outcome, ctx, out);
     }
 
-    /// Writes the verdict for a refused request: 400, or 401 with a fresh nonce (issued
-    /// into the verdict where it is).
+    /// Writes the verdict's last part: for a refused request, 400 or 401 with a fresh nonce;
+    /// for an authenticated Digest request past half its nonce's life, the `nextnonce` of
+    /// its `Authentication-Info`. Nonces are issued into the verdict where it is, after the
+    /// scheme's frame is gone.
     // One copy in the compact form (flash).
     #[cfg_attr(authgate_backend = "compact", inline(never))]
-    fn refuse(&self, failure: Failure, ctx: Context, out: &mut Verdict) {
-        match failure {
-            Failure::Malformed(e) => *out = Verdict::Malformed(e),
-            Failure::Challenge(reason, stale) => {
+    fn conclude(&self, outcome: Result<NextNonce, Failure>, ctx: Context, out: &mut Verdict) {
+        let slot = match outcome {
+            Ok(NextNonce::NotYet) => return,
+            Ok(NextNonce::Due) => match out {
+                Verdict::Authenticated(Authenticated { auth_info: Some(info), .. }) => &mut info.nextnonce,
+                _ => return,
+            },
+            Err(Failure::Malformed(e)) => return *out = Verdict::Malformed(e),
+            Err(Failure::Challenge(reason, stale)) => {
                 *out = Verdict::Challenge(Challenge { reason, stale, nonce: None });
-                if let Verdict::Challenge(ch) = out {
-                    if self.config.schemes.contains(&Scheme::Digest) {
-                        ch.nonce = Some(self.issue_nonce(ctx));
-                    }
+                match out {
+                    Verdict::Challenge(ch) if self.config.schemes.contains(&Scheme::Digest) => &mut ch.nonce,
+                    _ => return,
                 }
             }
-        }
+        };
+        *slot = Some(self.issue_nonce(ctx));
     }
 
-    /// Basic: the user written to `out`, or why not.
+    /// Writes the verdict for a refused request (400, or 401 with a fresh nonce): for a
+    /// refusal decided after the check ([`Engine::settle_replay`]).
+    #[cfg(feature = "app-hooks")]
+    pub(crate) fn refuse(&self, failure: Failure, ctx: Context, out: &mut Verdict) {
+        self.conclude(Err(failure), ctx, out);
+    }
+
+    /// Basic: the user written to `out`, or why not. The password is checked by
+    /// [`credential::check_basic`](crate::credential::check_basic), the one Basic rule.
     // Out of line in the compact form (flash).
     #[cfg_attr(authgate_backend = "compact", inline(never))]
     fn check_basic(&self, token68: Option<&str>, out: &mut Verdict) -> Result<(), Failure> {
         let mut buf: BasicBuffer = [0; MAX_BASIC_DECODED];
-        let mut name_buf = [0u8; MAX_USERNAME_LEN];
         // What `BasicCredentials::from_authorization` does after the scheme word.
         let token = token68.ok_or(ParseError::ExpectedToken68)?;
         let creds = BasicCredentials::decode(token.as_bytes(), &mut buf)?;
-        let user = creds.user(&mut name_buf).ok_or(ParseError::ValueTooLong("username"))?;
+        // The user name as UTF-8 straight into the verdict (no buffer of its own), then
+        // looked up from there.
+        *out = Verdict::Authenticated(Authenticated::plain(UserName::new(), Scheme::Basic));
+        let Verdict::Authenticated(a) = out else { return Ok(()) };
+        let mut fits = true;
+        for_each_utf8_chunk(creds.user_bytes(), creds.charset(), &mut |chunk| {
+            fits &= core::str::from_utf8(chunk).is_ok_and(|c| a.user.push_str(c).is_ok());
+        });
+        if !fits {
+            return Err(ParseError::ValueTooLong("username").into());
+        }
         let realm = self.config.realm.as_str();
         // The application checks the password itself (a callback, a slow hash): only now,
         // with every limit applied.
         #[cfg(feature = "app-hooks")]
-        if let Some(ok) = self.store.verify_basic(user, &creds, realm) {
-            return if ok {
-                authenticated(user, Scheme::Basic, out)
-            } else {
-                Err(Failure::Challenge(Reason::BadCredentials, false))
-            };
+        if let Some(ok) = self.store.verify_basic(&a.user, &creds, realm) {
+            return if ok { Ok(()) } else { Err(Failure::Challenge(Reason::BadCredentials, false)) };
         }
-        let stored = self.store.lookup(user, realm, Purpose::Basic);
-        // Unknown users are checked against the store's decoy, so timing does not reveal them.
-        let decoy;
-        let checked = match &stored {
-            Some(c) => c,
-            None => {
-                decoy = self.store.decoy(realm);
-                &decoy
-            }
-        };
-        let ok = checked.check_password(user.as_bytes(), realm.as_bytes(), creds.password_bytes(), creds.charset());
-        match (stored, ok) {
-            (Some(_), true) => authenticated(user, Scheme::Basic, out),
-            (Some(_), false) => Err(Failure::Challenge(Reason::BadCredentials, false)),
-            (None, _) => Err(Failure::Challenge(Reason::UnknownUser, false)),
-        }
+        crate::credential::check_basic(&self.store, &a.user, realm, creds.password_bytes(), creds.charset())
+            .map_err(|reason| Failure::Challenge(reason, false))
     }
 
     /// Bearer (a JWT, or a token for the store): the user written to `out`, or why not.
@@ -656,9 +683,9 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
         &self,
         params: Option<&[u8]>,
         req: &Request<'_>,
-        ctx: Context,
+        now: u64,
         out: &mut Verdict,
-    ) -> Result<(), Failure> {
+    ) -> Result<NextNonce, Failure> {
         // What `DigestCredentials::from_authorization` does after the scheme word.
         let params = params.ok_or(ParseError::ExpectedParams)?;
         // Read where `read` wrote them, not moved out of the `Result`.
@@ -676,38 +703,32 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             check_uri: self.config.checks_uri(),
             rspauth: self.config.sends_authentication_info(),
         };
-        let here = EngineDigest { engine: self, body: &req.body, now: ctx.now };
+        let here = EngineDigest { engine: self, body: &req.body, now };
         // The user name and the cnonce are written where the caller keeps the verdict.
-        *out = Verdict::Authenticated(Authenticated {
-            user: UserName::new(),
-            scheme: Scheme::Digest,
-            #[cfg(feature = "app-hooks")]
-            algorithm: None,
-            auth_info: None,
-        });
-        let Verdict::Authenticated(a) = out else { return Ok(()) };
+        *out = Verdict::Authenticated(Authenticated::plain(UserName::new(), Scheme::Digest));
+        let Verdict::Authenticated(a) = out else { return Ok(NextNonce::NotYet) };
         let method = req.method.as_bytes();
         let ok = digest_check::verify(&rules, c, method, req.target.as_bytes(), &here, &mut a.user)?;
         #[cfg(feature = "app-hooks")]
         {
             a.algorithm = Some(ok.algorithm);
+            a.qop = ok.qop;
         }
-        if let Some(q) = ok.qop.filter(|_| self.config.sends_authentication_info()) {
-            let half_life = self.config.lifetime.max_age / 2;
-            let late = ok.issued.is_some_and(|i| ctx.now.saturating_sub(i) >= half_life);
-            let info = a.auth_info.insert(AuthInfo {
-                rspauth: ok.rspauth,
-                qop: Some(q),
-                nc: c.nc,
-                cnonce: heapless::Vec::new(),
-                nextnonce: None,
-            });
-            digest_check::copy_cnonce(c, &mut info.cnonce);
-            if late {
-                info.nextnonce = Some(self.issue_nonce(ctx));
-            }
-        }
-        Ok(())
+        let Some(q) = ok.qop.filter(|_| rules.rspauth) else { return Ok(NextNonce::NotYet) };
+        let info = a.auth_info.insert(AuthInfo {
+            rspauth: ok.rspauth(c),
+            qop: Some(q),
+            nc: c.nc,
+            cnonce: heapless::Vec::new(),
+            nextnonce: None,
+        });
+        digest_check::copy_cnonce(c, &mut info.cnonce);
+        // Past half its life, the nonce's successor goes with the answer.
+        let half_life = self.config.lifetime.max_age / 2;
+        Ok(match ok.issued {
+            Some(i) if now.saturating_sub(i) >= half_life => NextNonce::Due,
+            _ => NextNonce::NotYet,
+        })
     }
 
     /// How many `WWW-Authenticate` values [`write_challenge`](Self::write_challenge) renders
@@ -817,6 +838,12 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     }
 }
 
+/// Whether an authenticated Digest request's answer carries a `nextnonce`.
+enum NextNonce {
+    Due,
+    NotYet,
+}
+
 /// The engine as a [`DigestContext`]: keyed nonces, its stores, the request's body.
 struct EngineDigest<'e, 'b, S, R> {
     engine: &'e Engine<S, R>,
@@ -835,8 +862,11 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
             None => true,
         }
     }
-    // Inlined into the check for speed: a forwarding call to `nonce::verify`.
+    // Inlined into the check for speed: a forwarding call to `nonce::verify`; a call of its
+    // own in the compact form, whatever the opt-level (the decoded nonce is not on the stack
+    // of the rest of the check).
     #[cfg_attr(not(authgate_backend = "compact"), inline(always))]
+    #[cfg_attr(authgate_backend = "compact", inline(never))]
     fn nonce(&self, nonce: &Value<'_>, _opaque: Option<&Value<'_>>) -> NonceCheck {
         // The application's own nonces: replay-tracked like ours, from their first use.
         #[cfg(feature = "app-hooks")]
@@ -868,20 +898,25 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
         }
     }
     /// The store's answer read where it is (no `UserLookup` of a name and a credential), the
-    /// name copied straight into the verdict.
+    /// name looked up where the verdict holds it.
     fn user_ha1(&self, q: &UserQuery<'_>, user: &mut UserName) -> (Option<HashOutput>, bool) {
         if q.userhash {
             return digest_check::ha1_by_lookup(self, q, user);
         }
-        let found = self.engine.store.lookup(q.username, q.realm, Purpose::Digest(q.hash));
-        let known = found.is_some() && user.push_str(q.username).is_ok();
-        // One credential in the frame: the user's, or the decoy in its place.
-        let cred = match found {
-            Some(cred) if known => cred,
-            _ => self.decoy(),
-        };
-        (cred.digest_ha1(q.hash, q.username.as_bytes(), q.realm.as_bytes()), known)
+        let (name, realm) = (user.as_bytes(), q.realm.as_bytes());
+        // One credential in the frame at a time: the user's, gone before the decoy's.
+        {
+            let found = self.engine.store.lookup(user, q.realm, Purpose::Digest(q.hash));
+            if let Some(cred) = &found {
+                return (cred.digest_ha1(q.hash, name, realm), true);
+            }
+        }
+        let decoy = self.decoy();
+        (decoy.digest_ha1(q.hash, name, realm), false)
     }
+    // A call of its own in the compact form (the table's search is not on the stack of the
+    // rest of the check).
+    #[cfg_attr(authgate_backend = "compact", inline(never))]
     fn record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         self.engine.replay.check_and_record(id, issued, nc)
     }
@@ -893,7 +928,7 @@ impl<S: CredentialStore, R: ReplayStore> DigestContext for EngineDigest<'_, '_, 
             Body::Bytes(b) => {
                 let mut h = Hasher::new(hash)?;
                 h.update(b);
-                Some(h.finalize())
+                Some(h.finish())
             }
             Body::Hashed(a, d) if a == hash => Some(d),
             _ => None,
@@ -928,6 +963,14 @@ fn authenticated(user: &str, scheme: Scheme, out: &mut Verdict) -> Result<(), Fa
         a.user.push_str(user).map_err(|_| ParseError::ValueTooLong("username"))?;
     }
     Ok(())
+}
+
+/// A Basic or Bearer value's param list, if it has one: refused as `parse` would refuse it.
+fn params_valid(params: Option<&[u8]>) -> Result<(), Failure> {
+    match params.map(validate_params) {
+        Some(Err(e)) => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// The param list of a scheme other than Digest, checked as `parse` checks it (syntax,

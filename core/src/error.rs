@@ -7,11 +7,14 @@
 use core::fmt;
 
 /// Declares an enum whose variants each carry a code, a name and a message in one row, and
-/// its `code`, `name`, `message` and `TABLE`.
+/// its `code`, `name`, `message` and `TABLE`. A variant that wraps another table's enum
+/// (written first, `@nested Variant(Inner);`) takes its code, name and message from the
+/// value it wraps; its rows are `Inner::TABLE`'s.
 macro_rules! error_table {
     (
         $(#[$meta:meta])*
         pub enum $Enum:ident {
+            $(@nested $(#[$nmeta:meta])* $Nested:ident($Inner:ty);)?
             $(
                 $(#[$vmeta:meta])*
                 $Variant:ident $(($field:ty))? = $code:literal, $message:literal;
@@ -21,10 +24,12 @@ macro_rules! error_table {
         $(#[$meta])*
         pub enum $Enum {
             $( $(#[$vmeta])* $Variant $(($field))?, )*
+            $( $(#[$nmeta])* $Nested($Inner), )?
         }
 
         impl $Enum {
-            /// Every variant as `(code, name, message)`, in declaration order.
+            /// Every variant as `(code, name, message)`, in declaration order (a variant that
+            /// wraps another table's enum has that table's rows).
             pub const TABLE: &'static [(u16, &'static str, &'static str)] =
                 &[$(($code, stringify!($Variant), $message)),*];
 
@@ -32,6 +37,7 @@ macro_rules! error_table {
             pub const fn code(&self) -> u16 {
                 match self {
                     $(Self::$Variant { .. } => $code,)*
+                    $(Self::$Nested(e) => e.code(),)?
                 }
             }
 
@@ -39,6 +45,7 @@ macro_rules! error_table {
             pub const fn name(&self) -> &'static str {
                 match self {
                     $(Self::$Variant { .. } => stringify!($Variant),)*
+                    $(Self::$Nested(e) => e.name(),)?
                 }
             }
 
@@ -46,11 +53,13 @@ macro_rules! error_table {
             pub const fn message(&self) -> &'static str {
                 match self {
                     $(Self::$Variant { .. } => $message,)*
+                    $(Self::$Nested(e) => e.message(),)?
                 }
             }
         }
     };
 }
+pub(crate) use error_table;
 
 error_table! {
     /// Why an `Authorization` value is malformed. Each maps to HTTP 400.
@@ -185,6 +194,10 @@ error_table! {
         JwtAlgorithmDisabled = 112, "JWT algorithm compiled out (Cargo feature)";
         /// A custom scheme name is empty, longer than 32 bytes, or not a token.
         InvalidSchemeName = 113, "scheme name must be a token of 1-32 characters";
+        /// An allowed origin is not a serialized origin (`scheme://host[:port]`), or is `null`.
+        InvalidOrigin = 120, "allowed origin must be scheme://host[:port]";
+        /// A host of the `Host` list is not a DNS name or an IP address, or has a port.
+        InvalidHost = 121, "allowed host must be a name or an address, without port";
     }
 }
 
@@ -293,6 +306,49 @@ error_table! {
     }
 }
 
+error_table! {
+    /// Why a request is refused before authentication, because of where it comes from or
+    /// where it was sent ([`origin`](crate::origin)). The codes (400-499) are not HTTP
+    /// statuses: [`status`](Self::status) is.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    #[non_exhaustive]
+    pub enum OriginRefusal {
+        /// An unsafe method (not GET, HEAD or OPTIONS) from another origin that is not
+        /// allowed: cross-site request forgery, or a page of another port or subdomain.
+        CrossOrigin = 400, "unsafe method from another origin";
+        /// `Host` is not one of the server's names or addresses (DNS rebinding).
+        ForeignHost = 401, "Host is not one of this server's names";
+        /// `Host` is missing or malformed where it is needed.
+        MalformedHost = 402, "missing or malformed Host";
+        /// `Origin` is not a serialized origin or `null` (or was sent twice).
+        MalformedOrigin = 403, "malformed Origin";
+        /// `Sec-Fetch-Site` is not `same-origin`, `same-site`, `cross-site` or `none`.
+        MalformedFetchSite = 404, "malformed Sec-Fetch-Site";
+        /// `Referer` does not begin with `scheme://host[:port]`.
+        MalformedReferer = 405, "malformed Referer";
+    }
+}
+
+impl OriginRefusal {
+    /// The HTTP status to answer with: 403 for another origin, 421 (Misdirected Request)
+    /// for a foreign `Host`, 400 for a malformed field.
+    pub const fn status(&self) -> u16 {
+        match self {
+            OriginRefusal::CrossOrigin => 403,
+            OriginRefusal::ForeignHost => 421,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for OriginRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl core::error::Error for OriginRefusal {}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -307,6 +363,7 @@ impl fmt::Display for Reason {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::htfile::{ErrorKind, Format, HashError};
 
     /// Codes and names are what bindings key on: unique within each table, codes in each
     /// table's own range, and every row's code, name and message those of its variant.
@@ -324,11 +381,18 @@ mod tests {
         unique(ParseError::TABLE, 200..=299);
         unique(ConfigError::TABLE, 100..=199);
         unique(Reason::TABLE, 1..=99);
+        unique(OriginRefusal::TABLE, 400..=499);
+        // htfile's line errors: one range, the password field's kinds included.
+        unique(&[ErrorKind::TABLE, HashError::TABLE].concat(), 301..=399);
         let rows = |e: ParseError| (e.code(), e.name(), e.message());
         assert_eq!(rows(ParseError::Empty), ParseError::TABLE[0]);
         assert_eq!(rows(ParseError::MissingParam("nonce")), (217, "MissingParam", "missing required Digest parameter"));
         assert_eq!(rows(ParseError::InvalidTokenBase64), *ParseError::TABLE.last().unwrap());
         assert_eq!(ConfigError::FeatureDisabled.code(), 108);
         assert_eq!((Reason::InvalidToken.code(), Reason::InvalidToken.name()), (14, "InvalidToken"));
+        // A wrapped kind is its own table's row.
+        let kind = ErrorKind::Hash(HashError::CostTooHigh(Format::Bcrypt));
+        assert_eq!((kind.code(), kind.name(), kind.message()), HashError::TABLE[5]);
+        assert_eq!((ErrorKind::InvalidHa1.code(), ErrorKind::InvalidHa1.name()), (307, "InvalidHa1"));
     }
 }

@@ -3,8 +3,6 @@
 //! Every family can be compiled out with a Cargo feature; asking for a disabled family
 //! yields `None`, which the engine treats like an unknown algorithm.
 
-use sha2::Digest as _;
-
 /// A hash family usable for Digest (RFC 7616 §3.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HashAlgorithm {
@@ -124,29 +122,6 @@ pub(crate) fn ct_eq_words<const N: usize>(a: &[u8; N], b: &[u8; N]) -> subtle::C
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-/// [`HashOutput::decode_hex`] of a value of valid length.
-#[inline(always)]
-pub(crate) fn decode_digits(hex: &[u8], upper: bool) -> Option<HashOutput> {
-    let mut out = HashOutput { bytes: [0; MAX_HASH_LEN], len: (hex.len() / 2) as u8 };
-    // No branch per digit: invalid ones are collected and refused at the end. Each digit
-    // on its own first, then the pairs: two simple loops the compiler vectorizes.
-    let fold = if upper { 0x20 } else { 0 };
-    let mut nibbles = [0u8; 2 * MAX_HASH_LEN];
-    let mut invalid = 0u8;
-    for (n, &c) in nibbles.iter_mut().zip(hex) {
-        let digit = c.wrapping_sub(b'0');
-        let letter = (c | fold).wrapping_sub(b'a');
-        let v = if digit < 10 { digit } else { letter.wrapping_add(10) };
-        invalid |= u8::from(digit >= 10 && letter >= 6);
-        *n = v;
-    }
-    // Past the value the nibbles are zero, and so are the bytes, as `ct_eq` expects.
-    for (o, pair) in out.bytes.iter_mut().zip(nibbles.chunks_exact(2)) {
-        *o = (pair[0] << 4) | (pair[1] & 15);
-    }
-    (invalid == 0).then_some(out)
-}
-
 pub(crate) use crate::accel::encode_hex;
 
 /// Lower-case hex of `bytes` into the start of `out` (which holds at least twice as many), a
@@ -194,23 +169,12 @@ impl core::fmt::Debug for Hex {
     }
 }
 
-#[cfg(feature = "md5")]
-use md5::Md5;
-
-/// A streaming hash of one of the Digest families.
+/// A streaming hash of one of the Digest families. The streaming itself is a form of the
+/// `accel` module: RustCrypto's streaming hashers in the word form; in the compact form,
+/// MD5 and SHA-256 buffered over RustCrypto's block functions with nothing on the stack but
+/// the state (see `accel::portable::WordStream`).
 #[derive(Clone)]
-pub enum Hasher {
-    #[cfg(feature = "md5")]
-    #[doc(hidden)]
-    Md5(Md5),
-    // Always present: SHA-256 is linked anyway (nonce HMAC, secret comparisons), and an
-    // enum that could be empty would need special cases; `new` still honours the feature.
-    #[doc(hidden)]
-    Sha256(sha2::Sha256),
-    #[cfg(feature = "sha512-256")]
-    #[doc(hidden)]
-    Sha512_256(sha2::Sha512_256),
-}
+pub struct Hasher(crate::accel::Stream);
 
 impl Hasher {
     /// A fresh hasher, or `None` when the family is compiled out.
@@ -222,35 +186,20 @@ impl Hasher {
     /// A fresh hasher of an enabled family (SHA-256 for a disabled one: callers check
     /// [`HashAlgorithm::is_enabled`] first). Returned straight into the caller's slot, not
     /// moved out of an `Option`.
-    // Out of line: each family's initial state would otherwise be spelt out in every caller.
-    #[inline(never)]
-    #[allow(unreachable_patterns)]
+    #[inline(always)]
     pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
-        match algorithm {
-            #[cfg(feature = "md5")]
-            HashAlgorithm::Md5 => Hasher::Md5(Md5::new()),
-            #[cfg(feature = "sha512-256")]
-            HashAlgorithm::Sha512_256 => Hasher::Sha512_256(sha2::Sha512_256::new()),
-            _ => Hasher::Sha256(sha2::Sha256::new()),
-        }
+        Hasher(crate::accel::Stream::start(algorithm))
     }
 
     /// SHA-256 whatever the features: for comparing secrets through digests.
     pub(crate) fn sha256() -> Self {
-        Hasher::Sha256(sha2::Sha256::new())
+        Self::start(HashAlgorithm::Sha256)
     }
 
     /// Feeds bytes.
-    // Out of line: every family's buffering code would otherwise be copied into each caller.
-    #[inline(never)]
+    #[inline(always)]
     pub fn update(&mut self, data: &[u8]) {
-        match self {
-            #[cfg(feature = "md5")]
-            Hasher::Md5(h) => h.update(data),
-            Hasher::Sha256(h) => h.update(data),
-            #[cfg(feature = "sha512-256")]
-            Hasher::Sha512_256(h) => h.update(data),
-        }
+        self.0.update(data)
     }
 
     /// Feeds the lower-case hex of a hash value (Digest hashes hex, not bytes).
@@ -287,30 +236,9 @@ impl Hasher {
     /// the hasher fresh, ready for the next value of the same family: finished and reset in
     /// place, with no second state on the stack. Unused output bytes stay zero, as `ct_eq`
     /// expects.
-    #[inline(never)]
+    #[inline(always)]
     pub(crate) fn finish(&mut self) -> HashOutput {
-        use sha2::digest::FixedOutputReset;
-        let mut out = HashOutput::zeroed(0);
-        // In place: finished and reset where it is (no second state on the stack).
-        out.len = match self {
-            #[cfg(feature = "md5")]
-            Hasher::Md5(h) => {
-                if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
-                    FixedOutputReset::finalize_into_reset(h, dst.into());
-                }
-                16
-            }
-            Hasher::Sha256(h) => {
-                FixedOutputReset::finalize_into_reset(h, (&mut out.bytes).into());
-                32
-            }
-            #[cfg(feature = "sha512-256")]
-            Hasher::Sha512_256(h) => {
-                FixedOutputReset::finalize_into_reset(h, (&mut out.bytes).into());
-                32
-            }
-        };
-        out
+        self.0.finish()
     }
 }
 
@@ -332,7 +260,7 @@ pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     for p in parts {
         h.update(p);
     }
-    h.finalize().bytes
+    h.finish().bytes
 }
 
 #[cfg(test)]
@@ -365,6 +293,7 @@ mod tests {
     /// the bytes fed, and leaves a fresh hasher of the same family behind.
     #[test]
     fn finish_is_the_digest_and_starts_afresh() {
+        use sha2::Digest as _;
         fn reference(alg: HashAlgorithm, bytes: &[u8]) -> HashOutput {
             match alg {
                 #[cfg(feature = "md5")]

@@ -40,6 +40,9 @@
 //! `jwt` adds JWT bearer tokens (HS256/384/512) verified without allocation, `jwt-es256`
 //! and `jwt-eddsa` ES256 and EdDSA, `jwt-std` (std layers) RSA, JWKS and PEM keys: see [`jwt`].
 //!
+//! [`Engine::check_origin`] refuses cross-site requests that would ride on a browser's
+//! cached credentials (CSRF) and foreign `Host` names (DNS rebinding): see [`origin`].
+//!
 //! A build for a microcontroller sets `--cfg authgate_backend="compact"` (in its
 //! `.cargo/config.toml`, beside sha2's `sha2_backend_soft="compact"`): the few hot spots then
 //! take their byte-at-a-time, out-of-line forms, the smaller code and stack (`src/accel/`).
@@ -76,6 +79,7 @@ pub mod negotiate;
 pub mod nonce;
 #[cfg(feature = "ntlm")]
 pub mod ntlm;
+pub mod origin;
 mod parse;
 pub mod render;
 pub mod replay;
@@ -90,12 +94,13 @@ pub use digest::{Algorithm, DigestCredentials, Qop};
 pub use engine::{
     body_hash_algorithm, Authenticated, Body, Challenge, Config, Context, Engine, Request, Scheme, Verdict,
 };
-pub use error::{BufferTooSmall, ConfigError, ParseError, Reason};
+pub use error::{BufferTooSmall, ConfigError, OriginRefusal, ParseError, Reason};
 pub use hash::{HashAlgorithm, HashOutput};
 pub use htfile::{Htdigest, Htpasswd};
 #[cfg(feature = "negotiate")]
 pub use negotiate::{AcceptorStep, NegotiateAcceptor};
 pub use nonce::{Nonce, NonceKey, NonceSequence, NonceStatus};
+pub use origin::{OriginHeaders, OriginPolicy, Provenance};
 pub use parse::{parse, Authorization, Credentials, Param, ParamIter, Params, Segments, Value};
 pub use render::{AuthInfo, BearerError, QopSet};
 pub use replay::{ReplayOutcome, ReplayStore, ReplayTable};

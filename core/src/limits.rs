@@ -68,6 +68,29 @@ pub const MAX_JWT_CLAIM_LEN: usize = 128;
 pub const MAX_JWT_CLAIM_NAME_LEN: usize = 32;
 /// Most expected audiences.
 pub const MAX_JWT_AUDIENCES: usize = 4;
+/// Longest `Host` value: a DNS name (253 bytes), a trailing dot and a port fit.
+pub const MAX_HOST_LEN: usize = 300;
+/// Longest `Origin` value, and longest scheme-and-authority read from a `Referer` (the rest
+/// of a `Referer` is not read).
+pub const MAX_ORIGIN_LEN: usize = 320;
+/// Room for the allowed origins of an [`OriginPolicy`](crate::origin::OriginPolicy), in
+/// bytes (one space between entries): 128 without std, 2048 with `std`.
+#[cfg(not(feature = "std"))]
+pub const MAX_ALLOWED_ORIGINS_LEN: usize = 128;
+/// Room for the allowed origins of an [`OriginPolicy`](crate::origin::OriginPolicy), in
+/// bytes (one space between entries): 128 without std, 2048 with `std`.
+#[cfg(feature = "std")]
+pub const MAX_ALLOWED_ORIGINS_LEN: usize = 2048;
+/// Room for the `Host` list of an [`OriginPolicy`](crate::origin::OriginPolicy), in bytes
+/// (one space between entries): 192 without std (a device's names and addresses), 2048
+/// with `std`.
+#[cfg(not(feature = "std"))]
+pub const MAX_ALLOWED_HOSTS_LEN: usize = 192;
+/// Room for the `Host` list of an [`OriginPolicy`](crate::origin::OriginPolicy), in bytes
+/// (one space between entries): 192 without std (a device's names and addresses), 2048
+/// with `std`.
+#[cfg(feature = "std")]
+pub const MAX_ALLOWED_HOSTS_LEN: usize = 2048;
 /// Longest `Authorization` value of the connection-bound schemes (`NTLM`, `Negotiate`):
 /// Kerberos tickets with a PAC from Active Directory run to several kilobytes.
 pub const MAX_CONNECTION_HEADER_LEN: usize = 16 * 1024;

@@ -55,7 +55,7 @@ impl NonceSequence {
 pub const NONCE_LEN: usize = 2 * RAW_LEN;
 /// Length of a decoded nonce (issue time, salt, tag).
 pub const RAW_LEN: usize = 32;
-const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = 16;
 const DOMAIN: &[u8] = b"authgate nonce v1";
 
 /// Server key for nonces: 32 bytes from a good entropy source, shared by every process
@@ -79,21 +79,34 @@ impl NonceKey {
         NonceKey { mac: crate::accel::NonceMac::new(key) }
     }
 
-    /// Domain, issue time, the 8 bytes after it (sequence and salt) and the realm's length
-    /// (so realm/opaque boundaries cannot be shifted), in one piece; then realm and opaque.
+    /// The tag of a nonce: the MAC of [`tag_head`], realm and opaque, truncated (each form
+    /// of the MAC computes it in one frame of its own).
+    #[inline(always)]
     fn tag(&self, issued: u64, unique: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
-        let mut head = [0u8; DOMAIN.len() + 8 + 8 + 4];
-        let (domain, rest) = head.split_at_mut(DOMAIN.len());
-        domain.copy_from_slice(DOMAIN);
-        rest[..8].copy_from_slice(&issued.to_be_bytes());
-        rest[8..16].copy_from_slice(unique);
-        rest[16..20].copy_from_slice(&(realm.len() as u32).to_be_bytes());
-        truncated(&self.mac.mac([&head, realm, opaque]))
+        self.mac.tag(issued, unique, realm, opaque)
     }
 }
 
+/// Length of [`tag_head`].
+pub(crate) const TAG_HEAD_LEN: usize = DOMAIN.len() + 8 + 8 + 4;
+
+/// What the tag's MAC covers before realm and opaque: domain, issue time, the 8 bytes after
+/// it (sequence and salt) and the realm's length (so realm/opaque boundaries cannot be
+/// shifted), in one piece.
+#[inline(always)]
+pub(crate) fn tag_head(issued: u64, unique: &[u8; 8], realm_len: usize) -> [u8; TAG_HEAD_LEN] {
+    let mut head = [0u8; TAG_HEAD_LEN];
+    let (domain, rest) = head.split_at_mut(DOMAIN.len());
+    domain.copy_from_slice(DOMAIN);
+    rest[..8].copy_from_slice(&issued.to_be_bytes());
+    rest[8..16].copy_from_slice(unique);
+    rest[16..20].copy_from_slice(&(realm_len as u32).to_be_bytes());
+    head
+}
+
 /// The tag: the MAC's first [`TAG_LEN`] bytes.
-fn truncated(mac: &[u8]) -> [u8; TAG_LEN] {
+#[inline(always)]
+pub(crate) fn truncated(mac: &[u8]) -> [u8; TAG_LEN] {
     mac.first_chunk().copied().unwrap_or([0; TAG_LEN])
 }
 
@@ -215,22 +228,29 @@ pub fn verify(
     now: u64,
     lifetime: Lifetime,
 ) -> NonceStatus {
-    let Some(raw) = decode(nonce) else {
+    // Read where it was decoded (no copy of the bytes, nor of their parts).
+    let decoded = match nonce.len() {
+        NONCE_LEN => HashOutput::decode_hex(nonce, false),
+        _ => None,
+    };
+    let Some(raw) = decoded.as_ref().and_then(|d| <&[u8; RAW_LEN]>::try_from(d.as_bytes()).ok()) else {
         return NonceStatus::Invalid;
     };
-    let issued = u64::from_be_bytes(raw[..8].try_into().unwrap_or([0; 8]));
-    let salt: [u8; 8] = raw[8..16].try_into().unwrap_or([0; 8]);
-    let sent: [u8; TAG_LEN] = raw[16..RAW_LEN].try_into().unwrap_or([0; TAG_LEN]);
+    let (head, sent) = raw.split_at(16);
+    let (issued, unique) = head.split_at(8);
+    let issued = u64::from_be_bytes(issued.try_into().unwrap_or([0; 8]));
+    let unique: &[u8; 8] = unique.try_into().unwrap_or(&[0; 8]);
+    let sent: &[u8; TAG_LEN] = sent.try_into().unwrap_or(&[0; TAG_LEN]);
     // Compared a word at a time: two constant-time comparisons, not sixteen.
-    let mut ok = ct_eq_words(&current.tag(issued, &salt, realm, opaque), &sent);
+    let mut ok = ct_eq_words(&current.tag(issued, unique, realm, opaque), sent);
     if let Some(prev) = previous {
-        ok |= ct_eq_words(&prev.tag(issued, &salt, realm, opaque), &sent);
+        ok |= ct_eq_words(&prev.tag(issued, unique, realm, opaque), sent);
     }
     if !bool::from(ok) {
         return NonceStatus::Invalid;
     }
     let mut id = [0u8; 16];
-    id[..4].copy_from_slice(&salt[..4]);
+    id[..4].copy_from_slice(&unique[..4]);
     id[4..].copy_from_slice(&sent[..12]);
     // Too old, or from too far in the future (one u64 comparison and subtraction each way).
     let expired = if issued <= now { now - issued > lifetime.max_age } else { issued - now > lifetime.max_skew };
@@ -280,26 +300,39 @@ mod tests {
         }
     }
 
-    /// Both forms' MAC is HMAC-SHA256 (the compact form's is written out over the engine's
-    /// `Hasher`): against `hmac::Hmac` with keys of the nonce key's length and messages of
-    /// lengths around the block size, in one to three parts.
+    /// Both forms' tag is HMAC-SHA256 of the documented layout, truncated (the compact form's
+    /// is written out over its own SHA-256 streaming): against `hmac::Hmac` with realms and
+    /// opaques that put the message's end around the block edges (the 37-byte head, then
+    /// realm and opaque: 26 bytes fill a block, 90 two).
     #[test]
-    fn both_macs_are_hmac_sha256() {
+    fn both_tags_are_hmac_sha256() {
         use crate::accel::{portable, word};
         use hmac::{KeyInit, Mac};
+        let text: [u8; 200] = core::array::from_fn(|i| (i as u8).wrapping_mul(11).wrapping_add(7));
         for seed in [0u8, 1, 0xff] {
             let key: [u8; 32] = core::array::from_fn(|i| (i as u8).wrapping_mul(73) ^ seed);
-            for msg_len in [0, 1, 37, 55, 56, 63, 64, 65, 119, 200] {
-                let msg: [u8; 200] = core::array::from_fn(|i| (i as u8).wrapping_mul(11).wrapping_add(msg_len as u8));
-                let msg = &msg[..msg_len];
-                let mut a = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
-                a.update(msg);
-                let want: [u8; 32] = a.finalize().into_bytes().into();
-                let (x, y) = msg.split_at(msg_len / 3);
-                let (y, z) = y.split_at(y.len() / 2);
-                assert_eq!(word::NonceMac::new(&key).mac([x, y, z]), want, "word, {msg_len}");
-                assert_eq!(portable::NonceMac::new(&key).mac([x, y, z]), want, "portable, {msg_len}");
-                assert_eq!(portable::NonceMac::new(&key).mac([msg, b"", b""]), want, "portable, one part");
+            for len in [0, 1, 18, 19, 25, 26, 27, 82, 89, 90, 91, 163] {
+                for split in [0, len / 3, len] {
+                    let (realm, opaque) = text[..len].split_at(split);
+                    let mut a = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&key).unwrap();
+                    for part in
+                        [DOMAIN, &9u64.to_be_bytes(), &[seed; 8], &(realm.len() as u32).to_be_bytes(), realm, opaque]
+                    {
+                        a.update(part);
+                    }
+                    let want = a.finalize().into_bytes();
+                    let want = &want[..TAG_LEN];
+                    assert_eq!(
+                        word::NonceMac::new(&key).tag(9, &[seed; 8], realm, opaque),
+                        want,
+                        "word, {len} {split}"
+                    );
+                    assert_eq!(
+                        portable::NonceMac::new(&key).tag(9, &[seed; 8], realm, opaque),
+                        want,
+                        "portable, {len} {split}"
+                    );
+                }
             }
         }
     }

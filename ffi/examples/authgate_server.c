@@ -1,12 +1,22 @@
 /*
- * A small HTTP server on libmicrohttpd that protects /protected with authgate:
- * Digest (SHA-256, MD5) with Basic as a fallback challenge, one WWW-Authenticate field per
- * challenge; with --ntlm, NTLM; with --negotiate, Negotiate: Kerberos through MIT GSSAPI
- * (the keytab from KRB5_KTNAME) and NTLM inside it. "/" is served openly.
+ * A small HTTP server on libmicrohttpd that protects /protected and a relay (GET /api/relay,
+ * POST /api/relay/toggle) with authgate: Digest (SHA-256, MD5) with Basic as a fallback
+ * challenge, one WWW-Authenticate field per challenge; with --ntlm, NTLM; with --negotiate,
+ * Negotiate: Kerberos through MIT GSSAPI (the keytab from KRB5_KTNAME) and NTLM inside it.
+ * "/" is served openly.
  *
  *   authgate_server [--bind ADDR] [--port N] [--realm REALM] [--user NAME:PASSWORD]...
  *                   [--nonce-lifetime SECONDS] [--algorithms LIST]
  *                   [--ntlm] [--negotiate SERVICE@HOST] [--bind-negotiate]
+ *                   [--allow-host NAME]... [--allow-any-address] [--allow-origin ORIGIN]...
+ *                   [--allow-cross-origin]
+ *
+ * Every request is first checked for where it comes from (authgate_engine_check_origin):
+ * unsafe methods from another origin get 403 (a page elsewhere riding on the browser's
+ * cached credentials), and with --allow-host, a Host that is not one of the server's names
+ * gets 421 (DNS rebinding; --allow-any-address also lets IP addresses through, which a
+ * rebinding attack cannot use). --allow-origin serves unsafe requests from that origin too;
+ * --allow-cross-origin turns the 403 off.
  *
  * LIST is comma-separated, from SHA-256, SHA-512-256 and MD5 (default SHA-256,MD5), one Digest
  * challenge each, in that order. --port 0 picks a free port. The server prints "listening on
@@ -24,6 +34,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +73,7 @@ struct server {
   size_t n_users;
   authgate_engine *engine;
   struct gss gss;
+  atomic_uint relay; /* the device state (0 or 1) the relay endpoints read and change */
 };
 
 /* ---- authgate callbacks ---- */
@@ -262,10 +274,32 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
   *req_cls = NULL;
 }
 
-static enum MHD_Result count_authorization(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
-  (void)kind, (void)value;
-  if (strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) == 0) ++*(int *)cls;
+/* The request fields authgate reads, each NULL when absent and "" (length 0, malformed) when
+   sent more than once. */
+enum { F_AUTHORIZATION, F_HOST, F_ORIGIN, F_SEC_FETCH_SITE, F_REFERER, F_COUNT };
+static const char *const FIELD_NAMES[F_COUNT] = {MHD_HTTP_HEADER_AUTHORIZATION, MHD_HTTP_HEADER_HOST,
+                                                 MHD_HTTP_HEADER_ORIGIN, "Sec-Fetch-Site", MHD_HTTP_HEADER_REFERER};
+struct fields {
+  const char *value[F_COUNT];
+  size_t len[F_COUNT];
+  int count[F_COUNT];
+};
+
+static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+                                     const char *value, size_t value_size) {
+  struct fields *f = cls;
+  (void)kind, (void)key_size;
+  for (int i = 0; i < F_COUNT; i++) {
+    if (strcasecmp(key, FIELD_NAMES[i]) != 0) continue;
+    f->value[i] = f->count[i]++ ? "" : value;
+    f->len[i] = f->count[i] == 1 ? value_size : 0;
+  }
   return MHD_YES;
+}
+
+static void read_fields(struct MHD_Connection *connection, struct fields *f) {
+  memset(f, 0, sizeof *f);
+  MHD_get_connection_values_n(connection, MHD_HEADER_KIND, collect_field, f);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *connection, unsigned status, const char *body,
@@ -278,18 +312,41 @@ static enum MHD_Result reply(struct MHD_Connection *connection, unsigned status,
   return ret;
 }
 
+/* Where the request comes from and where it was sent: 0 to go on, or a queued refusal. */
+static int refused_origin(struct server *s, struct MHD_Connection *connection, const char *method,
+                          const char *target, const struct fields *f, enum MHD_Result *ret) {
+  authgate_origin_headers h = {0};
+  h.host = (const uint8_t *)f->value[F_HOST], h.host_len = f->len[F_HOST];
+  h.origin = (const uint8_t *)f->value[F_ORIGIN], h.origin_len = f->len[F_ORIGIN];
+  h.sec_fetch_site = (const uint8_t *)f->value[F_SEC_FETCH_SITE], h.sec_fetch_site_len = f->len[F_SEC_FETCH_SITE];
+  h.referer = (const uint8_t *)f->value[F_REFERER], h.referer_len = f->len[F_REFERER];
+  authgate_refusal refusal = AUTHGATE_REFUSAL_NONE;
+  authgate_result r = authgate_engine_check_origin(s->engine, method, strlen(method), &h, &refusal);
+  if (r != AUTHGATE_RESULT_OK) {
+    fprintf(stderr, "%s %s -> 500 (%s)\n", method, target, authgate_result_message(r));
+    *ret = reply(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error\n", NULL);
+    return 1;
+  }
+  if (refusal == AUTHGATE_REFUSAL_NONE) return 0;
+  unsigned status = authgate_refusal_status(refusal);
+  /* The fields, for the log: values are not secrets, but bounded. */
+  fprintf(stderr, "%s %s -> %u (%s) host=%.64s origin=%.80s sec-fetch-site=%.16s\n", method, target, status,
+          authgate_refusal_message(refusal), f->value[F_HOST] ? f->value[F_HOST] : "-",
+          f->value[F_ORIGIN] ? f->value[F_ORIGIN] : "-", f->value[F_SEC_FETCH_SITE] ? f->value[F_SEC_FETCH_SITE] : "-");
+  char body[128];
+  snprintf(body, sizeof body, "%s\n", authgate_refusal_message(refusal));
+  *ret = reply(connection, status, body, NULL);
+  return 1;
+}
+
+/* What an authenticated request does. */
+enum action { GREET, RELAY_READ, RELAY_TOGGLE };
+
+/* Authenticates the request, then does `action`: the verdict decides before any state changes. */
 static enum MHD_Result protected(struct server *s, struct MHD_Connection *connection, const char *method,
-                                 const char *target) {
-  /* The Authorization value: absent (NULL), or several fields (zero length: malformed). */
-  const char *auth = NULL;
-  size_t auth_len = 0;
-  int fields = 0; /* Authorization fields in the request */
-  MHD_get_connection_values(connection, MHD_HEADER_KIND, count_authorization, &fields);
-  if (fields == 1)
-    MHD_lookup_connection_value_n(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
-                                  strlen(MHD_HTTP_HEADER_AUTHORIZATION), &auth, &auth_len);
-  else if (fields > 1)
-    auth = "";
+                                 const char *target, const struct fields *f, enum action action) {
+  const char *auth = f->value[F_AUTHORIZATION];
+  size_t auth_len = f->len[F_AUTHORIZATION];
 
   const union MHD_ConnectionInfo *ci = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
   if (!ci || !ci->socket_context) return MHD_NO;
@@ -314,7 +371,13 @@ static enum MHD_Result protected(struct server *s, struct MHD_Connection *connec
     size_t user_len = 0;
     authgate_verdict_user(v, &user, &user_len);
     char body[256];
-    snprintf(body, sizeof body, "Hello, %.*s\n", (int)user_len, user);
+    if (action == GREET) {
+      snprintf(body, sizeof body, "Hello, %.*s\n", (int)user_len, user);
+    } else {
+      bool on = action == RELAY_TOGGLE ? !atomic_fetch_xor(&s->relay, 1u) : atomic_load(&s->relay) != 0;
+      if (action == RELAY_TOGGLE) fprintf(stderr, "relay %s by %.*s\n", on ? "on" : "off", (int)user_len, user);
+      snprintf(body, sizeof body, "%s\n", on ? "on" : "off");
+    }
     struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
     if (resp && authgate_engine_write_authentication_info(s->engine, v, value, sizeof value, &len) == AUTHGATE_RESULT_OK &&
         len > 0)
@@ -336,8 +399,8 @@ static enum MHD_Result protected(struct server *s, struct MHD_Connection *connec
     fprintf(stderr, "%s %s -> 401 reason=%s stale=%d\n", method, target, authgate_reason_message(authgate_verdict_reason(v)),
             authgate_verdict_stale(v));
     ret = reply(connection, MHD_HTTP_UNAUTHORIZED, NULL, resp);
-  } else if (fields > 1) {
-    fprintf(stderr, "%s %s -> 400 (%d Authorization header fields)\n", method, target, fields);
+  } else if (f->count[F_AUTHORIZATION] > 1) {
+    fprintf(stderr, "%s %s -> 400 (%d Authorization header fields)\n", method, target, f->count[F_AUTHORIZATION]);
     ret = reply(connection, MHD_HTTP_BAD_REQUEST, "bad request\n", NULL);
   } else {
     fprintf(stderr, "%s %s -> 400 (%s)\n", method, target, authgate_result_message(authgate_verdict_error(v)));
@@ -363,8 +426,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
     r->started = 1;
     return MHD_YES;
   }
-  if (strcmp(url, "/") == 0) return reply(connection, MHD_HTTP_OK, "authgate example: try /protected\n", NULL);
-  if (strcmp(url, "/protected") == 0 && r && r->target) return protected(s, connection, method, r->target);
+  if (!r || !r->target) return MHD_NO;
+  struct fields f;
+  read_fields(connection, &f);
+  enum MHD_Result ret = MHD_NO;
+  if (refused_origin(s, connection, method, r->target, &f, &ret)) return ret;
+  if (strcmp(url, "/") == 0)
+    return reply(connection, MHD_HTTP_OK, "authgate example: try /protected, /api/relay, POST /api/relay/toggle\n",
+                 NULL);
+  if (strcmp(url, "/protected") == 0) return protected(s, connection, method, r->target, &f, GREET);
+  if (strcmp(url, "/api/relay") == 0 && strcmp(method, "GET") == 0)
+    return protected(s, connection, method, r->target, &f, RELAY_READ);
+  if (strcmp(url, "/api/relay/toggle") == 0 && strcmp(method, "POST") == 0)
+    return protected(s, connection, method, r->target, &f, RELAY_TOGGLE);
   return reply(connection, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
 }
 
@@ -372,6 +446,8 @@ static const char usage_text[] =
     "usage: %s [--bind ADDR] [--port N] [--realm REALM] [--user NAME:PASSWORD]...\n"
     "          [--nonce-lifetime SECONDS] [--algorithms LIST]\n"
     "          [--ntlm] [--negotiate SERVICE@HOST] [--bind-negotiate]\n"
+    "          [--allow-host NAME]... [--allow-any-address] [--allow-origin ORIGIN]...\n"
+    "          [--allow-cross-origin]\n"
     "  --bind ADDR              IPv4 address to listen on (default 127.0.0.1)\n"
     "  --port N                 TCP port, 0 for any free one (default 8080)\n"
     "  --realm REALM            the realm of the challenges (default \"authgate example\")\n"
@@ -383,7 +459,12 @@ static const char usage_text[] =
     "  --negotiate SERVICE@HOST offer Negotiate (Kerberos through GSSAPI, keytab from\n"
     "                           KRB5_KTNAME, and NTLM inside it) as that service\n"
     "  --bind-negotiate         a Negotiate success also holds for the connection's later\n"
-    "                           requests without credentials, as IIS does\n";
+    "                           requests without credentials, as IIS does\n"
+    "  --allow-host NAME        one of the server's names (up to 16): once given, a request\n"
+    "                           to any other name gets 421 (DNS rebinding)\n"
+    "  --allow-any-address      a request to an IP address passes the --allow-host list\n"
+    "  --allow-origin ORIGIN    serve unsafe requests from that origin too (up to 16)\n"
+    "  --allow-cross-origin     do not refuse unsafe requests from other origins (403)\n";
 
 /* A bad command line: says what was wrong, naming the value, then how to call. */
 __attribute__((format(printf, 2, 3), noreturn)) static void bad_option(const char *argv0, const char *fmt, ...) {
@@ -444,6 +525,9 @@ int main(int argc, char **argv) {
   size_t n_algorithms = 2;
   const char *negotiate = NULL;
   int ntlm = 0, bind_negotiate = 0;
+  const char *hosts[MAX_USERS], *origins[MAX_USERS];
+  size_t n_hosts = 0, n_origins = 0;
+  bool refuse_cross_origin = true, any_address = false;
 
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
@@ -459,8 +543,17 @@ int main(int argc, char **argv) {
       bind_negotiate = 1;
       continue;
     }
-    static const char *const options[] = {"--bind",           "--port",       "--realm",    "--user",
-                                           "--nonce-lifetime", "--algorithms", "--negotiate"};
+    if (strcmp(arg, "--allow-cross-origin") == 0) {
+      refuse_cross_origin = false;
+      continue;
+    }
+    if (strcmp(arg, "--allow-any-address") == 0) {
+      any_address = true;
+      continue;
+    }
+    static const char *const options[] = {"--bind",       "--port",      "--realm",       "--user",
+                                           "--nonce-lifetime", "--algorithms", "--negotiate", "--allow-host",
+                                           "--allow-origin"};
     size_t known = 0;
     while (known < sizeof options / sizeof *options && strcmp(arg, options[known]) != 0) known++;
     if (known == sizeof options / sizeof *options) bad_option(argv[0], "unknown option \"%s\"", arg);
@@ -484,6 +577,12 @@ int main(int argc, char **argv) {
       if (error) bad_option(argv[0], "--algorithms \"%s\": %s", val, error);
     } else if (strcmp(arg, "--negotiate") == 0) {
       negotiate = val;
+    } else if (strcmp(arg, "--allow-host") == 0) {
+      if (n_hosts == MAX_USERS) bad_option(argv[0], "--allow-host: more than %d names", MAX_USERS);
+      hosts[n_hosts++] = val;
+    } else if (strcmp(arg, "--allow-origin") == 0) {
+      if (n_origins == MAX_USERS) bad_option(argv[0], "--allow-origin: more than %d origins", MAX_USERS);
+      origins[n_origins++] = val;
     } else {
       /* The value holds a password: only the name part is ever printed. */
       const char *colon = strchr(val, ':');
@@ -523,10 +622,24 @@ int main(int argc, char **argv) {
   if ((r = authgate_config_set_schemes(config, schemes, n_schemes)) != AUTHGATE_RESULT_OK ||
       (r = authgate_config_set_algorithms(config, algorithms, n_algorithms)) != AUTHGATE_RESULT_OK ||
       (r = authgate_config_set_credential_callback(config, lookup_user, &s)) != AUTHGATE_RESULT_OK ||
-      (r = authgate_config_set_entropy_callback(config, entropy, NULL)) != AUTHGATE_RESULT_OK) {
+      (r = authgate_config_set_entropy_callback(config, entropy, NULL)) != AUTHGATE_RESULT_OK ||
+      (r = authgate_config_set_refuse_cross_origin(config, refuse_cross_origin)) != AUTHGATE_RESULT_OK ||
+      (r = authgate_config_set_allow_any_address(config, any_address)) != AUTHGATE_RESULT_OK) {
     authgate_config_free(config);
     return fail("config", r);
   }
+  for (size_t i = 0; i < n_hosts; i++)
+    if ((r = authgate_config_allow_host(config, hosts[i], strlen(hosts[i]))) != AUTHGATE_RESULT_OK) {
+      authgate_config_free(config);
+      fprintf(stderr, "--allow-host %s: ", hosts[i]);
+      return fail("config", r);
+    }
+  for (size_t i = 0; i < n_origins; i++)
+    if ((r = authgate_config_allow_origin(config, origins[i], strlen(origins[i]))) != AUTHGATE_RESULT_OK) {
+      authgate_config_free(config);
+      fprintf(stderr, "--allow-origin %s: ", origins[i]);
+      return fail("config", r);
+    }
   uint8_t key[AUTHGATE_KEY_LEN];
   if (entropy(NULL, key, sizeof key) != 0) {
     authgate_config_free(config);

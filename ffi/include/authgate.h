@@ -5,9 +5,11 @@
  * Every decision is made by the Rust core; this header is its C ABI.
  *
  * Usage: build an authgate_config (realm, schemes, callbacks), an authgate_engine from it and
- * a 32-byte random key, and one authgate_verdict per thread. Per request, call
- * authgate_engine_check() with the method, the request-target, the Authorization value (or
- * NULL) and the time, then answer with authgate_verdict_status(): 200 (send
+ * a 32-byte random key, and one authgate_verdict per thread. Per request, first call
+ * authgate_engine_check_origin() with the method and the Host, Origin, Sec-Fetch-Site and
+ * Referer fields: a refusal (CSRF, DNS rebinding) is answered with authgate_refusal_status().
+ * Then call authgate_engine_check() with the method, the request-target, the Authorization
+ * value (or NULL) and the time, and answer with authgate_verdict_status(): 200 (send
  * authgate_engine_write_authentication_info() when not empty), 401 (send one WWW-Authenticate
  * field per authgate_engine_write_challenge() index) or 400.
  *
@@ -200,6 +202,14 @@ enum authgate_result
    */
   AUTHGATE_RESULT_CONFIG_INVALID_SCHEME_NAME = 113,
   /**
+   * An allowed origin is not `scheme://host[:port]` (or is `null`).
+   */
+  AUTHGATE_RESULT_CONFIG_INVALID_ORIGIN = 120,
+  /**
+   * A host of the `Host` list is not a name or an address, or has a port.
+   */
+  AUTHGATE_RESULT_CONFIG_INVALID_HOST = 121,
+  /**
    * Another configuration error.
    */
   AUTHGATE_RESULT_CONFIG_OTHER = 199,
@@ -383,6 +393,10 @@ enum authgate_result
    * The hash format is not compiled into this build.
    */
   AUTHGATE_RESULT_FILE_HASH_DISABLED = 316,
+  /**
+   * Another reason a line is refused (a newer core than this ABI knows).
+   */
+  AUTHGATE_RESULT_FILE_OTHER = 399,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -791,6 +805,56 @@ typedef uint32_t authgate_reason;
 #endif // __cplusplus
 
 /**
+ * Why `authgate_engine_check_origin` refuses a request (the core's `OriginRefusal` codes);
+ * answer with `authgate_refusal_status()` and log `authgate_refusal_message()`.
+ */
+enum authgate_refusal
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Not refused: go on with `authgate_engine_check`.
+   */
+  AUTHGATE_REFUSAL_NONE = 0,
+  /**
+   * 403: an unsafe method (not GET, HEAD, OPTIONS) from another origin (CSRF).
+   */
+  AUTHGATE_REFUSAL_CROSS_ORIGIN = 400,
+  /**
+   * 421: `Host` is not one of the server's names (DNS rebinding).
+   */
+  AUTHGATE_REFUSAL_FOREIGN_HOST = 401,
+  /**
+   * 400: `Host` missing or malformed where it is needed.
+   */
+  AUTHGATE_REFUSAL_MALFORMED_HOST = 402,
+  /**
+   * 400: `Origin` malformed or repeated.
+   */
+  AUTHGATE_REFUSAL_MALFORMED_ORIGIN = 403,
+  /**
+   * 400: `Sec-Fetch-Site` malformed or repeated.
+   */
+  AUTHGATE_REFUSAL_MALFORMED_FETCH_SITE = 404,
+  /**
+   * 400: `Referer` does not begin with scheme://host[:port].
+   */
+  AUTHGATE_REFUSAL_MALFORMED_REFERER = 405,
+  /**
+   * 400: another refusal (a newer core than this ABI knows).
+   */
+  AUTHGATE_REFUSAL_OTHER = 499,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum authgate_refusal authgate_refusal;
+#else
+typedef uint32_t authgate_refusal;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * What the engine decided.
  */
 enum authgate_verdict_kind
@@ -1013,6 +1077,52 @@ typedef struct authgate_htpasswd_policy {
    */
   bool allow_plaintext;
 } authgate_htpasswd_policy;
+
+/**
+ * The request's fields that say where it comes from and where it was sent, for
+ * `authgate_engine_check_origin`. Each field is a pointer and a length, as the HTTP parser
+ * gives the value (without surrounding whitespace); NULL when the request has no such field.
+ * A field sent more than once: a non-NULL pointer with length 0 (it is malformed).
+ * Zero-initialize it (`authgate_origin_headers h = {0};`) and set what the request has.
+ */
+typedef struct authgate_origin_headers {
+  /**
+   * The request came over TLS (https).
+   */
+  bool secure;
+  /**
+   * `Host` (HTTP/2: `:authority`).
+   */
+  const uint8_t *host;
+  /**
+   * Length of `host`.
+   */
+  size_t host_len;
+  /**
+   * `Origin`.
+   */
+  const uint8_t *origin;
+  /**
+   * Length of `origin`.
+   */
+  size_t origin_len;
+  /**
+   * `Sec-Fetch-Site`.
+   */
+  const uint8_t *sec_fetch_site;
+  /**
+   * Length of `sec_fetch_site`.
+   */
+  size_t sec_fetch_site_len;
+  /**
+   * `Referer`.
+   */
+  const uint8_t *referer;
+  /**
+   * Length of `referer`.
+   */
+  size_t referer_len;
+} authgate_origin_headers;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1986,6 +2096,96 @@ const char *authgate_reason_name(uint32_t reason);
  */
 authgate_result authgate_config_set_jwt(struct authgate_config *config,
                                         const struct authgate_jwt *jwt);
+
+/**
+ * Whether `authgate_engine_check_origin` refuses unsafe requests (all methods but GET, HEAD
+ * and OPTIONS) from other origins. On by default.
+ *
+ * Results: OK, NULL_PARAMETER, PANIC. Not synchronized (see `authgate_config`).
+ *
+ * # Safety
+ * `config` must be a live config.
+ */
+authgate_result authgate_config_set_refuse_cross_origin(struct authgate_config *config,
+                                                        bool refuse);
+
+/**
+ * Whether a `Host` that is an IP address (IPv4, or IPv6 in brackets) passes the `Host` list
+ * whatever the address (off by default): DNS rebinding needs a name, so a server whose
+ * addresses change (DHCP) or that is reached through NAT can list only its names.
+ *
+ * Results: OK, NULL_PARAMETER, PANIC. Not synchronized (see `authgate_config`).
+ *
+ * # Safety
+ * `config` must be a live config.
+ */
+authgate_result authgate_config_set_allow_any_address(struct authgate_config *config, bool allow);
+
+/**
+ * Also serves unsafe requests from `origin`, a serialized origin such as
+ * `https://hub.example:8443` (UTF-8; scheme, host, optional port, no path; not `null`).
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_ORIGIN, CONFIG_TOO_MANY (2048
+ * bytes of origins), PANIC. On error the config is unchanged. Not synchronized.
+ *
+ * # Safety
+ * `config` must be a live config; `origin` must point to `origin_len` readable bytes.
+ */
+authgate_result authgate_config_allow_origin(struct authgate_config *config,
+                                             const char *origin,
+                                             size_t origin_len);
+
+/**
+ * Adds one of the server's own names or addresses (`camera.local`, `192.168.1.20`,
+ * `fe80::1`; no port) to the `Host` list. Once it has an entry, a request whose `Host` is
+ * not in it is refused (AUTHGATE_REFUSAL_FOREIGN_HOST, 421) whatever its method.
+ *
+ * Results: OK, NULL_PARAMETER, INVALID_UTF8, CONFIG_INVALID_HOST, CONFIG_TOO_MANY (2048
+ * bytes of names), PANIC. On error the config is unchanged. Not synchronized.
+ *
+ * # Safety
+ * `config` must be a live config; `host` must point to `host_len` readable bytes.
+ */
+authgate_result authgate_config_allow_host(struct authgate_config *config,
+                                           const char *host,
+                                           size_t host_len);
+
+/**
+ * Whether to serve a request, given where it comes from and where it was sent: call it
+ * before `authgate_engine_check` (and for routes without authentication too, so that the
+ * `Host` list covers them). `*refusal_out` receives AUTHGATE_REFUSAL_NONE (go on) or why the
+ * request is refused; answer it with `authgate_refusal_status()` (403, 421 or 400) and log
+ * `authgate_refusal_message()`.
+ *
+ * - `method`: the request method, case-sensitive (`POST`), UTF-8.
+ * - `headers`: the request's `Host`, `Origin`, `Sec-Fetch-Site` and `Referer`.
+ *
+ * Results: OK (a refusal is not an error), NULL_PARAMETER, INVALID_UTF8 (method),
+ * INVALID_ARGUMENT (a length over PTRDIFF_MAX), PANIC; on error `*refusal_out` is NONE.
+ * Thread-safe for the engine.
+ *
+ * # Safety
+ * `engine` must be a live engine, `method` readable for `method_len` bytes, `headers` a
+ * readable struct whose non-NULL pointers are readable for their lengths, `refusal_out`
+ * writable.
+ */
+authgate_result authgate_engine_check_origin(const struct authgate_engine *engine,
+                                             const char *method,
+                                             size_t method_len,
+                                             const struct authgate_origin_headers *headers,
+                                             authgate_refusal *refusal_out);
+
+/**
+ * The HTTP status to answer a refusal with: 403 (another origin), 421 (foreign `Host`) or
+ * 400 (a malformed field); 0 for NONE and unknown values. Thread-safe.
+ */
+uint16_t authgate_refusal_status(uint32_t refusal);
+
+/**
+ * A static, NUL-terminated English description of a refusal (the core's own text), for
+ * logs. Returns: never NULL; static, must not be freed. Thread-safe.
+ */
+const char *authgate_refusal_message(uint32_t refusal);
 
 /**
  * Allocates an empty verdict (kind NONE). Owned by the caller: release it with

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use authgate_core::htfile::{ErrorKind, FileError, FileErrorKind, HashError, HtdigestFile, HtpasswdFile, Policy};
+use authgate_core::htfile::{ErrorKind, FileError, FileErrorKind, HtdigestFile, HtpasswdFile, Policy};
 use authgate_core::{CredentialStore, Purpose, StoredCredential};
 
 use crate::config::authgate_config;
@@ -86,25 +86,10 @@ pub struct authgate_htfile {
     pub(crate) file: Arc<HtFile>,
 }
 
-/// The result code of a refused line (or password field).
+/// The result code of a refused line (or password field): the core's code (its error
+/// table) is the ABI's value.
 pub(crate) fn line_result(kind: ErrorKind) -> authgate_result {
-    use authgate_result::*;
-    match kind {
-        ErrorKind::LineTooLong => FileLineTooLong,
-        ErrorKind::ControlCharacter => FileControlCharacter,
-        ErrorKind::MissingColon => FileMissingColon,
-        ErrorKind::EmptyUser => FileEmptyUser,
-        ErrorKind::InvalidUser => FileInvalidUser,
-        ErrorKind::InvalidRealm => FileInvalidRealm,
-        ErrorKind::InvalidHa1 => FileInvalidHa1,
-        ErrorKind::Hash(HashError::Empty) => FileHashEmpty,
-        ErrorKind::Hash(HashError::Unknown) => FileHashUnknown,
-        ErrorKind::Hash(HashError::Locked) => FileHashLocked,
-        ErrorKind::Hash(HashError::Plaintext) => FileHashPlaintext,
-        ErrorKind::Hash(HashError::Malformed(_)) => FileHashMalformed,
-        ErrorKind::Hash(HashError::CostTooHigh(_)) => FileHashCostTooHigh,
-        ErrorKind::Hash(HashError::Disabled(_)) => FileHashDisabled,
-    }
+    authgate_result::from_code(kind.code().into()).unwrap_or(authgate_result::FileOther)
 }
 
 /// The result code of a file error; its line number (0 when the file could not be read)

@@ -28,8 +28,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
 use authgate_core as core_api;
-use core_api::htfile::{ErrorKind, Format, HashError};
-use core_api::{Algorithm, ConfigError, HashAlgorithm, ParseError, Reason, Scheme};
+use core_api::htfile::{ErrorKind, HashError};
+use core_api::{Algorithm, ConfigError, HashAlgorithm, OriginRefusal, ParseError, Reason, Scheme};
 
 mod config;
 mod connection;
@@ -38,6 +38,7 @@ mod engine;
 mod helpers;
 mod htfile;
 mod jwt;
+mod origin;
 mod verdict;
 mod version;
 
@@ -48,6 +49,7 @@ pub use engine::*;
 pub use helpers::*;
 pub use htfile::*;
 pub use jwt::*;
+pub use origin::*;
 pub use verdict::*;
 pub use version::*;
 
@@ -117,6 +119,10 @@ pub enum authgate_result {
     ConfigJwtAlgorithmDisabled = 112,
     /// A custom scheme name is empty, longer than 32 bytes, or not a token.
     ConfigInvalidSchemeName = 113,
+    /// An allowed origin is not `scheme://host[:port]` (or is `null`).
+    ConfigInvalidOrigin = 120,
+    /// A host of the `Host` list is not a name or an address, or has a port.
+    ConfigInvalidHost = 121,
     /// Another configuration error.
     ConfigOther = 199,
 
@@ -211,11 +217,13 @@ pub enum authgate_result {
     FileHashCostTooHigh = 315,
     /// The hash format is not compiled into this build.
     FileHashDisabled = 316,
+    /// Another reason a line is refused (a newer core than this ABI knows).
+    FileOther = 399,
 }
 
 impl authgate_result {
     /// Every code, for the message table and tests.
-    const ALL: [authgate_result; 71] = {
+    const ALL: [authgate_result; 74] = {
         use authgate_result::*;
         [
             Ok,
@@ -243,6 +251,8 @@ impl authgate_result {
             ConfigInvalidJwtOption,
             ConfigJwtAlgorithmDisabled,
             ConfigInvalidSchemeName,
+            ConfigInvalidOrigin,
+            ConfigInvalidHost,
             ConfigOther,
             MalformedEmpty,
             MalformedTooLong,
@@ -289,6 +299,7 @@ impl authgate_result {
             FileHashMalformed,
             FileHashCostTooHigh,
             FileHashDisabled,
+            FileOther,
         ]
     };
 
@@ -320,10 +331,10 @@ macro_rules! c_message {
 }
 
 /// The messages of the codes the core declares (its error tables), as C strings.
-fn core_message(code: u32) -> Option<&'static CStr> {
+pub(crate) fn core_message(code: u32) -> Option<&'static CStr> {
     static MESSAGES: OnceLock<Vec<(u32, CString)>> = OnceLock::new();
     let table = MESSAGES.get_or_init(|| {
-        [ParseError::TABLE, ConfigError::TABLE, Reason::TABLE]
+        [ParseError::TABLE, ConfigError::TABLE, Reason::TABLE, OriginRefusal::TABLE, ErrorKind::TABLE, HashError::TABLE]
             .concat()
             .into_iter()
             .map(|(code, _, message)| (code.into(), CString::new(message).expect("core messages hold no NUL")))
@@ -363,20 +374,7 @@ fn message(r: authgate_result) -> &'static CStr {
         ConfigOther => c"invalid configuration",
         NotFound => c"no such entry",
         FileUnreadable => c"the file cannot be read",
-        FileLineTooLong => c_message!(ErrorKind::LineTooLong.message()),
-        FileControlCharacter => c_message!(ErrorKind::ControlCharacter.message()),
-        FileMissingColon => c_message!(ErrorKind::MissingColon.message()),
-        FileEmptyUser => c_message!(ErrorKind::EmptyUser.message()),
-        FileInvalidUser => c_message!(ErrorKind::InvalidUser.message()),
-        FileInvalidRealm => c_message!(ErrorKind::InvalidRealm.message()),
-        FileInvalidHa1 => c_message!(ErrorKind::InvalidHa1.message()),
-        FileHashEmpty => c_message!(ErrorKind::Hash(HashError::Empty).message()),
-        FileHashUnknown => c_message!(ErrorKind::Hash(HashError::Unknown).message()),
-        FileHashLocked => c_message!(ErrorKind::Hash(HashError::Locked).message()),
-        FileHashPlaintext => c_message!(ErrorKind::Hash(HashError::Plaintext).message()),
-        FileHashMalformed => c_message!(ErrorKind::Hash(HashError::Malformed(Format::Bcrypt)).message()),
-        FileHashCostTooHigh => c_message!(ErrorKind::Hash(HashError::CostTooHigh(Format::Bcrypt)).message()),
-        FileHashDisabled => c_message!(ErrorKind::Hash(HashError::Disabled(Format::Bcrypt)).message()),
+        FileOther => c"the line is refused",
         _ => c"malformed Authorization value",
     }
 }
@@ -837,7 +835,12 @@ mod tests {
     /// Every code the core declares has its ABI value, under the same name.
     #[test]
     fn every_core_code_has_its_abi_value() {
-        for (table, prefix) in [(ParseError::TABLE, "Malformed"), (ConfigError::TABLE, "Config")] {
+        for (table, prefix) in [
+            (ParseError::TABLE, "Malformed"),
+            (ConfigError::TABLE, "Config"),
+            (ErrorKind::TABLE, "File"),
+            (HashError::TABLE, "FileHash"),
+        ] {
             for (code, name, message) in table {
                 let r = authgate_result::from_code((*code).into()).unwrap_or_else(|| panic!("{name}: no ABI value"));
                 assert_eq!(format!("{r:?}"), format!("{prefix}{name}"));

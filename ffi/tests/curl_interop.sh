@@ -36,6 +36,7 @@ start_server() {
 start_server main || exit 1
 start_server md5 --algorithms MD5 || exit 1
 start_server short --nonce-lifetime 3 || exit 1
+start_server hosts --allow-host 127.0.0.1 --allow-host localhost || exit 1
 ROOT=${URL_main%/protected}/
 
 # 1. No credentials: 401 with one WWW-Authenticate per challenge.
@@ -113,6 +114,41 @@ if [ "$(grep -c '^> Authorization:' "$TMP/twice.trace")" = 2 ]; then
 else
     echo "skip - this curl sends one Authorization field for two -H"
 fi
+
+# 8b. Where requests come from: curl (no Origin) changes the relay; the same request from
+#     another origin (a form or fetch on another site, as a browser labels it) gets 403 and
+#     changes nothing; a foreign Host (a rebinding DNS name) gets 421 with --allow-host.
+RELAY=${URL_main%/protected}/api/relay
+relay_state() { curl -s --max-time 10 --digest -u "$USER_NAME:$USER_PASS" "$RELAY"; }
+before=$(relay_state)
+fetch toggle --digest -u "$USER_NAME:$USER_PASS" -X POST -d on=1 "$RELAY/toggle"
+after=$(relay_state)
+[ "$(code toggle)" = 200 ] && [ -n "$before" ] && [ "$before" != "$after" ] &&
+    ok "curl without Origin: POST /api/relay/toggle 200, relay $before -> $after" ||
+    not_ok "curl without Origin toggles (got $(code toggle), $before -> $after)" "$TMP/toggle.headers" "$TMP/main.log"
+before=$after
+fetch csrf --digest -u "$USER_NAME:$USER_PASS" -X POST -d on=1 -H 'Origin: http://evil.example' \
+    -H 'Sec-Fetch-Site: cross-site' "$RELAY/toggle"
+after=$(relay_state)
+[ "$(code csrf)" = 403 ] && [ "$before" = "$after" ] &&
+    grep -q 'POST /api/relay/toggle -> 403 (unsafe method from another origin) .*origin=http://evil.example' "$TMP/main.log" &&
+    ok "cross-site POST: 403, relay unchanged, refusal logged with its reason" ||
+    not_ok "cross-site POST: 403 (got $(code csrf), $before -> $after)" "$TMP/csrf.headers" "$TMP/main.log"
+fetch csrf_origin --digest -u "$USER_NAME:$USER_PASS" -X POST -H 'Origin: http://evil.example' "$RELAY/toggle"
+[ "$(code csrf_origin)" = 403 ] && ok "POST with a foreign Origin only: 403" ||
+    not_ok "POST with a foreign Origin only: 403 (got $(code csrf_origin))" "$TMP/csrf_origin.headers"
+fetch same_origin --digest -u "$USER_NAME:$USER_PASS" -X POST -H "Origin: ${ROOT%/}" "$RELAY/toggle"
+[ "$(code same_origin)" = 200 ] && ok "POST with the server's own Origin: 200" ||
+    not_ok "POST with the server's own Origin: 200 (got $(code same_origin))" "$TMP/same_origin.headers"
+fetch two_origins -X POST -H 'Origin: http://a' -H 'Origin: http://a' "$RELAY/toggle"
+[ "$(code two_origins)" = 400 ] && ok "two Origin fields: 400" ||
+    not_ok "two Origin fields: 400 (got $(code two_origins))" "$TMP/two_origins.headers"
+HOSTS_ROOT=${URL_hosts%/protected}/
+fetch rebound -H 'Host: rebind.evil.example' "$HOSTS_ROOT"
+fetch own_host -H "Host: localhost" "$HOSTS_ROOT"
+[ "$(code rebound)" = 421 ] && [ "$(code own_host)" = 200 ] &&
+    ok "--allow-host: foreign Host 421, own name 200" ||
+    not_ok "--allow-host: foreign Host 421, own name 200 (got $(code rebound), $(code own_host))" "$TMP/hosts.log"
 
 # 9. Expired nonce (lifetime 3 s): the right response on it gets 401 with stale=true, both
 #    for the header resent as is and for a fresh nc computed with the password.

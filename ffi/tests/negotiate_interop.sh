@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # NTLM and Negotiate against the libmicrohttpd example (ffi/examples/authgate_server.c),
-# with curl --ntlm / --negotiate and a real MIT KDC (tests/kdc/kdc.sh), on 127.0.0.1 only.
+# with curl --ntlm / --negotiate, headless Firefox ESR (Negotiate) and a real MIT KDC
+# (tests/kdc/kdc.sh), on 127.0.0.1 only.
 # Usage: negotiate_interop.sh PATH/TO/authgate_server
 # Prints one line per check and "N passed, N failed"; exits 1 on any failure.
 set -uo pipefail
@@ -98,6 +99,30 @@ grep -q 'Request is a replay' "$TMP/server.log" && ok "the replay is GSSAPI's re
 # 7. Without a ticket curl has nothing to send; a ticket for another service is refused.
 KRB5CCNAME=FILE:$TMP/none fetch krb_none --negotiate -u : "$URL"
 check "curl --negotiate without a ticket: 401" 401 "$(code krb_none)"
+
+# 7b. A browser: headless Firefox ESR, a fresh profile (tests/browser/firefox-negotiate.user.js),
+#     alice's ticket cache. The server's log says who it let in and by which scheme.
+firefox_get() { # firefox_get NAME CCACHE: loads $URL, a screenshot in $TMP/NAME.png
+    mkdir -p "$TMP/$1/profile"
+    cp "$HERE/../../tests/browser/firefox-negotiate.user.js" "$TMP/$1/profile/user.js"
+    KRB5CCNAME=$2 HOME=$TMP/$1 MOZ_CRASHREPORTER_DISABLE=1 MOZ_REMOTE_SETTINGS_DEVTOOLS=1 timeout -k 5 60 firefox-esr --headless --no-remote \
+        --profile "$TMP/$1/profile" --screenshot "$TMP/$1.png" "$URL" >"$TMP/$1.log" 2>&1
+}
+if command -v firefox-esr >/dev/null; then
+    before=$(grep -c ' -> 200 alice@AUTHGATE.TEST (Negotiate)' "$TMP/server.log")
+    firefox_get firefox "$KRB5CCNAME"
+    after=$(grep -c ' -> 200 alice@AUTHGATE.TEST (Negotiate)' "$TMP/server.log")
+    check "Firefox ESR with alice's ticket: the server lets alice in by Negotiate" 1 "$((after - before))" \
+        "$TMP/server.log" "$TMP/firefox.log"
+    refused=$(grep -c ' -> 401 ' "$TMP/server.log")
+    granted=$(grep -c ' -> 200 ' "$TMP/server.log")
+    firefox_get firefox_none "FILE:$TMP/none"
+    [ "$(grep -c ' -> 401 ' "$TMP/server.log")" -gt "$refused" ] && [ "$(grep -c ' -> 200 ' "$TMP/server.log")" = "$granted" ] &&
+        ok "Firefox ESR without a ticket: 401, nobody let in" ||
+        not_ok "Firefox ESR without a ticket: 401, nobody let in" "$TMP/server.log" "$TMP/firefox_none.log"
+else
+    not_ok "Firefox ESR is installed (make ffi-interop installs firefox-esr)"
+fi
 
 # 8. Malformed tokens: 400 (or MHD's own 4xx for a header past its buffer), never 500.
 for t in 'NTLM' 'NTLM ####' 'NTLM TlRMTVNTUAAB' 'Negotiate YIIBAA==' 'Negotiate Zm9vYmFy' \

@@ -395,6 +395,73 @@ static void vector_jwt(const struct vector *vec) {
   authgate_engine_free(engine);
 }
 
+/* kind=origin: the request's fields through authgate_engine_check_origin, under the policy the
+   vector gives (hosts, origins: space-separated; refuse=0). */
+static void add_each(authgate_config *config, const struct field *list,
+                     authgate_result (*add)(authgate_config *, const char *, size_t)) {
+  if (!list) return;
+  const char *p = list->val, *end = list->val + list->len;
+  while (p < end) {
+    const char *sp = memchr(p, ' ', (size_t)(end - p));
+    size_t n = (size_t)((sp ? sp : end) - p);
+    if (n > 0) EXPECT_RESULT(add(config, p, n), AUTHGATE_RESULT_OK);
+    p += n + 1;
+  }
+}
+
+static void vector_origin(const struct vector *vec) {
+  const struct field *method = get(vec, "method"), *expect = get(vec, "expect"), *refuse = get(vec, "refuse"),
+                     *addresses = get(vec, "addresses");
+  EXPECT(method && expect, "missing method/expect");
+  if (!method || !expect) return;
+  authgate_config *config = NULL;
+  EXPECT_RESULT(authgate_config_new(STR("r"), &config), AUTHGATE_RESULT_OK);
+  if (!config) return;
+  if (refuse) EXPECT_RESULT(authgate_config_set_refuse_cross_origin(config, strcmp(refuse->val, "0") != 0), AUTHGATE_RESULT_OK);
+  if (addresses)
+    EXPECT_RESULT(authgate_config_set_allow_any_address(config, strcmp(addresses->val, "1") == 0), AUTHGATE_RESULT_OK);
+  add_each(config, get(vec, "hosts"), authgate_config_allow_host);
+  add_each(config, get(vec, "origins"), authgate_config_allow_origin);
+  authgate_engine *engine = NULL;
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &engine), AUTHGATE_RESULT_OK);
+  authgate_config_free(config);
+  if (!engine) return;
+  authgate_origin_headers h = {0};
+  const struct field *f;
+  h.secure = (f = get(vec, "secure")) && strcmp(f->val, "1") == 0;
+  if ((f = get(vec, "host"))) h.host = (const uint8_t *)f->val, h.host_len = f->len;
+  if ((f = get(vec, "origin"))) h.origin = (const uint8_t *)f->val, h.origin_len = f->len;
+  if ((f = get(vec, "site"))) h.sec_fetch_site = (const uint8_t *)f->val, h.sec_fetch_site_len = f->len;
+  if ((f = get(vec, "referer"))) h.referer = (const uint8_t *)f->val, h.referer_len = f->len;
+  authgate_refusal refusal = AUTHGATE_REFUSAL_OTHER;
+  EXPECT_RESULT(authgate_engine_check_origin(engine, method->val, method->len, &h, &refusal), AUTHGATE_RESULT_OK);
+  if (strcmp(expect->val, "ok") == 0) {
+    EXPECT(refusal == AUTHGATE_REFUSAL_NONE, "refused: %s", authgate_refusal_message(refusal));
+  } else {
+    /* The vector names the core's refusal; the ABI's message is the core's text for it. */
+    static const struct {
+      const char *name;
+      authgate_refusal refusal;
+      uint16_t status;
+    } names[] = {{"CrossOrigin", AUTHGATE_REFUSAL_CROSS_ORIGIN, 403},
+                 {"ForeignHost", AUTHGATE_REFUSAL_FOREIGN_HOST, 421},
+                 {"MalformedHost", AUTHGATE_REFUSAL_MALFORMED_HOST, 400},
+                 {"MalformedOrigin", AUTHGATE_REFUSAL_MALFORMED_ORIGIN, 400},
+                 {"MalformedFetchSite", AUTHGATE_REFUSAL_MALFORMED_FETCH_SITE, 400},
+                 {"MalformedReferer", AUTHGATE_REFUSAL_MALFORMED_REFERER, 400}};
+    int found = 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+      if (strcmp(names[i].name, expect->val) != 0) continue;
+      found = 1;
+      EXPECT(refusal == names[i].refusal, "refusal %u (%s), vector expects %s", (unsigned)refusal,
+             authgate_refusal_message(refusal), expect->val);
+      EXPECT(authgate_refusal_status(refusal) == names[i].status, "status %u", authgate_refusal_status(refusal));
+    }
+    EXPECT(found, "unknown refusal %s in the vector", expect->val);
+  }
+  authgate_engine_free(engine);
+}
+
 static void run_vectors(const char *path) {
   FILE *f = fopen(path, "r");
   case_begin("vectors-file");
@@ -407,7 +474,7 @@ static void run_vectors(const char *path) {
   char *line = NULL;
   size_t cap = 0;
   ssize_t n;
-  int counts[4] = {0, 0, 0, 0};
+  int counts[5] = {0, 0, 0, 0, 0};
   static char name[256];
   while ((n = getline(&line, &cap, f)) >= 0) {
     struct vector vec;
@@ -429,6 +496,9 @@ static void run_vectors(const char *path) {
     } else if (strcmp(kind->val, "jwt") == 0) {
       vector_jwt(&vec);
       counts[3]++;
+    } else if (strcmp(kind->val, "origin") == 0) {
+      vector_origin(&vec);
+      counts[4]++;
     } else {
       EXPECT(0, "unknown kind %s", kind->val);
     }
@@ -438,9 +508,77 @@ static void run_vectors(const char *path) {
   fclose(f);
   authgate_verdict_free(v);
   authgate_engine_free(engine);
-  printf("vectors: %d malformed, %d digest, %d basic, %d jwt\n", counts[0], counts[1], counts[2], counts[3]);
+  printf("vectors: %d malformed, %d digest, %d basic, %d jwt, %d origin\n", counts[0], counts[1], counts[2], counts[3],
+         counts[4]);
   case_begin("vectors-present");
-  EXPECT(counts[0] > 0 && counts[1] > 0 && counts[2] > 0 && counts[3] > 0, "a kind is missing");
+  EXPECT(counts[0] > 0 && counts[1] > 0 && counts[2] > 0 && counts[3] > 0 && counts[4] > 0, "a kind is missing");
+  case_end();
+}
+
+/* The origin check's ABI: NULL and invalid arguments, configuration errors, the repeated-field
+   convention, and the refusal helpers. The rules themselves are the vectors'. */
+static void test_origin_api(void) {
+  case_begin("origin-api");
+  authgate_config *config = NULL;
+  EXPECT_RESULT(authgate_config_new(STR("device"), &config), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_allow_host(config, STR("device.local")), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_allow_host(config, STR("device.local:80")), AUTHGATE_RESULT_CONFIG_INVALID_HOST);
+  EXPECT_RESULT(authgate_config_allow_host(config, STR("a b")), AUTHGATE_RESULT_CONFIG_INVALID_HOST);
+  EXPECT_RESULT(authgate_config_allow_host(config, "\xff", 1), AUTHGATE_RESULT_INVALID_UTF8);
+  EXPECT_RESULT(authgate_config_allow_host(NULL, STR("a")), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_config_allow_host(config, NULL, 0), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_config_allow_origin(config, STR("https://hub.example:8443")), AUTHGATE_RESULT_OK);
+  EXPECT_RESULT(authgate_config_allow_origin(config, STR("null")), AUTHGATE_RESULT_CONFIG_INVALID_ORIGIN);
+  EXPECT_RESULT(authgate_config_allow_origin(config, STR("https://hub.example/")), AUTHGATE_RESULT_CONFIG_INVALID_ORIGIN);
+  EXPECT_RESULT(authgate_config_set_refuse_cross_origin(NULL, true), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_config_set_allow_any_address(NULL, true), AUTHGATE_RESULT_NULL_PARAMETER);
+  /* The list is bounded: names until CONFIG_TOO_MANY, never more. */
+  authgate_result r = AUTHGATE_RESULT_OK;
+  int added = 0;
+  for (int i = 0; i < 1000 && r == AUTHGATE_RESULT_OK; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "name-%d.example", i);
+    r = authgate_config_allow_host(config, STR(name));
+    added += r == AUTHGATE_RESULT_OK;
+  }
+  EXPECT(r == AUTHGATE_RESULT_CONFIG_TOO_MANY && added > 50, "%s after %d names", authgate_result_message(r), added);
+  authgate_engine *engine = NULL;
+  EXPECT_RESULT(authgate_engine_new(config, KEY, sizeof KEY, &engine), AUTHGATE_RESULT_OK);
+  authgate_config_free(config);
+
+  authgate_origin_headers h = {0};
+  authgate_refusal refusal = AUTHGATE_REFUSAL_OTHER;
+  h.host = (const uint8_t *)"device.local";
+  h.host_len = strlen("device.local");
+  h.origin = (const uint8_t *)"https://hub.example:8443";
+  h.origin_len = strlen("https://hub.example:8443");
+  EXPECT_RESULT(authgate_engine_check_origin(engine, STR("POST"), &h, &refusal), AUTHGATE_RESULT_OK);
+  EXPECT(refusal == AUTHGATE_REFUSAL_NONE, "allowed origin refused: %u", (unsigned)refusal);
+  /* A repeated Origin: non-NULL, length 0. */
+  h.origin_len = 0;
+  EXPECT_RESULT(authgate_engine_check_origin(engine, STR("POST"), &h, &refusal), AUTHGATE_RESULT_OK);
+  EXPECT(refusal == AUTHGATE_REFUSAL_MALFORMED_ORIGIN && authgate_refusal_status(refusal) == 400, "repeated origin: %u",
+         (unsigned)refusal);
+  h.origin = NULL;
+  h.host = (const uint8_t *)"evil.example";
+  h.host_len = strlen("evil.example");
+  EXPECT_RESULT(authgate_engine_check_origin(engine, STR("GET"), &h, &refusal), AUTHGATE_RESULT_OK);
+  EXPECT(refusal == AUTHGATE_REFUSAL_FOREIGN_HOST && authgate_refusal_status(refusal) == 421, "foreign host: %u",
+         (unsigned)refusal);
+  EXPECT(strcmp(authgate_refusal_message(refusal), "Host is not one of this server's names") == 0, "message %s",
+         authgate_refusal_message(refusal));
+  /* NULL arguments: a result, and no refusal left behind. */
+  EXPECT_RESULT(authgate_engine_check_origin(NULL, STR("GET"), &h, &refusal), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT(refusal == AUTHGATE_REFUSAL_NONE, "refusal after an error: %u", (unsigned)refusal);
+  EXPECT_RESULT(authgate_engine_check_origin(engine, NULL, 0, &h, &refusal), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_engine_check_origin(engine, STR("GET"), NULL, &refusal), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_engine_check_origin(engine, STR("GET"), &h, NULL), AUTHGATE_RESULT_NULL_PARAMETER);
+  EXPECT_RESULT(authgate_engine_check_origin(engine, "\xff", 1, &h, &refusal), AUTHGATE_RESULT_INVALID_UTF8);
+  h.host_len = (size_t)PTRDIFF_MAX + 1;
+  EXPECT_RESULT(authgate_engine_check_origin(engine, STR("GET"), &h, &refusal), AUTHGATE_RESULT_INVALID_ARGUMENT);
+  EXPECT(authgate_refusal_status(AUTHGATE_REFUSAL_NONE) == 0 && authgate_refusal_status(12345) == 0, "status of none");
+  EXPECT(strcmp(authgate_refusal_message(12345), "unknown refusal") == 0, "unknown message");
+  authgate_engine_free(engine);
   case_end();
 }
 
@@ -1514,6 +1652,7 @@ int main(int argc, char **argv) {
   test_previous_key();
   test_threads();
   test_htfiles();
+  test_origin_api();
   test_ntlm_and_negotiate();
   test_nt_hash_setter();
   printf("%d passed, %d failed\n", passed, failed);

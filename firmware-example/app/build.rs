@@ -8,6 +8,8 @@
 //! | `AUTHGATE_PASSWORD`   | a plaintext password, hashed here (a warning says so)            |
 //! | `AUTHGATE_REALM`      | the realm (default `authgate-pico`, or the lines' realm)         |
 //! | `AUTHGATE_HOSTNAME`   | the DHCP and mDNS name (default `authgate-` + 6 hex digits of the board's unique id) |
+//! | `AUTHGATE_HOSTS`      | more names the device answers to, space-separated (`*`: any `Host`) |
+//! | `AUTHGATE_ORIGINS`    | origins whose pages may switch, space-separated                  |
 //! | `AUTHGATE_JWT_KEY`    | HS256 secret(s) of the hub, newline-separated: Bearer JWTs accepted (feature `jwt`) |
 //! | `AUTHGATE_JWT_ISSUER`, `AUTHGATE_JWT_AUDIENCE` | the `iss` / `aud` a token must carry |
 //! | `AUTHGATE_JWT_USER_CLAIM` | the claim naming the user (default `sub`) |
@@ -83,6 +85,27 @@ fn var(name: &str) -> Option<String> {
 fn fail(message: &str) -> ! {
     eprintln!("error: {message}");
     std::process::exit(1)
+}
+
+/// `AUTHGATE_HOSTS` and `AUTHGATE_ORIGINS`, checked with the core's own rules, in a policy that
+/// also holds what the device adds at run time (the longest hostname, with `.local`), so
+/// that a bad or too long value stops the build rather than the device.
+fn origin_settings() -> (String, String) {
+    let hosts: Vec<String> = var("AUTHGATE_HOSTS").map_or(vec![], |v| v.split_whitespace().map(String::from).collect());
+    let origins: Vec<String> =
+        var("AUTHGATE_ORIGINS").map_or(vec![], |v| v.split_whitespace().map(String::from).collect());
+    let longest = "h".repeat(63);
+    let mut policy = authgate::OriginPolicy::new();
+    let any = hosts == ["*"];
+    let runtime = [longest.clone(), format!("{longest}.local")];
+    for h in runtime.iter().chain(hosts.iter().filter(|_| !any)) {
+        policy = policy.allow_host(h).unwrap_or_else(|e| fail(&format!("AUTHGATE_HOSTS: {h}: {e}")));
+    }
+    for o in &origins {
+        policy = policy.allow_origin(o).unwrap_or_else(|e| fail(&format!("AUTHGATE_ORIGINS: {o}: {e}")));
+    }
+    drop(policy);
+    (hosts.join(" "), origins.join(" "))
 }
 
 fn main() {
@@ -180,6 +203,8 @@ fn main() {
         }
     }
 
+    let (hosts, origins) = origin_settings();
+
     // Which build login a stored (changed) login was made under: flashing an image with a
     // different build login makes the device forget the changed one.
     let mut h = Hasher::new(HashAlgorithm::Sha256).expect("sha256 is enabled");
@@ -194,6 +219,9 @@ fn main() {
     let mut out = String::new();
     writeln!(out, "/// The one user's name.\npub const USER: &str = {user:?};").unwrap();
     writeln!(out, "/// The realm the HA1 lines were made for.\npub const REALM: &str = {realm:?};").unwrap();
+    writeln!(out, "/// `AUTHGATE_HOSTS`, one space between names.\npub const HOSTS: &str = {hosts:?};").unwrap();
+    writeln!(out, "/// `AUTHGATE_ORIGINS`, one space between origins.\npub const ORIGINS: &str = {origins:?};")
+        .unwrap();
     // The device gets the HA1 bytes (parsed here, once, by the core): no parser in the image.
     let (mut sha256, mut md5) = (None, None);
     for l in &lines {

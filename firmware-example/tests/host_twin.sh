@@ -345,6 +345,29 @@ check "two Authorization fields (first one valid) -> 400" test "$code" = 400
 code=$(http "$R" -H 'Authorization: Negotiate abc' "$BASE/api/status")
 check "unsupported scheme -> 401" test "$code" = 401
 
+# Where requests come from (CSRF) and which name they were sent to (DNS rebinding). The LED is
+# off here; a switch from another site's page must not change it.
+check "the LED is off before the cross-site cases" led_is false
+code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -X POST -H 'Origin: http://evil.example' \
+    -H 'Sec-Fetch-Site: cross-site' "$BASE/api/led/on")
+check "cross-site POST /api/led/on with the right login -> 403" test "$code" = 403
+check "... and the LED is still off" led_is false
+code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -X POST -H "Origin: $BASE" "$BASE/api/led/toggle")
+check "POST with the device's own Origin -> 200" test "$code" = 200
+check "... and the LED toggled on" led_is true
+code=$(http "$R" -X POST -H 'Origin: http://a' -H 'Origin: http://a' "$BASE/api/led/on")
+check "two Origin fields -> 400" test "$code" = 400
+code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -H 'Host: rebind.evil.example' "$BASE/api/status")
+check "GET /api/status sent to a foreign name (DNS rebinding) -> 421" test "$code" = 421
+code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -H "Host: $HOSTNAME_EXPECTED.local" "$BASE/api/status")
+check "GET /api/status sent to $HOSTNAME_EXPECTED.local -> 200" test "$code" = 200
+code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -H "Host: ${HOSTNAME_EXPECTED^^}" "$BASE/api/status")
+check "GET /api/status sent to the bare hostname (any case) -> 200" test "$code" = 200
+code=$(http "$R" --digest -u "$USER_NAME:$PASSWORD" -H 'Host: 10.1.2.3:8080' "$BASE/api/status")
+check "GET /api/status sent to an address (NAT: not a rebinding name) -> 200" test "$code" = 200
+check "refusals are logged with their reason" grep -q '403 for POST /api/led/on: unsafe method from another origin' "$WORK/log"
+check "... and the foreign name's" grep -q "421 for GET /api/status: Host is not one of this server's names" "$WORK/log"
+
 # Stale: a correct response on a nonce older than its lifetime.
 http "$R" "$BASE/api/status" >/dev/null
 oldch=$(hdr "$R" WWW-Authenticate | head -1)

@@ -22,6 +22,7 @@ from ._authgate import (
     Credential,
     Engine,
     HtdigestFile,
+    HtfileError,
     HtpasswdFile,
     JwtError,
     JwtVerifier,
@@ -53,6 +54,9 @@ MalformedHeader.status = 400  # type: ignore[attr-defined]
 JwtError.message = property(lambda self: self.args[0])  # type: ignore[attr-defined]
 JwtError.reason = property(lambda self: self.args[1] if len(self.args) > 1 else "Other")  # type: ignore[attr-defined]
 JwtError.status = 401  # type: ignore[attr-defined]
+HtfileError.message = property(lambda self: self.args[0])  # type: ignore[attr-defined]
+HtfileError.code = property(lambda self: self.args[1] if len(self.args) > 1 else "Other")  # type: ignore[attr-defined]
+HtfileError.line = property(lambda self: self.args[2] if len(self.args) > 2 else 0)  # type: ignore[attr-defined]
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from ._authgate import (
     Credential as Credential,
     Engine as Engine,
     HtdigestFile as HtdigestFile,
+    HtfileError as HtfileError,
     HtpasswdFile as HtpasswdFile,
     JwtError as JwtError,
     JwtVerifier as JwtVerifier,

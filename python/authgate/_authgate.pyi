@@ -17,6 +17,8 @@ __all__ = [
     "WINDOW",
     "Accepted",
     "AddAuthenticationInfo",
+    "AsgiCheck",
+    "Authenticated",
     "AuthgateError",
     "Authorization",
     "CheckSlot",
@@ -25,12 +27,14 @@ __all__ = [
     "Engine",
     "FlaskCheck",
     "HtdigestFile",
+    "HtfileError",
     "HtpasswdFile",
     "JWT_ALGORITHMS",
     "JwtError",
     "JwtVerifier",
     "MalformedHeader",
     "MemoryReplayStore",
+    "PendingReplay",
     "Refusal",
     "SharedMemoryReplayStore",
     "Verdict",
@@ -63,6 +67,20 @@ class MalformedHeader(AuthgateError):
     status: int
 
 class ConfigError(AuthgateError): ...
+
+class HtfileError(AuthgateError, ValueError):
+    """A damaged line of an htpasswd or htdigest file (an AuthgateError; a ValueError, as
+    it was before). args = (message, code, line); code is
+    the core's stable name of the refusal: 'LineTooLong', 'ControlCharacter', 'MissingColon',
+    'EmptyUser', 'InvalidUser', 'InvalidRealm', 'InvalidHa1', or of the password field's:
+    'Empty', 'Unknown', 'Locked', 'Plaintext', 'Malformed', 'CostTooHigh', 'Disabled'."""
+
+    @property
+    def message(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def line(self) -> int: ...
 
 class JwtError(AuthgateError):
     """A JWT is refused (HTTP 401). args = (message, reason); reason is the core's stable
@@ -128,6 +146,14 @@ class Refusal:
     def remote(self) -> Optional[str]: ...
     @property
     def result(self) -> Any: ...
+    @property
+    def challenges(self) -> list[str]: ...
+    @property
+    def origin_check(self) -> bool: ...
+    @property
+    def host(self) -> Optional[str]: ...
+    @property
+    def origin(self) -> Optional[str]: ...
 
 @final
 class Authorization:
@@ -188,8 +214,8 @@ class SharedMemoryReplayStore:
 @final
 class HtpasswdFile:
     """An htpasswd file (bcrypt, MD5-crypt/apr1, SHA-256/512-crypt, SHA-1, DES crypt; plaintext
-    with allow_plaintext=True), read again when it changes. A damaged line raises ValueError
-    naming the line; an unreadable file OSError."""
+    with allow_plaintext=True), read again when it changes. A damaged line raises HtfileError
+    (a ValueError) naming the line; an unreadable file OSError."""
     def __new__(
         cls,
         path: Union[str, "os.PathLike[str]"],
@@ -273,6 +299,10 @@ class Engine:
         acceptor: Optional[_Acceptor] = None,
         nt_hashes: Optional[Mapping[str, Union[str, bytes]]] = None,
         bind_negotiate: bool = False,
+        refuse_cross_origin: bool = True,
+        allow_origins: Optional[Sequence[str]] = None,
+        allow_hosts: Optional[Sequence[str]] = None,
+        allow_any_address: bool = False,
     ) -> Engine: ...
     def check(
         self,
@@ -287,6 +317,25 @@ class Engine:
         self, stale: bool = False, now: Optional[int] = None, nonce: Optional[str] = None, opaque: Optional[str] = None
     ) -> list[str]: ...
     def issue_nonce(self, now: Optional[int] = None) -> str: ...
+    def check_origin(
+        self,
+        method: str,
+        *,
+        host: Optional[_Value] = None,
+        origin: Optional[_Value] = None,
+        sec_fetch_site: Optional[_Value] = None,
+        referer: Optional[_Value] = None,
+        secure: bool = False,
+        remote: Optional[str] = None,
+    ) -> Optional[Refusal]: ...
+    def check_origin_environ(self, environ: dict[str, Any]) -> Optional[Refusal]: ...
+    def check_origin_scope(self, scope: Mapping[str, Any]) -> Optional[Refusal]: ...
+    @property
+    def allowed_hosts(self) -> list[str]: ...
+    @property
+    def allowed_origins(self) -> list[str]: ...
+    @property
+    def refuses_cross_origin(self) -> bool: ...
     def selects(self, authorization: _Value) -> bool: ...
     def claimed_user(self, authorization: _Value) -> Optional[str]: ...
     def connection_closed(self, connection: int) -> None: ...
@@ -332,6 +381,7 @@ class FlaskCheck:
         user_attr: str = "flask_httpauth_user",
         auth_int: bool = False,
         private: Optional[tuple[Any, Any, type]] = None,
+        check_origin: bool = False,
     ) -> FlaskCheck: ...
     def enter(self) -> Union[Refusal, None]: ...
     def enter_details(self) -> Union[Accepted, Refusal, None]: ...
@@ -345,6 +395,51 @@ class CheckSlot:
     def enter(self) -> Union[Refusal, None]: ...
     def enter_details(self) -> Union[Accepted, Refusal, None]: ...
     def clear(self) -> None: ...
+
+@final
+class Authenticated:
+    """An accepted request (the ASGI layers)."""
+
+    @property
+    def user(self) -> Any: ...
+    @property
+    def username(self) -> Optional[str]: ...
+    @property
+    def scheme(self) -> Literal["Basic", "Digest", "Bearer"]: ...
+    @property
+    def algorithm(self) -> Optional[str]: ...
+    @property
+    def authentication_info(self) -> Optional[str]: ...
+
+@final
+class PendingReplay:
+    """An accepted Digest request whose nonce count the Python replay store has still to
+    record: ask ``store.check_and_record(nonce_id, issued, nc)`` (awaited when async), then
+    ``settle(answer)``."""
+
+    @property
+    def store(self) -> Any: ...
+    @property
+    def nonce_id(self) -> bytes: ...
+    @property
+    def issued(self) -> int: ...
+    @property
+    def nc(self) -> int: ...
+    def settle(self, outcome: str) -> Union[Authenticated, Refusal]: ...
+
+@final
+class AsgiCheck:
+    def __new__(cls, engine: Engine, *, header: Optional[str] = None) -> AsgiCheck: ...
+    def enter(
+        self, scope: Mapping[str, Any], body: Optional[bytes] = None
+    ) -> Union[Authenticated, Refusal, PendingReplay]: ...
+    def selects(self, scope: Mapping[str, Any]) -> bool: ...
+    def needs_body(self, scope: Mapping[str, Any]) -> bool: ...
+    def challenges(self, stale: bool = False) -> list[str]: ...
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def defers_replay(self) -> bool: ...
 
 def derive_key(secret: _Value, purpose: str = "nonce") -> bytes: ...
 def random_key() -> bytes: ...

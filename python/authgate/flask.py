@@ -15,6 +15,12 @@ Every refusal is logged on the ``authgate`` logger (``str(refusal)``: reason, sc
 name when the credentials could be read, client address; never a password, response or
 token): at INFO for a request without credentials or with an expired nonce (every Digest
 handshake starts so), at WARNING otherwise.
+
+The origin check (the core's, ``Engine.check_origin``) refuses, before authentication, unsafe
+requests another site's page sends with the browser's cached login (403) and requests whose
+``Host`` is not one of the server's names (421, DNS rebinding; with ``allow_hosts``). It is
+on in the ``AuthGate`` style (``check_origin=False`` turns it off) and off in the
+Flask-HTTPAuth classes, as Flask-HTTPAuth has none (``check_origin=True`` turns it on).
 """
 from __future__ import annotations
 
@@ -33,6 +39,7 @@ from werkzeug.datastructures import Authorization
 
 from . import _authgate as _ag
 from ._authgate import Accepted, CheckSlot, Engine, FlaskCheck, MalformedHeader, Refusal
+from ._policy import log_refusal, roles_allow
 
 __all__ = [
     "HTTPAuth",
@@ -119,10 +126,24 @@ def _state(app: Flask) -> _AppState:
     return state
 
 
-def _log(refusal: Refusal) -> None:
-    level = logging.INFO if refusal.name in ("NoCredentials", "StaleNonce") else logging.WARNING
-    if log.isEnabledFor(level):
-        log.log(level, "authgate: refused %s", refusal)
+def _origin_options(check_origin: bool, allow_origins: Any, allow_hosts: Any,
+                    allow_any_address: bool) -> Tuple[dict, bool]:
+    """The engine's origin options, and whether its origin check runs: when asked for, or when
+    a ``Host`` list is given (which then applies alone)."""
+    options = {
+        "refuse_cross_origin": bool(check_origin),
+        "allow_origins": list(allow_origins or ()),
+        "allow_hosts": list(allow_hosts or ()),
+        "allow_any_address": bool(allow_any_address),
+    }
+    return options, bool(check_origin or allow_hosts)
+
+
+# The reason phrases of the origin check's statuses, for the default error responses.
+_PHRASES = {400: "Bad Request", 403: "Forbidden", 421: "Misdirected Request"}
+
+
+_log = log_refusal
 
 
 def refusal() -> Optional[Refusal]:
@@ -150,17 +171,29 @@ class HTTPAuth:
     400 through the error handler (with ``status=400``). ``strict=False`` treats it as
     absent, exactly as Flask-HTTPAuth does.
 
+    ``check_origin`` (keyword-only, default False, as Flask-HTTPAuth has no such check): the
+    core's origin check before authentication. An unsafe request (not GET, HEAD, OPTIONS)
+    from another origin (``Sec-Fetch-Site``, ``Origin`` or ``Referer`` say so) is refused
+    with 403 unless its origin is in ``allow_origins`` (``"https://hub.example"``); with
+    ``allow_hosts`` (the server's names and addresses) any other ``Host`` is refused with 421
+    (also without ``check_origin``); ``allow_any_address`` lets a ``Host`` that is an IP
+    address pass. Requests without those headers (curl, scripts) pass. The error handler
+    gets the status (403, 421, or 400 for a malformed field) and the ``Refusal``; no
+    challenge is added to these responses. With ``MultiAuth``, turn it on in each object.
+
     Each object checks requests with an ``authgate.Engine`` built from its settings; setting
     an attribute (``realm``, ``scheme``, a callback, ...) builds a new one.
     """
 
     # Attributes whose change builds a new engine.
-    _SETTINGS: frozenset = frozenset({"scheme", "realm", "header", "strict", "get_password_callback"})
+    _SETTINGS: frozenset = frozenset({"scheme", "realm", "header", "strict", "get_password_callback",
+                                      "check_origin", "allow_origins", "allow_hosts", "allow_any_address"})
     # What g.flask_httpauth_user is on an optional route after a refusal without a callback result.
     _REFUSED: Any = None
 
     def __init__(self, scheme: Optional[str] = None, realm: Optional[str] = None, header: Optional[str] = None,
-                 *, strict: bool = True) -> None:
+                 *, strict: bool = True, check_origin: bool = False, allow_origins: Sequence[str] = (),
+                 allow_hosts: Sequence[str] = (), allow_any_address: bool = False) -> None:
         self._generation = 0
         # The current FlaskCheck, made from the settings on first use (see _settings_changed).
         self._slot = CheckSlot(self._make_check)
@@ -169,6 +202,10 @@ class HTTPAuth:
         self.realm = realm or "Authentication Required"
         self.header = header
         self.strict = strict
+        self.check_origin = check_origin
+        self.allow_origins = tuple(allow_origins)
+        self.allow_hosts = tuple(allow_hosts)
+        self.allow_any_address = allow_any_address
         self.get_password_callback: Optional[Callback] = None
         self.get_user_roles_callback: Optional[Callback] = None
         self.auth_error_callback: Optional[Callback] = None
@@ -177,6 +214,8 @@ class HTTPAuth:
             return None
 
         def default_auth_error(status: int, reason: Optional[Refusal] = None) -> Tuple[str, int]:
+            if reason is not None and reason.origin_check:
+                return f"{_PHRASES.get(status, 'Forbidden')}: {reason.message}", status
             return ("Bad Request" if status == 400 else "Unauthorized Access"), status
 
         self.get_password(default_get_password)
@@ -205,21 +244,26 @@ class HTTPAuth:
 
     def error_handler(self, f: Callback) -> Callback:
         """The error response: ``f(status)`` (or ``f()``), status 401, 403 or 400 (a
-        malformed ``Authorization``); a handler with a ``reason`` parameter also gets the
-        ``Refusal`` (``None`` for 403)."""
+        malformed ``Authorization``), and with ``check_origin`` 403 or 421 (the origin check);
+        a handler with a ``reason`` parameter also gets the ``Refusal`` (``None`` for a
+        failed role check)."""
         takes_reason = _takes_reason(f)
 
         @wraps(f)
         def decorated(*args: Any, **kwargs: Any) -> Response:
+            reason: Optional[Refusal] = kwargs.get("reason")
+            origin_status = reason.status if reason is not None and reason.origin_check else None
+            origin = origin_status is not None
             if not takes_reason:
                 kwargs.pop("reason", None)
             res = current_app.ensure_sync(f)(*args, **kwargs)
             check_status_code = not isinstance(res, (tuple, Response))
             res = make_response(res)
             if check_status_code and res.status_code == 200:
-                # if user didn't set status code, use 401 (400 for a malformed header)
-                res.status_code = 400 if args[:1] == (400,) else 401
-            if "WWW-Authenticate" not in res.headers.keys():
+                # if user didn't set status code, use 401 (400 for a malformed header; the
+                # origin check's own status for its refusals)
+                res.status_code = origin_status or (400 if args[:1] == (400,) else 401)
+            if not origin and "WWW-Authenticate" not in res.headers.keys():
                 for value in self._challenge_values():
                     res.headers.add("WWW-Authenticate", value)
             return res
@@ -232,10 +276,15 @@ class HTTPAuth:
     def _engine_options(self) -> dict:  # pragma: no cover - every class has its own
         raise NotImplementedError
 
+    def _origin(self) -> Tuple[dict, bool]:
+        """The engine's origin options, and whether the origin check runs."""
+        return _origin_options(self.check_origin, self.allow_origins, self.allow_hosts, self.allow_any_address)
+
     def _make_check(self) -> FlaskCheck:
-        return FlaskCheck(Engine(self.realm, _ag.random_key(), **self._engine_options()),
+        origin, check_origin = self._origin()
+        return FlaskCheck(Engine(self.realm, _ag.random_key(), **self._engine_options(), **origin),
                           header=self.header, strict=self.strict, refused=self._REFUSED, private=_PRIVATE,
-                          absent=self._absent_callback())
+                          absent=self._absent_callback(), check_origin=check_origin)
 
     def _absent_callback(self) -> Optional[Callback]:
         return None
@@ -294,14 +343,7 @@ class HTTPAuth:
             user_roles = {user_roles}
         else:
             user_roles = set(user_roles)
-        for role in roles:
-            if isinstance(role, (list, tuple)):
-                role = set(role)
-                if role & user_roles == role:
-                    return True
-            elif role in user_roles:
-                return True
-        return None
+        return True if roles_allow(roles, user_roles) else None
 
     def _role_auth(self, accepted: Accepted) -> Any:
         """What ``get_user_roles`` gets for a callback that returned True: the credentials."""
@@ -339,8 +381,8 @@ class HTTPAuth:
                 return None
             return self._error(403, others, None)
         _log(outcome)
-        if outcome.status == 400:
-            return self._error(400, others, outcome)
+        if outcome.status == 400 or outcome.origin_check:
+            return self._error(outcome.status, others, outcome)
         if optional:
             g.flask_httpauth_user = outcome.result
             return None
@@ -404,10 +446,13 @@ class HTTPBasicAuth(HTTPAuth):
 
     _SETTINGS = HTTPAuth._SETTINGS | {"verify_password_callback", "hash_password_callback"}
 
-    def __init__(self, scheme: Optional[str] = None, realm: Optional[str] = None, *, strict: bool = True) -> None:
+    def __init__(self, scheme: Optional[str] = None, realm: Optional[str] = None, *, strict: bool = True,
+                 check_origin: bool = False, allow_origins: Sequence[str] = (), allow_hosts: Sequence[str] = (),
+                 allow_any_address: bool = False) -> None:
         self.hash_password_callback: Optional[Callback] = None
         self.verify_password_callback: Optional[Callback] = None
-        super().__init__(scheme or "Basic", realm, strict=strict)
+        super().__init__(scheme or "Basic", realm, strict=strict, check_origin=check_origin,
+                         allow_origins=allow_origins, allow_hosts=allow_hosts, allow_any_address=allow_any_address)
 
     def hash_password(self, f: Callback) -> Callback:
         self.hash_password_callback = f
@@ -550,12 +595,17 @@ class HTTPDigestAuth(HTTPAuth):
         authentication_info: bool = False,
         allow_rfc2069: bool = True,
         strict: bool = True,
+        check_origin: bool = False,
+        allow_origins: Sequence[str] = (),
+        allow_hosts: Sequence[str] = (),
+        allow_any_address: bool = False,
     ) -> None:
         self.generate_nonce_callback: Optional[Callback] = None
         self.verify_nonce_callback: Optional[Callback] = None
         self.generate_opaque_callback: Optional[Callback] = None
         self.verify_opaque_callback: Optional[Callback] = None
-        super().__init__(scheme or "Digest", realm, strict=strict)
+        super().__init__(scheme or "Digest", realm, strict=strict, check_origin=check_origin,
+                         allow_origins=allow_origins, allow_hosts=allow_hosts, allow_any_address=allow_any_address)
         self.authentication_info = authentication_info
         self.use_ha1_pw = use_ha1_pw
         self.qop = qop
@@ -627,7 +677,7 @@ class HTTPDigestAuth(HTTPAuth):
         return options
 
     def _engine_for(self, key: bytes, previous: Optional[bytes]) -> Engine:
-        return Engine(self.realm, key, previous_key=previous, **self._engine_options())
+        return Engine(self.realm, key, previous_key=previous, **self._engine_options(), **self._origin()[0])
 
     def _resolve(self, app: Flask) -> Tuple[Engine, Any, Any]:
         """This object's engine for ``app`` (kept in the app's state)."""
@@ -645,7 +695,7 @@ class HTTPDigestAuth(HTTPAuth):
     def _make_check(self) -> FlaskCheck:
         source: Any = self._resolve if self.key is None else self._engine_for(self.key, None)
         return FlaskCheck(source, header=self.header, strict=self.strict, refused=False, private=_PRIVATE,
-                          auth_int="auth-int" in (self.qop or ()))
+                          auth_int="auth-int" in (self.qop or ()), check_origin=self._origin()[1])
 
     # -- nonce and opaque callbacks -------------------------------------------------------
 
@@ -766,9 +816,11 @@ class HTTPTokenAuth(HTTPAuth):
     _SETTINGS = HTTPAuth._SETTINGS | {"verify_token_callback"}
 
     def __init__(self, scheme: str = "Bearer", realm: Optional[str] = None, header: Optional[str] = None,
-                 *, strict: bool = True) -> None:
+                 *, strict: bool = True, check_origin: bool = False, allow_origins: Sequence[str] = (),
+                 allow_hosts: Sequence[str] = (), allow_any_address: bool = False) -> None:
         self.verify_token_callback: Optional[Callback] = None
-        super().__init__(scheme, realm, header, strict=strict)
+        super().__init__(scheme, realm, header, strict=strict, check_origin=check_origin,
+                         allow_origins=allow_origins, allow_hosts=allow_hosts, allow_any_address=allow_any_address)
 
     def verify_token(self, f: Callback) -> Callback:
         self.verify_token_callback = f
@@ -864,6 +916,11 @@ class AuthGate:
     (SHA-256 then MD5), ``qop``, ``nonce_lifetime``, ``opaque``, ``replay_store``, ``key``
     (else ``SECRET_KEY``); ``error_handler(status, reason)``. Challenges are RFC 7616's
     (``charset=UTF-8``); ``Authentication-Info`` is sent on success.
+
+    The origin check runs first, on by default: ``check_origin`` (default True) refuses unsafe
+    requests from other origins (403) but from ``allow_origins``; ``allow_hosts`` (the
+    server's names and addresses, default none: any ``Host``) refuses other ``Host`` values
+    (421); ``allow_any_address`` lets IP addresses pass that list. See ``HTTPAuth``.
     """
 
     def __init__(self, app: Optional[Flask] = None, **options: Any) -> None:
@@ -905,6 +962,7 @@ class AuthGate:
             previous, secret, fallbacks = None, None, None
         else:
             key, previous, secret, fallbacks = _app_keys(config)
+        origin, _ = self._origin(o)
         engine = Engine(
             o.get("realm") or config.get("AUTHGATE_REALM") or "Authentication Required",
             key,
@@ -919,9 +977,15 @@ class AuthGate:
             opaque=o.get("opaque"),
             replay_store=o.get("replay_store"),
             previous_key=previous,
+            **origin,
         )
         state.engines[self] = (0, engine, secret, fallbacks)
         return engine, secret, fallbacks
+
+    @staticmethod
+    def _origin(o: dict) -> Tuple[dict, bool]:
+        return _origin_options(o.get("check_origin", True), o.get("allow_origins"), o.get("allow_hosts"),
+                               o.get("allow_any_address", False))
 
     def engine(self) -> Engine:
         """The engine of the current app."""
@@ -931,7 +995,7 @@ class AuthGate:
         if state.check is None:
             qop = state.options.get("qop", ("auth",))
             state.check = FlaskCheck(self._resolve, user_attr="current_user", private=_PRIVATE,
-                                     auth_int="auth-int" in qop)
+                                     auth_int="auth-int" in qop, check_origin=self._origin(state.options)[1])
         return state.check
 
     def check(self) -> Tuple[Optional[str], Optional[Response]]:
@@ -950,11 +1014,12 @@ class AuthGate:
         handler = state.options.get("error_handler") or self._error_handler
         if handler is not None:
             res = make_response(current_app.ensure_sync(handler)(outcome.status, outcome))
-        elif outcome.status == 400:
-            res = make_response(("Bad Request: " + outcome.message + "\n", 400))
+        elif outcome.status == 400 or outcome.origin_check:
+            phrase = _PHRASES.get(outcome.status, "Forbidden")
+            res = make_response((f"{phrase}: {outcome.message}\n", outcome.status))
         else:
             res = make_response(("Unauthorized\n", 401))
-        if "WWW-Authenticate" not in res.headers:
+        if not outcome.origin_check and "WWW-Authenticate" not in res.headers:
             for value in check.challenges(outcome.stale):
                 res.headers.add("WWW-Authenticate", value)
         return None, res

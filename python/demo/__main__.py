@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import logging
 import os
 import secrets
+import socket
 import sys
 
 from werkzeug.serving import make_server
@@ -45,6 +48,24 @@ def serve(app, host, port, ssl_context):
         return make_server(host, 0, app, threaded=True, ssl_context=ssl_context)
 
 
+def host_names(bind: str, extra: list) -> list:
+    """The names the demo answers to (its Host list against DNS rebinding): localhost, this
+    machine's name and its mDNS name, the bound name, and ``--allow-host``; IP addresses pass
+    anyway (a rebinding attack needs a name)."""
+    names = ["localhost"]
+    host = socket.gethostname()
+    if host and "." not in host:
+        names += [host, host + ".local"]
+    elif host:
+        names.append(host)
+    try:
+        ipaddress.ip_address(bind)
+    except ValueError:
+        names.append(bind)
+    names += extra
+    return list(dict.fromkeys(n for n in names if n))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m demo", description="authgate home-automation demo")
     p.add_argument("--user", action="append", default=[], help="user name (repeatable, pairs with --password)")
@@ -57,7 +78,16 @@ def main(argv=None) -> int:
     p.add_argument("--key", help="TLS private key (PEM)")
     p.add_argument("--redis", help="redis:// URL: share nonce counts (and the light) across processes")
     p.add_argument("--realm", default="authgate demo")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a name the demo is reached by (repeatable); others get 421 (DNS rebinding). "
+                        "Always served: localhost, this machine's name and NAME.local, any IP address")
+    p.add_argument("--any-host", action="store_true", help="serve any Host name (no 421)")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="another origin (scheme://host[:port]) whose pages may switch the light (repeatable)")
+    p.add_argument("--allow-cross-origin", action="store_true",
+                   help="turn the cross-site check off (shows the attack it stops; not for real use)")
     a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     if a.htpasswd and (a.user or a.users_file):
         p.error("--htpasswd replaces --user and --users-file")
@@ -79,9 +109,12 @@ def main(argv=None) -> int:
             p.error(f"{option} {path}: no such file (relative paths are taken from {os.getcwd()})")
 
     htpasswd = os.path.abspath(a.htpasswd) if a.htpasswd else None
+    hosts = [] if a.any_host else host_names(a.host, a.allow_host)
+    origin = {"check_origin": not a.allow_cross_origin, "allow_origins": a.allow_origin, "allow_hosts": hosts,
+              "allow_any_address": True}
     try:
         app = create_app(users=users, secret_key=os.environ.get("AUTHGATE_DEMO_SECRET"), redis_url=a.redis,
-                         realm=a.realm, htpasswd=htpasswd)
+                         realm=a.realm, htpasswd=htpasswd, origin=origin)
     except (ValueError, OSError) as e:
         p.error(str(e))
     ssl_context = (a.cert, a.key) if a.cert else None
@@ -104,6 +137,9 @@ def main(argv=None) -> int:
         print(f"         curl{insecure} --digest -u {name}:{password} -H 'Content-Type: application/json' -d '{{\"on\": true}}' {url}api/light")
         if not ssl_context:
             print(f"         curl --ntlm -u {name}:{password} {url}windows")
+    print(f"  names: {', '.join(hosts) + ' and any IP address' if hosts else 'any Host'}"
+          f"{'' if a.any_host else ' (--allow-host NAME for more)'}; "
+          f"other sites' pages: {'NOT refused (--allow-cross-origin)' if a.allow_cross_origin else 'refused (403)'}")
     print("  Ctrl-C to stop", flush=True)
     try:
         server.serve_forever()

@@ -4,7 +4,7 @@
   argument; ``current_user`` in the template).
 * ``/api/...``: a JSON API whose Blueprint authenticates in ``before_request`` (Flask-SSPI
   style ``authenticate``): ``/api/secret``, ``/api/status``, ``/api/light`` (GET, POST
-  ``{"on": true}``).
+  ``{"on": true}``), ``/api/light/toggle`` (POST, what the page's button sends).
 * ``/api/legacy``: the same users through ``authgate.flask`` (the Flask-HTTPAuth drop-in).
 
 With ``htpasswd=PATH`` the users come from an Apache htpasswd file instead (any format
@@ -14,6 +14,11 @@ hashed passwords cannot answer Digest.
 
 Digest SHA-256 is offered first, then Digest MD5 and Basic. Nonces are keyed with
 SECRET_KEY, so every worker accepts them; with ``redis_url`` nonce counts are shared too.
+
+Every route runs the origin check first (``origin``: the ``AuthGate`` options
+``check_origin``, ``allow_hosts``, ``allow_origins``, ``allow_any_address``; the drop-in
+objects get the same, switched on): another site's page cannot switch the light with the
+browser's cached login (403), and a name that is not the demo's cannot reach it (421).
 """
 from __future__ import annotations
 
@@ -42,8 +47,17 @@ PAGE = """<!doctype html>
 <body>
 <h1>Welcome home, <span id="user">{{ current_user }}</span></h1>
 <p id="auth">Signed in with <b id="scheme">{{ scheme }}</b>{% if algorithm %} <b id="algorithm">{{ algorithm }}</b>{% endif %}.</p>
-<p>Living-room light: <b id="light" class="{{ 'on' if light else 'off' }}">{{ 'on' if light else 'off' }}</b></p>
-<p>API: <code>/api/status</code>, <code>/api/secret</code>, <code>/api/light</code> (POST <code>{"on": true}</code>)</p>
+<p>Living-room light: <b id="light" class="{{ 'on' if light else 'off' }}">{{ 'on' if light else 'off' }}</b>
+<button id="toggle">switch</button></p>
+<p>API: <code>/api/status</code>, <code>/api/secret</code>, <code>/api/light</code> (POST <code>{"on": true}</code>),
+<code>/api/light/toggle</code> (POST)</p>
+<script>
+document.getElementById("toggle").onclick = async () => {
+  const r = await fetch("/api/light/toggle", {method: "POST", credentials: "same-origin"});
+  const light = document.getElementById("light");
+  if (r.ok) { const state = (await r.json()).light; light.textContent = state; light.className = state; }
+};
+</script>
 <p><small>served by worker {{ pid }}</small></p>
 </body></html>
 """
@@ -82,11 +96,11 @@ def load_users(path: str) -> dict:
     return users
 
 
-def htpasswd_gate(path: str, realm: str):
+def htpasswd_gate(path: str, realm: str, origin: dict):
     """Decorators in the shape of ``requires_authentication`` / ``authenticate`` that check
     Basic credentials against an htpasswd file, and the ``HTTPBasicAuth`` behind them."""
     users = HtpasswdFile(path)
-    basic = HTTPBasicAuth(realm=realm)
+    basic = HTTPBasicAuth(realm=realm, **origin)
     basic.verify_password(users.verify)
 
     def signed_in():
@@ -115,7 +129,7 @@ def htpasswd_gate(path: str, realm: str):
 
 
 def create_app(users: dict | None = None, secret_key: str | None = None, redis_url: str | None = None,
-               realm: str = "authgate demo", htpasswd: str | None = None) -> Flask:
+               realm: str = "authgate demo", htpasswd: str | None = None, origin: dict | None = None) -> Flask:
     if users is None:
         users = json.loads(os.environ.get("AUTHGATE_DEMO_USERS", "{}"))
     secret_key = secret_key or os.environ.get("AUTHGATE_DEMO_SECRET") or os.urandom(32).hex()
@@ -134,12 +148,14 @@ def create_app(users: dict | None = None, secret_key: str | None = None, redis_u
     else:
         replay = None  # the default: one table in shared memory for all the server's workers
     light = LightStore(redis_client)
+    # The origin check, on (the AuthGate default); the drop-in objects get it switched on.
+    origin = {"check_origin": True, **(origin or {})}
 
     if htpasswd:
-        page_auth, api_hook, htpasswd_basic = htpasswd_gate(htpasswd, realm)
+        page_auth, api_hook, htpasswd_basic = htpasswd_gate(htpasswd, realm, origin)
     else:
         init_authgate(app, realm=realm, users=users, schemes=("Digest", "Basic"),
-                      algorithms=("SHA-256", "MD5"), replay_store=replay)
+                      algorithms=("SHA-256", "MD5"), replay_store=replay, **origin)
         page_auth, api_hook, htpasswd_basic = requires_authentication, authenticate, None
         # Windows single sign-on: NTLM (and Kerberos, when KRB5_KTNAME names a keytab) for
         # the same users, through the Flask-SSPI drop-in.
@@ -198,11 +214,16 @@ def create_app(users: dict | None = None, secret_key: str | None = None, redis_u
             light.set(bool(body.get("on")))
         return jsonify(light="on" if light.get() else "off")
 
+    @api.route("/light/toggle", methods=["POST"])
+    def toggle():
+        light.set(not light.get())
+        return jsonify(light="on" if light.get() else "off")
+
     app.register_blueprint(api)
 
     # The same users through the Flask-HTTPAuth drop-in.
-    digest = HTTPDigestAuth(realm=realm, algorithm=["SHA-256", "MD5"], replay_store=replay)
-    basic = HTTPBasicAuth(realm=realm)
+    digest = HTTPDigestAuth(realm=realm, algorithm=["SHA-256", "MD5"], replay_store=replay, **origin)
+    basic = HTTPBasicAuth(realm=realm, **origin)
     multi = MultiAuth(digest, basic) if htpasswd_basic is None else MultiAuth(htpasswd_basic)
 
     @digest.get_password

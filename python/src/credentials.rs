@@ -21,6 +21,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyString};
 
 use crate::convert::{algorithm, value_text};
 use crate::htfile::HtStore;
+use crate::jwt::JwtVerifier;
 
 /// What the callbacks of one check left behind.
 #[derive(Default)]
@@ -29,6 +30,14 @@ pub(crate) struct Call {
     pub(crate) error: Option<PyErr>,
     /// What `verify_password` / `verify_token` returned.
     pub(crate) result: Option<Py<PyAny>>,
+    /// A Python replay store is asked by the caller after the check (an async layer awaits it):
+    /// the engine's store answers fresh and keeps what it was asked in `pending`.
+    pub(crate) defer_replay: bool,
+    /// The (nonce id, issue time, nc) a deferred replay store is to be asked about.
+    pub(crate) pending: Option<(authgate::nonce::NonceId, u64, u32)>,
+    /// Why a `JwtVerifier` given as the verify-token callback refused the token (the
+    /// refusal's reason then, instead of a bare `InvalidToken`).
+    pub(crate) token_refusal: Option<authgate::Reason>,
 }
 
 thread_local! {
@@ -55,6 +64,23 @@ impl Call {
                 c.error = Some(e);
             }
         });
+    }
+
+    /// Whether this check leaves the replay store to its caller; if so, keeps what the store
+    /// is to be asked.
+    pub(crate) fn defer_replay(id: &authgate::nonce::NonceId, issued: u64, nc: u32) -> bool {
+        CALL.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.defer_replay {
+                c.pending = Some((*id, issued, nc));
+            }
+            c.defer_replay
+        })
+    }
+
+    /// Starts a check whose Python replay store the caller asks afterwards.
+    pub(crate) fn begin_deferring() -> Call {
+        CALL.with(|c| c.replace(Call { defer_replay: true, ..Call::default() }))
     }
 
     fn keep_result(r: Py<PyAny>) {
@@ -344,7 +370,24 @@ impl CredentialStore for PyStore {
 
     fn verify_token(&self, token: &str) -> Option<bool> {
         let cb = self.verify_token.as_ref()?;
-        Some(PyStore::verify(|py| cb.bind(py).call1((token,))))
+        Some(Python::attach(|py| match cb.bind(py).cast::<JwtVerifier>() {
+            // Verified here, so that a refusal keeps the core's reason (expired, bad signature).
+            Ok(jwt) => match jwt.get().claims(py, token.as_bytes()) {
+                Ok(Ok(claims)) => {
+                    Call::keep_result(claims.unbind());
+                    true
+                }
+                Ok(Err(reason)) => {
+                    CALL.with(|c| c.borrow_mut().token_refusal = Some(reason));
+                    false
+                }
+                Err(e) => {
+                    Call::keep_error(e);
+                    false
+                }
+            },
+            Err(_) => PyStore::verify(|py| cb.bind(py).call1((token,))),
+        }))
     }
 
     fn verify_nonce(&self, nonce: &Value<'_>) -> Option<bool> {

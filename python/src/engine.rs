@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use authgate::app::{ChallengeStyle, TokenSyntax};
 use authgate::limits::MAX_USERNAME_LEN;
+use authgate::nonce::NonceId;
 use authgate::{
-    Authenticated, Body, Challenge, Config, Context, Engine as CoreEngine, Reason, Request, Scheme,
+    Authenticated, Body, Challenge, Config, Context, Engine as CoreEngine, Reason, ReplayOutcome, Request, Scheme,
     Verdict as CoreVerdict,
 };
 use pyo3::exceptions::PyValueError;
@@ -38,9 +39,17 @@ pub(crate) struct Decision {
     /// A connection scheme's token for the client (the handshake's next step with a 401,
     /// Negotiate's mutual authentication with a 200), as a `WWW-Authenticate` value.
     pub(crate) token: Option<String>,
+    /// For a deferring [`Engine::decide_with`]: the (nonce id, issue time, nc) the Python replay
+    /// store is still to be asked about; the verdict then holds until [`Engine::settle`].
+    pub(crate) pending: Option<(NonceId, u64, u32)>,
 }
 
 impl Engine {
+    /// The core engine.
+    pub(crate) fn core(&self) -> &CoreEngine<PyStore, Replay> {
+        &self.core
+    }
+
     /// Checks one request (on TCP connection `connection`, for NTLM and Negotiate). A Python
     /// exception raised by a callback, an acceptor or a replay store is raised here, after
     /// the check (which meanwhile saw a refusal, never an acceptance).
@@ -55,16 +64,42 @@ impl Engine {
     ) -> PyResult<Decision> {
         let mut req = Request::new(method, target, authorization);
         req.body = body;
-        // Most checks issue no nonce: the OS's entropy (a system call) is asked for only when
-        // one is, and the nonce the check made with a blank salt is made again with it.
+        self.decide_with(Call::begin(), &req, now, connection)
+    }
+
+    /// [`decide`](Self::decide) after `outer = Call::begin()`, or `Call::begin_deferring()` for
+    /// an async layer: a Python replay store is then not called (an async one cannot be, and a
+    /// sync one may block); the decision's `pending` says what to ask it, and
+    /// [`settle`](Self::settle) gives the verdict with its answer.
+    pub(crate) fn decide_with(
+        &self,
+        outer: Call,
+        req: &Request<'_>,
+        now: u64,
+        connection: Option<u64>,
+    ) -> PyResult<Decision> {
         let ctx = Context { now, salt: [0; 8] };
-        let outer = Call::begin();
         let (mut verdict, token, acceptor_error) = match connection {
-            Some(id) => self.connections.check(&self.core, &req, ctx, id),
-            None => (self.core.check(&req, ctx), None, None),
+            Some(id) => self.connections.check(&self.core, req, ctx, id),
+            None => (self.core.check(req, ctx), None, None),
         };
         let call = Call::end(outer);
-        let issued = match &mut verdict {
+        if let (CoreVerdict::Challenge(ch), Some(reason)) = (&mut verdict, call.token_refusal) {
+            if ch.reason == Reason::InvalidToken {
+                ch.reason = reason;
+            }
+        }
+        self.salt_nonces(&mut verdict, now);
+        match call.error.or(acceptor_error) {
+            Some(e) => Err(e),
+            None => Ok(Decision { verdict, result: call.result, token, pending: call.pending }),
+        }
+    }
+
+    /// Most checks issue no nonce: the OS's entropy (a system call) is asked for only when
+    /// one is, and the nonce the check made with a blank salt is made again with it.
+    fn salt_nonces(&self, verdict: &mut CoreVerdict, now: u64) {
+        let issued = match verdict {
             CoreVerdict::Challenge(ch) => ch.nonce.as_mut(),
             CoreVerdict::Authenticated(a) => a.auth_info.as_mut().and_then(|i| i.nextnonce.as_mut()),
             CoreVerdict::Malformed(_) => None,
@@ -72,10 +107,36 @@ impl Engine {
         if let Some(nonce) = issued {
             *nonce = self.fresh_nonce(now);
         }
-        match call.error.or(acceptor_error) {
-            Some(e) => Err(e),
-            None => Ok(Decision { verdict, result: call.result, token }),
+    }
+
+    /// The verdict of a deferred check once its replay store answered `outcome` (the core's
+    /// `settle_replay`: unchanged when fresh, else the refusal the check would have given).
+    pub(crate) fn settle(&self, verdict: CoreVerdict, outcome: ReplayOutcome, now: u64) -> CoreVerdict {
+        let mut v = self.core.settle_replay(verdict, outcome, Context { now, salt: [0; 8] });
+        if !matches!(v, CoreVerdict::Authenticated(_)) {
+            self.salt_nonces(&mut v, now);
         }
+        v
+    }
+
+    /// The replay store's Python object.
+    pub(crate) fn replay_object(&self, py: Python<'_>) -> Py<PyAny> {
+        self.core.replay().object(py)
+    }
+
+    /// Whether this engine checks the scheme of an `Authorization` value.
+    pub(crate) fn checks_scheme_of(&self, h: &[u8]) -> bool {
+        scheme_word(h).is_some_and(|w| self.core.config().scheme_of(w).is_some())
+    }
+
+    /// Whether Digest `qop=auth-int` is offered (the body is then needed).
+    pub(crate) fn offers_auth_int(&self) -> bool {
+        self.offers_digest() && self.core.config().offered_qop().auth_int
+    }
+
+    /// Whether the replay store is a Python object (asked by the caller of a deferred check).
+    pub(crate) fn replay_is_python(&self) -> bool {
+        matches!(self.core.replay(), Replay::Python(..))
     }
 
     /// A nonce issued with the OS's entropy.
@@ -104,7 +165,7 @@ impl Engine {
         self.render_challenges(&ch, nonce, opaque)
     }
 
-    fn render_challenges(&self, ch: &Challenge, nonce: Option<&str>, opaque: Option<&str>) -> Vec<String> {
+    pub(crate) fn render_challenges(&self, ch: &Challenge, nonce: Option<&str>, opaque: Option<&str>) -> Vec<String> {
         (0..self.core.challenge_count())
             .map(|i| render(|b| self.core.write_challenge_with(ch, i, nonce, opaque, b)))
             .collect()
@@ -218,6 +279,10 @@ impl Engine {
     /// application's user or `None`/`False`; `tokens` maps bearer tokens to users.
     /// `verify_nonce(nonce)` and `verify_opaque(opaque)`: the application's own Digest
     /// nonces and opaque (then also pass them to `challenges`).
+    /// The origin check (`check_origin*`, which `check` does not call): `refuse_cross_origin`
+    /// refuses unsafe requests from other origins (403) but from `allow_origins`
+    /// (`scheme://host[:port]`); `allow_hosts`, the server's own names and addresses, refuses
+    /// any other `Host` (421); `allow_any_address` lets a `Host` that is an IP address pass.
     #[new]
     #[pyo3(signature = (realm, key, *, users = None, lookup = None, ha1_lookup = false, verify_password = None,
         verify_token = None, tokens = None, verify_nonce = None, verify_opaque = None,
@@ -226,7 +291,8 @@ impl Engine {
         nonce_lifetime = 300, max_clock_skew = 5, opaque = None, replay_store = None, previous_key = None,
         allow_rfc2069 = false, check_uri = true, authentication_info = true, scheme_names = None,
         token_syntax = "b64token", challenge_style = "rfc7616", acceptor = None, nt_hashes = None,
-        bind_negotiate = false))]
+        bind_negotiate = false, refuse_cross_origin = true, allow_origins = None, allow_hosts = None,
+        allow_any_address = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -257,6 +323,10 @@ impl Engine {
         acceptor: Option<&Bound<'_, PyAny>>,
         nt_hashes: Option<HashMap<String, Bound<'_, PyAny>>>,
         bind_negotiate: bool,
+        refuse_cross_origin: bool,
+        allow_origins: Option<Vec<String>>,
+        allow_hosts: Option<Vec<String>>,
+        allow_any_address: bool,
     ) -> PyResult<Self> {
         let schemes = schemes.iter().map(|s| scheme(s)).collect::<PyResult<Vec<_>>>()?;
         let algs = algorithms.iter().map(|a| algorithm(a)).collect::<PyResult<Vec<_>>>()?;
@@ -271,7 +341,8 @@ impl Engine {
             .check_uri(check_uri)
             .authentication_info(authentication_info)
             .token_syntax(self::token_syntax(token_syntax)?)
-            .challenge_style(self::challenge_style(challenge_style)?);
+            .challenge_style(self::challenge_style(challenge_style)?)
+            .origin_policy(crate::origin::policy(refuse_cross_origin, allow_origins, allow_hosts, allow_any_address)?);
         if let Some(o) = opaque {
             config = config.opaque(o).map_err(config_err)?;
         }
@@ -365,6 +436,68 @@ impl Engine {
         Ok(v)
     }
 
+    /// Whether to serve a request from where it comes (cross-site request forgery) and the
+    /// `Host` it names (DNS rebinding), before authenticating it: `None`, or the `Refusal`
+    /// (status 403, 421 or 400, the core's reason) to answer and log. Values are `str`
+    /// (as WSGI gives them) or `bytes`, `None` when the field is absent; `secure`: the
+    /// request came over TLS.
+    #[pyo3(signature = (method, *, host = None, origin = None, sec_fetch_site = None, referer = None,
+        secure = false, remote = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn check_origin(
+        &self,
+        py: Python<'_>,
+        method: &str,
+        host: Option<&Bound<'_, PyAny>>,
+        origin: Option<&Bound<'_, PyAny>>,
+        sec_fetch_site: Option<&Bound<'_, PyAny>>,
+        referer: Option<&Bound<'_, PyAny>>,
+        secure: bool,
+        remote: Option<String>,
+    ) -> PyResult<Option<Refusal>> {
+        let host = host.map(header_bytes).transpose()?;
+        let origin = origin.map(header_bytes).transpose()?;
+        let sec_fetch_site = sec_fetch_site.map(header_bytes).transpose()?;
+        let referer = referer.map(header_bytes).transpose()?;
+        let fields = crate::origin::Fields {
+            secure,
+            host: host.as_deref(),
+            origin: origin.as_deref(),
+            sec_fetch_site: sec_fetch_site.as_deref(),
+            referer: referer.as_deref(),
+        };
+        Ok(self.origin_refusal(py, method, &fields, remote))
+    }
+
+    /// `check_origin` of a WSGI environ.
+    fn check_origin_environ(&self, environ: &Bound<'_, PyDict>) -> PyResult<Option<Refusal>> {
+        self.origin_refusal_environ(environ, None)
+    }
+
+    /// `check_origin` of an ASGI HTTP or WebSocket scope (`method`, `scheme`, `headers`,
+    /// `client`).
+    fn check_origin_scope(&self, scope: &Bound<'_, PyAny>) -> PyResult<Option<Refusal>> {
+        self.origin_refusal_scope(scope)
+    }
+
+    /// The `Host` list of the origin check (empty: any `Host`).
+    #[getter]
+    fn allowed_hosts(&self) -> Vec<String> {
+        self.core.config().origin().allowed_hosts().map(str::to_owned).collect()
+    }
+
+    /// The origins whose unsafe requests are served besides the server's own.
+    #[getter]
+    fn allowed_origins(&self) -> Vec<String> {
+        self.core.config().origin().allowed_origins().map(str::to_owned).collect()
+    }
+
+    /// Whether the origin check refuses unsafe requests from other origins.
+    #[getter]
+    fn refuses_cross_origin(&self) -> bool {
+        self.core.config().origin().refuses_cross_origin()
+    }
+
     /// Fresh challenges (a 401 for a request without credentials, or with `stale=true`);
     /// Digest ones with the application's own `nonce` and `opaque` when given.
     #[pyo3(signature = (stale = false, now = None, nonce = None, opaque = None))]
@@ -381,8 +514,7 @@ impl Engine {
     /// Whether this engine checks the scheme of an `Authorization` value (its scheme word is
     /// an offered scheme's name or custom name, ignoring case).
     fn selects(&self, authorization: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let h = header_bytes(authorization)?;
-        Ok(scheme_word(&h).is_some_and(|w| self.core.config().scheme_of(w).is_some()))
+        Ok(self.checks_scheme_of(&header_bytes(authorization)?))
     }
 
     /// The user name an `Authorization` value claims (Basic user-id, Digest `username`),
@@ -408,7 +540,7 @@ impl Engine {
     /// The replay store.
     #[getter]
     fn replay_store(&self, py: Python<'_>) -> Py<PyAny> {
-        self.core.replay().object(py)
+        self.replay_object(py)
     }
 
     /// The connection closed: forget its handshake and authentication.

@@ -1,7 +1,7 @@
 //! Exceptions, and why a request was refused ([`Refusal`]): codes, names and messages are
 //! the core's (core/src/error.rs), printed one way.
 
-use authgate::{ParseError, Reason};
+use authgate::{OriginRefusal, ParseError, Reason};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -23,17 +23,20 @@ pub(crate) fn config_err(e: impl std::fmt::Display) -> PyErr {
     ConfigError::new_err(e.to_string())
 }
 
-/// Why a request was refused: a 401 (a [`Reason`]) or a 400 (a [`ParseError`]), with what
-/// is known of the request. `str()` of it is the line authgate logs.
+/// Why a request was refused: a 401 (a [`Reason`]), a 400 (a [`ParseError`]), or a refusal of
+/// the origin check (an [`OriginRefusal`]: 403, 421 or 400), with what is known of the request.
+/// `str()` of it is the line authgate logs.
 #[pyclass(frozen, module = "authgate._authgate")]
 pub(crate) struct Refusal {
-    /// 401 (challenge) or 400 (malformed `Authorization`).
+    /// 401 (challenge) or 400 (malformed `Authorization`); for the origin check 403 (another
+    /// origin), 421 (a foreign `Host`) or 400 (a malformed `Host`, `Origin`, ...).
     #[pyo3(get)]
     status: u16,
     /// The stable name, e.g. `"BadCredentials"` or `"InvalidBase64"`.
     #[pyo3(get)]
     name: &'static str,
-    /// The stable number (the C ABI's): 1-99 for reasons, 200-299 for malformed values.
+    /// The stable number (the C ABI's): 1-99 for reasons, 200-299 for malformed values,
+    /// 400-499 for the origin check's refusals.
     #[pyo3(get)]
     code: u16,
     /// What it means, in English.
@@ -54,6 +57,18 @@ pub(crate) struct Refusal {
     /// What the application's verify callback returned, when it refused (else `None`).
     #[pyo3(get)]
     result: Py<PyAny>,
+    /// The `WWW-Authenticate` values to answer with, when the layer that refused rendered
+    /// them (the ASGI layers; else empty).
+    #[pyo3(get)]
+    challenges: Vec<String>,
+    /// Refused by the origin check (before authentication): no challenge goes with it.
+    #[pyo3(get)]
+    origin_check: bool,
+    /// For the origin check's refusals: the `Host` and `Origin` the request carried.
+    #[pyo3(get)]
+    host: Option<String>,
+    #[pyo3(get)]
+    origin: Option<String>,
 }
 
 impl Refusal {
@@ -65,8 +80,31 @@ impl Refusal {
         Refusal::new(py, 400, e.name(), e.code(), e.to_string(), false)
     }
 
+    /// A refusal of the origin check; its status, name, code and message are the core's.
+    pub(crate) fn origin(py: Python<'_>, r: OriginRefusal, host: Option<String>, origin: Option<String>) -> Self {
+        let mut refusal = Refusal::new(py, r.status(), r.name(), r.code(), r.message().to_owned(), false);
+        refusal.origin_check = true;
+        refusal.host = host;
+        refusal.origin = origin;
+        refusal
+    }
+
     fn new(py: Python<'_>, status: u16, name: &'static str, code: u16, message: String, stale: bool) -> Self {
-        Refusal { status, name, code, message, stale, scheme: None, user: None, remote: None, result: py.None() }
+        Refusal {
+            status,
+            name,
+            code,
+            message,
+            stale,
+            scheme: None,
+            user: None,
+            remote: None,
+            result: py.None(),
+            challenges: Vec::new(),
+            origin_check: false,
+            host: None,
+            origin: None,
+        }
     }
 
     /// With what is known of the request (all for logs).
@@ -89,6 +127,12 @@ impl Refusal {
         self
     }
 
+    /// With the challenges to answer with.
+    pub(crate) fn with_challenges(mut self, challenges: Vec<String>) -> Self {
+        self.challenges = challenges;
+        self
+    }
+
     /// With the application callback's refusing result.
     pub(crate) fn with_result(mut self, result: Py<PyAny>) -> Self {
         self.result = result;
@@ -98,8 +142,10 @@ impl Refusal {
 
 #[pymethods]
 impl Refusal {
-    /// `BadCredentials (bad credentials) scheme=Basic user='alice' remote=127.0.0.1`: what
-    /// authgate logs. Never a password, response or token.
+    /// `BadCredentials (bad credentials) scheme=Basic user='alice' remote=127.0.0.1`, or
+    /// `CrossOrigin (unsafe method from another origin) host="device.local"
+    /// origin="http://evil.example" remote=...`: what authgate logs. Never a password,
+    /// response or token (nor a `Referer`, whose path and query may hold one).
     fn __str__(&self) -> String {
         let mut s = format!("{} ({})", self.name, self.message);
         if self.stale {
@@ -111,6 +157,12 @@ impl Refusal {
         }
         if let Some(user) = &self.user {
             s.push_str(&format!(" user={:?}", printable(user)));
+        }
+        if let Some(host) = &self.host {
+            s.push_str(&format!(" host={:?}", printable(host)));
+        }
+        if let Some(origin) = &self.origin {
+            s.push_str(&format!(" origin={:?}", printable(origin)));
         }
         if let Some(remote) = &self.remote {
             s.push_str(" remote=");

@@ -149,6 +149,8 @@ pub(crate) struct FlaskCheck {
     /// The name `g` keeps the user under.
     user_attr: Py<PyString>,
     auth_int: bool,
+    /// The engine's origin check runs first (cross-site requests, foreign `Host`).
+    check_origin: bool,
     flask: Access,
     after_this_request: Py<PyAny>,
 }
@@ -159,9 +161,11 @@ impl FlaskCheck {
     /// per app (`secret`, `fallbacks`: the `SECRET_KEY` and `SECRET_KEY_FALLBACKS` its keys
     /// came from, `None` when it does not depend on them). `private`: `(flask.globals._cv_request,
     /// flask.globals._cv_app, flask.ctx._AppCtxGlobals)` to read Flask without its proxies.
+    /// `check_origin`: the engine's origin check (`Engine.check_origin_environ`) first; its
+    /// refusal (403, 421, 400) is returned as any other.
     #[new]
     #[pyo3(signature = (engine, *, header = None, absent = None, strict = true, refused = None,
-        user_attr = "flask_httpauth_user", auth_int = false, private = None))]
+        user_attr = "flask_httpauth_user", auth_int = false, private = None, check_origin = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -173,6 +177,7 @@ impl FlaskCheck {
         user_attr: &str,
         auth_int: bool,
         private: Option<(Py<PyAny>, Py<PyAny>, Py<PyAny>)>,
+        check_origin: bool,
     ) -> PyResult<Self> {
         let source = match engine.cast::<Engine>() {
             Ok(e) => Source::Fixed(e.clone().unbind()),
@@ -201,6 +206,7 @@ impl FlaskCheck {
             refused: refused.unwrap_or_else(|| py.None()),
             user_attr: PyString::intern(py, user_attr).unbind(),
             auth_int,
+            check_origin,
             flask: flask_access,
             after_this_request: flask.getattr("after_this_request")?.unbind(),
         })
@@ -249,6 +255,11 @@ impl FlaskCheck {
         let current = self.flask.request(py)?;
         let req = &current.request;
         let method = req.getattr(intern!(py, "method"))?.cast_into::<PyString>()?;
+        if self.check_origin {
+            if let Some(refusal) = self.origin_refused(py, &current, &method)? {
+                return Ok(Some(refusal));
+            }
+        }
         // Flask answers OPTIONS itself unless told not to; when the view gets it, it passes
         // without credentials (CORS preflights carry none). (The length first: no compare
         // for GET, POST, ...)
@@ -297,6 +308,23 @@ impl FlaskCheck {
             algorithm: a.algorithm.map(|a| a.name()),
         };
         Ok(Some(Bound::new(py, accepted)?.into_any()))
+    }
+
+    /// The origin check (before OPTIONS passes: a foreign `Host` is refused whatever the method).
+    #[inline(never)]
+    fn origin_refused<'py>(
+        &self,
+        py: Python<'py>,
+        current: &Current<'py>,
+        method: &Bound<'py, PyString>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let environ = current.request.getattr(intern!(py, "environ"))?.cast_into::<PyDict>()?;
+        let engine = self.engine(py, current)?;
+        let method = method.to_cow()?;
+        match engine.get().origin_refusal_environ(&environ, Some(&method))? {
+            Some(r) => Ok(Some(Bound::new(py, r)?.into_any())),
+            None => Ok(None),
+        }
     }
 
     /// A Digest check: the method, the request-target, the clock, and for `auth-int` the body.

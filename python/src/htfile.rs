@@ -9,14 +9,41 @@ use authgate::htfile::{self, FileError, FileErrorKind, Policy};
 use authgate::{Charset, CredentialStore, Purpose, StoredCredential};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyType};
 
-/// A damaged line is a `ValueError` naming the file and the line; an unreadable file an
+use crate::errors::AuthgateError;
+
+const HTFILE_ERROR_DOC: &str = "A damaged line of an htpasswd or htdigest file: an AuthgateError and a ValueError \
+     (what it raised before). args = (message, code, line): code is the core's stable name of the refusal \
+     ('LineTooLong', 'InvalidHa1', 'Plaintext', 'CostTooHigh', ...), line counts from 1.";
+
+static HTFILE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// `HtfileError(AuthgateError, ValueError)`, made once (`create_exception!` takes one base).
+fn htfile_error(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    let ty = HTFILE_ERROR.get_or_try_init(py, || -> PyResult<Py<PyType>> {
+        let namespace = PyDict::new(py);
+        namespace.set_item("__module__", "authgate._authgate")?;
+        namespace.set_item("__doc__", HTFILE_ERROR_DOC)?;
+        let bases = (py.get_type::<AuthgateError>(), py.get_type::<PyValueError>());
+        let ty = py.get_type::<PyType>().call1(("HtfileError", bases, namespace))?;
+        Ok(ty.cast_into::<PyType>()?.unbind())
+    })?;
+    Ok(ty.bind(py))
+}
+
+/// A damaged line is an `HtfileError` (an `AuthgateError` and a `ValueError`) naming the file
+/// and the line, with the core's name of the refusal (its error table); an unreadable file an
 /// `OSError` (`FileNotFoundError`, `PermissionError`, ... as Python's `open` raises them).
 fn py_err(e: FileError) -> PyErr {
     use pyo3::exceptions::{PyFileNotFoundError, PyIsADirectoryError, PyPermissionError};
     let msg = e.to_string();
     match e.kind {
-        FileErrorKind::Line(_) => PyValueError::new_err(msg),
+        FileErrorKind::Line(l) => Python::attach(|py| match htfile_error(py) {
+            Ok(ty) => PyErr::from_type(ty.clone(), (msg, l.kind.name(), l.line)),
+            Err(e) => e,
+        }),
         FileErrorKind::Io(std::io::ErrorKind::NotFound, _) => PyFileNotFoundError::new_err(msg),
         FileErrorKind::Io(std::io::ErrorKind::PermissionDenied, _) => PyPermissionError::new_err(msg),
         FileErrorKind::Io(std::io::ErrorKind::IsADirectory, _) => PyIsADirectoryError::new_err(msg),
@@ -207,6 +234,7 @@ impl CredentialStore for HtStore {
 
 /// Adds the classes to the extension module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("HtfileError", htfile_error(m.py())?)?;
     m.add_class::<HtpasswdFile>()?;
     m.add_class::<HtdigestFile>()
 }

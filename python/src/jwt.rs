@@ -3,6 +3,7 @@
 //! `JwtConfig` and the verdict into a dict or an exception).
 
 use authgate::jwt::{jwks, public_key_pem, Claim, JwsAlgorithm, JwtBuffer, JwtConfig, JwtKey};
+use authgate::Reason;
 use pyo3::create_exception;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
@@ -172,17 +173,14 @@ impl JwtVerifier {
     /// For `HTTPTokenAuth.verify_token`: the claims of a valid token (a dict that is always
     /// true), or `None` (the reason goes to the `authgate.jwt` logger, never the token).
     fn __call__<'py>(&self, py: Python<'py>, token: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match self.decode(py, token, None) {
-            Ok((_, claims)) => {
-                let cls = py.import("authgate._jwt_claims")?.getattr("Claims")?;
-                Ok(Some(cls.call1((claims,))?))
-            }
-            Err(e) if e.is_instance_of::<JwtError>(py) => {
+        let raw = token_bytes(token)?;
+        match self.claims(py, &raw)? {
+            Ok(claims) => Ok(Some(claims)),
+            Err(reason) => {
                 let log = py.import("logging")?.call_method1("getLogger", ("authgate.jwt",))?;
-                log.call_method1("info", ("JWT refused: %s", e.value(py).getattr("reason")?))?;
+                log.call_method1("info", ("JWT refused: %s", reason.name()))?;
                 Ok(None)
             }
-            Err(e) => Err(e),
         }
     }
 
@@ -210,18 +208,39 @@ impl JwtVerifier {
         token: &Bound<'py, PyAny>,
         now: Option<f64>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
-        let raw = key_bytes(token).map_err(|_| pyo3::exceptions::PyTypeError::new_err("a token is str or bytes"))?;
+        let raw = token_bytes(token)?;
         let now = now.map_or_else(now_secs, |n| if n > 0.0 { n as u64 } else { 0 });
+        self.verified(py, &raw, now)?.map_err(|reason| JwtError::new_err((reason.to_string(), reason.name())))
+    }
+
+    /// `(header, claims)` of a valid token, or the core's reason for refusing it.
+    fn verified<'py>(&self, py: Python<'py>, raw: &[u8], now: u64) -> PyResult<Result<HeaderAndClaims<'py>, Reason>> {
         let mut buf = Box::new(JwtBuffer::new());
         // Decoded and checked without the GIL: the signature is the costly part.
         let outcome =
-            py.detach(|| self.config.verify(&raw, now, &mut buf).map(|v| (v.header.to_owned(), v.claims.to_owned())));
-        match outcome {
-            Ok((header, claims)) => {
-                let json = py.import("json")?;
-                Ok((json.call_method1("loads", (header,))?, json.call_method1("loads", (claims,))?))
-            }
-            Err(reason) => Err(JwtError::new_err((reason.to_string(), reason.name()))),
-        }
+            py.detach(|| self.config.verify(raw, now, &mut buf).map(|v| (v.header.to_owned(), v.claims.to_owned())));
+        let (header, claims) = match outcome {
+            Ok(parts) => parts,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let json = py.import("json")?;
+        Ok(Ok((json.call_method1("loads", (header,))?, json.call_method1("loads", (claims,))?)))
     }
+
+    /// For a verify-token callback (`HTTPTokenAuth.verify_token`, `BearerAuth(verifier=)`):
+    /// the claims of a valid token as a `Claims` dict (always true), or the core's reason,
+    /// which the engine then gives the refusal (RFC 6750 `error_description`).
+    pub(crate) fn claims<'py>(&self, py: Python<'py>, raw: &[u8]) -> PyResult<Result<Bound<'py, PyAny>, Reason>> {
+        Ok(match self.verified(py, raw, now_secs())? {
+            Ok((_, claims)) => Ok(py.import("authgate._jwt_claims")?.getattr("Claims")?.call1((claims,))?),
+            Err(reason) => Err(reason),
+        })
+    }
+}
+
+/// A verified token's header and claims, as Python dicts.
+type HeaderAndClaims<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>);
+
+fn token_bytes(token: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    key_bytes(token).map_err(|_| pyo3::exceptions::PyTypeError::new_err("a token is str or bytes"))
 }

@@ -2,9 +2,12 @@
 //!
 //! One engine ([`engine::Engine`], the core's) checks every request; this crate converts
 //! values, keeps the application's users and callbacks ([`credentials`], [`htfile`]) and
-//! replay stores ([`replay`], [`shared_store`]), and reads Flask's request ([`flask_ctx`]);
-//! [`connection`] keeps NTLM / Negotiate handshakes per TCP connection; [`jwt`] verifies JWTs. Rules, limits, error codes and header shapes are the core's.
+//! replay stores ([`replay`], [`shared_store`]), and reads Flask's request ([`flask_ctx`]),
+//! ASGI scopes ([`asgi_ctx`]) and the fields the core's origin check needs ([`origin`]);
+//! [`connection`] keeps NTLM / Negotiate handshakes per TCP connection; [`jwt`] verifies JWTs.
+//! Rules, limits, error codes and header shapes are the core's.
 
+mod asgi_ctx;
 mod connection;
 mod convert;
 mod credentials;
@@ -13,6 +16,7 @@ mod errors;
 mod flask_ctx;
 mod htfile;
 mod jwt;
+mod origin;
 mod primitives;
 mod replay;
 mod shared_store;
@@ -27,6 +31,7 @@ fn _authgate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     replay::register(m)?;
     engine::register(m)?;
     flask_ctx::register(m)?;
+    asgi_ctx::register(m)?;
     htfile::register(m)?;
     jwt::register(m)?;
     Ok(())

@@ -27,6 +27,15 @@ pub(crate) fn outcome_name(o: ReplayOutcome) -> &'static str {
     }
 }
 
+/// A Python store's answer: "fresh", "replayed", anything else (a failure) "stale".
+pub(crate) fn outcome_of(name: &str) -> ReplayOutcome {
+    match name {
+        "fresh" => ReplayOutcome::Fresh,
+        "replayed" => ReplayOutcome::Replayed,
+        _ => ReplayOutcome::Stale,
+    }
+}
+
 enum Table {
     Small(Box<ReplayTable<256>>),
     Medium(Box<ReplayTable<1024>>),
@@ -216,15 +225,15 @@ impl ReplayStore for Replay {
     fn check_and_record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
         match self {
             Replay::Native(n) => n.record(id, issued, nc),
+            // An async layer asks the store itself, after the check (Engine::settle).
+            Replay::Python(_) if Call::defer_replay(id, issued, nc) => ReplayOutcome::Fresh,
             Replay::Python(obj) => Python::attach(|py| {
                 let r = obj
                     .bind(py)
                     .call_method1("check_and_record", (PyBytes::new(py, id), issued, nc))
                     .and_then(|v| v.extract::<String>());
                 match r.as_deref() {
-                    Ok("fresh") => ReplayOutcome::Fresh,
-                    Ok("replayed") => ReplayOutcome::Replayed,
-                    Ok(_) => ReplayOutcome::Stale,
+                    Ok(name) => outcome_of(name),
                     Err(_) => {
                         // Never fresh on failure; the exception is raised after the check.
                         if let Err(e) = r {

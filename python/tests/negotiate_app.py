@@ -1,9 +1,12 @@
 """The app the Negotiate / NTLM tests serve: authgate.flask_kerberos on /kerberos,
-authgate.flask_sspi on /ntlm and /ntlm-user (package from SSPI_PACKAGE: NTLM or Negotiate)."""
+authgate.flask_sspi on /ntlm and /ntlm-user (package from SSPI_PACKAGE: NTLM or Negotiate).
+With REQUEST_LOG set, every request is recorded there (a JSON line: path, status, the
+Authorization scheme, the user), so that a test driving a browser sees what the server saw."""
+import json
 import logging
 import os
 
-from flask import Flask, g, jsonify, render_template_string
+from flask import Flask, g, jsonify, render_template_string, request
 
 from authgate.flask_kerberos import init_kerberos
 from authgate.flask_kerberos import requires_authentication as kerberos_required
@@ -22,6 +25,21 @@ def create_app():
     init_kerberos(app, hostname="localhost")
     init_sspi(app, hostname="localhost", package=os.environ.get("SSPI_PACKAGE", "NTLM"),
               users={"alice": "Secret-1", "jürgen": "pässword"}, nt_hashes={"bob": BOB_NT_HASH})
+
+    request_log = os.environ.get("REQUEST_LOG")
+    if request_log:
+        @app.after_request
+        def record(response):
+            """One JSON line per request, as the server saw it: the scheme of its
+            Authorization header (never the token), the user authenticated, the status."""
+            authorization = request.headers.get("Authorization")
+            user = g.get("kerberos_user") or g.get("current_user")
+            line = {"path": request.path, "status": response.status_code, "user": user,
+                    "scheme": authorization.split(" ", 1)[0] if authorization else None,
+                    "agent": request.headers.get("User-Agent", "")}
+            with open(request_log, "a", encoding="utf-8") as f:
+                f.write(json.dumps(line) + "\n")
+            return response
 
     @app.route("/healthz")
     def healthz():

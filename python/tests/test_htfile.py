@@ -12,7 +12,7 @@ import pytest
 import requests
 from flask import Flask
 
-from authgate import HtdigestFile, HtpasswdFile
+from authgate import AuthgateError, HtdigestFile, HtfileError, HtpasswdFile
 from conftest import basic, digest_header, parse_challenge, stop
 
 PY_DIR = Path(__file__).resolve().parent.parent
@@ -81,21 +81,25 @@ def test_plaintext_lines_need_allow_plaintext(tmp_path):
     assert HtpasswdFile(path, allow_plaintext=True).verify("alice", "s3cret")
 
 
-@pytest.mark.parametrize("text, line, message", [
-    ("# users\r\nalice:$apr1$z.Dy0sDS$nc39arAsmX4c7O6Iq\r\n", 2, "malformed password hash"),
-    ("alice:$2y$13$hClqlN0COVwY9xJeXgDWZuQG7eStcm.jN5yFQuhRVmLG3gnJ6cVZC\n", 1, "cost above"),
-    ("\n\nno colon here\n", 3, "missing ':'"),
-    ("a:b\x00c\n", 1, "control character"),
-    ("x" * 10240 + ":{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", 1, "longer than 8192"),
-    ("bob:*0\n", 1, "locked entry or failed hash"),
-    ("\xff\xfe garbage \x01\x02\n", 1, "control character"),
+@pytest.mark.parametrize("text, line, message, code", [
+    ("# users\r\nalice:$apr1$z.Dy0sDS$nc39arAsmX4c7O6Iq\r\n", 2, "malformed password hash", "Malformed"),
+    ("alice:$2y$13$hClqlN0COVwY9xJeXgDWZuQG7eStcm.jN5yFQuhRVmLG3gnJ6cVZC\n", 1, "cost above", "CostTooHigh"),
+    ("\n\nno colon here\n", 3, "missing ':'", "MissingColon"),
+    ("a:b\x00c\n", 1, "control character", "ControlCharacter"),
+    ("x" * 10240 + ":{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", 1, "longer than 8192", "LineTooLong"),
+    ("bob:*0\n", 1, "locked entry or failed hash", "Locked"),
+    ("\xff\xfe garbage \x01\x02\n", 1, "control character", "ControlCharacter"),
 ])
-def test_damaged_files_raise_value_error_naming_the_line(tmp_path, text, line, message):
+def test_damaged_files_raise_value_error_naming_the_line(tmp_path, text, line, message, code):
     path = tmp_path / "damaged"
     path.write_bytes(text.encode("utf-8", "surrogateescape"))
     with pytest.raises(ValueError, match=rf"line {line}: .*{message}") as e:
         HtpasswdFile(path)
-    assert str(path) in str(e.value)
+    assert str(path) in e.value.message
+    # The core's error table names the refusal; the exception is an HtfileError, one of
+    # authgate's exceptions (and a ValueError, as before).
+    assert isinstance(e.value, HtfileError) and isinstance(e.value, AuthgateError)
+    assert (e.value.code, e.value.line) == (code, line)
 
 
 def test_unreadable_file_is_os_error(tmp_path):
@@ -161,8 +165,9 @@ def test_htdigest(tmp_path):
         d.ha1("dave")
     assert HtdigestFile(path, realm="garage").ha1("dave") == hashlib.md5(b"dave:garage:other").hexdigest()
     path.write_text("dave:home:669BB5C539F096809DC379871FE1C6BC\n")
-    with pytest.raises(ValueError, match="line 1: HA1 is not 32 lower-case hex digits"):
+    with pytest.raises(HtfileError, match="line 1: HA1 is not 32 lower-case hex digits") as e:
         HtdigestFile(path)
+    assert (e.value.code, e.value.line) == ("InvalidHa1", 1)
 
 
 def test_verify_releases_the_gil(tmp_path):

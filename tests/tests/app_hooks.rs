@@ -137,3 +137,82 @@ fn replay_retention_is_lifetime_and_skew() {
     assert_eq!(c.replay_retention(), 127);
     assert_eq!(Config::new("r").unwrap().replay_retention(), 305);
 }
+
+/// A replay store asked after the check (an async store): `check` runs with a store that
+/// answers Fresh and keeps what it was asked; `settle_replay` with the real store's answer
+/// gives what `check` gives with that store inside it, for qop=auth and RFC 2069.
+#[test]
+fn settle_replay_gives_what_the_check_gives_with_the_store_inside() {
+    use authgate::nonce::NonceId;
+    use authgate::{ReplayOutcome, ReplayStore};
+    #[derive(Default)]
+    struct Deferred(RefCell<Vec<(NonceId, u64, u32)>>);
+    impl ReplayStore for Deferred {
+        fn check_and_record(&self, id: &NonceId, issued: u64, nc: u32) -> ReplayOutcome {
+            self.0.borrow_mut().push((*id, issued, nc));
+            ReplayOutcome::Fresh
+        }
+    }
+    /// A store that answers what it is told to.
+    struct Answers(ReplayOutcome);
+    impl ReplayStore for Answers {
+        fn check_and_record(&self, _: &NonceId, _: u64, _: u32) -> ReplayOutcome {
+            self.0
+        }
+    }
+    let config = digest_config().allow_rfc2069(true).algorithms(&[Algorithm::Md5]).unwrap();
+    let deferred = Engine::new(config.clone(), &KEY, AppStore::default(), Deferred::default()).unwrap();
+    let first = run_with(&deferred, None);
+    let nonce = nonce_of(&first);
+    for qop in [Some("auth"), None] {
+        let header = DigestClientFor { nonce, qop }.header();
+        for outcome in [ReplayOutcome::Fresh, ReplayOutcome::Replayed, ReplayOutcome::Stale] {
+            let inside = Engine::new(config.clone(), &KEY, AppStore::default(), Answers(outcome)).unwrap();
+            let expected = run_with(&inside, Some(&header));
+            let v = run_with(&deferred, Some(&header));
+            assert!(matches!(v, Verdict::Authenticated(_)), "{v:?}");
+            let (id, issued, nc) = deferred.replay().0.borrow_mut().pop().expect("the store was asked");
+            assert_eq!((issued, nc), (1_000, 1));
+            assert_eq!(id.len(), 16);
+            let settled = deferred.settle_replay(v, outcome, ctx(1_000));
+            match (&settled, &expected) {
+                (Verdict::Authenticated(a), Verdict::Authenticated(b)) => {
+                    assert_eq!((&a.user, a.qop), (&b.user, b.qop));
+                    assert_eq!(outcome, ReplayOutcome::Fresh);
+                }
+                _ => assert_eq!(reason(&settled), reason(&expected), "{qop:?} {outcome:?}"),
+            }
+            if outcome == ReplayOutcome::Stale {
+                assert_eq!(reason(&settled), (Reason::StaleNonce, true));
+            }
+            if outcome == ReplayOutcome::Replayed {
+                // Without nc a reused nonce asks for a new one (stale); with nc it is refused.
+                assert_eq!(reason(&settled), (Reason::Replayed, qop.is_none()));
+            }
+        }
+    }
+    // Not a Digest acceptance: as it is.
+    let refused = run_with(&deferred, Some("Digest username=\"x\""));
+    assert_eq!(deferred.settle_replay(refused.clone(), ReplayOutcome::Stale, ctx(1_000)), refused);
+    let basic = run_with(&deferred, Some("Basic TXVmYXNhOkNpcmNsZSBPZiBMaWZl"));
+    assert_eq!(deferred.settle_replay(basic.clone(), ReplayOutcome::Replayed, ctx(1_000)), basic);
+}
+
+fn run_with<R: authgate::ReplayStore>(e: &Engine<AppStore, R>, header: Option<&str>) -> Verdict {
+    e.check(&Request::new("GET", "/dir/index.html", header.map(str::as_bytes)), ctx(1_000))
+}
+
+/// Mufasa with a nonce of the engine and the given qop.
+struct DigestClientFor {
+    nonce: &'static str,
+    qop: Option<&'static str>,
+}
+
+impl DigestClientFor {
+    fn header(&self) -> String {
+        let mut c = mufasa("MD5", self.nonce);
+        c.realm = REALM;
+        c.qop = self.qop;
+        c.header()
+    }
+}

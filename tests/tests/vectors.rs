@@ -1,7 +1,10 @@
 //! The shared vector file, read the same way the C and Python tests read it.
 
 use authgate::digest::{self, Known, ResponseInput, Username};
-use authgate::{parse, Algorithm, BasicCredentials, Charset, DigestCredentials, HashOutput, Qop, Verdict};
+use authgate::{
+    parse, Algorithm, BasicCredentials, Charset, DigestCredentials, Engine, HashOutput, Qop, ReplayTable, StaticUsers,
+    Verdict,
+};
 use authgate_tests::*;
 
 #[test]
@@ -143,4 +146,53 @@ fn engine_scan_agrees_with_parse_on_every_vector() {
     }
     assert!(all.len() > 100);
     assert!(wrong.is_empty(), "{} cases differ:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+/// The policy of a `kind=origin` case.
+fn origin_policy(case: &Case) -> authgate::OriginPolicy {
+    let policy = authgate::OriginPolicy::new()
+        .refuse_cross_origin(case.opt("refuse") != Some("0"))
+        .allow_any_address(case.opt("addresses") == Some("1"));
+    let policy = policy.allow_hosts(case.opt("hosts").unwrap_or("")).unwrap_or_else(|e| panic!("{}: {e}", case.name()));
+    policy.allow_origins(case.opt("origins").unwrap_or("")).unwrap_or_else(|e| panic!("{}: {e}", case.name()))
+}
+
+/// Request-origin cases, through the engine's configuration as a server uses it; the
+/// classification agrees with the refusals.
+#[test]
+fn origin_vectors() {
+    let cases = cases("origin");
+    assert!(cases.len() >= 200);
+    for case in &cases {
+        let name = case.name();
+        let config = authgate::Config::new("r").unwrap().origin_policy(origin_policy(case));
+        let engine =
+            Engine::new(config, &[7; 32], StaticUsers::new(&[]), std::cell::RefCell::new(ReplayTable::<1>::new()))
+                .unwrap();
+        let headers = authgate::OriginHeaders {
+            secure: case.opt("secure") == Some("1"),
+            host: case.bytes("host"),
+            origin: case.bytes("origin"),
+            sec_fetch_site: case.bytes("site"),
+            referer: case.bytes("referer"),
+        };
+        let got = engine.check_origin(case.get("method"), &headers);
+        let want = case.get("expect");
+        match got {
+            Ok(()) => assert_eq!(want, "ok", "{name}"),
+            Err(r) => {
+                assert_eq!(r.name(), want, "{name}");
+                assert!(matches!(r.status(), 400 | 403 | 421), "{name}");
+            }
+        }
+        // Without a Host list, the check refuses what the classification says.
+        if ["hosts", "refuse", "origins", "addresses"].iter().all(|f| case.opt(f).is_none()) {
+            let unsafe_method = !["GET", "HEAD", "OPTIONS"].contains(&case.get("method"));
+            match authgate::origin::classify(&headers) {
+                Ok(authgate::Provenance::CrossOrigin) if unsafe_method => assert_eq!(want, "CrossOrigin", "{name}"),
+                Err(e) if unsafe_method => assert_eq!(want, e.name(), "{name}"),
+                _ => assert!(want == "ok" || !unsafe_method, "{name}"),
+            }
+        }
+    }
 }

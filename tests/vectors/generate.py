@@ -849,6 +849,221 @@ def jwt_cases():
     case("jwt-empty-header", "." + p + "." + sig, "MalformedToken")
 
 
+# --------------------------------------------------------------------------- 4. origin
+
+# The refusals of the core's OriginRefusal table (and "ok": serve the request).
+ORIGIN_EXPECT = {"ok", "CrossOrigin", "ForeignHost", "MalformedHost", "MalformedOrigin",
+                 "MalformedFetchSite", "MalformedReferer"}
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def origin(name: str, expect: str, method="POST", **fields):
+    """One request-origin case: the fields present are the request's headers (`host`,
+    `origin`, `site` for Sec-Fetch-Site, `referer`; absent means not sent), `secure=1` for
+    https, and the policy (`hosts`, `origins`: space-separated lists; `refuse=0`: cross-origin
+    refusal off)."""
+    assert expect in ORIGIN_EXPECT, name
+    add("origin", name, method=method, **fields, expect=expect)
+
+
+def origin_cases():
+    # (name, headers, expectation for an unsafe method with the default policy). Each is
+    # also sent as GET, which is served whatever the headers when there is no Host list.
+    table = [
+        # No header: curl, scripts.
+        ("none", {}, "ok"),
+        ("host-only", {"host": "device.local"}, "ok"),
+        # Sec-Fetch-Site first.
+        ("site-same-origin", {"site": "same-origin"}, "ok"),
+        ("site-none", {"site": "none"}, "ok"),
+        ("site-cross-site", {"site": "cross-site"}, "CrossOrigin"),
+        ("site-cross-site-origin", {"site": "cross-site", "origin": "http://evil.example"},
+         "CrossOrigin"),
+        # Another port of the same host is the same site, not the same origin.
+        ("site-same-site-other-port", {"site": "same-site", "origin": "http://127.0.0.1:9001",
+                                       "host": "127.0.0.1:9000"}, "CrossOrigin"),
+        # Sec-Fetch-Site decides over Origin and Referer (a page can set neither).
+        ("site-same-origin-origin-null", {"site": "same-origin", "origin": "null"}, "ok"),
+        ("site-same-origin-origin-evil", {"site": "same-origin", "origin": "http://evil.example"},
+         "ok"),
+        ("site-cross-site-origin-own", {"site": "cross-site", "origin": "http://device.local",
+                                        "host": "device.local"}, "CrossOrigin"),
+        ("site-same-origin-host-malformed", {"site": "same-origin", "host": "a b"}, "ok"),
+        # Malformed or repeated Sec-Fetch-Site.
+        ("site-case", {"site": "Same-Origin"}, "MalformedFetchSite"),
+        ("site-repeated", {"site": "same-origin, same-origin"}, "MalformedFetchSite"),
+        ("site-repeated-mixed", {"site": "same-origin,cross-site"}, "MalformedFetchSite"),
+        ("site-empty", {"site": ""}, "MalformedFetchSite"),
+        ("site-space", {"site": " same-origin"}, "MalformedFetchSite"),
+        ("site-nul", {"site": "same-origin\0"}, "MalformedFetchSite"),
+        # Origin against the request's own scheme, host and port.
+        ("origin-own", {"origin": "http://device.local", "host": "device.local"}, "ok"),
+        ("origin-own-case", {"origin": "http://Device.LOCAL", "host": "device.local"}, "ok"),
+        ("origin-own-scheme-case", {"origin": "HTTP://device.local", "host": "device.local:80"},
+         "ok"),
+        ("origin-own-default-port", {"origin": "http://device.local:80", "host": "device.local"},
+         "ok"),
+        ("origin-own-port", {"origin": "http://device.local:8080", "host": "device.local:8080"},
+         "ok"),
+        ("origin-own-trailing-dot", {"origin": "http://device.local.", "host": "device.local."},
+         "ok"),
+        ("origin-own-ipv6", {"origin": "http://[::1]:8080", "host": "[::1]:8080"}, "ok"),
+        ("origin-own-https", {"origin": "https://device.local", "host": "device.local",
+                              "secure": "1"}, "ok"),
+        ("origin-own-https-443", {"origin": "https://device.local", "host": "device.local:443",
+                                  "secure": "1"}, "ok"),
+        ("origin-other-port", {"origin": "http://device.local", "host": "device.local:8080"},
+         "CrossOrigin"),
+        ("origin-other-port-2", {"origin": "http://device.local:8081",
+                                 "host": "device.local:8080"}, "CrossOrigin"),
+        ("origin-https-on-http", {"origin": "https://device.local", "host": "device.local"},
+         "CrossOrigin"),
+        ("origin-http-on-https", {"origin": "http://device.local", "host": "device.local",
+                                  "secure": "1"}, "CrossOrigin"),
+        ("origin-other-ipv6", {"origin": "http://[::1]:8080", "host": "[::2]:8080"},
+         "CrossOrigin"),
+        ("origin-other-scheme", {"origin": "chrome-extension://abc", "host": "abc"},
+         "CrossOrigin"),
+        ("origin-evil", {"origin": "http://evil.example", "host": "device.local"}, "CrossOrigin"),
+        ("origin-suffix", {"origin": "http://device.local.evil.example", "host": "device.local"},
+         "CrossOrigin"),
+        # An opaque origin (sandboxed frame, data: URL, some redirects) is another origin,
+        # whatever the Referer says.
+        ("origin-null", {"origin": "null", "host": "device.local"}, "CrossOrigin"),
+        ("origin-null-own-referer", {"origin": "null", "referer": "http://device.local/",
+                                     "host": "device.local"}, "CrossOrigin"),
+        # Origin without Host (HTTP/1.0) cannot be ours.
+        ("origin-no-host", {"origin": "http://device.local"}, "CrossOrigin"),
+        # Malformed or repeated Origin.
+        ("origin-path", {"origin": "http://device.local/", "host": "device.local"},
+         "MalformedOrigin"),
+        ("origin-repeated", {"origin": "http://a, http://a", "host": "a"}, "MalformedOrigin"),
+        ("origin-repeated-comma", {"origin": "http://a,http://a", "host": "a"},
+         "MalformedOrigin"),
+        ("origin-null-repeated", {"origin": "null, null", "host": "a"}, "MalformedOrigin"),
+        ("origin-empty", {"origin": "", "host": "a"}, "MalformedOrigin"),
+        ("origin-space", {"origin": "http://a ", "host": "a"}, "MalformedOrigin"),
+        ("origin-no-scheme", {"origin": "device.local", "host": "device.local"},
+         "MalformedOrigin"),
+        ("origin-no-colon", {"origin": "http//device.local", "host": "a"}, "MalformedOrigin"),
+        ("origin-empty-scheme", {"origin": "://device.local", "host": "a"}, "MalformedOrigin"),
+        ("origin-digit-scheme", {"origin": "1http://device.local", "host": "a"},
+         "MalformedOrigin"),
+        ("origin-empty-host", {"origin": "http://", "host": "a"}, "MalformedOrigin"),
+        ("origin-userinfo", {"origin": "http://user@a", "host": "a"}, "MalformedOrigin"),
+        ("origin-port-65536", {"origin": "http://a:65536", "host": "a"}, "MalformedOrigin"),
+        ("origin-port-6-digits", {"origin": "http://a:123456", "host": "a"}, "MalformedOrigin"),
+        ("origin-port-letters", {"origin": "http://a:8x", "host": "a"}, "MalformedOrigin"),
+        ("origin-ipv6-open", {"origin": "http://[::1", "host": "a"}, "MalformedOrigin"),
+        ("origin-ipv6-empty", {"origin": "http://[]", "host": "a"}, "MalformedOrigin"),
+        ("origin-ipv6-trailing", {"origin": "http://[::1]x", "host": "a"}, "MalformedOrigin"),
+        ("origin-ipv6-name", {"origin": "http://[abc]", "host": "abc"}, "MalformedOrigin"),
+        ("origin-percent", {"origin": "http://a%2eb", "host": "a.b"}, "MalformedOrigin"),
+        ("origin-non-ascii", {"origin": "http://\u00e9.example", "host": "a"},
+         "MalformedOrigin"),
+        ("origin-nul", {"origin": "http://a\0", "host": "a"}, "MalformedOrigin"),
+        ("origin-too-long", {"origin": "http://" + "o" * 314, "host": "a"}, "MalformedOrigin"),
+        # A malformed Host, when Origin must be compared with it.
+        ("host-space", {"origin": "http://a", "host": "a b"}, "MalformedHost"),
+        ("host-repeated", {"origin": "http://a", "host": "a, a"}, "MalformedHost"),
+        ("host-empty", {"origin": "http://a", "host": ""}, "MalformedHost"),
+        ("host-port-only", {"origin": "http://a", "host": ":80"}, "MalformedHost"),
+        ("host-brackets-name", {"origin": "http://abc", "host": "[abc]"}, "MalformedHost"),
+        ("host-too-long", {"origin": "http://a", "host": "h" * 301}, "MalformedHost"),
+        # Referer last.
+        ("referer-own", {"referer": "http://device.local/page?q=1", "host": "device.local"},
+         "ok"),
+        ("referer-own-bare", {"referer": "http://device.local", "host": "device.local"}, "ok"),
+        ("referer-own-query", {"referer": "http://device.local?q", "host": "device.local"},
+         "ok"),
+        ("referer-own-fragment", {"referer": "http://device.local#f", "host": "device.local"},
+         "ok"),
+        ("referer-own-long", {"referer": "http://device.local/" + "p" * 8000,
+                              "host": "device.local"}, "ok"),
+        ("referer-evil", {"referer": "http://evil.example/x", "host": "device.local"},
+         "CrossOrigin"),
+        ("referer-other-port", {"referer": "http://device.local:81/", "host": "device.local"},
+         "CrossOrigin"),
+        ("referer-after-origin", {"referer": "http://evil.example/x",
+                                  "origin": "http://device.local", "host": "device.local"}, "ok"),
+        ("referer-relative", {"referer": "/relative", "host": "device.local"},
+         "MalformedReferer"),
+        ("referer-garbage", {"referer": "garbage", "host": "device.local"}, "MalformedReferer"),
+        ("referer-space", {"referer": "http://a b/", "host": "device.local"}, "MalformedReferer"),
+        ("referer-bad-scheme", {"referer": "foo:bar://x/", "host": "x"}, "MalformedReferer"),
+        ("referer-empty", {"referer": "", "host": "device.local"}, "MalformedReferer"),
+        ("referer-origin-too-long", {"referer": "http://" + "o" * 320 + "/x",
+                                     "host": "device.local"}, "MalformedReferer"),
+        ("site-cross-site-referer-garbage", {"site": "cross-site", "referer": "garbage"},
+         "MalformedReferer"),
+    ]
+    for name, headers, expect in table:
+        origin(name, expect, **headers)
+        origin(name + "-get", "ok", method="GET", **headers)
+    # Unsafe methods are all but GET, HEAD and OPTIONS, spelt as sent (methods are
+    # case-sensitive).
+    evil = {"origin": "http://evil.example", "host": "device.local"}
+    for m in ("PUT", "DELETE", "PATCH", "TRACE", "PROPFIND", "get", "Head"):
+        origin("method-" + m.lower() + ("-lower" if m.islower() else ""), "CrossOrigin",
+               method=m, **evil)
+    for m in SAFE_METHODS:
+        origin("method-" + m.lower() + "-safe", "ok", method=m, **evil)
+    # Cross-origin refusal off (Flask-HTTPAuth's behaviour): only the Host list applies.
+    origin("refuse-off", "ok", refuse="0", **evil)
+    origin("refuse-off-malformed", "ok", refuse="0", site="bogus")
+    origin("refuse-off-host-list", "ForeignHost", refuse="0", method="GET",
+           hosts="device.local", host="evil.example")
+    # Allowed origins, exactly (port, scheme), from Origin, with Sec-Fetch-Site, from Referer.
+    allowed = "https://hub.example:8443 http://other.example"
+    for name, headers, expect in [
+        ("allowed", {"origin": "https://hub.example:8443"}, "ok"),
+        ("allowed-case", {"origin": "https://HUB.example:8443"}, "ok"),
+        ("allowed-default-port", {"origin": "http://other.example:80"}, "ok"),
+        ("allowed-other-port", {"origin": "https://hub.example"}, "CrossOrigin"),
+        ("allowed-other-scheme", {"origin": "http://hub.example:8443"}, "CrossOrigin"),
+        ("allowed-null", {"origin": "null"}, "CrossOrigin"),
+        ("allowed-site", {"site": "cross-site", "origin": "https://hub.example:8443"}, "ok"),
+        ("allowed-site-no-origin", {"site": "cross-site"}, "CrossOrigin"),
+        ("allowed-referer", {"referer": "http://other.example/form"}, "ok"),
+    ]:
+        origin("origins-" + name, expect, origins=allowed, host="device.local", **headers)
+    # The Host list: the server's names and addresses, whatever the method.
+    hosts = "Device.local 192.168.1.20 fe80::1 [::1]"
+    for i, h in enumerate(["device.local", "DEVICE.LOCAL", "device.local.", "device.local:8080",
+                           "192.168.1.20", "192.168.1.20:80", "[fe80::1]:80", "[::1]"]):
+        origin("hosts-ok-%d" % i, "ok", method="GET", hosts=hosts, host=h)
+        origin("hosts-ok-%d-post" % i, "ok", hosts=hosts, host=h)
+    for i, h in enumerate(["evil.example", "device.local.evil.example", "device", "192.168.1.2",
+                           "[fe80::2]", "localhost"]):
+        for m in ("GET", "POST", "OPTIONS"):
+            origin("hosts-foreign-%d-%s" % (i, m.lower()), "ForeignHost", method=m, hosts=hosts,
+                   host=h)
+    for i, h in enumerate(["", " device.local", "device.local, device.local",
+                           "device.local,evil", "a b", "device.local:x", "[fe80::1",
+                           "user@device.local"]):
+        origin("hosts-malformed-%d" % i, "MalformedHost", method="GET", hosts=hosts, host=h)
+    origin("hosts-missing", "MalformedHost", method="GET", hosts=hosts)
+    origin("hosts-before-origin", "ForeignHost", hosts=hosts, host="evil.example",
+           origin="http://evil.example")
+    origin("hosts-then-origin", "CrossOrigin", hosts=hosts, host="device.local",
+           origin="http://evil.example")
+    # Any address: a Host that is an IP address passes (rebinding needs a name); names still
+    # must be listed.
+    for i, h in enumerate(["10.1.2.3", "10.1.2.3:8080", "[fe80::2]", "[::1]:80", "127.0.0.1"]):
+        origin("hosts-any-address-%d" % i, "ok", method="GET", hosts="device.local", addresses="1",
+               host=h)
+    for i, h in enumerate(["evil.example", "1.2.3.evil", "a10.1.2.3"]):
+        origin("hosts-any-address-name-%d" % i, "ForeignHost", method="GET", hosts="device.local",
+               addresses="1", host=h)
+    origin("hosts-any-address-post", "CrossOrigin", hosts="device.local", addresses="1",
+           host="10.1.2.3", origin="http://evil.example")
+    origin("hosts-address-not-listed", "ForeignHost", method="GET", hosts="device.local",
+           host="10.1.2.3")
+    # The browser tests' case: the device's own name behind a rebinding DNS name.
+    origin("hosts-rebinding", "ForeignHost", method="GET", hosts="127.0.0.1 localhost",
+           host="rebind.evil.example:8080", site="same-origin")
+
+
 # --------------------------------------------------------------------------- self-check
 
 TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789"
@@ -1046,6 +1261,7 @@ REQUIRED = {
     "basic": {"name", "header", "username", "password"},
     "malformed": {"name", "header", "expect"},
     "jwt": {"name", "jwks", "algorithms", "now", "token", "expect"},
+    "origin": {"name", "method", "expect"},
 }
 
 
@@ -1105,6 +1321,10 @@ def self_check(path, generated):
             raw = canonical_b64(tok)
             enc = "latin-1" if s.get("charset") == "latin1" else "utf-8"
             assert raw.decode(enc) == s["username"] + ":" + s["password"], name
+        elif kind == "origin":
+            assert s["expect"] in ORIGIN_EXPECT, name
+            assert set(s) <= {"kind", "name", "method", "host", "origin", "site", "referer",
+                              "secure", "hosts", "origins", "refuse", "addresses", "expect"}, name
         elif kind == "jwt":
             parts = s["token"].split(".")
             if s["expect"] == "ok":
@@ -1133,7 +1353,10 @@ def render():
              "# kind=malformed: Digest nonces are made up (never issued), so a well-formed "
              "Digest case must get 401.",
              "# kind=jwt: verify `token` with the keys of `jwks`, `algorithms` allowed, at `now`, "
-             "expecting `issuer`/`audience` when given: `expect` is ok (then the user is `sub`) or the Reason."]
+             "expecting `issuer`/`audience` when given: `expect` is ok (then the user is `sub`) or the Reason.",
+             "# kind=origin: `method` with the headers present (`host`, `origin`, `site` = Sec-Fetch-Site, `referer`; `secure=1`: https)"
+             " under the policy (`hosts`, `origins`: space-separated; `refuse=0`: cross-origin refusal off; `addresses=1`: any IP address passes the Host list):"
+             " `expect` is ok or the OriginRefusal."]
     kind = None
     for case in CASES:
         if case[0][1].decode() != kind:
@@ -1141,7 +1364,7 @@ def render():
             lines += ["", "# ---- kind=" + kind]
         lines.append("\t".join("%s=%s" % (k, esc(v)) for k, v in case))
     longest = max(len(l.encode("utf-8")) for l in lines)
-    lines.insert(6, "# Longest line: %d bytes without the LF (size C fgets buffers for it)."
+    lines.insert(7, "# Longest line: %d bytes without the LF (size C fgets buffers for it)."
                  % longest)
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -1150,6 +1373,7 @@ def main():
     rfc_vectors()
     malformed_cases()
     jwt_cases()
+    origin_cases()
     data = render()
     if "--check" in sys.argv[1:]:
         with open(OUT, "rb") as f:

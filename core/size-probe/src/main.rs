@@ -85,9 +85,32 @@ fn main() -> ! {
         let config = config.schemes(&[authgate::Scheme::Digest, authgate::Scheme::Bearer]).unwrap_or_else(|_| loop {});
         #[cfg(feature = "jwt")]
         let config = config.schemes(&[authgate::Scheme::Digest, authgate::Scheme::Bearer]).and_then(|c| c.jwt(jwt())).unwrap_or_else(|_| loop {});
+        // As a device would set it up: its mDNS name and its address.
+        #[cfg(feature = "origin")]
+        let config = config.origin_policy(
+            authgate::OriginPolicy::new()
+                .allow_host(black_box("device.local"))
+                .and_then(|p| p.allow_host(black_box("192.168.1.20")))
+                .unwrap_or_else(|_| loop {}),
+        );
         #[cfg(feature = "ntlm")]
         let config = config.schemes(&[authgate::Scheme::Ntlm, authgate::Scheme::Digest, authgate::Scheme::Basic]).unwrap_or_else(|_| loop {});
         let engine = Engine::new(config, black_box(&[7; 32]), users, &replay).unwrap_or_else(|_| loop {});
+        #[cfg(feature = "origin")]
+        {
+            let field = |i: usize| Some(black_box(&HEADER[i * 64..i * 64 + 64]));
+            let headers = authgate::OriginHeaders {
+                secure: black_box(false),
+                host: field(0),
+                origin: field(1),
+                sec_fetch_site: field(2),
+                referer: field(3),
+            };
+            if let Err(refusal) = engine.check_origin(black_box("POST"), &headers) {
+                black_box(refusal.status());
+                loop {}
+            }
+        }
         let header: &[u8] = black_box(&HEADER[..]);
         let ctx = Context { now: black_box(1), salt: black_box([1; 8]) };
         #[cfg(not(feature = "ntlm"))]

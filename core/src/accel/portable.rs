@@ -3,6 +3,7 @@
 
 use crate::digest::Directive;
 use crate::hash::{Gatherer, HashAlgorithm, HashOutput, Hasher};
+use crate::nonce::{tag_head, truncated, TAG_LEN};
 use crate::parse::{eq_ignore_case, skip_class, QDTEXT};
 
 /// The index of the first byte at or after `i` in `body` that is not `qdtext`.
@@ -72,10 +73,178 @@ pub(crate) fn encode_hex(bytes: &[u8], out: &mut [u8]) {
     crate::hash::encode_hex_digits(bytes, out)
 }
 
-/// [`HashOutput::decode_hex`]: one loop for every length.
-#[inline(always)]
+/// [`HashOutput::decode_hex`] of a value of valid length: a digit pair at a time, straight
+/// into the value (no buffer of digits, as the word form's vectorized loops need). Invalid
+/// digits are collected and refused at the end.
 pub(crate) fn decode_hex(hex: &[u8], upper: bool) -> Option<HashOutput> {
-    crate::hash::decode_digits(hex, upper)
+    let mut out = HashOutput::zeroed(hex.len() / 2);
+    let fold = if upper { 0x20 } else { 0 };
+    let mut invalid = 0u8;
+    for (o, pair) in out.bytes.iter_mut().zip(hex.chunks_exact(2)) {
+        for &c in pair {
+            let digit = c.wrapping_sub(b'0');
+            let letter = (c | fold).wrapping_sub(b'a');
+            invalid |= u8::from(digit >= 10 && letter >= 6);
+            *o = (*o << 4) | (if digit < 10 { digit } else { letter.wrapping_add(10) } & 15);
+        }
+    }
+    (invalid == 0).then_some(out)
+}
+
+/// The compact form's streaming hashers, as [`Hasher`] runs them: MD5 and SHA-256 in a
+/// [`WordStream`]; SHA-512/256 (never on a device so far) as RustCrypto streams it.
+#[derive(Clone)]
+pub(crate) enum Stream {
+    /// MD5 and SHA-256.
+    Words(WordStream),
+    #[cfg(feature = "sha512-256")]
+    Sha512_256(sha2::Sha512_256),
+}
+
+impl Stream {
+    /// A fresh hasher of an enabled family (SHA-256 for a disabled one).
+    #[inline(never)]
+    pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
+        match algorithm {
+            #[cfg(feature = "sha512-256")]
+            HashAlgorithm::Sha512_256 => Stream::Sha512_256(<sha2::Sha512_256 as sha2::Digest>::new()),
+            a => Stream::Words(WordStream::start(cfg!(feature = "md5") && a == HashAlgorithm::Md5)),
+        }
+    }
+
+    /// Feeds bytes.
+    #[inline(always)]
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        match self {
+            Stream::Words(h) => h.update(data),
+            #[cfg(feature = "sha512-256")]
+            Stream::Sha512_256(h) => sha2::Digest::update(h, data),
+        }
+    }
+
+    /// Finishes the hash and resets it, in place.
+    #[inline(always)]
+    pub(crate) fn finish(&mut self) -> HashOutput {
+        let mut out = HashOutput::zeroed(0);
+        out.len = match self {
+            Stream::Words(h) => h.finish(&mut out.bytes),
+            #[cfg(feature = "sha512-256")]
+            Stream::Sha512_256(h) => {
+                sha2::digest::FixedOutputReset::finalize_into_reset(h, (&mut out.bytes).into());
+                32
+            }
+        };
+        out
+    }
+}
+
+/// MD5 (RFC 1321) and SHA-256 (FIPS 180-4) streamed over RustCrypto's block functions
+/// (`md5::block_api::compress`, `sha2::block_api::compress256`): the buffering and the
+/// padding are written out here because RustCrypto's streaming types finish through a copy
+/// of the last block and, for SHA-256, a second output (~150 bytes more on the deepest frame
+/// of every check on a Cortex-M0+, where a check has 2 KiB), and link a second `memclr`. The
+/// padding is the one both standards share (0x80, zeros, the length in bits in the last 8
+/// bytes: little-endian for MD5, big-endian for SHA-256); the tests compare every length and
+/// split with RustCrypto's own hashers.
+#[derive(Clone)]
+pub(crate) struct WordStream {
+    /// The chaining state (MD5 uses the first four words).
+    state: [u32; 8],
+    /// The block being filled.
+    block: [u8; 64],
+    /// Blocks compressed since the start.
+    blocks: u32,
+    /// Bytes in `block`.
+    pos: u8,
+    md5: bool,
+}
+
+/// MD5's initial state (RFC 1321 §3.3).
+const MD5_INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+/// SHA-256's initial state (FIPS 180-4 §5.3.3).
+const SHA256_INIT: [u32; 8] =
+    [0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19];
+
+impl WordStream {
+    /// A fresh MD5 (`md5`) or SHA-256 hash (built where it is returned).
+    fn start(md5: bool) -> Self {
+        WordStream { state: Self::initial(md5), block: [0; 64], blocks: 0, pos: 0, md5 }
+    }
+
+    /// The initial state (one table: a copy from flash, not words spelt out in code).
+    fn initial(md5: bool) -> [u32; 8] {
+        static INITIAL: [[u32; 8]; 2] = [SHA256_INIT, [MD5_INIT[0], MD5_INIT[1], MD5_INIT[2], MD5_INIT[3], 0, 0, 0, 0]];
+        INITIAL[usize::from(md5)]
+    }
+
+    /// Back to the initial state.
+    fn reset(&mut self) {
+        self.state = Self::initial(self.md5);
+        self.blocks = 0;
+        self.pos = 0;
+    }
+
+    /// Compresses the full block.
+    fn compress(&mut self) {
+        let block = core::slice::from_ref(&self.block);
+        #[cfg(feature = "md5")]
+        if self.md5 {
+            if let Some(s) = self.state.first_chunk_mut::<4>() {
+                md5::block_api::compress(s, block);
+            }
+            return;
+        }
+        sha2::block_api::compress256(&mut self.state, block);
+    }
+
+    /// Feeds bytes: copied into the block, compressed each time it is full.
+    #[inline(never)]
+    fn update(&mut self, mut data: &[u8]) {
+        loop {
+            let pos = usize::from(self.pos) % 64;
+            let Some((now, rest)) = data.split_at_checked((64 - pos).min(data.len())) else { return };
+            if let Some(dst) = self.block.get_mut(pos..pos + now.len()) {
+                dst.copy_from_slice(now);
+            }
+            data = rest;
+            if pos + now.len() < 64 {
+                self.pos = (pos + now.len()) as u8;
+                return;
+            }
+            self.compress();
+            self.blocks = self.blocks.wrapping_add(1);
+            self.pos = 0;
+        }
+    }
+
+    /// Pads, compresses the last block(s), writes the digest to the start of `out` (16 or 32
+    /// bytes, which it returns) and starts afresh.
+    #[inline(never)]
+    fn finish(&mut self, out: &mut [u8; 32]) -> u8 {
+        let pos = usize::from(self.pos) % 64;
+        let bits = (u64::from(self.blocks) * 64 + pos as u64) * 8;
+        let (used, free) = self.block.split_at_mut(pos);
+        if let Some((first, rest)) = free.split_first_mut() {
+            *first = 0x80;
+            rest.fill(0);
+        }
+        let _ = used;
+        // No room for the length after the 0x80: it goes in a block of its own.
+        if pos >= 56 {
+            self.compress();
+            self.block = [0; 64];
+        }
+        if let Some(len) = self.block.last_chunk_mut::<8>() {
+            *len = if self.md5 { bits.to_le_bytes() } else { bits.to_be_bytes() };
+        }
+        self.compress();
+        let words = if self.md5 { 4 } else { 8 };
+        for (o, w) in out.chunks_exact_mut(4).zip(&self.state[..words]) {
+            o.copy_from_slice(&if self.md5 { w.to_le_bytes() } else { w.to_be_bytes() });
+        }
+        self.reset();
+        4 * words as u8
+    }
 }
 
 /// HMAC-SHA256 for JWT's HS256 (keys of any length): the `hmac` crate's `SimpleHmac` over
@@ -134,37 +303,44 @@ impl NonceMac {
         NonceMac(*key)
     }
 
-    /// HMAC-SHA256 (RFC 2104) of the parts, in order, through the engine's one out-of-line
-    /// SHA-256 hasher: the inner hash, once finished, leaves the hasher fresh for the outer
-    /// one. Written out here rather than taken from the `hmac` crate because its
-    /// `SimpleHmac` holds two hasher states and builds a third to finish (~900 bytes of
-    /// stack on Cortex-M0+, the deepest frame of a check); this holds one and the 64-byte
-    /// padded key. The tests compare it with `hmac::Hmac<Sha256>`.
+    /// The nonce tag (`crate::nonce`): HMAC-SHA256 (RFC 2104) of its head, realm and opaque,
+    /// truncated, all in this one frame above the hashing's own: one SHA-256 state, fed the
+    /// key's block a half at a time ([`key_block`](Self::key_block)), and one 32-byte buffer
+    /// that takes the inner hash, then the outer one. Written out here rather than taken
+    /// from the `hmac` crate because its `SimpleHmac` holds two hasher states and builds a
+    /// third to finish (~900 bytes of stack on Cortex-M0+, the deepest frame of a check).
+    /// The tests compare it with `hmac::Hmac<Sha256>`.
     #[inline(never)]
-    pub(crate) fn mac(&self, parts: [&[u8]; 3]) -> [u8; 32] {
+    pub(crate) fn tag(&self, issued: u64, unique: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
         const IPAD: u8 = 0x36;
         const OPAD: u8 = 0x5c;
-        // The key is shorter than the block: zero-padded, XORed with the pads (zeroed first:
-        // a fill with another byte would link a `memset` of its own).
-        let mut pad = [0u8; 64];
-        pad[..32].copy_from_slice(&self.0);
-        for p in &mut pad {
-            *p ^= IPAD;
+        let mut h = WordStream::start(false);
+        self.key_block(&mut h, IPAD);
+        h.update(&tag_head(issued, unique, realm.len()));
+        h.update(realm);
+        h.update(opaque);
+        let mut digest = [0u8; 32];
+        h.finish(&mut digest);
+        self.key_block(&mut h, OPAD);
+        h.update(&digest);
+        h.finish(&mut digest);
+        truncated(&digest)
+    }
+
+    /// Feeds HMAC's key block: the key (shorter than the block, so zero-padded) XORed with
+    /// `pad`, a half at a time through one 32-byte buffer. The second half is the first
+    /// XORed with the key again (a fill with `pad` would be a `memset` call, linked for it).
+    #[inline(never)]
+    fn key_block(&self, h: &mut WordStream, pad: u8) {
+        let mut half = self.0;
+        for b in &mut half {
+            *b ^= pad;
         }
-        let mut h = Hasher::sha256();
-        h.update(&pad);
-        for part in parts {
-            if !part.is_empty() {
-                h.update(part);
-            }
+        h.update(&half);
+        for (b, k) in half.iter_mut().zip(&self.0) {
+            *b ^= k;
         }
-        let inner = h.finish();
-        for p in &mut pad {
-            *p ^= IPAD ^ OPAD;
-        }
-        h.update(&pad);
-        h.update(inner.as_bytes());
-        h.finish().bytes
+        h.update(&half);
     }
 }
 
@@ -217,6 +393,50 @@ impl DirectGather {
 
 #[cfg(test)]
 mod tests {
+    use super::WordStream;
+
+    /// `WordStream` is MD5 and SHA-256: every length up to four blocks, fed in one piece and
+    /// in three at every block edge, against RustCrypto's hashers; and `finish` starts the
+    /// next value afresh.
+    #[test]
+    fn word_stream_is_md5_and_sha256() {
+        use sha2::Digest;
+        let data: [u8; 260] = core::array::from_fn(|i| (i as u8).wrapping_mul(151).wrapping_add(29));
+        for md5 in [false, true] {
+            if md5 && !cfg!(feature = "md5") {
+                continue;
+            }
+            let want = |bytes: &[u8]| -> [u8; 32] {
+                let mut out = [0u8; 32];
+                #[cfg(feature = "md5")]
+                if md5 {
+                    out[..16].copy_from_slice(&md5::Md5::digest(bytes));
+                    return out;
+                }
+                out.copy_from_slice(&sha2::Sha256::digest(bytes));
+                out
+            };
+            let mut h = WordStream::start(md5);
+            // Under Miri (slow), the lengths around the padding's edges only.
+            let lens: &[usize] = if cfg!(miri) { &[0, 55, 56, 63, 64, 119, 120, 128] } else { &[] };
+            for len in (0..=data.len()).filter(|l| !cfg!(miri) || lens.contains(l)) {
+                let mut out = [0u8; 32];
+                h.update(&data[..len]);
+                assert_eq!(usize::from(h.finish(&mut out)), if md5 { 16 } else { 32 });
+                assert_eq!(out, want(&data[..len]), "md5 {md5}, {len} in one piece");
+                for cut in [1, 55, 56, 63, 64, 65, 127, 128, 129].into_iter().filter(|&c| c < len) {
+                    let mid = cut + (len - cut) / 2;
+                    h.update(&data[..cut]);
+                    h.update(&data[cut..mid]);
+                    h.update(&data[mid..len]);
+                    let mut out = [0u8; 32];
+                    h.finish(&mut out);
+                    assert_eq!(out, want(&data[..len]), "md5 {md5}, {len} cut at {cut} and {mid}");
+                }
+            }
+        }
+    }
+
     /// The compact HS256 (`SimpleHmac` over the engine's `Hasher`) is HMAC-SHA256: against
     /// the block-level `Hmac`, with keys and messages of lengths around the block size.
     #[test]

@@ -3,7 +3,8 @@
 use crate::digest::Directive;
 #[cfg(doc)]
 use crate::hash::Hasher;
-use crate::hash::{Gatherer, HashOutput, MAX_HASH_LEN};
+use crate::hash::{Gatherer, HashAlgorithm, HashOutput, MAX_HASH_LEN};
+use crate::nonce::{tag_head, truncated, TAG_LEN};
 use crate::parse::{is_token68_char, CLASS, QDTEXT, SEP};
 
 /// RFC 9110 §5.6.4 `qdtext`.
@@ -281,12 +282,35 @@ fn encode_hex16(bytes: &[u8; 16], out: &mut [u8; 32]) {
 #[inline(always)]
 pub(crate) fn decode_hex(hex: &[u8], upper: bool) -> Option<HashOutput> {
     if let Ok(h) = <&[u8; 32]>::try_from(hex) {
-        return crate::hash::decode_digits(h, upper);
+        return decode_digits(h, upper);
     }
     if let Ok(h) = <&[u8; 64]>::try_from(hex) {
-        return crate::hash::decode_digits(h, upper);
+        return decode_digits(h, upper);
     }
-    crate::hash::decode_digits(hex, upper)
+    decode_digits(hex, upper)
+}
+
+/// [`HashOutput::decode_hex`] of a value of valid length.
+#[inline(always)]
+fn decode_digits(hex: &[u8], upper: bool) -> Option<HashOutput> {
+    let mut out = HashOutput { bytes: [0; MAX_HASH_LEN], len: (hex.len() / 2) as u8 };
+    // No branch per digit: invalid ones are collected and refused at the end. Each digit
+    // on its own first, then the pairs: two simple loops the compiler vectorizes.
+    let fold = if upper { 0x20 } else { 0 };
+    let mut nibbles = [0u8; 2 * MAX_HASH_LEN];
+    let mut invalid = 0u8;
+    for (n, &c) in nibbles.iter_mut().zip(hex) {
+        let digit = c.wrapping_sub(b'0');
+        let letter = (c | fold).wrapping_sub(b'a');
+        let v = if digit < 10 { digit } else { letter.wrapping_add(10) };
+        invalid |= u8::from(digit >= 10 && letter >= 6);
+        *n = v;
+    }
+    // Past the value the nibbles are zero, and so are the bytes, as `ct_eq` expects.
+    for (o, pair) in out.bytes.iter_mut().zip(nibbles.chunks_exact(2)) {
+        *o = (pair[0] << 4) | (pair[1] & 15);
+    }
+    (invalid == 0).then_some(out)
 }
 
 /// HMAC-SHA256 for JWT's HS256: the `hmac` crate's block-level form over sha2.
@@ -305,6 +329,12 @@ impl NonceMac {
         NonceMac(<hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length"))
     }
 
+    /// The nonce tag (`crate::nonce`): the MAC of its head, realm and opaque, truncated.
+    pub(crate) fn tag(&self, issued: u64, unique: &[u8; 8], realm: &[u8], opaque: &[u8]) -> [u8; TAG_LEN] {
+        let head = tag_head(issued, unique, realm.len());
+        truncated(&self.mac([&head, realm, opaque]))
+    }
+
     /// HMAC-SHA256 of the parts, in order (empty parts add nothing and are not fed). A loop,
     /// not a call per part: one copy of the inlined update code.
     pub(crate) fn mac(&self, parts: [&[u8]; 3]) -> [u8; 32] {
@@ -316,6 +346,76 @@ impl NonceMac {
             }
         }
         mac.finalize().into_bytes().into()
+    }
+}
+
+/// RustCrypto's streaming hashers, as [`Hasher`] runs them in the word form.
+#[derive(Clone)]
+pub(crate) enum Stream {
+    #[cfg(feature = "md5")]
+    Md5(md5::Md5),
+    // Always present: SHA-256 is linked anyway (nonce HMAC, secret comparisons), and an
+    // enum that could be empty would need special cases; `Hasher::new` still honours the
+    // feature.
+    Sha256(sha2::Sha256),
+    #[cfg(feature = "sha512-256")]
+    Sha512_256(sha2::Sha512_256),
+}
+
+impl Stream {
+    /// A fresh hasher of an enabled family (SHA-256 for a disabled one).
+    // Out of line: each family's initial state would otherwise be spelt out in every caller.
+    #[inline(never)]
+    #[allow(unreachable_patterns)]
+    pub(crate) fn start(algorithm: HashAlgorithm) -> Self {
+        use sha2::Digest as _;
+        match algorithm {
+            #[cfg(feature = "md5")]
+            HashAlgorithm::Md5 => Stream::Md5(md5::Md5::new()),
+            #[cfg(feature = "sha512-256")]
+            HashAlgorithm::Sha512_256 => Stream::Sha512_256(sha2::Sha512_256::new()),
+            _ => Stream::Sha256(sha2::Sha256::new()),
+        }
+    }
+
+    /// Feeds bytes.
+    // Out of line: every family's buffering code would otherwise be copied into each caller.
+    #[inline(never)]
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        use sha2::Digest as _;
+        match self {
+            #[cfg(feature = "md5")]
+            Stream::Md5(h) => h.update(data),
+            Stream::Sha256(h) => h.update(data),
+            #[cfg(feature = "sha512-256")]
+            Stream::Sha512_256(h) => h.update(data),
+        }
+    }
+
+    /// Finishes the hash and resets it, in place (no second state on the stack).
+    #[inline(never)]
+    pub(crate) fn finish(&mut self) -> HashOutput {
+        use sha2::digest::FixedOutputReset;
+        let mut out = HashOutput::zeroed(0);
+        out.len = match self {
+            #[cfg(feature = "md5")]
+            Stream::Md5(h) => {
+                if let Some(dst) = out.bytes.first_chunk_mut::<16>() {
+                    FixedOutputReset::finalize_into_reset(h, dst.into());
+                }
+                16
+            }
+            Stream::Sha256(h) => {
+                FixedOutputReset::finalize_into_reset(h, (&mut out.bytes).into());
+                32
+            }
+            #[cfg(feature = "sha512-256")]
+            Stream::Sha512_256(h) => {
+                FixedOutputReset::finalize_into_reset(h, (&mut out.bytes).into());
+                32
+            }
+        };
+        out
     }
 }
 

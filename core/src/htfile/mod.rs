@@ -137,69 +137,55 @@ impl Default for Policy {
     }
 }
 
-/// Why a password field is refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HashError {
-    /// The field is empty.
-    Empty,
-    /// A `$id$` or `{scheme}` hash Apache's `htpasswd` does not write (yescrypt, `$2x$`,
-    /// `{SSHA}`, ...), or a damaged prefix.
-    Unknown,
-    /// `*` or `!` first: crypt's failure token (`htpasswd -r` out of range writes `*0`) or
-    /// a locked entry.
-    Locked,
-    /// Not a hash: a plaintext password, refused unless [`Policy::allow_plaintext`].
-    Plaintext,
-    /// The field is damaged for its format (length, characters, salt, cost syntax).
-    Malformed(Format),
-    /// The bcrypt cost or SHA-crypt rounds exceed the [`Policy`].
-    CostTooHigh(Format),
-    /// The format's cargo feature is off in this build.
-    Disabled(Format),
+crate::error::error_table! {
+    /// Why a password field is refused (codes 310-319; a line's [`ErrorKind::Hash`]).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum HashError {
+        /// The field is empty.
+        Empty = 310, "empty password hash";
+        /// A `$id$` or `{scheme}` hash Apache's `htpasswd` does not write (yescrypt, `$2x$`,
+        /// `{SSHA}`, ...), or a damaged prefix.
+        Unknown = 311, "unknown password hash format";
+        /// `*` or `!` first: crypt's failure token (`htpasswd -r` out of range writes `*0`) or
+        /// a locked entry.
+        Locked = 312, "locked entry or failed hash ('*' or '!')";
+        /// Not a hash: a plaintext password, refused unless [`Policy::allow_plaintext`].
+        Plaintext = 313, "plaintext password (not allowed by the policy)";
+        /// The field is damaged for its format (length, characters, salt, cost syntax).
+        Malformed(Format) = 314, "malformed password hash";
+        /// The bcrypt cost or SHA-crypt rounds exceed the [`Policy`].
+        CostTooHigh(Format) = 315, "password hash cost above the configured maximum";
+        /// The format's cargo feature is off in this build.
+        Disabled(Format) = 316, "password hash format not compiled in";
+    }
 }
 
-/// Why a line is refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// Longer than [`MAX_LINE_LEN`].
-    LineTooLong,
-    /// A control character (NUL, a CR inside the line, ...).
-    ControlCharacter,
-    /// No `:` after the user name (htdigest: after the realm).
-    MissingColon,
-    /// The user name is empty.
-    EmptyUser,
-    /// The user name is longer than 128 bytes or not UTF-8: no request could name it.
-    InvalidUser,
-    /// htdigest: the realm is empty, longer than 128 bytes or not UTF-8.
-    InvalidRealm,
-    /// htdigest: the HA1 is not 32 lower-case hex digits.
-    InvalidHa1,
-    /// htpasswd: the password field is refused.
-    Hash(HashError),
+crate::error::error_table! {
+    /// Why a line is refused (codes 301-309, and [`HashError`]'s); the messages leave the
+    /// format out ([`LineError`]'s `Display` adds it).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum ErrorKind {
+        @nested
+        /// htpasswd: the password field is refused.
+        Hash(HashError);
+        /// Longer than [`MAX_LINE_LEN`].
+        LineTooLong = 301, "line longer than 8192 bytes";
+        /// A control character (NUL, a CR inside the line, ...).
+        ControlCharacter = 302, "control character in line";
+        /// No `:` after the user name (htdigest: after the realm).
+        MissingColon = 303, "missing ':' separator";
+        /// The user name is empty.
+        EmptyUser = 304, "empty user name";
+        /// The user name is longer than 128 bytes or not UTF-8: no request could name it.
+        InvalidUser = 305, "user name longer than 128 bytes or not UTF-8";
+        /// htdigest: the realm is empty, longer than 128 bytes or not UTF-8.
+        InvalidRealm = 306, "realm empty, longer than 128 bytes or not UTF-8";
+        /// htdigest: the HA1 is not 32 lower-case hex digits.
+        InvalidHa1 = 307, "HA1 is not 32 lower-case hex digits";
+    }
 }
 
 impl ErrorKind {
-    /// A short English description (without the format; [`LineError`]'s `Display` adds it).
-    pub const fn message(self) -> &'static str {
-        match self {
-            ErrorKind::LineTooLong => "line longer than 8192 bytes",
-            ErrorKind::ControlCharacter => "control character in line",
-            ErrorKind::MissingColon => "missing ':' separator",
-            ErrorKind::EmptyUser => "empty user name",
-            ErrorKind::InvalidUser => "user name longer than 128 bytes or not UTF-8",
-            ErrorKind::InvalidRealm => "realm empty, longer than 128 bytes or not UTF-8",
-            ErrorKind::InvalidHa1 => "HA1 is not 32 lower-case hex digits",
-            ErrorKind::Hash(HashError::Empty) => "empty password hash",
-            ErrorKind::Hash(HashError::Unknown) => "unknown password hash format",
-            ErrorKind::Hash(HashError::Locked) => "locked entry or failed hash ('*' or '!')",
-            ErrorKind::Hash(HashError::Plaintext) => "plaintext password (not allowed by the policy)",
-            ErrorKind::Hash(HashError::Malformed(_)) => "malformed password hash",
-            ErrorKind::Hash(HashError::CostTooHigh(_)) => "password hash cost above the configured maximum",
-            ErrorKind::Hash(HashError::Disabled(_)) => "password hash format not compiled in",
-        }
-    }
-
     /// The hash format the error is about, if any.
     pub const fn format(self) -> Option<Format> {
         match self {

@@ -4,7 +4,9 @@
 //! board's entropy by the binary), the clock (embassy-time's uptime), per-request salt, the
 //! replay table (a static) and the current [`Login`]. Every decision — parsing `Authorization`, checking Basic
 //! passwords and Digest responses, nonces, replay, rendering `WWW-Authenticate` and
-//! `Authentication-Info` — is made by [`authgate::Engine::check`].
+//! `Authentication-Info` — is made by [`authgate::Engine::check`]; where a request comes
+//! from and which name it was sent to (CSRF, DNS rebinding) by
+//! [`authgate::Engine::check_origin`], under the names [`Guard::serve_names`] gives it.
 //!
 //! With the `jwt` feature, a Bearer JWT signed with the hub's secret is accepted too, once
 //! the clock is set ([`crate::clock`]): the engine is then rebuilt with the JWT settings,
@@ -13,7 +15,8 @@
 use core::cell::RefCell;
 
 use authgate::{
-    AuthInfo, Challenge, Config, Context, Engine, ReplayOutcome, ReplayStore, ReplayTable, Request, UserName, Verdict,
+    AuthInfo, Challenge, Config, Context, Engine, OriginHeaders, OriginPolicy, OriginRefusal, ParseError,
+    ReplayOutcome, ReplayStore, ReplayTable, Request, UserName, Verdict,
 };
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
@@ -149,17 +152,57 @@ impl Guard {
     pub fn set_login(&self, login: Login) {
         #[cfg(feature = "jwt")]
         self.login.lock(|l| *l.borrow_mut() = login.clone());
-        let engine = engine_for(&self.settings, &self.key, login);
-        self.engine.lock(|e| *e.borrow_mut() = engine);
+        self.replace_engine(engine_for(&self.settings, &self.key, login));
     }
 
-    /// Accept JWTs from now on: the clock is set (the engine is rebuilt with the same key
-    /// and login, so issued nonces stay valid).
+    /// Accept JWTs from now on: the clock is set (the engine is rebuilt with the same key,
+    /// login and origin policy, so issued nonces stay valid).
     #[cfg(feature = "jwt")]
     pub fn enable_jwt(&self) {
         let login = self.login.lock(|l| l.borrow().clone());
-        let engine = engine_for(&self.settings, &self.key, login);
-        self.engine.lock(|e| *e.borrow_mut() = engine);
+        self.replace_engine(engine_for(&self.settings, &self.key, login));
+    }
+
+    /// Swaps in `engine`, keeping the origin policy [`Guard::serve_names`] set.
+    fn replace_engine(&self, mut engine: DeviceEngine) {
+        self.engine.lock(|e| {
+            engine.set_origin_policy(e.borrow().config().origin().clone());
+            *e.borrow_mut() = engine;
+        });
+    }
+
+    /// The names requests must be sent to (DNS rebinding): the DHCP and mDNS hostname,
+    /// `hostname.local` and `AUTHGATE_HOSTS` (`*`: any name), or any IP address (a rebinding
+    /// attack needs a name, so the address the device has from DHCP, or through NAT, needs
+    /// no listing). Unsafe requests from other origins are refused whatever the names;
+    /// `AUTHGATE_ORIGINS` are allowed. Called once at boot.
+    pub fn serve_names(&self, hostname: &str) {
+        let mut names: heapless::String<160> = heapless::String::new();
+        let hosts = self.settings.allowed_hosts;
+        if hosts != "*" {
+            for part in [hostname, " ", hostname, ".local ", hosts] {
+                let _ = names.push_str(part);
+            }
+        }
+        let policy = OriginPolicy::new()
+            .allow_any_address(true)
+            .allow_hosts(&names)
+            .and_then(|p| p.allow_origins(self.settings.allowed_origins));
+        match policy {
+            Ok(p) => self.engine.lock(|e| e.borrow_mut().set_origin_policy(p)),
+            // build.rs checked the settings, with room for the longest hostname.
+            Err(e) => warn!("origin policy: {}", e.message()),
+        }
+    }
+
+    /// Where a request comes from and which name it was sent to, before anything else (every
+    /// route, open ones too): a refusal is answered with its status (403, 421 or 400).
+    pub fn check_origin(&self, method: &str, path: &str, headers: &OriginHeaders<'_>) -> Result<(), OriginRefusal> {
+        let verdict = self.with_engine(|e| e.check_origin(method, headers));
+        if let Err(r) = verdict {
+            warn!("{} for {} {}: {}", r.status(), method, path, r.message());
+        }
+        verdict
     }
 
     fn with_engine<R>(&self, f: impl FnOnce(&DeviceEngine) -> R) -> R {
@@ -172,7 +215,7 @@ impl Guard {
 
     /// Decide on one request. `target` is the request-target as sent (path and query).
     ///
-    /// Not inlined: LTO folds authgate's `Engine::check` into this function, and keeping it
+    /// Not inlined: LTO folds authgate's `Engine::check_into` into this function, and keeping it
     /// a symbol of its own lets `size.sh` attribute that code.
     #[inline(never)]
     pub fn check(&'static self, method: &str, target: &str, authorization: Option<&[u8]>) -> Decision {
@@ -188,7 +231,12 @@ impl Guard {
         let lifetime = u64::from(self.settings.nonce_lifetime_s);
         REPLAY.0.lock(|t| t.borrow_mut().purge_before(now.saturating_sub(lifetime)));
 
-        match self.with_engine(|e| e.check(&Request::new(method, target, authorization), ctx)) {
+        // The verdict is filled where it is kept (`check_into`): no copy of its half
+        // kilobyte on the way out of the engine's lock (authgate's embedded path: one check
+        // in 2 KiB of stack, docs/performance.md).
+        let mut verdict = Verdict::Malformed(ParseError::Empty);
+        self.with_engine(|e| e.check_into(&Request::new(method, target, authorization), ctx, &mut verdict));
+        match verdict {
             Verdict::Authenticated(a) => {
                 Decision::Allow { user: a.user, info: a.auth_info.map(|info| AuthenticationInfo { guard: self, info }) }
             }

@@ -9,8 +9,10 @@
 //! | `AUTHGATE_HOSTNAME`           | `authgate-XXXXXX`| DHCP and mDNS name (from the board's unique id) |
 //! | `AUTHGATE_PROTECT_READS`      | `1`              | `0` lets anyone read `/api/status`         |
 //! | `AUTHGATE_NONCE_LIFETIME_S`   | `300`            | how long a Digest nonce stays fresh        |
+//! | `AUTHGATE_HOSTS`              | *(none)*         | more names the device answers to (e.g. `authgate-1a2b3c.fritz.box`), space-separated; `*`: any `Host` |
+//! | `AUTHGATE_ORIGINS`            | *(none)*         | other origins whose pages may switch (e.g. `https://hub.local:8443`), space-separated |
 //!
-//! The login and the hostname are checked by `build.rs`, which writes [`build`]; the image
+//! The login, the hostname, the names and the origins are checked by `build.rs`, which writes [`build`]; the image
 //! holds HA1 lines, never a password. Switching the LED always needs authentication.
 
 /// What `build.rs` made of the login and hostname variables.
@@ -26,6 +28,11 @@ pub struct Settings {
     pub protect_reads: bool,
     /// Lifetime of a Digest nonce in seconds; an older but authentic nonce is answered `stale=true`.
     pub nonce_lifetime_s: u32,
+    /// Names the device answers to besides its hostname, `hostname.local` and its address
+    /// (separated by one space); `*` turns the `Host` check off.
+    pub allowed_hosts: &'static str,
+    /// Origins whose pages may send unsafe requests (separated by one space); others get 403.
+    pub allowed_origins: &'static str,
 }
 
 /// The one user's name, fixed at build time (a password change keeps it).
@@ -47,6 +54,8 @@ impl Settings {
                 Some(v) => parse_u32(v),
                 None => 300,
             },
+            allowed_hosts: build::HOSTS,
+            allowed_origins: build::ORIGINS,
         }
     }
 }

@@ -7,19 +7,24 @@
 //! | `POST /api/led/{on,off,toggle}` | always protected                       |
 //! | `POST /api/password`          | always protected: `password=NEW` (form)  |
 //!
-//! Protection is a picoserve extractor ([`Authenticated`] / [`ReadAccess`]) that hands the
-//! request's method, target and `Authorization` header to [`crate::auth::Guard`]; when authgate
-//! refuses, the extractor's rejection is the 401 (with authgate's `WWW-Authenticate`
-//! challenges) or the 400.
+//! Protection is a picoserve extractor ([`Authenticated`] / [`ReadAccess`]). It first hands
+//! the method and the `Host`, `Origin`, `Sec-Fetch-Site` and `Referer` fields to
+//! [`crate::auth::Guard::check_origin`]: a switch sent by another site's page (riding on the
+//! browser's cached login) gets 403, a request sent to a name that is not the device's (DNS
+//! rebinding) 421. Then it hands the request's method, target and `Authorization` header to
+//! [`crate::auth::Guard`]; when authgate refuses, the extractor's rejection is the 401 (with
+//! authgate's `WWW-Authenticate` challenges) or the 400. (A router-wide picoserve layer would
+//! also cover the static page, for some 2 KiB of flash the Pico W image cannot spare; the
+//! page holds nothing.)
 
 use core::fmt::Write as _;
-use core::str::FromStr;
 
 use heapless::String;
 use picoserve::extract::{FromRequest, FromRequestParts, State};
+use picoserve::request::Path;
 use picoserve::request::{RequestBody, RequestParts};
 use picoserve::response::{File, IntoResponse, Response, StatusCode};
-use picoserve::routing::{PathRouter, get, get_service, parse_path_segment, post};
+use picoserve::routing::{PathDescription, PathRouter, get, get_service, post};
 
 use crate::auth::{AuthenticationInfo, Challenges, Decision, Guard};
 use crate::device::Device;
@@ -63,9 +68,29 @@ pub fn router(state: &'static AppState) -> picoserve::Router<impl PathRouter> {
     picoserve::Router::<_, AppState>::new()
         .route("/", get_service(INDEX))
         .route("/api/status", get(status))
-        .route(("/api/led", parse_path_segment::<LedCommand>()), post(switch_led))
+        .route(("/api/led", LedSegment), post(switch_led))
         .route("/api/password", post(change_password))
         .with_state(state)
+}
+
+/// Where the request comes from and which name it was sent to, before its credentials.
+fn origin(guard: &Guard, parts: &RequestParts<'_>) -> Result<(), Refused> {
+    guard.check_origin(parts.method(), parts.path().encoded(), &origin_headers(parts)).map_err(Refused::Origin)
+}
+
+/// The fields authgate reads to tell where a request comes from, in one pass over the
+/// headers: `None` when absent, empty when sent more than once (authgate answers it as
+/// malformed).
+fn origin_headers<'a>(parts: &RequestParts<'a>) -> authgate::OriginHeaders<'a> {
+    const NAMES: [&str; 4] = ["host", "origin", "sec-fetch-site", "referer"];
+    let mut values: [Option<&'a [u8]>; 4] = [None; 4];
+    for (name, value) in parts.headers().iter() {
+        if let Some(i) = NAMES.iter().position(|n| name == *n) {
+            values[i] = Some(if values[i].is_some() { b"" } else { value.as_raw() });
+        }
+    }
+    let [host, origin, sec_fetch_site, referer] = values;
+    authgate::OriginHeaders { secure: false, host, origin, sec_fetch_site, referer }
 }
 
 async fn status(access: ReadAccess, State(Dev(device)): State<Dev>) -> impl IntoResponse {
@@ -179,25 +204,37 @@ fn push_json_str<const N: usize>(out: &mut String<N>, s: &str) {
     let _ = out.push('"');
 }
 
+/// The `/{on,off,toggle}` after `/api/led`, matched whole. picoserve's `parse_path_segment`
+/// splits a `str` at a character index, which links core's char-boundary panic message
+/// (`<char as Debug>` and its formatting, 1.9 KiB of flash the Pico W image cannot spare).
+#[derive(Clone, Copy, Debug)]
+struct LedSegment;
+
+impl PathDescription<()> for LedSegment {
+    type NewPathParameters = (LedCommand,);
+
+    fn parse_and_validate<'r, T, F: FnOnce((LedCommand,), Path<'r>) -> Result<T, (LedCommand,)>>(
+        &self,
+        current_path_parameters: (),
+        path: Path<'r>,
+        validate: F,
+    ) -> Result<T, ()> {
+        for (segment, command) in [("/on", LedCommand::On), ("/off", LedCommand::Off), ("/toggle", LedCommand::Toggle)]
+        {
+            if path == segment {
+                return segment.parse_and_validate((), path, |(), rest| validate((command,), rest).map_err(|_| ()));
+            }
+        }
+        Err(current_path_parameters)
+    }
+}
+
 /// `/api/led/{on,off,toggle}`
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LedCommand {
     On,
     Off,
     Toggle,
-}
-
-impl FromStr for LedCommand {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "on" => Ok(Self::On),
-            "off" => Ok(Self::Off),
-            "toggle" => Ok(Self::Toggle),
-            _ => Err(()),
-        }
-    }
 }
 
 /// A request authgate let in.
@@ -210,11 +247,12 @@ pub struct Authenticated {
 /// Read access: authenticated, or anonymous when reads are open (`None`).
 pub struct ReadAccess(pub Option<Authenticated>);
 
-/// Why a request was refused: the 401 or 400 authgate asked for, or a bad form (400), or a
-/// store that failed (503).
+/// Why a request was refused: the 401 or 400 authgate asked for, where it came from (403,
+/// 421, 400), or a bad form (400), or a store that failed (503).
 pub enum Refused {
     Challenge(Challenges),
     BadRequest(&'static str),
+    Origin(authgate::OriginRefusal),
     Invalid(&'static str),
     Unavailable(&'static str),
 }
@@ -233,12 +271,15 @@ impl IntoResponse for Refused {
                     .write_to(connection, response_writer)
                     .await
             }
-            // One response type for the three texts: one copy of picoserve's writer.
-            Refused::BadRequest(reason) | Refused::Invalid(reason) | Refused::Unavailable(reason) => {
-                let (status, prefix) = match self {
-                    Refused::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad Authorization header: "),
-                    Refused::Invalid(_) => (StatusCode::BAD_REQUEST, ""),
-                    _ => (StatusCode::SERVICE_UNAVAILABLE, ""),
+            // One response type for the texts: one copy of picoserve's writer.
+            _ => {
+                let (status, prefix, reason) = match self {
+                    Refused::BadRequest(r) => (StatusCode::BAD_REQUEST, "bad Authorization header: ", r),
+                    Refused::Origin(r) => (StatusCode::new(r.status()), "", r.message()),
+                    Refused::Invalid(r) => (StatusCode::BAD_REQUEST, "", r),
+                    Refused::Unavailable(r) => (StatusCode::SERVICE_UNAVAILABLE, "", r),
+                    // Answered above.
+                    Refused::Challenge(_) => (StatusCode::UNAUTHORIZED, "", ""),
                 };
                 (status, format_args!("{prefix}{reason}\n")).write_to(connection, response_writer).await
             }
@@ -269,6 +310,7 @@ fn check(guard: &'static Guard, parts: &RequestParts<'_>) -> Result<Authenticate
     if !fits {
         return Err(Refused::BadRequest("request-target too long"));
     }
+    origin(guard, parts)?;
     let authorization = authorization(parts)?;
     match guard.check(parts.method(), &target, authorization) {
         Decision::Allow { user, info } => Ok(Authenticated { user, info }),
@@ -290,6 +332,7 @@ impl<'r> FromRequestParts<'r, AppState> for ReadAccess {
 
     async fn from_request_parts(state: &'r AppState, parts: &RequestParts<'r>) -> Result<Self, Refused> {
         if !state.guard.settings().protect_reads && authorization(parts)?.is_none() {
+            origin(state.guard, parts)?;
             return Ok(ReadAccess(None));
         }
         check(state.guard, parts).map(|a| ReadAccess(Some(a)))

@@ -7,6 +7,7 @@
 //! authgate-twin --tap tap0 [--ip 192.168.69.2/24] [--port 80]   # embassy-net on a TAP device (DHCP without --ip)
 //! authgate-twin --tokio 127.0.0.1:8080                           # picoserve's tokio transport (no link, no mDNS)
 //!   common: [--flash FILE] [--factory-reset] [--unique-id HEX] [--nonce-lifetime SECONDS] [--open-reads]
+//!           [--allow-host NAME]... [--allow-origin ORIGIN]...   (AUTHGATE_HOSTS, AUTHGATE_ORIGINS)
 //!   with feature `jwt`: [--ntp-server ADDR] (TAP; the tokio fallback takes the host's clock)
 //! ```
 //!
@@ -56,6 +57,8 @@ struct Args {
     unique_id: Option<Vec<u8>>,
     nonce_lifetime_s: Option<u32>,
     open_reads: bool,
+    allowed_hosts: Vec<String>,
+    allowed_origins: Vec<String>,
     /// The SNTP server (`AUTHGATE_NTP_SERVER` unless given).
     #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
     ntp_server: Option<String>,
@@ -65,7 +68,8 @@ fn usage() -> ! {
     eprintln!(
         "usage: authgate-twin (--tap NAME [--ip A.B.C.D/N] [--port P] | --tokio ADDR:PORT)\n\
          \x20                    [--flash FILE] [--factory-reset] [--unique-id HEX]\n\
-         \x20                    [--nonce-lifetime SECONDS] [--open-reads]"
+         \x20                    [--nonce-lifetime SECONDS] [--open-reads]\n\
+         \x20                    [--allow-host NAME]... [--allow-origin ORIGIN]..."
     );
     exit(2)
 }
@@ -85,6 +89,8 @@ fn parse_args() -> Args {
         unique_id: None,
         nonce_lifetime_s: None,
         open_reads: false,
+        allowed_hosts: Vec::new(),
+        allowed_origins: Vec::new(),
         ntp_server: None,
     };
     let mut it = std::env::args().skip(1);
@@ -105,6 +111,8 @@ fn parse_args() -> Args {
             "--unique-id" => args.unique_id = Some(parse_hex(&val()).unwrap_or_else(|| usage())),
             "--nonce-lifetime" => args.nonce_lifetime_s = Some(val().parse().unwrap_or_else(|_| usage())),
             "--open-reads" => args.open_reads = true,
+            "--allow-host" => args.allowed_hosts.push(val()),
+            "--allow-origin" => args.allowed_origins.push(val()),
             #[cfg(feature = "jwt")]
             "--ntp-server" => args.ntp_server = Some(val()),
             _ => usage(),
@@ -162,6 +170,13 @@ fn main() {
     if args.open_reads {
         settings.protect_reads = false;
     }
+    // As AUTHGATE_HOSTS and AUTHGATE_ORIGINS would set them in a board's image.
+    if !args.allowed_hosts.is_empty() {
+        settings.allowed_hosts = args.allowed_hosts.join(" ").leak();
+    }
+    if !args.allowed_origins.is_empty() {
+        settings.allowed_origins = args.allowed_origins.join(" ").leak();
+    }
     let hostname: &'static str =
         settings::hostname(&args.unique_id.clone().unwrap_or_else(machine_id)).as_str().to_owned().leak();
 
@@ -184,6 +199,7 @@ fn main() {
     static GUARD: StaticCell<Guard> = StaticCell::new();
     static APP_STATE: StaticCell<AppState> = StaticCell::new();
     let guard = GUARD.init(Guard::new(settings, nonce_key, |salt| urandom(salt), login));
+    guard.serve_names(hostname);
     let state: &'static AppState = APP_STATE.init(AppState { guard, device: &DEVICE });
 
     match args.mode {

@@ -166,6 +166,8 @@ pub async fn run(spawner: Spawner, p: Peripherals) -> ! {
     static APP_STATE: StaticCell<AppState> = StaticCell::new();
     let settings = Settings::from_build_env();
     let guard = GUARD.init(Guard::new(settings, nonce_key, |salt| RoscRng.fill_bytes(salt), login));
+    // The names it answers to (DNS rebinding): hostname, hostname.local, AUTHGATE_HOSTS.
+    guard.serve_names(hostname);
     let app_state = APP_STATE.init(AppState { guard, device: &DEVICE });
     spawner.spawn(unwrap!(store_task(store, guard)));
     #[cfg(feature = "jwt")]
