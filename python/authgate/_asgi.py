@@ -18,7 +18,7 @@ import anyio.to_thread
 
 from . import _authgate as _ag
 from ._authgate import AsgiCheck, Authenticated, Engine, JwtVerifier, PendingReplay, Refusal
-from ._policy import log_refusal, roles_allow, user_roles
+from ._policy import log_refusal, origin_options, roles_allow, user_roles
 
 log = logging.getLogger("authgate")
 
@@ -54,6 +54,10 @@ def _key(key: Union[bytes, str, None], what: str) -> bytes:
     return _ag.derive_key(key)
 
 
+# The origin check as the ASGI schemes have it by default: on, no other origin or Host list.
+_ORIGIN_DEFAULTS: Dict[str, Any] = dict(check_origin=True, allow_origins=(), allow_hosts=(), allow_any_address=False)
+
+
 class HTTPAuth:
     """One scheme's settings and its engine. See :class:`DigestAuth`, :class:`BasicAuth`,
     :class:`BearerAuth`.
@@ -63,13 +67,22 @@ class HTTPAuth:
     ``threadpool=True`` runs each check in a worker thread (for slow credential checks:
     PBKDF2 credentials, a bcrypt ``verify_password``, a database lookup in a sync callback).
     Async callbacks are awaited on the event loop (the check then runs in a worker thread).
+
+    The origin check (the core's, before authentication; on by default): an unsafe request
+    (POST, PUT, DELETE…) that a browser says comes from another site is refused with 403, so
+    a page elsewhere cannot ride on a login the browser has cached; ``allow_origins`` lists
+    other origins allowed to; ``allow_hosts`` refuses a ``Host`` not in it with 421 (against
+    DNS rebinding; ``allow_any_address`` also lets an IP address through); a malformed
+    ``Origin``/``Sec-Fetch-Site``/``Host`` is a 400. Requests without those fields (curl,
+    scripts) pass. ``check_origin=False`` turns the check off (a ``Host`` list still applies).
     """
 
     scheme: str = ""
 
     def __init__(self, realm: Optional[str], engine_options: Dict[str, Any], *, key: Union[bytes, str, None] = None,
                  previous_key: Union[bytes, str, None] = None, header: Optional[str] = None,
-                 get_user_roles: Optional[Callback] = None, threadpool: bool = False) -> None:
+                 get_user_roles: Optional[Callback] = None, threadpool: bool = False,
+                 origin: Optional[Dict[str, Any]] = None) -> None:
         callbacks = ("lookup", "verify_password", "verify_token")
         has_async = any(_is_async(engine_options.get(c)) for c in callbacks)
         for c in callbacks:
@@ -88,6 +101,8 @@ class HTTPAuth:
             engine_options["previous_key"] = _key(previous_key, type(self).__name__)
         # Whether a request's body may be needed (Digest qop=auth-int offered).
         self.auth_int = digest and "auth-int" in engine_options.get("qop", ())
+        origin_engine_options, self.origin_check = origin_options(**(origin or _ORIGIN_DEFAULTS))
+        engine_options.update(origin_engine_options)
         self.engine = Engine(self.realm, key_bytes, **engine_options)
         self.check = AsgiCheck(self.engine, header=header)
 
@@ -101,7 +116,13 @@ class HTTPAuth:
 
     async def authenticate(self, scope: Scope, body: Optional[bytes] = None) -> Outcome:
         """Checks the request of ``scope``: an ``Authenticated`` or a ``Refusal`` (logged).
-        ``body``: the request body, needed when ``self.check.needs_body(scope)``."""
+        ``body``: the request body, needed when ``self.check.needs_body(scope)``. The origin
+        check first: its refusal (``origin_check`` true, 403/421/400) carries no challenge."""
+        if self.origin_check:
+            refused = self.engine.check_origin_scope(scope)
+            if refused is not None:
+                log_refusal(refused)
+                return refused
         if self.threadpool:
             outcome = await anyio.to_thread.run_sync(self.check.enter, scope, body)
         else:
@@ -233,14 +254,18 @@ class DigestAuth(HTTPAuth):
                  allow_rfc2069: bool = False, header: Optional[str] = None,
                  get_user_roles: Optional[Callback] = None, threadpool: bool = False,
                  scheme_name: Optional[str] = None, description: Optional[str] = None,
-                 auto_error: bool = True) -> None:
+                 auto_error: bool = True,
+                 check_origin: bool = True, allow_origins: Sequence[str] = (),
+                 allow_hosts: Sequence[str] = (), allow_any_address: bool = False) -> None:
         options: Dict[str, Any] = dict(schemes=["Digest"], algorithms=list(algorithms), qop=list(qop),
                                        nonce_lifetime=nonce_lifetime, opaque=opaque, replay_store=replay_store,
                                        allow_rfc2069=allow_rfc2069)
         options.update(_users(users, get_password, get_ha1))
         self._openapi(scheme_name, description, auto_error)
         super().__init__(realm, options, key=key, previous_key=previous_key, header=header,
-                         get_user_roles=get_user_roles, threadpool=threadpool)
+                         get_user_roles=get_user_roles, threadpool=threadpool,
+                         origin=dict(check_origin=check_origin, allow_origins=allow_origins, allow_hosts=allow_hosts,
+                                     allow_any_address=allow_any_address))
 
 
 class BasicAuth(HTTPAuth):
@@ -260,7 +285,9 @@ class BasicAuth(HTTPAuth):
                  get_password: Optional[Callback] = None, users: Optional[Mapping[str, Any]] = None,
                  header: Optional[str] = None, get_user_roles: Optional[Callback] = None,
                  threadpool: bool = False, scheme_name: Optional[str] = None,
-                 description: Optional[str] = None, auto_error: bool = True) -> None:
+                 description: Optional[str] = None, auto_error: bool = True,
+                 check_origin: bool = True, allow_origins: Sequence[str] = (),
+                 allow_hosts: Sequence[str] = (), allow_any_address: bool = False) -> None:
         given = [x is not None for x in (verify_password, get_password, users)]
         if sum(given) != 1:
             raise TypeError("BasicAuth: give one of verify_password=, get_password= or users=")
@@ -270,7 +297,9 @@ class BasicAuth(HTTPAuth):
         else:
             options.update(_users(users, get_password, None))
         self._openapi(scheme_name, description, auto_error)
-        super().__init__(realm, options, header=header, get_user_roles=get_user_roles, threadpool=threadpool)
+        super().__init__(realm, options, header=header, get_user_roles=get_user_roles, threadpool=threadpool,
+                         origin=dict(check_origin=check_origin, allow_origins=allow_origins, allow_hosts=allow_hosts,
+                                     allow_any_address=allow_any_address))
 
 
 class BearerAuth(HTTPAuth):
@@ -293,7 +322,9 @@ class BearerAuth(HTTPAuth):
                  scheme: str = "Bearer", header: Optional[str] = None, bearer_format: Optional[str] = None,
                  get_user_roles: Optional[Callback] = None, threadpool: bool = False,
                  scheme_name: Optional[str] = None, description: Optional[str] = None,
-                 auto_error: bool = True) -> None:
+                 auto_error: bool = True,
+                 check_origin: bool = True, allow_origins: Sequence[str] = (),
+                 allow_hosts: Sequence[str] = (), allow_any_address: bool = False) -> None:
         if sum(x is not None for x in (verify_token, tokens, verifier)) != 1:
             raise TypeError("BearerAuth: give one of verify_token=, tokens= or verifier=")
         options: Dict[str, Any] = {"schemes": ["Bearer"]}
@@ -310,7 +341,9 @@ class BearerAuth(HTTPAuth):
             bearer_format = "JWT"
         self.bearer_format = bearer_format
         self._openapi(scheme_name, description, auto_error)
-        super().__init__(realm, options, header=header, get_user_roles=get_user_roles, threadpool=threadpool)
+        super().__init__(realm, options, header=header, get_user_roles=get_user_roles, threadpool=threadpool,
+                         origin=dict(check_origin=check_origin, allow_origins=allow_origins, allow_hosts=allow_hosts,
+                                     allow_any_address=allow_any_address))
 
 
 def _users(users: Optional[Mapping[str, Any]], get_password: Optional[Callback], get_ha1: Optional[Callback]

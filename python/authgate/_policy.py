@@ -1,9 +1,9 @@
-"""What every authgate front-end does alike after the engine decided: log a refusal, and
-check a user's roles. Imported by ``authgate.flask`` and the ASGI layers."""
+"""What every authgate front-end does alike around the engine: the origin check's options, log
+a refusal, check a user's roles. Imported by ``authgate.flask`` and the ASGI layers."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from typing import Any, Dict, Iterable, Tuple
 
 from ._authgate import Refusal
 
@@ -20,6 +20,19 @@ def log_refusal(refusal: Refusal) -> None:
     level = logging.INFO if refusal.name in _ROUTINE else logging.WARNING
     if log.isEnabledFor(level):
         log.log(level, "authgate: refused %s", refusal)
+
+
+def origin_options(check_origin: bool, allow_origins: Any, allow_hosts: Any,
+                   allow_any_address: bool) -> Tuple[Dict[str, Any], bool]:
+    """The engine's origin options, and whether its origin check runs: when asked for, or when
+    a ``Host`` list is given (which then applies alone)."""
+    options = {
+        "refuse_cross_origin": bool(check_origin),
+        "allow_origins": list(allow_origins or ()),
+        "allow_hosts": list(allow_hosts or ()),
+        "allow_any_address": bool(allow_any_address),
+    }
+    return options, bool(check_origin or allow_hosts)
 
 
 def user_roles(roles: Any) -> set:

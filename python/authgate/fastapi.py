@@ -15,7 +15,8 @@ the challenges::
         return {"user": user}
 
 A refusal raises ``HTTPException`` 401 with one ``WWW-Authenticate`` field per challenge (400
-for a malformed header, 403 for a missing role); a dependency with ``auto_error=False`` or
+for a malformed header, 403 for a missing role; 403 or 421 from the origin check, on by
+default: another site's POST riding on a cached login, a foreign ``Host``); a dependency with ``auto_error=False`` or
 ``login_required(optional=True)`` gives ``None`` instead of a 401. The schemes appear in the
 OpenAPI document as FastAPI's own do (``scheme_name``, the docs page's "Authorize" button).
 On success the dependency gives the user (what ``verify_password`` / ``verify_token``
@@ -165,6 +166,9 @@ async def _check(auths: Sequence[Any], request: Request, response: Response, rol
             raise HTTPException(403, "Forbidden")
         return outcome.user
     request.state.authgate_refusal = outcome
+    if outcome.origin_check:
+        # Another site's unsafe request, or a foreign Host: no challenge, whatever the mode.
+        raise HTTPException(outcome.status, outcome.message)
     if outcome.status == 400:
         raise HTTPException(400, f"Malformed {auth.header or 'Authorization'} header: {outcome.message}",
                             headers=_challenge_headers(challenge_values(auths, i, outcome)))

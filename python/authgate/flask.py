@@ -39,7 +39,7 @@ from werkzeug.datastructures import Authorization
 
 from . import _authgate as _ag
 from ._authgate import Accepted, CheckSlot, Engine, FlaskCheck, MalformedHeader, Refusal
-from ._policy import log_refusal, roles_allow
+from ._policy import log_refusal, origin_options, roles_allow
 
 __all__ = [
     "HTTPAuth",
@@ -124,19 +124,6 @@ def _state(app: Flask) -> _AppState:
     if not isinstance(state, _AppState):
         state = app.extensions["authgate"] = _AppState()
     return state
-
-
-def _origin_options(check_origin: bool, allow_origins: Any, allow_hosts: Any,
-                    allow_any_address: bool) -> Tuple[dict, bool]:
-    """The engine's origin options, and whether its origin check runs: when asked for, or when
-    a ``Host`` list is given (which then applies alone)."""
-    options = {
-        "refuse_cross_origin": bool(check_origin),
-        "allow_origins": list(allow_origins or ()),
-        "allow_hosts": list(allow_hosts or ()),
-        "allow_any_address": bool(allow_any_address),
-    }
-    return options, bool(check_origin or allow_hosts)
 
 
 # The reason phrases of the origin check's statuses, for the default error responses.
@@ -278,7 +265,7 @@ class HTTPAuth:
 
     def _origin(self) -> Tuple[dict, bool]:
         """The engine's origin options, and whether the origin check runs."""
-        return _origin_options(self.check_origin, self.allow_origins, self.allow_hosts, self.allow_any_address)
+        return origin_options(self.check_origin, self.allow_origins, self.allow_hosts, self.allow_any_address)
 
     def _make_check(self) -> FlaskCheck:
         origin, check_origin = self._origin()
@@ -984,7 +971,7 @@ class AuthGate:
 
     @staticmethod
     def _origin(o: dict) -> Tuple[dict, bool]:
-        return _origin_options(o.get("check_origin", True), o.get("allow_origins"), o.get("allow_hosts"),
+        return origin_options(o.get("check_origin", True), o.get("allow_origins"), o.get("allow_hosts"),
                                o.get("allow_any_address", False))
 
     def engine(self) -> Engine:

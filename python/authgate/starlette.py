@@ -87,7 +87,8 @@ class AuthgateUser(BaseUser):
 
 
 class AuthgateAuthenticationError(AuthenticationError):
-    """A refusal (401 with ``challenges``, or 400 for a malformed header)."""
+    """A refusal (401 with ``challenges``, 400 for a malformed header, or 403/421 from the origin
+    check, without challenges)."""
 
     def __init__(self, refusal: Refusal, challenges: List[str]) -> None:
         super().__init__(refusal.message)
@@ -104,7 +105,7 @@ def _auths(auths: Sequence[Any], auth: Any) -> List[Any]:
 
 
 def _refusal_response(status: int, values: List[str], message: str) -> Response:
-    text = "Unauthorized\n" if status == 401 else f"Bad Request: {message}\n"
+    text = {401: "Unauthorized\n", 400: f"Bad Request: {message}\n"}.get(status, f"{message}\n")
     response = PlainTextResponse(text, status_code=status)
     for v in values:
         response.headers.append("WWW-Authenticate", v)
@@ -168,9 +169,10 @@ class AuthgateMiddleware:
                 send = _challenging(send, lambda: challenge_values(self.auths, i, outcome))
             await self.app(scope, receive, send)
             return
-        values = challenge_values(self.auths, i, outcome)
+        # The origin check's refusals (403, 421) carry no challenge.
+        values = [] if outcome.origin_check else challenge_values(self.auths, i, outcome)
         if kind == "websocket":
-            await _refuse_websocket(scope, send, outcome.status, values)
+            await _refuse_websocket(scope, send, outcome.status, values, outcome.message)
             return
         await _refusal_response(outcome.status, values, outcome.message)(scope, receive, send)
 
@@ -202,12 +204,13 @@ def _challenging(send: Send, values: Callable[[], List[str]]) -> Send:
     return sending
 
 
-async def _refuse_websocket(scope: Scope, send: Send, status: int, values: List[str]) -> None:
+async def _refuse_websocket(scope: Scope, send: Send, status: int, values: List[str], message: str) -> None:
     if "websocket.http.response" in scope.get("extensions", {}) or {}:
         headers = [(b"www-authenticate", v.encode("latin-1")) for v in values]
         headers.append((b"content-type", b"text/plain; charset=utf-8"))
         await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
-        await send({"type": "websocket.http.response.body", "body": b"Unauthorized\n" if status == 401 else b"Bad Request\n"})
+        text = {401: "Unauthorized\n", 400: "Bad Request\n"}.get(status, f"{message}\n")
+        await send({"type": "websocket.http.response.body", "body": text.encode()})
         return
     await send({"type": "websocket.close", "code": 1008})
 
@@ -238,6 +241,8 @@ class AuthgateBackend(AuthenticationBackend):
         if type(outcome) is Authenticated:
             conn.scope["authgate"] = outcome
             return await _credentials(outcome, auth), AuthgateUser(outcome)
+        if outcome.origin_check:
+            raise AuthgateAuthenticationError(outcome, [])
         if outcome.name in ABSENT:
             return None
         raise AuthgateAuthenticationError(outcome, challenge_values(self.auths, i, outcome))
