@@ -27,6 +27,10 @@ FIRMWARE_REMAP = --config 'target.$(1).rustflags=["--remap-path-prefix=$(CARGO_R
 # The images make test builds carry a placeholder Wi-Fi network (unless one is set), so that
 # the Wi-Fi join and rejoin code is linked and counted as in a user's image.
 FIRMWARE_CI_WIFI = WIFI_NETWORK="$${WIFI_NETWORK:-authgate-ci-placeholder}" WIFI_PASSWORD="$${WIFI_PASSWORD:-placeholder-passphrase}"
+# JWT bearer tokens (issue 20): linked only when AUTHGATE_JWT_KEY is set, so the default
+# image stays in its budget. The twin is always built with JWT, with this test-only secret.
+FIRMWARE_JWT_FEATURE = $(if $(AUTHGATE_JWT_KEY),--features jwt)
+FIRMWARE_TWIN_JWT_KEY := authgate-twin-test-only-hs256-secret-0123456789
 
 TEST_TARGETS += firmware-test firmware-stack
 TEST_DEPS += firmware-deps
@@ -42,7 +46,7 @@ firmware-targets:
 	done
 
 ## The tools the twin test and size report use, and python-zeroconf (the mDNS client the
-## test resolves the twin's .local name with) in a venv.
+## test resolves the twin's .local name with) and PyJWT (the JWT cases' token minter) in a venv.
 firmware-deps: firmware-targets
 	@missing=; \
 	for t in ip:iproute2 curl:curl python3:python3 readelf:binutils nm:binutils; do \
@@ -55,27 +59,31 @@ firmware-deps: firmware-targets
 	@test -x $(FIRMWARE_PY) && $(FIRMWARE_PY) -c 'import zeroconf' 2>/dev/null || { \
 	  python3 -m venv $(FIRMWARE_DIR)/.venv && \
 	  $(FIRMWARE_PY) -m pip install -q --disable-pip-version-check 'zeroconf>=0.132'; }
+	@$(FIRMWARE_PY) -c 'import jwt' 2>/dev/null || \
+	  $(FIRMWARE_PY) -m pip install -q --disable-pip-version-check 'PyJWT>=2.8'
 
 ## Both images, on stable Rust, with the environment's WIFI_* and AUTHGATE_* settings.
 firmware-image: firmware-targets
-	cd $(FIRMWARE_DIR)/pico-w && $(CARGO) build --release -j$(FIRMWARE_JOBS) $(call FIRMWARE_REMAP,thumbv6m-none-eabi)
-	cd $(FIRMWARE_DIR)/pico2-w && $(CARGO) build --release -j$(FIRMWARE_JOBS) $(call FIRMWARE_REMAP,thumbv8m.main-none-eabihf)
+	cd $(FIRMWARE_DIR)/pico-w && $(CARGO) build --release -j$(FIRMWARE_JOBS) $(FIRMWARE_JWT_FEATURE) $(call FIRMWARE_REMAP,thumbv6m-none-eabi)
+	cd $(FIRMWARE_DIR)/pico2-w && $(CARGO) build --release -j$(FIRMWARE_JOBS) $(FIRMWARE_JWT_FEATURE) $(call FIRMWARE_REMAP,thumbv8m.main-none-eabihf)
 
 ## The same, as make test checks them: a placeholder Wi-Fi network if none is set.
 .PHONY: firmware-image-ci
 firmware-image-ci: firmware-targets
 	$(FIRMWARE_CI_WIFI) $(MAKE) --no-print-directory firmware-image
 
-## The Linux twin (dev profile) and the UF2 writer.
+## The Linux twin (dev profile, with JWT and the test secret) and the UF2 writer.
 firmware-twin:
-	cd $(FIRMWARE_DIR) && $(CARGO) build -j$(FIRMWARE_JOBS) -p authgate-fw-host -p authgate-fw-uf2
+	cd $(FIRMWARE_DIR) && AUTHGATE_JWT_KEY='$(FIRMWARE_TWIN_JWT_KEY)' $(CARGO) build -j$(FIRMWARE_JOBS) \
+	  -p authgate-fw-host -p authgate-fw-uf2 --features authgate-fw-host/jwt
 
 firmware-test: firmware-deps firmware-image-ci firmware-twin
 	cd $(FIRMWARE_DIR) && $(CARGO) test -j$(FIRMWARE_JOBS) -p authgate-fw-app
+	cd $(FIRMWARE_DIR) && AUTHGATE_JWT_KEY='$(FIRMWARE_TWIN_JWT_KEY)' $(CARGO) test -j$(FIRMWARE_JOBS) -p authgate-fw-app --features jwt
 	$(FIRMWARE_DIR)/size.sh --max-flash $(PICO_W_MAX_FLASH) $(PICO_W_ELF)
 	$(FIRMWARE_DIR)/size.sh $(PICO2_W_ELF)
 	$(MAKE) --no-print-directory uf2-files
-	TWIN=$(FIRMWARE_TARGET)/debug/authgate-twin PYTHON=$(FIRMWARE_PY) \
+	TWIN=$(FIRMWARE_TARGET)/debug/authgate-twin PYTHON=$(FIRMWARE_PY) TWIN_JWT_KEY='$(FIRMWARE_TWIN_JWT_KEY)' \
 	  FACTORY_RESET_UF2=$(UF2_OUT)/authgate-factory-reset-pico-w.uf2 $(FIRMWARE_DIR)/tests/host_twin.sh
 	$(MAKE) --no-print-directory firmware-browser
 

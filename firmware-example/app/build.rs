@@ -10,6 +10,11 @@
 //! | `AUTHGATE_HOSTNAME`   | the DHCP and mDNS name (default `authgate-` + 6 hex digits of the board's unique id) |
 //! | `AUTHGATE_HOSTS`      | more names the device answers to, space-separated (`*`: any `Host`) |
 //! | `AUTHGATE_ORIGINS`    | origins whose pages may switch, space-separated                  |
+//! | `AUTHGATE_JWT_KEY`    | HS256 secret(s) of the hub, newline-separated: Bearer JWTs accepted (feature `jwt`) |
+//! | `AUTHGATE_JWT_ISSUER`, `AUTHGATE_JWT_AUDIENCE` | the `iss` / `aud` a token must carry |
+//! | `AUTHGATE_JWT_USER_CLAIM` | the claim naming the user (default `sub`) |
+//! | `AUTHGATE_JWT_LEEWAY_S` | clock skew allowed on `exp`, `nbf`, `iat` (default 60) |
+//! | `AUTHGATE_NTP_SERVER` | the SNTP server the JWT clock is set from (default `pool.ntp.org`) |
 //!
 //! Without `AUTHGATE_CREDENTIAL` or `AUTHGATE_PASSWORD` the image gets the demo login
 //! `admin:authgate-demo`, with a warning. Whatever the source, the image holds HA1s only,
@@ -250,10 +255,100 @@ fn main() {
     )
     .unwrap();
     writeln!(out, "/// `AUTHGATE_HOSTNAME`, if set.\npub const HOSTNAME: Option<&str> = {hostname:?};").unwrap();
+    jwt::settings(&mut out);
     let path = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("build_settings.rs");
     std::fs::write(path, out).unwrap();
 }
 
 fn opt(bytes: &Option<Vec<u8>>) -> String {
     bytes.as_ref().map_or_else(|| "None".into(), |b| format!("Some({b:?})"))
+}
+
+/// The JWT settings, checked by the core's own `JwtConfig` (the one the device builds), and
+/// only with the `jwt` feature: a key without the feature, or the feature without a key,
+/// stops the build rather than leaving JWT silently off (or on without a key).
+mod jwt {
+    use super::{fail, var};
+    use authgate::jwt::{JwsAlgorithm, JwtConfig, JwtKey};
+    use std::fmt::Write as _;
+
+    /// RFC 7518 §3.2: an HS256 key at least as long as the hash.
+    const MIN_SECRET_LEN: usize = 32;
+
+    pub fn settings(out: &mut String) {
+        let keys = var("AUTHGATE_JWT_KEY");
+        let issuer = var("AUTHGATE_JWT_ISSUER");
+        let audience = var("AUTHGATE_JWT_AUDIENCE");
+        let user_claim = var("AUTHGATE_JWT_USER_CLAIM").unwrap_or_else(|| "sub".into());
+        let leeway = var("AUTHGATE_JWT_LEEWAY_S").unwrap_or_else(|| "60".into());
+        let ntp = var("AUTHGATE_NTP_SERVER").unwrap_or_else(|| "pool.ntp.org".into());
+        let enabled = std::env::var_os("CARGO_FEATURE_JWT").is_some();
+        let Some(keys) = keys else {
+            if enabled {
+                fail("the jwt feature is on but AUTHGATE_JWT_KEY is not set (the hub's HS256 secret)");
+            }
+            if issuer.is_some() || audience.is_some() {
+                fail("AUTHGATE_JWT_ISSUER / AUTHGATE_JWT_AUDIENCE need AUTHGATE_JWT_KEY");
+            }
+            return;
+        };
+        if !enabled {
+            fail("AUTHGATE_JWT_KEY is set but the jwt feature is off: build with `--features jwt` (make does)");
+        }
+        // The core refuses a PEM or OpenSSH public key as an HMAC secret (algorithm
+        // confusion); asked of the whole value, before it is split into lines.
+        if let Err(e) = JwtKey::hmac(keys.as_bytes()) {
+            fail(&format!("AUTHGATE_JWT_KEY: {e} (ES256 public keys are not supported by the firmware yet)"));
+        }
+        let secrets: Vec<&str> = keys.lines().filter(|l| !l.is_empty()).collect();
+        let mut config = JwtConfig::new().algorithms(&[JwsAlgorithm::Hs256]).expect("the jwt feature has HS256");
+        for (i, secret) in secrets.iter().enumerate() {
+            if secret.len() < MIN_SECRET_LEN {
+                fail(&format!(
+                    "AUTHGATE_JWT_KEY line {}: an HS256 secret needs at least {MIN_SECRET_LEN} bytes (RFC 7518 §3.2)",
+                    i + 1
+                ));
+            }
+            let key = JwtKey::hmac(secret.as_bytes())
+                .unwrap_or_else(|e| fail(&format!("AUTHGATE_JWT_KEY line {}: {e}", i + 1)));
+            config = config.key(key).unwrap_or_else(|_| fail("AUTHGATE_JWT_KEY: at most 4 secrets"));
+        }
+        if let Some(iss) = &issuer {
+            config = config.issuer(iss).unwrap_or_else(|_| fail("AUTHGATE_JWT_ISSUER: 1-128 bytes, no control characters"));
+        }
+        if let Some(aud) = &audience {
+            config =
+                config.audience(aud).unwrap_or_else(|_| fail("AUTHGATE_JWT_AUDIENCE: 1-128 bytes, no control characters"));
+        }
+        let leeway: u64 = leeway.parse().unwrap_or_else(|_| fail("AUTHGATE_JWT_LEEWAY_S must be a number of seconds"));
+        config = config.leeway(leeway);
+        config = config
+            .identity_claim(&user_claim)
+            .unwrap_or_else(|_| fail("AUTHGATE_JWT_USER_CLAIM: a claim name of 1-32 bytes"));
+        config.validate().unwrap_or_else(|e| fail(&format!("AUTHGATE_JWT_*: {e}")));
+        let ntp_ok = ntp.parse::<std::net::Ipv4Addr>().is_ok()
+            || (ntp.len() <= 253
+                && ntp.split('.').all(|l| {
+                    (1..=63).contains(&l.len())
+                        && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                }));
+        if !ntp_ok {
+            fail("AUTHGATE_NTP_SERVER must be an IPv4 address or a host name");
+        }
+
+        let byte_strings: Vec<String> = secrets.iter().map(|s| format!("&{:?}", s.as_bytes())).collect();
+        writeln!(
+            out,
+            "/// The hub's HS256 secrets (`AUTHGATE_JWT_KEY`).\npub const JWT_HS256_KEYS: &[&[u8]] = &[{}];",
+            byte_strings.join(", ")
+        )
+        .unwrap();
+        writeln!(out, "/// `AUTHGATE_JWT_ISSUER`.\npub const JWT_ISSUER: Option<&str> = {issuer:?};").unwrap();
+        writeln!(out, "/// `AUTHGATE_JWT_AUDIENCE`.\npub const JWT_AUDIENCE: Option<&str> = {audience:?};").unwrap();
+        writeln!(out, "/// `AUTHGATE_JWT_USER_CLAIM`.\npub const JWT_USER_CLAIM: &str = {user_claim:?};").unwrap();
+        writeln!(out, "/// `AUTHGATE_JWT_LEEWAY_S`.\npub const JWT_LEEWAY_S: u64 = {leeway};").unwrap();
+        writeln!(out, "/// `AUTHGATE_NTP_SERVER`.\npub const NTP_SERVER: &str = {ntp:?};").unwrap();
+    }
 }

@@ -8,7 +8,9 @@
 # few seconds, then up: the twin must rejoin and serve a Digest login again), changes the
 # password and restarts the twin on the same flash file (the new password must survive, the
 # old one must stop working), factory-resets, and resolves the twin's .local name over mDNS
-# (python-zeroconf, and a one-shot query). If no namespace can be made (no permission), it
+# (python-zeroconf, and a one-shot query). With TWIN_JWT_KEY (the twin's AUTHGATE_JWT_KEY) it
+# checks Bearer JWTs minted by PyJWT, the clock coming from an SNTP responder it runs in the
+# namespace. If no namespace can be made (no permission), it
 # runs the web app on picoserve's tokio transport on 127.0.0.1 instead, says so, and skips
 # the link and mDNS cases (they need the TAP device).
 #
@@ -16,6 +18,7 @@
 #   TWIN=/path/to/authgate-twin tests/host_twin.sh # or uses a given binary
 #   PYTHON=/path/to/venv/python                    # a Python with zeroconf (make firmware-test sets it)
 #   FORCE_FALLBACK=1 tests/host_twin.sh            # exercise the loopback path
+#   TWIN_JWT_KEY=SECRET                            # the twin's AUTHGATE_JWT_KEY: run the JWT cases
 #
 # Ends with "N passed, M failed, K skipped"; exits non-zero on any failure.
 set -u
@@ -35,12 +38,14 @@ PYTHON=${PYTHON:-python3}
 WORK=$(mktemp -d)
 PID=
 NS_MADE=
+SNTP_PID=
 
 cleanup() {
     if [ -n "$PID" ]; then
         kill "$PID" 2>/dev/null
         wait "$PID" 2>/dev/null
     fi
+    if [ -n "$SNTP_PID" ]; then kill "$SNTP_PID" 2>/dev/null; wait "$SNTP_PID" 2>/dev/null; fi
     [ -n "$NS_MADE" ] && ip netns del "$NS" 2>/dev/null
     rm -rf "$WORK"
 }
@@ -69,7 +74,9 @@ RUN=() # prefix that puts a command into the twin's network
 start_twin() { # start_twin [extra twin args...]; sets PID and BASE
     : >"$WORK/out"
     local common=(--nonce-lifetime "$LIFETIME" --flash "$WORK/flash.bin" --unique-id "$UNIQUE_ID")
+    CLOCKS=$(grep -c 'clock set from' "$WORK/log" 2>/dev/null)
     if [ "$MODE" = namespace ]; then
+        [ -n "${TWIN_JWT_KEY:-}" ] && common+=(--ntp-server 192.168.69.1)
         ip netns exec "$NS" "$TWIN" --tap "$TAP" --ip 192.168.69.2/24 "${common[@]}" "$@" \
             >"$WORK/out" 2>>"$WORK/log" &
     else
@@ -88,6 +95,33 @@ start_twin() { # start_twin [extra twin args...]; sets PID and BASE
         exit 1
     fi
     BASE=${BASE%:80}
+    # With JWT, Digest nonces are timed by the clock once it is set: wait for it, so that no
+    # case sees its nonce go stale when the clock jumps from uptime to Unix time.
+    if [ -n "${TWIN_JWT_KEY:-}" ] && { [ -n "$SNTP_PID" ] || [ "$MODE" = fallback ]; }; then wait_clock; fi
+}
+wait_clock() { # until this start of the twin has set its clock (at most 8 s)
+    for _ in $(seq 80); do
+        [ "$(grep -c 'clock set from' "$WORK/log")" -gt "${CLOCKS:-0}" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+start_sntp() { # an SNTP server (RFC 4330 answers from the host's clock) on 192.168.69.1:123
+    cat >"$WORK/sntp.py" <<'PY'
+import socket, struct, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.168.69.1", 123))
+while True:
+    request, peer = s.recvfrom(512)
+    if len(request) < 48 or request[0] & 7 != 3:
+        continue
+    t = time.time() + 2208988800
+    stamp = struct.pack("!II", int(t) & 0xFFFFFFFF, int((t % 1) * 2**32))
+    answer = bytes([0x24, 2, 6, 0xEC]) + bytes(20) + request[40:48] + stamp + stamp
+    s.sendto(answer, peer)
+PY
+    ip netns exec "$NS" python3 "$WORK/sntp.py" 2>>"$WORK/log" &
+    SNTP_PID=$!
 }
 stop_twin() {
     kill "$PID" 2>/dev/null
@@ -159,6 +193,84 @@ led_is() { # led_is true|false
 # --- the cases -------------------------------------------------------------------------
 
 R=$WORK/r
+
+# --- JWT bearer tokens (issue 20) ---------------------------------------------------------
+# The twin is built with AUTHGATE_JWT_KEY=$TWIN_JWT_KEY (make firmware-twin); tokens are
+# minted by PyJWT. JWTs are checked against Unix time, which the twin takes from SNTP: a
+# small responder on the namespace side of the TAP device (on the fallback, the host's clock).
+
+if [ -n "${TWIN_JWT_KEY:-}" ]; then
+    # mint KEY ALG [claim=value | claim=+SECONDS | claim=-SECONDS | tamper]... -> a token
+    mint() {
+        "$PYTHON" - "$@" <<'PY'
+import base64, json, sys, time, warnings
+import jwt
+warnings.simplefilter("ignore")  # PyJWT's key-length warning for the deliberate HS384 case
+key, alg, *args = sys.argv[1:]
+now = int(time.time())
+claims = {"sub": "hub", "iat": now, "exp": now + 300}
+for a in args:
+    if a == "tamper":
+        continue
+    name, value = a.split("=", 1)
+    claims[name] = now + int(value) if value[:1] in "+-" else value
+token = jwt.encode(claims, None if alg == "none" else key, algorithm=alg)
+if "tamper" in args:  # the claims changed after signing, the signature kept
+    header, _, signature = token.split(".")
+    claims["sub"] = "intruder"
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    token = f"{header}.{body}.{signature}"
+print(token)
+PY
+    }
+    bearer_error() { # bearer_error DESCRIPTION: the 401's Bearer challenge per RFC 6750
+        hdr "$R" WWW-Authenticate | grep -qF "Bearer realm=\"authgate-pico\", error=\"invalid_token\", error_description=\"$1\""
+    }
+    jwt_started=$(date +%s.%N)
+    good=$(mint "$TWIN_JWT_KEY" HS256)
+    if [ "$MODE" = namespace ]; then
+        code=$(http "$R" -H "Authorization: Bearer $good" "$BASE/api/status")
+        check "JWT before the clock is set -> 401, and no Bearer challenge" \
+            bash -c '[ "$1" = 401 ] && ! grep -q "^WWW-Authenticate: Bearer" "$2.h"' _ "$code" "$R"
+        start_sntp
+    else
+        skip "JWT before the clock is set (the fallback takes the host's clock at start)"
+    fi
+    wait_clock && ok "the twin set its clock (SNTP in the namespace, or the host's clock)" || bad "the twin set its clock" "$(tail -5 "$WORK/log")"
+
+    code=$(http "$R" "$BASE/api/status")
+    check "JWT: no credentials -> 401 also offers Bearer (RFC 6750), after Digest and Basic" \
+        bash -c '[ "$1" = 401 ] && tail -1 <<<"$2" | grep -qx "WWW-Authenticate: Bearer realm=\"authgate-pico\""' _ "$code" "$(hdr "$R" WWW-Authenticate)"
+    code=$(http "$R" -H "Authorization: Bearer $good" "$BASE/api/status")
+    check "JWT (PyJWT, HS256, the hub's secret): GET /api/status -> 200 as its sub" \
+        bash -c '[ "$1" = 200 ] && grep -q "\"user\":\"hub\"" "$2.b"' _ "$code" "$R"
+    code=$(http "$R" -H "Authorization: Bearer $good" -X POST "$BASE/api/led/on")
+    check "JWT: POST /api/led/on -> 200, LED on" bash -c '[ "$1" = 200 ] && grep -q "\"led\":true" "$2.b"' _ "$code" "$R"
+    check "JWT: the status says the LED is on" led_is true
+    code=$(http "$R" -H "Authorization: Bearer $good" -X POST "$BASE/api/led/off")
+    check "JWT: POST /api/led/off -> 200, LED off" bash -c '[ "$1" = 200 ] && grep -q "\"led\":false" "$2.b"' _ "$code" "$R"
+    check "JWT: the status says the LED is off" led_is false
+
+    refused() { # refused WHAT TOKEN DESCRIPTION: a POST that must not switch the LED
+        local code
+        code=$(http "$R" -H "Authorization: Bearer $2" -X POST "$BASE/api/led/on")
+        check "JWT $1 -> 401 invalid_token \"$3\"" bash -c '[ "$1" = 401 ] && bearer_error "$2"' _ "$code" "$3"
+    }
+    export -f hdr bearer_error; export R
+    refused "with a tampered payload" "$(mint "$TWIN_JWT_KEY" HS256 tamper)" "Signature verification failed"
+    refused "expired 2 minutes ago (leeway 60 s)" "$(mint "$TWIN_JWT_KEY" HS256 iat=-600 exp=-120)" "Signature has expired"
+    refused "signed with another secret" "$(mint "another-secret-of-the-same-length-0123456789" HS256)" "Signature verification failed"
+    refused "with alg=none" "$(mint "" none)" "The specified alg value is not allowed"
+    refused "in HS384 (not allowed; the same secret)" "$(mint "$TWIN_JWT_KEY" HS384)" "The specified alg value is not allowed"
+    refused "not valid for another 10 minutes (nbf)" "$(mint "$TWIN_JWT_KEY" HS256 nbf=+600)" "The token is not yet valid (nbf)"
+    check "JWT: no refused token switched the LED" led_is false
+    check "JWT: refusals are logged with their reason" grep -q '401 for POST /api/led/on: Signature has expired' "$WORK/log"
+    check "JWT: the secret is not in the log" bash -c '! grep -qF "$1" "$2"' _ "$TWIN_JWT_KEY" "$WORK/log"
+    echo "# JWT cases took $(python3 -c "import sys,time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$jwt_started") s"
+else
+    skip "JWT bearer tokens (TWIN_JWT_KEY not given: make firmware-test builds the twin with one)"
+fi
+
 
 code=$(http "$R" "$BASE/")
 check "GET / serves the page without credentials" test "$code" = 200 -a -s "$R.b"

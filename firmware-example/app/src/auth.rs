@@ -7,6 +7,10 @@
 //! `Authentication-Info` — is made by [`authgate::Engine::check`]; where a request comes
 //! from and which name it was sent to (CSRF, DNS rebinding) by
 //! [`authgate::Engine::check_origin`], under the names [`Guard::serve_names`] gives it.
+//!
+//! With the `jwt` feature, a Bearer JWT signed with the hub's secret is accepted too, once
+//! the clock is set ([`crate::clock`]): the engine is then rebuilt with the JWT settings,
+//! offers `Bearer` after Digest and Basic, and checks `exp`/`nbf`/`iat` against Unix time.
 
 use core::cell::RefCell;
 
@@ -120,6 +124,9 @@ pub struct Guard {
     /// Replaced whole by [`Guard::set_login`]; every use is a short synchronous borrow.
     engine: Mutex<CriticalSectionRawMutex, RefCell<DeviceEngine>>,
     salt: SaltSource,
+    /// The current login, to rebuild the engine when the clock is set.
+    #[cfg(feature = "jwt")]
+    login: Mutex<CriticalSectionRawMutex, RefCell<Login>>,
 }
 
 impl Guard {
@@ -127,14 +134,37 @@ impl Guard {
     /// /dev/urandom on Linux); `salt` draws from the same source for every nonce issued.
     /// `login` is the stored one if there is one, else the build's ([`Login::from_build`]).
     pub fn new(settings: Settings, key: [u8; 32], salt: SaltSource, login: Login) -> Self {
+        #[cfg(feature = "jwt")]
+        let kept = Mutex::new(RefCell::new(login.clone()));
         let engine = Mutex::new(RefCell::new(engine_for(&settings, &key, login)));
-        Guard { settings, key, engine, salt }
+        Guard {
+            settings,
+            key,
+            engine,
+            salt,
+            #[cfg(feature = "jwt")]
+            login: kept,
+        }
     }
 
     /// Check against `login` from now on (the store calls this once it is in flash). The
     /// Digest algorithms offered follow the HA1s the login has.
     pub fn set_login(&self, login: Login) {
-        let mut engine = engine_for(&self.settings, &self.key, login);
+        #[cfg(feature = "jwt")]
+        self.login.lock(|l| *l.borrow_mut() = login.clone());
+        self.replace_engine(engine_for(&self.settings, &self.key, login));
+    }
+
+    /// Accept JWTs from now on: the clock is set (the engine is rebuilt with the same key,
+    /// login and origin policy, so issued nonces stay valid).
+    #[cfg(feature = "jwt")]
+    pub fn enable_jwt(&self) {
+        let login = self.login.lock(|l| l.borrow().clone());
+        self.replace_engine(engine_for(&self.settings, &self.key, login));
+    }
+
+    /// Swaps in `engine`, keeping the origin policy [`Guard::serve_names`] set.
+    fn replace_engine(&self, mut engine: DeviceEngine) {
         self.engine.lock(|e| {
             engine.set_origin_policy(e.borrow().config().origin().clone());
             *e.borrow_mut() = engine;
@@ -190,6 +220,9 @@ impl Guard {
     #[inline(never)]
     pub fn check(&'static self, method: &str, target: &str, authorization: Option<&[u8]>) -> Decision {
         let now = embassy_time::Instant::now().as_secs();
+        // Unix time once known (JWT's clock), uptime before (enough for Digest nonces).
+        #[cfg(feature = "jwt")]
+        let now = crate::clock::unix_now().unwrap_or(now);
         let mut salt = [0u8; 8];
         (self.salt)(&mut salt);
         let ctx = Context { now, salt };
@@ -224,7 +257,33 @@ fn engine_for(settings: &Settings, key: &[u8; 32], login: Login) -> DeviceEngine
         .and_then(|c| c.algorithms(&login.algorithms()))
         .and_then(|c| c.nonce_lifetime(settings.nonce_lifetime_s.into()))
         .expect("authgate configuration");
+    #[cfg(feature = "jwt")]
+    let config = match crate::clock::unix_now() {
+        Some(_) => config
+            .schemes(&[authgate::Scheme::Digest, authgate::Scheme::Basic, authgate::Scheme::Bearer])
+            .and_then(|c| c.jwt(jwt_config()))
+            .expect("authgate JWT configuration"),
+        None => config,
+    };
     Engine::new(config, key, login, &REPLAY).expect("authgate engine")
+}
+
+/// The hub's keys and the claims rules, from the build (checked there by the same calls).
+#[cfg(feature = "jwt")]
+fn jwt_config() -> authgate::jwt::JwtConfig {
+    use crate::settings::build;
+    use authgate::jwt::{JwsAlgorithm, JwtConfig, JwtKey};
+    let mut config = JwtConfig::new().algorithms(&[JwsAlgorithm::Hs256]).expect("HS256");
+    for secret in build::JWT_HS256_KEYS {
+        config = config.key(JwtKey::hmac(secret).expect("checked by build.rs")).expect("at most 4 keys");
+    }
+    if let Some(iss) = build::JWT_ISSUER {
+        config = config.issuer(iss).expect("checked by build.rs");
+    }
+    if let Some(aud) = build::JWT_AUDIENCE {
+        config = config.audience(aud).expect("checked by build.rs");
+    }
+    config.leeway(build::JWT_LEEWAY_S).identity_claim(build::JWT_USER_CLAIM).expect("checked by build.rs")
 }
 
 /// The realm must fit authgate's limit (128 bytes), which also bounds [`CHALLENGE_LEN`].

@@ -10,6 +10,7 @@
 //! * [`net`] — join, address, rejoin with backoff: the loop that keeps the device online.
 //! * [`mdns`] — the `<hostname>.local` responder.
 //! * [`textlog`] — the event log a user reads without a debug probe.
+//! * [`clock`], [`sntp`] — with feature `jwt`: Unix time from a time server, for JWT expiry.
 //!
 //! Nothing here knows which network device or flash is underneath: the binaries supply
 //! embassy-net over cyw43 (Pico W, Pico 2 W) or a TAP device (Linux), a [`net::Link`], and a
@@ -20,11 +21,15 @@
 mod fmt;
 
 pub mod auth;
+#[cfg(feature = "jwt")]
+pub mod clock;
 pub mod device;
 pub mod login;
 pub mod mdns;
 pub mod net;
 pub mod settings;
+#[cfg(feature = "jwt")]
+pub mod sntp;
 pub mod store;
 pub mod textlog;
 pub mod web;

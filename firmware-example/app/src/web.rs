@@ -31,6 +31,13 @@ use crate::device::Device;
 use crate::login::{Login, MAX_PASSWORD_LEN};
 use authgate::UserName;
 
+/// The `WWW-Authenticate` fields of a 401: Digest SHA-256 and MD5, Basic, and with `jwt`
+/// Bearer (a fixed list: a longer one costs the default image flash for a field it never has).
+#[cfg(not(feature = "jwt"))]
+const CHALLENGE_FIELDS: [usize; 3] = [0, 1, 2];
+#[cfg(feature = "jwt")]
+const CHALLENGE_FIELDS: [usize; 4] = [0, 1, 2, 3];
+
 /// The longest request-target the device accepts (path and query as sent).
 pub const TARGET_LEN: usize = 256;
 
@@ -260,7 +267,7 @@ impl IntoResponse for Refused {
             Refused::Challenge(challenges) => {
                 Response::new(StatusCode::UNAUTHORIZED, "authentication required\n")
                     .with_header("Cache-Control", "no-store")
-                    .with_headers([0, 1, 2].map(|i| challenges.value(i).map(|v| ("WWW-Authenticate", v))))
+                    .with_headers(CHALLENGE_FIELDS.map(|i| challenges.value(i).map(|v| ("WWW-Authenticate", v))))
                     .write_to(connection, response_writer)
                     .await
             }

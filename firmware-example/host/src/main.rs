@@ -8,6 +8,7 @@
 //! authgate-twin --tokio 127.0.0.1:8080                           # picoserve's tokio transport (no link, no mDNS)
 //!   common: [--flash FILE] [--factory-reset] [--unique-id HEX] [--nonce-lifetime SECONDS] [--open-reads]
 //!           [--allow-host NAME]... [--allow-origin ORIGIN]...   (AUTHGATE_HOSTS, AUTHGATE_ORIGINS)
+//!   with feature `jwt`: [--ntp-server ADDR] (TAP; the tokio fallback takes the host's clock)
 //! ```
 //!
 //! It prints `ready: http://ADDR:PORT/ ...` on stdout once it serves; the device's log lines
@@ -38,8 +39,8 @@ use crate::flash_file::FileFlash;
 use crate::tap::TapDevice;
 
 const WEB_SOCKETS: usize = 4;
-/// The web sockets, the DHCP client and the mDNS responder.
-const NET_SOCKETS: usize = WEB_SOCKETS + 2;
+/// The web sockets, the DHCP client and the mDNS responder (and with `jwt`, SNTP and DNS).
+const NET_SOCKETS: usize = WEB_SOCKETS + 2 + 2 * cfg!(feature = "jwt") as usize;
 
 static DEVICE: Device = Device::new();
 static CONFIG: picoserve::Config = picoserve::Config::const_default().keep_connection_alive();
@@ -58,6 +59,9 @@ struct Args {
     open_reads: bool,
     allowed_hosts: Vec<String>,
     allowed_origins: Vec<String>,
+    /// The SNTP server (`AUTHGATE_NTP_SERVER` unless given).
+    #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
+    ntp_server: Option<String>,
 }
 
 fn usage() -> ! {
@@ -87,6 +91,7 @@ fn parse_args() -> Args {
         open_reads: false,
         allowed_hosts: Vec::new(),
         allowed_origins: Vec::new(),
+        ntp_server: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -108,6 +113,8 @@ fn parse_args() -> Args {
             "--open-reads" => args.open_reads = true,
             "--allow-host" => args.allowed_hosts.push(val()),
             "--allow-origin" => args.allowed_origins.push(val()),
+            #[cfg(feature = "jwt")]
+            "--ntp-server" => args.ntp_server = Some(val()),
             _ => usage(),
         }
     }
@@ -196,12 +203,24 @@ fn main() {
     let state: &'static AppState = APP_STATE.init(AppState { guard, device: &DEVICE });
 
     match args.mode {
-        Mode::Tokio(addr) => run_tokio(addr, state, store),
+        Mode::Tokio(addr) => {
+            // No embassy-net here, so no SNTP: the host's clock stands in for it.
+            #[cfg(feature = "jwt")]
+            authgate_fw_app::clock::set(
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(),
+                "the host's clock",
+                guard,
+            );
+            run_tokio(addr, state, store)
+        }
         Mode::Tap { name, ip, port } => {
+            #[cfg(feature = "jwt")]
+            let _ = NTP_SERVER.set(args.ntp_server.map_or(settings::build::NTP_SERVER, |s| s.leak()));
             static EXECUTOR: StaticCell<Executor> = StaticCell::new();
             EXECUTOR.init(Executor::new()).run(move |spawner| {
                 spawner.spawn(log_task().unwrap());
                 spawner.spawn(main_task(spawner, name, ip, port, state, store, hostname).unwrap());
+
             })
         }
     }
@@ -237,6 +256,18 @@ async fn net_task(mut runner: embassy_net::Runner<'static, TapDevice>) -> ! {
 #[embassy_executor::task]
 async fn store_task(store: LoginStore<FileFlash>, guard: &'static Guard) -> ! {
     store::serve_changes(store, guard).await
+}
+
+/// The SNTP server the JWT clock is set from (`--ntp-server`, else the build's).
+#[cfg(feature = "jwt")]
+static NTP_SERVER: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// The wall clock JWTs need.
+#[cfg(feature = "jwt")]
+#[embassy_executor::task]
+async fn time_task(stack: Stack<'static>, guard: &'static Guard) -> ! {
+    let server = NTP_SERVER.get().copied().unwrap_or(settings::build::NTP_SERVER);
+    authgate_fw_app::sntp::keep_time(stack, server, guard).await
 }
 
 #[embassy_executor::task]
@@ -322,6 +353,8 @@ async fn main_task(
     spawner.spawn(store_task(store, state.guard).unwrap());
     spawner.spawn(supervisor_task(stack, tap.clone(), hostname, port).unwrap());
     spawner.spawn(mdns_task(stack, hostname).unwrap());
+    #[cfg(feature = "jwt")]
+    spawner.spawn(time_task(stack, state.guard).unwrap());
 
     stack.wait_config_up().await;
     let addr = stack.config_v4().unwrap().address.address();

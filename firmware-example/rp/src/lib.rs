@@ -38,8 +38,9 @@ use crate::wifi::WifiLink;
 
 /// Concurrent HTTP connections (each holds 1 KiB rx + 1 KiB tx + 2 KiB request buffer).
 const WEB_SOCKETS: usize = 4;
-/// Sockets for embassy-net: the web sockets, the DHCP client and the mDNS responder.
-const NET_SOCKETS: usize = WEB_SOCKETS + 2;
+/// Sockets for embassy-net: the web sockets, the DHCP client and the mDNS responder (and
+/// with `jwt`, SNTP and DNS).
+const NET_SOCKETS: usize = WEB_SOCKETS + 2 + 2 * cfg!(feature = "jwt") as usize;
 const HTTP_PORT: u16 = 80;
 
 /// Wi-Fi credentials, from the environment at build time. A build without them (CI) still
@@ -68,6 +69,13 @@ async fn store_task(store: LoginStore<StoreFlash>, guard: &'static Guard) -> ! {
 #[embassy_executor::task]
 async fn mdns_task(stack: Stack<'static>, hostname: &'static str) -> ! {
     authgate_fw_app::mdns::respond(stack, hostname).await
+}
+
+/// The wall clock JWTs need, from `AUTHGATE_NTP_SERVER`.
+#[cfg(feature = "jwt")]
+#[embassy_executor::task]
+async fn time_task(stack: Stack<'static>, guard: &'static Guard) -> ! {
+    authgate_fw_app::sntp::keep_time(stack, authgate_fw_app::settings::build::NTP_SERVER, guard).await
 }
 
 #[embassy_executor::task]
@@ -162,6 +170,8 @@ pub async fn run(spawner: Spawner, p: Peripherals) -> ! {
     guard.serve_names(hostname);
     let app_state = APP_STATE.init(AppState { guard, device: &DEVICE });
     spawner.spawn(unwrap!(store_task(store, guard)));
+    #[cfg(feature = "jwt")]
+    spawner.spawn(unwrap!(time_task(stack, guard)));
 
     // The router's type cannot be named on stable Rust, so it lives in this task and the
     // sockets are served side by side here rather than in a pool of spawned tasks.
