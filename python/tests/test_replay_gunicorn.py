@@ -281,8 +281,10 @@ def test_hung_redis_fails_closed_and_fast_open_routes_answer_workers_survive(tmp
                 assert get(server.port, "/open")[0] == 200
             open_ms = (time.perf_counter() - t) / 40 * 1000
             record.update(slowest_protected_s=round(slowest, 3), open_ms=round(open_ms, 2))
-            assert slowest < 0.25 + 0.5, slowest
-            assert open_ms < 50
+            # Bounds against a hang (a store without a timeout waits for gunicorn's 30 s worker
+            # timeout), wide enough for a loaded CI machine; the figures are in `record`.
+            assert slowest < 0.25 + 2.0, slowest
+            assert open_ms < 500, open_ms
         finally:
             redis_process.resume()
         time.sleep(1.2)  # the store's retry_after

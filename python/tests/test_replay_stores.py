@@ -225,7 +225,7 @@ def test_redis_store_down_is_stale_fast():
     store = RedisNonceStore.from_url(f"redis://127.0.0.1:{free_port()}/0")
     t = time.monotonic()
     assert store.check_and_record(b"\x03" * 16, int(time.time()), 1) == "stale"
-    assert time.monotonic() - t < 0.5
+    assert time.monotonic() - t < 2.0  # refused at once; the bound only tells it from a hang
 
 
 def test_hung_redis_answers_stale_within_the_timeout_logs_once_and_recovers(redis_process, caplog):
@@ -237,12 +237,12 @@ def test_hung_redis_answers_stale_within_the_timeout_logs_once_and_recovers(redi
     try:
         t = time.monotonic()
         assert store.check_and_record(os.urandom(16), now, 1) == "stale"
-        assert 0.25 < time.monotonic() - t < 0.8
+        assert 0.25 < time.monotonic() - t < 2.0  # the 0.3 s timeout, with room for a loaded machine
         # Within retry_after: stale at once, Redis not waited on again.
         t = time.monotonic()
         for _ in range(100):
             assert store.check_and_record(os.urandom(16), now, 1) == "stale"
-        assert time.monotonic() - t < 0.1
+        assert time.monotonic() - t < 0.5  # waiting on Redis would take 100 x 0.3 s
         time.sleep(0.6)
         assert store.check_and_record(os.urandom(16), now, 1) == "stale"  # tried again: still hung
     finally:
@@ -305,7 +305,7 @@ async def test_async_store_on_a_hung_redis_is_stale_and_leaves_the_loop_running(
         try:
             t = time.monotonic()
             assert await store.check_and_record(os.urandom(16), now, 1) == "stale"
-            assert 0.25 < time.monotonic() - t < 0.8
+            assert 0.25 < time.monotonic() - t < 2.0  # the 0.3 s timeout, with room for a loaded machine
             assert ticks >= 10, "the event loop kept running while the check waited"
         finally:
             redis_process.resume()
