@@ -75,7 +75,6 @@ md5-vendor-test:
 core-embedded: toolchain
 	$(CARGO) build -p authgate --target thumbv7em-none-eabihf --release
 	$(CARGO) build -p authgate --target thumbv6m-none-eabi --release --no-default-features --features md5,sha256,basic
-	$(CARGO) build -p authgate --target thumbv6m-none-eabi --release --no-default-features --features sha256,jwt-hs512,jwt-es256,jwt-eddsa
 	cd core/size-probe && $(CARGO) build --release --features jwt-hs512,jwt-es256,jwt-eddsa
 	$(CARGO) build -p authgate --target thumbv6m-none-eabi --release --no-default-features --features md5,sha256,basic,ntlm,negotiate
 	cd core/size-probe && $(CARGO) build --release --features ntlm-unicode-names
@@ -106,7 +105,7 @@ bench:
 ## shared cargo target directory): first what they install (one apt-get for every part's
 ## Debian packages: dpkg takes one install at a time), then the parts, longest first, each
 ## into $(TEST_LOG_DIR)/PART.log, then a table of their times. A failing part's log is printed.
-TEST_JOBS ?= 2
+TEST_JOBS ?= 3
 TEST_LOG_DIR := $(or $(CARGO_TARGET_DIR),target)/test-logs
 TEST_ORDER := core-test python-release-test firmware-test fuzz-smoke ffi-test miri-smoke ct-smoke firmware-stack
 TEST_PARTS := $(foreach p,$(TEST_ORDER),$(filter $(p),core-test $(TEST_TARGETS))) $(filter-out $(TEST_ORDER),core-test $(TEST_TARGETS))

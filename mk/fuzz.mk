@@ -2,7 +2,7 @@
 # with the nightly toolchain. See fuzz/README.md.
 #
 #   make fuzz-smoke              (part of `make test`) seeds, builds, runs every target
-#                                FUZZ_SMOKE_SECONDS (10) without a sanitizer; fails on any crash
+#                                FUZZ_SMOKE_SECONDS (5) without a sanitizer; fails on any crash
 #   make fuzz FUZZ_SECONDS=N     every target N seconds (default 600), the ffi target under
 #                                AddressSanitizer; prints executions and crashes per target
 #
@@ -12,7 +12,7 @@
 FUZZ_TOOLCHAIN ?= nightly
 FUZZ_CARGO_FUZZ_VERSION := 0.13.2
 FUZZ_CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
-FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_SECONDS ?= 600
 FUZZ_ASAN_TARGETS ?= ffi
 
