@@ -24,6 +24,8 @@ CORE_CRATES := -p authgate -p authgate-tests -p authgate-benches
 
 core-test: toolchain apache2-utils
 	python3 tests/vectors/generate.py --check
+	@# The speed and size forms are chosen by authgate_backend in core/src/accel, never by pointer width.
+	@! grep -rn 'target_pointer_width' core/src || { echo "core/src: choose a form with authgate_backend, not target_pointer_width"; exit 1; }
 	$(CARGO) test $(CORE_CRATES) --all-targets
 	$(CARGO) test -p authgate --doc
 	$(CARGO) test -p authgate --lib --no-default-features --features md5,basic

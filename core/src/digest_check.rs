@@ -255,7 +255,8 @@ pub(crate) fn copy_cnonce(c: &DigestCredentials<'_>, out: &mut heapless::Vec<u8,
 /// the caller asked after the check (an async store).
 ///
 /// [`Engine::settle_replay`]: crate::Engine::settle_replay
-#[cfg_attr(target_pointer_width = "64", inline(always))]
+// Inlined into the check in the word form (speed); one out-of-line copy in the compact form (flash).
+#[cfg_attr(not(authgate_backend = "compact"), inline(always))]
 pub(crate) fn replay_answer(outcome: ReplayOutcome, qop: Option<Qop>) -> Result<(), DigestFailure> {
     match outcome {
         ReplayOutcome::Fresh => Ok(()),
