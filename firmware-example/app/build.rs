@@ -314,11 +314,13 @@ mod jwt {
             config = config.key(key).unwrap_or_else(|_| fail("AUTHGATE_JWT_KEY: at most 4 secrets"));
         }
         if let Some(iss) = &issuer {
-            config = config.issuer(iss).unwrap_or_else(|_| fail("AUTHGATE_JWT_ISSUER: 1-128 bytes, no control characters"));
+            config =
+                config.issuer(iss).unwrap_or_else(|_| fail("AUTHGATE_JWT_ISSUER: 1-128 bytes, no control characters"));
         }
         if let Some(aud) = &audience {
-            config =
-                config.audience(aud).unwrap_or_else(|_| fail("AUTHGATE_JWT_AUDIENCE: 1-128 bytes, no control characters"));
+            config = config
+                .audience(aud)
+                .unwrap_or_else(|_| fail("AUTHGATE_JWT_AUDIENCE: 1-128 bytes, no control characters"));
         }
         let leeway: u64 = leeway.parse().unwrap_or_else(|_| fail("AUTHGATE_JWT_LEEWAY_S must be a number of seconds"));
         config = config.leeway(leeway);

@@ -220,7 +220,6 @@ fn main() {
             EXECUTOR.init(Executor::new()).run(move |spawner| {
                 spawner.spawn(log_task().unwrap());
                 spawner.spawn(main_task(spawner, name, ip, port, state, store, hostname).unwrap());
-
             })
         }
     }
