@@ -109,7 +109,7 @@ bench:
 ## into $(TEST_LOG_DIR)/PART.log, then a table of their times. A failing part's log is printed.
 TEST_JOBS ?= 3
 TEST_LOG_DIR := $(or $(CARGO_TARGET_DIR),target)/test-logs
-TEST_ORDER := core-test python-release-test firmware-test fuzz-smoke ffi-test miri-smoke ct-smoke firmware-stack
+TEST_ORDER := python-release-test core-test firmware-test fuzz-smoke crate-test ffi-test miri-smoke ct-smoke firmware-stack
 TEST_PARTS := $(foreach p,$(TEST_ORDER),$(filter $(p),core-test $(TEST_TARGETS))) $(filter-out $(TEST_ORDER),core-test $(TEST_TARGETS))
 
 test-deps: toolchain

@@ -11,7 +11,7 @@
 #   make crate-package  `cargo package` of the published crate: warnings are errors, licences and README in it;
 #                       its API docs with every feature (as docs.rs builds them) without a rustdoc warning
 #   make msrv           the published crate checked with its rust-version (rustup installs that toolchain)
-#   make dist-test      all of them, in `make test`, with DIST_FULL=0: the wheel in the oldest and newest
+#   make dist-test      all of them (`make test` runs them as crate-test and python-release-test), with DIST_FULL=0: the wheel in the oldest and newest
 #                       CPython only, and no second compile for `pip install` of the sdist (the wheel itself
 #                       is built from the unpacked sdist, so the sdist's completeness is still checked)
 #
@@ -38,9 +38,12 @@ DIST_C_DIR := libauthgate-$(DIST_VERSION)
 DIST_EPOCH = $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 DIST_TAR = tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(DIST_EPOCH) --format=gnu
 
-# dist-test runs in `make test` as the first half of python-release-test (mk/python.mk).
+# In `make test`: crate-test (the crate package and the MSRV) as a part of its own; `make dist
+# DIST_FULL=0` as the first half of python-release-test (mk/python.mk), whose suite then runs
+# against the wheel's extension.
+TEST_TARGETS += crate-test
 TEST_DEPS += dist-tools
-.PHONY: dist dist-tools dist-sdist dist-wheel dist-c dist-check crate-package msrv dist-test
+.PHONY: dist dist-tools dist-sdist dist-wheel dist-c dist-check crate-package msrv crate-test dist-test
 
 $(DIST_TOOLS_STAMP): mk/dist.mk
 	test -x $(DIST_TOOLS_PY) || python3 -m venv $(DIST_TOOLS)
@@ -105,5 +108,7 @@ msrv:
 	rustup run $(DIST_MSRV_TOOLCHAIN) cargo check -p authgate --no-default-features --target-dir $(or $(CARGO_TARGET_DIR),target)/msrv
 	@echo "ok - authgate compiles with Rust $(DIST_MSRV) (rust-version)"
 
-dist-test: crate-package msrv
+crate-test: crate-package msrv
+
+dist-test: crate-test
 	$(MAKE) --no-print-directory dist DIST_FULL=0

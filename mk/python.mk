@@ -54,13 +54,14 @@ python-build: python-venv
 python-test: python-sysdeps python-build
 	$(MAKE) --no-print-directory python-test-suite
 
-## In `make test`: the release artefacts first (dist-test: the crate package, the MSRV, the
-## sdist, the wheel built from it, the C archive, their checks), then the suite against the
-## wheel's extension, the binary users install: one fat-LTO build of the extension, not two.
-python-release-test: python-sysdeps python-venv dist-test
+## In `make test`: the release artefacts first (make dist DIST_FULL=0: the sdist, the wheel
+## built from it, the C archive, their checks), then the suite against the wheel's extension,
+## the binary users install: one fat-LTO build of the extension, not two.
+python-release-test: python-sysdeps python-venv
+	$(MAKE) --no-print-directory dist DIST_FULL=0
 	rm -f $(PY_DIR)/authgate/_authgate*.so
 	$(PY) -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); so = [n for n in z.namelist() if n.startswith("authgate/_authgate") and n.endswith(".so")]; assert len(so) == 1, so; z.extract(so[0], sys.argv[2]); print("python-release-test: the extension of", sys.argv[1])' \
-		$(wildcard $(DIST_DIR)/authgate-*.whl) $(PY_DIR)
+		$(DIST_DIR)/authgate-*.whl $(PY_DIR)
 	@# python/ on the venv's path, as `maturin develop` puts it: the servers the tests start import it too.
 	$(PY) -c 'import site, sys; open(site.getsitepackages()[0] + "/authgate.pth", "w").write(sys.argv[1] + "\n")' $(abspath $(PY_DIR))
 	$(MAKE) --no-print-directory python-test-suite
