@@ -459,7 +459,7 @@ impl Engine {
         let origin = origin.map(header_bytes).transpose()?;
         let sec_fetch_site = sec_fetch_site.map(header_bytes).transpose()?;
         let referer = referer.map(header_bytes).transpose()?;
-        let fields = crate::origin::Fields {
+        let fields = authgate::OriginHeaders {
             secure,
             host: host.as_deref(),
             origin: origin.as_deref(),

@@ -30,15 +30,6 @@ pub(crate) fn policy(
     Ok(p)
 }
 
-/// The request's fields, as the front-end found them (`None`: absent).
-pub(crate) struct Fields<'a> {
-    pub(crate) secure: bool,
-    pub(crate) host: Option<&'a [u8]>,
-    pub(crate) origin: Option<&'a [u8]>,
-    pub(crate) sec_fetch_site: Option<&'a [u8]>,
-    pub(crate) referer: Option<&'a [u8]>,
-}
-
 impl Engine {
     /// `None` to serve the request, else the origin check's refusal (with the `Host` and
     /// `Origin` it carried and the client's address, for the log).
@@ -46,19 +37,12 @@ impl Engine {
         &self,
         py: Python<'_>,
         method: &str,
-        f: &Fields<'_>,
+        headers: &OriginHeaders<'_>,
         remote: Option<String>,
     ) -> Option<Refusal> {
-        let headers = OriginHeaders {
-            secure: f.secure,
-            host: f.host,
-            origin: f.origin,
-            sec_fetch_site: f.sec_fetch_site,
-            referer: f.referer,
-        };
-        let refusal = self.core().check_origin(method, &headers).err()?;
+        let refusal = self.core().check_origin(method, headers).err()?;
         let owned = |v: Option<&[u8]>| v.map(|b| text(b).into_owned());
-        Some(Refusal::origin(py, refusal, owned(f.host), owned(f.origin)).with_remote(remote))
+        Some(Refusal::origin(py, refusal, owned(headers.host), owned(headers.origin)).with_remote(remote))
     }
 
     /// The origin check of a WSGI request (`REQUEST_METHOD`, `wsgi.url_scheme`, `HTTP_HOST`,
@@ -94,7 +78,7 @@ impl Engine {
                 owned_method.as_deref().unwrap_or("GET")
             }
         };
-        let f = Fields {
+        let f = OriginHeaders {
             secure,
             host: host.as_deref(),
             origin: origin.as_deref(),
@@ -143,7 +127,7 @@ impl Engine {
             None => false,
         };
         let [host, origin, site, referer] = &values;
-        let f = Fields {
+        let f = OriginHeaders {
             secure,
             host: host.as_deref(),
             origin: origin.as_deref(),
