@@ -54,10 +54,6 @@ def _key(key: Union[bytes, str, None], what: str) -> bytes:
     return _ag.derive_key(key)
 
 
-# The origin check as the ASGI schemes have it by default: on, no other origin or Host list.
-_ORIGIN_DEFAULTS: Dict[str, Any] = dict(check_origin=True, allow_origins=(), allow_hosts=(), allow_any_address=False)
-
-
 class HTTPAuth:
     """One scheme's settings and its engine. See :class:`DigestAuth`, :class:`BasicAuth`,
     :class:`BearerAuth`.
@@ -82,7 +78,8 @@ class HTTPAuth:
     def __init__(self, realm: Optional[str], engine_options: Dict[str, Any], *, key: Union[bytes, str, None] = None,
                  previous_key: Union[bytes, str, None] = None, header: Optional[str] = None,
                  get_user_roles: Optional[Callback] = None, threadpool: bool = False,
-                 origin: Optional[Dict[str, Any]] = None) -> None:
+                 check_origin: bool = True, allow_origins: Sequence[str] = (), allow_hosts: Sequence[str] = (),
+                 allow_any_address: bool = False) -> None:
         callbacks = ("lookup", "verify_password", "verify_token")
         has_async = any(_is_async(engine_options.get(c)) for c in callbacks)
         for c in callbacks:
@@ -101,10 +98,9 @@ class HTTPAuth:
             engine_options["previous_key"] = _key(previous_key, type(self).__name__)
         # Whether a request's body may be needed (Digest qop=auth-int offered).
         self.auth_int = digest and "auth-int" in engine_options.get("qop", ())
-        origin_engine_options, self.origin_check = origin_options(**(origin or _ORIGIN_DEFAULTS))
-        engine_options.update(origin_engine_options)
-        self.engine = Engine(self.realm, key_bytes, **engine_options)
-        self.check = AsgiCheck(self.engine, header=header)
+        origin, checks_origin = origin_options(check_origin, allow_origins, allow_hosts, allow_any_address)
+        self.engine = Engine(self.realm, key_bytes, **engine_options, **origin)
+        self.check = AsgiCheck(self.engine, header=header, check_origin=checks_origin)
 
     def _openapi(self, scheme_name: Optional[str], description: Optional[str], auto_error: bool) -> None:
         """The OpenAPI side (authgate.fastapi): the scheme's name in the document, its
@@ -117,12 +113,7 @@ class HTTPAuth:
     async def authenticate(self, scope: Scope, body: Optional[bytes] = None) -> Outcome:
         """Checks the request of ``scope``: an ``Authenticated`` or a ``Refusal`` (logged).
         ``body``: the request body, needed when ``self.check.needs_body(scope)``. The origin
-        check first: its refusal (``origin_check`` true, 403/421/400) carries no challenge."""
-        if self.origin_check:
-            refused = self.engine.check_origin_scope(scope)
-            if refused is not None:
-                log_refusal(refused)
-                return refused
+        check runs first: its refusal (``origin_check`` true, 403/421/400) carries no challenge."""
         if self.threadpool:
             outcome = await anyio.to_thread.run_sync(self.check.enter, scope, body)
         else:
@@ -264,8 +255,8 @@ class DigestAuth(HTTPAuth):
         self._openapi(scheme_name, description, auto_error)
         super().__init__(realm, options, key=key, previous_key=previous_key, header=header,
                          get_user_roles=get_user_roles, threadpool=threadpool,
-                         origin=dict(check_origin=check_origin, allow_origins=allow_origins, allow_hosts=allow_hosts,
-                                     allow_any_address=allow_any_address))
+                         check_origin=check_origin, allow_origins=allow_origins, allow_hosts=allow_hosts,
+                         allow_any_address=allow_any_address)
 
 
 class BasicAuth(HTTPAuth):
@@ -298,8 +289,8 @@ class BasicAuth(HTTPAuth):
             options.update(_users(users, get_password, None))
         self._openapi(scheme_name, description, auto_error)
         super().__init__(realm, options, header=header, get_user_roles=get_user_roles, threadpool=threadpool,
-                         origin=dict(check_origin=check_origin, allow_origins=allow_origins, allow_hosts=allow_hosts,
-                                     allow_any_address=allow_any_address))
+                         check_origin=check_origin, allow_origins=allow_origins, allow_hosts=allow_hosts,
+                         allow_any_address=allow_any_address)
 
 
 class BearerAuth(HTTPAuth):
@@ -342,8 +333,8 @@ class BearerAuth(HTTPAuth):
         self.bearer_format = bearer_format
         self._openapi(scheme_name, description, auto_error)
         super().__init__(realm, options, header=header, get_user_roles=get_user_roles, threadpool=threadpool,
-                         origin=dict(check_origin=check_origin, allow_origins=allow_origins, allow_hosts=allow_hosts,
-                                     allow_any_address=allow_any_address))
+                         check_origin=check_origin, allow_origins=allow_origins, allow_hosts=allow_hosts,
+                         allow_any_address=allow_any_address)
 
 
 def _users(users: Optional[Mapping[str, Any]], get_password: Optional[Callback], get_ha1: Optional[Callback]

@@ -96,21 +96,25 @@ pub(crate) struct AsgiCheck {
     header: Vec<u8>,
     /// The replay store is a Python object: leave it to the caller ([`PendingReplay`]).
     defer: bool,
+    /// The engine's origin check runs first (cross-site requests, foreign `Host`).
+    check_origin: bool,
 }
 
 #[pymethods]
 impl AsgiCheck {
-    /// `header`: the header carrying the credentials (default `Authorization`).
+    /// `header`: the header carrying the credentials (default `Authorization`);
+    /// `check_origin`: the engine's origin check (`Engine.check_origin_scope`) first.
     #[new]
-    #[pyo3(signature = (engine, *, header = None))]
-    fn new(engine: Py<Engine>, header: Option<&str>) -> Self {
+    #[pyo3(signature = (engine, *, header = None, check_origin = false))]
+    fn new(engine: Py<Engine>, header: Option<&str>, check_origin: bool) -> Self {
         let defer = engine.get().replay_is_python();
         let header = header.unwrap_or("authorization").to_ascii_lowercase().into_bytes();
-        AsgiCheck { engine, header, defer }
+        AsgiCheck { engine, header, defer, check_origin }
     }
 
     /// Checks the request of an ASGI `scope` (`http` or `websocket`): an `Authenticated`, a
-    /// `Refusal` (status 401 or 400) or a `PendingReplay`. `body`: the request body, for
+    /// `Refusal` (status 401 or 400; with `check_origin`, 403, 421 or 400 from the origin
+    /// check, `origin_check` true) or a `PendingReplay`. `body`: the request body, for
     /// `qop=auth-int` (see `needs_body`).
     #[pyo3(signature = (scope, body = None))]
     fn enter<'py>(
@@ -120,6 +124,11 @@ impl AsgiCheck {
         body: Option<&[u8]>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.engine.get();
+        if self.check_origin {
+            if let Some(refusal) = engine.origin_refusal_scope(scope.as_any())? {
+                return Ok(Bound::new(py, refusal)?.into_any());
+            }
+        }
         let header = credentials(scope, &self.header)?;
         let header = header.as_ref().map(Credentials::as_bytes);
         let digest = engine.offers_digest();
