@@ -353,7 +353,7 @@ impl<S: crate::CredentialStore, R: crate::ReplayStore> Engine<S, R> {
         };
         let mut out = verdict;
         if let Err(f) = crate::digest_check::replay_answer(outcome, qop) {
-            self.refuse(f, ctx, &mut out);
+            self.conclude(Err(f), ctx, &mut out);
         }
         out
     }

@@ -582,10 +582,11 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
     /// Writes the verdict's last part: for a refused request, 400 or 401 with a fresh nonce;
     /// for an authenticated Digest request past half its nonce's life, the `nextnonce` of
     /// its `Authentication-Info`. Nonces are issued into the verdict where it is, after the
-    /// scheme's frame is gone.
+    /// scheme's frame is gone. Also for a refusal decided after the check
+    /// ([`Engine::settle_replay`]).
     // One copy in the compact form (flash).
     #[cfg_attr(authgate_backend = "compact", inline(never))]
-    fn conclude(&self, outcome: Result<NextNonce, Failure>, ctx: Context, out: &mut Verdict) {
+    pub(crate) fn conclude(&self, outcome: Result<NextNonce, Failure>, ctx: Context, out: &mut Verdict) {
         let slot = match outcome {
             Ok(NextNonce::NotYet) => return,
             Ok(NextNonce::Due) => match out {
@@ -602,13 +603,6 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
             }
         };
         *slot = Some(self.issue_nonce(ctx));
-    }
-
-    /// Writes the verdict for a refused request (400, or 401 with a fresh nonce): for a
-    /// refusal decided after the check ([`Engine::settle_replay`]).
-    #[cfg(feature = "app-hooks")]
-    pub(crate) fn refuse(&self, failure: Failure, ctx: Context, out: &mut Verdict) {
-        self.conclude(Err(failure), ctx, out);
     }
 
     /// Basic: the user written to `out`, or why not. The password is checked by
@@ -839,7 +833,7 @@ impl<S: CredentialStore, R: ReplayStore> Engine<S, R> {
 }
 
 /// Whether an authenticated Digest request's answer carries a `nextnonce`.
-enum NextNonce {
+pub(crate) enum NextNonce {
     Due,
     NotYet,
 }
