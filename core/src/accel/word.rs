@@ -314,7 +314,7 @@ fn decode_digits(hex: &[u8], upper: bool) -> Option<HashOutput> {
 }
 
 /// HMAC-SHA256 for JWT's HS256: the `hmac` crate's block-level form over sha2.
-#[cfg(any(test, feature = "jwt"))]
+#[cfg(feature = "jwt")]
 pub(crate) type Hs256 = hmac::Hmac<sha2::Sha256>;
 
 /// The nonce MAC's key: the keyed HMAC-SHA256 state, cloned per use (saves two SHA-256
