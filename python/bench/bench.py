@@ -8,14 +8,14 @@ within a round a block of requests to an open route and a block to the protected
 to back in this process's CPU time, and their difference is one sample. The overhead is the
 median of all samples; for Digest the client's own hashing, timed alone, is taken off.
 
-A third column is the floor: the same measurement for decorators that check nothing. For Basic
-and Token the decorator returns the view itself, so the protected route runs exactly the code of
-the open one; for Digest it adds one frame that challenges a request without credentials (the
-client needs one challenge to start). Through the test client a protected request carries an
-Authorization header, whose handling by the test client costs every library the same few µs: the
-floor is what no implementation can go below. The last column, the budget, is what the goal
-leaves for an actual check (goal x Flask-HTTPAuth's overhead - floor); below zero, the goal is
-out of reach of any library under this method.
+A third column is the floor: the same measurement for decorators that check nothing
+(floor_auth.py: Basic and Token return the view itself, so the protected route runs exactly the
+code of the open one; Digest adds one frame that challenges a request without credentials).
+Through the test client a protected request carries an Authorization header, whose handling by
+the test client costs every library the same few µs: the floor is what no implementation can go
+below. The last column, the budget, is what the goal leaves for an actual check (goal x
+Flask-HTTPAuth's overhead - floor); below zero, the goal is out of reach of any library under
+this method.
 
 Goal (issue 16): authgate's overhead <= 0.25 of Flask-HTTPAuth's for Basic and Token, <= 0.10
 for Digest.
@@ -30,45 +30,12 @@ import re
 import statistics
 import time
 import types
-from functools import wraps
 from typing import Any, Callable, Dict
 
-from flask import Flask, request
+from flask import Flask
 
 GOALS = {"basic": 0.25, "token": 0.25, "digest": 0.10}
 USERS = {"john": "hello"}
-
-
-def floor_module() -> types.ModuleType:
-    """A Flask-HTTPAuth look-alike whose decorators check nothing: Basic and Token return the
-    view unchanged; Digest challenges a request without an Authorization header."""
-
-    class Auth:
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
-        def verify_password(self, f: Callable) -> Callable:
-            return f
-
-        verify_token = get_password = verify_password
-
-        def login_required(self, f: Callable) -> Callable:
-            return f
-
-    class DigestAuth(Auth):
-        def login_required(self, f: Callable) -> Callable:
-            @wraps(f)
-            def decorated(*args: Any, **kwargs: Any) -> Any:
-                if "HTTP_AUTHORIZATION" not in request.environ:
-                    return "", 401, {"WWW-Authenticate": 'Digest realm="r",nonce="0",opaque="0",qop="auth"'}
-                return f(*args, **kwargs)
-
-            return decorated
-
-    mod = types.ModuleType("floor")
-    mod.HTTPBasicAuth = mod.HTTPTokenAuth = Auth  # type: ignore[attr-defined]
-    mod.HTTPDigestAuth = DigestAuth  # type: ignore[attr-defined]
-    return mod
 
 
 def build(mod: types.ModuleType) -> Dict[str, Callable[[], Any]]:
@@ -122,7 +89,7 @@ def main() -> None:
     p.add_argument("--block", type=int, default=100, help="requests per block")
     a = p.parse_args()
     libs = {"Flask-HTTPAuth": importlib.import_module("flask_httpauth"),
-            "authgate": importlib.import_module("authgate.flask"), "floor": floor_module()}
+            "authgate": importlib.import_module("authgate.flask"), "floor": importlib.import_module("floor_auth")}
     apps = {name: build(mod) for name, mod in libs.items()}
     kinds = ("basic", "token", "digest")
     samples: Dict[str, Dict[str, list]] = {name: {k: [] for k in kinds} for name in apps}
