@@ -459,14 +459,8 @@ impl Engine {
         let origin = origin.map(header_bytes).transpose()?;
         let sec_fetch_site = sec_fetch_site.map(header_bytes).transpose()?;
         let referer = referer.map(header_bytes).transpose()?;
-        let fields = authgate::OriginHeaders {
-            secure,
-            host: host.as_deref(),
-            origin: origin.as_deref(),
-            sec_fetch_site: sec_fetch_site.as_deref(),
-            referer: referer.as_deref(),
-        };
-        Ok(self.origin_refusal(py, method, &fields, remote))
+        let fields = [host.as_deref(), origin.as_deref(), sec_fetch_site.as_deref(), referer.as_deref()];
+        self.origin_refusal(py, method, secure, fields, || Ok(remote))
     }
 
     /// `check_origin` of a WSGI environ.

@@ -32,17 +32,21 @@ pub(crate) fn policy(
 
 impl Engine {
     /// `None` to serve the request, else the origin check's refusal (with the `Host` and
-    /// `Origin` it carried and the client's address, for the log).
+    /// `Origin` it carried and the client's address, for the log). `fields`: `Host`,
+    /// `Origin`, `Sec-Fetch-Site`, `Referer`; `remote` is asked for only on a refusal.
     pub(crate) fn origin_refusal(
         &self,
         py: Python<'_>,
         method: &str,
-        headers: &OriginHeaders<'_>,
-        remote: Option<String>,
-    ) -> Option<Refusal> {
-        let refusal = self.core().check_origin(method, headers).err()?;
+        secure: bool,
+        fields: [Option<&[u8]>; 4],
+        remote: impl FnOnce() -> PyResult<Option<String>>,
+    ) -> PyResult<Option<Refusal>> {
+        let [host, origin, sec_fetch_site, referer] = fields;
+        let headers = OriginHeaders { secure, host, origin, sec_fetch_site, referer };
+        let Err(refusal) = self.core().check_origin(method, &headers) else { return Ok(None) };
         let owned = |v: Option<&[u8]>| v.map(|b| text(b).into_owned());
-        Some(Refusal::origin(py, refusal, owned(headers.host), owned(headers.origin)).with_remote(remote))
+        Ok(Some(Refusal::origin(py, refusal, owned(host), owned(origin)).with_remote(remote()?)))
     }
 
     /// The origin check of a WSGI request (`REQUEST_METHOD`, `wsgi.url_scheme`, `HTTP_HOST`,
@@ -78,16 +82,10 @@ impl Engine {
                 owned_method.as_deref().unwrap_or("GET")
             }
         };
-        let f = OriginHeaders {
-            secure,
-            host: host.as_deref(),
-            origin: origin.as_deref(),
-            sec_fetch_site: site.as_deref(),
-            referer: referer.as_deref(),
-        };
-        let Some(refusal) = self.origin_refusal(py, method, &f, None) else { return Ok(None) };
-        let remote = get(intern!(py, "REMOTE_ADDR"))?.and_then(|r| r.extract::<String>().ok());
-        Ok(Some(refusal.with_remote(remote)))
+        let fields = [host.as_deref(), origin.as_deref(), site.as_deref(), referer.as_deref()];
+        self.origin_refusal(py, method, secure, fields, || {
+            Ok(get(intern!(py, "REMOTE_ADDR"))?.and_then(|r| r.extract::<String>().ok()))
+        })
     }
 
     /// The origin check of an ASGI HTTP or WebSocket scope (`method`, `scheme`, `headers` as
@@ -126,21 +124,9 @@ impl Engine {
             Some(s) => s.eq(intern!(py, "https"))? || s.eq(intern!(py, "wss"))?,
             None => false,
         };
-        let [host, origin, site, referer] = &values;
-        let f = OriginHeaders {
-            secure,
-            host: host.as_deref(),
-            origin: origin.as_deref(),
-            sec_fetch_site: site.as_deref(),
-            referer: referer.as_deref(),
-        };
-        let Some(refusal) = self.origin_refusal(py, method.as_deref().unwrap_or("GET"), &f, None) else {
-            return Ok(None);
-        };
-        let remote = match item(intern!(py, "client"))? {
-            Some(c) => c.get_item(0).ok().and_then(|h| h.extract::<String>().ok()),
-            None => None,
-        };
-        Ok(Some(refusal.with_remote(remote)))
+        let fields = values.each_ref().map(|v| v.as_deref());
+        self.origin_refusal(py, method.as_deref().unwrap_or("GET"), secure, fields, || {
+            Ok(item(intern!(py, "client"))?.and_then(|c| c.get_item(0).ok()?.extract::<String>().ok()))
+        })
     }
 }
